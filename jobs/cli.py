@@ -1,0 +1,135 @@
+"""`rackroom`: the admin command line. Every command honours DATABASE_URL.
+
+Refusals (unknown brand, duplicate code, drift found, ...) print a clear message
+on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from models.catalog import WarehouseKind, create_brand, create_warehouse
+from models.db import database_url, read_session, transaction
+from models.errors import DomainError
+from models.stock import reconcile
+from models.users import Role, create_user
+
+
+def _refusals(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into a one-line message and exit code 1."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DomainError as error:
+            click.echo(f"error: {error.message}", err=True)
+            sys.exit(1)
+
+    return run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Rackroom admin commands (database: $DATABASE_URL, default ./rackroom.db)."""
+
+
+@main.command()
+@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True,
+              help="demo: a realistic catalogue to click through; large: benchmark volume.")
+@click.option("--seed", "seed_value", type=int, default=7, show_default=True,
+              help="Random seed; the same seed gives the same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has brands.")
+@click.option("--report", is_flag=True, help="Print rows per second for each table loaded.")
+@_refusals
+def seed(scale: str, seed_value: int, if_empty: bool, report: bool) -> None:
+    """Fill the database with demo or benchmark data."""
+    from jobs.seed import run_seed
+
+    run_seed(scale=scale, seed=seed_value, if_empty=if_empty, report=report, echo=click.echo)
+
+
+@main.group()
+def user() -> None:
+    """Manage staff and vendor accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--brand", "brand_code", help="The vendor's brand code (required for vendors).")
+@click.option("--name", default="", help="Display name (defaults from the email).")
+@click.option("--password", help="Prompted for (hidden, twice) when not given.")
+@_refusals
+def user_create(email: str, role: str, brand_code: str | None, name: str, password: str | None) -> None:
+    """Create a user who can log in to the dashboard."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with transaction() as session:
+        created = create_user(session, email, password, role, brand_code=brand_code, name=name)
+        click.echo(f"created user {created.email} ({created.role})")
+
+
+@main.group()
+def brand() -> None:
+    """Manage brands."""
+
+
+@brand.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@_refusals
+def brand_create(code: str, name: str) -> None:
+    """Create a brand; CODE prefixes its canonical SKUs."""
+    with transaction() as session:
+        created = create_brand(session, code, name)
+        click.echo(f"created brand {created.code} ({created.name})")
+
+
+@main.group()
+def warehouse() -> None:
+    """Manage warehouses and stores."""
+
+
+@warehouse.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice([k.value for k in WarehouseKind]), default="warehouse",
+              show_default=True)
+@click.option("--priority", type=int, default=100, show_default=True,
+              help="Allocation order: lower numbers are reserved from first.")
+@_refusals
+def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
+    """Create a warehouse or store."""
+    with transaction() as session:
+        created = create_warehouse(session, code, name, kind=kind, priority=priority)
+        click.echo(f"created {created.kind} {created.code} ({created.name}), priority {created.priority}")
+
+
+@main.command("reconcile")
+@click.option("--json", "as_json", is_flag=True, help="Print the drifts as JSON.")
+def reconcile_command(as_json: bool) -> None:
+    """Check that every balance equals the sum of its ledger; exit 1 on any drift."""
+    with read_session() as session:
+        drifts = reconcile(session)
+    if as_json:
+        click.echo(json.dumps([
+            {"variant_id": d.variant_id, "warehouse_id": d.warehouse_id,
+             "balance": d.balance, "ledger": d.ledger} for d in drifts
+        ]))
+    elif drifts:
+        for drift in drifts:
+            click.echo(drift.describe())
+    else:
+        click.echo(f"ok: every balance matches its ledger ({database_url().split('://')[0]})")
+    sys.exit(1 if drifts else 0)
+
+
+if __name__ == "__main__":
+    main()

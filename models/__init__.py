@@ -1,0 +1,25 @@
+"""Rackroom's domain: tables and the operations that keep their rules.
+
+Importing this package registers every table on `SQLModel.metadata` (Alembic's
+target). Nothing here imports Reflex.
+"""
+
+from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
+from models.reservations import Reservation, SaleLine
+from models.stock import LedgerEntry, StockBalance
+from models.users import ApiKey, LoginSession, User
+
+__all__ = [
+    "ApiKey",
+    "Brand",
+    "LedgerEntry",
+    "LoginSession",
+    "Product",
+    "Reservation",
+    "SaleLine",
+    "SkuAlias",
+    "StockBalance",
+    "User",
+    "Variant",
+    "Warehouse",
+]

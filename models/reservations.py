@@ -1,0 +1,388 @@
+"""Reservations: time-boxed holds on stock for checkouts, and the sales they become.
+
+A reservation is idempotent per (channel, order ref, variant): asking again returns
+the first one and reserves nothing more, so a storefront can retry safely. Its
+status moves active → committed | released | expired, and every move is one guarded
+UPDATE, so a reservation can never be committed twice or released after it expired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from models.base import BigIntId, UTCDateTime, utcnow
+from models.catalog import Variant, Warehouse
+from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
+from models.stock import LedgerReason, _balance, change_balance, require_quantity
+
+DEFAULT_TTL = timedelta(minutes=15)
+MAX_TTL = timedelta(days=7)
+
+
+class ReservationStatus(StrEnum):
+    ACTIVE = "active"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class Reservation(SQLModel, table=True):
+    __tablename__ = "reservation"
+    __table_args__ = (
+        UniqueConstraint("channel", "order_ref", "variant_id", name="uq_reservation_idempotency"),
+        CheckConstraint("qty > 0", name="reservation_qty_positive"),
+        CheckConstraint(
+            "status IN ('active', 'committed', 'released', 'expired')", name="reservation_status"
+        ),
+        Index("ix_reservation_status_expires", "status", "expires_at"),
+        Index("ix_reservation_variant", "variant_id", "warehouse_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    variant_id: int = Field(foreign_key="variant.id")
+    warehouse_id: int = Field(foreign_key="warehouse.id")
+    qty: int
+    channel: str = Field(max_length=64)
+    order_ref: str = Field(max_length=128)
+    status: str = Field(default=ReservationStatus.ACTIVE.value, max_length=16)
+    actor: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SaleLine(SQLModel, table=True):
+    """A unit movement to or from a customer: qty > 0 sold, qty < 0 returned."""
+
+    __tablename__ = "sale_line"
+    __table_args__ = (
+        Index("ix_sale_line_sold_at", "sold_at"),
+        Index("ix_sale_line_variant_sold_at", "variant_id", "sold_at"),
+        Index("ix_sale_line_order", "order_ref", "variant_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    variant_id: int = Field(foreign_key="variant.id")
+    warehouse_id: int = Field(foreign_key="warehouse.id")
+    qty: int
+    unit_price_cents: int = Field(default=0)
+    channel: str = Field(max_length=64)
+    order_ref: str = Field(max_length=128)
+    reservation_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="reservation.id")
+    sold_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+_reservation = Reservation.__table__
+_sale = SaleLine.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    reservation: Reservation
+    #: False when this was a retry that returned an earlier reservation.
+    created: bool
+
+
+def _require_text(value: object, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidQuantity(f"{field} must be a non-empty string.", field=field)
+    value = value.strip()
+    if len(value) > max_length:
+        raise InvalidQuantity(f"{field} is longer than {max_length} characters.", field=field)
+    return value
+
+
+def reserve(
+    session: Session,
+    variant_id: int,
+    qty: int,
+    *,
+    channel: str,
+    order_ref: str,
+    actor: str,
+    warehouse_id: int | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> ReserveResult:
+    """Hold `qty` units for an order, from `warehouse_id` or by the allocation policy.
+
+    The policy tries active warehouses by priority (lower first), then by most
+    available. Raises InsufficientStock when no single warehouse can cover `qty`.
+    """
+    require_quantity(qty)
+    channel = _require_text(channel, "channel", 64)
+    order_ref = _require_text(order_ref, "order_ref", 128)
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
+    now = now or utcnow()
+    if session.get(Variant, variant_id) is None:
+        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
+
+    existing = _existing(session, channel, order_ref, variant_id)
+    if existing is not None:
+        return _replay(existing, qty, warehouse_id)
+
+    if warehouse_id is not None:
+        warehouse = session.get(Warehouse, warehouse_id)
+        if warehouse is None or not warehouse.is_active:
+            raise NotFound(f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id)
+        candidates = [warehouse_id]
+    else:
+        candidates = _allocation_candidates(session, variant_id, qty)
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for candidate in candidates:
+        # The idempotency row goes in first: a concurrent duplicate waits on its
+        # unique key and then sees it, instead of reserving a second time.
+        reservation_id = session.execute(
+            dialect.insert(_reservation)
+            .values(
+                variant_id=variant_id, warehouse_id=candidate, qty=qty, channel=channel,
+                order_ref=order_ref, status=ReservationStatus.ACTIVE.value, actor=actor,
+                created_at=now, expires_at=now + ttl,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
+            .returning(_reservation.c.id)
+        ).scalar_one_or_none()
+        if reservation_id is None:
+            existing = _existing(session, channel, order_ref, variant_id)
+            assert existing is not None
+            return _replay(existing, qty, warehouse_id)
+        balance = change_balance(
+            session, variant_id, candidate, reason=LedgerReason.RESERVE, actor=actor,
+            reserved=qty, reference=f"reservation:{reservation_id}",
+        )
+        if balance is not None:
+            reservation = session.get(Reservation, reservation_id)
+            assert reservation is not None
+            return ReserveResult(reservation, created=True)
+        session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
+
+    available = _available(session, variant_id, warehouse_id)
+    where = "in that warehouse" if warehouse_id is not None else "in any single warehouse"
+    raise InsufficientStock(
+        f"Only {available} available {where}; {qty} requested.",
+        available=available,
+        requested=qty,
+    )
+
+
+def _existing(session: Session, channel: str, order_ref: str, variant_id: int) -> Reservation | None:
+    return session.scalar(
+        select(Reservation).where(
+            Reservation.channel == channel,
+            Reservation.order_ref == order_ref,
+            Reservation.variant_id == variant_id,
+        )
+    )
+
+
+def _replay(existing: Reservation, qty: int, warehouse_id: int | None) -> ReserveResult:
+    if existing.qty != qty or (warehouse_id is not None and existing.warehouse_id != warehouse_id):
+        raise Conflict(
+            f"Order {existing.order_ref!r} already holds reservation {existing.id} for "
+            f"{existing.qty} units; a retry must ask for the same quantity and warehouse.",
+            reservation_id=existing.id,
+            qty=existing.qty,
+        )
+    return ReserveResult(existing, created=False)
+
+
+def _allocation_candidates(session: Session, variant_id: int, qty: int) -> list[int]:
+    rows = session.execute(
+        select(_balance.c.warehouse_id)
+        .join(Warehouse.__table__, Warehouse.__table__.c.id == _balance.c.warehouse_id)
+        .where(
+            _balance.c.variant_id == variant_id,
+            _balance.c.on_hand - _balance.c.reserved >= qty,
+            Warehouse.__table__.c.is_active.is_(True),
+        )
+        .order_by(
+            Warehouse.__table__.c.priority,
+            (_balance.c.on_hand - _balance.c.reserved).desc(),
+            _balance.c.warehouse_id,
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def _available(session: Session, variant_id: int, warehouse_id: int | None) -> int:
+    query = select(func.max(_balance.c.on_hand - _balance.c.reserved)).where(
+        _balance.c.variant_id == variant_id
+    )
+    if warehouse_id is not None:
+        query = query.where(_balance.c.warehouse_id == warehouse_id)
+    return int(session.scalar(query) or 0)
+
+
+def _close(
+    session: Session,
+    reservation_id: int,
+    to: ReservationStatus,
+    now: datetime,
+    *,
+    only_due: bool = False,
+) -> Reservation:
+    """Move an active reservation to `to` in one guarded UPDATE, or explain why not."""
+    guard = (_reservation.c.id == reservation_id) & (
+        _reservation.c.status == ReservationStatus.ACTIVE.value
+    )
+    guard &= _reservation.c.expires_at <= now if only_due else _reservation.c.expires_at > now
+    closed = session.execute(
+        update(_reservation)
+        .where(guard)
+        .values(status=to.value, closed_at=now)
+        .returning(_reservation.c.id)
+    ).scalar_one_or_none()
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise NotFound(f"No reservation with id {reservation_id}.", reservation_id=reservation_id)
+    session.refresh(reservation)
+    if closed is None:
+        if reservation.status == ReservationStatus.ACTIVE:
+            raise InvalidTransition(
+                f"Reservation {reservation_id} expired at {reservation.expires_at:%Y-%m-%d %H:%M:%S} "
+                "UTC; its units are being released. Reserve again.",
+                reservation_id=reservation_id,
+                status="expired",
+            )
+        raise InvalidTransition(
+            f"Reservation {reservation_id} is already {reservation.status}; it cannot be "
+            f"{to.value} now.",
+            reservation_id=reservation_id,
+            status=reservation.status,
+        )
+    return reservation
+
+
+def commit(
+    session: Session,
+    reservation_id: int,
+    *,
+    actor: str,
+    unit_price_cents: int | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Turn an active reservation into a sale: on hand and reserved both go down."""
+    now = now or utcnow()
+    reservation = _close(session, reservation_id, ReservationStatus.COMMITTED, now)
+    balance = change_balance(
+        session, reservation.variant_id, reservation.warehouse_id, reason=LedgerReason.SALE,
+        actor=actor, on_hand=-reservation.qty, reserved=-reservation.qty,
+        reference=f"reservation:{reservation.id}",
+    )
+    assert balance is not None  # reserved ≤ on hand and reserved ≥ qty hold by construction
+    if unit_price_cents is None:
+        unit_price_cents = session.scalar(
+            select(Variant.price_cents).where(Variant.id == reservation.variant_id)
+        ) or 0
+    session.execute(
+        insert(_sale).values(
+            variant_id=reservation.variant_id, warehouse_id=reservation.warehouse_id,
+            qty=reservation.qty, unit_price_cents=unit_price_cents, channel=reservation.channel,
+            order_ref=reservation.order_ref, reservation_id=reservation.id, sold_at=now,
+        )
+    )
+    return reservation
+
+
+def release(
+    session: Session, reservation_id: int, *, actor: str, now: datetime | None = None
+) -> Reservation:
+    """Give an active reservation's units back to available."""
+    now = now or utcnow()
+    reservation = _close(session, reservation_id, ReservationStatus.RELEASED, now)
+    _unreserve(session, reservation, LedgerReason.RELEASE, actor)
+    return reservation
+
+
+def expire_due(
+    session: Session, *, actor: str = "system:expiry", now: datetime | None = None, limit: int = 500
+) -> int:
+    """Expire up to `limit` overdue active reservations; returns how many it expired.
+
+    Balances are touched in (variant, warehouse) order so concurrent sweeps and
+    multi-line operations cannot deadlock.
+    """
+    now = now or utcnow()
+    due = session.execute(
+        select(_reservation.c.id)
+        .where(
+            _reservation.c.status == ReservationStatus.ACTIVE.value,
+            _reservation.c.expires_at <= now,
+        )
+        .order_by(_reservation.c.variant_id, _reservation.c.warehouse_id, _reservation.c.id)
+        .limit(limit)
+    ).scalars().all()
+    expired = 0
+    for reservation_id in due:
+        try:
+            reservation = _close(session, reservation_id, ReservationStatus.EXPIRED, now, only_due=True)
+        except InvalidTransition:
+            continue  # committed or released by someone else meanwhile
+        _unreserve(session, reservation, LedgerReason.EXPIRE, actor)
+        expired += 1
+    return expired
+
+
+def _unreserve(session: Session, reservation: Reservation, reason: LedgerReason, actor: str) -> None:
+    balance = change_balance(
+        session, reservation.variant_id, reservation.warehouse_id, reason=reason, actor=actor,
+        reserved=-reservation.qty, reference=f"reservation:{reservation.id}",
+    )
+    assert balance is not None
+
+
+def record_return(
+    session: Session,
+    variant_id: int,
+    warehouse_id: int,
+    qty: int,
+    *,
+    order_ref: str,
+    actor: str,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> SaleLine:
+    """A customer sent units back: on hand goes up, and a negative sale line is kept.
+
+    Refused when the order never bought that many of the variant (counting earlier
+    returns), so a typo cannot conjure stock.
+    """
+    require_quantity(qty)
+    order_ref = _require_text(order_ref, "order_ref", 128)
+    now = now or utcnow()
+    sold = session.execute(
+        select(func.coalesce(func.sum(_sale.c.qty), 0), func.max(_sale.c.channel)).where(
+            _sale.c.order_ref == order_ref, _sale.c.variant_id == variant_id
+        )
+    ).one()
+    net_sold, sale_channel = int(sold[0]), sold[1]
+    if sale_channel is None:
+        raise NotFound(
+            f"Order {order_ref!r} has no sale of this SKU to return.", order_ref=order_ref
+        )
+    if qty > net_sold:
+        raise InvalidQuantity(
+            f"Order {order_ref!r} has {net_sold} unit(s) of this SKU left to return; "
+            f"{qty} requested.",
+            field="qty",
+            returnable=net_sold,
+        )
+    change_balance(
+        session, variant_id, warehouse_id, reason=LedgerReason.RETURN, actor=actor, on_hand=qty,
+        reference=f"order:{order_ref}",
+    )
+    line = SaleLine(
+        variant_id=variant_id, warehouse_id=warehouse_id, qty=-qty,
+        channel=channel or sale_channel, order_ref=order_ref, sold_at=now,
+    )
+    session.add(line)
+    session.flush()
+    return line

@@ -1,0 +1,411 @@
+"""Stock balances and their append-only ledger, and the operations that change them.
+
+Every change to a balance goes through `change_balance`: one guarded UPDATE whose
+WHERE clause refuses any result that would break the invariants
+(0 ≤ reserved ≤ on hand, incoming ≥ 0), followed by the ledger row in the same
+transaction. There is no read-modify-write in Python, so concurrent callers cannot
+oversell, on PostgreSQL (row locks, re-checked WHERE) or SQLite (one writer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, and_, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from models.base import BigIntId, UTCDateTime, utcnow
+from models.catalog import Variant, Warehouse
+from models.errors import InsufficientStock, InvalidQuantity, NotFound, StaleCount
+
+
+class LedgerReason(StrEnum):
+    RECEIPT = "receipt"
+    COUNT = "count"
+    DAMAGED = "damaged"
+    FOUND = "found"
+    CORRECTION = "correction"
+    LOST = "lost"
+    RESERVE = "reserve"
+    RELEASE = "release"
+    EXPIRE = "expire"
+    SALE = "sale"
+    RETURN = "return"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    IMPORT = "import"
+    SYNC = "sync"
+
+
+#: Reasons a person may give for correcting a count by hand.
+ADJUSTMENT_REASONS = (
+    LedgerReason.COUNT,
+    LedgerReason.DAMAGED,
+    LedgerReason.FOUND,
+    LedgerReason.CORRECTION,
+    LedgerReason.LOST,
+)
+
+
+class StockBalance(SQLModel, table=True):
+    """What one warehouse holds of one variant. Available = on hand − reserved."""
+
+    __tablename__ = "stock_balance"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("incoming >= 0", name="incoming_not_negative"),
+        Index("ix_stock_balance_warehouse_variant", "warehouse_id", "variant_id"),
+        Index("ix_stock_balance_updated_at", "updated_at"),
+    )
+
+    variant_id: int = Field(foreign_key="variant.id", primary_key=True)
+    warehouse_id: int = Field(foreign_key="warehouse.id", primary_key=True)
+    on_hand: int = Field(default=0)
+    reserved: int = Field(default=0)
+    incoming: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One change to one balance. Rows are never updated or deleted (a trigger refuses)."""
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (
+        Index("ix_stock_ledger_variant_warehouse", "variant_id", "warehouse_id", "id"),
+        Index("ix_stock_ledger_reference", "reference"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    variant_id: int = Field(foreign_key="variant.id")
+    warehouse_id: int = Field(foreign_key="warehouse.id")
+    on_hand_delta: int = Field(default=0)
+    reserved_delta: int = Field(default=0)
+    incoming_delta: int = Field(default=0)
+    reason: str = Field(max_length=32)
+    reference: str | None = Field(default=None, max_length=200)
+    actor: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    variant_id: int
+    warehouse_id: int
+    on_hand: int
+    reserved: int
+    incoming: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+_balance = StockBalance.__table__
+_ledger = LedgerEntry.__table__
+_BALANCE_COLUMNS = (
+    _balance.c.variant_id,
+    _balance.c.warehouse_id,
+    _balance.c.on_hand,
+    _balance.c.reserved,
+    _balance.c.incoming,
+)
+
+
+def require_quantity(value: object, *, field: str = "qty", allow_zero: bool = False) -> int:
+    """A whole number of units, > 0 (or ≥ 0), or an InvalidQuantity naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidQuantity(f"{field} must be a whole number, got {value!r}.", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "at least 1"
+        raise InvalidQuantity(f"{field} must be {bound}, got {value}.", field=field, value=value)
+    if value > 1_000_000_000:
+        raise InvalidQuantity(f"{field} is implausibly large: {value}.", field=field, value=value)
+    return value
+
+
+def get_balance(session: Session, variant_id: int, warehouse_id: int) -> Balance:
+    row = session.execute(
+        select(*_BALANCE_COLUMNS).where(
+            _balance.c.variant_id == variant_id, _balance.c.warehouse_id == warehouse_id
+        )
+    ).one_or_none()
+    if row is None:
+        _require_variant_and_warehouse(session, variant_id, warehouse_id)
+        return Balance(variant_id, warehouse_id, 0, 0, 0)
+    return Balance(*row)
+
+
+def change_balance(
+    session: Session,
+    variant_id: int,
+    warehouse_id: int,
+    *,
+    reason: LedgerReason | str,
+    actor: str,
+    on_hand: int = 0,
+    reserved: int = 0,
+    incoming: int = 0,
+    reference: str | None = None,
+    note: str | None = None,
+    expected_on_hand: int | None = None,
+) -> Balance | None:
+    """Apply deltas to one balance and write its ledger row, or change nothing.
+
+    Returns the new balance, or None when the guard refused (the deltas would make
+    available, reserved or incoming negative, or `expected_on_hand` did not match).
+    A missing balance row counts as all zeros and is created when the change is an
+    increase.
+    """
+    guard = and_(
+        _balance.c.variant_id == variant_id,
+        _balance.c.warehouse_id == warehouse_id,
+        _balance.c.on_hand + on_hand >= _balance.c.reserved + reserved,
+        _balance.c.reserved + reserved >= 0,
+        _balance.c.incoming + incoming >= 0,
+    )
+    if expected_on_hand is not None:
+        guard = and_(guard, _balance.c.on_hand == expected_on_hand)
+    statement = (
+        update(_balance)
+        .where(guard)
+        .values(
+            on_hand=_balance.c.on_hand + on_hand,
+            reserved=_balance.c.reserved + reserved,
+            incoming=_balance.c.incoming + incoming,
+            updated_at=utcnow(),
+        )
+        .returning(*_BALANCE_COLUMNS)
+    )
+    row = session.execute(statement).one_or_none()
+    if row is None and _create_missing_balance(session, variant_id, warehouse_id):
+        row = session.execute(statement).one_or_none()
+    if row is None:
+        return None
+    session.execute(
+        insert(_ledger).values(
+            variant_id=variant_id,
+            warehouse_id=warehouse_id,
+            on_hand_delta=on_hand,
+            reserved_delta=reserved,
+            incoming_delta=incoming,
+            reason=str(reason),
+            reference=reference,
+            actor=actor,
+            note=note,
+            created_at=utcnow(),
+        )
+    )
+    return Balance(*row)
+
+
+def _create_missing_balance(session: Session, variant_id: int, warehouse_id: int) -> bool:
+    """Insert an all-zero balance if there is none; True when one was created."""
+    exists = session.execute(
+        select(literal(1)).where(
+            _balance.c.variant_id == variant_id, _balance.c.warehouse_id == warehouse_id
+        )
+    ).first()
+    if exists:
+        return False
+    _require_variant_and_warehouse(session, variant_id, warehouse_id)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(_balance)
+        .values(variant_id=variant_id, warehouse_id=warehouse_id, updated_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return True
+
+
+def _require_variant_and_warehouse(session: Session, variant_id: int, warehouse_id: int) -> None:
+    if session.get(Variant, variant_id) is None:
+        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
+    if session.get(Warehouse, warehouse_id) is None:
+        raise NotFound(f"No warehouse with id {warehouse_id}.", warehouse_id=warehouse_id)
+
+
+def _insufficient(session: Session, variant_id: int, warehouse_id: int, wanted: int) -> InsufficientStock:
+    current = get_balance(session, variant_id, warehouse_id)
+    return InsufficientStock(
+        f"Only {current.available} available (on hand {current.on_hand}, reserved "
+        f"{current.reserved}); {wanted} requested.",
+        available=current.available,
+        on_hand=current.on_hand,
+        reserved=current.reserved,
+        requested=wanted,
+    )
+
+
+# --- operations -----------------------------------------------------------------------
+
+
+def receive(
+    session: Session,
+    variant_id: int,
+    warehouse_id: int,
+    qty: int,
+    *,
+    actor: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> Balance:
+    """Goods arrived: on hand goes up by `qty`."""
+    require_quantity(qty)
+    balance = change_balance(
+        session, variant_id, warehouse_id, reason=LedgerReason.RECEIPT, actor=actor,
+        on_hand=qty, reference=reference, note=note,
+    )
+    assert balance is not None  # an increase always passes the guard
+    return balance
+
+
+def adjust(
+    session: Session,
+    variant_id: int,
+    warehouse_id: int,
+    delta: int,
+    *,
+    reason: LedgerReason | str,
+    actor: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> Balance:
+    """Correct on hand by `delta` (positive or negative) for a stated reason."""
+    reason = _adjustment_reason(reason)
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise InvalidQuantity(f"delta must be a non-zero whole number, got {delta!r}.", field="delta")
+    require_quantity(abs(delta), field="delta")
+    balance = change_balance(
+        session, variant_id, warehouse_id, reason=reason, actor=actor, on_hand=delta,
+        reference=reference, note=note,
+    )
+    if balance is None:
+        raise _insufficient(session, variant_id, warehouse_id, -delta)
+    return balance
+
+
+def set_count(
+    session: Session,
+    variant_id: int,
+    warehouse_id: int,
+    on_hand: int,
+    *,
+    actor: str,
+    expected_on_hand: int | None = None,
+    reason: LedgerReason | str = LedgerReason.COUNT,
+    reference: str | None = None,
+    note: str | None = None,
+) -> Balance:
+    """Set on hand to a counted value.
+
+    With `expected_on_hand` this is compare-and-swap: "from 12 to 10" fails with
+    StaleCount if the balance is no longer 12. Without it, the current value is read
+    and swapped in the same way, so a concurrent change is never silently lost.
+    """
+    reason = _adjustment_reason(reason)
+    require_quantity(on_hand, field="on_hand", allow_zero=True)
+    if expected_on_hand is not None:
+        require_quantity(expected_on_hand, field="expected_on_hand", allow_zero=True)
+    for _attempt in range(5):
+        current = get_balance(session, variant_id, warehouse_id)
+        expected = current.on_hand if expected_on_hand is None else expected_on_hand
+        if current.on_hand != expected:
+            raise StaleCount(
+                f"The count changed: it is {current.on_hand} now, not {expected}. "
+                "Check the new value and try again.",
+                expected_on_hand=expected,
+                on_hand=current.on_hand,
+            )
+        if on_hand < current.reserved:
+            raise InsufficientStock(
+                f"Cannot count {on_hand}: {current.reserved} units are reserved for orders.",
+                reserved=current.reserved,
+                requested=on_hand,
+            )
+        if on_hand == expected:
+            return current
+        balance = change_balance(
+            session, variant_id, warehouse_id, reason=reason, actor=actor,
+            on_hand=on_hand - expected, expected_on_hand=expected, reference=reference, note=note,
+        )
+        if balance is not None:
+            return balance
+    raise StaleCount("The count keeps changing underneath; try again.", on_hand=current.on_hand)
+
+
+def _adjustment_reason(reason: LedgerReason | str) -> LedgerReason:
+    try:
+        parsed = LedgerReason(reason)
+    except ValueError:
+        parsed = None
+    if parsed not in ADJUSTMENT_REASONS:
+        allowed = ", ".join(r.value for r in ADJUSTMENT_REASONS)
+        raise InvalidQuantity(f"Reason {reason!r} is not one of: {allowed}.", field="reason")
+    return parsed
+
+
+# --- reconciliation -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """A balance that differs from the sum of its ledger rows."""
+
+    variant_id: int
+    warehouse_id: int
+    balance: tuple[int, int, int]
+    ledger: tuple[int, int, int]
+
+    def describe(self) -> str:
+        names = ("on_hand", "reserved", "incoming")
+        parts = [
+            f"{name} {b} but ledger says {l}"
+            for name, b, l in zip(names, self.balance, self.ledger, strict=True)
+            if b != l
+        ]
+        return f"variant {self.variant_id} @ warehouse {self.warehouse_id}: " + ", ".join(parts)
+
+
+def reconcile(session: Session) -> list[Drift]:
+    """Every balance whose quantities differ from the sum of its ledger, in key order."""
+    sums = (
+        select(
+            _ledger.c.variant_id,
+            _ledger.c.warehouse_id,
+            func.sum(_ledger.c.on_hand_delta).label("on_hand"),
+            func.sum(_ledger.c.reserved_delta).label("reserved"),
+            func.sum(_ledger.c.incoming_delta).label("incoming"),
+        )
+        .group_by(_ledger.c.variant_id, _ledger.c.warehouse_id)
+        .subquery()
+    )
+    on = and_(sums.c.variant_id == _balance.c.variant_id, sums.c.warehouse_id == _balance.c.warehouse_id)
+    zero = literal(0)
+    query = (
+        select(
+            func.coalesce(_balance.c.variant_id, sums.c.variant_id).label("variant_id"),
+            func.coalesce(_balance.c.warehouse_id, sums.c.warehouse_id).label("warehouse_id"),
+            func.coalesce(_balance.c.on_hand, zero),
+            func.coalesce(_balance.c.reserved, zero),
+            func.coalesce(_balance.c.incoming, zero),
+            func.coalesce(sums.c.on_hand, zero),
+            func.coalesce(sums.c.reserved, zero),
+            func.coalesce(sums.c.incoming, zero),
+        )
+        .select_from(_balance.join(sums, on, full=True))
+        .where(
+            (func.coalesce(_balance.c.on_hand, zero) != func.coalesce(sums.c.on_hand, zero))
+            | (func.coalesce(_balance.c.reserved, zero) != func.coalesce(sums.c.reserved, zero))
+            | (func.coalesce(_balance.c.incoming, zero) != func.coalesce(sums.c.incoming, zero))
+        )
+        .order_by("variant_id", "warehouse_id")
+    )
+    return [
+        Drift(int(r[0]), int(r[1]), (int(r[2]), int(r[3]), int(r[4])), (int(r[5]), int(r[6]), int(r[7])))
+        for r in session.execute(query)
+    ]
