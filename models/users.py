@@ -14,11 +14,12 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import JSON, CheckConstraint, Column, func, select
+from sqlalchemy import JSON, CheckConstraint, Column, Engine, func, select
 from sqlmodel import Field, Session, SQLModel
 
 from models.base import UTCDateTime, utcnow
 from models.catalog import Brand
+from models.db import transaction
 from models.errors import AuthenticationFailed, Conflict, InvalidQuantity, NotFound
 
 
@@ -134,37 +135,42 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
+def authenticate(
+    email: str, password: str, *, engine: Engine | None = None, now: datetime | None = None
+) -> User:
     """The active user with these credentials, or AuthenticationFailed.
 
-    After a few failures in a row each attempt must wait twice as long as the last
-    (up to 15 minutes), which makes guessing passwords impractically slow.
+    A login attempt is its own unit of work: a failure is counted and committed
+    before the error is raised. After a few failures in a row each further attempt
+    must wait twice as long as the last (up to 15 minutes), which makes guessing
+    passwords impractically slow.
     """
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.is_active:
-        _verify(_DUMMY_HASH, password)
-        raise AuthenticationFailed("Wrong email or password.")
-    if user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise AuthenticationFailed(
-            f"Too many failed attempts. Try again in {wait} seconds.", retry_after=wait
-        )
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= FREE_LOGIN_ATTEMPTS:
-            delay = timedelta(seconds=2 ** (user.failed_logins - FREE_LOGIN_ATTEMPTS + 1))
-            user.locked_until = now + min(delay, MAX_LOGIN_DELAY)
-        session.add(user)
-        session.flush()
-        raise AuthenticationFailed("Wrong email or password.")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    session.add(user)
-    session.flush()
+    failure: AuthenticationFailed | None = None
+    with transaction(engine) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or not user.is_active:
+            _verify(_DUMMY_HASH, password)
+            raise AuthenticationFailed("Wrong email or password.")
+        if user.locked_until is not None and user.locked_until > now:
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            raise AuthenticationFailed(
+                f"Too many failed attempts. Try again in {wait} seconds.", retry_after=wait
+            )
+        if _verify(user.password_hash, password):
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+        else:
+            user.failed_logins += 1
+            if user.failed_logins >= FREE_LOGIN_ATTEMPTS:
+                delay = timedelta(seconds=2 ** (user.failed_logins - FREE_LOGIN_ATTEMPTS + 1))
+                user.locked_until = now + min(delay, MAX_LOGIN_DELAY)
+            failure = AuthenticationFailed("Wrong email or password.")
+    if failure is not None:
+        raise failure
     return user
 
 
