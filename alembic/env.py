@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
+from alembic import context
 from models.db import create_db_engine, database_url
 
 config = context.config

@@ -41,10 +41,21 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True,
-              help="demo: a realistic catalogue to click through; large: benchmark volume.")
-@click.option("--seed", "seed_value", type=int, default=7, show_default=True,
-              help="Random seed; the same seed gives the same data.")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    show_default=True,
+    help="demo: a realistic catalogue to click through; large: benchmark volume.",
+)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Random seed; the same seed gives the same data.",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has brands.")
 @click.option("--report", is_flag=True, help="Print rows per second for each table loaded.")
 @_refusals
@@ -67,7 +78,9 @@ def user() -> None:
 @click.option("--name", default="", help="Display name (defaults from the email).")
 @click.option("--password", help="Prompted for (hidden, twice) when not given.")
 @_refusals
-def user_create(email: str, role: str, brand_code: str | None, name: str, password: str | None) -> None:
+def user_create(
+    email: str, role: str, brand_code: str | None, name: str, password: str | None
+) -> None:
     """Create a user who can log in to the dashboard."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -100,16 +113,27 @@ def warehouse() -> None:
 @warehouse.command("create")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--kind", type=click.Choice([k.value for k in WarehouseKind]), default="warehouse",
-              show_default=True)
-@click.option("--priority", type=int, default=100, show_default=True,
-              help="Allocation order: lower numbers are reserved from first.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in WarehouseKind]),
+    default="warehouse",
+    show_default=True,
+)
+@click.option(
+    "--priority",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Allocation order: lower numbers are reserved from first.",
+)
 @_refusals
 def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
     """Create a warehouse or store."""
     with transaction() as session:
         created = create_warehouse(session, code, name, kind=kind, priority=priority)
-        click.echo(f"created {created.kind} {created.code} ({created.name}), priority {created.priority}")
+        click.echo(
+            f"created {created.kind} {created.code} ({created.name}), priority {created.priority}"
+        )
 
 
 @main.command("reconcile")
@@ -119,10 +143,19 @@ def reconcile_command(as_json: bool) -> None:
     with read_session() as session:
         drifts = reconcile(session)
     if as_json:
-        click.echo(json.dumps([
-            {"variant_id": d.variant_id, "warehouse_id": d.warehouse_id,
-             "balance": d.balance, "ledger": d.ledger} for d in drifts
-        ]))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "variant_id": d.variant_id,
+                        "warehouse_id": d.warehouse_id,
+                        "balance": d.balance,
+                        "ledger": d.ledger,
+                    }
+                    for d in drifts
+                ]
+            )
+        )
     elif drifts:
         for drift in drifts:
             click.echo(drift.describe())

@@ -36,7 +36,9 @@ class Product(SQLModel, table=True):
     style_code: str = Field(max_length=64)
     name: str = Field(max_length=300)
     category: str = Field(default="", max_length=100, index=True)
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -131,8 +133,10 @@ def variant_by_sku(session: Session, sku: str, *, brand_id: int | None = None) -
     variant = session.scalar(query)
     if variant is not None:
         return variant
-    alias_query = select(Variant).join(SkuAlias, SkuAlias.variant_id == Variant.id).where(
-        SkuAlias.code == sku
+    alias_query = (
+        select(Variant)
+        .join(SkuAlias, SkuAlias.variant_id == Variant.id)
+        .where(SkuAlias.code == sku)
     )
     if brand_id is not None:
         alias_query = alias_query.where(SkuAlias.brand_id == brand_id)

@@ -62,7 +62,10 @@ def stock_overview(session: Session, *, brand_id: int | None = None) -> StockOve
     brands = session.execute(
         select(
             Brand.name,
-            func.sum(pv.c.on_hand), func.sum(pv.c.reserved), func.sum(pv.c.incoming), out,
+            func.sum(pv.c.on_hand),
+            func.sum(pv.c.reserved),
+            func.sum(pv.c.incoming),
+            out,
         )
         .join(pv, pv.c.brand_id == Brand.id)
         .group_by(Brand.id, Brand.name)
@@ -73,7 +76,9 @@ def stock_overview(session: Session, *, brand_id: int | None = None) -> StockOve
     warehouse_query = (
         select(
             Warehouse.name,
-            func.sum(b.c.on_hand), func.sum(b.c.reserved), func.sum(b.c.incoming),
+            func.sum(b.c.on_hand),
+            func.sum(b.c.reserved),
+            func.sum(b.c.incoming),
             func.sum(case((b.c.on_hand - b.c.reserved <= 0, 1), else_=0)),
         )
         .join(b, b.c.warehouse_id == Warehouse.id)
@@ -87,8 +92,13 @@ def stock_overview(session: Session, *, brand_id: int | None = None) -> StockOve
     by_warehouse = [_figures(*row) for row in session.execute(warehouse_query)]
 
     totals = session.execute(
-        select(func.sum(pv.c.on_hand), func.sum(pv.c.reserved), func.sum(pv.c.incoming), out,
-               func.count())
+        select(
+            func.sum(pv.c.on_hand),
+            func.sum(pv.c.reserved),
+            func.sum(pv.c.incoming),
+            out,
+            func.count(),
+        )
     ).one()
     total = _figures("All stock", *totals[:4])
     return StockOverview(total, by_brand, by_warehouse, int(totals[4] or 0))

@@ -11,8 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, func, insert, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -114,6 +128,8 @@ def reserve(
 
     The policy tries active warehouses by priority (lower first), then by most
     available. Raises InsufficientStock when no single warehouse can cover `qty`.
+    The common path is three statements: pick a warehouse, insert the idempotency
+    row, and the guarded balance update with its ledger row.
     """
     require_quantity(qty)
     channel = _require_text(channel, "channel", 64)
@@ -121,49 +137,71 @@ def reserve(
     if not timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
     now = now or utcnow()
-    if session.get(Variant, variant_id) is None:
-        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
-
-    existing = _existing(session, channel, order_ref, variant_id)
-    if existing is not None:
-        return _replay(existing, qty, warehouse_id)
 
     if warehouse_id is not None:
         warehouse = session.get(Warehouse, warehouse_id)
         if warehouse is None or not warehouse.is_active:
-            raise NotFound(f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id)
+            raise NotFound(
+                f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
+            )
         candidates = [warehouse_id]
     else:
         candidates = _allocation_candidates(session, variant_id, qty)
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert_reservation = _insert_reservation(session.get_bind().dialect.name)
     for candidate in candidates:
         # The idempotency row goes in first: a concurrent duplicate waits on its
         # unique key and then sees it, instead of reserving a second time.
-        reservation_id = session.execute(
-            dialect.insert(_reservation)
-            .values(
-                variant_id=variant_id, warehouse_id=candidate, qty=qty, channel=channel,
-                order_ref=order_ref, status=ReservationStatus.ACTIVE.value, actor=actor,
-                created_at=now, expires_at=now + ttl,
+        reservation_id = (
+            session.connection()
+            .execute(
+                insert_reservation,
+                {
+                    "r_variant": variant_id,
+                    "r_warehouse": candidate,
+                    "r_qty": qty,
+                    "r_channel": channel,
+                    "r_order_ref": order_ref,
+                    "r_actor": actor,
+                    "r_created_at": now,
+                    "r_expires_at": now + ttl,
+                },
             )
-            .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
-            .returning(_reservation.c.id)
-        ).scalar_one_or_none()
+            .scalar_one_or_none()
+        )
         if reservation_id is None:
-            existing = _existing(session, channel, order_ref, variant_id)
-            assert existing is not None
-            return _replay(existing, qty, warehouse_id)
+            return _replay_or_not_found(session, channel, order_ref, variant_id, qty, warehouse_id)
         balance = change_balance(
-            session, variant_id, candidate, reason=LedgerReason.RESERVE, actor=actor,
-            reserved=qty, reference=f"reservation:{reservation_id}",
+            session,
+            variant_id,
+            candidate,
+            reason=LedgerReason.RESERVE,
+            actor=actor,
+            reserved=qty,
+            reference=f"reservation:{reservation_id}",
         )
         if balance is not None:
-            reservation = session.get(Reservation, reservation_id)
-            assert reservation is not None
+            reservation = Reservation(
+                id=reservation_id,
+                variant_id=variant_id,
+                warehouse_id=candidate,
+                qty=qty,
+                channel=channel,
+                order_ref=order_ref,
+                status=ReservationStatus.ACTIVE.value,
+                actor=actor,
+                created_at=now,
+                expires_at=now + ttl,
+            )
             return ReserveResult(reservation, created=True)
         session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
 
+    if not candidates:
+        existing = _existing(session, channel, order_ref, variant_id)
+        if existing is not None:
+            return _replay(existing, qty, warehouse_id)
+        if session.get(Variant, variant_id) is None:
+            raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
     available = _available(session, variant_id, warehouse_id)
     where = "in that warehouse" if warehouse_id is not None else "in any single warehouse"
     raise InsufficientStock(
@@ -173,7 +211,64 @@ def reserve(
     )
 
 
-def _existing(session: Session, channel: str, order_ref: str, variant_id: int) -> Reservation | None:
+@cache
+def _insert_reservation(dialect_name: str):
+    """INSERT the reservation unless (channel, order_ref, variant) exists or the variant doesn't.
+
+    Selecting the values FROM variant keeps an unknown variant id from reaching the
+    foreign key (which would abort a PostgreSQL transaction) and lets it say "no row".
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    v = Variant.__table__
+    values = select(
+        v.c.id,
+        cast(bindparam("r_warehouse", type_=Integer), Integer),
+        cast(bindparam("r_qty", type_=Integer), Integer),
+        cast(bindparam("r_channel", type_=String), String),
+        cast(bindparam("r_order_ref", type_=String), String),
+        literal(ReservationStatus.ACTIVE.value),
+        cast(bindparam("r_actor", type_=String), String),
+        bindparam("r_created_at", type_=UTCDateTime),
+        bindparam("r_expires_at", type_=UTCDateTime),
+    ).where(v.c.id == bindparam("r_variant", type_=Integer))
+    return (
+        dialect.insert(_reservation)
+        .from_select(
+            [
+                "variant_id",
+                "warehouse_id",
+                "qty",
+                "channel",
+                "order_ref",
+                "status",
+                "actor",
+                "created_at",
+                "expires_at",
+            ],
+            values,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
+        .returning(_reservation.c.id)
+    )
+
+
+def _replay_or_not_found(
+    session: Session,
+    channel: str,
+    order_ref: str,
+    variant_id: int,
+    qty: int,
+    warehouse_id: int | None,
+) -> ReserveResult:
+    existing = _existing(session, channel, order_ref, variant_id)
+    if existing is None:
+        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
+    return _replay(existing, qty, warehouse_id)
+
+
+def _existing(
+    session: Session, channel: str, order_ref: str, variant_id: int
+) -> Reservation | None:
     return session.scalar(
         select(Reservation).where(
             Reservation.channel == channel,
@@ -194,20 +289,23 @@ def _replay(existing: Reservation, qty: int, warehouse_id: int | None) -> Reserv
     return ReserveResult(existing, created=False)
 
 
+_w = Warehouse.__table__
+_ALLOCATION_CANDIDATES = (
+    select(_balance.c.warehouse_id)
+    .join(_w, _w.c.id == _balance.c.warehouse_id)
+    .where(
+        _balance.c.variant_id == bindparam("a_variant", type_=Integer),
+        _balance.c.on_hand - _balance.c.reserved >= bindparam("a_qty", type_=Integer),
+        _w.c.is_active.is_(True),
+    )
+    .order_by(_w.c.priority, (_balance.c.on_hand - _balance.c.reserved).desc(), _w.c.id)
+)
+
+
 def _allocation_candidates(session: Session, variant_id: int, qty: int) -> list[int]:
-    rows = session.execute(
-        select(_balance.c.warehouse_id)
-        .join(Warehouse.__table__, Warehouse.__table__.c.id == _balance.c.warehouse_id)
-        .where(
-            _balance.c.variant_id == variant_id,
-            _balance.c.on_hand - _balance.c.reserved >= qty,
-            Warehouse.__table__.c.is_active.is_(True),
-        )
-        .order_by(
-            Warehouse.__table__.c.priority,
-            (_balance.c.on_hand - _balance.c.reserved).desc(),
-            _balance.c.warehouse_id,
-        )
+    """Warehouses that could cover `qty` now, in allocation order."""
+    rows = session.connection().execute(
+        _ALLOCATION_CANDIDATES, {"a_variant": variant_id, "a_qty": qty}
     )
     return [row[0] for row in rows]
 
@@ -246,9 +344,10 @@ def _close(
     session.refresh(reservation)
     if closed is None:
         if reservation.status == ReservationStatus.ACTIVE:
+            expired_at = f"{reservation.expires_at:%Y-%m-%d %H:%M:%S}"
             raise InvalidTransition(
-                f"Reservation {reservation_id} expired at {reservation.expires_at:%Y-%m-%d %H:%M:%S} "
-                "UTC; its units are being released. Reserve again.",
+                f"Reservation {reservation_id} expired at {expired_at} UTC; its units are being "
+                "released. Reserve again.",
                 reservation_id=reservation_id,
                 status="expired",
             )
@@ -273,20 +372,31 @@ def commit(
     now = now or utcnow()
     reservation = _close(session, reservation_id, ReservationStatus.COMMITTED, now)
     balance = change_balance(
-        session, reservation.variant_id, reservation.warehouse_id, reason=LedgerReason.SALE,
-        actor=actor, on_hand=-reservation.qty, reserved=-reservation.qty,
+        session,
+        reservation.variant_id,
+        reservation.warehouse_id,
+        reason=LedgerReason.SALE,
+        actor=actor,
+        on_hand=-reservation.qty,
+        reserved=-reservation.qty,
         reference=f"reservation:{reservation.id}",
     )
     assert balance is not None  # reserved ≤ on hand and reserved ≥ qty hold by construction
     if unit_price_cents is None:
-        unit_price_cents = session.scalar(
-            select(Variant.price_cents).where(Variant.id == reservation.variant_id)
-        ) or 0
+        unit_price_cents = (
+            session.scalar(select(Variant.price_cents).where(Variant.id == reservation.variant_id))
+            or 0
+        )
     session.execute(
         insert(_sale).values(
-            variant_id=reservation.variant_id, warehouse_id=reservation.warehouse_id,
-            qty=reservation.qty, unit_price_cents=unit_price_cents, channel=reservation.channel,
-            order_ref=reservation.order_ref, reservation_id=reservation.id, sold_at=now,
+            variant_id=reservation.variant_id,
+            warehouse_id=reservation.warehouse_id,
+            qty=reservation.qty,
+            unit_price_cents=unit_price_cents,
+            channel=reservation.channel,
+            order_ref=reservation.order_ref,
+            reservation_id=reservation.id,
+            sold_at=now,
         )
     )
     return reservation
@@ -311,19 +421,25 @@ def expire_due(
     multi-line operations cannot deadlock.
     """
     now = now or utcnow()
-    due = session.execute(
-        select(_reservation.c.id)
-        .where(
-            _reservation.c.status == ReservationStatus.ACTIVE.value,
-            _reservation.c.expires_at <= now,
+    due = (
+        session.execute(
+            select(_reservation.c.id)
+            .where(
+                _reservation.c.status == ReservationStatus.ACTIVE.value,
+                _reservation.c.expires_at <= now,
+            )
+            .order_by(_reservation.c.variant_id, _reservation.c.warehouse_id, _reservation.c.id)
+            .limit(limit)
         )
-        .order_by(_reservation.c.variant_id, _reservation.c.warehouse_id, _reservation.c.id)
-        .limit(limit)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     expired = 0
     for reservation_id in due:
         try:
-            reservation = _close(session, reservation_id, ReservationStatus.EXPIRED, now, only_due=True)
+            reservation = _close(
+                session, reservation_id, ReservationStatus.EXPIRED, now, only_due=True
+            )
         except InvalidTransition:
             continue  # committed or released by someone else meanwhile
         _unreserve(session, reservation, LedgerReason.EXPIRE, actor)
@@ -331,10 +447,17 @@ def expire_due(
     return expired
 
 
-def _unreserve(session: Session, reservation: Reservation, reason: LedgerReason, actor: str) -> None:
+def _unreserve(
+    session: Session, reservation: Reservation, reason: LedgerReason, actor: str
+) -> None:
     balance = change_balance(
-        session, reservation.variant_id, reservation.warehouse_id, reason=reason, actor=actor,
-        reserved=-reservation.qty, reference=f"reservation:{reservation.id}",
+        session,
+        reservation.variant_id,
+        reservation.warehouse_id,
+        reason=reason,
+        actor=actor,
+        reserved=-reservation.qty,
+        reference=f"reservation:{reservation.id}",
     )
     assert balance is not None
 
@@ -376,12 +499,21 @@ def record_return(
             returnable=net_sold,
         )
     change_balance(
-        session, variant_id, warehouse_id, reason=LedgerReason.RETURN, actor=actor, on_hand=qty,
+        session,
+        variant_id,
+        warehouse_id,
+        reason=LedgerReason.RETURN,
+        actor=actor,
+        on_hand=qty,
         reference=f"order:{order_ref}",
     )
     line = SaleLine(
-        variant_id=variant_id, warehouse_id=warehouse_id, qty=-qty,
-        channel=channel or sale_channel, order_ref=order_ref, sold_at=now,
+        variant_id=variant_id,
+        warehouse_id=warehouse_id,
+        qty=-qty,
+        channel=channel or sale_channel,
+        order_ref=order_ref,
+        sold_at=now,
     )
     session.add(line)
     session.flush()

@@ -24,14 +24,28 @@ ALPHA_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "3XL")
 CORE_ALPHA = ("S", "M", "L")
 
 _ALPHA_SYNONYMS = {
-    "xxs": "XXS", "2xs": "XXS",
-    "xs": "XS", "x-small": "XS", "extra small": "XS",
-    "s": "S", "sm": "S", "small": "S",
-    "m": "M", "med": "M", "medium": "M",
-    "l": "L", "lg": "L", "large": "L",
-    "xl": "XL", "x-large": "XL", "extra large": "XL",
-    "xxl": "XXL", "2xl": "XXL", "xx-large": "XXL",
-    "xxxl": "3XL", "3xl": "3XL",
+    "xxs": "XXS",
+    "2xs": "XXS",
+    "xs": "XS",
+    "x-small": "XS",
+    "extra small": "XS",
+    "s": "S",
+    "sm": "S",
+    "small": "S",
+    "m": "M",
+    "med": "M",
+    "medium": "M",
+    "l": "L",
+    "lg": "L",
+    "large": "L",
+    "xl": "XL",
+    "x-large": "XL",
+    "extra large": "XL",
+    "xxl": "XXL",
+    "2xl": "XXL",
+    "xx-large": "XXL",
+    "xxxl": "3XL",
+    "3xl": "3XL",
 }
 _ONE_SIZE = {"one size", "onesize", "os", "o/s", "one-size", "default title", "n/a"}
 

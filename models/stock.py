@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, and_, func, insert, literal, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -140,6 +153,72 @@ def get_balance(session: Session, variant_id: int, warehouse_id: int) -> Balance
     return Balance(*row)
 
 
+def _guarded_update(*, with_expected: bool):
+    """UPDATE one balance by the given deltas unless the result would break an invariant."""
+    guard = and_(
+        _balance.c.variant_id == bindparam("b_variant", type_=Integer),
+        _balance.c.warehouse_id == bindparam("b_warehouse", type_=Integer),
+        _balance.c.on_hand + bindparam("d_on_hand", type_=Integer)
+        >= _balance.c.reserved + bindparam("d_reserved", type_=Integer),
+        _balance.c.reserved + bindparam("d_reserved", type_=Integer) >= 0,
+        _balance.c.incoming + bindparam("d_incoming", type_=Integer) >= 0,
+    )
+    if with_expected:
+        guard = and_(guard, _balance.c.on_hand == bindparam("b_expected", type_=Integer))
+    return (
+        update(_balance)
+        .where(guard)
+        .values(
+            on_hand=_balance.c.on_hand + bindparam("d_on_hand", type_=Integer),
+            reserved=_balance.c.reserved + bindparam("d_reserved", type_=Integer),
+            incoming=_balance.c.incoming + bindparam("d_incoming", type_=Integer),
+            updated_at=bindparam("b_now", type_=UTCDateTime),
+        )
+        .returning(*_BALANCE_COLUMNS)
+    )
+
+
+_LEDGER_VALUES = {
+    "on_hand_delta": cast(bindparam("d_on_hand", type_=Integer), Integer),
+    "reserved_delta": cast(bindparam("d_reserved", type_=Integer), Integer),
+    "incoming_delta": cast(bindparam("d_incoming", type_=Integer), Integer),
+    "reason": cast(bindparam("l_reason", type_=String), String),
+    "reference": cast(bindparam("l_reference", type_=String), String),
+    "actor": cast(bindparam("l_actor", type_=String), String),
+    "note": cast(bindparam("l_note", type_=String), String),
+    "created_at": bindparam("b_now", type_=UTCDateTime),
+}
+
+
+def _update_and_log(*, with_expected: bool):
+    """PostgreSQL: the guarded UPDATE and its ledger INSERT as one statement (one round trip)."""
+    changed = _guarded_update(with_expected=with_expected).cte("changed")
+    logged = (
+        insert(_ledger)
+        .from_select(
+            ["variant_id", "warehouse_id", *_LEDGER_VALUES],
+            select(changed.c.variant_id, changed.c.warehouse_id, *_LEDGER_VALUES.values()),
+        )
+        .cte("logged")
+    )
+    return select(
+        changed.c.variant_id,
+        changed.c.warehouse_id,
+        changed.c.on_hand,
+        changed.c.reserved,
+        changed.c.incoming,
+    ).add_cte(logged)
+
+
+_UPDATE = {flag: _guarded_update(with_expected=flag) for flag in (False, True)}
+_UPDATE_AND_LOG = {flag: _update_and_log(with_expected=flag) for flag in (False, True)}
+_LOG = insert(_ledger).values(
+    variant_id=bindparam("b_variant", type_=Integer),
+    warehouse_id=bindparam("b_warehouse", type_=Integer),
+    **_LEDGER_VALUES,
+)
+
+
 def change_balance(
     session: Session,
     variant_id: int,
@@ -159,47 +238,32 @@ def change_balance(
     Returns the new balance, or None when the guard refused (the deltas would make
     available, reserved or incoming negative, or `expected_on_hand` did not match).
     A missing balance row counts as all zeros and is created when the change is an
-    increase.
+    increase. The statements are built once at import; only parameters vary.
     """
-    guard = and_(
-        _balance.c.variant_id == variant_id,
-        _balance.c.warehouse_id == warehouse_id,
-        _balance.c.on_hand + on_hand >= _balance.c.reserved + reserved,
-        _balance.c.reserved + reserved >= 0,
-        _balance.c.incoming + incoming >= 0,
-    )
-    if expected_on_hand is not None:
-        guard = and_(guard, _balance.c.on_hand == expected_on_hand)
-    statement = (
-        update(_balance)
-        .where(guard)
-        .values(
-            on_hand=_balance.c.on_hand + on_hand,
-            reserved=_balance.c.reserved + reserved,
-            incoming=_balance.c.incoming + incoming,
-            updated_at=utcnow(),
-        )
-        .returning(*_BALANCE_COLUMNS)
-    )
-    row = session.execute(statement).one_or_none()
+    params = {
+        "b_variant": variant_id,
+        "b_warehouse": warehouse_id,
+        "b_expected": expected_on_hand,
+        "d_on_hand": on_hand,
+        "d_reserved": reserved,
+        "d_incoming": incoming,
+        "l_reason": str(reason),
+        "l_reference": reference,
+        "l_actor": actor,
+        "l_note": note,
+        "b_now": utcnow(),
+    }
+    with_expected = expected_on_hand is not None
+    one_statement = session.get_bind().dialect.name == "postgresql"
+    statement = (_UPDATE_AND_LOG if one_statement else _UPDATE)[with_expected]
+    connection = session.connection()  # Core statements skip the ORM's execution layer
+    row = connection.execute(statement, params).one_or_none()
     if row is None and _create_missing_balance(session, variant_id, warehouse_id):
-        row = session.execute(statement).one_or_none()
+        row = connection.execute(statement, params).one_or_none()
     if row is None:
         return None
-    session.execute(
-        insert(_ledger).values(
-            variant_id=variant_id,
-            warehouse_id=warehouse_id,
-            on_hand_delta=on_hand,
-            reserved_delta=reserved,
-            incoming_delta=incoming,
-            reason=str(reason),
-            reference=reference,
-            actor=actor,
-            note=note,
-            created_at=utcnow(),
-        )
-    )
+    if not one_statement:
+        connection.execute(_LOG, params)
     return Balance(*row)
 
 
@@ -229,7 +293,9 @@ def _require_variant_and_warehouse(session: Session, variant_id: int, warehouse_
         raise NotFound(f"No warehouse with id {warehouse_id}.", warehouse_id=warehouse_id)
 
 
-def _insufficient(session: Session, variant_id: int, warehouse_id: int, wanted: int) -> InsufficientStock:
+def _insufficient(
+    session: Session, variant_id: int, warehouse_id: int, wanted: int
+) -> InsufficientStock:
     current = get_balance(session, variant_id, warehouse_id)
     return InsufficientStock(
         f"Only {current.available} available (on hand {current.on_hand}, reserved "
@@ -257,8 +323,14 @@ def receive(
     """Goods arrived: on hand goes up by `qty`."""
     require_quantity(qty)
     balance = change_balance(
-        session, variant_id, warehouse_id, reason=LedgerReason.RECEIPT, actor=actor,
-        on_hand=qty, reference=reference, note=note,
+        session,
+        variant_id,
+        warehouse_id,
+        reason=LedgerReason.RECEIPT,
+        actor=actor,
+        on_hand=qty,
+        reference=reference,
+        note=note,
     )
     assert balance is not None  # an increase always passes the guard
     return balance
@@ -278,11 +350,19 @@ def adjust(
     """Correct on hand by `delta` (positive or negative) for a stated reason."""
     reason = _adjustment_reason(reason)
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-        raise InvalidQuantity(f"delta must be a non-zero whole number, got {delta!r}.", field="delta")
+        raise InvalidQuantity(
+            f"delta must be a non-zero whole number, got {delta!r}.", field="delta"
+        )
     require_quantity(abs(delta), field="delta")
     balance = change_balance(
-        session, variant_id, warehouse_id, reason=reason, actor=actor, on_hand=delta,
-        reference=reference, note=note,
+        session,
+        variant_id,
+        warehouse_id,
+        reason=reason,
+        actor=actor,
+        on_hand=delta,
+        reference=reference,
+        note=note,
     )
     if balance is None:
         raise _insufficient(session, variant_id, warehouse_id, -delta)
@@ -330,8 +410,15 @@ def set_count(
         if on_hand == expected:
             return current
         balance = change_balance(
-            session, variant_id, warehouse_id, reason=reason, actor=actor,
-            on_hand=on_hand - expected, expected_on_hand=expected, reference=reference, note=note,
+            session,
+            variant_id,
+            warehouse_id,
+            reason=reason,
+            actor=actor,
+            on_hand=on_hand - expected,
+            expected_on_hand=expected,
+            reference=reference,
+            note=note,
         )
         if balance is not None:
             return balance
@@ -364,9 +451,9 @@ class Drift:
     def describe(self) -> str:
         names = ("on_hand", "reserved", "incoming")
         parts = [
-            f"{name} {b} but ledger says {l}"
-            for name, b, l in zip(names, self.balance, self.ledger, strict=True)
-            if b != l
+            f"{name} {held} but ledger says {logged}"
+            for name, held, logged in zip(names, self.balance, self.ledger, strict=True)
+            if held != logged
         ]
         return f"variant {self.variant_id} @ warehouse {self.warehouse_id}: " + ", ".join(parts)
 
@@ -384,7 +471,9 @@ def reconcile(session: Session) -> list[Drift]:
         .group_by(_ledger.c.variant_id, _ledger.c.warehouse_id)
         .subquery()
     )
-    on = and_(sums.c.variant_id == _balance.c.variant_id, sums.c.warehouse_id == _balance.c.warehouse_id)
+    on = and_(
+        sums.c.variant_id == _balance.c.variant_id, sums.c.warehouse_id == _balance.c.warehouse_id
+    )
     zero = literal(0)
     query = (
         select(
@@ -406,6 +495,11 @@ def reconcile(session: Session) -> list[Drift]:
         .order_by("variant_id", "warehouse_id")
     )
     return [
-        Drift(int(r[0]), int(r[1]), (int(r[2]), int(r[3]), int(r[4])), (int(r[5]), int(r[6]), int(r[7])))
+        Drift(
+            int(r[0]),
+            int(r[1]),
+            (int(r[2]), int(r[3]), int(r[4])),
+            (int(r[5]), int(r[6]), int(r[7])),
+        )
         for r in session.execute(query)
     ]

@@ -33,9 +33,7 @@ class Role(StrEnum):
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'merchandiser', 'manager', 'vendor')", name="user_role"
-        ),
+        CheckConstraint("role IN ('admin', 'merchandiser', 'manager', 'vendor')", name="user_role"),
         CheckConstraint("role <> 'vendor' OR brand_id IS NOT NULL", name="vendor_has_brand"),
     )
 
@@ -116,9 +114,8 @@ def create_user(
             f"Role {role!r} is not one of: {', '.join(Role)}.", field="role"
         ) from None
     brand_id = None
-    if role is Role.VENDOR:
-        if not brand_code:
-            raise InvalidQuantity("A vendor must belong to a brand (--brand CODE).", field="brand")
+    if role is Role.VENDOR and not brand_code:
+        raise InvalidQuantity("A vendor must belong to a brand (--brand CODE).", field="brand")
     if brand_code:
         brand = session.scalar(select(Brand).where(Brand.code == brand_code.upper()))
         if brand is None:
@@ -127,8 +124,11 @@ def create_user(
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise Conflict(f"A user with email {email} already exists.", email=email)
     user = User(
-        email=email, name=name or email.split("@")[0].title(), password_hash=hash_password(password),
-        role=role.value, brand_id=brand_id if role is Role.VENDOR else None,
+        email=email,
+        name=name or email.split("@")[0].title(),
+        password_hash=hash_password(password),
+        role=role.value,
+        brand_id=brand_id if role is Role.VENDOR else None,
     )
     session.add(user)
     session.flush()
@@ -187,7 +187,9 @@ def start_login_session(session: Session, user: User, *, now: datetime | None = 
     token = secrets.token_urlsafe(32)
     session.add(
         LoginSession(
-            token_hash=hash_secret(token), user_id=user.id, created_at=now,
+            token_hash=hash_secret(token),
+            user_id=user.id,
+            created_at=now,
             expires_at=now + SESSION_LIFETIME,
         )
     )
@@ -213,7 +215,9 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
 
 
 def end_login_session(session: Session, token: str) -> None:
-    login = session.scalar(select(LoginSession).where(LoginSession.token_hash == hash_secret(token)))
+    login = session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == hash_secret(token))
+    )
     if login is not None:
         session.delete(login)
         session.flush()

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
+from alembic import command
 from models.db import PROJECT_ROOT, create_db_engine
 
 PG_ADMIN_URL = os.environ.get(

@@ -32,16 +32,23 @@ def make_world(
             code: create_warehouse(session, code, code, priority=priority).id
             for code, priority in warehouses
         }
-        product = Product(brand_id=created.id, style_code="TEE1", name="Organic Tee", category="tops")
+        product = Product(
+            brand_id=created.id, style_code="TEE1", name="Organic Tee", category="tops"
+        )
         session.add(product)
         session.flush()
         variant_ids = {}
         for label in sizes:
             system, size = normalise_size(label)
             variant = Variant(
-                product_id=product.id, brand_id=created.id, sku=f"{brand}-TEE1-BLK-{size}",
-                colour="Black", size=size, size_system=system.value,
-                size_rank=size_rank(system, size), price_cents=2500,
+                product_id=product.id,
+                brand_id=created.id,
+                sku=f"{brand}-TEE1-BLK-{size}",
+                colour="Black",
+                size=size,
+                size_system=system.value,
+                size_rank=size_rank(system, size),
+                price_cents=2500,
             )
             session.add(variant)
             session.flush()

@@ -89,7 +89,9 @@ def test_mixed_reserve_commit_release_and_counts_keep_the_ledger_exact(pg_engine
         variant = sizes[i % len(sizes)]
         try:
             with transaction(pg_engine) as session:
-                held = reserve(session, variant, 1 + i % 3, channel="web", order_ref=f"o{i}", actor="w")
+                held = reserve(
+                    session, variant, 1 + i % 3, channel="web", order_ref=f"o{i}", actor="w"
+                )
                 if i % 3 == 0:
                     commit(session, held.reservation.id, actor="w")
                 elif i % 3 == 1:
@@ -97,8 +99,14 @@ def test_mixed_reserve_commit_release_and_counts_keep_the_ledger_exact(pg_engine
             if i % 7 == 0:
                 with transaction(pg_engine) as session:
                     current = get_balance(session, variant, warehouses[0])
-                    set_count(session, variant, warehouses[0], max(current.reserved, current.on_hand - 1),
-                              expected_on_hand=current.on_hand, actor="counter")
+                    set_count(
+                        session,
+                        variant,
+                        warehouses[0],
+                        max(current.reserved, current.on_hand - 1),
+                        expected_on_hand=current.on_hand,
+                        actor="counter",
+                    )
             return "ok"
         except (InsufficientStock, StaleCount):
             return "refused"
@@ -111,7 +119,9 @@ def test_mixed_reserve_commit_release_and_counts_keep_the_ledger_exact(pg_engine
         assert session.scalar(select(func.min(StockBalance.on_hand - StockBalance.reserved))) >= 0
         ledger_reserved = session.scalar(select(func.sum(LedgerEntry.reserved_delta)))
         active = session.scalar(
-            select(func.coalesce(func.sum(Reservation.qty), 0)).where(Reservation.status == "active")
+            select(func.coalesce(func.sum(Reservation.qty), 0)).where(
+                Reservation.status == "active"
+            )
         )
         assert ledger_reserved == active
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from alembic import command
 from models.db import PROJECT_ROOT, create_db_engine
 from tests.conftest import migrate
 

@@ -31,8 +31,26 @@ def test_labels_normalise(label, system, size):
 
 def test_ranks_sort_size_runs_as_buyers_read_them():
     alpha = ["XL", "S", "XXS", "M", "L", "XS", "XXL"]
-    assert sorted(alpha, key=lambda s: size_rank("alpha", s)) == ["XXS", "XS", "S", "M", "L", "XL", "XXL"]
+    assert sorted(alpha, key=lambda s: size_rank("alpha", s)) == [
+        "XXS",
+        "XS",
+        "S",
+        "M",
+        "L",
+        "XL",
+        "XXL",
+    ]
     waist = ["W32 L34", "W30 L32", "W32 L32", "W28"]
-    assert sorted(waist, key=lambda s: size_rank("waist", s)) == ["W28", "W30 L32", "W32 L32", "W32 L34"]
+    assert sorted(waist, key=lambda s: size_rank("waist", s)) == [
+        "W28",
+        "W30 L32",
+        "W32 L32",
+        "W32 L34",
+    ]
     shoes = ["EU 42", "EU 38", "EU 40.5", "EU 40"]
-    assert sorted(shoes, key=lambda s: size_rank("eu_shoe", s)) == ["EU 38", "EU 40", "EU 40.5", "EU 42"]
+    assert sorted(shoes, key=lambda s: size_rank("eu_shoe", s)) == [
+        "EU 38",
+        "EU 40",
+        "EU 40.5",
+        "EU 42",
+    ]

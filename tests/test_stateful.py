@@ -14,13 +14,27 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import func, select
 
 from models.base import utcnow
 from models.db import create_db_engine, read_session, transaction
 from models.errors import DomainError
-from models.reservations import Reservation, SaleLine, commit, expire_due, record_return, release, reserve
+from models.reservations import (
+    Reservation,
+    SaleLine,
+    commit,
+    expire_due,
+    record_return,
+    release,
+    reserve,
+)
 from models.stock import StockBalance, adjust, get_balance, receive, reconcile, set_count
 from tests.conftest import _truncate_all
 from tests.factories import make_world
@@ -39,7 +53,9 @@ def make_machine(new_engine):
             self.warehouses = list(world.warehouses.values())
             self.clock = utcnow()
             self.on_hand = Counter()
-            self.holds: dict[int, tuple[int, int, int]] = {}  # active id → (variant, warehouse, qty)
+            self.holds: dict[
+                int, tuple[int, int, int]
+            ] = {}  # active id → (variant, warehouse, qty)
             self.created = 0
             self.orders: list[tuple[str, int]] = []  # committed (order_ref, variant)
 
@@ -88,15 +104,25 @@ def make_machine(new_engine):
                 assert allowed
                 self.on_hand[key] = count
 
-        @rule(variant=st.integers(0, len(SIZES) - 1), qty=st.integers(1, 8),
-              ttl=st.integers(1, 120), order=st.integers(0, 30))
+        @rule(
+            variant=st.integers(0, len(SIZES) - 1),
+            qty=st.integers(1, 8),
+            ttl=st.integers(1, 120),
+            order=st.integers(0, 30),
+        )
         def reserve(self, variant, qty, ttl, order):
             variant_id = self.variants[variant]
             try:
                 with transaction(self.engine) as session:
                     result = reserve(
-                        session, variant_id, qty, channel="web", order_ref=f"o{order}", actor="fuzz",
-                        ttl=timedelta(minutes=ttl), now=self.clock,
+                        session,
+                        variant_id,
+                        qty,
+                        channel="web",
+                        order_ref=f"o{order}",
+                        actor="fuzz",
+                        ttl=timedelta(minutes=ttl),
+                        now=self.clock,
                     )
             except DomainError:
                 return
@@ -130,9 +156,9 @@ def make_machine(new_engine):
             with transaction(self.engine) as session:
                 expire_due(session, now=self.clock)
             with read_session(self.engine) as session:
-                active = set(session.scalars(
-                    select(Reservation.id).where(Reservation.status == "active")
-                ))
+                active = set(
+                    session.scalars(select(Reservation.id).where(Reservation.status == "active"))
+                )
             self.holds = {i: h for i, h in self.holds.items() if i in active}
 
         @precondition(lambda self: self.orders)
@@ -158,12 +184,16 @@ def make_machine(new_engine):
                         assert 0 <= balance.reserved <= balance.on_hand
                         assert balance.on_hand == self.on_hand[key]
                         assert balance.reserved == self.reserved(key)
-                statuses = dict(session.execute(
-                    select(Reservation.status, func.count()).group_by(Reservation.status)
-                ).all())
+                statuses = dict(
+                    session.execute(
+                        select(Reservation.status, func.count()).group_by(Reservation.status)
+                    ).all()
+                )
                 assert sum(statuses.values()) == self.created
                 assert statuses.get("active", 0) == len(self.holds)
-                lowest = session.scalar(select(func.min(StockBalance.on_hand - StockBalance.reserved)))
+                lowest = session.scalar(
+                    select(func.min(StockBalance.on_hand - StockBalance.reserved))
+                )
                 assert lowest is None or lowest >= 0
                 sold = session.scalar(select(func.coalesce(func.sum(SaleLine.qty), 0)))
                 assert sold >= 0
@@ -192,7 +222,9 @@ def test_random_operation_sequences_keep_stock_invariants(database, request, tmp
     run_state_machine_as_test(
         make_machine(new_engine),
         settings=settings(
-            max_examples=25, stateful_step_count=30, deadline=None,
+            max_examples=25,
+            stateful_step_count=30,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )

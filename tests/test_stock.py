@@ -21,7 +21,9 @@ def ledger_rows(engine: Engine, variant_id: int) -> list[LedgerEntry]:
     with read_session(engine) as session:
         return list(
             session.scalars(
-                select(LedgerEntry).where(LedgerEntry.variant_id == variant_id).order_by(LedgerEntry.id)
+                select(LedgerEntry)
+                .where(LedgerEntry.variant_id == variant_id)
+                .order_by(LedgerEntry.id)
             )
         )
 
@@ -29,10 +31,17 @@ def ledger_rows(engine: Engine, variant_id: int) -> list[LedgerEntry]:
 def test_receive_creates_the_balance_and_one_ledger_row(engine, world):
     m, wh = world.variants["M"], world.warehouses["WH1"]
     with transaction(engine) as session:
-        balance = receive(session, m, wh, 12, actor="alice", reference="PO-1", note="first delivery")
+        balance = receive(
+            session, m, wh, 12, actor="alice", reference="PO-1", note="first delivery"
+        )
     assert (balance.on_hand, balance.reserved, balance.available) == (12, 0, 12)
     [row] = ledger_rows(engine, m)
-    assert (row.on_hand_delta, row.reason, row.reference, row.actor) == (12, "receipt", "PO-1", "alice")
+    assert (row.on_hand_delta, row.reason, row.reference, row.actor) == (
+        12,
+        "receipt",
+        "PO-1",
+        "alice",
+    )
     assert row.created_at.tzinfo is not None
 
 
@@ -63,8 +72,13 @@ def test_unknown_variant_or_warehouse_is_not_found(engine, world):
 
 
 def test_adjust_refuses_reasons_outside_the_list(engine, world):
-    with pytest.raises(InvalidQuantity, match="Reason 'stolen-by-aliens'"), transaction(engine) as s:
-        adjust(s, world.variants["M"], world.warehouses["WH1"], 1, reason="stolen-by-aliens", actor="a")
+    with (
+        pytest.raises(InvalidQuantity, match="Reason 'stolen-by-aliens'"),
+        transaction(engine) as s,
+    ):
+        adjust(
+            s, world.variants["M"], world.warehouses["WH1"], 1, reason="stolen-by-aliens", actor="a"
+        )
 
 
 def test_set_count_is_compare_and_swap(engine, world):
@@ -73,13 +87,19 @@ def test_set_count_is_compare_and_swap(engine, world):
         receive(session, m, wh, 12, actor="a")
     with transaction(engine) as session:
         assert set_count(session, m, wh, 10, expected_on_hand=12, actor="bob").on_hand == 10
-    with pytest.raises(StaleCount, match="it is 10 now, not 12") as refused, transaction(engine) as s:
+    with (
+        pytest.raises(StaleCount, match="it is 10 now, not 12") as refused,
+        transaction(engine) as s,
+    ):
         set_count(s, m, wh, 9, expected_on_hand=12, actor="carol")
     assert refused.value.details["on_hand"] == 10
     with transaction(engine) as session:
         assert get_balance(session, m, wh).on_hand == 10
     rows = ledger_rows(engine, m)
-    assert [(r.on_hand_delta, r.reason, r.actor) for r in rows] == [(12, "receipt", "a"), (-2, "count", "bob")]
+    assert [(r.on_hand_delta, r.reason, r.actor) for r in rows] == [
+        (12, "receipt", "a"),
+        (-2, "count", "bob"),
+    ]
 
 
 def test_set_count_without_expected_value_records_the_difference(engine, world):
@@ -100,7 +120,10 @@ def test_set_count_cannot_go_below_reserved_or_negative(engine, world):
         reserve(session, m, 4, channel="web", order_ref="o-1", actor="a", warehouse_id=wh)
     with pytest.raises(InsufficientStock, match="4 units are reserved"), transaction(engine) as s:
         set_count(s, m, wh, 3, actor="a")
-    with pytest.raises(InvalidQuantity, match="on_hand must be 0 or more"), transaction(engine) as s:
+    with (
+        pytest.raises(InvalidQuantity, match="on_hand must be 0 or more"),
+        transaction(engine) as s,
+    ):
         set_count(s, m, wh, -1, actor="a")
 
 

@@ -78,7 +78,7 @@ def test_unknown_user_and_inactive_user_get_the_same_answer(engine):
         user = create_user(session, "gone@x.test", "long enough", "merchandiser")
         user.is_active = False
     for email in ("gone@x.test", "nobody@x.test"):
-        with pytest.raises(AuthenticationFailed, match="^Wrong email or password.$"):
+        with pytest.raises(AuthenticationFailed, match=r"^Wrong email or password\.$"):
             authenticate(email, "long enough", engine=engine)
 
 

@@ -1,0 +1,66 @@
+"""Shared plumbing for benchmarks: the database from DATABASE_URL, timing, the JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine
+
+from models.db import create_db_engine, database_url
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", choices=["small", "large"], default="large")
+    return parser.parse_args()
+
+
+def bench_engine(pool_size: int = 24) -> Engine:
+    if "DATABASE_URL" not in os.environ:
+        sys.exit("Set DATABASE_URL to a migrated, empty database (see README: Benchmarks).")
+    return create_db_engine(database_url(), pool_size=pool_size)
+
+
+def run_clients(clients: int, seconds: float, work: Callable[[int, int], None]) -> float:
+    """Call work(client, i) from `clients` threads for `seconds`; returns calls per second."""
+    start = threading.Barrier(clients + 1)
+    stop = threading.Event()
+    counts = [0] * clients
+
+    def client(n: int) -> None:
+        start.wait()
+        i = 0
+        while not stop.is_set():
+            work(n, i)
+            i += 1
+        counts[n] = i
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - began)
+
+
+def best_of(runs: int, measure: Callable[[], float]) -> float:
+    """The median of `runs` measurements: the machine is noisy."""
+    return statistics.median(measure() for _ in range(runs))
+
+
+def emit(result: dict) -> None:
+    print(json.dumps(result), flush=True)
