@@ -74,6 +74,8 @@ class SeedResult:
     tables: list[TableStats] = field(default_factory=list)
     rebuild_seconds: float = 0.0
     total_seconds: float = 0.0
+    #: Seconds spent outside the table loads: catalogue, accounts, ANALYZE, ...
+    phases: dict[str, float] = field(default_factory=dict)
     loads: list[TableLoad] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -119,6 +121,8 @@ def report_lines(result: SeedResult) -> list[str]:
     for t in result.tables:
         lines.append(f"{t.table:<14} {t.rows:>11,} {t.seconds:>8.2f} {t.rows_per_s:>11,.0f}")
     lines.append(f"{'(re-index+FK)':<14} {'':>11} {result.rebuild_seconds:>8.2f}")
+    for phase, seconds in result.phases.items():
+        lines.append(f"{'(' + phase + ')':<14} {'':>11} {seconds:>8.2f}")
     lines.append(
         f"{'overall':<14} {result.rows:>11,} {result.total_seconds:>8.2f} "
         f"{result.rows_per_s:>11,.0f}"
@@ -158,6 +162,7 @@ def seed_database(
         dialect = conn.dialect.name
         result = SeedResult(scale=scale, dialect=dialect)
         catalog = build_catalog(spec, seed)
+        result.phases["catalogue"] = time.perf_counter() - started
         ids = Ids(
             brands=_insert_brands(conn, catalog),
             warehouses=_ensure_warehouses(conn, spec),
@@ -180,14 +185,20 @@ def seed_database(
         result.rebuild_seconds = time.perf_counter() - rebuild_started
         loader.reset_sequences(_ID_TABLES)
 
+        accounts_started = time.perf_counter()
         with Session(bind=conn) as session:
             users = _create_users(session, catalog)
             reservations = _create_reservations(session, spec, seed, ids.warehouses[0])
             session.flush()
+        result.phases["users+holds"] = time.perf_counter() - accounts_started
+        commit_started = time.perf_counter()
+    result.phases["commit"] = time.perf_counter() - commit_started
     if dialect == "postgresql":
+        analyze_started = time.perf_counter()
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE " + ", ".join(load.table for load in result.loads))
             conn.commit()
+        result.phases["analyze"] = time.perf_counter() - analyze_started
     result.total_seconds = time.perf_counter() - started
     result.counts = {load.table: load.rows for load in result.loads} | {
         "brands": len(catalog.brands),
