@@ -13,8 +13,10 @@ from functools import wraps
 from typing import Any
 
 import click
+from sqlalchemy import select
 
-from models.catalog import WarehouseKind, create_brand, create_warehouse
+from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
+from models.catalog import Brand, WarehouseKind, create_brand, create_warehouse
 from models.db import database_url, read_session, transaction
 from models.errors import DomainError
 from models.stock import reconcile
@@ -134,6 +136,61 @@ def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
         click.echo(
             f"created {created.kind} {created.code} ({created.name}), priority {created.priority}"
         )
+
+
+@main.group()
+def apikey() -> None:
+    """Manage API keys for storefronts and brand systems."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice([s.value for s in Scope]),
+    help="Repeat for several scopes.",
+)
+@click.option("--brand", "brand_code", help="Restrict the key to this brand's SKUs.")
+@_refusals
+def apikey_create(name: str, scopes: tuple[str, ...], brand_code: str | None) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    with transaction() as session:
+        key, secret = create_api_key(session, name, list(scopes), brand_code=brand_code)
+        brand_note = f", brand {brand_code.upper()}" if brand_code else ""
+        click.echo(f"created API key {key.name} ({' '.join(key.scopes)}{brand_note})", err=True)
+        click.echo("store it now, it is not shown again:", err=True)
+    click.echo(secret)
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """List keys (name, prefix, scopes, brand, last use, state); never the secret."""
+    with read_session() as session:
+        keys = list_api_keys(session)
+        brands = {b.id: b.code for b in session.scalars(select(Brand))}
+    if not keys:
+        click.echo("no API keys yet: rackroom apikey create NAME --scope stock:read")
+        return
+    for key in keys:
+        state = "revoked" if key.revoked_at else "active"
+        used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
+        brand_code = brands.get(key.brand_id, "all brands") if key.brand_id else "all brands"
+        click.echo(
+            f"{key.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{brand_code}\tused {used}\t{state}"
+        )
+
+
+@apikey.command("revoke")
+@click.argument("name")
+@_refusals
+def apikey_revoke(name: str) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    with transaction() as session:
+        revoke_api_key(session, name)
+    click.echo(f"revoked API key {name}")
 
 
 @main.command("reconcile")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -82,10 +81,21 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@cache
+_default_engine: Engine | None = None
+
+
 def get_engine() -> Engine:
     """The process-wide engine for `DATABASE_URL` (created on first use)."""
-    return create_db_engine()
+    global _default_engine
+    if _default_engine is None:
+        _default_engine = create_db_engine()
+    return _default_engine
+
+
+def set_default_engine(engine: Engine | None) -> None:
+    """Point the process at another database (tests, scripts); None resets to DATABASE_URL."""
+    global _default_engine
+    _default_engine = engine
 
 
 @contextmanager

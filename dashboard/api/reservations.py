@@ -1,0 +1,131 @@
+"""`/reservations` and `/sales/returns`: checkout holds, their outcome, and returns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from sqlmodel import Session
+
+from dashboard.api.lookups import variant_for, warehouse_for
+from dashboard.api.schemas import ReservationOut, ReserveRequest, ReturnOut, ReturnRequest
+from dashboard.api.security import ApiSecret, authorize, check_brand
+from dashboard.api.stock import _balance
+from models.api_keys import KeyHolder, Scope
+from models.catalog import Variant, Warehouse
+from models.db import transaction
+from models.errors import NotFound
+from models.reservations import Reservation, commit, record_return, release, reserve
+from models.stock import get_balance
+
+router = APIRouter(tags=["reservations"])
+ReservationId = Annotated[int, Path(ge=1, le=2**62)]
+CAN_RESERVE = Scope.RESERVATIONS_WRITE
+
+
+def _out(session: Session, reservation: Reservation, sku: str | None = None) -> ReservationOut:
+    if sku is None:
+        variant = session.get(Variant, reservation.variant_id)
+        sku = variant.sku if variant else "?"
+    warehouse = session.get(Warehouse, reservation.warehouse_id)
+    return ReservationOut(
+        id=reservation.id,
+        sku=sku,
+        warehouse=warehouse.code if warehouse else "?",
+        qty=reservation.qty,
+        channel=reservation.channel,
+        order_ref=reservation.order_ref,
+        status=reservation.status,
+        created_at=reservation.created_at,
+        expires_at=reservation.expires_at,
+        closed_at=reservation.closed_at,
+    )
+
+
+def _owned(session: Session, holder: KeyHolder, reservation_id: int) -> Reservation:
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise NotFound(f"No reservation with id {reservation_id}.", reservation_id=reservation_id)
+    variant = session.get(Variant, reservation.variant_id)
+    assert variant is not None
+    check_brand(holder, variant)
+    return reservation
+
+
+@router.post(
+    "/reservations",
+    response_model=ReservationOut,
+    status_code=201,
+    responses={
+        200: {"description": "A retry: the reservation made earlier for this order"},
+        409: {"description": "insufficient_stock, with what is available"},
+    },
+)
+def create_reservation(
+    body: ReserveRequest, response: Response, secret: ApiSecret
+) -> ReservationOut:
+    """Hold stock for an order. The same (channel, order_ref, sku) again returns the same hold."""
+    with transaction() as session:
+        holder = authorize(session, secret, CAN_RESERVE)
+        variant = variant_for(session, holder, body.sku)
+        warehouse_id = warehouse_for(session, body.warehouse).id if body.warehouse else None
+        result = reserve(
+            session,
+            variant.id,
+            body.qty,
+            channel=body.channel,
+            order_ref=body.order_ref,
+            actor=holder.actor,
+            warehouse_id=warehouse_id,
+            ttl=timedelta(seconds=body.ttl_seconds),
+        )
+        out = _out(session, result.reservation, variant.sku)
+    if not result.created:
+        response.status_code = 200
+    return out
+
+
+@router.get("/reservations/{reservation_id}", response_model=ReservationOut)
+def get_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
+    with transaction() as session:
+        holder = authorize(session, secret, CAN_RESERVE)
+        return _out(session, _owned(session, holder, reservation_id))
+
+
+@router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut)
+def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
+    """The order was paid: the held units are sold (on hand and reserved both go down)."""
+    with transaction() as session:
+        holder = authorize(session, secret, CAN_RESERVE)
+        _owned(session, holder, reservation_id)
+        return _out(session, commit(session, reservation_id, actor=holder.actor))
+
+
+@router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
+def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
+    """The checkout was abandoned: the held units are available again."""
+    with transaction() as session:
+        holder = authorize(session, secret, CAN_RESERVE)
+        _owned(session, holder, reservation_id)
+        return _out(session, release(session, reservation_id, actor=holder.actor))
+
+
+@router.post("/sales/returns", response_model=ReturnOut, status_code=201, tags=["sales"])
+def post_return(body: ReturnRequest, secret: ApiSecret) -> ReturnOut:
+    """A customer sent units of an order back to a warehouse: they go back on hand."""
+    with transaction() as session:
+        holder = authorize(session, secret, CAN_RESERVE)
+        variant = variant_for(session, holder, body.sku)
+        place = warehouse_for(session, body.warehouse)
+        record_return(
+            session, variant.id, place.id, body.qty, order_ref=body.order_ref, actor=holder.actor
+        )
+        balance = get_balance(session, variant.id, place.id)
+    return ReturnOut(
+        sku=variant.sku,
+        warehouse=place.code,
+        qty=body.qty,
+        order_ref=body.order_ref,
+        balance=_balance(place.code, balance),
+    )

@@ -1,0 +1,188 @@
+"""`/stock`: read balances, set counts, record receipts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from dashboard.api.errors import ApiError
+from dashboard.api.lookups import variant_for, warehouse_for
+from dashboard.api.schemas import (
+    Balance,
+    BalancePage,
+    BalanceRow,
+    Receipt,
+    SetCount,
+    Totals,
+    VariantStock,
+)
+from dashboard.api.security import ApiSecret, authorize
+from models.api_keys import Scope
+from models.catalog import brand_by_code
+from models.db import transaction
+from models.stock import Balance as DomainBalance
+from models.stock import receive, set_count
+from models.stock_queries import page_of_balances, stock_by_warehouse, variant_facts
+
+router = APIRouter(tags=["stock"])
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, description="Canonical SKU or alias")]
+WarehousePath = Annotated[str, Path(min_length=1, max_length=32)]
+MAX_PAGE = 1000
+
+
+def _balance(code: str, balance: DomainBalance) -> Balance:
+    return Balance(
+        warehouse=code,
+        on_hand=balance.on_hand,
+        reserved=balance.reserved,
+        available=balance.available,
+        incoming=balance.incoming,
+    )
+
+
+@router.get("/stock/{sku}", response_model=VariantStock)
+def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
+    """A variant's facts and its balance in every active warehouse, with totals."""
+    with transaction() as session:
+        holder = authorize(session, secret, Scope.STOCK_READ)
+        variant = variant_for(session, holder, sku)
+        facts = variant_facts(session, variant)
+        rows = stock_by_warehouse(session, variant.id)
+    warehouses = [
+        Balance(
+            warehouse=r.warehouse,
+            on_hand=r.on_hand,
+            reserved=r.reserved,
+            available=r.available,
+            incoming=r.incoming,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+    return VariantStock(
+        sku=variant.sku,
+        brand=facts.brand.code,
+        style_code=facts.product.style_code,
+        product=facts.product.name,
+        colour=variant.colour,
+        size=variant.size,
+        barcode=variant.barcode,
+        warehouses=warehouses,
+        totals=Totals(
+            on_hand=sum(w.on_hand for w in warehouses),
+            reserved=sum(w.reserved for w in warehouses),
+            available=sum(w.available for w in warehouses),
+            incoming=sum(w.incoming for w in warehouses),
+        ),
+    )
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        variant_id, warehouse_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(".")
+        return int(variant_id), int(warehouse_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ApiError(
+            422,
+            "validation_error",
+            "cursor: not a cursor this API issued.",
+            fields=[{"field": "cursor", "problem": "malformed"}],
+        ) from None
+
+
+def _encode_cursor(variant_id: int, warehouse_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{variant_id}.{warehouse_id}".encode()).decode()
+
+
+@router.get("/stock", response_model=BalancePage)
+def list_balances(
+    secret: ApiSecret,
+    brand: Annotated[str | None, Query(max_length=32)] = None,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
+    updated_since: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
+) -> BalancePage:
+    """Balances in a stable order, a page at a time; follow `next_cursor` until it is null."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "updated_since: give a time zone (e.g. Z).",
+            fields=[{"field": "updated_since", "problem": "no time zone"}],
+        )
+    after = _decode_cursor(cursor) if cursor else None
+    with transaction() as session:
+        holder = authorize(session, secret, Scope.STOCK_READ)
+        brand_id = holder.brand_id
+        if brand is not None:
+            wanted = brand_by_code(session, brand.strip().upper())
+            if holder.brand_id is not None and wanted.id != holder.brand_id:
+                raise ApiError(403, "forbidden", "This key may only read its own brand.")
+            brand_id = wanted.id
+        warehouse_id = warehouse_for(session, warehouse).id if warehouse else None
+        rows = page_of_balances(
+            session,
+            limit=limit,
+            after=after,
+            brand_id=brand_id,
+            warehouse_id=warehouse_id,
+            updated_since=updated_since,
+        )
+    items = [
+        BalanceRow(
+            sku=r.sku,
+            warehouse=r.warehouse,
+            on_hand=r.on_hand,
+            reserved=r.reserved,
+            available=r.available,
+            incoming=r.incoming,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+    last = rows[-1] if len(rows) == limit else None
+    return BalancePage(
+        items=items,
+        next_cursor=_encode_cursor(last.variant_id, last.warehouse_id) if last else None,
+    )
+
+
+@router.put("/stock/{sku}/{warehouse}", response_model=Balance)
+def put_count(sku: SkuPath, warehouse: WarehousePath, body: SetCount, secret: ApiSecret) -> Balance:
+    """Set on hand to a counted value; with `expected_on_hand` a stale count answers 409."""
+    with transaction() as session:
+        holder = authorize(session, secret, Scope.STOCK_WRITE)
+        variant = variant_for(session, holder, sku)
+        place = warehouse_for(session, warehouse)
+        balance = set_count(
+            session,
+            variant.id,
+            place.id,
+            body.on_hand,
+            expected_on_hand=body.expected_on_hand,
+            reason=body.reason,
+            actor=holder.actor,
+            note=body.note,
+            reference=body.reference,
+        )
+    return _balance(place.code, balance)
+
+
+@router.post("/stock/{sku}/{warehouse}/receipts", response_model=Balance, status_code=201)
+def post_receipt(
+    sku: SkuPath, warehouse: WarehousePath, body: Receipt, secret: ApiSecret
+) -> Balance:
+    """Goods arrived: on hand goes up by `qty`."""
+    with transaction() as session:
+        holder = authorize(session, secret, Scope.STOCK_WRITE)
+        variant = variant_for(session, holder, sku)
+        place = warehouse_for(session, warehouse)
+        balance = receive(
+            session, variant.id, place.id, body.qty, actor=holder.actor, reference=body.reference
+        )
+    return _balance(place.code, balance)
