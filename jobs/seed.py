@@ -180,9 +180,9 @@ def seed_database(
         with _progress(progress) as bar:
             for load in result.loads:
                 result.tables.append(loader.load(load, bar))
-        rebuild_started = time.perf_counter()
-        loader.restore(saved)
-        result.rebuild_seconds = time.perf_counter() - rebuild_started
+            rebuild_started = time.perf_counter()
+            loader.restore(saved, bar)
+            result.rebuild_seconds = time.perf_counter() - rebuild_started
         loader.reset_sequences(_ID_TABLES)
 
         accounts_started = time.perf_counter()
@@ -341,17 +341,20 @@ class _PostgresLoader:
                 cur.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
         return foreign_keys, [definition for _, definition in indexes]
 
-    def restore(self, saved: tuple[list[tuple[str, str, str]], list[str]]) -> None:
+    def restore(self, saved: tuple[list[tuple[str, str, str]], list[str]], bar: Any) -> None:
         from psycopg import sql
 
         foreign_keys, indexes = saved
+        task = bar.add_task("indexes + FKs", total=len(indexes) + len(foreign_keys))
         with self.driver.cursor() as cur:
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
             for definition in indexes:
                 cur.execute(sql.SQL(definition))
+                bar.advance(task)
             for table, name, definition in foreign_keys:
                 cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
                     sql.SQL(table), sql.Identifier(name), sql.SQL(definition)))
+                bar.advance(task)
 
     def load(self, load: TableLoad, bar: Any) -> TableStats:
         from psycopg import sql
@@ -406,9 +409,11 @@ class _SqliteLoader:
             self.driver.execute(f'DROP INDEX "{name}"')
         return [definition for _, definition in rows]
 
-    def restore(self, saved: list[str]) -> None:
+    def restore(self, saved: list[str], bar: Any) -> None:
+        task = bar.add_task("indexes", total=len(saved))
         for definition in saved:
             self.driver.execute(definition)
+            bar.advance(task)
 
     def load(self, load: TableLoad, bar: Any) -> TableStats:
         columns = ", ".join(f'"{c}"' for c in load.columns)
@@ -420,7 +425,7 @@ class _SqliteLoader:
         for frame in load.chunks():
             for start in range(0, frame.height, self.BATCH):
                 batch = frame.slice(start, self.BATCH).select(load.columns)
-                self.driver.executemany(statement, batch.iter_rows())
+                self.driver.executemany(statement, batch.rows())
                 rows += batch.height
                 bar.advance(task, batch.height)
         return TableStats(load.table, rows, time.perf_counter() - started)
