@@ -38,9 +38,9 @@ test-unit: setup
 test-e2e: setup
 	$(BIN)/pytest tests/e2e
 
-## bench: every benchmark against $$DATABASE_URL (a migrated, empty database)
+## bench: every benchmark, each on a fresh PostgreSQL database (BENCH_ARGS="--scale small")
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
