@@ -1,0 +1,81 @@
+"""Building blocks for pages of numbers: stat cards, figure tables, empty states."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+#: Digits of equal width, so columns of numbers line up.
+NUMERIC = {"font_variant_numeric": "tabular-nums"}
+
+
+def stat_card(
+    label: str,
+    value: rx.Var | str,
+    hint: rx.Var | str,
+    *,
+    loading: rx.Var | bool = False,
+    color: rx.Var | str | None = None,
+    test_id: str = "",
+) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(label, size="2", color_scheme="gray", weight="medium"),
+            rx.skeleton(
+                rx.text(
+                    value,
+                    size="7",
+                    weight="bold",
+                    color=color,
+                    style=NUMERIC,
+                    data_testid=test_id or None,
+                ),
+                loading=loading,
+            ),
+            rx.text(hint, size="1", color_scheme="gray"),
+            spacing="1",
+        ),
+        size="2",
+    )
+
+
+#: Column headers read as quiet labels, so the figures stand out.
+HEADER = {"color": rx.color("gray", 11), "font_weight": "500", "white_space": "nowrap"}
+
+
+def header_cell(label: str, **props) -> rx.Component:
+    return rx.table.column_header_cell(label, style=HEADER, **props)
+
+
+def numeric_header(label: str) -> rx.Component:
+    return header_cell(label, justify="end")
+
+
+def numeric_cell(value: rx.Var | str, **props) -> rx.Component:
+    return rx.table.cell(value, justify="end", style=NUMERIC, white_space="nowrap", **props)
+
+
+def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Component:
+    """What an empty list shows: what is missing and what to do about it."""
+    return rx.card(
+        rx.vstack(
+            rx.center(
+                rx.icon(icon, size=22, color=rx.color("gray", 10)),
+                width="44px",
+                height="44px",
+                border_radius="var(--radius-3)",
+                background=rx.color("gray", 3),
+            ),
+            rx.text(title, size="3", weight="bold"),
+            *[
+                rx.text(part, size="2", color_scheme="gray") if isinstance(part, str) else part
+                for part in body
+            ],
+            align="center",
+            spacing="2",
+            padding_y="40px",
+            text_align="center",
+            max_width="460px",
+            margin_x="auto",
+        ),
+        width="100%",
+    )

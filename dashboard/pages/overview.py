@@ -1,0 +1,189 @@
+"""Overview: how much stock there is, in total, per brand and per warehouse."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.figures import (
+    empty_state,
+    header_cell,
+    numeric_cell,
+    numeric_header,
+    stat_card,
+)
+from dashboard.components.layout import app_shell
+from dashboard.states.auth import AuthState
+from dashboard.states.overview import FigureRow, OverviewState
+
+ROUTE = "/"
+TITLE = "Overview"
+
+
+def _stat_cards() -> rx.Component:
+    total = OverviewState.total
+    loading = OverviewState.loading & ~OverviewState.has_stock
+    return rx.grid(
+        stat_card(
+            "Units on hand",
+            total.on_hand,
+            f"Across {OverviewState.variant_summary}",
+            loading=loading,
+            test_id="stat-on-hand",
+        ),
+        stat_card(
+            "Available",
+            total.available,
+            "On hand minus reserved",
+            loading=loading,
+            test_id="stat-available",
+        ),
+        stat_card(
+            "Reserved",
+            total.reserved,
+            "Held for open checkouts",
+            loading=loading,
+            test_id="stat-reserved",
+        ),
+        stat_card(
+            "Incoming",
+            total.incoming,
+            "In transit to a warehouse",
+            loading=loading,
+            test_id="stat-incoming",
+        ),
+        stat_card(
+            "Out-of-stock variants",
+            total.out_of_stock,
+            "Nothing available anywhere",
+            loading=loading,
+            color=rx.cond(total.has_out_of_stock, rx.color("red", 11), rx.color("gray", 12)),
+            test_id="stat-out-of-stock",
+        ),
+        columns=rx.breakpoints(initial="2", sm="3", md="5"),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _figure_row(row: FigureRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(row.label, weight="medium"),
+        numeric_cell(row.on_hand),
+        numeric_cell(row.reserved),
+        numeric_cell(row.available),
+        numeric_cell(row.incoming),
+        numeric_cell(
+            row.out_of_stock,
+            color=rx.cond(row.has_out_of_stock, rx.color("red", 11), rx.color("gray", 10)),
+        ),
+    )
+
+
+def _figure_table(title: str, first_column: str, rows: rx.Var, test_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, as_="h2", size="3", weight="bold"),
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    header_cell(first_column, width="34%"),
+                    numeric_header("On hand"),
+                    numeric_header("Reserved"),
+                    numeric_header("Available"),
+                    numeric_header("Incoming"),
+                    numeric_header("Out of stock"),
+                )
+            ),
+            rx.table.body(rx.foreach(rows, _figure_row)),
+            variant="surface",
+            size="1",
+            width="100%",
+            data_testid=test_id,
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _no_stock() -> rx.Component:
+    return empty_state(
+        "package-open",
+        "No stock recorded yet",
+        "Figures appear here once goods are received into a warehouse "
+        "or a brand's inventory feed is imported.",
+        rx.text(OverviewState.empty_hint, size="2", color_scheme="gray"),
+    )
+
+
+def _load_error() -> rx.Component:
+    return rx.callout(
+        OverviewState.load_error,
+        icon="triangle-alert",
+        color_scheme="red",
+        role="alert",
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.cond(OverviewState.load_error != "", _load_error()),
+        rx.cond(
+            OverviewState.has_stock | OverviewState.loading,
+            rx.vstack(
+                _stat_cards(),
+                rx.cond(
+                    OverviewState.has_stock,
+                    rx.vstack(
+                        rx.cond(
+                            ~OverviewState.is_vendor,
+                            _figure_table(
+                                "By brand", "Brand", OverviewState.by_brand, "table-by-brand"
+                            ),
+                        ),
+                        _figure_table(
+                            "By warehouse",
+                            "Warehouse",
+                            OverviewState.by_warehouse,
+                            "table-by-warehouse",
+                        ),
+                        spacing="6",
+                        width="100%",
+                        padding_top="12px",
+                    ),
+                ),
+                spacing="5",
+                width="100%",
+            ),
+            _no_stock(),
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def _description() -> rx.Component:
+    return rx.text(OverviewState.scope_description, size="2", color_scheme="gray")
+
+
+def _refresh_button() -> rx.Component:
+    return rx.button(
+        rx.icon("refresh-cw", size=14),
+        "Refresh",
+        on_click=OverviewState.load,
+        loading=OverviewState.loading,
+        variant="soft",
+        size="2",
+    )
+
+
+def overview_page() -> rx.Component:
+    return app_shell(
+        _content(),
+        title=TITLE,
+        route=ROUTE,
+        description=_description(),
+        action=_refresh_button(),
+    )
+
+
+ON_LOAD = [AuthState.require_login, OverviewState.load]
