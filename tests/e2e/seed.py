@@ -1,0 +1,120 @@
+"""The browser tests' data: a small catalogue with stock, seeded through `models`.
+
+Independent of the demo seeder, so the figures the tests assert are the ones
+written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What the seed put in the database, and the figures the Overview must show."""
+
+    merchandiser: Login
+    vendor: Login
+    vendor_brand: str
+    other_brand: str
+
+
+MERCHANDISER = Login("mia@rackroom.test", "merch-password-1", "Mia Merchant")
+VENDOR = Login("sol@solstice.test", "vendor-password-1", "Sol Vendor")
+
+
+def seed_database(url: str) -> Seeded:
+    """Two brands, two warehouses, six variants, some stock and one reservation.
+
+    Northwind: 1,000 + 200 (London) + 34 (Manchester) = 1,234 on hand, 34 reserved,
+    its 34-waist jean never received (out of stock). Solstice: 500 (London) + 66
+    (Manchester) = 566 on hand, its L crew never received. Totals: 1,800 on hand,
+    34 reserved, 1,766 available, 2 out-of-stock variants.
+    """
+    from models.catalog import Product, Variant, create_brand, create_warehouse
+    from models.db import create_db_engine, transaction
+    from models.reservations import reserve
+    from models.stock import receive
+    from models.users import create_user
+
+    engine = create_db_engine(url, pool_size=1)
+    actor = "e2e-seed"
+    try:
+        with transaction(engine) as session:
+            north = create_brand(session, "NORTH", "Northwind Denim")
+            sol = create_brand(session, "SOLS", "Solstice Knitwear")
+            london = create_warehouse(session, "LDN", "London DC", priority=10)
+            manchester = create_warehouse(
+                session, "MCR", "Manchester Store", kind="store", priority=20
+            )
+            variants: dict[str, Variant] = {}
+            for brand, style, name, colour, sizes in (
+                (north, "NW-STRAIGHT", "Straight Jean", "Indigo", ("30", "32", "34")),
+                (sol, "SO-CREW", "Merino Crew", "Oat", ("S", "M", "L")),
+            ):
+                assert brand.id is not None
+                product = Product(brand_id=brand.id, style_code=style, name=name)
+                session.add(product)
+                session.flush()
+                assert product.id is not None
+                for rank, size in enumerate(sizes):
+                    sku = f"{brand.code}-{style}-{size}"
+                    variant = Variant(
+                        product_id=product.id,
+                        brand_id=brand.id,
+                        sku=sku,
+                        colour=colour,
+                        size=size,
+                        size_rank=rank,
+                    )
+                    session.add(variant)
+                    variants[f"{style}-{size}"] = variant
+            session.flush()
+
+            def vid(key: str) -> int:
+                variant_id = variants[key].id
+                assert variant_id is not None
+                return variant_id
+
+            assert london.id is not None and manchester.id is not None
+            receive(session, vid("NW-STRAIGHT-30"), london.id, 1000, actor=actor)
+            receive(session, vid("NW-STRAIGHT-32"), london.id, 200, actor=actor)
+            receive(session, vid("NW-STRAIGHT-32"), manchester.id, 34, actor=actor)
+            receive(session, vid("SO-CREW-S"), london.id, 500, actor=actor)
+            receive(session, vid("SO-CREW-M"), manchester.id, 66, actor=actor)
+            reserve(
+                session,
+                vid("NW-STRAIGHT-30"),
+                34,
+                channel="web",
+                order_ref="E2E-1",
+                actor=actor,
+                warehouse_id=london.id,
+                ttl=timedelta(days=7),
+            )
+            create_user(
+                session,
+                MERCHANDISER.email,
+                MERCHANDISER.password,
+                "merchandiser",
+                name=MERCHANDISER.name,
+            )
+            create_user(
+                session,
+                VENDOR.email,
+                VENDOR.password,
+                "vendor",
+                brand_code="SOLS",
+                name=VENDOR.name,
+            )
+    finally:
+        engine.dispose()
+    return Seeded(MERCHANDISER, VENDOR, vendor_brand=sol.name, other_brand=north.name)
