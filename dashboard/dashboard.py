@@ -4,13 +4,26 @@ The theme (one accent colour, light and dark) is configured in `rxconfig.py` thr
 `RadixThemesPlugin`: Reflex 0.10 deprecates `rx.App(theme=...)`.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import reflex as rx
 
 from dashboard.api import create_api
 from dashboard.pages import login, overview
+from jobs.scheduler import running_scheduler
 
 # The channel API's routes (/api/v1/...) match before Reflex's own on the backend port.
 app = rx.App(api_transformer=create_api())
+
+
+@app.register_lifespan_task
+@asynccontextmanager
+async def background_jobs() -> AsyncIterator[None]:
+    """APScheduler's jobs (reservation expiry, ...) run while the backend runs."""
+    with running_scheduler():
+        yield
+
 
 app.add_page(
     login.login_page,

@@ -9,6 +9,9 @@ leader lock for running several processes.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,3 +57,23 @@ def build_scheduler(
         next_run_time=utcnow(),
     )
     return scheduler
+
+
+def in_app_scheduler_enabled() -> bool:
+    """RACKROOM_SCHEDULER=off keeps the web process from running jobs (another does)."""
+    return os.environ.get("RACKROOM_SCHEDULER", "on").strip().lower() not in {"off", "0", "no"}
+
+
+@contextmanager
+def running_scheduler(engine: Engine | None = None) -> Iterator[BackgroundScheduler | None]:
+    """Run the jobs for the duration of the block (or not at all when disabled)."""
+    if not in_app_scheduler_enabled():
+        log.info("in-process scheduler disabled by RACKROOM_SCHEDULER")
+        yield None
+        return
+    scheduler = build_scheduler(engine)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=False)
