@@ -34,7 +34,7 @@ OPENING_STOCK_REFERENCE = "seed:opening-stock"
 #: Timestamp text per dialect: PostgreSQL reads ISO with an offset; SQLite stores the
 #: naive-UTC text SQLAlchemy's DateTime writes (so string comparisons stay correct).
 TIMESTAMP_FORMATS = {
-    "postgresql": "%Y-%m-%d %H:%M:%S%.6f+00:00",
+    "postgresql": "%Y-%m-%d %H:%M:%S%.f+00",
     "sqlite": "%Y-%m-%d %H:%M:%S%.6f",
 }
 
