@@ -50,4 +50,4 @@ fmt: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf .web .states rackroom.db rackroom.db-wal rackroom.db-shm
+	rm -rf .web .states var

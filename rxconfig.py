@@ -20,6 +20,10 @@ _venv_bin = Path(sys.executable).parent
 if (_venv_bin / "node").exists() and not os.environ.get("PATH", "").startswith(str(_venv_bin)):
     os.environ["PATH"] = os.pathsep.join([str(_venv_bin), os.environ.get("PATH", "")])
 os.environ.setdefault("REFLEX_USE_NPM", "1")
+# The embedded database lives in var/; its files change on every query, which must not
+# restart the dev backend.
+(Path(__file__).parent / "var").mkdir(exist_ok=True)
+os.environ.setdefault("REFLEX_HOT_RELOAD_EXCLUDE_PATHS", str(Path(__file__).parent / "var"))
 
 config = rx.Config(
     app_name="dashboard",

@@ -1,7 +1,7 @@
 """Engines and transactions for SQLite (embedded default) and PostgreSQL.
 
-`DATABASE_URL` picks the database; without it Rackroom uses `rackroom.db` in the
-project folder. SQLite runs in WAL mode with foreign keys on, and every write
+`DATABASE_URL` picks the database; without it Rackroom uses `var/rackroom.db` in
+the project folder. SQLite runs in WAL mode with foreign keys on, and every write
 transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock
 instead of failing halfway with "database is locked" on lock upgrade.
 """
@@ -18,7 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "rackroom.db"
+#: Kept in its own folder: the dev server's hot reload watches the project's top-level
+#: entries, and SQLite's -wal/-shm files change on every read (rxconfig excludes var/).
+DATA_DIR = PROJECT_ROOT / "var"
+DEFAULT_SQLITE_PATH = DATA_DIR / "rackroom.db"
 
 #: Execution option that lets a SQLite connection begin a plain (deferred) read
 #: transaction instead of taking the write lock up front.
@@ -44,6 +47,8 @@ def create_db_engine(url: str | None = None, *, pool_size: int = 20) -> Engine:
     url = url or database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
