@@ -5,6 +5,7 @@ target). Nothing here imports Reflex.
 """
 
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
+from models.imports import ColumnMapping, ImportRun
 from models.reservations import Reservation, SaleLine
 from models.stock import LedgerEntry, StockBalance
 from models.users import ApiKey, LoginSession, User
@@ -12,6 +13,8 @@ from models.users import ApiKey, LoginSession, User
 __all__ = [
     "ApiKey",
     "Brand",
+    "ColumnMapping",
+    "ImportRun",
     "LedgerEntry",
     "LoginSession",
     "Product",
