@@ -128,8 +128,8 @@ def reserve(
 
     The policy tries active warehouses by priority (lower first), then by most
     available. Raises InsufficientStock when no single warehouse can cover `qty`.
-    The common path is three statements: pick a warehouse, insert the idempotency
-    row, and the guarded balance update with its ledger row.
+    The common path is two statements: pick a warehouse and insert the idempotency
+    row, then the guarded balance update with its ledger row.
     """
     require_quantity(qty)
     channel = _require_text(channel, "channel", 64)
@@ -144,37 +144,31 @@ def reserve(
             raise NotFound(
                 f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
             )
-        candidates = [warehouse_id]
-    else:
-        candidates = _allocation_candidates(session, variant_id, qty)
 
-    insert_reservation = _insert_reservation(session.get_bind().dialect.name)
-    for candidate in candidates:
-        # The idempotency row goes in first: a concurrent duplicate waits on its
-        # unique key and then sees it, instead of reserving a second time.
-        reservation_id = (
-            session.connection()
-            .execute(
-                insert_reservation,
-                {
-                    "r_variant": variant_id,
-                    "r_warehouse": candidate,
-                    "r_qty": qty,
-                    "r_channel": channel,
-                    "r_order_ref": order_ref,
-                    "r_actor": actor,
-                    "r_created_at": now,
-                    "r_expires_at": now + ttl,
-                },
-            )
-            .scalar_one_or_none()
-        )
-        if reservation_id is None:
-            return _replay_or_not_found(session, channel, order_ref, variant_id, qty, warehouse_id)
+    statement = _insert_reservation(
+        session.get_bind().dialect.name, explicit_warehouse=warehouse_id is not None
+    )
+    params = {
+        "r_variant": variant_id,
+        "r_warehouse": warehouse_id,
+        "r_qty": qty,
+        "r_channel": channel,
+        "r_order_ref": order_ref,
+        "r_actor": actor,
+        "r_created_at": now,
+        "r_expires_at": now + ttl,
+    }
+    for _attempt in range(3):
+        # One statement picks the warehouse and writes the idempotency row: a
+        # concurrent duplicate waits on its unique key and then sees it.
+        row = session.connection().execute(statement, params).one_or_none()
+        if row is None:
+            break  # a retry of this order, an unknown variant, or nothing available
+        reservation_id, chosen = row
         balance = change_balance(
             session,
             variant_id,
-            candidate,
+            chosen,
             reason=LedgerReason.RESERVE,
             actor=actor,
             reserved=qty,
@@ -184,7 +178,7 @@ def reserve(
             reservation = Reservation(
                 id=reservation_id,
                 variant_id=variant_id,
-                warehouse_id=candidate,
+                warehouse_id=chosen,
                 qty=qty,
                 channel=channel,
                 order_ref=order_ref,
@@ -194,14 +188,14 @@ def reserve(
                 expires_at=now + ttl,
             )
             return ReserveResult(reservation, created=True)
+        # Another checkout took the units between the pick and the guarded update.
         session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
 
-    if not candidates:
-        existing = _existing(session, channel, order_ref, variant_id)
-        if existing is not None:
-            return _replay(existing, qty, warehouse_id)
-        if session.get(Variant, variant_id) is None:
-            raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
+    existing = _existing(session, channel, order_ref, variant_id)
+    if existing is not None:
+        return _replay(existing, qty, warehouse_id)
+    if session.get(Variant, variant_id) is None:
+        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
     available = _available(session, variant_id, warehouse_id)
     where = "in that warehouse" if warehouse_id is not None else "in any single warehouse"
     raise InsufficientStock(
@@ -211,18 +205,37 @@ def reserve(
     )
 
 
-@cache
-def _insert_reservation(dialect_name: str):
-    """INSERT the reservation unless (channel, order_ref, variant) exists or the variant doesn't.
+_w = Warehouse.__table__
 
-    Selecting the values FROM variant keeps an unknown variant id from reaching the
-    foreign key (which would abort a PostgreSQL transaction) and lets it say "no row".
+
+@cache
+def _insert_reservation(dialect_name: str, *, explicit_warehouse: bool):
+    """INSERT the reservation into the warehouse the allocation policy picks, if any.
+
+    The pick is the first active warehouse (by priority, then most available) whose
+    available units cover the request, or only the named one. No pick, or an existing
+    (channel, order_ref, variant), means no row: the caller then finds out which.
+    Picking from balances also keeps an unknown variant away from the foreign key.
     """
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    v = Variant.__table__
+    available = _balance.c.on_hand - _balance.c.reserved
+    pick = (
+        select(_balance.c.warehouse_id.label("chosen"))
+        .join(_w, _w.c.id == _balance.c.warehouse_id)
+        .where(
+            _balance.c.variant_id == bindparam("r_variant", type_=Integer),
+            available >= bindparam("r_qty", type_=Integer),
+            _w.c.is_active.is_(True),
+        )
+        .order_by(_w.c.priority, available.desc(), _w.c.id)
+        .limit(1)
+    )
+    if explicit_warehouse:
+        pick = pick.where(_balance.c.warehouse_id == bindparam("r_warehouse", type_=Integer))
+    picked = pick.subquery("pick")
     values = select(
-        v.c.id,
-        cast(bindparam("r_warehouse", type_=Integer), Integer),
+        cast(bindparam("r_variant", type_=Integer), Integer),
+        picked.c.chosen,
         cast(bindparam("r_qty", type_=Integer), Integer),
         cast(bindparam("r_channel", type_=String), String),
         cast(bindparam("r_order_ref", type_=String), String),
@@ -230,7 +243,7 @@ def _insert_reservation(dialect_name: str):
         cast(bindparam("r_actor", type_=String), String),
         bindparam("r_created_at", type_=UTCDateTime),
         bindparam("r_expires_at", type_=UTCDateTime),
-    ).where(v.c.id == bindparam("r_variant", type_=Integer))
+    ).where(picked.c.chosen.is_not(None))  # a WHERE also settles SQLite's upsert grammar
     return (
         dialect.insert(_reservation)
         .from_select(
@@ -248,7 +261,7 @@ def _insert_reservation(dialect_name: str):
             values,
         )
         .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
-        .returning(_reservation.c.id)
+        .returning(_reservation.c.id, _reservation.c.warehouse_id)
     )
 
 
@@ -287,27 +300,6 @@ def _replay(existing: Reservation, qty: int, warehouse_id: int | None) -> Reserv
             qty=existing.qty,
         )
     return ReserveResult(existing, created=False)
-
-
-_w = Warehouse.__table__
-_ALLOCATION_CANDIDATES = (
-    select(_balance.c.warehouse_id)
-    .join(_w, _w.c.id == _balance.c.warehouse_id)
-    .where(
-        _balance.c.variant_id == bindparam("a_variant", type_=Integer),
-        _balance.c.on_hand - _balance.c.reserved >= bindparam("a_qty", type_=Integer),
-        _w.c.is_active.is_(True),
-    )
-    .order_by(_w.c.priority, (_balance.c.on_hand - _balance.c.reserved).desc(), _w.c.id)
-)
-
-
-def _allocation_candidates(session: Session, variant_id: int, qty: int) -> list[int]:
-    """Warehouses that could cover `qty` now, in allocation order."""
-    rows = session.connection().execute(
-        _ALLOCATION_CANDIDATES, {"a_variant": variant_id, "a_qty": qty}
-    )
-    return [row[0] for row in rows]
 
 
 def _available(session: Session, variant_id: int, warehouse_id: int | None) -> int:
