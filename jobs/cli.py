@@ -221,5 +221,60 @@ def reconcile_command(as_json: bool) -> None:
     sys.exit(1 if drifts else 0)
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--brand", "brand_code", required=True, help="The brand the file belongs to.")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["shopify-products", "shopify-inventory", "mapped"]),
+    help="Default: recognised from the headers (mapped when --mapping is given).",
+)
+@click.option("--mapping", "mapping_name", help="The brand's saved column mapping (mapped).")
+@click.option("--warehouse", "warehouse_code", help="Where quantities without a location go.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Apply the valid rows, skip the others.")
+@click.option("--actor", default="cli", show_default=True, help="Who the ledger names.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+def import_command(
+    file: str,
+    brand_code: str,
+    file_format: str | None,
+    mapping_name: str | None,
+    warehouse_code: str | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Import a vendor CSV (dry run first); exit 1 if refused or rows are invalid."""
+    from pathlib import Path
+
+    from jobs.imports import ImportOptions, ImportRefused, apply_import, load_file
+    from jobs.imports import dry_run as plan_import
+    from jobs.imports.report import report_lines
+
+    options = ImportOptions(
+        brand_code=brand_code,
+        format=file_format,
+        mapping_name=mapping_name,
+        warehouse_code=warehouse_code,
+        file_name=Path(file).name,
+        actor=actor,
+        skip_invalid=skip_invalid,
+    )
+    try:
+        data = load_file(file, options.limits)
+    except ImportRefused as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    result = (plan_import if dry_run else apply_import)(data, options)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), default=str))
+    else:
+        click.echo("\n".join(report_lines(result)))
+    sys.exit(0 if result.ok else 1)
+
+
 if __name__ == "__main__":
     main()
