@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
+from models.api_keys import revoke_api_key
 from models.catalog import (
     Brand,
     Product,
@@ -485,8 +486,9 @@ def list_api_key_rows(
     )
 
 
-def api_key_name(session: Session, key_id: int) -> str:
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key by id (the list's handle); revoking twice changes nothing."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No API key with id {key_id}.", key_id=key_id)
-    return key.name
+    return revoke_api_key(session, key.name)

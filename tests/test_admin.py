@@ -16,6 +16,7 @@ from models.admin import (
     list_warehouses,
     parse_priority,
     reset_password,
+    revoke_key,
     set_role,
     set_user_active,
     set_warehouse_active,
@@ -222,3 +223,9 @@ def test_api_key_rows_show_prefix_brand_and_state_never_the_secret(engine, peopl
     ]
     assert secret.startswith(rows[0].prefix) and secret != rows[0].prefix
     assert all(secret not in repr(row) for row in rows)
+    with transaction(engine) as session:
+        first = revoke_key(session, rows[0].id).revoked_at
+    with transaction(engine) as session:
+        assert revoke_key(session, rows[0].id).revoked_at == first  # idempotent
+    with pytest.raises(NotFound), transaction(engine) as session:
+        revoke_key(session, 9999)
