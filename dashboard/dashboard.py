@@ -10,7 +10,14 @@ from contextlib import asynccontextmanager
 import reflex as rx
 
 from dashboard.api import create_api
-from dashboard.pages import login, overview
+from dashboard.pages import (
+    admin_api_keys,
+    admin_brands,
+    admin_users,
+    admin_warehouses,
+    login,
+    overview,
+)
 from jobs.scheduler import running_scheduler
 
 # The channel API's routes (/api/v1/...) match before Reflex's own on the backend port.
@@ -37,3 +44,17 @@ app.add_page(
     title=f"{overview.TITLE} · Rackroom",
     on_load=overview.ON_LOAD,
 )
+
+# Admin pages (admins only: each page's on_load and every handler check the role).
+for _module, _page in (
+    (admin_users, admin_users.admin_users_page),
+    (admin_brands, admin_brands.admin_brands_page),
+    (admin_warehouses, admin_warehouses.admin_warehouses_page),
+    (admin_api_keys, admin_api_keys.admin_api_keys_page),
+):
+    app.add_page(
+        _page,
+        route=_module.ROUTE,
+        title=f"{_module.TITLE} · Admin · Rackroom",
+        on_load=_module.ON_LOAD,
+    )

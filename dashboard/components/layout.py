@@ -7,9 +7,16 @@ from dataclasses import dataclass
 import reflex as rx
 
 from dashboard.states.auth import AuthState
+from models.users import Role
 
 SIDEBAR_WIDTH = "220px"
 TOP_BAR_HEIGHT = "52px"
+
+
+#: Who may open what (the sidebar hides the rest; each page's handlers also check).
+EVERYONE = tuple(Role)
+STAFF = (Role.ADMIN, Role.MERCHANDISER, Role.MANAGER)
+ADMINS = (Role.ADMIN,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,20 +25,36 @@ class Section:
     route: str
     icon: str
     built: bool = False
+    roles: tuple[Role, ...] = EVERYONE
 
 
 #: The sidebar, in order. Sections not built yet show as "Soon", never as dead links.
 SECTIONS: tuple[Section, ...] = (
     Section("Overview", "/", "layout-dashboard", built=True),
     Section("Stock", "/stock", "package"),
-    Section("Transfers", "/transfers", "arrow-left-right"),
-    Section("Alerts", "/alerts", "bell"),
+    Section("Transfers", "/transfers", "arrow-left-right", roles=STAFF),
+    Section("Alerts", "/alerts", "bell", roles=STAFF),
     Section("Imports", "/imports", "file-up"),
-    Section("Syncs", "/syncs", "refresh-cw"),
-    Section("Analytics", "/analytics", "chart-line"),
-    Section("Demand", "/demand", "vote"),
-    Section("Admin", "/admin", "settings"),
+    Section("Syncs", "/syncs", "refresh-cw", roles=STAFF),
+    Section("Analytics", "/analytics", "chart-line", roles=STAFF),
+    Section("Demand", "/demand", "vote", roles=STAFF),
 )
+
+#: The admin pages, grouped under "Admin" and shown to admins only.
+ADMIN_SECTIONS: tuple[Section, ...] = (
+    Section("Users", "/admin/users", "users", built=True, roles=ADMINS),
+    Section("Brands", "/admin/brands", "tags", built=True, roles=ADMINS),
+    Section("Warehouses", "/admin/warehouses", "warehouse", built=True, roles=ADMINS),
+    Section("API keys", "/admin/api-keys", "key-round", built=True, roles=ADMINS),
+)
+
+
+def _for_roles(roles: tuple[Role, ...], item: rx.Component) -> rx.Component:
+    if roles == EVERYONE:
+        return item
+    allowed = rx.Var.create([role.value for role in roles])
+    return rx.cond(allowed.contains(AuthState.user_role), item)
+
 
 _ITEM_STYLE = {
     "display": "flex",
@@ -89,7 +112,25 @@ def sidebar(active_route: str) -> rx.Component:
             width="100%",
         ),
         rx.vstack(
-            *[_nav_item(section, active_route) for section in SECTIONS],
+            *[_for_roles(section.roles, _nav_item(section, active_route)) for section in SECTIONS],
+            _for_roles(
+                ADMINS,
+                rx.vstack(
+                    rx.text(
+                        "Admin",
+                        size="1",
+                        weight="medium",
+                        color=rx.color("gray", 10),
+                        padding_x="10px",
+                        padding_top="14px",
+                        padding_bottom="2px",
+                    ),
+                    *[_nav_item(section, active_route) for section in ADMIN_SECTIONS],
+                    spacing="1",
+                    width="100%",
+                    data_testid="nav-admin",
+                ),
+            ),
             spacing="1",
             width="100%",
             padding_x="8px",

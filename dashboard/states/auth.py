@@ -1,15 +1,27 @@
-"""Who is logged in: the session token cookie, login, logout and the page guard.
+"""Who is logged in: the session token cookie, login, logout, and permission checks.
 
 The browser keeps only an opaque session token. Every check asks the database
 (`models.users.user_for_token`), so an expired or ended session stops working at
 once; nothing the browser holds is trusted for identity or role.
+
+Every event handler that reads or changes data starts with the same check::
+
+    class SomeState(RoleGuard, rx.State):
+        @rx.event
+        async def do_it(self):
+            access = await self.require_role(Role.ADMIN, action="do it")
+            if not access:
+                return access.refusal       # a toast saying why; nothing changed
+            ...                             # access.user is the checked user
+
+A page redirect alone protects nothing: any client can send any event.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -47,6 +59,77 @@ class SessionUser:
     def brand_scope(self) -> int | None:
         """The one brand this user may see (vendors), or None for every brand."""
         return self.brand_id if self.role == Role.VENDOR else None
+
+
+#: Every role: for handlers any signed-in user may call (what they see is still scoped).
+ALL_ROLES: tuple[Role, ...] = tuple(Role)
+
+
+def refusal_reason(user: SessionUser | None, roles: tuple[Role, ...], action: str) -> str:
+    """Why `user` may not do `action` ("" when they may)."""
+    if user is None:
+        return "Your session has ended. Sign in again."
+    if user.role not in roles:
+        return f"You don't have permission to {action}."
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The answer of `RoleGuard.require_role`: truthy when allowed.
+
+    `refusal` is what an action handler returns when refused (a toast saying why,
+    and back to the login page if the session has ended); `page_refusal` is what a
+    page's on_load returns (only the redirect: the page itself shows "no access").
+    """
+
+    user: SessionUser | None
+    reason: str = ""
+    refusal: list[EventSpec] = field(default_factory=list)
+    page_refusal: list[EventSpec] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return not self.reason
+
+
+class RoleGuard:
+    """Mixin for page states (`class PageState(RoleGuard, rx.State)`): permission checks.
+
+    A plain class, not a state, so `require_role` is not an event the browser can call.
+    """
+
+    async def require_role(self, *roles: Role, action: str) -> Access:
+        """Re-check the session in the database and the user's role against `roles`.
+
+        Call it first in every handler, before changing anything. In a background
+        event call it inside `async with self`.
+        """
+        auth = await self.get_state(AuthState)  # type: ignore[attr-defined]
+        user = await rx.run_in_thread(functools.partial(session_user, auth.token))
+        auth._show_user(user)
+        reason = refusal_reason(user, roles, action)
+        if not reason:
+            return Access(user)
+        if user is None:
+            redirect = rx.redirect(LOGIN_ROUTE)
+            return Access(
+                None,
+                reason,
+                refusal=[rx.toast.warning(reason, position="top-center"), redirect],
+                page_refusal=[redirect],
+            )
+        log.warning("refused %s (%s): %s", user.email, user.role, action)
+        return Access(
+            user,
+            reason,
+            refusal=[
+                rx.toast.error(
+                    reason,
+                    description="Nothing was changed. Ask an admin if you need this.",
+                    position="top-center",
+                )
+            ],
+        )
 
 
 def session_user(token: str) -> SessionUser | None:
@@ -106,6 +189,11 @@ class AuthState(rx.State):
     @rx.var
     def is_authenticated(self) -> bool:
         return self.user_role != ""
+
+    @rx.var
+    def is_admin(self) -> bool:
+        """Only shapes what the page shows; every admin handler checks on the server."""
+        return self.user_role == Role.ADMIN.value
 
     async def _current_user(self) -> SessionUser | None:
         """Re-check the token against the database (and refresh the top bar)."""

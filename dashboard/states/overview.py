@@ -9,7 +9,7 @@ import logging
 import reflex as rx
 
 from dashboard.formatting import plural, units
-from dashboard.states.auth import LOGIN_ROUTE, AuthState, SessionUser, session_user
+from dashboard.states.auth import ALL_ROLES, RoleGuard, SessionUser
 from models.db import read_session
 from models.reports import StockFigures, StockOverview, stock_overview
 
@@ -41,16 +41,13 @@ class FigureRow:
         )
 
 
-def read_overview(token: str) -> tuple[SessionUser | None, StockOverview | None]:
-    """Check the session, then read the figures the user may see. Blocking."""
-    user = session_user(token)
-    if user is None:
-        return None, None
+def read_overview(brand_scope: int | None) -> StockOverview:
+    """The figures of one brand (a vendor's) or of every brand. Blocking."""
     with read_session() as session:
-        return user, stock_overview(session, brand_id=user.brand_scope)
+        return stock_overview(session, brand_id=brand_scope)
 
 
-class OverviewState(rx.State):
+class OverviewState(RoleGuard, rx.State):
     """What the Overview page shows. Every load re-checks the session and scope."""
 
     loading: bool = True
@@ -68,11 +65,16 @@ class OverviewState(rx.State):
     async def load(self):
         """Read the figures off the event loop (the queries scan every balance)."""
         async with self:
-            token = (await self.get_state(AuthState)).token
+            access = await self.require_role(*ALL_ROLES, action="see the stock figures")
+            if not access or access.user is None:
+                self.loading = False
+                self._clear()
+                return access.page_refusal
+            user = access.user
             self.loading = True
             self.load_error = ""
         try:
-            user, overview = await rx.run_in_thread(functools.partial(read_overview, token))
+            overview = await rx.run_in_thread(functools.partial(read_overview, user.brand_scope))
         except Exception:
             log.exception("overview: reading stock figures failed")
             async with self:
@@ -84,9 +86,6 @@ class OverviewState(rx.State):
             return
         async with self:
             self.loading = False
-            if user is None or overview is None:
-                self._clear()
-                return rx.redirect(LOGIN_ROUTE)
             self._show(user, overview)
 
     def _show(self, user: SessionUser, overview: StockOverview) -> None:
