@@ -175,40 +175,48 @@ def make_plan(
     quantity: list[int | None] = [None] * n
     warehouse: list[int | None] = [None] * n
     no_quantity = 0
-    for i in range(n):
-        row, sku, handle = rows[i], data["sku"][i], data["handle"][i]
+    # Per distinct value, not per row: most files repeat a few labels and prices.
+    long_colours = {raw for raw, colour in colours.items() if len(colour) > 60}
+    long_sizes = {raw for raw, size in sizes.items() if len(size[1]) > 30}
+    prices = {raw: parse_price_cents(raw) for raw in set(data["price"]) if raw}
+    columns = zip(
+        range(n), rows, data["sku"], data["handle"], data["size"], data["colour"],
+        data["size_expected"], data["colour_expected"], data["barcode"], data["price"],
+        data["quantity"], data["location"], strict=True,
+    )
+    default_wid = target.default_warehouse_id
+    for i, row, sku, handle, size_raw, colour_raw, size_expected, colour_expected, barcode, \
+            price, raw_qty, location in columns:
         if len(sku) > 64:
             errors.add(i, row, sku_col, sku, "SKU is longer than 64 characters")
         if not sku and not handle:
             errors.add(i, row, sku_col, "", "row has neither a SKU nor a product handle")
-        size_raw, colour_raw = data["size"][i], data["colour"][i]
-        if data["size_expected"][i] and not size_raw:
+        if size_expected and not size_raw:
             errors.add(i, row, data["size_col"][i] or cols.get("size", "size"), "",
                        "size is missing, but this product has variants by size")
-        if data["colour_expected"][i] and not colour_raw:
+        if colour_expected and not colour_raw:
             errors.add(i, row, data["colour_col"][i] or cols.get("colour", "colour"), "",
                        "colour is missing, but this product has variants by colour")
-        if len(colours[colour_raw]) > 60:
+        if colour_raw in long_colours:
             errors.add(i, row, data["colour_col"][i], colour_raw, "colour is over 60 characters")
-        if len(sizes[size_raw][1]) > 30:
+        if size_raw in long_sizes:
             errors.add(i, row, data["size_col"][i], size_raw, "size is over 30 characters")
-        if len(data["barcode"][i]) > 32:
-            errors.add(i, row, cols.get("barcode", "barcode"), data["barcode"][i],
+        if len(barcode) > 32:
+            errors.add(i, row, cols.get("barcode", "barcode"), barcode,
                        "barcode is over 32 characters")
-        if data["price"][i]:
-            _cents, reason = parse_price_cents(data["price"][i])
-            if reason:
-                errors.add(i, row, cols.get("price", "price"), data["price"][i], reason)
-        raw_qty = data["quantity"][i]
+        if price and (reason := prices[price][1]):
+            errors.add(i, row, cols.get("price", "price"), price, reason)
         if not raw_qty or raw_qty.lower() == "not stocked":
             no_quantity += 1
             continue
-        qty, reason = parse_quantity(raw_qty)
-        if reason:
-            errors.add(i, row, qty_col, raw_qty, reason)
+        if raw_qty.isascii() and raw_qty.isdigit() and len(raw_qty) < 10:  # the usual case
+            qty, reason = int(raw_qty), None
+        else:
+            qty, reason = parse_quantity(raw_qty)
+        if qty is None:
+            errors.add(i, row, qty_col, raw_qty, reason or "quantity is not a number")
             continue
-        location = data["location"][i]
-        wid = warehouse_of(location) if location else target.default_warehouse_id
+        wid = warehouse_of(location) if location else default_wid
         if wid is None:
             if location:
                 errors.add(i, row, loc_col, location,
@@ -221,28 +229,32 @@ def make_plan(
 
     # --- the brand's catalogue, in bulk --------------------------------------------------
     brand_id = target.brand_id
+    db = session.connection()  # Core reads: no ORM row processing for 100k rows
+    product_t, variant_t, alias_t = Product.__table__, Variant.__table__, SkuAlias.__table__
     products: dict[str, int] = {
         style: pid
-        for pid, style in session.execute(
-            select(Product.id, Product.style_code).where(Product.brand_id == brand_id)
+        for pid, style in db.execute(
+            select(product_t.c.id, product_t.c.style_code).where(product_t.c.brand_id == brand_id)
         )
     }
     style_of = {pid: style for style, pid in products.items()}
     by_sku: dict[str, int] = {}
     by_key: dict[tuple[int, str, str], int] = {}
     described: dict[int, tuple[str, str, str, str]] = {}
-    for vid, pid, sku, colour, size in session.execute(
-        select(Variant.id, Variant.product_id, Variant.sku, Variant.colour, Variant.size).where(
-            Variant.brand_id == brand_id
-        )
+    colours_seen: dict[str, str] = {}
+    v = variant_t.c
+    for vid, pid, sku, colour, size in db.execute(
+        select(v.id, v.product_id, v.sku, v.colour, v.size).where(v.brand_id == brand_id)
     ):
         by_sku[sku] = vid
-        colour = normalise_colour(colour)
+        colour = colours_seen.get(colour) or colours_seen.setdefault(
+            colour, normalise_colour(colour)
+        )
         by_key[(pid, colour, size)] = vid
         described[vid] = (sku, style_of.get(pid, ""), colour, size)
     aliases: dict[str, int] = dict(
-        session.execute(
-            select(SkuAlias.code, SkuAlias.variant_id).where(SkuAlias.brand_id == brand_id)
+        db.execute(
+            select(alias_t.c.code, alias_t.c.variant_id).where(alias_t.c.brand_id == brand_id)
         ).all()
     )
     file_skus = sorted({s for s in data["sku"] if s and s not in by_sku and s not in aliases})
@@ -362,7 +374,7 @@ def make_plan(
                 )
             if ref not in new_variants:
                 system, size, rank = sizes[data["size"][i]]
-                cents = parse_price_cents(data["price"][i])[0] if data["price"][i] else 0
+                cents = prices[data["price"][i]][0] if data["price"][i] else 0
                 new_variants[ref] = NewVariant(
                     style=style, colour=ref[1], size=size, size_system=system.value,
                     size_rank=rank, sku="", barcode=data["barcode"][i] or None,
@@ -495,7 +507,7 @@ def _balances(
         ]
     found: dict[tuple[int, int], tuple[int, int]] = {}
     for query in queries:
-        for v, w, on_hand, reserved in session.execute(query):
+        for v, w, on_hand, reserved in session.connection().execute(query):
             if (v, w) in pairs:
                 found[(v, w)] = (on_hand, reserved)
     return found
