@@ -1,0 +1,129 @@
+"""`rackroom import` as a real process against a real (SQLite) database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.import_support import (
+    INVENTORY_HEADERS,
+    SAMPLE,
+    csv_bytes,
+    inventory_row,
+)
+
+RACKROOM = [sys.executable, "-m", "jobs.cli"]
+
+
+@pytest.fixture
+def database(sqlite_template, tmp_path) -> str:
+    path = tmp_path / "cli.db"
+    path.write_bytes(Path(sqlite_template).read_bytes())
+    url = f"sqlite:///{path}"
+    for args in (
+        ("brand", "create", "DEMO", "--name", "Demo"),
+        ("warehouse", "create", "WH1", "--name", "Main"),
+    ):
+        assert rackroom(url, *args).returncode == 0
+    return url
+
+
+def rackroom(database: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*RACKROOM, *args],
+        env=os.environ | {"DATABASE_URL": database},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_dry_run_apply_and_reapply_of_the_sample(database):
+    args = ("import", str(SAMPLE), "--brand", "demo", "--warehouse", "WH1")
+    planned = rackroom(database, *args, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "dry run (nothing written)" in planned.stdout
+    assert "new products 20 · new variants 22 · new aliases 0 · changed balances 22" in (
+        planned.stdout
+    )
+    assert "row 3: DEMO-CLASSIC-VARSITY-TOP-S (S) @ WH1: 0 → 1" in planned.stdout
+
+    applied = rackroom(database, *args, "--actor", "ops@example")
+    assert applied.returncode == 0 and "applied as import 1" in applied.stdout
+
+    again = rackroom(database, *args, "--json")
+    assert again.returncode == 0
+    result = json.loads(again.stdout)
+    assert result["status"] == "already_applied" and result["already_applied_as"] == 1
+    assert rackroom(database, "reconcile").returncode == 0
+
+
+def test_errors_exit_non_zero_unless_skipped(database, tmp_path):
+    feed = tmp_path / "stock.csv"
+    feed.write_bytes(
+        csv_bytes(
+            INVENTORY_HEADERS,
+            [
+                inventory_row("tee", [("Size", "M")], "T-M", "WH1", 4),
+                inventory_row("tee", [("Size", "L")], "T-L", "Nowhere", 2),
+                inventory_row("tee", [("Size", "S")], "T-S", "Main", "=2+2"),
+            ],
+        )
+    )
+    args = ("import", str(feed), "--brand", "DEMO")
+    planned = rackroom(database, *args, "--dry-run")
+    assert planned.returncode == 1
+    assert "row 3, Location 'Nowhere': unknown location" in planned.stdout
+    assert "row 4, On hand '=2+2': quantity is not a number" in planned.stdout
+
+    refused = rackroom(database, *args, "--json")
+    assert refused.returncode == 1
+    result = json.loads(refused.stdout)
+    assert result["status"] == "refused" and len(result["errors"]) == 2
+    assert result["errors"][0] == {
+        "row": 3,
+        "column": "Location",
+        "value": "Nowhere",
+        "reason": "unknown location: no warehouse has this code or name",
+    }
+
+    skipped = rackroom(database, *args, "--skip-invalid")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "Skipped 2 invalid row(s)" in skipped.stdout and "changed balances 1" in skipped.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"Handle,Title,Variant SKU\n", "header row but no data rows"),
+        (b"\x00\x01\x02binary\x00", "looks binary"),
+        (",".join(f"c{i}" for i in range(10_000)).encode() + b"\n1\n", "10,000 columns"),
+    ],
+)
+def test_bad_files_are_refused_with_a_message(database, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = rackroom(database, "import", str(path), "--brand", "DEMO", "--warehouse", "WH1")
+    assert result.returncode == 1
+    assert message in result.stdout
+
+
+def test_a_file_over_the_limit_is_refused_before_reading(database, tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as f:
+        f.truncate(200 * 1024 * 1024)
+    result = rackroom(database, "import", str(path), "--brand", "DEMO")
+    assert result.returncode == 1
+    assert "200.0 MB; the limit is 50 MB" in result.stderr
+
+
+def test_unknown_brand_is_refused(database):
+    result = rackroom(database, "import", str(SAMPLE), "--brand", "NOPE", "--warehouse", "WH1")
+    assert result.returncode == 1 and "No brand with code 'NOPE'" in result.stdout
