@@ -11,15 +11,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from sqlalchemy import Engine, select
 
 from jobs.imports import ImportOptions, apply_import
 from models.catalog import Variant
-from models.db import PROJECT_ROOT, read_session, set_default_engine
+from models.db import PROJECT_ROOT, read_session, set_default_engine, transaction
 from models.imports import ImportRun
-from models.stock import reconcile
+from models.reservations import reserve
+from models.stock import get_balance, reconcile
 from tests.import_support import PRODUCT_HEADERS, csv_bytes, product_row, setup_brand, snapshot
 
 SIZES = ("XS", "S", "M", "L", "XL")
@@ -148,4 +151,52 @@ def test_a_process_killed_mid_apply_leaves_the_database_as_before(engine, ids, t
         assert len(session.scalars(select(Variant.id)).all()) == 300
     again = apply_import(feed.read_bytes(), options())
     assert again.status == "applied" and again.counts.new_variants == 4_700
+    assert_reconciled(engine)
+
+
+def test_a_reservation_during_the_apply_waits_and_is_never_overwritten(engine, ids):
+    apply_import(big_feed(5), options(file_name="first.csv"))  # XS..XL, on hand 1..5
+    with read_session(engine) as session:
+        variant_id = session.scalar(select(Variant.id).where(Variant.size == "XL"))
+    planned, go = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def hold(phase: str, fraction: float) -> None:
+        if phase == "planning" and fraction == 1.0:  # balances read (PostgreSQL: locked)
+            planned.set()
+            go.wait(10)
+
+    feed = csv_bytes(PRODUCT_HEADERS, [product_row("style-00000", "", [("Size", "XL")], qty=9)])
+    importer = threading.Thread(
+        target=lambda: done.append(apply_import(feed, options(), progress=hold).status)
+    )
+    importer.start()
+    assert planned.wait(10)
+
+    def checkout() -> None:
+        with transaction(engine) as session:
+            reserve(
+                session,
+                variant_id,
+                4,
+                channel="web",
+                order_ref="o-4",
+                actor="shop",
+                warehouse_id=ids["WH1"],
+            )
+        done.append("reserved")
+
+    # 4 of the 5 on hand: the checkout's guarded UPDATE matches the row and must wait
+    # for the import's lock (PostgreSQL) or write lock (SQLite), then see the new count.
+    shopper = threading.Thread(target=checkout)
+    shopper.start()
+    time.sleep(0.5)
+    assert done == []  # the checkout waits for the import's locks
+    go.set()
+    importer.join(20)
+    shopper.join(20)
+    assert done == ["applied", "reserved"]
+    with read_session(engine) as session:
+        balance = get_balance(session, variant_id, ids["WH1"])
+    assert (balance.on_hand, balance.reserved) == (9, 4)
     assert_reconciled(engine)
