@@ -111,32 +111,38 @@ def sidebar(active_route: str) -> rx.Component:
             padding_x="14px",
             width="100%",
         ),
-        rx.vstack(
-            *[_for_roles(section.roles, _nav_item(section, active_route)) for section in SECTIONS],
-            _for_roles(
-                ADMINS,
-                rx.vstack(
-                    rx.text(
-                        "Admin",
-                        size="1",
-                        weight="medium",
-                        color=rx.color("gray", 10),
-                        padding_x="10px",
-                        padding_top="14px",
-                        padding_bottom="2px",
+        rx.el.nav(
+            rx.vstack(
+                *[
+                    _for_roles(section.roles, _nav_item(section, active_route))
+                    for section in SECTIONS
+                ],
+                _for_roles(
+                    ADMINS,
+                    rx.vstack(
+                        rx.text(
+                            "Admin",
+                            size="1",
+                            weight="medium",
+                            color=rx.color("gray", 10),
+                            padding_x="10px",
+                            padding_top="14px",
+                            padding_bottom="2px",
+                        ),
+                        *[_nav_item(section, active_route) for section in ADMIN_SECTIONS],
+                        spacing="1",
+                        width="100%",
+                        data_testid="nav-admin",
                     ),
-                    *[_nav_item(section, active_route) for section in ADMIN_SECTIONS],
-                    spacing="1",
-                    width="100%",
-                    data_testid="nav-admin",
                 ),
+                spacing="1",
+                width="100%",
+                padding_x="8px",
+                padding_top="8px",
             ),
-            spacing="1",
-            width="100%",
-            padding_x="8px",
-            padding_top="8px",
-            as_="nav",
+            # A real <nav> landmark (Radix Flex renders only div or span).
             aria_label="Sections",
+            width="100%",
         ),
         spacing="0",
         width=SIDEBAR_WIDTH,

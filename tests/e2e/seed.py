@@ -23,12 +23,16 @@ class Seeded:
 
     merchandiser: Login
     vendor: Login
+    admin: Login
     vendor_brand: str
     other_brand: str
+    #: The app's database, for tests that check what a click really stored.
+    database_url: str
 
 
 MERCHANDISER = Login("mia@rackroom.test", "merch-password-1", "Mia Merchant")
 VENDOR = Login("sol@solstice.test", "vendor-password-1", "Sol Vendor")
+ADMIN = Login("ada@rackroom.test", "admin-password-1", "Ada Admin")
 
 
 def seed_database(url: str) -> Seeded:
@@ -115,6 +119,14 @@ def seed_database(url: str) -> Seeded:
                 brand_code="SOLS",
                 name=VENDOR.name,
             )
+            create_user(session, ADMIN.email, ADMIN.password, "admin", name=ADMIN.name)
     finally:
         engine.dispose()
-    return Seeded(MERCHANDISER, VENDOR, vendor_brand=sol.name, other_brand=north.name)
+    return Seeded(
+        MERCHANDISER,
+        VENDOR,
+        ADMIN,
+        vendor_brand=sol.name,
+        other_brand=north.name,
+        database_url=url,
+    )
