@@ -289,3 +289,29 @@ def test_refusal_reasons_and_access_truthiness():
 
 def test_overview_uses_the_same_guard():
     assert issubclass(OverviewState, RoleGuard)
+
+
+def test_paging_lives_in_the_url_and_survives_bad_page_numbers(world):
+    from dashboard.states.listing import fetch_page, page_number
+    from models.admin import PAGE_SIZE, list_users
+    from models.db import read_session
+
+    with transaction(world.engine) as session:
+        for i in range(PAGE_SIZE + 5):
+            create_user(session, f"u{i:02}@x.test", "long enough", "manager")
+    assert [page_number(p) for p in ({}, {"page": "2"}, {"page": "-3"}, {"page": "x"})] == [
+        1,
+        2,
+        1,
+        1,
+    ]
+    assert page_number({"page": "9" * 40}) == 100_000
+    with read_session(world.engine) as session:
+        last = fetch_page(session, list_users, 100_000)  # past the end: the last page
+    assert (last.offset, len(last.rows), last.total) == (PAGE_SIZE, 9, PAGE_SIZE + 9)
+
+    state = page_state(AdminUsersState, world.tokens["admin"], search="u", role_filter="manager")
+    state._show_paging(last, "/admin/users", {"q": "u", "role": "manager"})
+    assert state.range_label == "26–34 of 34"
+    assert state.previous_href == "/admin/users?q=u&role=manager"
+    assert state.next_href == ""

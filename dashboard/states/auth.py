@@ -115,7 +115,7 @@ class RoleGuard:
             return Access(
                 None,
                 reason,
-                refusal=[rx.toast.warning(reason, position="top-center"), redirect],
+                refusal=[rx.toast.warning(reason), redirect],
                 page_refusal=[redirect],
             )
         log.warning("refused %s (%s): %s", user.email, user.role, action)
@@ -126,7 +126,6 @@ class RoleGuard:
                 rx.toast.error(
                     reason,
                     description="Nothing was changed. Ask an admin if you need this.",
-                    position="top-center",
                 )
             ],
         )

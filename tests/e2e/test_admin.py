@@ -213,3 +213,37 @@ def test_non_admins_see_no_admin_section_and_are_refused(
 def test_signed_out_visitor_to_an_admin_page_is_sent_to_login(page: Page) -> None:
     page.goto("/admin/api-keys")
     expect(page).to_have_url(LOGIN_URL)
+
+
+def test_an_admin_demoted_meanwhile_is_refused_with_a_toast_and_nothing_changes(
+    page: Page, seeded: Seeded, artifacts_dir: Path
+) -> None:
+    from models.catalog import Brand
+    from models.db import create_db_engine, transaction
+    from models.users import User, create_user
+
+    engine = create_db_engine(seeded.database_url, pool_size=1)
+    try:
+        with transaction(engine) as session:
+            create_user(session, "otto@rackroom.test", "otto-password-1", "admin", name="Otto")
+        sign_in(page, Login("otto@rackroom.test", "otto-password-1", "Otto"))
+        page.goto("/admin/brands")
+        page.get_by_role("button", name="New brand").click()
+        dialog = page.get_by_test_id("new-brand-dialog")
+        dialog.get_by_label("Code").fill("LATE")
+        dialog.get_by_label("Name").fill("Too Late")
+        # Another admin makes Otto a merchandiser while the dialog is open.
+        with transaction(engine) as session:
+            otto = session.scalar(select(User).where(User.email == "otto@rackroom.test"))
+            otto.role = "merchandiser"
+        dialog.get_by_label("Name").press("Enter")
+
+        expect(page.get_by_text("You don't have permission to create brands.")).to_be_visible()
+        expect(page.get_by_test_id("nav-admin")).to_have_count(0)
+        expect(page.get_by_test_id("user-role")).to_have_text("merchandiser")
+        page.wait_for_timeout(500)  # let the toast finish sliding in
+        page.screenshot(path=artifacts_dir / "admin-refused-toast.png")
+        with transaction(engine) as session:
+            assert session.scalar(select(Brand).where(Brand.code == "LATE")) is None
+    finally:
+        engine.dispose()
