@@ -1,0 +1,522 @@
+"""A columnar, in-memory copy of what analytics reads, kept current incrementally.
+
+Asking PostgreSQL to GROUP BY five million sale lines takes about a second; polars does
+the same over an in-memory frame in a few tens of milliseconds (DESIGN.md). So
+`AnalyticsData` loads the sale lines, balances, last receipts and the catalogue once
+(ADBC on PostgreSQL, COPY→CSV without it, a cursor on SQLite) and afterwards only
+fetches what changed:
+
+* sale lines and ledger rows are append-only, so they are read by id watermark. Ids
+  are handed out before commit, so a row with a lower id can still appear after a
+  higher one was read; ids skipped inside the recent window are remembered as gaps and
+  asked for again on each refresh for `GAP_TTL`.
+* balances change in place; they are read by `updated_at` (indexed) with an overlap
+  window for transactions that commit after a later one, and only rows whose values
+  actually changed are applied.
+* the catalogue is small: new variants by id, a full reload every `DIMS_TTL`.
+
+`frames()` returns an immutable `Frames` snapshot; refreshes swap the whole snapshot
+under a lock, so any number of threads may compute on snapshots meanwhile.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+import polars as pl
+from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, or_, select
+from sqlalchemy.sql import Select
+
+from models.base import utcnow
+from models.catalog import Brand, Product, Variant, Warehouse
+from models.db import get_engine, read_session
+from models.reservations import SaleLine
+from models.stock import LedgerEntry, LedgerReason, StockBalance
+
+log = logging.getLogger("rackroom.analytics")
+
+Loader = Literal["auto", "adbc", "copy", "cursor"]
+
+#: Ledger reasons that bring stock into a warehouse (what "days since receipt" counts).
+RECEIPT_REASONS = (LedgerReason.RECEIPT.value, LedgerReason.TRANSFER_IN.value)
+#: Ids skipped within this many of the newest are re-asked for (late commits).
+GAP_WINDOW = 10_000
+GAP_TTL = timedelta(minutes=10)
+#: Balances updated this long before the newest seen are read again on each refresh.
+BALANCE_OVERLAP = timedelta(minutes=2)
+DIMS_TTL = timedelta(minutes=10)
+#: More chunks than this after appends and a frame is made contiguous again.
+MAX_CHUNKS = 16
+
+UTC_US = pl.Datetime("us", "UTC")
+SALES_SCHEMA = {
+    "id": pl.Int64,
+    "variant_id": pl.Int32,
+    "warehouse_id": pl.Int32,
+    "qty": pl.Int32,
+    "sold_at": UTC_US,
+}
+BALANCE_SCHEMA = {
+    "variant_id": pl.Int32,
+    "warehouse_id": pl.Int32,
+    "on_hand": pl.Int32,
+    "reserved": pl.Int32,
+    "incoming": pl.Int32,
+    "updated_at": UTC_US,
+}
+RECEIPT_SCHEMA = {"variant_id": pl.Int32, "warehouse_id": pl.Int32, "last_receipt_at": UTC_US}
+VARIANT_SCHEMA = {
+    "variant_id": pl.Int32,
+    "product_id": pl.Int32,
+    "brand_id": pl.Int32,
+    "sku": pl.String,
+    "colour": pl.String,
+    "size": pl.String,
+    "size_system": pl.String,
+    "size_rank": pl.Int32,
+    "style_code": pl.String,
+    "product": pl.String,
+    "category": pl.String,
+}
+BRAND_SCHEMA = {"brand_id": pl.Int32, "brand": pl.String, "brand_name": pl.String}
+WAREHOUSE_SCHEMA = {"warehouse_id": pl.Int32, "warehouse": pl.String, "warehouse_name": pl.String}
+
+_s, _b, _l = SaleLine.__table__, StockBalance.__table__, LedgerEntry.__table__
+_v, _p = Variant.__table__, Product.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    """One consistent, immutable view of the analytics data.
+
+    sales: id, variant_id, warehouse_id, qty (net: returns negative), sold_at, brand_id,
+    product_id. stock: one row per balance with on_hand, reserved, incoming, brand_id,
+    product_id. receipts: last receipt per (variant, warehouse). variants, brands,
+    warehouses: the catalogue with display labels.
+    """
+
+    sales: pl.DataFrame
+    stock: pl.DataFrame
+    receipts: pl.DataFrame
+    variants: pl.DataFrame
+    brands: pl.DataFrame
+    warehouses: pl.DataFrame
+    refreshed_at: datetime
+
+
+@dataclass
+class LoadStats:
+    loader: str = ""
+    seconds: float = 0.0
+    sale_lines: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class _IdTail:
+    """An id watermark that remembers recently skipped ids (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.mark = 0
+        self.gaps: dict[int, float] = {}
+
+    def where(self, column):
+        """The WHERE clause that asks for everything new and every open gap."""
+        condition = column > bindparam("mark", self.mark, type_=BigInteger)
+        if self.gaps:
+            condition = or_(condition, column.in_(sorted(self.gaps)))
+        return condition
+
+    def advance(self, seen: pl.Series, now: float) -> None:
+        if len(seen):
+            for found in set(self.gaps).intersection(seen.to_list()) if self.gaps else ():
+                del self.gaps[found]
+            newest = int(seen.max())
+            if newest > self.mark:
+                low = max(self.mark, newest - GAP_WINDOW)
+                recent = seen.filter(seen > low)
+                expected = pl.int_range(low + 1, newest + 1, eager=True, dtype=pl.Int64)
+                known = recent.cast(pl.Int64).implode()
+                for missing in expected.filter(~expected.is_in(known)).to_list():
+                    self.gaps[missing] = now
+                self.mark = newest
+        ttl = GAP_TTL.total_seconds()
+        self.gaps = {i: t for i, t in self.gaps.items() if now - t < ttl}
+
+
+def _adbc_available() -> bool:
+    try:
+        import adbc_driver_postgresql  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class AnalyticsData:
+    """The process's analytics frames for one database; see the module docstring.
+
+    `max_staleness` seconds may pass before `frames()` asks the database for changes
+    again (0 asks every time).
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        loader: Loader = "auto",
+        max_staleness: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine or get_engine()
+        self.dialect = self.engine.dialect.name
+        if loader == "auto":
+            if self.dialect != "postgresql":
+                loader = "cursor"
+            else:
+                loader = "adbc" if _adbc_available() else "copy"
+        if loader in ("adbc", "copy") and self.dialect != "postgresql":
+            raise ValueError(f"the {loader} loader needs PostgreSQL")
+        self.loader = loader
+        self.max_staleness = max_staleness
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._frames: Frames | None = None
+        self._checked = 0.0
+        self._dims_loaded = 0.0
+        self._sales_tail = _IdTail()
+        self._ledger_tail = _IdTail()
+        self._variant_mark = 0
+        self._balance_mark: datetime | None = None
+        self._recent_balances: dict[tuple[int, int], tuple] = {}
+        self.load_stats = LoadStats()
+
+    # --- public -----------------------------------------------------------------------
+
+    def frames(self) -> Frames:
+        """The current snapshot: loaded on first use, refreshed when older than allowed."""
+        current = self._frames
+        if current is not None and self._clock() - self._checked < self.max_staleness:
+            return current
+        with self._lock:
+            if self._frames is None:
+                self._load()
+            elif self._clock() - self._checked >= self.max_staleness:
+                self._refresh()
+            return self._frames
+
+    def reload(self) -> Frames:
+        """Drop everything and load from scratch (cold start)."""
+        with self._lock:
+            self._load()
+            return self._frames
+
+    def refresh(self) -> Frames:
+        """Fetch changes now, whatever the staleness."""
+        with self._lock:
+            if self._frames is None:
+                self._load()
+            else:
+                self._refresh()
+            return self._frames
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _read(self, query: Select, schema: dict[str, pl.DataType], *, bulk: bool) -> pl.DataFrame:
+        """Rows of `query` as a frame with `schema`. `bulk` uses the fast loader."""
+        if bulk and self.loader == "adbc":
+            return self._read_adbc(query, schema)
+        if bulk and self.loader == "copy":
+            return self._read_copy(query, schema)
+        with read_session(self.engine) as session:
+            rows = session.execute(query).all()
+        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+    def _sql(self, query: Select) -> str:
+        # Only our own constant queries reach here (no user values): bulk loads take no
+        # parameters, so rendering them literally is safe.
+        return str(query.compile(dialect=self.engine.dialect,
+                                 compile_kwargs={"literal_binds": True}))
+
+    def _libpq_url(self) -> str:
+        url = self.engine.url.set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _read_adbc(self, query: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        import adbc_driver_manager
+        import adbc_driver_postgresql
+
+        database = adbc_driver_postgresql.connect(self._libpq_url())
+        try:
+            with adbc_driver_manager.AdbcConnection(database) as conn, \
+                    adbc_driver_manager.AdbcStatement(conn) as statement:
+                statement.set_sql_query(self._sql(query))
+                stream, _rows = statement.execute_query()
+                frame = pl.DataFrame(stream)
+        finally:
+            database.close()
+        if frame.is_empty() and not frame.columns:
+            return pl.DataFrame(schema=schema)
+        frame.columns = list(schema)
+        return frame.cast(schema)
+
+    def _read_copy(self, query: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        # Timestamps travel as integer microseconds since the epoch: exact, and no
+        # text parsing of time zones.
+        columns = []
+        for column, (name, dtype) in zip(query.selected_columns, schema.items(), strict=True):
+            if dtype == UTC_US:
+                column = cast(extract("epoch", column) * 1_000_000, BigInteger)
+            columns.append(column.label(name))
+        sql = self._sql(query.with_only_columns(*columns))
+        buffer = io.BytesIO()
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+            raw.rollback()
+        finally:
+            raw.close()
+        read_schema = {n: (pl.Int64 if t == UTC_US else t) for n, t in schema.items()}
+        if buffer.getbuffer().nbytes == 0:
+            return pl.DataFrame(schema=schema)
+        frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=list(schema),
+                            schema_overrides=read_schema)
+        return frame.with_columns(
+            pl.from_epoch(pl.col(n), time_unit="us").dt.replace_time_zone("UTC")
+            for n, t in schema.items()
+            if t == UTC_US
+        ).cast(schema)
+
+    # --- queries ----------------------------------------------------------------------
+
+    @staticmethod
+    def _variants_query() -> Select:
+        return select(
+            _v.c.id, _v.c.product_id, _v.c.brand_id, _v.c.sku, _v.c.colour, _v.c.size,
+            _v.c.size_system, _v.c.size_rank, _p.c.style_code, _p.c.name, _p.c.category,
+        ).join(_p, _p.c.id == _v.c.product_id)
+
+    @staticmethod
+    def _sales_query() -> Select:
+        return select(_s.c.id, _s.c.variant_id, _s.c.warehouse_id, _s.c.qty, _s.c.sold_at)
+
+    @staticmethod
+    def _balances_query() -> Select:
+        return select(_b.c.variant_id, _b.c.warehouse_id, _b.c.on_hand, _b.c.reserved,
+                      _b.c.incoming, _b.c.updated_at)
+
+    def _load_small_dims(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        brands = self._read(
+            select(Brand.id, Brand.code, Brand.name).order_by(Brand.id), BRAND_SCHEMA,
+            bulk=False,
+        )
+        warehouses = self._read(
+            select(Warehouse.id, Warehouse.code, Warehouse.name).order_by(Warehouse.id),
+            WAREHOUSE_SCHEMA, bulk=False,
+        )
+        return brands, warehouses
+
+    # --- cold load --------------------------------------------------------------------
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        stats = LoadStats(loader=self.loader)
+        now = self._clock()
+        self._sales_tail, self._ledger_tail = _IdTail(), _IdTail()
+
+        def phase(name: str, begun: float) -> float:
+            stats.phases[name] = time.perf_counter() - begun
+            return time.perf_counter()
+
+        t = time.perf_counter()
+        variants = self._read(self._variants_query().order_by(_v.c.id), VARIANT_SCHEMA,
+                              bulk=True)
+        brands, warehouses = self._load_small_dims()
+        self._variant_mark = int(variants["variant_id"].max() or 0)
+        t = phase("catalogue", t)
+
+        # Ids just below the newest may belong to transactions still in flight: read the
+        # recent ids first, so any that commit later show up as gaps and are re-asked.
+        with read_session(self.engine) as session:
+            ledger_mark = session.scalar(select(func.max(_l.c.id))) or 0
+        low = max(0, ledger_mark - GAP_WINDOW)
+        recent_ledger = self._read(
+            select(_l.c.id).where(_l.c.id > bindparam("low", low, type_=BigInteger)),
+            {"id": pl.Int64}, bulk=False,
+        )["id"]
+        self._ledger_tail.mark = low
+        self._ledger_tail.advance(recent_ledger, now)
+        receipts = self._read(
+            select(_l.c.variant_id, _l.c.warehouse_id, func.max(_l.c.created_at))
+            .where(_l.c.reason.in_(RECEIPT_REASONS))
+            .group_by(_l.c.variant_id, _l.c.warehouse_id),
+            RECEIPT_SCHEMA,
+            bulk=True,
+        )
+        t = phase("receipts", t)
+
+        balances = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=True)
+        self._balance_mark = balances["updated_at"].max() if len(balances) else None
+        self._remember_balances(balances)
+        stock = _with_variant_keys(balances.drop("updated_at"), variants)
+        t = phase("balances", t)
+
+        sales = self._read(self._sales_query(), SALES_SCHEMA, bulk=True)
+        self._sales_tail.advance(sales["id"], now)
+        sales = _with_variant_keys(sales, variants)
+        t = phase("sale_lines", t)
+
+        self._frames = Frames(
+            sales=sales.rechunk(),
+            stock=stock.rechunk(),
+            receipts=receipts,
+            variants=variants,
+            brands=brands,
+            warehouses=warehouses,
+            refreshed_at=utcnow(),
+        )
+        self._checked = self._dims_loaded = self._clock()
+        stats.sale_lines = sales.height
+        stats.seconds = time.perf_counter() - started
+        self.load_stats = stats
+        log.info("analytics: loaded %d sale lines in %.2f s (%s)", sales.height,
+                 stats.seconds, self.loader)
+
+    # --- incremental refresh ----------------------------------------------------------
+
+    def _remember_balances(self, balances: pl.DataFrame) -> None:
+        if self._balance_mark is None:
+            self._recent_balances = {}
+            return
+        cutoff = self._balance_mark - BALANCE_OVERLAP
+        recent = balances.filter(pl.col("updated_at") >= cutoff)
+        self._recent_balances = {
+            (row[0], row[1]): row[2:] for row in recent.iter_rows()
+        }
+
+    def _refresh(self) -> None:
+        frames = self._frames
+        assert frames is not None
+        now = self._clock()
+        variants, brands, warehouses = frames.variants, frames.brands, frames.warehouses
+        if now - self._dims_loaded >= DIMS_TTL.total_seconds():
+            variants = self._read(self._variants_query().order_by(_v.c.id), VARIANT_SCHEMA,
+                                  bulk=True)
+            brands, warehouses = self._load_small_dims()
+            self._dims_loaded = now
+        else:
+            new_variants = self._read(
+                self._variants_query().where(
+                    _v.c.id > bindparam("mark", self._variant_mark, type_=BigInteger)
+                ),
+                VARIANT_SCHEMA,
+                bulk=False,
+            )
+            if len(new_variants):
+                variants = pl.concat([variants, new_variants])
+                brands, warehouses = self._load_small_dims()
+        if len(variants):
+            self._variant_mark = max(self._variant_mark, int(variants["variant_id"].max()))
+
+        sales = frames.sales
+        new_sales = self._read(
+            self._sales_query().where(self._sales_tail.where(_s.c.id)).order_by(_s.c.id),
+            SALES_SCHEMA,
+            bulk=False,
+        )
+        self._sales_tail.advance(new_sales["id"], now)
+        if len(new_sales):
+            sales = _append(sales, _with_variant_keys(new_sales, variants))
+
+        stock = frames.stock
+        if self._balance_mark is not None:
+            since = self._balance_mark - BALANCE_OVERLAP
+            changed = self._read(
+                self._balances_query().where(
+                    _b.c.updated_at >= bindparam("since", since, type_=_b.c.updated_at.type)
+                ),
+                BALANCE_SCHEMA,
+                bulk=False,
+            )
+        else:
+            changed = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=False)
+        fresh = [
+            row for row in changed.iter_rows()
+            if self._recent_balances.get((row[0], row[1])) != row[2:]
+        ]
+        if fresh:
+            fresh_frame = pl.DataFrame(fresh, schema=BALANCE_SCHEMA, orient="row")
+            keys = fresh_frame.select("variant_id", "warehouse_id")
+            stock = _append(
+                stock.join(keys, on=["variant_id", "warehouse_id"], how="anti"),
+                _with_variant_keys(fresh_frame.drop("updated_at"), variants),
+            )
+            newest = fresh_frame["updated_at"].max()
+            if self._balance_mark is None or newest > self._balance_mark:
+                self._balance_mark = newest
+        if len(changed):
+            self._remember_balances(changed)
+
+        receipts = frames.receipts
+        ledger_rows = self._read(
+            select(_l.c.id, _l.c.variant_id, _l.c.warehouse_id, _l.c.reason, _l.c.created_at)
+            .where(self._ledger_tail.where(_l.c.id)),
+            {"id": pl.Int64, "variant_id": pl.Int32, "warehouse_id": pl.Int32,
+             "reason": pl.String, "last_receipt_at": UTC_US},
+            bulk=False,
+        )
+        self._ledger_tail.advance(ledger_rows["id"], now)
+        new_receipts = ledger_rows.filter(pl.col("reason").is_in(RECEIPT_REASONS))
+        if len(new_receipts):
+            receipts = (
+                pl.concat([receipts, new_receipts.select(list(RECEIPT_SCHEMA))])
+                .group_by("variant_id", "warehouse_id")
+                .agg(pl.col("last_receipt_at").max())
+            )
+
+        self._frames = replace(
+            frames,
+            sales=sales,
+            stock=stock,
+            receipts=receipts,
+            variants=variants,
+            brands=brands,
+            warehouses=warehouses,
+            refreshed_at=utcnow(),
+        )
+        self._checked = self._clock()
+
+
+def _with_variant_keys(frame: pl.DataFrame, variants: pl.DataFrame) -> pl.DataFrame:
+    """Add brand_id and product_id (they never change for a variant) for fast filters."""
+    return frame.join(
+        variants.select("variant_id", "brand_id", "product_id"), on="variant_id", how="left"
+    )
+
+
+def _append(frame: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
+    combined = pl.concat([frame, more.select(frame.columns)], rechunk=False)
+    return combined.rechunk() if combined.n_chunks() > MAX_CHUNKS else combined
+
+
+_shared: dict[str, AnalyticsData] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_analytics(engine: Engine | None = None) -> AnalyticsData:
+    """The process-wide `AnalyticsData` for `engine` (default: DATABASE_URL's)."""
+    engine = engine or get_engine()
+    key = engine.url.render_as_string(hide_password=True)
+    with _shared_lock:
+        data = _shared.get(key)
+        if data is None or data.engine is not engine:
+            data = _shared[key] = AnalyticsData(engine)
+        return data
