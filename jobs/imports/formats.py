@@ -54,7 +54,7 @@ class Feed:
     frame: pl.DataFrame
     columns: dict[str, str] = field(default_factory=dict)
     mapping: MappingSpec | None = None
-    #: Fields whose values only count for new products/variants (others are ignored).
+    #: False when the file has no quantity column at all (a catalogue-only import).
     has_quantity: bool = True
 
 

@@ -16,7 +16,7 @@ describe what an apply would do with the valid rows; `errors` lists every invali
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -430,7 +430,7 @@ def _attributes(vendor: str, tags: str) -> dict[str, Any]:
     return attributes
 
 
-def _location_resolver(target: Target, mapped: dict[str, str]):
+def _location_resolver(target: Target, mapped: dict[str, str]) -> Callable[[str], int | None]:
     """A function from the file's location label to our warehouse id (or None)."""
     by_label: dict[str, int] = {}
     by_code = {code.lower(): wid for wid, code, _name in target.warehouses}
