@@ -8,15 +8,19 @@ from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.imports import ColumnMapping, ImportRun
 from models.polls import Poll, PollOption, PollRateLimit, PollSignatureUse, PollVote
 from models.reservations import Reservation, SaleLine
+from models.scheduling import JobRun, scheduler_jobs
 from models.snapshots import StockSnapshot
 from models.stock import LedgerEntry, StockBalance
+from models.syncs import Connector, SyncItemState, SyncRun
 from models.users import ApiKey, LoginSession, User
 
 __all__ = [
     "ApiKey",
     "Brand",
     "ColumnMapping",
+    "Connector",
     "ImportRun",
+    "JobRun",
     "LedgerEntry",
     "LoginSession",
     "Poll",
@@ -30,7 +34,10 @@ __all__ = [
     "SkuAlias",
     "StockBalance",
     "StockSnapshot",
+    "SyncItemState",
+    "SyncRun",
     "User",
     "Variant",
     "Warehouse",
+    "scheduler_jobs",
 ]
