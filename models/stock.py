@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -507,3 +508,134 @@ def reconcile(session: Session) -> list[Drift]:
         )
         for r in session.execute(query)
     ]
+
+
+# --- many counts at once --------------------------------------------------------------
+
+_CREATE_TARGETS = {
+    "postgresql": text(
+        "CREATE TEMPORARY TABLE count_target (variant_id integer NOT NULL, "
+        "warehouse_id integer NOT NULL, expected integer NOT NULL, new_on_hand integer NOT NULL, "
+        "note text) ON COMMIT DROP"
+    ),
+    "sqlite": text(
+        "CREATE TEMPORARY TABLE count_target (variant_id INTEGER NOT NULL, "
+        "warehouse_id INTEGER NOT NULL, expected INTEGER NOT NULL, new_on_hand INTEGER NOT NULL, "
+        "note TEXT)"
+    ),
+}
+_CREATE_MISSING = text(
+    "INSERT INTO stock_balance (variant_id, warehouse_id, on_hand, reserved, incoming, "
+    "updated_at) SELECT t.variant_id, t.warehouse_id, 0, 0, 0, :now FROM count_target t "
+    "WHERE t.expected = 0 AND NOT EXISTS (SELECT 1 FROM stock_balance b "
+    "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
+    "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime))
+_LEDGER_PARAMS = (
+    bindparam("now", type_=UTCDateTime),
+    bindparam("reason", type_=String),
+    bindparam("reference", type_=String),
+    bindparam("actor", type_=String),
+)
+# The guard is change_balance's with expected_on_hand: compare-and-swap on on hand,
+# never below what is reserved. On PostgreSQL the UPDATE feeds the ledger INSERT.
+_SET_AND_LOG_PG = text(
+    "WITH changed AS (UPDATE stock_balance b SET on_hand = t.new_on_hand, updated_at = :now "
+    "FROM count_target t WHERE b.variant_id = t.variant_id "
+    "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
+    "AND t.new_on_hand >= b.reserved "
+    "RETURNING b.variant_id, b.warehouse_id, t.new_on_hand - t.expected AS delta, t.note) "
+    "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
+    "incoming_delta, reason, reference, actor, note, created_at) "
+    "SELECT variant_id, warehouse_id, delta, 0, 0, :reason, :reference, :actor, note, :now "
+    "FROM changed ORDER BY variant_id, warehouse_id"
+).bindparams(*_LEDGER_PARAMS)
+_SET_SQLITE = text(
+    "UPDATE stock_balance AS b SET on_hand = t.new_on_hand, updated_at = :now "
+    "FROM temp.count_target AS t WHERE b.variant_id = t.variant_id "
+    "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
+    "AND t.new_on_hand >= b.reserved"
+).bindparams(bindparam("now", type_=UTCDateTime))
+_LOG_SQLITE = text(
+    "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
+    "incoming_delta, reason, reference, actor, note, created_at) "
+    "SELECT variant_id, warehouse_id, new_on_hand - expected, 0, 0, :reason, :reference, "
+    ":actor, note, :now FROM temp.count_target ORDER BY variant_id, warehouse_id"
+).bindparams(*_LEDGER_PARAMS)
+
+
+@dataclass(frozen=True, slots=True)
+class CountTarget:
+    """Set on hand from `expected` to `on_hand` (the note goes on the ledger row)."""
+
+    variant_id: int
+    warehouse_id: int
+    expected: int
+    on_hand: int
+    note: str | None = None
+
+
+def set_counts(
+    session: Session,
+    targets: list[CountTarget],
+    *,
+    reason: LedgerReason | str,
+    actor: str,
+    reference: str | None = None,
+) -> int:
+    """Compare-and-swap many on-hand counts in set-based statements, one ledger row each.
+
+    The bulk form of `change_balance(..., expected_on_hand=...)`: the same guard, with
+    the targets COPYed (PostgreSQL) or bulk-inserted (SQLite) into a temporary table
+    and applied by one UPDATE and one ledger INSERT. Missing balance rows are created
+    at zero. If the guard refuses any target (its count is no longer `expected`, or the
+    new count is below what is reserved), StaleCount is raised and the caller's
+    transaction must roll back: this function never writes part of `targets`.
+    Callers that read the balances FOR UPDATE in the same transaction see no refusals.
+    """
+    targets = [t for t in targets if t.on_hand != t.expected]
+    if not targets:
+        return 0
+    for t in targets:
+        require_quantity(t.on_hand, field="on_hand", allow_zero=True)
+    rows = sorted(
+        (t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets
+    )
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    driver = connection.connection.driver_connection
+    if postgres:
+        connection.execute(_CREATE_TARGETS["postgresql"])
+        cursor = driver.cursor()
+        with cursor.copy(
+            "COPY count_target (variant_id, warehouse_id, expected, new_on_hand, note) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        connection.execute(text("DROP TABLE IF EXISTS temp.count_target"))
+        connection.execute(_CREATE_TARGETS["sqlite"])
+        cursor = driver.cursor()
+        cursor.executemany(
+            "INSERT INTO temp.count_target (variant_id, warehouse_id, expected, new_on_hand, "
+            "note) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        cursor.close()
+    now = utcnow()
+    connection.execute(_CREATE_MISSING, {"now": now})
+    ledger = {"now": now, "reason": str(reason), "reference": reference, "actor": actor}
+    if postgres:
+        written = connection.execute(_SET_AND_LOG_PG, ledger).rowcount
+        connection.execute(text("DROP TABLE count_target"))
+    else:
+        written = connection.execute(_SET_SQLITE, {"now": now}).rowcount
+        if written == len(rows):
+            connection.execute(_LOG_SQLITE, ledger)
+        connection.execute(text("DROP TABLE temp.count_target"))
+    if written != len(rows):
+        raise StaleCount(
+            f"{len(rows) - written} of {len(rows)} counts changed meanwhile; nothing was applied.",
+            refused=len(rows) - written,
+        )
+    return written
