@@ -763,12 +763,13 @@ class CsvRefused(InvalidQuantity):
 
 
 def _csv_header(header: Sequence[str]) -> dict[str, int]:
+    """Which column holds what: per target, the header earliest in its list of names."""
+    keys = [" ".join(name.replace("\ufeff", "").strip().lower().split()) for name in header]
     found: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = " ".join(name.replace("\ufeff", "").strip().lower().split())
-        for target, names in _CSV_COLUMNS.items():
-            if key in names and target not in found:
-                found[target] = index
+    for target, names in _CSV_COLUMNS.items():
+        ranked = [(names.index(key), index) for index, key in enumerate(keys) if key in names]
+        if ranked:
+            found[target] = min(ranked)[1]
     missing = [t for t in ("respondent", "option") if t not in found]
     if missing:
         raise CsvRefused(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dashboard.api import reservations, stock
+from dashboard.api import polls, reservations, stock
 from dashboard.api.errors import error_response, install_error_handlers
 
 PREFIX = "/api/v1"
@@ -70,6 +70,7 @@ def create_api() -> FastAPI:
     install_error_handlers(api)
     api.include_router(stock.router, prefix=PREFIX)
     api.include_router(reservations.router, prefix=PREFIX)
+    api.include_router(polls.router, prefix=PREFIX)
 
     @api.get(f"{PREFIX}/health", tags=["operations"])
     def health() -> dict[str, str]:
