@@ -10,9 +10,10 @@ fetches what changed:
   are handed out before commit, so a row with a lower id can still appear after a
   higher one was read; ids skipped inside the recent window are remembered as gaps and
   asked for again on each refresh for `GAP_TTL`.
-* balances change in place; they are read by `updated_at` (indexed) with an overlap
-  window for transactions that commit after a later one, and only rows whose values
-  actually changed are applied.
+* balances change in place, but never without a ledger row in the same transaction
+  (DESIGN.md), so the ledger tail says exactly which balances changed: those are
+  re-read by key. (An `updated_at` window would re-read every balance a bulk import
+  touched on each refresh.)
 * the catalogue is small: new variants by id, a full reload every `DIMS_TTL`.
 
 `frames()` returns an immutable `Frames` snapshot; refreshes swap the whole snapshot
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, or_, select
+from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, or_, select, tuple_
 from sqlalchemy.sql import Select
 
 from models.base import utcnow
@@ -49,8 +50,10 @@ RECEIPT_REASONS = (LedgerReason.RECEIPT.value, LedgerReason.TRANSFER_IN.value)
 #: Ids skipped within this many of the newest are re-asked for (late commits).
 GAP_WINDOW = 10_000
 GAP_TTL = timedelta(minutes=10)
-#: Balances updated this long before the newest seen are read again on each refresh.
-BALANCE_OVERLAP = timedelta(minutes=2)
+#: More changed balances than this in one refresh and they are all reloaded in bulk.
+MAX_BALANCE_KEYS = 20_000
+#: Keys per "(variant_id, warehouse_id) IN (…)" query.
+KEY_BATCH = 1_000
 DIMS_TTL = timedelta(minutes=10)
 #: More chunks than this after appends and a frame is made contiguous again.
 MAX_CHUNKS = 16
@@ -192,8 +195,6 @@ class AnalyticsData:
         self._sales_tail = _IdTail()
         self._ledger_tail = _IdTail()
         self._variant_mark = 0
-        self._balance_mark: datetime | None = None
-        self._recent_balances: dict[tuple[int, int], tuple] = {}
         self.load_stats = LoadStats()
 
     # --- public -----------------------------------------------------------------------
@@ -364,8 +365,6 @@ class AnalyticsData:
         t = phase("receipts", t)
 
         balances = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=True)
-        self._balance_mark = balances["updated_at"].max() if len(balances) else None
-        self._remember_balances(balances)
         stock = _with_variant_keys(balances.drop("updated_at"), variants)
         t = phase("balances", t)
 
@@ -392,15 +391,32 @@ class AnalyticsData:
 
     # --- incremental refresh ----------------------------------------------------------
 
-    def _remember_balances(self, balances: pl.DataFrame) -> None:
-        if self._balance_mark is None:
-            self._recent_balances = {}
-            return
-        cutoff = self._balance_mark - BALANCE_OVERLAP
-        recent = balances.filter(pl.col("updated_at") >= cutoff)
-        self._recent_balances = {
-            (row[0], row[1]): row[2:] for row in recent.iter_rows()
-        }
+    def _changed_balances(
+        self, stock: pl.DataFrame, ledger_rows: pl.DataFrame, variants: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Re-read the balances that new ledger rows changed, and swap them in."""
+        keys = ledger_rows.select("variant_id", "warehouse_id").unique()
+        if keys.is_empty():
+            return stock
+        if keys.height > MAX_BALANCE_KEYS:
+            fresh = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=True)
+            return _with_variant_keys(fresh.drop("updated_at"), variants).rechunk()
+        pairs = [tuple(k) for k in keys.iter_rows()]
+        parts = [
+            self._read(
+                self._balances_query().where(
+                    tuple_(_b.c.variant_id, _b.c.warehouse_id).in_(pairs[i : i + KEY_BATCH])
+                ),
+                BALANCE_SCHEMA,
+                bulk=False,
+            )
+            for i in range(0, len(pairs), KEY_BATCH)
+        ]
+        fresh = pl.concat(parts).drop("updated_at")
+        return _append(
+            stock.join(keys, on=["variant_id", "warehouse_id"], how="anti"),
+            _with_variant_keys(fresh, variants),
+        )
 
     def _refresh(self) -> None:
         frames = self._frames
@@ -436,36 +452,6 @@ class AnalyticsData:
         if len(new_sales):
             sales = _append(sales, _with_variant_keys(new_sales, variants))
 
-        stock = frames.stock
-        if self._balance_mark is not None:
-            since = self._balance_mark - BALANCE_OVERLAP
-            changed = self._read(
-                self._balances_query().where(
-                    _b.c.updated_at >= bindparam("since", since, type_=_b.c.updated_at.type)
-                ),
-                BALANCE_SCHEMA,
-                bulk=False,
-            )
-        else:
-            changed = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=False)
-        fresh = [
-            row for row in changed.iter_rows()
-            if self._recent_balances.get((row[0], row[1])) != row[2:]
-        ]
-        if fresh:
-            fresh_frame = pl.DataFrame(fresh, schema=BALANCE_SCHEMA, orient="row")
-            keys = fresh_frame.select("variant_id", "warehouse_id")
-            stock = _append(
-                stock.join(keys, on=["variant_id", "warehouse_id"], how="anti"),
-                _with_variant_keys(fresh_frame.drop("updated_at"), variants),
-            )
-            newest = fresh_frame["updated_at"].max()
-            if self._balance_mark is None or newest > self._balance_mark:
-                self._balance_mark = newest
-        if len(changed):
-            self._remember_balances(changed)
-
-        receipts = frames.receipts
         ledger_rows = self._read(
             select(_l.c.id, _l.c.variant_id, _l.c.warehouse_id, _l.c.reason, _l.c.created_at)
             .where(self._ledger_tail.where(_l.c.id)),
@@ -474,6 +460,7 @@ class AnalyticsData:
             bulk=False,
         )
         self._ledger_tail.advance(ledger_rows["id"], now)
+        receipts = frames.receipts
         new_receipts = ledger_rows.filter(pl.col("reason").is_in(RECEIPT_REASONS))
         if len(new_receipts):
             receipts = (
@@ -481,6 +468,7 @@ class AnalyticsData:
                 .group_by("variant_id", "warehouse_id")
                 .agg(pl.col("last_receipt_at").max())
             )
+        stock = self._changed_balances(frames.stock, ledger_rows, variants)
 
         self._frames = replace(
             frames,
