@@ -1,0 +1,386 @@
+"""Apply a fetched feed to one brand's stock, whole or not at all, by the brand's policy.
+
+Inside the caller's one transaction:
+
+1. Resolve every item: the SKU within the brand (canonical SKU, the brand's aliases,
+   barcodes) and the location (the mapping's `locations`, else a warehouse code).
+   Another brand's SKU, an unknown location or a (SKU, location) listed twice is an
+   issue; SKUs the catalogue does not know are skipped and counted (or issues, with
+   mapping ``unknown_skus: error``). Any issue refuses the whole feed (ItemsRefused)
+   before anything is written.
+2. Read the brand's balances (FOR UPDATE on PostgreSQL, in variant/warehouse order;
+   SQLite's write lock is already held), the last readings (`SyncItemState`) and the
+   time of the last platform change to on hand per balance (ledger rows not from a
+   sync).
+3. Decide each item that differs from on hand. A *conflict* is a balance the platform
+   changed after the source's timestamp (first reading) or after the last reading we
+   recorded: both sides moved. `newest` applies an item only if its source time is
+   newer than both the platform's change and the last reading (older readings are
+   *stale*); `platform` applies it unless a platform change came after its source
+   time. Every conflict records which way it went. A quantity below what is reserved
+   for orders sets on hand to the reserved units (never oversell) and is counted.
+4. Write all changes with `models.stock.set_counts` (one guarded compare-and-swap and
+   one ledger row per balance, reason "sync", reference "sync-run:<id>") and the new
+   readings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from jobs.syncs.feed import FeedItem, Issue
+from models.catalog import Brand, SkuAlias, Variant, Warehouse
+from models.stock import CountTarget, LedgerEntry, LedgerReason, StockBalance, set_counts
+from models.syncs import ConflictPolicy, SyncItemState, brand_item_states
+
+SAMPLES = 20
+_CHUNK = 500
+
+
+class ItemsRefused(Exception):
+    """The feed has items that cannot be applied; nothing was written."""
+
+    def __init__(self, issues: list[Issue], count: int) -> None:
+        super().__init__(f"{count} item(s) cannot be applied")
+        self.issues = issues
+        self.count = count
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    conflicts_source: int = 0
+    conflicts_platform: int = 0
+    stale: int = 0
+    clamped: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    skipped_samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def sample(self, entry: dict[str, Any]) -> None:
+        if len(self.conflicts) < SAMPLES:
+            self.conflicts.append(entry)
+
+
+@dataclass(slots=True)
+class _Resolved:
+    items: dict[tuple[int, int], FeedItem] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    issue_count: int = 0
+
+    def add(self, issue: Issue) -> None:
+        self.issue_count += 1
+        if len(self.issues) < 50:
+            self.issues.append(issue)
+
+
+def resolve_items(
+    session: Session,
+    *,
+    brand_id: int,
+    brand_code: str,
+    mapping: dict[str, Any],
+    items: list[FeedItem],
+    result: ApplyResult,
+) -> _Resolved:
+    """Each item's (variant id, warehouse id), or issues naming what is wrong."""
+    resolved = _Resolved()
+    warehouses = {
+        code.upper(): wid for wid, code in session.execute(select(Warehouse.id, Warehouse.code))
+    }
+    aliases = {
+        str(name).strip().upper(): str(code).strip().upper()
+        for name, code in (mapping.get("locations") or {}).items()
+    }
+    skus = _brand_skus(session, brand_id)
+    unknown: dict[str, list[FeedItem]] = {}
+    location_ids: dict[str, int | None] = {}
+    for item in items:
+        location_id = location_ids.get(item.location, -1)
+        if location_id == -1:
+            key = item.location.upper()
+            location_id = warehouses.get(aliases.get(key, key))
+            location_ids[item.location] = location_id
+        if location_id is None:
+            mapped = aliases.get(item.location.upper())
+            reason = (
+                f"unknown location (mapped to {mapped}, which is not a warehouse)"
+                if mapped
+                else "unknown location (not a warehouse code, and not in the mapping's locations)"
+            )
+            resolved.add(_issue(item, reason, "location", item.location))
+            continue
+        variant_id = skus.get(item.sku)
+        if variant_id is None:
+            unknown.setdefault(item.sku, []).append(item)
+            continue
+        key = (variant_id, location_id)
+        first = resolved.items.get(key)
+        if first is not None:
+            resolved.add(
+                _issue(
+                    item,
+                    f"listed twice for this location (first on page {first.page}, "
+                    f"item {first.index})",
+                    "sku",
+                    item.sku,
+                )
+            )
+            continue
+        resolved.items[key] = item
+    if unknown:
+        foreign = _foreign_brands(session, brand_id, list(unknown))
+        strict = mapping.get("unknown_skus") == "error"
+        for sku, listed in unknown.items():
+            owner = foreign.get(sku)
+            for item in listed:
+                if owner:
+                    resolved.add(
+                        _issue(item, f"SKU belongs to brand {owner}, not {brand_code}", "sku", sku)
+                    )
+                elif strict:
+                    resolved.add(_issue(item, "unknown SKU (not in the catalogue)", "sku", sku))
+                else:
+                    result.skipped += 1
+                    if len(result.skipped_samples) < SAMPLES:
+                        result.skipped_samples.append(
+                            _issue(item, "unknown SKU: skipped", "sku", sku).to_dict()
+                        )
+    return resolved
+
+
+def _issue(item: FeedItem, reason: str, field_name: str, value: str) -> Issue:
+    return Issue(item.page, item.index, reason, field_name, value, item.sku, item.location)
+
+
+def _brand_skus(session: Session, brand_id: int) -> dict[str, int]:
+    """Every code that names one of the brand's variants: barcodes, aliases, then SKUs win."""
+    codes: dict[str, int] = {}
+    for variant_id, barcode in session.execute(
+        select(Variant.id, Variant.barcode).where(
+            Variant.brand_id == brand_id, Variant.barcode.is_not(None)
+        )
+    ):
+        codes[barcode] = variant_id
+    for code, variant_id in session.execute(
+        select(SkuAlias.code, SkuAlias.variant_id).where(SkuAlias.brand_id == brand_id)
+    ):
+        codes[code] = variant_id
+    for variant_id, sku in session.execute(
+        select(Variant.id, Variant.sku).where(Variant.brand_id == brand_id)
+    ):
+        codes[sku] = variant_id
+    return codes
+
+
+def _foreign_brands(session: Session, brand_id: int, skus: list[str]) -> dict[str, str]:
+    """SKU → the other brand whose SKU or alias it is."""
+    owners: dict[str, str] = {}
+    for start in range(0, len(skus), _CHUNK):
+        chunk = skus[start : start + _CHUNK]
+        for sku, code in session.execute(
+            select(Variant.sku, Brand.code)
+            .join(Brand, Brand.id == Variant.brand_id)
+            .where(Variant.sku.in_(chunk), Variant.brand_id != brand_id)
+        ):
+            owners[sku] = code
+        for sku, code in session.execute(
+            select(SkuAlias.code, Brand.code)
+            .join(Brand, Brand.id == SkuAlias.brand_id)
+            .where(SkuAlias.code.in_(chunk), SkuAlias.brand_id != brand_id)
+        ):
+            owners.setdefault(sku, code)
+    return owners
+
+
+def _balances(session: Session, brand_id: int) -> dict[tuple[int, int], tuple[int, int]]:
+    """(variant, warehouse) → (on hand, reserved) for the brand, locked on PostgreSQL."""
+    balance = StockBalance.__table__
+    variant = Variant.__table__
+    query = (
+        select(balance.c.variant_id, balance.c.warehouse_id, balance.c.on_hand, balance.c.reserved)
+        .join(variant, variant.c.id == balance.c.variant_id)
+        .where(variant.c.brand_id == brand_id)
+        .order_by(balance.c.variant_id, balance.c.warehouse_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=balance)
+    return {(v, w): (on_hand, reserved) for v, w, on_hand, reserved in session.execute(query)}
+
+
+def _platform_changes(
+    session: Session, brand_id: int, since: datetime
+) -> dict[tuple[int, int], datetime]:
+    """Latest change to on hand not made by a sync, per balance, after `since`."""
+    ledger = LedgerEntry.__table__
+    variant = Variant.__table__
+    rows = session.execute(
+        select(ledger.c.variant_id, ledger.c.warehouse_id, func.max(ledger.c.created_at))
+        .join(variant, variant.c.id == ledger.c.variant_id)
+        .where(
+            variant.c.brand_id == brand_id,
+            ledger.c.created_at > since,
+            ledger.c.reason != LedgerReason.SYNC.value,
+            ledger.c.on_hand_delta != 0,
+        )
+        .group_by(ledger.c.variant_id, ledger.c.warehouse_id)
+    )
+    return {(v, w): at for v, w, at in rows}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def apply_items(
+    session: Session,
+    *,
+    brand_id: int,
+    brand_code: str,
+    policy: str,
+    mapping: dict[str, Any],
+    items: list[FeedItem],
+    run_id: int,
+    fetched_at: datetime,
+    feed_issues: list[Issue] | None = None,
+    feed_issue_count: int = 0,
+) -> ApplyResult:
+    """Resolve, decide and write; raises ItemsRefused (having written nothing) on any issue."""
+    result = ApplyResult()
+    resolved = resolve_items(
+        session,
+        brand_id=brand_id,
+        brand_code=brand_code,
+        mapping=mapping,
+        items=items,
+        result=result,
+    )
+    if feed_issue_count or resolved.issue_count:
+        issues = sorted(
+            [*(feed_issues or []), *resolved.issues], key=lambda i: (i.page, i.item or 0)
+        )
+        raise ItemsRefused(issues[:50], feed_issue_count + resolved.issue_count)
+
+    balances = _balances(session, brand_id)
+    states = brand_item_states(session, brand_id)
+    # Which balances differ, and since when a platform change could matter to them.
+    candidates = []
+    since = None
+    for key, item in resolved.items.items():
+        on_hand = balances.get(key, (0, 0))[0]
+        if item.quantity != on_hand:
+            candidates.append(key)
+            state = states.get(key)
+            ts = item.updated_at or fetched_at
+            bound = state[2] if state else ts
+            bound = min(bound, ts)
+            since = bound if since is None or bound < since else since
+    platform = _platform_changes(session, brand_id, since) if candidates else {}
+    differing = set(candidates)
+
+    newest = policy == ConflictPolicy.NEWEST.value
+    targets: list[CountTarget] = []
+    readings: list[dict[str, Any]] = []
+    for key, item in resolved.items.items():
+        on_hand, reserved = balances.get(key, (0, 0))
+        ts = item.updated_at or fetched_at
+        state = states.get(key)
+        reading = {
+            "variant_id": key[0],
+            "warehouse_id": key[1],
+            "brand_id": brand_id,
+            "source_quantity": item.quantity,
+            "source_updated_at": ts,
+            "synced_at": fetched_at,
+            "run_id": run_id,
+        }
+        if key not in differing:
+            result.unchanged += 1
+            if state is None or ts > state[1] or item.quantity != state[0]:
+                readings.append(reading)
+            continue
+        changed_at = platform.get(key)
+        conflict = changed_at is not None and changed_at > (state[2] if state else ts)
+        entry = {
+            "sku": item.sku,
+            "location": item.location,
+            "platform": on_hand,
+            "source": item.quantity,
+            "source_at": _iso(ts),
+            "platform_at": _iso(changed_at),
+        }
+        if newest:
+            newer_than = [t for t in (changed_at, state[1] if state else None) if t is not None]
+            if newer_than and ts <= max(newer_than):
+                if (
+                    changed_at is not None
+                    and changed_at >= ts
+                    and (state is None or changed_at >= state[1])
+                ):
+                    result.conflicts_platform += 1
+                    result.sample({**entry, "won": "platform"})
+                else:
+                    result.stale += 1
+                    result.sample({**entry, "won": "stale", "last_source_at": _iso(state[1])})
+                continue
+        elif conflict and changed_at > ts:
+            result.conflicts_platform += 1
+            result.sample({**entry, "won": "platform"})
+            continue
+        if conflict:
+            result.conflicts_source += 1
+            result.sample({**entry, "won": "source"})
+        new_on_hand = item.quantity
+        if new_on_hand < reserved:
+            new_on_hand = reserved
+            result.clamped += 1
+            result.sample({**entry, "won": "reserved", "reserved": reserved})
+        readings.append(reading)
+        if new_on_hand == on_hand:
+            result.unchanged += 1
+            continue
+        result.changed += 1
+        targets.append(
+            CountTarget(
+                key[0],
+                key[1],
+                on_hand,
+                new_on_hand,
+                f"{brand_code} feed: {item.quantity} at {ts:%Y-%m-%dT%H:%M:%SZ}",
+            )
+        )
+    set_counts(
+        session,
+        targets,
+        reason=LedgerReason.SYNC,
+        actor=f"sync:{brand_code}",
+        reference=f"sync-run:{run_id}",
+    )
+    write_readings(session, readings)
+    return result
+
+
+def write_readings(session: Session, readings: list[dict[str, Any]]) -> None:
+    """Upsert the last reading per balance (bulk, in batches)."""
+    if not readings:
+        return
+    table = SyncItemState.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["variant_id", "warehouse_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("brand_id", "source_quantity", "source_updated_at", "synced_at", "run_id")
+        },
+    )
+    connection = session.connection()
+    for start in range(0, len(readings), 5000):
+        connection.execute(statement, readings[start : start + 5000])
