@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -112,6 +113,25 @@ class Frames:
     brands: pl.DataFrame
     warehouses: pl.DataFrame
     refreshed_at: datetime
+    #: Display labels, joined once per catalogue change rather than on every chart.
+    variant_labels: pl.DataFrame
+    product_labels: pl.DataFrame
+    #: (size_system, size) → size_rank, for ordering size curves.
+    size_ranks: pl.DataFrame
+
+
+def label_frames(variants: pl.DataFrame, brands: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The label frames of `Frames` for this catalogue."""
+    with_brand = variants.join(brands.select("brand_id", "brand"), on="brand_id", how="left")
+    return {
+        "variant_labels": with_brand.select(
+            "variant_id", "sku", "brand", "style_code", "product", "colour", "size",
+        ),
+        "product_labels": with_brand.select(
+            "product_id", "brand", "style_code", "product", "category"
+        ).unique("product_id", keep="first").sort("product_id"),
+        "size_ranks": variants.group_by("size_system", "size").agg(pl.col("size_rank").min()),
+    }
 
 
 @dataclass
@@ -355,23 +375,28 @@ class AnalyticsData:
         )["id"]
         self._ledger_tail.mark = low
         self._ledger_tail.advance(recent_ledger, now)
-        receipts = self._read(
-            select(_l.c.variant_id, _l.c.warehouse_id, func.max(_l.c.created_at))
-            .where(_l.c.reason.in_(RECEIPT_REASONS))
-            .group_by(_l.c.variant_id, _l.c.warehouse_id),
-            RECEIPT_SCHEMA,
-            bulk=True,
-        )
-        t = phase("receipts", t)
-
-        balances = self._read(self._balances_query(), BALANCE_SCHEMA, bulk=True)
+        # The three big reads run side by side (ADBC and COPY release the GIL, and the
+        # database serves each on its own connection).
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            receipts_job = pool.submit(
+                self._read,
+                select(_l.c.variant_id, _l.c.warehouse_id, func.max(_l.c.created_at))
+                .where(_l.c.reason.in_(RECEIPT_REASONS))
+                .group_by(_l.c.variant_id, _l.c.warehouse_id),
+                RECEIPT_SCHEMA,
+                bulk=True,
+            )
+            balances_job = pool.submit(self._read, self._balances_query(), BALANCE_SCHEMA,
+                                       bulk=True)
+            sales_job = pool.submit(self._read, self._sales_query(), SALES_SCHEMA, bulk=True)
+            receipts, balances, sales = (
+                receipts_job.result(), balances_job.result(), sales_job.result()
+            )
+        t = phase("receipts+balances+sale_lines (parallel)", t)
         stock = _with_variant_keys(balances.drop("updated_at"), variants)
-        t = phase("balances", t)
-
-        sales = self._read(self._sales_query(), SALES_SCHEMA, bulk=True)
         self._sales_tail.advance(sales["id"], now)
         sales = _with_variant_keys(sales, variants)
-        t = phase("sale_lines", t)
+        t = phase("join+index", t)
 
         self._frames = Frames(
             sales=sales.rechunk(),
@@ -381,6 +406,7 @@ class AnalyticsData:
             brands=brands,
             warehouses=warehouses,
             refreshed_at=utcnow(),
+            **label_frames(variants, brands),
         )
         self._checked = self._dims_loaded = self._clock()
         stats.sale_lines = sales.height
@@ -418,10 +444,27 @@ class AnalyticsData:
             _with_variant_keys(fresh, variants),
         )
 
+    def _unchanged(self) -> bool:
+        """One round trip: have sale lines, ledger rows or variants appeared since?"""
+        if self._sales_tail.gaps or self._ledger_tail.gaps:
+            return False
+        probe = select(
+            select(func.max(_s.c.id)).scalar_subquery(),
+            select(func.max(_l.c.id)).scalar_subquery(),
+            select(func.max(_v.c.id)).scalar_subquery(),
+        )
+        with read_session(self.engine) as session:
+            sales, ledger, variant = session.execute(probe).one()
+        return ((sales or 0) <= self._sales_tail.mark and (ledger or 0) <= self._ledger_tail.mark
+                and (variant or 0) <= self._variant_mark)
+
     def _refresh(self) -> None:
         frames = self._frames
         assert frames is not None
         now = self._clock()
+        if now - self._dims_loaded < DIMS_TTL.total_seconds() and self._unchanged():
+            self._checked = self._clock()
+            return
         variants, brands, warehouses = frames.variants, frames.brands, frames.warehouses
         if now - self._dims_loaded >= DIMS_TTL.total_seconds():
             variants = self._read(self._variants_query().order_by(_v.c.id), VARIANT_SCHEMA,
@@ -469,6 +512,11 @@ class AnalyticsData:
                 .agg(pl.col("last_receipt_at").max())
             )
         stock = self._changed_balances(frames.stock, ledger_rows, variants)
+        labels = (
+            label_frames(variants, brands)
+            if variants is not frames.variants or brands is not frames.brands
+            else {}
+        )
 
         self._frames = replace(
             frames,
@@ -479,6 +527,7 @@ class AnalyticsData:
             brands=brands,
             warehouses=warehouses,
             refreshed_at=utcnow(),
+            **labels,
         )
         self._checked = self._clock()
 

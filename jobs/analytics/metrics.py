@@ -152,20 +152,9 @@ def labels(frame: pl.DataFrame, frames: Frames, level: str) -> pl.DataFrame:
     if level == "warehouse":
         return frame.join(frames.warehouses, on="warehouse_id", how="left")
     if level == "product":
-        products = frames.variants.select(
-            "product_id", "brand_id", "style_code", "product", "category"
-        ).unique("product_id")
-        return frame.join(products, on="product_id", how="left").join(
-            frames.brands.select("brand_id", "brand"), on="brand_id", how="left"
-        )
+        return frame.join(frames.product_labels, on="product_id", how="left")
     if level == "variant":
-        variants = frames.variants.select(
-            "variant_id", "brand_id", "sku", "style_code", "product", "colour", "size",
-            "size_rank",
-        )
-        return frame.join(variants, on="variant_id", how="left").join(
-            frames.brands.select("brand_id", "brand"), on="brand_id", how="left"
-        )
+        return frame.join(frames.variant_labels, on="variant_id", how="left")
     return frame
 
 
@@ -179,9 +168,14 @@ _LABEL_ORDER = {
 
 
 def _name(level: str) -> str:
-    """The column that names a row of `level` (for tie-breaks)."""
+    """The column that names a row of `level`."""
     order = _LABEL_ORDER[level]
     return order[1] if len(order) > 1 else order[0]
+
+
+def _id(level: str) -> str:
+    """The key column of `level`: a cheap, stable tie-break for sorting."""
+    return _LABEL_ORDER[level][0]
 
 
 def _ordered(frame: pl.DataFrame, level: str, values: list[str]) -> pl.DataFrame:
@@ -219,7 +213,7 @@ def sales_velocity(
     result = lf.group_by(keys).agg(sums).with_columns(rates).collect()
     values = [c for n in windows for c in (f"units_{n}d", f"per_day_{n}d")]
     return _ordered(labels(result, frames, level), level, values).sort(
-        [sort_by, _name(level)], descending=[True, False], nulls_last=True
+        [sort_by, _id(level)], descending=[True, False], nulls_last=True
     )
 
 
@@ -380,7 +374,8 @@ def weeks_of_cover(
     )
     values = ["available", "units_sold", "weekly_velocity", "weeks_of_cover"]
     return _ordered(labels(result, frames, level), level, values).sort(
-        ["weeks_of_cover", "available"], descending=[False, True], nulls_last=True
+        ["weeks_of_cover", "available", _id(level)], descending=[False, True, False],
+        nulls_last=True,
     )
 
 
@@ -426,7 +421,7 @@ def sell_through(
     )
     return _ordered(labels(result, frames, level), level,
                     ["units_sold", "on_hand", "sell_through"]).sort(
-        "sell_through", descending=True, nulls_last=True
+        ["sell_through", _id(level)], descending=[True, False], nulls_last=True
     )
 
 
@@ -480,7 +475,7 @@ def slow_movers(
     )
     values = ["on_hand", "available", "units_sold", "last_sold_at", "days_since_last_sale"]
     return _ordered(labels(result, frames, "variant"), "variant", values).sort(
-        ["on_hand", "sku"], descending=[True, False]
+        ["on_hand", "variant_id"], descending=[True, False]
     )
 
 
@@ -523,7 +518,8 @@ def stock_ageing(
     return result.select(
         "variant_id", "sku", "brand", "style_code", "product", "colour", "size",
         "warehouse_id", "warehouse", "on_hand", "last_receipt_at", "age_days", "age_bucket",
-    ).sort(["age_days", "sku", "warehouse"], descending=[True, False, False], nulls_last=False)
+    ).sort(["age_days", "variant_id", "warehouse_id"], descending=[True, False, False],
+           nulls_last=False)
 
 
 def ageing_summary(
@@ -556,7 +552,7 @@ def size_curve(
     """
     f = scoped(filters, brand_scope)
     start, end = f.period()
-    sizes = frames.variants.lazy().select("variant_id", "size_system", "size", "size_rank")
+    sizes = frames.variants.lazy().select("variant_id", "size_system", "size")
     sold = (
         sales_lines(frames, f, day_start(start), day_start(end + timedelta(days=1)))
         .join(sizes, on="variant_id")
@@ -569,7 +565,7 @@ def size_curve(
         .group_by("size_system", "size")
         .agg(on_hand=pl.col("on_hand").sum().cast(pl.Int64))
     )
-    ranks = sizes.group_by("size_system", "size").agg(pl.col("size_rank").min())
+    ranks = frames.size_ranks.lazy()
     keys = ["size_system", "size"]
     result = (
         sold.join(stock, on=keys, how="full", coalesce=True)

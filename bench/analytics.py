@@ -1,0 +1,233 @@
+"""Analytics as a manager's filter change pays it, vs the same sums written directly in polars.
+
+Seeds the `--scale` dataset (large: 5M sale lines) into DATABASE_URL (a migrated, empty
+PostgreSQL database), then measures:
+
+* cold start: loading the sale lines, balances, receipts and catalogue into memory,
+  through ADBC and through COPY→CSV (and a cursor at small scale);
+* ours: `AnalyticsData.frames()` (which asks the database for changes on every call
+  here: max_staleness=0) plus `sales_velocity`, `weeks_of_cover` and `size_curve` with
+  labels and sorting, for the biggest brand and for all brands;
+* raw: the same results (same rows, labels and order; checked equal) written directly
+  in polars on the in-memory frames, in this run, so the ratio is what our layer costs
+  (the refresh check, filter scoping, generic grouping);
+* for reference, the velocity as a PostgreSQL GROUP BY per filter change.
+
+    DATABASE_URL=postgresql+psycopg://…/empty_db python bench/analytics.py [--scale small]
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+from _common import bench_engine, emit, parse_args
+from sqlalchemy import func, select, text
+
+from jobs.analytics import metrics as m
+from jobs.analytics.frames import AnalyticsData
+from jobs.seed import run_seed
+from models.db import read_session
+from models.reservations import SaleLine
+
+RUNS = 9
+
+
+def timed(work, runs: int = RUNS) -> float:
+    """Median milliseconds of `runs` calls, after one warm-up call."""
+    work()
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - began) * 1000)
+    return statistics.median(samples)
+
+
+# --- the same results, written directly in polars on the in-memory frames --------------
+
+VARIANT_COLUMNS = ["variant_id", "sku", "brand", "style_code", "product", "colour", "size"]
+
+
+def raw_velocity(fr, brand_id: int | None, until: datetime) -> pl.DataFrame:
+    lf = fr.sales.lazy().filter(pl.col("sold_at") >= until - timedelta(days=90),
+                                pl.col("sold_at") < until)
+    if brand_id is not None:
+        lf = lf.filter(pl.col("brand_id") == brand_id)
+    windows = (7, 28, 90)
+    sums = lf.group_by("variant_id").agg(
+        pl.col("qty").filter(pl.col("sold_at") >= until - timedelta(days=n)).sum()
+        .cast(pl.Int64).alias(f"units_{n}d")
+        for n in windows
+    ).with_columns((pl.col(f"units_{n}d") / n).alias(f"per_day_{n}d") for n in windows)
+    return (
+        sums.collect()
+        .join(fr.variant_labels, on="variant_id", how="left")
+        .select(*VARIANT_COLUMNS, *(c for n in windows for c in (f"units_{n}d",
+                                                                 f"per_day_{n}d")))
+        .sort(["units_28d", "variant_id"], descending=[True, False], nulls_last=True)
+    )
+
+
+def raw_cover(fr, brand_id: int | None, until: datetime) -> pl.DataFrame:
+    sales = fr.sales.lazy().filter(pl.col("sold_at") >= until - timedelta(days=28),
+                                   pl.col("sold_at") < until)
+    stock = fr.stock.lazy()
+    if brand_id is not None:
+        sales = sales.filter(pl.col("brand_id") == brand_id)
+        stock = stock.filter(pl.col("brand_id") == brand_id)
+    sold = sales.group_by("variant_id").agg(units_sold=pl.col("qty").sum().cast(pl.Int64))
+    available = stock.group_by("variant_id").agg(
+        available=(pl.col("on_hand") - pl.col("reserved")).sum().cast(pl.Int64)
+    )
+    table = (
+        available.join(sold, on="variant_id", how="full", coalesce=True)
+        .with_columns(pl.col("available", "units_sold").fill_null(0))
+        .filter((pl.col("available") != 0) | (pl.col("units_sold") != 0))
+        .with_columns(weekly_velocity=pl.col("units_sold") / 28 * 7)
+        .with_columns(
+            weeks_of_cover=pl.when(pl.col("weekly_velocity") > 0)
+            .then(pl.col("available") / pl.col("weekly_velocity"))
+        )
+        .collect()
+    )
+    return (
+        table.join(fr.variant_labels, on="variant_id", how="left")
+        .select(*VARIANT_COLUMNS, "available", "units_sold", "weekly_velocity", "weeks_of_cover")
+        .sort(["weeks_of_cover", "available", "variant_id"], descending=[False, True, False],
+              nulls_last=True)
+    )
+
+
+def raw_size_curve(fr, brand_id: int | None, since: datetime, until: datetime
+                   ) -> pl.DataFrame:
+    sales = fr.sales.lazy().filter(pl.col("sold_at") >= since, pl.col("sold_at") < until)
+    stock = fr.stock.lazy()
+    if brand_id is not None:
+        sales = sales.filter(pl.col("brand_id") == brand_id)
+        stock = stock.filter(pl.col("brand_id") == brand_id)
+    sizes = fr.variants.lazy().select("variant_id", "size_system", "size")
+    keys = ["size_system", "size"]
+    sold = sales.join(sizes, on="variant_id").group_by(keys).agg(
+        units_sold=pl.col("qty").sum().cast(pl.Int64)
+    )
+    held = stock.join(sizes, on="variant_id").group_by(keys).agg(
+        on_hand=pl.col("on_hand").sum().cast(pl.Int64)
+    )
+
+    def share(column: str) -> pl.Expr:
+        values = pl.col(column).clip(0)
+        total = values.sum().over("size_system")
+        return pl.when(total > 0).then(values / total).otherwise(0.0)
+
+    return (
+        sold.join(held, on=keys, how="full", coalesce=True)
+        .with_columns(pl.col("units_sold", "on_hand").fill_null(0))
+        .filter((pl.col("units_sold") != 0) | (pl.col("on_hand") != 0))
+        .join(fr.size_ranks.lazy(), on=keys, how="left")
+        .with_columns(sales_share=share("units_sold"), stock_share=share("on_hand"))
+        .with_columns(gap=pl.col("stock_share") - pl.col("sales_share"))
+        .select("size_system", "size", "size_rank", "units_sold", "on_hand", "sales_share",
+                "stock_share", "gap")
+        .sort("size_system", "size_rank", "size")
+        .collect()
+    )
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    engine = bench_engine(pool_size=4)
+    if engine.dialect.name != "postgresql":
+        raise SystemExit("bench/analytics.py measures PostgreSQL loaders; give a PostgreSQL URL")
+    began = time.perf_counter()
+    # if_empty: re-running on an already seeded database measures its data again.
+    run_seed(scale=args.scale, seed=7, if_empty=True, report=False, echo=print, engine=engine)
+    print(f"seeded in {time.perf_counter() - began:.1f} s")
+    with read_session(engine) as session:
+        session.execute(text("ANALYZE"))
+        lines = session.scalar(select(func.count()).select_from(SaleLine))
+        biggest = session.execute(
+            text("SELECT v.brand_id, count(*) FROM sale_line s JOIN variant v "
+                 "ON v.id = s.variant_id GROUP BY v.brand_id ORDER BY 2 DESC LIMIT 1")
+        ).one()
+    brand_id, brand_lines = int(biggest[0]), int(biggest[1])
+    result: dict = {"bench": "analytics", "scale": args.scale, "sale_lines": lines,
+                    "brand_sale_lines": brand_lines}
+
+    cold = {}
+    loaders = ["adbc", "copy"] + (["cursor"] if args.scale == "small" else [])
+    for loader in loaders:
+        data = AnalyticsData(engine, loader=loader)
+        began = time.perf_counter()
+        data.reload()
+        cold[loader] = time.perf_counter() - began
+        phases = ", ".join(f"{k} {v:.2f}" for k, v in data.load_stats.phases.items())
+        print(f"cold start via {loader:<6}: {cold[loader]:6.2f} s ({phases})")
+        result[f"cold_start_{loader}_s"] = round(cold[loader], 3)
+
+    data = AnalyticsData(engine, loader="adbc", max_staleness=0)
+    frames = data.frames()
+    today = datetime.now(UTC).date()
+    until = m.day_start(today + timedelta(days=1))
+    since = until - timedelta(days=m.DEFAULT_PERIOD_DAYS)
+    refresh_ms = timed(data.frames)
+    print(f"refresh check (no changes): {refresh_ms:.1f} ms")
+    result["refresh_ms"] = round(refresh_ms, 2)
+
+    print(f"{'computation':<24} {'scope':<6} {'ours ms':>9} {'raw ms':>9} {'ratio':>6}")
+    ratios = []
+    for scope, brand in (("brand", brand_id), ("all", None)):
+        filters = m.Filters(brand_id=brand, end=today)
+        cases = {
+            "velocity": (
+                lambda f=filters: m.sales_velocity(data.frames(), f, brand_scope=None),
+                lambda b=brand: raw_velocity(frames, b, until),
+            ),
+            "weeks_of_cover": (
+                lambda f=filters: m.weeks_of_cover(data.frames(), f, brand_scope=None),
+                lambda b=brand: raw_cover(frames, b, until),
+            ),
+            "size_curve": (
+                lambda f=filters: m.size_curve(data.frames(), f, brand_scope=None),
+                lambda b=brand: raw_size_curve(frames, b, since, until),
+            ),
+        }
+        for name, (ours, raw) in cases.items():
+            if not ours().equals(raw()):
+                raise SystemExit(f"{name} ({scope}): ours and the direct polars differ")
+            ours_ms, raw_ms = timed(ours), timed(raw)
+            ratio = ours_ms / raw_ms
+            ratios.append(ratio)
+            print(f"{name:<24} {scope:<6} {ours_ms:>9.1f} {raw_ms:>9.1f} {ratio:>6.2f}")
+            result[f"{name}_{scope}_ms"] = round(ours_ms, 2)
+            result[f"{name}_{scope}_raw_ms"] = round(raw_ms, 2)
+            result[f"{name}_{scope}_ratio"] = round(ratio, 3)
+
+    velocity_sql = text(
+        "SELECT s.variant_id, sum(s.qty) FILTER (WHERE s.sold_at >= :d7), "
+        "sum(s.qty) FILTER (WHERE s.sold_at >= :d28), sum(s.qty) FROM sale_line s "
+        "JOIN variant v ON v.id = s.variant_id WHERE s.sold_at >= :d90 AND s.sold_at < :until "
+        "AND (CAST(:brand AS integer) IS NULL OR v.brand_id = :brand) GROUP BY s.variant_id"
+    )
+    for scope, brand in (("brand", brand_id), ("all", None)):
+        params = {"d7": until - timedelta(days=7), "d28": until - timedelta(days=28),
+                  "d90": until - timedelta(days=90), "until": until, "brand": brand}
+
+        def sql(params=params) -> None:
+            with read_session(engine) as session:
+                session.execute(velocity_sql, params).all()
+
+        sql_ms = timed(sql, runs=3)
+        print(f"{'velocity as SQL':<24} {scope:<6} {sql_ms:>9.1f}   (PostgreSQL GROUP BY)")
+        result[f"velocity_sql_{scope}_ms"] = round(sql_ms, 1)
+
+    worst = max(ratios)
+    print(f"worst ratio ours/raw: {worst:.2f} (aim ≤ 1.5)")
+    result["ratio"] = round(worst, 3)
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
