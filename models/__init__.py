@@ -4,6 +4,7 @@ Importing this package registers every table on `SQLModel.metadata` (Alembic's
 target). Nothing here imports Reflex.
 """
 
+from models.alerts import Alert, AlertRule
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.imports import ColumnMapping, ImportRun
 from models.polls import Poll, PollOption, PollRateLimit, PollSignatureUse, PollVote
@@ -12,9 +13,12 @@ from models.scheduling import JobRun, scheduler_jobs
 from models.snapshots import StockSnapshot
 from models.stock import LedgerEntry, StockBalance
 from models.syncs import Connector, SyncItemState, SyncRun
+from models.transfers import Transfer, TransferEvent, TransferLine
 from models.users import ApiKey, LoginSession, User
 
 __all__ = [
+    "Alert",
+    "AlertRule",
     "ApiKey",
     "Brand",
     "ColumnMapping",
@@ -36,6 +40,9 @@ __all__ = [
     "StockSnapshot",
     "SyncItemState",
     "SyncRun",
+    "Transfer",
+    "TransferEvent",
+    "TransferLine",
     "User",
     "Variant",
     "Warehouse",

@@ -1,0 +1,59 @@
+"""The alert scan job: re-evaluate every watched balance and size run on a schedule.
+
+`check_alerts_for` keeps alerts current as operations run; this scan catches what
+those calls could not see (reservations, imports and syncs that do not call it, rule
+changes, snoozes running out). It is set-based and idempotent, so a retry after a
+lock conflict is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from models.alerts import AlertChanges, scan_alerts
+from models.db import transaction
+
+log = logging.getLogger("rackroom.jobs")
+ATTEMPTS = 3
+#: How often the scheduler runs the full scan (RACKROOM_ALERT_SCAN_SECONDS).
+ALERT_SCAN_SECONDS = float(os.environ.get("RACKROOM_ALERT_SCAN_SECONDS", "300"))
+
+
+def run_alert_scan(engine: Engine | None = None) -> AlertChanges:
+    """One full scan in one transaction, retried on a deadlock or serialisation failure.
+
+    Without `engine` it works on the scheduler's database (`job_engine()`), so the job
+    stores no arguments in the persistent job store.
+    """
+    if engine is None:
+        try:
+            from jobs.housekeeping import job_engine
+        except ImportError:  # an older scheduler without the job engine: the default one
+            engine = None
+        else:
+            engine = job_engine()
+    for attempt in range(1, ATTEMPTS + 1):
+        started = time.perf_counter()
+        try:
+            with transaction(engine) as session:
+                changes = scan_alerts(session)
+        except OperationalError:
+            if attempt == ATTEMPTS:
+                raise
+            log.warning("alert scan hit a lock conflict; retrying (%d/%d)", attempt, ATTEMPTS)
+            time.sleep(0.2 * attempt)
+            continue
+        log.info(
+            "alert scan in %.2f s: %d raised, %d resolved, %d reopened",
+            time.perf_counter() - started,
+            changes.raised,
+            changes.resolved,
+            changes.reopened,
+        )
+        return changes
+    raise AssertionError("unreachable")
