@@ -3,7 +3,8 @@
 A snapshot per balance per day would be hundreds of millions of rows a year at the
 large scale; stock history is read per brand / warehouse / category, so that is the
 grain kept (a few thousand rows a day). Taking a day's snapshot again replaces it.
-The nightly run belongs to the scheduler (`take_stock_snapshot` is its job body).
+The scheduler's nightly job (`jobs.housekeeping.snapshot_stock`) calls
+`take_stock_snapshot`; analytics reads it in `jobs.analytics.metrics.stock_history`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,3 @@ def take_stock_snapshot(
     )
     return len(result.all()) or 0
 
-
-#: The name the nightly job (issue 7) looks for.
-take_snapshot = take_stock_snapshot
