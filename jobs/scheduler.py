@@ -17,6 +17,7 @@ from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from jobs.alert_scan import ALERT_SCAN_SECONDS, run_alert_scan
 from models.base import utcnow
 from models.db import transaction
 from models.reservations import expire_due
@@ -55,6 +56,14 @@ def build_scheduler(
         name="Expire overdue reservations",
         kwargs={"engine": engine},
         next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        run_alert_scan,
+        "interval",
+        seconds=ALERT_SCAN_SECONDS,
+        id="scan_alerts",
+        name="Alert scan (low stock, out of stock, broken size runs)",
+        kwargs={"engine": engine},
     )
     return scheduler
 
