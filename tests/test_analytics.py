@@ -466,3 +466,29 @@ def test_the_postgresql_bulk_loaders_agree(pg_engine):
         first = frames[0].sort(key)
         for other in frames[1:]:
             assert other.sort(key).equals(first), name
+
+
+@pytest.mark.postgres
+def test_an_adbc_failure_falls_back_to_copy(pg_engine, monkeypatch):
+    shop = Shop(pg_engine)
+    data = AnalyticsData(pg_engine, loader="adbc")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("driver missing")
+
+    monkeypatch.setattr(data, "_read_adbc", broken)
+    assert data.frames().sales.height == 9 and data.loader == "copy"
+    assert shop.frames.sales.height == 9
+
+
+def test_one_shared_instance_per_engine(engine):
+    from jobs.analytics.frames import shared_analytics
+
+    first = shared_analytics(engine)
+    assert shared_analytics(engine) is first
+
+
+def test_the_bulk_loaders_need_postgresql(sqlite_engine):
+    for loader in ("adbc", "copy"):
+        with pytest.raises(ValueError):
+            AnalyticsData(sqlite_engine, loader=loader)

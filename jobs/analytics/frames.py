@@ -251,7 +251,11 @@ class AnalyticsData:
     def _read(self, query: Select, schema: dict[str, pl.DataType], *, bulk: bool) -> pl.DataFrame:
         """Rows of `query` as a frame with `schema`. `bulk` uses the fast loader."""
         if bulk and self.loader == "adbc":
-            return self._read_adbc(query, schema)
+            try:
+                return self._read_adbc(query, schema)
+            except Exception:  # a driver or connection problem: COPY still works
+                log.warning("analytics: ADBC load failed; using COPY from now on", exc_info=True)
+                self.loader = "copy"
         if bulk and self.loader == "copy":
             return self._read_copy(query, schema)
         with read_session(self.engine) as session:
