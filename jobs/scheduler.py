@@ -1,71 +1,397 @@
-"""Background jobs on APScheduler.
+"""Background jobs on APScheduler: registered here, stored in our database, run by one leader.
 
-For now one job: expire overdue reservations every few seconds, so their units
-return to available even when a storefront never calls back. The scheduler runs in
-the app process (one per process); later issues add a persistent job store and a
-leader lock for running several processes.
+All jobs are registered in `build_scheduler` (the one place), plus one sync job per
+brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` table):
+
+| job id               | when                       | what                                   |
+|----------------------|----------------------------|----------------------------------------|
+| expire_reservations  | every 5 s                  | overdue reservations back to available |
+| nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
+| nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
+| scan_alerts          | RACKROOM_ALERT_SCAN_SECONDS (300 s) | low stock, out of stock, size runs |
+| sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
+| sync-now:<BRAND>     | once, when asked           | "run now" from a page                  |
+
+Jobs live in APScheduler's SQLAlchemyJobStore in our database (`apscheduler_jobs`,
+created by our migration), so next run times survive restarts: a nightly job missed
+while no scheduler ran is run on start within its grace time. Job arguments are
+pickled into that table: register module-level functions with plain arguments (brand
+codes, numbers), never an engine or a session; jobs find the database through
+`jobs.housekeeping.job_engine()`.
+
+`SchedulerService` makes exactly one scheduler active, wherever it runs (in the web
+app's process by default, or `python -m jobs`): it holds a PostgreSQL advisory lock
+(a file lock on SQLite) while it leads; other instances stand by, polling the lock,
+and take over when the leader goes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Iterator
+import pickle
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine, select
 
 from jobs.alert_scan import ALERT_SCAN_SECONDS, run_alert_scan
+from jobs.housekeeping import (
+    expire_reservations,
+    job_engine,
+    reconcile_stock,
+    set_job_engine,
+    snapshot_stock,
+    sync_brand,
+)
+from jobs.leader import LeaderLock, leader_lock
 from models.base import utcnow
-from models.db import transaction
-from models.reservations import expire_due
+from models.catalog import Brand
+from models.db import create_db_engine, get_engine, read_session, transaction
+from models.scheduling import SCHEDULER_JOBS_TABLE, record_job_run, runner_name, scheduler_jobs
+from models.syncs import Connector, close_abandoned_runs, sync_job_id
 
 log = logging.getLogger("rackroom.jobs")
-EXPIRY_BATCH = 500
 
+#: Syncs run in their own thread pool: at most this many brands at once.
+SYNC_CONCURRENCY = int(os.environ.get("RACKROOM_SYNC_CONCURRENCY", "4"))
+NIGHTLY_GRACE = 12 * 3600
+#: Runs still "running" after this long belonged to a process that died.
+ABANDONED_AFTER = timedelta(minutes=20)
 
-def expire_reservations(engine: Engine | None = None) -> int:
-    """Expire every overdue reservation, a batch per transaction; returns how many."""
-    total = 0
-    while True:
-        with transaction(engine) as session:
-            expired = expire_due(session, limit=EXPIRY_BATCH)
-        total += expired
-        if expired < EXPIRY_BATCH:
-            break
-    if total:
-        log.info("expired %d reservation(s)", total)
-    return total
+__all__ = [
+    "SchedulerService",
+    "build_scheduler",
+    "expire_reservations",
+    "in_app_scheduler_enabled",
+    "running_scheduler",
+    "sync_connector_jobs",
+]
 
 
 def build_scheduler(
-    engine: Engine | None = None, *, expiry_seconds: float = 5.0
+    engine: Engine | None = None,
+    *,
+    expiry_seconds: float = 5.0,
+    persistent: bool = True,
+    sync_concurrency: int = SYNC_CONCURRENCY,
 ) -> BackgroundScheduler:
-    """A scheduler with Rackroom's jobs registered (not started)."""
+    """A scheduler with Rackroom's jobs registered (not started).
+
+    With `persistent`, jobs are kept in the database's `apscheduler_jobs`; a job whose
+    schedule has not changed keeps its stored next run time (so a missed nightly run
+    is caught up), one whose schedule changed starts afresh.
+    """
+    engine = engine or get_engine()
+    set_job_engine(engine)
+    jobstores: dict[str, Any] = {}
+    if persistent:
+        jobstores["default"] = SQLAlchemyJobStore(
+            engine=_store_engine(engine), tablename=SCHEDULER_JOBS_TABLE
+        )
     scheduler = BackgroundScheduler(
+        jobstores=jobstores,
+        executors={
+            "default": ThreadPoolExecutor(4),
+            "syncs": ThreadPoolExecutor(max(1, sync_concurrency)),
+        },
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
-    scheduler.add_job(
+    stored = _stored_jobs(engine) if persistent else {}
+
+    def add(func, trigger: BaseTrigger, job_id: str, name: str, **options: Any) -> None:
+        kept = stored.get(job_id)
+        if kept is not None and kept[0] == str(trigger) and kept[1] == _ref(func):
+            options.setdefault("next_run_time", kept[2])
+        scheduler.add_job(func, trigger, id=job_id, name=name, replace_existing=True, **options)
+
+    add(
         expire_reservations,
-        "interval",
-        seconds=expiry_seconds,
-        id="expire_reservations",
-        name="Expire overdue reservations",
-        kwargs={"engine": engine},
+        IntervalTrigger(seconds=expiry_seconds, timezone=UTC),
+        "expire_reservations",
+        "Expire overdue reservations",
         next_run_time=utcnow(),
     )
-    scheduler.add_job(
+    add(
+        snapshot_stock,
+        CronTrigger(hour=0, minute=10, timezone=UTC),
+        "nightly_snapshot",
+        "Nightly stock snapshot",
+        misfire_grace_time=NIGHTLY_GRACE,
+    )
+    add(
+        reconcile_stock,
+        CronTrigger(hour=1, minute=0, timezone=UTC),
+        "nightly_reconcile",
+        "Nightly reconcile (balances vs ledger)",
+        misfire_grace_time=NIGHTLY_GRACE,
+    )
+    add(
         run_alert_scan,
-        "interval",
-        seconds=ALERT_SCAN_SECONDS,
-        id="scan_alerts",
-        name="Alert scan (low stock, out of stock, broken size runs)",
-        kwargs={"engine": engine},
+        IntervalTrigger(seconds=ALERT_SCAN_SECONDS, timezone=UTC),
+        "scan_alerts",
+        "Alert scan (low stock, out of stock, broken size runs)",
     )
     return scheduler
+
+
+def _store_engine(engine: Engine) -> Engine:
+    """The job store's own small engine: APScheduler disposes its engine on shutdown,
+    which must not be the application's (an in-memory SQLite database cannot be shared
+    that way, and keeps the application's)."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine
+    return create_db_engine(engine.url.render_as_string(hide_password=False), pool_size=2)
+
+
+def _ref(func) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _stored_jobs(engine: Engine) -> dict[str, tuple[str, str, datetime | None]]:
+    """job id → (trigger as text, function reference, next run) from the job store."""
+    try:
+        with read_session(engine) as session:
+            rows = session.execute(select(scheduler_jobs.c.id, scheduler_jobs.c.job_state)).all()
+    except Exception:  # no table yet (an unmigrated database): nothing to keep
+        log.warning("could not read the job store; jobs start with fresh schedules")
+        return {}
+    stored = {}
+    for job_id, state in rows:
+        try:
+            # Our own table, written by APScheduler, read the way APScheduler reads it.
+            job = pickle.loads(state)  # noqa: S301
+            stored[job_id] = (str(job["trigger"]), job["func"], job["next_run_time"])
+        except Exception:  # a job from an older version of the code: re-registered
+            log.info("job %s in the store could not be read; it is registered afresh", job_id)
+    return stored
+
+
+def sync_connector_jobs(scheduler: BackgroundScheduler, engine: Engine | None = None) -> None:
+    """Make the scheduler's `sync:<BRAND>` jobs match the connectors (add, reschedule,
+    pause, resume, remove) and queue a one-off run for each "run now" request."""
+    engine = engine or job_engine()
+    now = utcnow()
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(
+                Brand.code, Connector.every_seconds, Connector.paused, Connector.run_requested_at
+            ).join(Brand, Brand.id == Connector.brand_id)
+        ).all()
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith("sync:")}
+    for code, every, paused, requested in rows:
+        job_id = sync_job_id(code)
+        job = existing.pop(job_id, None)
+        if job is None:
+            scheduler.add_job(
+                sync_brand,
+                IntervalTrigger(seconds=every, timezone=UTC),
+                id=job_id,
+                name=f"Sync {code}",
+                kwargs={"brand_code": code},
+                executor="syncs",
+                misfire_grace_time=max(60, every),
+                next_run_time=None if paused else now,
+                replace_existing=True,
+            )
+            log.info("scheduled sync of %s every %ss%s", code, every, " (paused)" if paused else "")
+        else:
+            if job.trigger.interval.total_seconds() != every:
+                scheduler.reschedule_job(
+                    job_id, trigger=IntervalTrigger(seconds=every, timezone=UTC)
+                )
+                log.info("rescheduled sync of %s: every %ss", code, every)
+                job = scheduler.get_job(job_id)
+            if paused and job.next_run_time is not None:
+                scheduler.pause_job(job_id)
+                log.info("paused sync of %s", code)
+            elif not paused and job.next_run_time is None:
+                scheduler.resume_job(job_id)
+                log.info("resumed sync of %s", code)
+        if requested is not None:
+            scheduler.add_job(
+                sync_brand,
+                DateTrigger(run_date=now, timezone=UTC),
+                id=f"sync-now:{code}",
+                name=f"Sync {code} now",
+                kwargs={"brand_code": code},
+                executor="syncs",
+                misfire_grace_time=300,
+                replace_existing=True,
+            )
+    for job_id in existing:
+        try:
+            scheduler.remove_job(job_id)
+            log.info("removed %s (its connector is gone)", job_id)
+        except JobLookupError:
+            pass
+
+
+class SchedulerService:
+    """Runs the scheduler in this process while it holds the leader lock; stands by otherwise.
+
+    A background thread tries the lock every `poll_seconds`. As leader it starts the
+    scheduler, then every `watch_seconds` checks that the lock is still held, brings the
+    brand sync jobs in line with the connectors and closes runs whose process died.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        expiry_seconds: float = 5.0,
+        poll_seconds: float = 5.0,
+        watch_seconds: float = 5.0,
+        run_now: Iterable[str] = (),
+        lock: LeaderLock | None = None,
+    ) -> None:
+        self.engine = engine or get_engine()
+        self.expiry_seconds = expiry_seconds
+        self.poll_seconds = poll_seconds
+        self.watch_seconds = watch_seconds
+        self.run_now = list(run_now)
+        self.lock = lock or leader_lock(self.engine)
+        self.scheduler: BackgroundScheduler | None = None
+        self.became_leader = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.scheduler is not None
+
+    def start(self) -> SchedulerService:
+        self._thread = threading.Thread(target=self._loop, name="scheduler-leader", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        log.info(_event("scheduler_standby", runner=runner_name()))
+        try:
+            while not self._stop.is_set():
+                if self.scheduler is None:
+                    try:
+                        acquired = self.lock.acquire()
+                    except Exception:
+                        log.exception("could not try the leader lock")
+                        acquired = False
+                    if acquired:
+                        self._lead()
+                    else:
+                        self._stop.wait(self.poll_seconds)
+                    continue
+                if not self.lock.held():
+                    log.error(_event("scheduler_lost_lock", runner=runner_name()))
+                    self._step_down()
+                    continue
+                self._watch()
+                self._stop.wait(self.watch_seconds)
+        finally:
+            self._step_down()
+
+    def _lead(self) -> None:
+        try:
+            scheduler = build_scheduler(self.engine, expiry_seconds=self.expiry_seconds)
+            scheduler.add_listener(
+                self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+            )
+            scheduler.start()
+        except Exception:
+            log.exception("the scheduler could not start; releasing the leader lock")
+            self.lock.release()
+            self._stop.wait(self.poll_seconds)
+            return
+        self.scheduler = scheduler
+        log.info(_event("scheduler_leader", runner=runner_name()))
+        now = utcnow()
+        for job_id in self.run_now:
+            try:
+                scheduler.modify_job(job_id, next_run_time=now)
+            except JobLookupError:
+                log.warning("--run-now: no job %r", job_id)
+        self._watch()
+        self.became_leader.set()
+
+    def _watch(self) -> None:
+        try:
+            sync_connector_jobs(self.scheduler, self.engine)
+            with transaction(self.engine) as session:
+                closed = close_abandoned_runs(session, older_than=utcnow() - ABANDONED_AFTER)
+            if closed:
+                log.warning("closed %d sync run(s) abandoned by a dead process", closed)
+        except Exception:  # keep leading; the next round tries again
+            log.exception("keeping the sync jobs in step with the connectors failed")
+
+    def _step_down(self) -> None:
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            try:
+                scheduler.shutdown(wait=True)
+            except Exception:
+                log.exception("scheduler shutdown failed")
+            log.info(_event("scheduler_stopped", runner=runner_name()))
+        try:
+            self.lock.release()
+        except Exception:
+            log.exception("releasing the leader lock failed")
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        """A structured log line per job run; failures also go to the job_run history."""
+        scheduled = event.scheduled_run_time
+        if event.code == EVENT_JOB_MISSED:
+            log.warning(_event("job_missed", job=event.job_id, scheduled=scheduled))
+            return
+        ok = event.exception is None
+        log.log(
+            logging.INFO if ok else logging.ERROR,
+            _event("job_run", job=event.job_id, scheduled=scheduled, ok=ok, runner=runner_name()),
+        )
+        if not ok:
+            try:
+                with transaction(self.engine) as session:
+                    record_job_run(
+                        session,
+                        event.job_id,
+                        status="failed",
+                        started_at=scheduled or utcnow(),
+                        summary=f"{type(event.exception).__name__}: {event.exception}",
+                    )
+            except Exception:
+                log.exception("could not record the failure of %s", event.job_id)
+
+
+def _event(name: str, **fields: Any) -> str:
+    """One JSON log line: {"event": name, ...} (datetimes as ISO 8601)."""
+    return json.dumps(
+        {
+            "event": name,
+            **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()},
+        }
+    )
 
 
 def in_app_scheduler_enabled() -> bool:
@@ -74,15 +400,17 @@ def in_app_scheduler_enabled() -> bool:
 
 
 @contextmanager
-def running_scheduler(engine: Engine | None = None) -> Iterator[BackgroundScheduler | None]:
-    """Run the jobs for the duration of the block (or not at all when disabled)."""
+def running_scheduler(engine: Engine | None = None) -> Iterator[SchedulerService | None]:
+    """Take part in running the jobs for the duration of the block (leader or standby).
+
+    Several web workers, or a web app beside `python -m jobs`, are fine: one leads.
+    """
     if not in_app_scheduler_enabled():
         log.info("in-process scheduler disabled by RACKROOM_SCHEDULER")
         yield None
         return
-    scheduler = build_scheduler(engine)
-    scheduler.start()
+    service = SchedulerService(engine).start()
     try:
-        yield scheduler
+        yield service
     finally:
-        scheduler.shutdown(wait=False)
+        service.stop()
