@@ -86,7 +86,7 @@ def test_an_error_while_writing_rolls_back_everything(engine, ids):
     before = snapshot(engine)
 
     def explode(phase: str, fraction: float) -> None:
-        # After the balances are updated (SQLite: before their ledger rows are written).
+        # After every balance and its ledger row is written, before the commit.
         if phase == "writing" and fraction >= 0.8:
             raise RuntimeError("disk on fire")
 
@@ -137,7 +137,7 @@ def test_a_process_killed_mid_apply_leaves_the_database_as_before(engine, ids, t
     try:
         line = process.stdout.readline()
         assert line.strip() == "KILL ME", process.stderr.read()
-        # Balances are written (on SQLite their ledger rows not yet); the transaction is open.
+        # Catalogue, balances and ledger rows are written; the transaction is still open.
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=30) == -signal.SIGKILL
     finally:

@@ -2,15 +2,13 @@
 
 Runs inside the caller's transaction (the apply's one transaction), in bulk:
 
-* products and variants: one multi-row INSERT … RETURNING per batch;
-* balances: the changes go into a temporary table (COPY on PostgreSQL, executemany on
-  SQLite); missing balance rows are created at zero; then ONE guarded UPDATE sets each
-  on hand — ``WHERE on_hand = expected AND new >= reserved``, the same compare-and-swap
-  and guard as `models.stock.change_balance` with `expected_on_hand` — and one INSERT
-  writes exactly one ledger row (reason "import", reference "import:<id>") per balance
-  it changed. On PostgreSQL both are a single statement (UPDATE … RETURNING feeding the
-  INSERT). If the guard refuses any row (a concurrent change), the whole apply fails
-  and rolls back: no balance is ever written without its ledger row.
+* products and variants: one multi-row INSERT … RETURNING per batch; aliases likewise;
+* balances: `models.stock.set_counts`, the bulk form of `change_balance` with
+  `expected_on_hand` — the counts go into a temporary table (COPY on PostgreSQL,
+  executemany on SQLite), one guarded UPDATE (``on_hand = expected AND new >= reserved``)
+  sets them and one INSERT writes exactly one ledger row per changed balance (reason
+  "import", reference "import:<id>", note "row N"). If the guard refuses any row it
+  raises StaleCount and the whole apply rolls back.
 
 The balances were read (and on PostgreSQL locked, in variant/warehouse order) by the
 plan in the same transaction, so the guard only trips on a balance row created
@@ -19,78 +17,16 @@ concurrently.
 
 from __future__ import annotations
 
-from sqlalchemy import String, bindparam, insert, select, text
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from jobs.imports.plan import Plan
 from jobs.imports.results import Progress
-from models.base import UTCDateTime, utcnow
+from models.base import utcnow
 from models.catalog import Product, SkuAlias, Variant
-from models.stock import LedgerReason
+from models.stock import CountTarget, LedgerReason, set_counts
 
 _BATCH = 2_000
-
-
-class ConcurrentChange(RuntimeError):
-    """A balance changed between planning and writing; nothing was applied."""
-
-
-_CREATE_PG = text(
-    "CREATE TEMPORARY TABLE import_target (variant_id integer NOT NULL, "
-    "warehouse_id integer NOT NULL, expected integer NOT NULL, new_on_hand integer NOT NULL, "
-    "row_no integer NOT NULL) ON COMMIT DROP"
-)
-_CREATE_SQLITE = text(
-    "CREATE TEMPORARY TABLE import_target (variant_id INTEGER NOT NULL, "
-    "warehouse_id INTEGER NOT NULL, expected INTEGER NOT NULL, new_on_hand INTEGER NOT NULL, "
-    "row_no INTEGER NOT NULL)"
-)
-_FILL_SQLITE = (
-    "INSERT INTO temp.import_target (variant_id, warehouse_id, expected, new_on_hand, row_no) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
-_MISSING = text(
-    "INSERT INTO stock_balance (variant_id, warehouse_id, on_hand, reserved, incoming, "
-    "updated_at) SELECT t.variant_id, t.warehouse_id, 0, 0, 0, :now FROM import_target t "
-    "WHERE t.expected = 0 AND NOT EXISTS (SELECT 1 FROM stock_balance b "
-    "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
-    "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING"
-).bindparams(bindparam("now", type_=UTCDateTime))
-# The guard is the same as change_balance's with expected_on_hand: compare-and-swap on
-# on hand, and never below what is reserved.
-_UPDATE_AND_LOG_PG = text(
-    "WITH changed AS (UPDATE stock_balance b SET on_hand = t.new_on_hand, updated_at = :now "
-    "FROM import_target t WHERE b.variant_id = t.variant_id "
-    "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
-    "AND t.new_on_hand >= b.reserved "
-    "RETURNING b.variant_id, b.warehouse_id, t.new_on_hand - t.expected AS delta, t.row_no) "
-    "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
-    "incoming_delta, reason, reference, actor, note, created_at) "
-    "SELECT variant_id, warehouse_id, delta, 0, 0, :reason, :reference, :actor, "
-    "'row ' || row_no, :now FROM changed ORDER BY variant_id, warehouse_id"
-).bindparams(
-    bindparam("now", type_=UTCDateTime),
-    bindparam("reason", type_=String),
-    bindparam("reference", type_=String),
-    bindparam("actor", type_=String),
-)
-_UPDATE_SQLITE = text(
-    "UPDATE stock_balance AS b SET on_hand = t.new_on_hand, updated_at = :now "
-    "FROM temp.import_target AS t WHERE b.variant_id = t.variant_id "
-    "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
-    "AND t.new_on_hand >= b.reserved"
-).bindparams(bindparam("now", type_=UTCDateTime))
-_LOG_SQLITE = text(
-    "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
-    "incoming_delta, reason, reference, actor, note, created_at) "
-    "SELECT variant_id, warehouse_id, new_on_hand - expected, 0, 0, :reason, :reference, "
-    ":actor, 'row ' || row_no, :now FROM temp.import_target ORDER BY variant_id, warehouse_id"
-).bindparams(
-    bindparam("now", type_=UTCDateTime),
-    bindparam("reason", type_=String),
-    bindparam("reference", type_=String),
-    bindparam("actor", type_=String),
-)
 
 
 def write_plan(
@@ -166,59 +102,24 @@ def write_plan(
             connection.execute(insert(SkuAlias.__table__), batch)
     report("writing", 0.4)
 
-    if not plan.changes:
-        report("writing", 1.0)
-        return
-    targets = sorted(
-        (
+    targets = [
+        CountTarget(
             c.variant if isinstance(c.variant, int) else variant_ids[c.variant],
             c.warehouse_id,
             c.old,
             c.new,
-            c.row,
+            f"row {c.row}",
         )
         for c in plan.changes
+    ]
+    report("writing", 0.5)
+    set_counts(
+        session,
+        targets,
+        reason=LedgerReason.IMPORT,
+        actor=actor,
+        reference=f"import:{import_id}",
     )
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        connection.execute(_CREATE_PG)
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(
-            "COPY import_target (variant_id, warehouse_id, expected, new_on_hand, row_no) "
-            "FROM STDIN"
-        ) as copy:
-            for target in targets:
-                copy.write_row(target)
-    else:
-        connection.execute(text("DROP TABLE IF EXISTS temp.import_target"))
-        connection.execute(_CREATE_SQLITE)
-        # The driver's own executemany, in this same transaction: SQLAlchemy's per-row
-        # parameter processing would cost more than the insert itself.
-        cursor = connection.connection.driver_connection.cursor()
-        cursor.executemany(_FILL_SQLITE, targets)
-        cursor.close()
-    report("writing", 0.55)
-    connection.execute(_MISSING, {"now": now})
-    report("writing", 0.65)
-    ledger = {
-        "now": now,
-        "reason": LedgerReason.IMPORT.value,
-        "reference": f"import:{import_id}",
-        "actor": actor,
-    }
-    if postgres:
-        written = connection.execute(_UPDATE_AND_LOG_PG, ledger).rowcount
-    else:
-        written = connection.execute(_UPDATE_SQLITE, {"now": now}).rowcount
-        report("writing", 0.8)
-        if written == len(targets):
-            connection.execute(_LOG_SQLITE, ledger)
-        connection.execute(text("DROP TABLE temp.import_target"))
-    if written != len(targets):
-        raise ConcurrentChange(
-            f"{len(targets) - written} balance(s) changed while the import was being applied; "
-            "nothing was applied. Run the import again."
-        )
     report("writing", 1.0)
 
 
