@@ -276,5 +276,12 @@ def import_command(
     sys.exit(0 if result.ok else 1)
 
 
+# Brand syncs: `rackroom connector …` and `rackroom sync BRAND` (jobs/sync_cli.py).
+from jobs.sync_cli import connector, sync_command  # noqa: E402
+
+main.add_command(connector)
+main.add_command(sync_command)
+
+
 if __name__ == "__main__":
     main()
