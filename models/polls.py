@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import (
     CheckConstraint,
+    Engine,
     ForeignKeyConstraint,
     Index,
     UniqueConstraint,
@@ -961,7 +962,7 @@ def submit_embed_vote(
     *,
     respondent: str,
     client_ip: str,
-    engine=None,
+    engine: Engine | None = None,
     now: datetime | None = None,
 ) -> Vote:
     """The embed page's vote: rate limit (committed on its own), then the vote.
