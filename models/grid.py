@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -31,12 +31,13 @@ from sqlalchemy import (
     FromClause,
     Select,
     and_,
+    any_,
     exists,
     func,
     or_,
     select,
     tuple_,
-    union_all,
+    union,
 )
 from sqlmodel import Session
 
@@ -401,14 +402,22 @@ def is_broken_size_run(cells: Sequence[SizeCell]) -> bool:
 
 # --- shared query pieces --------------------------------------------------------------------
 
+#: Up to this many candidate variants, stock is summed per variant through the balance
+#: primary key (a few index reads each); beyond it, the balances are aggregated in one
+#: pass. The planner cannot tell the two cases apart well: with default costs it would
+#: hash-join one brand's few thousand variants against every balance.
+PER_VARIANT_LIMIT = 20_000
+
 
 @dataclass(frozen=True)
 class _Scope:
-    """The warehouses a query sums over."""
+    """The warehouses a query sums over, and how the query should sum."""
 
     columns: tuple[WarehouseColumn, ...]
     #: False when the selection is every warehouse there is: no predicate needed.
     restricts: bool
+    dialect: str
+    per_variant: bool = True
 
     @property
     def ids(self) -> list[int]:
@@ -417,6 +426,12 @@ class _Scope:
     def balance_join(self, v: FromClause, b: FromClause = _b) -> ColumnElement[bool]:
         on = b.c.variant_id == v.c.id
         return and_(on, b.c.warehouse_id.in_(self.ids)) if self.restricts else on
+
+    def in_warehouses(self, b: FromClause) -> list[ColumnElement[bool]]:
+        return [b.c.warehouse_id.in_(self.ids)] if self.restricts else []
+
+    def summing(self, candidates: int) -> _Scope:
+        return replace(self, per_variant=candidates <= PER_VARIANT_LIMIT)
 
 
 def _scope(session: Session, wanted: Sequence[int]) -> _Scope:
@@ -436,116 +451,108 @@ def _scope(session: Session, wanted: Sequence[int]) -> _Scope:
     else:
         chosen = [row for row in rows if row.is_active]
     columns = tuple(WarehouseColumn(row.id, row.code, row.name) for row in chosen)
-    return _Scope(columns, restricts=len(chosen) != len(rows))
+    dialect = session.get_bind().dialect.name
+    return _Scope(columns, restricts=len(chosen) != len(rows), dialect=dialect)
 
 
-def _search_condition(text: str, v: FromClause) -> ColumnElement[bool]:
-    """Variant ids whose SKU, barcode, alias code, product name or style code contain `text`.
+_QUANTITY_EXPRESSIONS = {
+    "on_hand": lambda b: b.c.on_hand,
+    "reserved": lambda b: b.c.reserved,
+    "available": lambda b: b.c.on_hand - b.c.reserved,
+    "incoming": lambda b: b.c.incoming,
+}
+#: Columns of a variant that the grid queries read (also those of the search's union).
+_VARIANT_COLUMNS = ("id", "product_id", "brand_id", "sku", "colour", "size", "size_rank")
 
-    One UNION ALL of per-table matches rather than an OR across a join, so each
-    branch can use its own (trigram) index on PostgreSQL.
+
+def _search_rows(text: str, dialect: str, name: str) -> FromClause:
+    """The variants whose SKU, barcode, alias code, product name or style code contain `text`.
+
+    A UNION of per-table matches rather than an OR across a join, so that each branch
+    can use its own trigram index on PostgreSQL; it yields the variant rows themselves,
+    so nothing joins back to `variant` afterwards.
     """
     pattern = f"%{escape_like(text)}%"
-    sv = _v.alias("search_variant")
-    sp = _p.alias("search_product")
-    sa = _a.alias("search_alias")
 
     def like(column: ColumnElement) -> ColumnElement[bool]:
         return column.ilike(pattern, escape="\\")
 
+    sv = _v.alias(f"{name}_v")
+    sa = _a.alias(f"{name}_a")
+    sp = _p.alias(f"{name}_p")
+    columns = [sv.c[column] for column in _VARIANT_COLUMNS]
     products = select(sp.c.id).where(or_(like(sp.c.name), like(sp.c.style_code)))
-    hits = union_all(
-        select(sv.c.id).where(or_(like(sv.c.sku), like(sv.c.barcode))),
-        select(sa.c.variant_id).where(like(sa.c.code)),
-        select(sv.c.id).where(sv.c.product_id.in_(products)),
-    )
-    return v.c.id.in_(hits)
-
-
-def _sums(b: FromClause = _b) -> dict[str, ColumnElement[int]]:
-    return {
-        "on_hand": func.coalesce(func.sum(b.c.on_hand), 0),
-        "reserved": func.coalesce(func.sum(b.c.reserved), 0),
-        "available": func.coalesce(func.sum(b.c.on_hand - b.c.reserved), 0),
-        "incoming": func.coalesce(func.sum(b.c.incoming), 0),
-    }
+    if dialect == "postgresql":
+        # = ANY(ARRAY(...)) lets the planner read the matching products' variants
+        # through the (product_id, colour, size) index instead of hashing every variant.
+        by_product = sv.c.product_id == any_(func.array(products.scalar_subquery()))
+    else:
+        by_product = sv.c.product_id.in_(products)
+    return union(
+        select(*columns).where(or_(like(sv.c.sku), like(sv.c.barcode))),
+        select(*columns).join(sa, sa.c.variant_id == sv.c.id).where(like(sa.c.code)),
+        select(*columns).where(by_product),
+    ).subquery(name)
 
 
 @dataclass
-class _VariantQuery:
-    """FROM/WHERE/GROUP BY for the variants a filter selects, built on given table objects."""
+class _Source:
+    """The variants a filter's catalogue fields select (brand, category, colour, size, search)."""
 
-    f: GridFilter
-    scope: _Scope
     v: FromClause
     p: FromClause
     br: FromClause
-    b: FromClause
-    need_product: bool = False
-    need_brand: bool = False
-    need_balances: bool = False
-    conditions: list[ColumnElement[bool]] = field(default_factory=list)
-    having: list[ColumnElement[bool]] = field(default_factory=list)
+    conditions: list[ColumnElement[bool]]
+    need_product: bool
 
     @classmethod
-    def build(
-        cls, f: GridFilter, scope: _Scope, *, aliased: bool = False, sort: bool = True
-    ) -> _VariantQuery:
-        if aliased:
-            q = cls(f, scope, _v.alias("mv"), _p.alias("mp"), _br.alias("mbr"), _b.alias("mb"))
-        else:
-            q = cls(f, scope, _v, _p, _br, _b)
-        v, p, b = q.v, q.p, q.b
+    def of(cls, f: GridFilter, dialect: str, *, name: str = "v") -> _Source:
+        v = _search_rows(f.search, dialect, name) if f.search else _v.alias(name)
+        p, br = _p.alias(f"{name}_product"), _br.alias(f"{name}_brand")
+        conditions: list[ColumnElement[bool]] = []
         if f.brand_ids:
-            q.conditions.append(v.c.brand_id.in_(f.brand_ids))
+            conditions.append(v.c.brand_id.in_(f.brand_ids))
         if f.colour:
-            q.conditions.append(v.c.colour == f.colour)
+            conditions.append(v.c.colour == f.colour)
         if f.size:
-            q.conditions.append(v.c.size == f.size)
+            conditions.append(v.c.size == f.size)
         if f.category:
-            q.need_product = True
-            q.conditions.append(p.c.category == f.category)
-        if f.search:
-            q.conditions.append(_search_condition(f.search, v))
-        if f.stock_state == "out":
-            # Out: no selected warehouse has a unit available (missing rows hold none).
-            sb = _b.alias("stocked")
-            stocked = (
-                select(sb.c.variant_id)
-                .where(sb.c.variant_id == v.c.id, sb.c.on_hand > sb.c.reserved)
-                .correlate(v)
-            )
-            if scope.restricts:
-                stocked = stocked.where(sb.c.warehouse_id.in_(scope.ids))
-            q.conditions.append(~exists(stocked))
-        elif f.stock_state == "low":
-            q.need_balances = True
-            q.having.append(_sums(b)["available"].between(1, f.low_threshold))
-        if sort:
-            if f.sort == "product":
-                q.need_product = True
-            elif f.sort == "brand":
-                q.need_brand = True
-            elif f.sort in QUANTITY_COLUMNS:
-                q.need_balances = True
-        return q
+            conditions.append(p.c.category == f.category)
+        return cls(v, p, br, conditions, need_product=f.category is not None)
 
-    def from_clause(self) -> FromClause:
-        v, p, br, b = self.v, self.p, self.br, self.b
-        joined: FromClause = v
-        if self.need_product:
-            joined = joined.join(p, p.c.id == v.c.product_id)
-        if self.need_brand:
-            joined = joined.join(br, br.c.id == v.c.brand_id)
-        if self.need_balances:
-            joined = joined.outerjoin(b, self.scope.balance_join(v, b))
+    def from_clause(self, *, product: bool = False, brand: bool = False) -> FromClause:
+        joined: FromClause = self.v
+        if product or self.need_product:
+            joined = joined.join(self.p, self.p.c.id == self.v.c.product_id)
+        if brand:
+            joined = joined.join(self.br, self.br.c.id == self.v.c.brand_id)
         return joined
 
-    def select(self, *columns: ColumnElement, group_by: Sequence[ColumnElement] = ()) -> Select:
-        query = select(*columns).select_from(self.from_clause()).where(*self.conditions)
-        if self.need_balances:
-            query = query.group_by(self.v.c.id, *group_by).having(*self.having)
-        return query
+    def count(self) -> Select:
+        return select(func.count()).select_from(self.from_clause()).where(*self.conditions)
+
+
+def _per_variant_sum(v: FromClause, scope: _Scope, name: str) -> ColumnElement[int]:
+    """One variant's total of `name` over the scope's warehouses (0 without balances)."""
+    b = _b.alias(f"{v.name}_{name}")
+    total = func.coalesce(func.sum(_QUANTITY_EXPRESSIONS[name](b)), 0)
+    query = select(total).where(b.c.variant_id == v.c.id, *scope.in_warehouses(b))
+    return query.correlate(v).scalar_subquery()
+
+
+def _balance_totals(scope: _Scope, names: Sequence[str], *, low: int | None) -> FromClause:
+    """Every variant's totals over the scope's warehouses, in one aggregate (only low ones)."""
+    b = _b.alias("totals_b")
+    sums = {name: func.sum(_QUANTITY_EXPRESSIONS[name](b)) for name in names}
+    query = (
+        select(b.c.variant_id, *(total.label(name) for name, total in sums.items()))
+        .where(*scope.in_warehouses(b))
+        .group_by(b.c.variant_id)
+    )
+    if low is not None:
+        available = func.sum(_QUANTITY_EXPRESSIONS["available"](b))
+        query = query.having(available.between(1, low))
+    return query.subquery("totals")
 
 
 def _direction(expr: ColumnElement, descending: bool) -> ColumnElement:
@@ -558,52 +565,145 @@ def _reverse_if_far(total: int, offset: int, limit: int) -> tuple[bool, int]:
     return (True, tail) if tail < offset else (False, offset)
 
 
+# --- the variants a filter selects -----------------------------------------------------------
+
+
+def _filtered_variants(
+    f: GridFilter, scope: _Scope, *, name: str = "v", sort: bool = True
+) -> tuple[FromClause, list[tuple[str, bool]]]:
+    """A subquery of the filter's variants, with columns id, sku, product_id, colour and
+    the sort keys k0, k1 …; and the ORDER BY as (column name, descending) pairs.
+
+    Stock state and quantity sorts sum the selected warehouses' balances, per variant or
+    in one aggregate as `scope.per_variant` says.
+    """
+    src = _Source.of(f, scope.dialect, name=name)
+    v, desc = src.v, f.descending
+    needed = ["available"] if f.stock_state != "all" else []
+    if sort and f.sort in QUANTITY_COLUMNS and f.sort not in needed:
+        needed.append(f.sort)
+    keys: list[ColumnElement] = []
+    if sort:
+        keys = {
+            "sku": [],
+            "product": [src.p.c.name],
+            "colour": [v.c.colour],
+            "size": [v.c.size_rank, v.c.size],
+            "brand": [src.br.c.code],
+        }.get(f.sort, [])
+    from_clause = src.from_clause(
+        product=sort and f.sort == "product", brand=sort and f.sort == "brand"
+    )
+    conditions = list(src.conditions)
+    quantities: dict[str, ColumnElement] = {}
+    if scope.per_variant:
+        quantities = {n: _per_variant_sum(v, scope, n) for n in needed}
+    elif needed:
+        low = f.low_threshold if f.stock_state == "low" else None
+        totals = _balance_totals(scope, needed, low=low)
+        join_on = totals.c.variant_id == v.c.id
+        from_clause = (
+            from_clause.join(totals, join_on)
+            if low is not None
+            else from_clause.outerjoin(totals, join_on)
+        )
+        quantities = {n: func.coalesce(totals.c[n], 0) for n in needed}
+        if f.stock_state == "out":
+            sb = _b.alias(f"{name}_stocked")
+            stocked = select(sb.c.variant_id).where(
+                sb.c.variant_id == v.c.id, sb.c.on_hand > sb.c.reserved, *scope.in_warehouses(sb)
+            )
+            conditions.append(~exists(stocked.correlate(v)))
+    if sort and f.sort in QUANTITY_COLUMNS:
+        keys = [quantities[f.sort]]
+    columns = [v.c.id, v.c.sku, v.c.product_id, v.c.colour]
+    columns += [key.label(f"k{n}") for n, key in enumerate(keys)]
+    columns += [total.label(f"q_{n}") for n, total in quantities.items()]
+    inner = select(*columns).select_from(from_clause).where(*conditions)
+    if scope.per_variant and quantities:
+        # OFFSET 0 keeps the subquery whole, so each per-variant sum runs once per row
+        # instead of once for WHERE and again for ORDER BY.
+        inner = inner.offset(0)
+    rows = inner.subquery(f"{name}_rows")
+    if scope.per_variant and f.stock_state != "all":
+        available = rows.c.q_available
+        state = available <= 0 if f.stock_state == "out" else available.between(1, f.low_threshold)
+        rows = select(rows).where(state).subquery(f"{name}_state")
+    order = [(f"k{n}", desc) for n in range(len(keys))]
+    order.append(("sku", False if keys else desc))  # SKUs are unique: a total order
+    return rows, order
+
+
+def _candidates(session: Session, f: GridFilter, scope: _Scope) -> int:
+    """How many variants the catalogue fields select (before stock state)."""
+    return int(session.scalar(_Source.of(f, scope.dialect).count()))
+
+
+def _page_keys(
+    session: Session,
+    rows: FromClause,
+    order: list[tuple[str, bool]],
+    columns: Sequence[str],
+    *,
+    total: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple], int]:
+    """One page of `rows` in `order` (its `columns` only), and how many rows there are.
+
+    With `total` known (a cheap count ran first), a page past the middle is read
+    backwards so OFFSET skips the fewer rows. Without it (text search, stock state:
+    the expensive part is finding the rows at all), one statement returns the page and
+    ``count(*) OVER ()``; only a page past the end needs a separate count.
+    """
+    if total is not None:
+        limit = min(limit, total - offset)
+        if limit <= 0:
+            return [], total
+    backwards, skip = (False, offset) if total is None else _reverse_if_far(total, offset, limit)
+    selected = [rows.c[c] for c in columns]
+    if total is None:
+        selected.append(func.count().over())
+    query = (
+        select(*selected)
+        .order_by(*(_direction(rows.c[c], desc != backwards) for c, desc in order))
+        .limit(limit)
+        .offset(skip)
+    )
+    found = [tuple(row) for row in session.execute(query)]
+    if total is None:
+        if found:
+            total = int(found[0][-1])
+            found = [row[:-1] for row in found]
+        elif offset == 0:
+            total = 0
+        else:
+            total = int(session.scalar(select(func.count()).select_from(rows)))
+    return (found[::-1] if backwards else found), total
+
+
 # --- balances view --------------------------------------------------------------------------
 
 
-def _variant_sort(q: _VariantQuery) -> tuple[list[tuple[ColumnElement, bool]], list]:
-    """ORDER BY terms as (expression, descending) and the extra GROUP BY columns."""
-    f, v, p, br = q.f, q.v, q.p, q.br
-    desc = f.descending
-    keys: list[tuple[ColumnElement, bool]]
-    if f.sort == "product":
-        keys = [(p.c.name, desc)]
-    elif f.sort == "colour":
-        keys = [(v.c.colour, desc)]
-    elif f.sort == "size":
-        keys = [(v.c.size_rank, desc), (v.c.size, desc)]
-    elif f.sort == "brand":
-        keys = [(br.c.code, desc)]
-    elif f.sort in QUANTITY_COLUMNS:
-        keys = [(_sums(q.b)[f.sort], desc)]
-    else:
-        keys = [(v.c.sku, desc)]
-        return keys, [v.c.sku]
-    group = [v.c.sku, *(expr for expr, _ in keys if f.sort not in QUANTITY_COLUMNS)]
-    # SKUs are unique: the tie-break that makes every order total and stable.
-    return [*keys, (v.c.sku, False)], group
+def _variant_page(
+    session: Session, f: GridFilter, *, limit: int, offset: int, at_most: int | None = None
+) -> tuple[_Scope, list[int], int]:
+    """The scope, the ids of one page of the filter's variants in order, and the row count.
 
-
-def _count_variants(session: Session, f: GridFilter, scope: _Scope) -> int:
-    q = _VariantQuery.build(f, scope, sort=False)
-    inner = q.select(q.v.c.id)
-    if not q.need_balances:
-        return int(
-            session.scalar(select(func.count()).select_from(q.from_clause()).where(*q.conditions))
-        )
-    return int(session.scalar(select(func.count()).select_from(inner.subquery())))
-
-
-def _page_of_variant_ids(
-    session: Session, f: GridFilter, scope: _Scope, total: int, *, limit: int, offset: int
-) -> list[int]:
-    q = _VariantQuery.build(f, scope)
-    keys, group = _variant_sort(q)
-    backwards, skip = _reverse_if_far(total, offset, limit)
-    order = [_direction(expr, desc != backwards) for expr, desc in keys]
-    query = q.select(q.v.c.id, group_by=group).order_by(*order).limit(limit).offset(skip)
-    ids = list(session.scalars(query))
-    return ids[::-1] if backwards else ids
+    With `at_most`, a count known beforehand to exceed it returns no ids.
+    """
+    scope = _scope(session, f.warehouse_ids)
+    total = None
+    if f.stock_state != "all" or f.sort in QUANTITY_COLUMNS or not f.search:
+        candidates = _candidates(session, f, scope)
+        scope = scope.summing(candidates)
+        if f.stock_state == "all":
+            total = candidates
+            if at_most is not None and total > at_most:
+                return scope, [], total
+    rows, order = _filtered_variants(f, scope)
+    keys, total = _page_keys(session, rows, order, ["id"], total=total, limit=limit, offset=offset)
+    return scope, [key[0] for key in keys], total
 
 
 def _variant_details(
@@ -648,100 +748,116 @@ def _variant_details(
                 row.on_hand, row.reserved, row.incoming
             )
     empty = Quantities()
-    rows = []
+    result = []
     for variant_id in ids:
         if variant_id not in facts:
             continue
         held = stock.get(variant_id, {})
         cells = tuple(held.get(w.id, empty) for w in scope.columns)
         total = sum(cells, empty)
-        rows.append(BalanceGridRow(*facts[variant_id], stock=cells, total=total))
-    return rows
+        result.append(BalanceGridRow(*facts[variant_id], stock=cells, total=total))
+    return result
 
 
 def balance_grid(session: Session, f: GridFilter) -> BalanceGridPage:
     """One page of the balances view: a row per variant, a column group per warehouse.
 
-    Statements: the warehouses, the count, the page's variant ids (ordered and
-    limited in SQL), then their facts and balances.
+    Statements: the warehouses; the count of catalogue candidates (unless a plain text
+    search, whose count comes with the page); the page's variant ids, ordered and
+    limited in SQL; then their facts and balances.
     """
-    scope = _scope(session, f.warehouse_ids)
-    total = _count_variants(session, f, scope)
-    rows: list[BalanceGridRow] = []
-    limit = min(f.page_size, total - f.offset)
-    if limit > 0:
-        ids = _page_of_variant_ids(session, f, scope, total, limit=limit, offset=f.offset)
-        rows = _variant_details(session, ids, scope, f.brand_ids)
+    scope, ids, total = _variant_page(session, f, limit=f.page_size, offset=f.offset)
+    rows = _variant_details(session, ids, scope, f.brand_ids)
     return BalanceGridPage(f, scope.columns, tuple(rows), total)
 
 
 # --- size-run view ---------------------------------------------------------------------------
 
 
-def _size_run_sort(q: _VariantQuery) -> tuple[list[tuple[ColumnElement, bool]], list]:
-    f, v, p, br = q.f, q.v, q.p, q.br
-    desc = f.descending
-    first_sku = func.min(v.c.sku)
-    if f.sort == "product":
-        keys, group = [(p.c.name, desc)], [p.c.name]
-    elif f.sort == "brand":
-        keys, group = [(br.c.code, desc)], [br.c.code]
-    elif f.sort == "colour":
-        keys, group = [(v.c.colour, desc)], []
-    elif f.sort in QUANTITY_COLUMNS:
-        keys, group = [(_sums(q.b)[f.sort], desc)], []
-    else:  # sku, size: the style-colour's first SKU (brand, style, colour order)
-        return [(first_sku, desc)], []
-    # Style-colours share no SKU, so the first SKU breaks every tie.
-    return [*keys, (first_sku, False)], group
-
-
-def _style_colour_query(
-    f: GridFilter, scope: _Scope, *, sort: bool
-) -> tuple[_VariantQuery, Select]:
-    """Style-colours the filter selects, with their complete size runs.
+def _style_colours(
+    f: GridFilter, scope: _Scope, members: _Scope, *, sort: bool
+) -> tuple[FromClause, list[tuple[str, bool]]]:
+    """A subquery of the style-colours the filter selects, keyed (product_id, colour).
 
     Brand, category and colour keep runs whole. Size, text search and stock state
-    pick single variants, so they choose which style-colours appear (any matching
-    variant) without cutting the run that is shown.
+    pick single variants, so they choose which style-colours appear (those with any
+    matching variant) without cutting the run that is shown. Quantity sorts total the
+    whole run; others use the run's first SKU (brand, style, colour order) to break ties.
     """
     whole = replace(f, size=None, search="", stock_state="all")
-    q = _VariantQuery.build(whole, scope, sort=sort)
-    v = q.v
-    keys: list[tuple[ColumnElement, bool]] = []
-    group: list = []
-    if sort:
-        keys, group = _size_run_sort(q)
-    query = select(v.c.product_id, v.c.colour).select_from(q.from_clause()).where(*q.conditions)
+    src = _Source.of(whole, scope.dialect, name="run")
+    v, desc = src.v, f.descending
+    keys: list[ColumnElement] = []
+    group: list[ColumnElement] = []
+    from_clause = src.from_clause(
+        product=sort and f.sort == "product", brand=sort and f.sort == "brand"
+    )
+    if sort and f.sort == "product":
+        keys = group = [src.p.c.name]
+    elif sort and f.sort == "brand":
+        keys = group = [src.br.c.code]
+    elif sort and f.sort == "colour":
+        keys = [v.c.colour]
+    elif sort and f.sort in QUANTITY_COLUMNS:
+        if scope.per_variant:
+            keys = [func.sum(_per_variant_sum(v, scope, f.sort))]
+        else:
+            totals = _balance_totals(scope, [f.sort], low=None)
+            from_clause = from_clause.outerjoin(totals, totals.c.variant_id == v.c.id)
+            keys = [func.coalesce(func.sum(totals.c[f.sort]), 0)]
+    conditions = list(src.conditions)
     if f.size or f.search or f.stock_state != "all":
-        picked = _VariantQuery.build(replace(f, sort="sku"), scope, aliased=True, sort=False)
-        members = picked.select(
-            picked.v.c.product_id,
-            picked.v.c.colour,
-            group_by=[picked.v.c.product_id, picked.v.c.colour],
+        picked, _ = _filtered_variants(replace(f, sort="sku"), members, name="m", sort=False)
+        chosen = select(picked.c.product_id, picked.c.colour)
+        conditions.append(tuple_(v.c.product_id, v.c.colour).in_(chosen))
+    columns = [v.c.product_id, v.c.colour, func.min(v.c.sku).label("first_sku")]
+    columns += [key.label(f"k{n}") for n, key in enumerate(keys)]
+    query = (
+        select(*columns)
+        .select_from(from_clause)
+        .where(*conditions)
+        .group_by(v.c.product_id, v.c.colour, *group)
+    )
+    order = [(f"k{n}", desc) for n in range(len(keys))]
+    order.append(("first_sku", False if keys else desc))  # runs share no SKU: a total order
+    return query.subquery("runs"), order
+
+
+def _run_cells(
+    session: Session, keys: Sequence[tuple[int, str]], scope: _Scope, brand_ids: Sequence[int]
+) -> tuple[dict[tuple[int, str], list[SizeCell]], dict[tuple[int, str], tuple[str, ...]]]:
+    """Each key's sizes with their available units, and its facts."""
+    v = _v.alias("cell")
+    available = _per_variant_sum(v, scope, "available")
+    query = (
+        select(
+            v.c.product_id,
+            v.c.colour,
+            v.c.size,
+            v.c.size_system,
+            v.c.size_rank,
+            _br.c.code,
+            _p.c.name,
+            _p.c.style_code,
+            _p.c.category,
+            available,
         )
-        query = query.where(tuple_(v.c.product_id, v.c.colour).in_(members))
-    query = query.group_by(v.c.product_id, v.c.colour, *group)
-    if keys:
-        query = query.order_by(*(_direction(expr, desc) for expr, desc in keys))
-    return q, query
-
-
-def _count_style_colours(session: Session, f: GridFilter, scope: _Scope) -> int:
-    _, query = _style_colour_query(f, scope, sort=False)
-    return int(session.scalar(select(func.count()).select_from(query.subquery())))
-
-
-def _page_of_style_colours(
-    session: Session, f: GridFilter, scope: _Scope, total: int, *, limit: int, offset: int
-) -> list[tuple[int, str]]:
-    q, query = _style_colour_query(f, scope, sort=True)
-    keys, _ = _size_run_sort(q)
-    backwards, skip = _reverse_if_far(total, offset, limit)
-    order = [_direction(expr, desc != backwards) for expr, desc in keys]
-    rows = session.execute(query.order_by(None).order_by(*order).limit(limit).offset(skip)).all()
-    keys_out = [(int(pid), colour) for pid, colour in rows]
-    return keys_out[::-1] if backwards else keys_out
+        .select_from(v.join(_p, _p.c.id == v.c.product_id).join(_br, _br.c.id == v.c.brand_id))
+        .where(
+            v.c.product_id.in_(sorted({pid for pid, _ in keys})),
+            v.c.colour.in_(sorted({colour for _, colour in keys})),
+        )
+    )
+    if brand_ids:
+        query = query.where(v.c.brand_id.in_(brand_ids))
+    wanted = set(keys)
+    runs: dict[tuple[int, str], list[SizeCell]] = {key: [] for key in keys}
+    facts: dict[tuple[int, str], tuple[str, ...]] = {}
+    for pid, colour, size, system, rank, *fact, units in session.execute(query):
+        if (pid, colour) in wanted:
+            runs[pid, colour].append((size, system, rank, int(units)))
+            facts[pid, colour] = tuple(fact)
+    return runs, facts
 
 
 def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = None) -> SizeRunPage:
@@ -749,7 +865,7 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
 
     Cells hold the units available in `warehouse_id`, or summed over the filter's
     warehouses when it is None. Rows are style-colours with at least one variant
-    matching the filter; each shows its whole size run (see `_style_colour_query`).
+    matching the filter; each shows its whole size run (see `_style_colours`).
     """
     if warehouse_id is not None:
         _whole(warehouse_id, "warehouse_id", minimum=1)
@@ -760,57 +876,43 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
             )
         f = replace(f, warehouse_ids=(warehouse_id,))
     scope = _scope(session, f.warehouse_ids)
-    total = _count_style_colours(session, f, scope)
-    limit = min(f.page_size, total - f.offset)
-    if limit <= 0:
-        return SizeRunPage(f, scope.columns, (), (), total)
-    keys = _page_of_style_colours(session, f, scope, total, limit=limit, offset=f.offset)
-    sums = _sums()
-    query = (
-        select(
-            _v.c.product_id,
-            _v.c.colour,
-            _v.c.size,
-            _v.c.size_system,
-            _v.c.size_rank,
-            _br.c.code,
-            _p.c.name,
-            _p.c.style_code,
-            _p.c.category,
-            sums["available"],
-        )
-        .select_from(
-            _v.join(_p, _p.c.id == _v.c.product_id)
-            .join(_br, _br.c.id == _v.c.brand_id)
-            .outerjoin(_b, scope.balance_join(_v))
-        )
-        .where(_v.c.product_id.in_(sorted({pid for pid, _ in keys})))
-        .group_by(_v.c.id, _br.c.code, _p.c.name, _p.c.style_code, _p.c.category)
+    picks = bool(f.size or f.search)
+    runs_scope = members = scope
+    if f.sort in QUANTITY_COLUMNS or (f.stock_state != "all" and not picks):
+        whole = replace(f, size=None, search="", stock_state="all")
+        runs_scope = members = scope.summing(_candidates(session, whole, scope))
+    if f.stock_state != "all" and picks:
+        members = scope.summing(_candidates(session, f, scope))
+    total = None
+    if not picks and f.stock_state == "all":
+        counted, _ = _style_colours(f, runs_scope, members, sort=False)
+        total = int(session.scalar(select(func.count()).select_from(counted)))
+    ordered, order = _style_colours(f, runs_scope, members, sort=True)
+    found, total = _page_keys(
+        session,
+        ordered,
+        order,
+        ["product_id", "colour"],
+        total=total,
+        limit=f.page_size,
+        offset=f.offset,
     )
-    if f.brand_ids:
-        query = query.where(_v.c.brand_id.in_(f.brand_ids))
-    wanted = set(keys)
-    runs: dict[tuple[int, str], list[SizeCell]] = {key: [] for key in keys}
-    facts: dict[tuple[int, str], tuple[str, str, str, str]] = {}
-    for pid, colour, size, system, rank, brand, name, style, category, available in session.execute(
-        query
-    ):
-        key = (pid, colour)
-        if key in wanted:
-            runs[key].append((size, system, rank, int(available)))
-            facts[key] = (brand, name, style, category)
-    order: dict[str, tuple[int, int, str]] = {}
-    for cells in runs.values():
+    keys = [(int(pid), colour) for pid, colour in found]
+    if not keys:
+        return SizeRunPage(f, scope.columns, (), (), total)
+    cells_by_key, facts = _run_cells(session, keys, scope, f.brand_ids)
+    order_of: dict[str, tuple[int, int, str]] = {}
+    for cells in cells_by_key.values():
         for label, system, rank, _units in cells:
             system_order = SIZE_SYSTEM_ORDER.get(system, len(SIZE_SYSTEM_ORDER))
-            order.setdefault(label, (system_order, rank, label))
-    sizes = tuple(sorted(order, key=order.__getitem__))
+            order_of.setdefault(label, (system_order, rank, label))
+    sizes = tuple(sorted(order_of, key=order_of.__getitem__))
     rows = []
     for key in keys:
         if key not in facts:
             continue
-        cells = runs[key]
-        held = {label: units for label, _s, _r, units in cells}
+        cells = cells_by_key[key]
+        held = {label: units for label, _system, _rank, units in cells}
         rows.append(
             SizeRunRow(
                 key[0],
@@ -870,11 +972,10 @@ def iter_grid_csv(
     """The filtered balances view as CSV text, in pieces, in the filter's order.
 
     Every text cell goes through `safe_cell`, so nothing a vendor typed can run as a
-    spreadsheet formula. A view larger than `max_rows` is refused before anything is
-    produced (InvalidQuantity naming `filter`), rather than cut short silently.
+    spreadsheet formula. A view larger than `max_rows` is refused here, before any
+    text is produced (InvalidQuantity naming `filter`), rather than cut short silently.
     """
-    scope = _scope(session, f.warehouse_ids)
-    total = _count_variants(session, f, scope)
+    scope, ids, total = _variant_page(session, f, limit=max_rows + 1, offset=0, at_most=max_rows)
     if total > max_rows:
         raise InvalidQuantity(
             f"The view has {total:,} rows; an export holds at most {max_rows:,}. "
@@ -887,6 +988,17 @@ def iter_grid_csv(
     for warehouse in scope.columns:
         headers += [f"{warehouse.code} {label}" for _name, label in _QUANTITY_HEADERS]
     headers += [f"Total {label}" for _name, label in _QUANTITY_HEADERS]
+    return _csv_pieces(session, headers, ids, scope, f.brand_ids, chunk)
+
+
+def _csv_pieces(
+    session: Session,
+    headers: list[str],
+    ids: list[int],
+    scope: _Scope,
+    brand_ids: Sequence[int],
+    chunk: int,
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -898,11 +1010,8 @@ def iter_grid_csv(
 
     writer.writerow([safe_cell(h) for h in headers])
     yield flush()
-    if total == 0:
-        return
-    ids = _page_of_variant_ids(session, f, scope, total, limit=total, offset=0)
     for start in range(0, len(ids), chunk):
-        for row in _variant_details(session, ids[start : start + chunk], scope, f.brand_ids):
+        for row in _variant_details(session, ids[start : start + chunk], scope, brand_ids):
             record = _record(row, scope.columns)
             del record["variant_id"]
             writer.writerow([safe_cell(value) for value in record.values()])

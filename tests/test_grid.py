@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, func, select
 
+from models import grid
 from models.catalog import Product, SkuAlias, Variant, Warehouse, create_brand, create_warehouse
 from models.csv_safety import safe_cell
 from models.db import read_session, transaction
@@ -201,6 +202,14 @@ def cat(engine: Engine) -> Catalogue:
     return Catalogue({"NRD": nrd, "IND": ind}, warehouses, variants, facts)
 
 
+@pytest.fixture(params=["per-variant", "one-aggregate"])
+def summing(request, monkeypatch) -> str:
+    """Stock sums both ways: per candidate variant (small sets) and in one aggregate (large)."""
+    if request.param == "one-aggregate":
+        monkeypatch.setattr(grid, "PER_VARIANT_LIMIT", -1)
+    return request.param
+
+
 def page(engine: Engine, **kwargs):
     with read_session(engine) as session:
         return balance_grid(session, GridFilter(**kwargs))
@@ -247,7 +256,7 @@ def test_default_page_lists_every_variant_with_active_warehouses_and_totals(engi
 
 @pytest.mark.parametrize("sort", SORT_COLUMNS)
 @pytest.mark.parametrize("direction", ["asc", "desc"])
-def test_every_sort_column_both_ways_with_sku_as_tie_break(engine, cat, sort, direction):
+def test_every_sort_column_both_ways_with_sku_as_tie_break(engine, cat, summing, sort, direction):
     def key(sku: str):
         brand, name, colour, rank, size = cat.facts[sku]
         if sort in ("on_hand", "reserved", "available", "incoming"):
@@ -276,6 +285,14 @@ def test_paging_totals_and_a_huge_page(engine, cat):
     for huge in (5, 10**9, 10**30):
         beyond = page(engine, page_size=4, page=huge)
         assert (beyond.rows, beyond.total_rows, beyond.last_page, beyond.page) == ((), 15, 4, huge)
+    # Searches and stock states count with the page itself; past the end they count apart.
+    for kwargs, total in (({"search": "organic"}, 8), ({"stock_state": "low"}, 4)):
+        beyond = page(engine, page_size=4, page=10**9, **kwargs)
+        assert (beyond.rows, beyond.total_rows, beyond.last_page) == ((), total, -(-total // 4))
+        assert len(page(engine, page_size=4, page=2, **kwargs).rows) == total - 4
+    for kwargs, total in (({"search": "tee1"}, 2), ({"stock_state": "out"}, 3), ({}, 5)):
+        beyond = runs(engine, page_size=2, page=10**9, **kwargs)
+        assert (beyond.rows, beyond.total_rows) == ((), total)
     assert page(engine, page_size=0).page_size == 1
     assert page(engine, page_size=10**6).page_size == MAX_PAGE_SIZE
     empty = page(engine, brand_ids=(999,))
@@ -304,7 +321,7 @@ def test_filters_by_brand_category_colour_size_and_warehouse(engine, cat):
     assert (old.rows[0].sku, old.rows[0].total.on_hand) == ("NRD-TEE1-BLK-M", 50)
 
 
-def test_low_and_out_of_stock_count_across_the_selected_warehouses(engine, cat):
+def test_low_and_out_of_stock_count_across_the_selected_warehouses(engine, cat, summing):
     assert skus(page(engine, stock_state="low")) == [
         "IND-DNM1-RNS-W28",
         "IND-DNM1-RNS-W36",
@@ -387,7 +404,7 @@ def test_text_search_is_a_literal_case_insensitive_substring(engine, cat, text, 
         assert session.scalar(select(func.count()).select_from(Variant)) == 15
 
 
-def test_a_vendor_filter_never_shows_another_brand(engine, cat):
+def test_a_vendor_filter_never_shows_another_brand(engine, cat, summing):
     nrd, ind = cat.brands["NRD"], cat.brands["IND"]
     # IND's alias, barcode and product name are not found from NRD's scope.
     for text in ("IM-9", "4006381333931", "Selvedge", "%", INJECTION):
@@ -477,7 +494,7 @@ def test_filters_normalise_and_round_trip_through_url_parameters():
 SIZES = ("XS", "S", "M", "L", "XL", "W28", "W30", "W32", "W34", "W36", "One Size")
 
 
-def test_size_run_pivots_style_colours_into_size_columns(engine, cat):
+def test_size_run_pivots_style_colours_into_size_columns(engine, cat, summing):
     result = runs(engine)
     assert result.total_rows == 5 and result.sizes == SIZES
     rows = {(row.style_code, row.colour): row for row in result.rows}
@@ -500,7 +517,7 @@ def test_size_run_pivots_style_colours_into_size_columns(engine, cat):
     assert not rows["@x", "+cmd"].broken
 
 
-def test_size_run_for_one_warehouse_and_whole_runs_under_variant_filters(engine, cat):
+def test_size_run_for_one_warehouse_and_whole_runs_under_variant_filters(engine, cat, summing):
     wh2 = runs(engine, cat.warehouses["WH2"], brand_ids=(cat.brands["NRD"],))
     assert [w.code for w in wh2.warehouses] == ["WH2"]
     rows = {(row.style_code, row.colour): row for row in wh2.rows}
@@ -526,7 +543,7 @@ def test_size_run_for_one_warehouse_and_whole_runs_under_variant_filters(engine,
     assert found.sizes == ("XS", "S", "M", "L", "XL")
 
 
-def test_size_run_pages_and_sorts_by_style_colour(engine, cat):
+def test_size_run_pages_and_sorts_by_style_colour(engine, cat, summing):
     by_stock = runs(engine, sort="available", direction="desc")
     assert [(r.style_code, r.colour, r.total_available) for r in by_stock.rows] == [
         ("TEE1", "Black", 21),
@@ -639,7 +656,7 @@ def test_core_sizes_are_the_middle_half_outside_alpha():
 # --- CSV export -----------------------------------------------------------------------------
 
 
-def test_csv_export_neutralises_formulas_and_keeps_numbers(engine, cat):
+def test_csv_export_neutralises_formulas_and_keeps_numbers(engine, cat, summing):
     with transaction(engine) as session:
         create_warehouse(session, "-X9", "Formula-looking code", priority=99)
     with read_session(engine) as session:
@@ -674,7 +691,7 @@ def test_csv_export_neutralises_formulas_and_keeps_numbers(engine, cat):
     )
 
 
-def test_csv_export_refuses_more_rows_than_allowed(engine, cat):
+def test_csv_export_refuses_more_rows_than_allowed(engine, cat, summing):
     with read_session(engine) as session, pytest.raises(InvalidQuantity) as raised:
         grid_csv(session, GridFilter(), max_rows=14)
     assert raised.value.details["field"] == "filter" and "15" in str(raised.value)
