@@ -16,6 +16,20 @@ from models.errors import Conflict, NotFound
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def _trigram_index(name: str, *columns: str) -> Index:
+    """A GIN trigram index for substring search on PostgreSQL (a plain b-tree elsewhere).
+
+    Created by revision 0006_grid_search, which falls back to a b-tree of the same
+    name when pg_trgm is not available.
+    """
+    return Index(
+        name,
+        *columns,
+        postgresql_using="gin",
+        postgresql_ops=dict.fromkeys(columns, "gin_trgm_ops"),
+    )
+
+
 class Brand(SQLModel, table=True):
     __tablename__ = "brand"
 
@@ -29,7 +43,10 @@ class Product(SQLModel, table=True):
     """A brand's style, e.g. "Selvedge Straight Jean"."""
 
     __tablename__ = "product"
-    __table_args__ = (UniqueConstraint("brand_id", "style_code"),)
+    __table_args__ = (
+        UniqueConstraint("brand_id", "style_code"),
+        _trigram_index("ix_product_search_trgm", "name", "style_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True)
@@ -49,6 +66,9 @@ class Variant(SQLModel, table=True):
     __table_args__ = (
         Index("ix_variant_brand_product", "brand_id", "product_id"),
         UniqueConstraint("product_id", "colour", "size"),
+        # The stock grid: one brand's variants in SKU order, and text search.
+        Index("ix_variant_brand_sku", "brand_id", "sku"),
+        _trigram_index("ix_variant_search_trgm", "sku", "barcode"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +99,7 @@ class SkuAlias(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("brand_id", "code"),
         CheckConstraint("kind IN ('brand', 'legacy', 'shopify', 'barcode')", name="alias_kind"),
+        _trigram_index("ix_sku_alias_search_trgm", "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
