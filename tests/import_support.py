@@ -13,8 +13,9 @@ from sqlmodel import SQLModel
 from models.catalog import create_brand, create_warehouse
 from models.db import read_session, transaction
 
-#: The real Shopify export in shared/samples (shared/ sits beside the repository).
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "shopify-apparel-products.csv"
+#: The real Shopify export from shared/samples, kept byte for byte in tests/fixtures so the
+#: suite does not depend on where shared/ sits (.gitattributes keeps its CRLF line ends).
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "shopify-apparel-products.csv"
 
 PRODUCT_HEADERS = (
     "Handle",
