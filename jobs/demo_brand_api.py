@@ -468,7 +468,7 @@ def synthetic_brands(
     for b in range(1, brands + 1):
         code = f"B{b:02d}"
         items = [
-            DemoItem(f"{code}-{i:06d}", locations[i % len(locations)], (i * 7 + b) % 50, stamp)
+            DemoItem(f"{code}-{i:06d}", locations[i % len(locations)], (i * 7 + b) % 50 + 1, stamp)
             for i in range(skus)
         ]
         out.append(DemoBrand(code, items))

@@ -538,17 +538,28 @@ _LEDGER_PARAMS = (
     bindparam("actor", type_=String),
 )
 # The guard is change_balance's with expected_on_hand: compare-and-swap on on hand,
-# never below what is reserved. On PostgreSQL the UPDATE feeds the ledger INSERT.
+# never below what is reserved. On PostgreSQL one statement does it all: balances that do
+# not exist yet (expected 0) are inserted with their new count, existing ones updated
+# under the guard (the UPDATE does not see the rows inserted beside it), and both feed
+# the ledger INSERT.
 _SET_AND_LOG_PG = text(
-    "WITH changed AS (UPDATE stock_balance b SET on_hand = t.new_on_hand, updated_at = :now "
+    "WITH created AS (INSERT INTO stock_balance (variant_id, warehouse_id, on_hand, reserved, "
+    "incoming, updated_at) SELECT t.variant_id, t.warehouse_id, t.new_on_hand, 0, 0, :now "
+    "FROM count_target t WHERE t.expected = 0 AND NOT EXISTS (SELECT 1 FROM stock_balance b "
+    "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
+    "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING "
+    "RETURNING variant_id, warehouse_id, on_hand AS delta), "
+    "changed AS (UPDATE stock_balance b SET on_hand = t.new_on_hand, updated_at = :now "
     "FROM count_target t WHERE b.variant_id = t.variant_id "
     "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
     "AND t.new_on_hand >= b.reserved "
-    "RETURNING b.variant_id, b.warehouse_id, t.new_on_hand - t.expected AS delta, t.note) "
+    "RETURNING b.variant_id, b.warehouse_id, t.new_on_hand - t.expected AS delta), "
+    "moved AS (SELECT * FROM created UNION ALL SELECT * FROM changed) "
     "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
     "incoming_delta, reason, reference, actor, note, created_at) "
-    "SELECT variant_id, warehouse_id, delta, 0, 0, :reason, :reference, :actor, note, :now "
-    "FROM changed ORDER BY variant_id, warehouse_id"
+    "SELECT m.variant_id, m.warehouse_id, m.delta, 0, 0, :reason, :reference, :actor, t.note, "
+    ":now FROM moved m JOIN count_target t ON t.variant_id = m.variant_id "
+    "AND t.warehouse_id = m.warehouse_id ORDER BY m.variant_id, m.warehouse_id"
 ).bindparams(*_LEDGER_PARAMS)
 _SET_SQLITE = text(
     "UPDATE stock_balance AS b SET on_hand = t.new_on_hand, updated_at = :now "
@@ -588,8 +599,9 @@ def set_counts(
     The bulk form of `change_balance(..., expected_on_hand=...)`: the same guard, with
     the targets COPYed (PostgreSQL) or bulk-inserted (SQLite) into a temporary table
     and applied by one UPDATE and one ledger INSERT. Missing balance rows are created
-    at zero. If the guard refuses any target (its count is no longer `expected`, or the
-    new count is below what is reserved), StaleCount is raised and the caller's
+    (with their new count on PostgreSQL, at zero then updated on SQLite). If the guard
+    refuses any target (its count is no longer `expected`, or the new count is below
+    what is reserved), StaleCount is raised and the caller's
     transaction must roll back: this function never writes part of `targets`.
     Callers that read the balances FOR UPDATE in the same transaction see no refusals.
     """
@@ -598,9 +610,7 @@ def set_counts(
         return 0
     for t in targets:
         require_quantity(t.on_hand, field="on_hand", allow_zero=True)
-    rows = sorted(
-        (t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets
-    )
+    rows = sorted((t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     driver = connection.connection.driver_connection
@@ -623,12 +633,12 @@ def set_counts(
         )
         cursor.close()
     now = utcnow()
-    connection.execute(_CREATE_MISSING, {"now": now})
     ledger = {"now": now, "reason": str(reason), "reference": reference, "actor": actor}
     if postgres:
         written = connection.execute(_SET_AND_LOG_PG, ledger).rowcount
         connection.execute(text("DROP TABLE count_target"))
     else:
+        connection.execute(_CREATE_MISSING, {"now": now})
         written = connection.execute(_SET_SQLITE, {"now": now}).rowcount
         if written == len(rows):
             connection.execute(_LOG_SQLITE, ledger)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Select,
     Table,
     func,
     or_,
@@ -190,14 +191,19 @@ class SyncRun(SQLModel, table=True):
 
 
 class SyncItemState(SQLModel, table=True):
-    """The last reading a brand's feed gave for one balance, as applied (or agreed)."""
+    """The last reading a brand's feed gave for one balance, as applied (or agreed).
+
+    Derived data, written for every item of a first sync: it has no foreign keys, whose
+    per-row checks cost four times the insert itself (184 vs 36 ms per 10,000 rows on
+    PostgreSQL). Variants, warehouses and brands are never deleted, so nothing dangles.
+    """
 
     __tablename__ = "sync_item_state"
     __table_args__ = (Index("ix_sync_item_state_brand", "brand_id"),)
 
-    variant_id: int = Field(foreign_key="variant.id", primary_key=True)
-    warehouse_id: int = Field(foreign_key="warehouse.id", primary_key=True)
-    brand_id: int = Field(foreign_key="brand.id")
+    variant_id: int = Field(primary_key=True)
+    warehouse_id: int = Field(primary_key=True)
+    brand_id: int
     source_quantity: int
     source_updated_at: datetime = Field(sa_type=UTCDateTime)
     #: When we recorded the reading (our clock): platform changes after it are conflicts.
@@ -814,19 +820,39 @@ def get_run(session: Session, run_id: int) -> SyncRunView:
     return _run_view(row[0], row[1])
 
 
+def fast_rows(session: Session, statement: Select) -> list[tuple]:
+    """All rows of a Core SELECT as plain tuples, cheaply for tens of thousands of rows.
+
+    On PostgreSQL straight through the psycopg cursor (it already returns aware
+    datetimes for timestamptz); elsewhere through SQLAlchemy, whose type processing
+    SQLite needs (UTCDateTime makes its naive values aware).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return [tuple(row) for row in connection.execute(statement)]
+    compiled = statement.compile(dialect=connection.dialect)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), compiled.params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def brand_item_states(
     session: Session, brand_id: int
 ) -> dict[tuple[int, int], tuple[int, datetime, datetime]]:
     """(variant, warehouse) → (source quantity, source time, synced at) for one brand."""
     state = SyncItemState.__table__
-    rows = session.execute(
+    rows = fast_rows(
+        session,
         select(
             state.c.variant_id,
             state.c.warehouse_id,
             state.c.source_quantity,
             state.c.source_updated_at,
             state.c.synced_at,
-        ).where(state.c.brand_id == brand_id)
+        ).where(state.c.brand_id == brand_id),
     )
     return {(v, w): (q, ts, at) for v, w, q, ts, at in rows}
 

@@ -107,9 +107,6 @@ def upgrade() -> None:
     sa.Column('source_updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('synced_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brand.id'], ),
-    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], ),
-    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], ),
     sa.PrimaryKeyConstraint('variant_id', 'warehouse_id')
     )
     op.create_index('ix_sync_item_state_brand', 'sync_item_state', ['brand_id'], unique=False)

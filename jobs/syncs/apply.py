@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from jobs.syncs.feed import FeedItem, Issue
 from models.catalog import Brand, SkuAlias, Variant, Warehouse
 from models.stock import CountTarget, LedgerEntry, LedgerReason, StockBalance, set_counts
-from models.syncs import ConflictPolicy, SyncItemState, brand_item_states
+from models.syncs import ConflictPolicy, SyncItemState, brand_item_states, fast_rows
 
 SAMPLES = 20
 _CHUNK = 500
@@ -162,21 +162,21 @@ def _issue(item: FeedItem, reason: str, field_name: str, value: str) -> Issue:
 
 def _brand_skus(session: Session, brand_id: int) -> dict[str, int]:
     """Every code that names one of the brand's variants: barcodes, aliases, then SKUs win."""
-    codes: dict[str, int] = {}
-    for variant_id, barcode in session.execute(
-        select(Variant.id, Variant.barcode).where(
-            Variant.brand_id == brand_id, Variant.barcode.is_not(None)
+    variant = Variant.__table__
+    alias = SkuAlias.__table__
+    rows = fast_rows(
+        session,
+        select(variant.c.id, variant.c.sku, variant.c.barcode).where(
+            variant.c.brand_id == brand_id
+        ),
+    )
+    codes: dict[str, int] = {barcode: vid for vid, _sku, barcode in rows if barcode}
+    codes.update(
+        fast_rows(
+            session, select(alias.c.code, alias.c.variant_id).where(alias.c.brand_id == brand_id)
         )
-    ):
-        codes[barcode] = variant_id
-    for code, variant_id in session.execute(
-        select(SkuAlias.code, SkuAlias.variant_id).where(SkuAlias.brand_id == brand_id)
-    ):
-        codes[code] = variant_id
-    for variant_id, sku in session.execute(
-        select(Variant.id, Variant.sku).where(Variant.brand_id == brand_id)
-    ):
-        codes[sku] = variant_id
+    )
+    codes.update((sku, vid) for vid, sku, _barcode in rows)
     return codes
 
 
@@ -212,16 +212,37 @@ def _balances(session: Session, brand_id: int) -> dict[tuple[int, int], tuple[in
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=balance)
-    return {(v, w): (on_hand, reserved) for v, w, on_hand, reserved in session.execute(query)}
+    return {(v, w): (on_hand, reserved) for v, w, on_hand, reserved in fast_rows(session, query)}
+
+
+# PostgreSQL: for each balance that differs, its latest change to on hand not made by
+# a sync, found by walking the (variant_id, warehouse_id, id) index backwards — cost
+# per differing balance, however long the ledger has grown.
+_PLATFORM_CHANGES_PG = text(
+    "SELECT p.variant_id, p.warehouse_id, (SELECT l.created_at FROM stock_ledger l "
+    "WHERE l.variant_id = p.variant_id AND l.warehouse_id = p.warehouse_id "
+    "AND l.reason <> 'sync' AND l.on_hand_delta <> 0 ORDER BY l.id DESC LIMIT 1) "
+    "FROM unnest(CAST(:variants AS integer[]), CAST(:warehouses AS integer[])) "
+    "AS p(variant_id, warehouse_id)"
+)
 
 
 def _platform_changes(
-    session: Session, brand_id: int, since: datetime
+    session: Session, brand_id: int, pairs: list[tuple[int, int]], since: datetime
 ) -> dict[tuple[int, int], datetime]:
-    """Latest change to on hand not made by a sync, per balance, after `since`."""
+    """Latest change to on hand not made by a sync, per balance in `pairs` (after `since`)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            _PLATFORM_CHANGES_PG,
+            {"variants": [v for v, _w in pairs], "warehouses": [w for _v, w in pairs]},
+        )
+        return {(v, w): at for v, w, at in rows if at is not None and at > since}
+    # SQLite (one writer, embedded scale): one pass over the brand's recent ledger.
     ledger = LedgerEntry.__table__
     variant = Variant.__table__
-    rows = session.execute(
+    wanted = set(pairs)
+    rows = connection.execute(
         select(ledger.c.variant_id, ledger.c.warehouse_id, func.max(ledger.c.created_at))
         .join(variant, variant.c.id == ledger.c.variant_id)
         .where(
@@ -232,7 +253,7 @@ def _platform_changes(
         )
         .group_by(ledger.c.variant_id, ledger.c.warehouse_id)
     )
-    return {(v, w): at for v, w, at in rows}
+    return {(v, w): at for v, w, at in rows if (v, w) in wanted}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -282,25 +303,18 @@ def apply_items(
             bound = state[2] if state else ts
             bound = min(bound, ts)
             since = bound if since is None or bound < since else since
-    platform = _platform_changes(session, brand_id, since) if candidates else {}
+    platform = _platform_changes(session, brand_id, candidates, since) if candidates else {}
     differing = set(candidates)
 
     newest = policy == ConflictPolicy.NEWEST.value
     targets: list[CountTarget] = []
-    readings: list[dict[str, Any]] = []
+    #: Rows in the order of _READING_COLUMNS.
+    readings: list[tuple] = []
     for key, item in resolved.items.items():
         on_hand, reserved = balances.get(key, (0, 0))
         ts = item.updated_at or fetched_at
         state = states.get(key)
-        reading = {
-            "variant_id": key[0],
-            "warehouse_id": key[1],
-            "brand_id": brand_id,
-            "source_quantity": item.quantity,
-            "source_updated_at": ts,
-            "synced_at": fetched_at,
-            "run_id": run_id,
-        }
+        reading = (key[0], key[1], brand_id, item.quantity, ts, fetched_at, run_id)
         if key not in differing:
             result.unchanged += 1
             if state is None or ts > state[1] or item.quantity != state[0]:
@@ -367,13 +381,48 @@ def apply_items(
     return result
 
 
-def write_readings(session: Session, readings: list[dict[str, Any]]) -> None:
-    """Upsert the last reading per balance (bulk, in batches)."""
+_READING_COLUMNS = (
+    "variant_id",
+    "warehouse_id",
+    "brand_id",
+    "source_quantity",
+    "source_updated_at",
+    "synced_at",
+    "run_id",
+)
+_CREATE_READINGS = text(
+    "CREATE TEMPORARY TABLE reading_target (variant_id integer, warehouse_id integer, "
+    "brand_id integer, source_quantity integer, source_updated_at timestamptz, "
+    "synced_at timestamptz, run_id bigint) ON COMMIT DROP"
+)
+_UPSERT_READINGS = text(
+    "INSERT INTO sync_item_state (variant_id, warehouse_id, brand_id, source_quantity, "
+    "source_updated_at, synced_at, run_id) SELECT variant_id, warehouse_id, brand_id, "
+    "source_quantity, source_updated_at, synced_at, run_id FROM reading_target "
+    "ORDER BY variant_id, warehouse_id "
+    "ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET brand_id = excluded.brand_id, "
+    "source_quantity = excluded.source_quantity, "
+    "source_updated_at = excluded.source_updated_at, synced_at = excluded.synced_at, "
+    "run_id = excluded.run_id"
+)
+
+
+def write_readings(session: Session, readings: list[tuple]) -> None:
+    """Upsert the last reading per balance: COPY + one upsert on PostgreSQL, batches on SQLite."""
     if not readings:
         return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_CREATE_READINGS)
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY reading_target ({', '.join(_READING_COLUMNS)}) FROM STDIN") as copy:
+            for reading in readings:
+                copy.write_row(reading)
+        connection.execute(_UPSERT_READINGS)
+        connection.execute(text("DROP TABLE reading_target"))
+        return
     table = SyncItemState.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    statement = sqlite.insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=["variant_id", "warehouse_id"],
         set_={
@@ -381,6 +430,6 @@ def write_readings(session: Session, readings: list[dict[str, Any]]) -> None:
             for name in ("brand_id", "source_quantity", "source_updated_at", "synced_at", "run_id")
         },
     )
-    connection = session.connection()
-    for start in range(0, len(readings), 5000):
-        connection.execute(statement, readings[start : start + 5000])
+    rows = [dict(zip(_READING_COLUMNS, reading, strict=True)) for reading in readings]
+    for start in range(0, len(rows), 5000):
+        connection.execute(statement, rows[start : start + 5000])

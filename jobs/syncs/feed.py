@@ -303,6 +303,13 @@ def parse_timestamp(value: Any, now: datetime) -> tuple[datetime | None, str | N
     return parsed, None
 
 
+def _getter(path: str):
+    """A fast field reader: dict.get for a plain key, `dig` for a dotted path."""
+    if "." not in path:
+        return lambda item: item.get(path)
+    return lambda item: dig(item, path)
+
+
 class _ItemReader:
     """Turns raw items into FeedItems (or issues), with the mapping's field names."""
 
@@ -311,16 +318,33 @@ class _ItemReader:
         self.location = config.path("location", "location")
         self.quantity = config.path("quantity", "quantity")
         self.updated_at = config.path("updated_at", "updated_at")
+        self.get_sku, self.get_location, self.get_quantity, self.get_updated_at = (
+            _getter(p) for p in (self.sku, self.location, self.quantity, self.updated_at)
+        )
         self.now = now
+        #: Feeds repeat timestamps a lot (a batch updated at once): parse each text once.
+        self.times: dict[Any, tuple[datetime | None, str | None]] = {}
 
     def read(self, raw: Any, page: int, index: int, feed: Feed) -> None:
         if not isinstance(raw, dict):
             feed.add_issue(Issue(page, index, "item is not an object", value=shown(raw)))
             return
-        sku_raw = dig(raw, self.sku)
-        sku = str(sku_raw).strip() if isinstance(sku_raw, str | int) else ""
-        location_raw = dig(raw, self.location)
-        location = str(location_raw).strip() if isinstance(location_raw, str | int) else ""
+        sku_raw = self.get_sku(raw)
+        sku = (
+            sku_raw.strip()
+            if type(sku_raw) is str
+            else (
+                str(sku_raw) if isinstance(sku_raw, int) and not isinstance(sku_raw, bool) else ""
+            )
+        )
+        location_raw = self.get_location(raw)
+        location = (
+            location_raw.strip()
+            if type(location_raw) is str
+            else str(location_raw)
+            if isinstance(location_raw, int) and not isinstance(location_raw, bool)
+            else ""
+        )
         ok = True
         if not sku:
             feed.add_issue(
@@ -332,15 +356,23 @@ class _ItemReader:
                 Issue(page, index, "location is missing", self.location, shown(location_raw), sku)
             )
             ok = False
-        quantity_raw = dig(raw, self.quantity)
-        quantity, problem = parse_quantity_value(quantity_raw)
+        quantity_raw = self.get_quantity(raw)
+        if type(quantity_raw) is int and 0 <= quantity_raw <= 1_000_000_000:
+            quantity, problem = quantity_raw, None
+        else:
+            quantity, problem = parse_quantity_value(quantity_raw)
         if problem:
             feed.add_issue(
                 Issue(page, index, problem, self.quantity, shown(quantity_raw), sku, location)
             )
             ok = False
-        ts_raw = dig(raw, self.updated_at)
-        updated_at, problem = parse_timestamp(ts_raw, self.now)
+        ts_raw = self.get_updated_at(raw)
+        try:
+            updated_at, problem = self.times[ts_raw]
+        except (KeyError, TypeError):
+            updated_at, problem = parse_timestamp(ts_raw, self.now)
+            if type(ts_raw) is str and len(self.times) < 100_000:
+                self.times[ts_raw] = (updated_at, problem)
         if problem:
             feed.add_issue(
                 Issue(page, index, problem, self.updated_at, shown(ts_raw), sku, location)
