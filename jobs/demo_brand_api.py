@@ -397,6 +397,8 @@ class DemoBrandApi:
 
 #: Demo brands served in the "nested" shape, with their own location names.
 NESTED_BRANDS = {"HLM"}
+#: Demo brands whose connector reads the CSV file (the importer's path).
+CSV_BRANDS = {"FLK"}
 
 
 def demo_token(code: str) -> str:

@@ -416,7 +416,7 @@ class SyncRunView:
         """One line for a person."""
         head = f"sync #{self.id} {self.brand_code}: {self.status}"
         if self.status == SyncStatus.UNCHANGED:
-            return f"{head} (feed not modified; {self.requests} request)"
+            return f"{head} ({self.message or 'feed not modified'}; {self.requests} request)"
         counts = (
             f"{self.pages} page(s), {self.items:,} item(s): {self.changed:,} changed, "
             f"{self.unchanged:,} unchanged"

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from jobs.syncs.fetch import FetchLimits
 from jobs.syncs.run import run_sync, run_syncs
@@ -470,3 +470,47 @@ def test_health_runs_and_actions_for_the_syncs_page(engine, brand):
     with read_session(engine) as session:
         assert get_connector(session, "NRD").run_requested_at is None  # taken by the run
         assert sync_health(session)[0].last_run.id == ok.id
+
+
+# --- the CSV style: the import pipeline behind an HTTP fetch ---------------------------
+
+
+def test_csv_style_fetches_the_file_and_applies_it_through_the_importer(engine, world, brand):
+    from jobs.imports import MappingSpec, save_mapping
+    from models.imports import ImportRun
+
+    with transaction(engine) as session:
+        save_mapping(
+            session,
+            world.brand_id,
+            "feed",
+            MappingSpec(columns={"sku": "SKU", "location": "Location", "quantity": "Quantity"}),
+        )
+    brand.connect(
+        style="csv", url=f"{brand.base}/brands/NRD/stock.csv", mapping={"csv_mapping": "feed"}
+    )
+    run = brand.sync()
+    assert (run.status, run.items, run.changed, run.pages) == ("succeeded", 9, 9, 1)
+    assert "Applied as import" in run.message
+    assert brand.stock() == expected_stock()
+    assert {r[0] for r in brand.ledger()} == {"import"}  # the importer's own ledger rows
+    assert brand.sync().status == "unchanged"  # 304
+
+    # A bad row: the importer refuses the whole file, nothing applied.
+    brand.api.set_quantity("NRD", "NRD-TEE1-BLK-S", "WH2", -2)
+    before = brand.state()
+    refused = brand.sync()
+    assert refused.status == "failed" and refused.failure == "items"
+    assert refused.errors[0]["reason"] == "quantity cannot be negative"
+    assert brand.state() == before
+
+    # Without validators, the same bytes are recognised by their hash: nothing changes.
+    brand.api.set_quantity("NRD", "NRD-TEE1-BLK-S", "WH2", 42)
+    assert brand.sync().changed == 1
+    with transaction(engine) as session:
+        session.execute(update(Connector).values(etag=None, last_modified=None))
+    again = brand.sync()
+    assert again.status == "unchanged"
+    assert "was applied as import" in again.message
+    with read_session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ImportRun)) == 3

@@ -249,6 +249,7 @@ def _write_finish(
     error_count: int = 0,
     validators: dict[str, str | None] | None = None,
     items: int | None = None,
+    counts: dict[str, int] | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "status": status.value,
@@ -262,6 +263,7 @@ def _write_finish(
         "error_count": error_count,
         "errors": errors or [],
     }
+    values.update(counts or {})
     if result is not None:
         values.update(
             changed=result.changed,
