@@ -21,24 +21,32 @@ every statement here (counts and exports included) applies it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     FromClause,
+    Integer,
     Select,
+    String,
+    Table,
     and_,
     any_,
+    bindparam,
     exists,
     func,
     or_,
     select,
+    true,
     tuple_,
     union,
 )
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
@@ -261,8 +269,9 @@ class WarehouseColumn:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Quantities:
+class Quantities(NamedTuple):
+    """Units of one variant in one warehouse, or summed over several."""
+
     on_hand: int = 0
     reserved: int = 0
     incoming: int = 0
@@ -270,13 +279,6 @@ class Quantities:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
-
-    def __add__(self, other: Quantities) -> Quantities:
-        return Quantities(
-            self.on_hand + other.on_hand,
-            self.reserved + other.reserved,
-            self.incoming + other.incoming,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +403,11 @@ def is_broken_size_run(cells: Sequence[SizeCell]) -> bool:
 
 
 # --- shared query pieces --------------------------------------------------------------------
+#
+# Statements are built once per *shape* (which filter fields are set, the sort, how stock
+# is summed) and cached; every user value reaches them as a named bound parameter at
+# execution (`_params`). Building and cache-keying a statement tree costs about as much
+# as running a cheap page, so this keeps the layer close to hand-written SQL.
 
 #: Up to this many candidate variants, stock is summed per variant through the balance
 #: primary key (a few index reads each); beyond it, the balances are aggregated in one
@@ -423,23 +430,120 @@ class _Scope:
     def ids(self) -> list[int]:
         return [w.id for w in self.columns]
 
-    def balance_join(self, v: FromClause, b: FromClause = _b) -> ColumnElement[bool]:
-        on = b.c.variant_id == v.c.id
-        return and_(on, b.c.warehouse_id.in_(self.ids)) if self.restricts else on
-
-    def in_warehouses(self, b: FromClause) -> list[ColumnElement[bool]]:
-        return [b.c.warehouse_id.in_(self.ids)] if self.restricts else []
-
     def summing(self, candidates: int) -> _Scope:
         return replace(self, per_variant=candidates <= PER_VARIANT_LIMIT)
 
 
-def _scope(session: Session, wanted: Sequence[int]) -> _Scope:
-    rows = session.execute(
-        select(_w.c.id, _w.c.code, _w.c.name, _w.c.is_active).order_by(_w.c.priority, _w.c.code)
-    ).all()
+@dataclass(frozen=True)
+class _Shape:
+    """The structure of a filter's statements: which fields are set, not their values."""
+
+    dialect: str
+    #: 0 (every brand), 1 (one brand) or 2 (several).
+    brands: int = 0
+    colour: bool = False
+    size: bool = False
+    category: bool = False
+    search: bool = False
+    stock_state: str = "all"
+    sort: str = "sku"
+    descending: bool = False
+    restricts: bool = False
+    per_variant: bool = True
+
+    @classmethod
+    def of(cls, f: GridFilter, scope: _Scope) -> _Shape:
+        return cls(
+            scope.dialect,
+            brands=min(len(f.brand_ids), 2),
+            colour=f.colour is not None,
+            size=f.size is not None,
+            category=f.category is not None,
+            search=bool(f.search),
+            stock_state=f.stock_state,
+            sort=f.sort,
+            descending=f.descending,
+            restricts=scope.restricts,
+            per_variant=scope.per_variant,
+        )
+
+    @property
+    def picks_variants(self) -> bool:
+        """Size, search and stock state choose single variants out of a size run."""
+        return self.size or self.search or self.stock_state != "all"
+
+    def whole_runs(self) -> _Shape:
+        return replace(self, size=False, search=False, stock_state="all")
+
+
+def _params(f: GridFilter, scope: _Scope) -> dict[str, Any]:
+    """The values for the statements of `_Shape.of(f, scope)`."""
+    params: dict[str, Any] = {}
+    if f.brand_ids:
+        params["brand_ids"] = list(f.brand_ids)
+        params["brand_id"] = f.brand_ids[0]
+    for name in ("colour", "size", "category"):
+        if getattr(f, name) is not None:
+            params[name] = getattr(f, name)
+    if f.search:
+        params["pattern"] = f"%{escape_like(f.search)}%"
+    if f.stock_state == "low":
+        params["low"] = f.low_threshold
+    if scope.restricts:
+        params["warehouse_ids"] = scope.ids
+    return params
+
+
+def _in_param(
+    column: ColumnElement, name: str, dialect: str, item_type: type[TypeEngine] = Integer
+) -> ColumnElement[bool]:
+    """`column IN :name` for a list given at execution; ``= ANY(:name)`` on PostgreSQL,
+    so the statement's text is the same for any number of values."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _in_warehouses(b: FromClause, dialect: str, restricts: bool) -> list[ColumnElement[bool]]:
+    return [_in_param(b.c.warehouse_id, "warehouse_ids", dialect)] if restricts else []
+
+
+_WAREHOUSES = select(_w.c.id, _w.c.code, _w.c.name, _w.c.is_active).order_by(
+    _w.c.priority, _w.c.code
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _with_warehouses(counts: tuple[Select, ...]) -> Select:
+    """The warehouses, each row also carrying the values of the `counts` queries.
+
+    A one-row derived table joined to the warehouses: the counts cost no round trip.
+    """
+    if not counts:
+        return _WAREHOUSES
+    counted = select(
+        *(count.scalar_subquery().label(f"n{n}") for n, count in enumerate(counts))
+    ).subquery("counts")
+    return (
+        select(*counted.c, *_WAREHOUSES.selected_columns)
+        .select_from(counted.outerjoin(_w, true()))
+        .order_by(_w.c.priority, _w.c.code)
+    )
+
+
+def _scope(
+    session: Session,
+    wanted: Sequence[int],
+    counts: Sequence[Select] = (),
+    params: Mapping[str, Any] | None = None,
+) -> tuple[_Scope, list[int]]:
+    """The warehouses to show and sum over, and the values of the `counts` queries."""
+    found = session.connection().execute(_with_warehouses(tuple(counts)), params or {}).all()
+    skip = len(counts)
+    values = [int(value) for value in found[0][:skip]] if counts else []
+    rows = [row[skip:] for row in found if row[skip] is not None]
     if wanted:
-        known = {row.id for row in rows}
+        known = {row[0] for row in rows}
         missing = [w for w in wanted if w not in known]
         if missing:
             raise InvalidQuantity(
@@ -447,12 +551,18 @@ def _scope(session: Session, wanted: Sequence[int]) -> _Scope:
                 field="warehouse_ids",
                 value=missing,
             )
-        chosen = [row for row in rows if row.id in set(wanted)]
+        chosen = [row for row in rows if row[0] in set(wanted)]
     else:
-        chosen = [row for row in rows if row.is_active]
-    columns = tuple(WarehouseColumn(row.id, row.code, row.name) for row in chosen)
+        chosen = [row for row in rows if row[3]]
+    columns = tuple(WarehouseColumn(row[0], row[1], row[2]) for row in chosen)
     dialect = session.get_bind().dialect.name
-    return _Scope(columns, restricts=len(chosen) != len(rows), dialect=dialect)
+    return _Scope(columns, restricts=len(chosen) != len(rows), dialect=dialect), values
+
+
+@functools.cache
+def _alias(table: Table, name: str) -> FromClause:
+    """One alias object per name: its column collection is built once, not per query."""
+    return table.alias(name)
 
 
 _QUANTITY_EXPRESSIONS = {
@@ -461,26 +571,28 @@ _QUANTITY_EXPRESSIONS = {
     "available": lambda b: b.c.on_hand - b.c.reserved,
     "incoming": lambda b: b.c.incoming,
 }
-#: Columns of a variant that the grid queries read (also those of the search's union).
+#: Columns of a variant that the grid queries read (the search's union has those needed).
 _VARIANT_COLUMNS = ("id", "product_id", "brand_id", "sku", "colour", "size", "size_rank")
 
 
-def _search_rows(text: str, dialect: str, name: str) -> FromClause:
-    """The variants whose SKU, barcode, alias code, product name or style code contain `text`.
+@functools.lru_cache(maxsize=256)
+def _search_rows(dialect: str, name: str, columns: tuple[str, ...]) -> FromClause:
+    """The variants whose SKU, barcode, alias code, product name or style code contain
+    the :pattern parameter (a LIKE pattern, metacharacters escaped by backslash).
 
     A UNION of per-table matches rather than an OR across a join, so that each branch
     can use its own trigram index on PostgreSQL; it yields the variant rows themselves,
     so nothing joins back to `variant` afterwards.
     """
-    pattern = f"%{escape_like(text)}%"
+    pattern = bindparam("pattern", type_=String)
 
     def like(column: ColumnElement) -> ColumnElement[bool]:
         return column.ilike(pattern, escape="\\")
 
-    sv = _v.alias(f"{name}_v")
-    sa = _a.alias(f"{name}_a")
-    sp = _p.alias(f"{name}_p")
-    columns = [sv.c[column] for column in _VARIANT_COLUMNS]
+    sv = _alias(_v, f"{name}_v")
+    sa = _alias(_a, f"{name}_a")
+    sp = _alias(_p, f"{name}_p")
+    selected = [sv.c[column] for column in columns]
     products = select(sp.c.id).where(or_(like(sp.c.name), like(sp.c.style_code)))
     if dialect == "postgresql":
         # = ANY(ARRAY(...)) lets the planner read the matching products' variants
@@ -489,36 +601,21 @@ def _search_rows(text: str, dialect: str, name: str) -> FromClause:
     else:
         by_product = sv.c.product_id.in_(products)
     return union(
-        select(*columns).where(or_(like(sv.c.sku), like(sv.c.barcode))),
-        select(*columns).join(sa, sa.c.variant_id == sv.c.id).where(like(sa.c.code)),
-        select(*columns).where(by_product),
+        select(*selected).where(or_(like(sv.c.sku), like(sv.c.barcode))),
+        select(*selected).join(sa, sa.c.variant_id == sv.c.id).where(like(sa.c.code)),
+        select(*selected).where(by_product),
     ).subquery(name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Source:
     """The variants a filter's catalogue fields select (brand, category, colour, size, search)."""
 
     v: FromClause
     p: FromClause
     br: FromClause
-    conditions: list[ColumnElement[bool]]
+    conditions: tuple[ColumnElement[bool], ...]
     need_product: bool
-
-    @classmethod
-    def of(cls, f: GridFilter, dialect: str, *, name: str = "v") -> _Source:
-        v = _search_rows(f.search, dialect, name) if f.search else _v.alias(name)
-        p, br = _p.alias(f"{name}_product"), _br.alias(f"{name}_brand")
-        conditions: list[ColumnElement[bool]] = []
-        if f.brand_ids:
-            conditions.append(v.c.brand_id.in_(f.brand_ids))
-        if f.colour:
-            conditions.append(v.c.colour == f.colour)
-        if f.size:
-            conditions.append(v.c.size == f.size)
-        if f.category:
-            conditions.append(p.c.category == f.category)
-        return cls(v, p, br, conditions, need_product=f.category is not None)
 
     def from_clause(self, *, product: bool = False, brand: bool = False) -> FromClause:
         joined: FromClause = self.v
@@ -528,30 +625,67 @@ class _Source:
             joined = joined.join(self.br, self.br.c.id == self.v.c.brand_id)
         return joined
 
-    def count(self) -> Select:
-        return select(func.count()).select_from(self.from_clause()).where(*self.conditions)
+
+@functools.lru_cache(maxsize=256)
+def _source(shape: _Shape, name: str | None = None) -> _Source:
+    """`name` aliases the tables, for a subquery that must not correlate with the outer one."""
+    if shape.search:
+        needed = {"id", "sku", "product_id", "colour"}
+        if shape.brands or shape.sort == "brand":
+            needed.add("brand_id")
+        if shape.size or shape.sort == "size":
+            needed |= {"size", "size_rank"}
+        columns = tuple(column for column in _VARIANT_COLUMNS if column in needed)
+        v = _search_rows(shape.dialect, name or "v", columns)
+    else:
+        v = _v if name is None else _alias(_v, name)
+    p = _p if name is None else _alias(_p, f"{name}_product")
+    br = _br if name is None else _alias(_br, f"{name}_brand")
+    conditions: list[ColumnElement[bool]] = []
+    if shape.brands == 1:
+        # One brand (a vendor, or the usual pick) as a plain equality: a prepared
+        # statement's generic plan then still walks the (brand_id, sku) index.
+        conditions.append(v.c.brand_id == bindparam("brand_id", type_=Integer))
+    elif shape.brands:
+        conditions.append(_in_param(v.c.brand_id, "brand_ids", shape.dialect))
+    if shape.colour:
+        conditions.append(v.c.colour == bindparam("colour", type_=String))
+    if shape.size:
+        conditions.append(v.c.size == bindparam("size", type_=String))
+    if shape.category:
+        conditions.append(p.c.category == bindparam("category", type_=String))
+    return _Source(v, p, br, tuple(conditions), need_product=shape.category)
 
 
-def _per_variant_sum(v: FromClause, scope: _Scope, name: str) -> ColumnElement[int]:
+@functools.lru_cache(maxsize=256)
+def _candidates(shape: _Shape) -> Select:
+    """How many variants the catalogue fields select (before stock state)."""
+    src = _source(shape)
+    return select(func.count()).select_from(src.from_clause()).where(*src.conditions)
+
+
+@functools.lru_cache(maxsize=256)
+def _per_variant_sum(v: FromClause, dialect: str, restricts: bool, name: str) -> ColumnElement:
     """One variant's total of `name` over the scope's warehouses (0 without balances)."""
-    b = _b.alias(f"{v.name}_{name}")
+    b = _alias(_b, f"{v.name}_{name}")
     total = func.coalesce(func.sum(_QUANTITY_EXPRESSIONS[name](b)), 0)
-    query = select(total).where(b.c.variant_id == v.c.id, *scope.in_warehouses(b))
+    query = select(total).where(b.c.variant_id == v.c.id, *_in_warehouses(b, dialect, restricts))
     return query.correlate(v).scalar_subquery()
 
 
-def _balance_totals(scope: _Scope, names: Sequence[str], *, low: int | None) -> FromClause:
+@functools.lru_cache(maxsize=256)
+def _balance_totals(dialect: str, restricts: bool, names: tuple[str, ...], low: bool) -> FromClause:
     """Every variant's totals over the scope's warehouses, in one aggregate (only low ones)."""
-    b = _b.alias("totals_b")
+    b = _alias(_b, "totals_b")
     sums = {name: func.sum(_QUANTITY_EXPRESSIONS[name](b)) for name in names}
     query = (
         select(b.c.variant_id, *(total.label(name) for name, total in sums.items()))
-        .where(*scope.in_warehouses(b))
+        .where(*_in_warehouses(b, dialect, restricts))
         .group_by(b.c.variant_id)
     )
-    if low is not None:
+    if low:
         available = func.sum(_QUANTITY_EXPRESSIONS["available"](b))
-        query = query.having(available.between(1, low))
+        query = query.having(available.between(1, bindparam("low", type_=Integer)))
     return query.subquery("totals")
 
 
@@ -565,85 +699,112 @@ def _reverse_if_far(total: int, offset: int, limit: int) -> tuple[bool, int]:
     return (True, tail) if tail < offset else (False, offset)
 
 
+Order = tuple[tuple[str, bool], ...]
+#: OFFSET is a 32-bit parameter.
+_MAX_OFFSET = 2**31 - 1
+
+
 # --- the variants a filter selects -----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
 def _filtered_variants(
-    f: GridFilter, scope: _Scope, *, name: str = "v", sort: bool = True
-) -> tuple[FromClause, list[tuple[str, bool]]]:
+    shape: _Shape, name: str | None = None, sort: bool = True
+) -> tuple[FromClause, Order]:
     """A subquery of the filter's variants, with columns id, sku, product_id, colour and
     the sort keys k0, k1 …; and the ORDER BY as (column name, descending) pairs.
 
     Stock state and quantity sorts sum the selected warehouses' balances, per variant or
-    in one aggregate as `scope.per_variant` says.
+    in one aggregate as `shape.per_variant` says.
     """
-    src = _Source.of(f, scope.dialect, name=name)
-    v, desc = src.v, f.descending
-    needed = ["available"] if f.stock_state != "all" else []
-    if sort and f.sort in QUANTITY_COLUMNS and f.sort not in needed:
-        needed.append(f.sort)
+    src = _source(shape, name)
+    v, dialect, restricts = src.v, shape.dialect, shape.restricts
+    name = name or "v"
+    needed = ["available"] if shape.stock_state != "all" else []
+    if sort and shape.sort in QUANTITY_COLUMNS and shape.sort not in needed:
+        needed.append(shape.sort)
     keys: list[ColumnElement] = []
-    if sort:
-        keys = {
-            "sku": [],
-            "product": [src.p.c.name],
-            "colour": [v.c.colour],
-            "size": [v.c.size_rank, v.c.size],
-            "brand": [src.br.c.code],
-        }.get(f.sort, [])
+    if sort and shape.sort == "product":
+        keys = [src.p.c.name]
+    elif sort and shape.sort == "colour":
+        keys = [v.c.colour]
+    elif sort and shape.sort == "size":
+        keys = [v.c.size_rank, v.c.size]
+    elif sort and shape.sort == "brand":
+        keys = [src.br.c.code]
     from_clause = src.from_clause(
-        product=sort and f.sort == "product", brand=sort and f.sort == "brand"
+        product=sort and shape.sort == "product", brand=sort and shape.sort == "brand"
     )
     conditions = list(src.conditions)
     quantities: dict[str, ColumnElement] = {}
-    if scope.per_variant:
-        quantities = {n: _per_variant_sum(v, scope, n) for n in needed}
+    if shape.per_variant:
+        quantities = {n: _per_variant_sum(v, dialect, restricts, n) for n in needed}
     elif needed:
-        low = f.low_threshold if f.stock_state == "low" else None
-        totals = _balance_totals(scope, needed, low=low)
+        low = shape.stock_state == "low"
+        totals = _balance_totals(dialect, restricts, tuple(needed), low)
         join_on = totals.c.variant_id == v.c.id
         from_clause = (
-            from_clause.join(totals, join_on)
-            if low is not None
-            else from_clause.outerjoin(totals, join_on)
+            from_clause.join(totals, join_on) if low else from_clause.outerjoin(totals, join_on)
         )
         quantities = {n: func.coalesce(totals.c[n], 0) for n in needed}
-        if f.stock_state == "out":
-            sb = _b.alias(f"{name}_stocked")
+        if shape.stock_state == "out":
+            sb = _alias(_b, f"{name}_stocked")
             stocked = select(sb.c.variant_id).where(
-                sb.c.variant_id == v.c.id, sb.c.on_hand > sb.c.reserved, *scope.in_warehouses(sb)
+                sb.c.variant_id == v.c.id,
+                sb.c.on_hand > sb.c.reserved,
+                *_in_warehouses(sb, dialect, restricts),
             )
             conditions.append(~exists(stocked.correlate(v)))
-    if sort and f.sort in QUANTITY_COLUMNS:
-        keys = [quantities[f.sort]]
+    if sort and shape.sort in QUANTITY_COLUMNS:
+        keys = [quantities[shape.sort]]
     columns = [v.c.id, v.c.sku, v.c.product_id, v.c.colour]
     columns += [key.label(f"k{n}") for n, key in enumerate(keys)]
     columns += [total.label(f"q_{n}") for n, total in quantities.items()]
     inner = select(*columns).select_from(from_clause).where(*conditions)
-    if scope.per_variant and quantities:
+    if shape.per_variant and quantities:
         # OFFSET 0 keeps the subquery whole, so each per-variant sum runs once per row
         # instead of once for WHERE and again for ORDER BY.
         inner = inner.offset(0)
     rows = inner.subquery(f"{name}_rows")
-    if scope.per_variant and f.stock_state != "all":
+    if shape.per_variant and shape.stock_state != "all":
         available = rows.c.q_available
-        state = available <= 0 if f.stock_state == "out" else available.between(1, f.low_threshold)
+        if shape.stock_state == "out":
+            state = available <= 0
+        else:
+            state = available.between(1, bindparam("low", type_=Integer))
         rows = select(rows).where(state).subquery(f"{name}_state")
-    order = [(f"k{n}", desc) for n in range(len(keys))]
-    order.append(("sku", False if keys else desc))  # SKUs are unique: a total order
-    return rows, order
+    order = [(f"k{n}", shape.descending) for n in range(len(keys))]
+    # SKUs are unique: a total order.
+    order.append(("sku", False if keys else shape.descending))
+    return rows, tuple(order)
 
 
-def _candidates(session: Session, f: GridFilter, scope: _Scope) -> int:
-    """How many variants the catalogue fields select (before stock state)."""
-    return int(session.scalar(_Source.of(f, scope.dialect).count()))
+@functools.lru_cache(maxsize=512)
+def _page_statement(
+    rows: FromClause, order: Order, columns: tuple[str, ...], windowed: bool, backwards: bool
+) -> Select:
+    selected = [rows.c[c] for c in columns]
+    if windowed:
+        selected.append(func.count().over())
+    return (
+        select(*selected)
+        .order_by(*(_direction(rows.c[c], desc != backwards) for c, desc in order))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _row_count(rows: FromClause) -> Select:
+    return select(func.count()).select_from(rows)
 
 
 def _page_keys(
     session: Session,
     rows: FromClause,
-    order: list[tuple[str, bool]],
-    columns: Sequence[str],
+    order: Order,
+    columns: tuple[str, ...],
+    params: dict[str, Any],
     *,
     total: int | None,
     limit: int,
@@ -661,24 +822,20 @@ def _page_keys(
         if limit <= 0:
             return [], total
     backwards, skip = (False, offset) if total is None else _reverse_if_far(total, offset, limit)
-    selected = [rows.c[c] for c in columns]
-    if total is None:
-        selected.append(func.count().over())
-    query = (
-        select(*selected)
-        .order_by(*(_direction(rows.c[c], desc != backwards) for c, desc in order))
-        .limit(limit)
-        .offset(skip)
-    )
-    found = [tuple(row) for row in session.execute(query)]
+    query = _page_statement(rows, order, columns, total is None, backwards)
+    connection = session.connection()
+    found = []
+    if skip <= _MAX_OFFSET:  # further out than any table reaches: surely past the end
+        found = connection.execute(query, params | {"limit": limit, "offset": skip}).all()
     if total is None:
         if found:
             total = int(found[0][-1])
-            found = [row[:-1] for row in found]
         elif offset == 0:
             total = 0
         else:
-            total = int(session.scalar(select(func.count()).select_from(rows)))
+            total = int(connection.scalar(_row_count(rows), params))
+        found = [row[:-1] for row in found]
+    found = [tuple(row) for row in found]
     return (found[::-1] if backwards else found), total
 
 
@@ -692,26 +849,33 @@ def _variant_page(
 
     With `at_most`, a count known beforehand to exceed it returns no ids.
     """
-    scope = _scope(session, f.warehouse_ids)
+    dialect = session.get_bind().dialect.name
     total = None
+    params = _params(f, _Scope((), restricts=False, dialect=dialect))
     if f.stock_state != "all" or f.sort in QUANTITY_COLUMNS or not f.search:
-        candidates = _candidates(session, f, scope)
-        scope = scope.summing(candidates)
+        # The catalogue candidates: the total, and the choice of how to sum stock.
+        candidates = _candidates(_Shape.of(f, _Scope((), restricts=False, dialect=dialect)))
+        scope, [count] = _scope(session, f.warehouse_ids, [candidates], params)
+        scope = scope.summing(count)
         if f.stock_state == "all":
-            total = candidates
+            total = count
             if at_most is not None and total > at_most:
                 return scope, [], total
-    rows, order = _filtered_variants(f, scope)
-    keys, total = _page_keys(session, rows, order, ["id"], total=total, limit=limit, offset=offset)
+    else:  # a plain text search: its count comes with the page
+        scope, _ = _scope(session, f.warehouse_ids)
+    rows, order = _filtered_variants(_Shape.of(f, scope))
+    keys, total = _page_keys(
+        session, rows, order, ("id",), _params(f, scope), total=total, limit=limit, offset=offset
+    )
     return scope, [key[0] for key in keys], total
 
 
-def _variant_details(
-    session: Session, ids: Sequence[int], scope: _Scope, brand_ids: Sequence[int]
-) -> list[BalanceGridRow]:
-    """Facts and per-warehouse balances of `ids`, in the order of `ids`."""
-    if not ids:
-        return []
+@functools.lru_cache(maxsize=16)
+def _details_statement(dialect: str, restricts: bool, by_brand: bool) -> Select:
+    """Facts and balances of a page of variant ids."""
+    on = _b.c.variant_id == _v.c.id
+    if restricts:
+        on = and_(on, _in_param(_b.c.warehouse_id, "warehouse_ids", dialect))
     query = (
         select(
             _v.c.id,
@@ -733,28 +897,53 @@ def _variant_details(
         .select_from(
             _v.join(_p, _p.c.id == _v.c.product_id)
             .join(_br, _br.c.id == _v.c.brand_id)
-            .outerjoin(_b, scope.balance_join(_v))
+            .outerjoin(_b, on)
         )
-        .where(_v.c.id.in_(ids))
+        .where(_in_param(_v.c.id, "page_ids", dialect))
     )
+    if by_brand:
+        query = query.where(_in_param(_v.c.brand_id, "brand_ids", dialect))
+    return query
+
+
+def _page_params(scope: _Scope, brand_ids: Sequence[int], **lists: Sequence) -> dict[str, list]:
+    params = {name: list(values) for name, values in lists.items()}
+    if scope.restricts:
+        params["warehouse_ids"] = scope.ids
     if brand_ids:
-        query = query.where(_v.c.brand_id.in_(brand_ids))
+        params["brand_ids"] = list(brand_ids)
+    return params
+
+
+def _variant_details(
+    session: Session, ids: Sequence[int], scope: _Scope, brand_ids: Sequence[int]
+) -> list[BalanceGridRow]:
+    """Facts and per-warehouse balances of `ids`, in the order of `ids`."""
+    if not ids:
+        return []
+    query = _details_statement(scope.dialect, scope.restricts, bool(brand_ids))
+    found = session.connection().execute(query, _page_params(scope, brand_ids, page_ids=ids))
     facts: dict[int, tuple] = {}
     stock: dict[int, dict[int, Quantities]] = {}
-    for row in session.execute(query):
-        facts.setdefault(row[0], tuple(row[:11]))
-        if row.warehouse_id is not None:
-            stock.setdefault(row[0], {})[row.warehouse_id] = Quantities(
-                row.on_hand, row.reserved, row.incoming
-            )
+    for row in found.all():
+        variant_id, warehouse_id = row[0], row[11]
+        if variant_id not in facts:
+            facts[variant_id] = tuple(row[:11])
+            stock[variant_id] = {}
+        if warehouse_id is not None:
+            stock[variant_id][warehouse_id] = Quantities(row[12], row[13], row[14])
     empty = Quantities()
     result = []
     for variant_id in ids:
         if variant_id not in facts:
             continue
-        held = stock.get(variant_id, {})
+        held = stock[variant_id]
         cells = tuple(held.get(w.id, empty) for w in scope.columns)
-        total = sum(cells, empty)
+        total = Quantities(
+            sum(c.on_hand for c in cells),
+            sum(c.reserved for c in cells),
+            sum(c.incoming for c in cells),
+        )
         result.append(BalanceGridRow(*facts[variant_id], stock=cells, total=total))
     return result
 
@@ -762,9 +951,9 @@ def _variant_details(
 def balance_grid(session: Session, f: GridFilter) -> BalanceGridPage:
     """One page of the balances view: a row per variant, a column group per warehouse.
 
-    Statements: the warehouses; the count of catalogue candidates (unless a plain text
-    search, whose count comes with the page); the page's variant ids, ordered and
-    limited in SQL; then their facts and balances.
+    Three statements: the warehouses (carrying the count of catalogue candidates,
+    unless a plain text search, whose count comes with the page); the page's variant
+    ids, filtered, ordered and limited in SQL; then their facts and balances.
     """
     scope, ids, total = _variant_page(session, f, limit=f.page_size, offset=f.offset)
     rows = _variant_details(session, ids, scope, f.brand_ids)
@@ -774,9 +963,10 @@ def balance_grid(session: Session, f: GridFilter) -> BalanceGridPage:
 # --- size-run view ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
 def _style_colours(
-    f: GridFilter, scope: _Scope, members: _Scope, *, sort: bool
-) -> tuple[FromClause, list[tuple[str, bool]]]:
+    shape: _Shape, members_per_variant: bool, sort: bool
+) -> tuple[FromClause, Order]:
     """A subquery of the style-colours the filter selects, keyed (product_id, colour).
 
     Brand, category and colour keep runs whole. Size, text search and stock state
@@ -784,30 +974,30 @@ def _style_colours(
     matching variant) without cutting the run that is shown. Quantity sorts total the
     whole run; others use the run's first SKU (brand, style, colour order) to break ties.
     """
-    whole = replace(f, size=None, search="", stock_state="all")
-    src = _Source.of(whole, scope.dialect, name="run")
-    v, desc = src.v, f.descending
+    src = _source(shape.whole_runs(), "run")
+    v, dialect, restricts = src.v, shape.dialect, shape.restricts
     keys: list[ColumnElement] = []
     group: list[ColumnElement] = []
     from_clause = src.from_clause(
-        product=sort and f.sort == "product", brand=sort and f.sort == "brand"
+        product=sort and shape.sort == "product", brand=sort and shape.sort == "brand"
     )
-    if sort and f.sort == "product":
+    if sort and shape.sort == "product":
         keys = group = [src.p.c.name]
-    elif sort and f.sort == "brand":
+    elif sort and shape.sort == "brand":
         keys = group = [src.br.c.code]
-    elif sort and f.sort == "colour":
+    elif sort and shape.sort == "colour":
         keys = [v.c.colour]
-    elif sort and f.sort in QUANTITY_COLUMNS:
-        if scope.per_variant:
-            keys = [func.sum(_per_variant_sum(v, scope, f.sort))]
+    elif sort and shape.sort in QUANTITY_COLUMNS:
+        if shape.per_variant:
+            keys = [func.sum(_per_variant_sum(v, dialect, restricts, shape.sort))]
         else:
-            totals = _balance_totals(scope, [f.sort], low=None)
+            totals = _balance_totals(dialect, restricts, (shape.sort,), False)
             from_clause = from_clause.outerjoin(totals, totals.c.variant_id == v.c.id)
-            keys = [func.coalesce(func.sum(totals.c[f.sort]), 0)]
+            keys = [func.coalesce(func.sum(totals.c[shape.sort]), 0)]
     conditions = list(src.conditions)
-    if f.size or f.search or f.stock_state != "all":
-        picked, _ = _filtered_variants(replace(f, sort="sku"), members, name="m", sort=False)
+    if shape.picks_variants:
+        members = replace(shape, sort="sku", per_variant=members_per_variant)
+        picked, _ = _filtered_variants(members, "m", False)
         chosen = select(picked.c.product_id, picked.c.colour)
         conditions.append(tuple_(v.c.product_id, v.c.colour).in_(chosen))
     columns = [v.c.product_id, v.c.colour, func.min(v.c.sku).label("first_sku")]
@@ -818,17 +1008,19 @@ def _style_colours(
         .where(*conditions)
         .group_by(v.c.product_id, v.c.colour, *group)
     )
-    order = [(f"k{n}", desc) for n in range(len(keys))]
-    order.append(("first_sku", False if keys else desc))  # runs share no SKU: a total order
-    return query.subquery("runs"), order
+    order = [(f"k{n}", shape.descending) for n in range(len(keys))]
+    # Runs share no SKU: a total order.
+    order.append(("first_sku", False if keys else shape.descending))
+    return query.subquery("runs"), tuple(order)
 
 
-def _run_cells(
-    session: Session, keys: Sequence[tuple[int, str]], scope: _Scope, brand_ids: Sequence[int]
-) -> tuple[dict[tuple[int, str], list[SizeCell]], dict[tuple[int, str], tuple[str, ...]]]:
-    """Each key's sizes with their available units, and its facts."""
-    v = _v.alias("cell")
-    available = _per_variant_sum(v, scope, "available")
+@functools.lru_cache(maxsize=16)
+def _cells_statement(dialect: str, restricts: bool, by_brand: bool) -> Select:
+    """Sizes, facts and available units of a page of style-colours."""
+    v, b = _alias(_v, "cell"), _alias(_b, "cell_balance")
+    available = select(func.coalesce(func.sum(b.c.on_hand - b.c.reserved), 0)).where(
+        b.c.variant_id == v.c.id, *_in_warehouses(b, dialect, restricts)
+    )
     query = (
         select(
             v.c.product_id,
@@ -840,20 +1032,36 @@ def _run_cells(
             _p.c.name,
             _p.c.style_code,
             _p.c.category,
-            available,
+            available.correlate(v).scalar_subquery(),
         )
         .select_from(v.join(_p, _p.c.id == v.c.product_id).join(_br, _br.c.id == v.c.brand_id))
         .where(
-            v.c.product_id.in_(sorted({pid for pid, _ in keys})),
-            v.c.colour.in_(sorted({colour for _, colour in keys})),
+            _in_param(v.c.product_id, "product_ids", dialect),
+            _in_param(v.c.colour, "colours", dialect, String),
         )
     )
-    if brand_ids:
-        query = query.where(v.c.brand_id.in_(brand_ids))
+    if by_brand:
+        query = query.where(_in_param(v.c.brand_id, "brand_ids", dialect))
+    return query
+
+
+def _run_cells(
+    session: Session, keys: Sequence[tuple[int, str]], scope: _Scope, brand_ids: Sequence[int]
+) -> tuple[dict[tuple[int, str], list[SizeCell]], dict[tuple[int, str], tuple[str, ...]]]:
+    """Each key's sizes with their available units, and its facts."""
+    query = _cells_statement(scope.dialect, scope.restricts, bool(brand_ids))
+    params = _page_params(
+        scope,
+        brand_ids,
+        product_ids=sorted({pid for pid, _ in keys}),
+        colours=sorted({colour for _, colour in keys}),
+    )
     wanted = set(keys)
     runs: dict[tuple[int, str], list[SizeCell]] = {key: [] for key in keys}
     facts: dict[tuple[int, str], tuple[str, ...]] = {}
-    for pid, colour, size, system, rank, *fact, units in session.execute(query):
+    for pid, colour, size, system, rank, *fact, units in (
+        session.connection().execute(query, params).all()
+    ):
         if (pid, colour) in wanted:
             runs[pid, colour].append((size, system, rank, int(units)))
             facts[pid, colour] = tuple(fact)
@@ -875,25 +1083,30 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
                 field="warehouse_id",
             )
         f = replace(f, warehouse_ids=(warehouse_id,))
-    scope = _scope(session, f.warehouse_ids)
-    picks = bool(f.size or f.search)
-    runs_scope = members = scope
+    dialect = session.get_bind().dialect.name
+    plain = _Shape.of(f, _Scope((), restricts=False, dialect=dialect))
+    picks = plain.size or plain.search
+    # Variant counts choose how stock is summed; a plain filter's run count is the total.
+    counts: dict[str, Select] = {}
     if f.sort in QUANTITY_COLUMNS or (f.stock_state != "all" and not picks):
-        whole = replace(f, size=None, search="", stock_state="all")
-        runs_scope = members = scope.summing(_candidates(session, whole, scope))
+        counts["whole"] = _candidates(plain.whole_runs())
     if f.stock_state != "all" and picks:
-        members = scope.summing(_candidates(session, f, scope))
-    total = None
-    if not picks and f.stock_state == "all":
-        counted, _ = _style_colours(f, runs_scope, members, sort=False)
-        total = int(session.scalar(select(func.count()).select_from(counted)))
-    ordered, order = _style_colours(f, runs_scope, members, sort=True)
+        counts["members"] = _candidates(replace(plain, stock_state="all"))
+    if not plain.picks_variants:
+        counts["runs"] = _row_count(_style_colours(plain, True, False)[0])
+    params = _params(f, _Scope((), restricts=False, dialect=dialect))
+    scope, values = _scope(session, f.warehouse_ids, list(counts.values()), params)
+    counted = dict(zip(counts, values, strict=True))
+    runs_scope = scope.summing(counted.get("whole", 0))
+    members_per_variant = counted.get("members", counted.get("whole", 0)) <= PER_VARIANT_LIMIT
+    ordered, order = _style_colours(_Shape.of(f, runs_scope), members_per_variant, True)
     found, total = _page_keys(
         session,
         ordered,
         order,
-        ["product_id", "colour"],
-        total=total,
+        ("product_id", "colour"),
+        _params(f, scope),
+        total=counted.get("runs"),
         limit=f.page_size,
         offset=f.offset,
     )

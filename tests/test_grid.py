@@ -71,10 +71,8 @@ class Catalogue:
     facts: dict[str, tuple[str, str, str, int, str]]
 
     def quantities(self, sku: str, warehouses: tuple[str, ...] = ACTIVE) -> Quantities:
-        total = Quantities()
-        for code in warehouses:
-            total += Quantities(*STOCK.get((sku, code), (0, 0, 0)))
-        return total
+        held = [STOCK.get((sku, code), (0, 0, 0)) for code in warehouses]
+        return Quantities(*(sum(column) for column in zip(*held, strict=True)))
 
 
 def _add_style(session, brand_id, brand, style, name, category, colour, colour_code, sizes):
