@@ -20,10 +20,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 setup: $(VENV)/.installed
 	$(BIN)/alembic upgrade head
 
-## run: set up, seed demo data into an empty database, and serve on :3000 (API :8000)
+## run: set up, seed demo data into an empty database, and serve on :3000 (API :8000);
+## the demo brand API (127.0.0.1:8765, the demo connectors' feeds) runs alongside
 run: setup
 	$(BIN)/rackroom seed --if-empty
 	@$(BIN)/python -m jobs.demo_logins
+	$(BIN)/rackroom connector demo --if-missing
+	@$(BIN)/python -m jobs.demo_brand_api --drift 30 & api=$$!; \
+	trap 'kill $$api 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/reflex run --env dev
 
 ## test: set up, then the whole suite (domain on SQLite and PostgreSQL, then the browser)
