@@ -55,6 +55,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy import Index as SAIndex
@@ -493,16 +494,9 @@ def _watched_balances(scope: _Scope | None):
         (available <= 0, literal(AlertKind.OUT_OF_STOCK.value)),
         else_=literal(AlertKind.LOW_STOCK.value),
     )
-    key = (
-        literal("w")
-        + cast(_b.c.warehouse_id, String)
-        + literal(":v")
-        + cast(_b.c.variant_id, String)
-    )
     query = (
         select(
             kind.label("kind"),
-            key.label("subject_key"),
             _v.c.brand_id,
             _v.c.product_id,
             _b.c.variant_id,
@@ -527,30 +521,30 @@ def _watched_balances(scope: _Scope | None):
 
 
 def _core_flags(scope: _Scope | None, dialect: str):
-    """Variants with `core` (1/0) and their run's number of core sizes (`core_total`).
+    """Variants with their run (`run_id`: the run's lowest variant id), `core` (1/0) and
+    the run's number of core sizes (`core_total`).
 
     The rule of `models.grid.core_sizes`, in SQL: a run is a product's colour, its
     sizes ordered by (size rank, label). Runs of fewer than three sizes, or with a
     one-size variant, have no core; all-alpha runs that hold any of S/M/L have those
     as core; otherwise the size at 0-based position i of n is core when
-    n ≤ 4i + 2 ≤ 3n (the middle half). Window functions over variants only.
+    n ≤ 4i + 2 ≤ 3n (the middle half: floor((3n − 2)/4) − ceil((n − 2)/4) + 1 sizes).
+    Every window shares one definition, so the database sorts the variants once.
     """
     run = (_v.c.product_id, _v.c.colour)
     # Python orders labels by code point: so do SQLite's BINARY and PostgreSQL's "C".
     label = _v.c.size.collate("C") if dialect == "postgresql" else _v.c.size
-    rn = func.row_number().over(partition_by=run, order_by=(_v.c.size_rank, label))
+    whole = {"partition_by": run, "order_by": (_v.c.size_rank, label), "rows": (None, None)}
 
     def per_run(condition):
-        return func.sum(case((condition, 1), else_=0)).over(partition_by=run)
+        return func.sum(case((condition, 1), else_=0)).over(**whole)
 
     ranked = select(
         _v.c.id,
-        _v.c.product_id,
-        _v.c.brand_id,
-        _v.c.colour,
         _v.c.size,
-        rn.label("rn"),
-        func.count().over(partition_by=run).label("cnt"),
+        func.min(_v.c.id).over(**whole).label("run_id"),
+        func.row_number().over(**whole).label("rn"),
+        func.count().over(**whole).label("cnt"),
         per_run(_v.c.size_system == SizeSystem.ALPHA.value).label("n_alpha"),
         per_run(_v.c.size_system == SizeSystem.ONE_SIZE.value).label("n_one"),
         per_run(_v.c.size.in_(CORE_ALPHA)).label("n_core_alpha"),
@@ -566,58 +560,49 @@ def _core_flags(scope: _Scope | None, dialect: str):
         )
     r = ranked.subquery("ranked")
     slot = 4 * r.c.rn - 2  # 4i + 2 with i = rn - 1
+    no_core = or_(r.c.cnt < 3, r.c.n_one > 0)
+    alpha = and_(r.c.n_alpha == r.c.cnt, r.c.n_core_alpha > 0)
     core = case(
-        (or_(r.c.cnt < 3, r.c.n_one > 0), 0),
-        (
-            and_(r.c.n_alpha == r.c.cnt, r.c.n_core_alpha > 0),
-            case((r.c.size.in_(CORE_ALPHA), 1), else_=0),
-        ),
+        (no_core, 0),
+        (alpha, case((r.c.size.in_(CORE_ALPHA), 1), else_=0)),
         (and_(r.c.cnt <= slot, slot <= 3 * r.c.cnt), 1),
         else_=0,
     )
-    flagged = select(r.c.id, r.c.product_id, r.c.brand_id, r.c.colour, core.label("core")).subquery(
-        "flagged"
+    core_total = case(
+        (no_core, 0),
+        (alpha, r.c.n_core_alpha),
+        else_=(3 * r.c.cnt - 2) // 4 - (r.c.cnt + 1) // 4 + 1,
     )
-    core_total = func.sum(flagged.c.core).over(
-        partition_by=(flagged.c.product_id, flagged.c.colour)
+    return select(r.c.id, r.c.run_id, core.label("core"), core_total.label("core_total")).subquery(
+        "core_flags"
     )
-    return select(flagged, core_total.label("core_total")).subquery("core_flags")
 
 
 def _broken_runs(scope: _Scope | None, dialect: str):
     """(style-colour, warehouse) runs watched at brand or product level whose core sizes
     are not all in stock while some size is."""
     cf = _core_flags(scope, dialect)
-    in_stock = _b.c.on_hand - _b.c.reserved > 0
+    # Only sizes in stock count towards either half of the rule (core sizes in stock,
+    # and "some size remains"), so the others are left out before grouping: a run
+    # with no group has nothing in stock and is not broken.
     runs = (
-        select(
-            cf.c.product_id,
-            cf.c.colour,
-            _b.c.warehouse_id,
-            func.max(cf.c.brand_id).label("brand_id"),
-            func.max(cf.c.core_total).label("core_total"),
-            func.sum(case((and_(cf.c.core == 1, in_stock), 1), else_=0)).label("core_in"),
-            func.max(case((in_stock, 1), else_=0)).label("any_in"),
-        )
+        select(cf.c.run_id, _b.c.warehouse_id)
         .select_from(cf.join(_b, _b.c.variant_id == cf.c.id))
-        .where(cf.c.core_total > 0)
+        .where(cf.c.core_total > 0, _b.c.on_hand - _b.c.reserved > 0)
     )
     if scope is not None and scope.warehouse_ids is not None:
         runs = runs.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
     runs = (
-        runs.group_by(cf.c.product_id, cf.c.colour, _b.c.warehouse_id)
-        .having(
-            func.max(case((in_stock, 1), else_=0)) == 1,
-            func.sum(case((and_(cf.c.core == 1, in_stock), 1), else_=0))
-            < func.max(cf.c.core_total),
-        )
+        runs.group_by(cf.c.run_id, _b.c.warehouse_id)
+        .having(func.sum(cf.c.core) < func.max(cf.c.core_total))
         .subquery("runs")
     )
-    joined = runs
+    first = _v.alias("run_variant")
+    joined = runs.join(first, first.c.id == runs.c.run_id)
     slots = []
     for i, (level, per_warehouse) in enumerate(s for s in _SLOTS if s[0] != RuleLevel.VARIANT):
         r = _rule.alias(f"rr{i}")
-        subject = runs.c.product_id if level is RuleLevel.PRODUCT else runs.c.brand_id
+        subject = first.c.product_id if level is RuleLevel.PRODUCT else first.c.brand_id
         place = (
             r.c.warehouse_id == runs.c.warehouse_id if per_warehouse else r.c.warehouse_id.is_(None)
         )
@@ -626,22 +611,13 @@ def _broken_runs(scope: _Scope | None, dialect: str):
         )
         slots.append(r)
     rule_id = func.coalesce(*(r.c.id for r in slots))
-    key = (
-        literal("w")
-        + cast(runs.c.warehouse_id, String)
-        + literal(":p")
-        + cast(runs.c.product_id, String)
-        + literal(":")
-        + runs.c.colour
-    )
     return (
         select(
             literal(AlertKind.BROKEN_SIZE_RUN.value).label("kind"),
-            key.label("subject_key"),
-            runs.c.brand_id,
-            runs.c.product_id,
+            first.c.brand_id,
+            first.c.product_id,
             cast(null(), Integer).label("variant_id"),
-            runs.c.colour,
+            first.c.colour,
             runs.c.warehouse_id,
             rule_id.label("rule_id"),
             cast(null(), Integer).label("available"),
@@ -652,9 +628,9 @@ def _broken_runs(scope: _Scope | None, dialect: str):
     )
 
 
-_CONDITION_COLUMNS = (
+#: What a condition row carries (the select functions above, in this order).
+_FACTS = (
     "kind",
-    "subject_key",
     "brand_id",
     "product_id",
     "variant_id",
@@ -664,6 +640,27 @@ _CONDITION_COLUMNS = (
     "available",
     "threshold",
 )
+#: What an alert is raised from: the facts and the subject key.
+_CONDITION_COLUMNS = ("subject_key", *_FACTS)
+
+
+def _subject_key(kind, warehouse_id, variant_id, product_id, colour):
+    """ "w<warehouse>:v<variant>", or "w<warehouse>:p<product>:<colour>" for a size run."""
+    place = literal("w") + cast(warehouse_id, String)
+    return case(
+        (
+            kind == AlertKind.BROKEN_SIZE_RUN.value,
+            place + literal(":p") + cast(product_id, String) + literal(":") + colour,
+        ),
+        else_=place + literal(":v") + cast(variant_id, String),
+    )
+
+
+def _keyed(source):
+    """`source` (a select of _FACTS) with its subject key."""
+    s = source.subquery("facts")
+    key = _subject_key(s.c.kind, s.c.warehouse_id, s.c.variant_id, s.c.product_id, s.c.colour)
+    return select(key.label("subject_key"), *(s.c[c] for c in _FACTS))
 
 
 # --- keeping alerts current ---------------------------------------------------------------
@@ -738,6 +735,9 @@ def _reopen_snoozed(session: Session, now: datetime) -> int:
     )
 
 
+#: Alerts raised + resolved by one scan beyond which it refreshes the table's statistics.
+_REANALYZE_AFTER = 20_000
+
 _scan_metadata = MetaData()
 #: Where the full scan keeps the current conditions while it diffs them with alerts.
 _scan_table = Table(
@@ -765,25 +765,129 @@ _DROP_SCAN = {
 def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChanges:
     """Re-evaluate every watched balance and run; raise, resolve and reopen alerts.
 
-    A few set-based statements: the current conditions go into a temporary table
-    (one pass for low/out of stock, one grouped pass for size runs), then one UPDATE
-    resolves what no longer holds, one INSERT raises what is new, one UPDATE reopens
-    snoozes that ran out.
+    Set-based: the current conditions (one pass over balances for low/out of stock,
+    one grouped pass for size runs) are compared with the unresolved alerts in one
+    FULL JOIN; what no longer holds is resolved and what is new is raised. PostgreSQL
+    does all of that in one statement (writable CTEs); SQLite keeps the conditions in
+    a temporary table for a few statements. Then one UPDATE reopens snoozes that ran out.
     """
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        raised, resolved = _sync_postgres(session, now)
+        if raised + resolved > _REANALYZE_AFTER:
+            # The planner sizes the next scan's joins from these statistics; after a bulk
+            # change do now what autovacuum would do a while later.
+            session.execute(text("ANALYZE alert"))
+    else:
+        raised, resolved = _sync_sqlite(session, now)
+    reopened = _reopen_snoozed(session, now)
+    if raised or resolved or reopened:
+        log.info("alert scan: %d raised, %d resolved, %d reopened", raised, resolved, reopened)
+    return AlertChanges(raised=raised, resolved=resolved, reopened=reopened)
+
+
+def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
+    """One statement: conditions FULL JOIN unresolved alerts on integer keys (variant and
+    warehouse, or run and warehouse), then resolve the gone and insert the new."""
+    a = _alert
+    unresolved = a.c.status != AlertStatus.RESOLVED.value
+    units = _watched_balances(None).cte("units")
+    open_units = (
+        select(a.c.id, a.c.kind, a.c.variant_id, a.c.warehouse_id)
+        .where(unresolved, a.c.kind != AlertKind.BROKEN_SIZE_RUN.value)
+        .cte("open_units")
+    )
+    runs = _broken_runs(None, "postgresql").cte("runs")
+    open_runs = (
+        select(a.c.id, a.c.product_id, a.c.colour, a.c.warehouse_id)
+        .where(unresolved, a.c.kind == AlertKind.BROKEN_SIZE_RUN.value)
+        .cte("open_runs")
+    )
+    unit_diff = (
+        select(open_units.c.id.label("alert_id"), *(units.c[c] for c in _FACTS))
+        .select_from(
+            units.join(
+                open_units,
+                and_(
+                    open_units.c.variant_id == units.c.variant_id,
+                    open_units.c.warehouse_id == units.c.warehouse_id,
+                    open_units.c.kind == units.c.kind,
+                ),
+                full=True,
+            )
+        )
+        .where(or_(open_units.c.id.is_(None), units.c.kind.is_(None)))
+    )
+    run_diff = (
+        select(open_runs.c.id.label("alert_id"), *(runs.c[c] for c in _FACTS))
+        .select_from(
+            runs.join(
+                open_runs,
+                and_(
+                    open_runs.c.product_id == runs.c.product_id,
+                    open_runs.c.colour == runs.c.colour,
+                    open_runs.c.warehouse_id == runs.c.warehouse_id,
+                ),
+                full=True,
+            )
+        )
+        .where(or_(open_runs.c.id.is_(None), runs.c.kind.is_(None)))
+    )
+    diff = union_all(unit_diff, run_diff).cte("diff")
+    locked = (
+        select(a.c.id)
+        .where(a.c.id.in_(select(diff.c.alert_id).where(diff.c.alert_id.is_not(None))))
+        .order_by(a.c.id)
+        .with_for_update()
+        .cte("locked")
+    )
+    resolved = (
+        update(a)
+        .where(a.c.id == locked.c.id, unresolved)
+        .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+        .returning(a.c.id)
+        .cte("resolved")
+    )
+    key = _subject_key(
+        diff.c.kind, diff.c.warehouse_id, diff.c.variant_id, diff.c.product_id, diff.c.colour
+    ).label("subject_key")
+    fresh = (
+        select(
+            key,
+            *(diff.c[c] for c in _FACTS),
+            cast(literal(AlertStatus.OPEN.value), String),
+            literal(now, UTCDateTime),
+        )
+        .where(diff.c.alert_id.is_(None))
+        .order_by(diff.c.kind, key)
+    )
+    raised = (
+        postgresql.insert(a)
+        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
+        .on_conflict_do_nothing(
+            index_elements=["kind", "subject_key"], index_where=a.c.status != "resolved"
+        )
+        .returning(a.c.id)
+        .cte("raised")
+    )
+    counts = select(
+        select(func.count()).select_from(raised).scalar_subquery(),
+        select(func.count()).select_from(resolved).scalar_subquery(),
+    )
+    row = session.execute(counts).one()
+    return int(row[0]), int(row[1])
+
+
+def _sync_sqlite(session: Session, now: datetime) -> tuple[int, int]:
     connection = session.connection()
     drop = _DROP_SCAN[connection.dialect.name]
-    # A failed scan leaves its table to the rollback; one left on a SQLite connection
-    # by a caller that swallowed the error is dropped here.
+    # A failed scan leaves its table to the rollback; one left on the connection by a
+    # caller that swallowed the error is dropped here.
     connection.execute(drop)
     _scan_table.create(connection)
     columns = list(_CONDITION_COLUMNS)
-    connection.execute(insert(_scan_table).from_select(columns, _watched_balances(None)))
-    connection.execute(
-        insert(_scan_table).from_select(columns, _broken_runs(None, connection.dialect.name))
-    )
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("ANALYZE pg_temp.alert_scan"))
+    for source in (_watched_balances(None), _broken_runs(None, connection.dialect.name)):
+        connection.execute(insert(_scan_table).from_select(columns, _keyed(source)))
     s = _scan_table
     gone = select(_alert.c.id).where(
         _alert.c.status != AlertStatus.RESOLVED.value,
@@ -791,11 +895,8 @@ def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChange
     )
     resolved = _resolve(session, gone, now)
     raised = _insert_new(session, select(*(s.c[c] for c in columns)), now)
-    reopened = _reopen_snoozed(session, now)
     connection.execute(drop)
-    if raised or resolved or reopened:
-        log.info("alert scan: %d raised, %d resolved, %d reopened", raised, resolved, reopened)
-    return AlertChanges(raised=raised, resolved=resolved, reopened=reopened)
+    return raised, resolved
 
 
 def check_alerts_for(
@@ -828,9 +929,10 @@ def check_alerts_for(
 
 
 def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
-    low = _watched_balances(scope)
-    broken = _broken_runs(scope, session.get_bind().dialect.name)
-    current = {(r.kind, r.subject_key) for r in session.execute(low.union_all(broken)).all()}
+    conditions = _keyed(
+        union_all(_watched_balances(scope), _broken_runs(scope, session.get_bind().dialect.name))
+    )
+    current = {(r.kind, r.subject_key) for r in session.execute(conditions).all()}
     runs = session.execute(
         select(_v.c.product_id, _v.c.colour).where(_v.c.id.in_(scope.variant_ids)).distinct()
     ).all()
@@ -857,7 +959,7 @@ def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
         if (row.kind, row.subject_key) not in current
     ]
     resolved = _resolve(session, select(_alert.c.id).where(_alert.c.id.in_(stale)), now)
-    raised = _insert_new(session, low.union_all(broken), now) if current else 0
+    raised = _insert_new(session, conditions, now) if current else 0
     return AlertChanges(raised=raised, resolved=resolved)
 
 
