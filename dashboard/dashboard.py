@@ -17,6 +17,7 @@ from dashboard.pages import (
     admin_warehouses,
     login,
     overview,
+    syncs,
 )
 from jobs.scheduler import running_scheduler
 
@@ -43,6 +44,13 @@ app.add_page(
     route=overview.ROUTE,
     title=f"{overview.TITLE} · Rackroom",
     on_load=overview.ON_LOAD,
+)
+
+app.add_page(
+    syncs.syncs_page,
+    route=syncs.ROUTE,
+    title=f"{syncs.TITLE} · Rackroom",
+    on_load=syncs.ON_LOAD,
 )
 
 # Admin pages (admins only: each page's on_load and every handler check the role).

@@ -35,7 +35,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Transfers", "/transfers", "arrow-left-right", roles=STAFF),
     Section("Alerts", "/alerts", "bell", roles=STAFF),
     Section("Imports", "/imports", "file-up"),
-    Section("Syncs", "/syncs", "refresh-cw", roles=STAFF),
+    Section("Syncs", "/syncs", "refresh-cw", built=True, roles=STAFF),
     Section("Analytics", "/analytics", "chart-line", roles=STAFF),
     Section("Demand", "/demand", "vote", roles=STAFF),
 )

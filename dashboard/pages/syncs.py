@@ -1,0 +1,603 @@
+"""Syncs: which brand's stock is current and which is stale and why; run now, pause,
+resume, and each connector's schedule; the recent runs with their errors."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.admin import (
+    MONO,
+    cell,
+    field,
+    form_dialog,
+    header,
+    load_error,
+    muted,
+    select,
+    table,
+    text_input,
+    when,
+)
+from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.layout import app_shell
+from dashboard.states.auth import AuthState
+from dashboard.states.syncs import (
+    ALL_BRANDS,
+    POLICY_CHOICES,
+    ROUTE,
+    BrandItem,
+    RunItem,
+    SampleItem,
+    SyncsState,
+)
+
+TITLE = "Syncs"
+S = SyncsState
+VIEW_ROLES = ["admin", "merchandiser", "manager"]
+CONNECTOR_COMMAND = (
+    "rackroom connector set BRAND --style json --url https://brand.example/stock \\\n"
+    "    --token - --every 15m --policy newest"
+)
+
+
+def _status_badge(status: rx.Var, tone: rx.Var) -> rx.Component:
+    return rx.badge(
+        status, color_scheme=tone, variant="soft", size="1", text_transform="capitalize"
+    )
+
+
+# --- the connectors --------------------------------------------------------------------------
+
+
+def _brand_cell(item: BrandItem) -> rx.Component:
+    return rx.table.row_header_cell(
+        rx.vstack(
+            rx.hstack(
+                rx.text(item.name, size="2", weight="medium"),
+                rx.badge(item.style, variant="outline", color_scheme="gray", size="1"),
+                spacing="2",
+                align="center",
+            ),
+            rx.hstack(
+                muted(item.code),
+                muted("·"),
+                rx.tooltip(
+                    rx.text(
+                        item.url,
+                        size="1",
+                        color_scheme="gray",
+                        style={**MONO, "font_size": "12px"},
+                        max_width="260px",
+                        overflow="hidden",
+                        text_overflow="ellipsis",
+                        white_space="nowrap",
+                    ),
+                    content=item.url,
+                ),
+                spacing="1",
+                align="center",
+            ),
+            muted(
+                rx.cond(item.token_set, "token set", "no token"),
+                data_testid="token-state",
+            ),
+            spacing="0",
+        ),
+        vertical_align="middle",
+    )
+
+
+def _schedule_cell(item: BrandItem) -> rx.Component:
+    return cell(
+        rx.vstack(
+            rx.cond(
+                item.paused,
+                rx.badge("Paused", color_scheme="orange", variant="soft", size="1"),
+                rx.text("Every " + item.every, size="2", white_space="nowrap"),
+            ),
+            muted(item.policy_label, white_space="nowrap"),
+            spacing="1",
+        ),
+        data_testid="schedule",
+    )
+
+
+def _freshness_cell(item: BrandItem) -> rx.Component:
+    return cell(
+        rx.vstack(
+            rx.badge(
+                item.freshness,
+                color_scheme=item.freshness_tone,
+                variant="soft",
+                size="1",
+                data_testid="freshness",
+            ),
+            rx.text(
+                item.last_success,
+                title=item.last_success_exact,
+                size="1",
+                color_scheme="gray",
+                white_space="nowrap",
+            ),
+            spacing="1",
+        ),
+    )
+
+
+def _last_run_cell(item: BrandItem) -> rx.Component:
+    return cell(
+        rx.vstack(
+            rx.hstack(
+                rx.cond(
+                    item.running,
+                    rx.badge(
+                        rx.spinner(size="1"),
+                        "Running",
+                        color_scheme="blue",
+                        variant="soft",
+                        size="1",
+                    ),
+                    rx.cond(
+                        item.last_status != "",
+                        _status_badge(item.last_status, item.last_status_tone),
+                    ),
+                ),
+                rx.cond(
+                    item.recent_failures > 0,
+                    rx.text(
+                        item.recent_failures.to_string() + " of the last 10 failed",
+                        size="1",
+                        color=rx.color("red", 11),
+                        white_space="nowrap",
+                    ),
+                ),
+                spacing="2",
+                align="center",
+            ),
+            rx.cond(
+                item.last_run_id > 0,
+                rx.link(
+                    item.last_counts,
+                    on_click=S.open_run(item.last_run_id),
+                    size="1",
+                    color_scheme="gray",
+                    style=NUMERIC,
+                    cursor="pointer",
+                    title="Open this run",
+                ),
+                muted(item.last_counts),
+            ),
+            rx.cond(
+                (item.last_status == "failed") & (item.last_message != ""),
+                rx.text(
+                    item.last_message,
+                    size="1",
+                    color=rx.color("red", 11),
+                    max_width="300px",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                    title=item.last_message,
+                ),
+            ),
+            spacing="1",
+        ),
+        data_testid="last-run",
+    )
+
+
+def _actions(item: BrandItem) -> rx.Component:
+    run_button = rx.button(
+        rx.icon("refresh-cw", size=14),
+        "Run now",
+        on_click=S.run_now(item.code),
+        loading=S.in_flight.contains(item.code) | item.running,
+        variant="soft",
+        size="1",
+        aria_label="Run " + item.name + " now",
+    )
+    menu = rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                size="1",
+                aria_label="More for " + item.name,
+                title="More",
+            )
+        ),
+        rx.menu.content(
+            rx.menu.item(
+                rx.icon("calendar-clock", size=14),
+                "Edit schedule…",
+                on_click=S.open_schedule(item.code),
+            ),
+            rx.cond(
+                item.paused,
+                rx.menu.item(rx.icon("play", size=14), "Resume", on_click=S.resume(item.code)),
+                rx.menu.item(rx.icon("pause", size=14), "Pause", on_click=S.pause(item.code)),
+            ),
+            size="1",
+            align="end",
+        ),
+    )
+    return cell(
+        rx.hstack(
+            rx.cond(S.can_run, run_button),
+            rx.cond(S.can_manage, menu),
+            spacing="2",
+            justify="end",
+            align="center",
+        ),
+        justify="end",
+    )
+
+
+def _brand_row(item: BrandItem) -> rx.Component:
+    return rx.table.row(
+        _brand_cell(item),
+        _schedule_cell(item),
+        _freshness_cell(item),
+        cell(when(item.next_run, item.next_run_exact), data_testid="next-run"),
+        _last_run_cell(item),
+        _actions(item),
+        data_testid="sync-row",
+        data_brand=item.code,
+    )
+
+
+def _legend() -> rx.Component:
+    def key(tone: str, label: str, meaning: str) -> rx.Component:
+        return rx.hstack(
+            rx.badge(label, color_scheme=tone, variant="soft", size="1"),
+            muted(meaning),
+            spacing="1",
+            align="center",
+        )
+
+    return rx.hstack(
+        key("green", "Fresh", "synced within its interval"),
+        key("amber", "Late", "a run is overdue"),
+        key("red", "Stale", "no success for two intervals, or never"),
+        spacing="4",
+        wrap="wrap",
+        aria_label="What the colours mean",
+    )
+
+
+def _connectors() -> rx.Component:
+    return rx.vstack(
+        table(
+            header("Brand and feed", width="30%"),
+            header("Schedule"),
+            header("Freshness"),
+            header("Next run"),
+            header("Last run"),
+            header("", width="150px"),
+            body=rx.foreach(S.brands, _brand_row),
+            test_id="syncs-table",
+        ),
+        _legend(),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _empty() -> rx.Component:
+    return empty_state(
+        "refresh-cw-off",
+        "No brand connectors yet",
+        "A connector tells Rackroom where a brand publishes its stock. Set one up from "
+        "the command line, then its syncs show here:",
+        rx.code_block(CONNECTOR_COMMAND, language="bash", width="100%", text_align="left"),
+        "--token - reads the token from standard input; it is stored for the sync and "
+        "never shown again. Use --style csv for a CSV file over HTTP.",
+    )
+
+
+# --- the runs -------------------------------------------------------------------------------
+
+
+def _run_row(item: RunItem) -> rx.Component:
+    return rx.table.row(
+        cell(
+            rx.link(
+                "#" + item.id.to_string(),
+                on_click=S.open_run(item.id),
+                size="2",
+                cursor="pointer",
+                style=NUMERIC,
+            )
+        ),
+        cell(rx.text(item.brand, size="2", weight="medium")),
+        cell(_status_badge(item.status, item.tone), data_testid="run-status"),
+        cell(when(item.started, item.started_exact)),
+        cell(muted(item.trigger, size="2")),
+        cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
+        cell(
+            rx.vstack(
+                rx.text(item.counts, size="2", style=NUMERIC),
+                rx.cond(
+                    item.message != "",
+                    rx.text(
+                        item.message,
+                        size="1",
+                        color_scheme=rx.cond(item.status == "failed", "red", "gray"),
+                    ),
+                ),
+                spacing="0",
+            ),
+            data_testid="run-counts",
+        ),
+        cell(
+            rx.cond(
+                item.error_count > 0,
+                rx.button(
+                    item.error_count.to_string() + " errors",
+                    on_click=S.open_run(item.id),
+                    color_scheme="red",
+                    variant="ghost",
+                    size="1",
+                ),
+                muted("—"),
+            ),
+            justify="end",
+        ),
+        data_testid="run-row",
+    )
+
+
+def _runs_filter() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label="Runs of brand", min_width="200px"),
+        rx.select.content(
+            rx.select.item("All brands", value=ALL_BRANDS),
+            rx.select.separator(),
+            rx.foreach(S.brand_choices, lambda c: rx.select.item(c[1], value=c[0])),
+        ),
+        value=S.brand_filter,
+        on_change=S.filter_brand,
+        size="2",
+    )
+
+
+def _runs_pager() -> rx.Component:
+    return rx.cond(
+        (S.runs_page > 1) | S.runs_more,
+        rx.hstack(
+            muted("Page " + S.runs_page.to_string(), style=NUMERIC),
+            rx.spacer(),
+            rx.button(
+                rx.icon("chevron-left", size=14),
+                "Newer",
+                on_click=S.newer_runs,
+                disabled=S.runs_page <= 1,
+                variant="soft",
+                color_scheme="gray",
+                size="1",
+            ),
+            rx.button(
+                "Older",
+                rx.icon("chevron-right", size=14),
+                on_click=S.older_runs,
+                disabled=~S.runs_more,
+                variant="soft",
+                color_scheme="gray",
+                size="1",
+            ),
+            align="center",
+            spacing="2",
+            width="100%",
+            as_="nav",
+            aria_label="Pages of runs",
+        ),
+    )
+
+
+def _runs() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Recent runs", as_="h2", size="4"),
+            rx.spacer(),
+            _runs_filter(),
+            align="center",
+            width="100%",
+            padding_top="12px",
+        ),
+        rx.cond(
+            S.runs.length() > 0,
+            rx.vstack(
+                table(
+                    header("Run", width="64px"),
+                    header("Brand"),
+                    header("Status"),
+                    header("Started"),
+                    header("Trigger"),
+                    header("Took", justify="end"),
+                    header("What happened", width="40%"),
+                    header("Errors", justify="end"),
+                    body=rx.foreach(S.runs, _run_row),
+                    test_id="runs-table",
+                ),
+                _runs_pager(),
+                spacing="3",
+                width="100%",
+            ),
+            empty_state(
+                "history",
+                "No runs yet",
+                rx.cond(
+                    S.brand_filter == ALL_BRANDS,
+                    "Runs appear as the scheduler syncs each brand, or when you press Run now.",
+                    "This brand has not been synced yet. Press Run now on its line above.",
+                ),
+            ),
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+# --- dialogs --------------------------------------------------------------------------------
+
+
+def _sample_row(item: SampleItem) -> rx.Component:
+    return rx.table.row(
+        cell(muted(item.where, white_space="nowrap")),
+        cell(rx.text(item.sku, style=MONO)),
+        cell(rx.text(item.location, size="2")),
+        cell(rx.text(item.detail, size="2")),
+    )
+
+
+def _run_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(S.run_title, size="4", text_transform="none"),
+            rx.dialog.description(
+                S.run_summary, size="2", color_scheme="gray", margin_bottom="12px"
+            ),
+            rx.cond(
+                S.run_message != "",
+                rx.callout(S.run_message, icon="info", size="1", margin_bottom="12px"),
+            ),
+            rx.cond(
+                S.run_samples.length() > 0,
+                rx.vstack(
+                    rx.scroll_area(
+                        table(
+                            header("Where"),
+                            header("SKU"),
+                            header("Location"),
+                            header("Problem"),
+                            body=rx.foreach(S.run_samples, _sample_row),
+                            test_id="run-samples",
+                        ),
+                        max_height="360px",
+                        type="auto",
+                        scrollbars="vertical",
+                    ),
+                    muted(S.run_more_errors),
+                    spacing="2",
+                    width="100%",
+                ),
+                muted("No errors or conflicts in this run."),
+            ),
+            rx.hstack(rx.dialog.close(rx.button("Close")), justify="end", padding_top="16px"),
+            max_width="820px",
+            data_testid="run-dialog",
+        ),
+        open=S.dialog == "run",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+def _schedule_dialog() -> rx.Component:
+    return form_dialog(
+        field(
+            "Every",
+            text_input(
+                "sync-every",
+                name="every",
+                default_value=S.form_every,
+                key=S.target_code,
+                required=True,
+                auto_focus=True,
+                auto_complete="off",
+                placeholder="15m",
+            ),
+            for_id="sync-every",
+            hint="Like 45s, 15m, 1h or 1h30m (from 5 s to 7 days).",
+        ),
+        field(
+            "When the brand and Rackroom disagree",
+            select(
+                "sync-policy",
+                POLICY_CHOICES,
+                name="policy",
+                value=S.form_policy,
+                on_change=S.set_form_policy,
+            ),
+            for_id="sync-policy",
+            hint="Newest wins: the later change (feed timestamp or our correction) stands. "
+            "Platform corrections win: the brand is the authority, except for counts "
+            "corrected here after its last update.",
+        ),
+        title="Schedule of " + S.target_label,
+        description="How often the brand's feed is read, and whose number wins a conflict.",
+        open=S.dialog == "schedule",
+        on_open_change=S.on_dialog_change,
+        on_submit=S.save_schedule,
+        submit_label="Save schedule",
+        saving=S.saving,
+        error=S.form_error,
+        test_id="schedule-dialog",
+    )
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def _no_access() -> rx.Component:
+    return rx.box(
+        empty_state(
+            "lock",
+            "You don't have access to this page",
+            "Brand syncs are run by Rackroom staff. Your brand's stock is on the Overview.",
+            rx.link("Back to the overview", href="/", size="2", weight="medium"),
+        ),
+        data_testid="no-access",
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        load_error(S.load_error),
+        rx.hstack(
+            muted(S.summary, size="2", data_testid="syncs-summary"),
+            rx.spacer(),
+            rx.cond(
+                ~S.can_run & S.loaded,
+                muted("You can look; admins and merchandisers run syncs.", size="2"),
+            ),
+            width="100%",
+        ),
+        rx.cond(
+            S.brands.length() > 0,
+            rx.fragment(_connectors(), _runs()),
+            rx.cond(
+                S.loaded,
+                _empty(),
+                rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
+            ),
+        ),
+        _schedule_dialog(),
+        _run_dialog(),
+        spacing="4",
+        width="100%",
+    )
+
+
+def syncs_page() -> rx.Component:
+    allowed = rx.Var.create(VIEW_ROLES).contains(AuthState.user_role)
+    return app_shell(
+        rx.cond(allowed, _content(), _no_access()),
+        title=TITLE,
+        route=ROUTE,
+        description="Brand stock feeds: how current each brand is, and what every run did.",
+        action=rx.cond(
+            allowed,
+            rx.button(
+                rx.icon("rotate-cw", size=15),
+                "Refresh",
+                on_click=S.refresh,
+                variant="soft",
+                size="2",
+            ),
+        ),
+    )
+
+
+ON_LOAD = [AuthState.require_login, S.load]
