@@ -7,11 +7,17 @@ Two views of one `GridFilter`:
 * `size_run_grid`: one row per style-colour (product × colour), a column per size in
   size order, available units per cell, broken size runs flagged.
 
-A page costs a handful of statements whatever the catalogue size: the warehouses, a
-count, the page's keys (filtered, ordered and limited in SQL), then the facts and
-balances of those keys only. Nothing beyond one page is pulled into Python. Every
-user value reaches SQL as a bound parameter; text search is a literal substring
+A page costs three statements whatever the catalogue size: the warehouses (with the
+counts riding along), the page's keys (filtered, ordered and limited in SQL), then the
+facts and balances of those keys only. Nothing beyond one page is pulled into Python.
+Every user value reaches SQL as a bound parameter; text search is a literal substring
 (LIKE metacharacters escaped), never a pattern or a regex.
+
+Stock state (low / out) and quantity sorts need each variant's total over the selected
+warehouses. For up to PER_VARIANT_LIMIT candidate variants (a brand, a search) those
+are summed per variant through the balance primary key; for more (the whole catalogue)
+in one aggregate over the balances, which is the cost floor of such a page without a
+stored per-variant total (≈1.6M balances: a few hundred ms).
 
 `grid_csv` exports the filtered balances view with spreadsheet formulas neutralised.
 Vendors are confined by the caller putting their one brand in `GridFilter.brand_ids`:
@@ -514,16 +520,21 @@ _WAREHOUSES = select(_w.c.id, _w.c.code, _w.c.name, _w.c.is_active).order_by(
 
 
 @functools.lru_cache(maxsize=256)
-def _with_warehouses(counts: tuple[Select, ...]) -> Select:
+def _with_warehouses(counts: tuple[Select, ...], jit_off: bool) -> Select:
     """The warehouses, each row also carrying the values of the `counts` queries.
 
     A one-row derived table joined to the warehouses: the counts cost no round trip.
+    With `jit_off` (PostgreSQL) it also turns JIT compilation off for the rest of the
+    transaction (``set_config(..., is_local => true)``, i.e. SET LOCAL): the stock
+    aggregates that follow cost just enough to trigger it, and compiling them takes
+    longer than it saves (measured: 70-100 ms of a 300 ms page).
     """
-    if not counts:
+    if not counts and not jit_off:
         return _WAREHOUSES
-    counted = select(
-        *(count.scalar_subquery().label(f"n{n}") for n, count in enumerate(counts))
-    ).subquery("counts")
+    values = [count.scalar_subquery().label(f"n{n}") for n, count in enumerate(counts)]
+    if jit_off:
+        values.insert(0, func.set_config("jit", "off", true()).label("jit"))
+    counted = select(*values).subquery("counts")
     return (
         select(*counted.c, *_WAREHOUSES.selected_columns)
         .select_from(counted.outerjoin(_w, true()))
@@ -536,11 +547,20 @@ def _scope(
     wanted: Sequence[int],
     counts: Sequence[Select] = (),
     params: Mapping[str, Any] | None = None,
+    *,
+    heavy: bool = False,
 ) -> tuple[_Scope, list[int]]:
-    """The warehouses to show and sum over, and the values of the `counts` queries."""
-    found = session.connection().execute(_with_warehouses(tuple(counts)), params or {}).all()
-    skip = len(counts)
-    values = [int(value) for value in found[0][:skip]] if counts else []
+    """The warehouses to show and sum over, and the values of the `counts` queries.
+
+    `heavy`: stock totals follow (JIT off on PostgreSQL, see `_with_warehouses`).
+    """
+    dialect = session.get_bind().dialect.name
+    jit_off = heavy and dialect == "postgresql"
+    query = _with_warehouses(tuple(counts), jit_off)
+    found = session.connection().execute(query, params or {}).all()
+    first = int(jit_off)
+    skip = first + len(counts)
+    values = [int(value) for value in found[0][first:skip]] if counts else []
     rows = [row[skip:] for row in found if row[skip] is not None]
     if wanted:
         known = {row[0] for row in rows}
@@ -555,7 +575,6 @@ def _scope(
     else:
         chosen = [row for row in rows if row[3]]
     columns = tuple(WarehouseColumn(row[0], row[1], row[2]) for row in chosen)
-    dialect = session.get_bind().dialect.name
     return _Scope(columns, restricts=len(chosen) != len(rows), dialect=dialect), values
 
 
@@ -855,7 +874,8 @@ def _variant_page(
     if f.stock_state != "all" or f.sort in QUANTITY_COLUMNS or not f.search:
         # The catalogue candidates: the total, and the choice of how to sum stock.
         candidates = _candidates(_Shape.of(f, _Scope((), restricts=False, dialect=dialect)))
-        scope, [count] = _scope(session, f.warehouse_ids, [candidates], params)
+        heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
+        scope, [count] = _scope(session, f.warehouse_ids, [candidates], params, heavy=heavy)
         scope = scope.summing(count)
         if f.stock_state == "all":
             total = count
@@ -1095,7 +1115,8 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
     if not plain.picks_variants:
         counts["runs"] = _row_count(_style_colours(plain, True, False)[0])
     params = _params(f, _Scope((), restricts=False, dialect=dialect))
-    scope, values = _scope(session, f.warehouse_ids, list(counts.values()), params)
+    heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
+    scope, values = _scope(session, f.warehouse_ids, list(counts.values()), params, heavy=heavy)
     counted = dict(zip(counts, values, strict=True))
     runs_scope = scope.summing(counted.get("whole", 0))
     members_per_variant = counted.get("members", counted.get("whole", 0)) <= PER_VARIANT_LIMIT

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy import text as sql
 
 from models import grid
 from models.catalog import Product, SkuAlias, Variant, Warehouse, create_brand, create_warehouse
@@ -715,6 +716,17 @@ def test_csv_export_refuses_more_rows_than_allowed(engine, cat, summing):
 )
 def test_safe_cell(value, cell):
     assert safe_cell(value) == cell
+
+
+def test_stock_pages_turn_jit_off_for_their_own_transaction_only(pg_engine):
+    make_world(pg_engine)
+    with read_session(pg_engine) as session:
+        balance_grid(session, GridFilter(search="tee"))
+        assert session.execute(sql("SHOW jit")).scalar_one() == "on"
+        balance_grid(session, GridFilter(stock_state="low"))
+        assert session.execute(sql("SHOW jit")).scalar_one() == "off"
+    with read_session(pg_engine) as session:
+        assert session.execute(sql("SHOW jit")).scalar_one() == "on"
 
 
 def test_inactive_warehouse_only_when_chosen(engine, cat):
