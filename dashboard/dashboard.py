@@ -11,12 +11,14 @@ import reflex as rx
 
 from dashboard.api import create_api
 from dashboard.pages import (
+    alerts,
     admin_api_keys,
     admin_brands,
     admin_users,
     admin_warehouses,
     login,
     overview,
+    transfers,
     syncs,
 )
 from jobs.scheduler import running_scheduler
@@ -52,6 +54,18 @@ app.add_page(
     title=f"{syncs.TITLE} · Rackroom",
     on_load=syncs.ON_LOAD,
 )
+
+# Transfers and alerts (staff only: each page's on_load and every handler check the role).
+for _route, _page, _title, _on_load in (
+    (transfers.ROUTE, transfers.transfers_page, "Transfers", transfers.ON_LOAD),
+    (transfers.DETAIL_ROUTE, transfers.transfer_detail_page, "Transfer", transfers.DETAIL_ON_LOAD),
+    (transfers.PICK_ROUTE, transfers.pick_list_page, "Pick list", transfers.PICK_ON_LOAD),
+    (transfers.SUGGEST_ROUTE, transfers.suggestions_page, "Suggestions", transfers.SUGGEST_ON_LOAD),
+    (alerts.ROUTE, alerts.alerts_page, "Alerts", alerts.ON_LOAD),
+    (alerts.RULES_ROUTE, alerts.rules_page, "Alert rules", alerts.RULES_ON_LOAD),
+    (alerts.REPLENISH_ROUTE, alerts.replenishment_page, "Reorder", alerts.REPLENISH_ON_LOAD),
+):
+    app.add_page(_page, route=_route, title=f"{_title} · Rackroom", on_load=_on_load)
 
 # Admin pages (admins only: each page's on_load and every handler check the role).
 for _module, _page in (

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from dashboard.states.auth import AuthState
+from dashboard.states.sidebar import SidebarState
 from models.users import Role
 
 SIDEBAR_WIDTH = "220px"
@@ -26,14 +27,16 @@ class Section:
     icon: str
     built: bool = False
     roles: tuple[Role, ...] = EVERYONE
+    #: A live count shown beside the label: "alerts" or "transfers" (SidebarState).
+    count: str = ""
 
 
 #: The sidebar, in order. Sections not built yet show as "Soon", never as dead links.
 SECTIONS: tuple[Section, ...] = (
     Section("Overview", "/", "layout-dashboard", built=True),
     Section("Stock", "/stock", "package"),
-    Section("Transfers", "/transfers", "arrow-left-right", roles=STAFF),
-    Section("Alerts", "/alerts", "bell", roles=STAFF),
+    Section("Transfers", "/transfers", "arrow-left-right", True, STAFF, "transfers"),
+    Section("Alerts", "/alerts", "bell", True, STAFF, "alerts"),
     Section("Imports", "/imports", "file-up"),
     Section("Syncs", "/syncs", "refresh-cw", built=True, roles=STAFF),
     Section("Analytics", "/analytics", "chart-line", roles=STAFF),
@@ -68,6 +71,27 @@ _ITEM_STYLE = {
 }
 
 
+def _live_count(which: str) -> rx.Component:
+    """Open alerts (red) or transfers waiting for approval (amber); nothing when zero."""
+    value, color, title = (
+        (SidebarState.open_alerts, "red", " open alerts")
+        if which == "alerts"
+        else (SidebarState.waiting_transfers, "amber", " waiting for approval")
+    )
+    return rx.cond(
+        value > 0,
+        rx.badge(
+            value.to_string(),
+            color_scheme=color,
+            variant="soft",
+            size="1",
+            radius="full",
+            title=value.to_string() + title,
+            data_testid=f"nav-count-{which}",
+        ),
+    )
+
+
 def _nav_item(section: Section, active_route: str) -> rx.Component:
     content = [rx.icon(section.icon, size=16), rx.text(section.label, flex="1")]
     if not section.built:
@@ -79,6 +103,8 @@ def _nav_item(section: Section, active_route: str) -> rx.Component:
             style={**_ITEM_STYLE, "color": rx.color("gray", 9), "cursor": "default"},
         )
     active = section.route == active_route
+    if section.count:
+        content.append(_live_count(section.count))
     return rx.link(
         *content,
         href=section.route,
@@ -142,6 +168,7 @@ def sidebar(active_route: str) -> rx.Component:
             ),
             # A real <nav> landmark (Radix Flex renders only div or span).
             aria_label="Sections",
+            on_mount=SidebarState.refresh,
             width="100%",
         ),
         spacing="0",

@@ -1,0 +1,656 @@
+"""Alerts: the inbox, the rules editor (and what a SKU inherits), replenishment."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.admin import (
+    MONO,
+    cell,
+    confirm_dialog,
+    field,
+    form_dialog,
+    header,
+    load_error,
+    muted,
+    number_cell,
+    pager,
+    select,
+    table,
+    text_input,
+    when,
+)
+from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.layout import app_shell
+from dashboard.pages.transfers import staff_only
+from dashboard.states.alerts import (
+    ANY,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    REPLENISH_ROUTE,
+    ROUTE,
+    RULES_ROUTE,
+    VIEW_LABELS,
+    AlertItem,
+    AlertRulesState,
+    AlertsState,
+    InheritItem,
+    ReplenishItem,
+    ReplenishmentState,
+    RuleItem,
+)
+from dashboard.states.auth import AuthState
+
+TITLE = "Alerts"
+S = AlertsState
+R = AlertRulesState
+Q = ReplenishmentState
+
+
+def _section_tabs(active: str) -> rx.Component:
+    def tab(label: str, href: str, icon: str) -> rx.Component:
+        on = href == active
+        return rx.link(
+            rx.icon(icon, size=14),
+            label,
+            href=href,
+            underline="none",
+            aria_current="page" if on else None,
+            style={
+                "display": "inline-flex",
+                "align_items": "center",
+                "gap": "6px",
+                "padding": "6px 12px",
+                "font_size": "14px",
+                "font_weight": "500",
+                "color": rx.color("accent", 11) if on else rx.color("gray", 11),
+                "border_bottom": f"2px solid {rx.color('accent', 9) if on else 'transparent'}",
+            },
+        )
+
+    return rx.el.nav(
+        rx.hstack(
+            tab("Inbox", ROUTE, "inbox"),
+            tab("Rules", RULES_ROUTE, "sliders-horizontal"),
+            tab("Replenishment", REPLENISH_ROUTE, "shopping-cart"),
+            spacing="1",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+            width="100%",
+        ),
+        aria_label="Alert sections",
+        width="100%",
+    )
+
+
+def _picker(
+    label: str,
+    value: rx.Var,
+    on_change,
+    options: list[tuple[str, str]] | rx.Var,
+    all_label: str,
+    width: str = "170px",
+) -> rx.Component:
+    items = (
+        [rx.select.item(text, value=v) for v, text in options]
+        if isinstance(options, list)
+        else [rx.foreach(options, lambda c: rx.select.item(c.label, value=c.value))]
+    )
+    return rx.select.root(
+        rx.select.trigger(aria_label=label, min_width=width),
+        rx.select.content(
+            *([rx.select.item(all_label, value=ANY), rx.select.separator()] if all_label else []),
+            *items,
+        ),
+        value=value,
+        on_change=on_change,
+        size="2",
+    )
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+def _alert_actions(item: AlertItem) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            item.can_ack,
+            rx.button(
+                "Acknowledge",
+                on_click=S.acknowledge(item.id),
+                size="1",
+                variant="soft",
+            ),
+        ),
+        rx.cond(
+            ~item.resolved,
+            rx.button(
+                "Snooze…",
+                on_click=S.open_snooze(item.id),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+            ),
+        ),
+        rx.cond(
+            item.can_reopen,
+            rx.button(
+                "Reopen", on_click=S.reopen(item.id), size="1", variant="ghost", color_scheme="gray"
+            ),
+        ),
+        spacing="2",
+        justify="end",
+    )
+
+
+def _alert_row(item: AlertItem) -> rx.Component:
+    return rx.table.row(
+        cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.text(item.subject, size="2", weight="medium", style=MONO),
+                muted(item.detail),
+                spacing="0",
+            ),
+            vertical_align="middle",
+        ),
+        cell(item.brand),
+        cell(rx.text(item.warehouse, weight="medium")),
+        number_cell(rx.cond(item.available != "", item.available, "—")),
+        number_cell(rx.cond(item.threshold != "", item.threshold, "—")),
+        cell(when(item.since, item.since_exact)),
+        cell(muted(item.state_note, size="1")),
+        cell(_alert_actions(item), justify="end"),
+        data_testid="alert-row",
+        data_kind=item.kind,
+    )
+
+
+def _inbox_filters() -> rx.Component:
+    return rx.hstack(
+        _picker("View", S.view, lambda v: S.set_filter("view", v), list(VIEW_LABELS.items()), ""),
+        _picker(
+            "Kind",
+            S.kind,
+            lambda v: S.set_filter("kind", v),
+            list(KIND_LABELS.items()),
+            "All kinds",
+        ),
+        _picker("Brand", S.brand, lambda v: S.set_filter("brand", v), S.brands, "All brands"),
+        _picker(
+            "Warehouse",
+            S.warehouse,
+            lambda v: S.set_filter("warehouse", v),
+            S.warehouses,
+            "All warehouses",
+        ),
+        rx.cond(
+            S.filtered,
+            rx.button(
+                rx.icon("x", size=14),
+                "Clear filters",
+                on_click=S.clear_filters,
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+            ),
+        ),
+        rx.spacer(),
+        muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
+        align="center",
+        spacing="3",
+        width="100%",
+        wrap="wrap",
+    )
+
+
+def _count_chip(label: str, value: rx.Var, color: str) -> rx.Component:
+    return rx.hstack(
+        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color(color, 9)),
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="1", weight="bold", style=NUMERIC),
+        spacing="1",
+        align="center",
+    )
+
+
+def _inbox() -> rx.Component:
+    return rx.cond(
+        S.alerts.length() > 0,
+        rx.vstack(
+            table(
+                header("Kind"),
+                header("Subject"),
+                header("Brand"),
+                header("Warehouse"),
+                header("Available", justify="end"),
+                header("Threshold", justify="end"),
+                header("Since"),
+                header("State"),
+                header("", justify="end"),
+                body=rx.foreach(S.alerts, _alert_row),
+                test_id="alerts-table",
+            ),
+            pager(S.range_label, S.previous_href, S.next_href),
+            spacing="3",
+            width="100%",
+        ),
+        rx.cond(
+            S.loaded,
+            rx.cond(
+                S.filtered,
+                empty_state(
+                    "search-x",
+                    "No alerts match these filters",
+                    "Try another kind, brand or warehouse, or clear the filters.",
+                    rx.button("Clear filters", on_click=S.clear_filters, variant="soft", size="2"),
+                ),
+                empty_state(
+                    "bell-off",
+                    "Nothing needs you right now",
+                    "Alerts appear when a watched size runs low or out, or a style's core sizes "
+                    "break. No alerts at all? Set a threshold under Rules.",
+                    rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
+                ),
+            ),
+            rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
+        ),
+    )
+
+
+def _snooze_dialog() -> rx.Component:
+    return form_dialog(
+        field(
+            "Until",
+            rx.input(
+                id="snooze-until",
+                name="until",
+                type="date",
+                default_value=S.snooze_default,
+                key=S.snooze_default,
+                required=True,
+                width="100%",
+            ),
+            for_id="snooze-until",
+            hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
+        ),
+        title="Snooze " + S.target_label,
+        description="Hide it from the open inbox for a while.",
+        open=S.dialog == "snooze",
+        on_open_change=S.on_dialog_change,
+        on_submit=S.snooze,
+        submit_label="Snooze",
+        saving=S.saving,
+        error=S.form_error,
+        test_id="snooze-dialog",
+    )
+
+
+def alerts_page() -> rx.Component:
+    return app_shell(
+        staff_only(
+            _section_tabs(ROUTE),
+            load_error(S.load_error),
+            rx.hstack(
+                _count_chip("Open", S.counts["open"], "red"),
+                _count_chip("Acknowledged", S.counts["acknowledged"], "blue"),
+                _count_chip("Snoozed", S.counts["snoozed"], "gray"),
+                rx.separator(orientation="vertical", size="1"),
+                _count_chip("Low", S.counts["low_stock"], "amber"),
+                _count_chip("Out", S.counts["out_of_stock"], "red"),
+                _count_chip("Broken runs", S.counts["broken_size_run"], "purple"),
+                spacing="4",
+                align="center",
+            ),
+            _inbox_filters(),
+            _inbox(),
+            _snooze_dialog(),
+        ),
+        title=TITLE,
+        route=ROUTE,
+        description="Low stock, out of stock and broken size runs, one per subject; they "
+        "resolve themselves when the stock recovers.",
+    )
+
+
+ON_LOAD = [AuthState.require_login, S.load]
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def _rule_row(item: RuleItem) -> rx.Component:
+    return rx.table.row(
+        cell(rx.badge(item.level_label, variant="soft", color_scheme="gray", size="1")),
+        rx.table.row_header_cell(rx.text(item.subject, size="2", weight="medium")),
+        cell(item.brand),
+        cell(item.warehouse),
+        number_cell(item.threshold),
+        number_cell(item.reorder_qty),
+        number_cell(item.lead_time),
+        number_cell(item.cover),
+        cell(
+            rx.vstack(muted(item.updated_by), when(item.updated, item.updated_exact), spacing="0")
+        ),
+        cell(
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                on_click=R.confirm_delete(item.id),
+                variant="ghost",
+                color_scheme="red",
+                size="1",
+                aria_label="Delete rule for " + item.subject,
+            ),
+            justify="end",
+        ),
+        data_testid="rule-row",
+    )
+
+
+def _inherit_row(item: InheritItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(item.warehouse, weight="medium")),
+        number_cell(item.threshold),
+        number_cell(item.reorder_qty),
+        number_cell(item.lead_time),
+        number_cell(item.cover),
+        cell(
+            rx.text(
+                item.source,
+                size="2",
+                color=rx.cond(item.watched, rx.color("gray", 12), rx.color("gray", 10)),
+            )
+        ),
+        data_testid="inherit-row",
+    )
+
+
+def _inherit_box() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("What does a SKU inherit?", as_="h2", size="3"),
+            rx.form(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=14)),
+                    name="sku",
+                    default_value=R.sku,
+                    key=R.sku,
+                    placeholder="SKU, alias or barcode, then Enter",
+                    aria_label="SKU to look up",
+                    width="320px",
+                ),
+                on_submit=R.look_up,
+                reset_on_submit=False,
+            ),
+            rx.cond(R.inherit_error != "", rx.text(R.inherit_error, color_scheme="red", size="2")),
+            rx.cond(
+                R.inherited.length() > 0,
+                table(
+                    header("Warehouse"),
+                    header("Threshold", justify="end"),
+                    header("Reorder qty", justify="end"),
+                    header("Lead time", justify="end"),
+                    header("Target cover", justify="end"),
+                    header("Comes from"),
+                    body=rx.foreach(R.inherited, _inherit_row),
+                    test_id="inherit-table",
+                ),
+                muted(
+                    "The most specific rule wins, whole: variant, then product, then brand; at "
+                    "each level a warehouse's own rule before the all-warehouses one.",
+                    size="2",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _rule_dialog() -> rx.Component:
+    return form_dialog(
+        field(
+            "Level",
+            select(
+                "rule-level",
+                list(LEVEL_LABELS.items()),
+                name="level",
+                value=R.form_level,
+                on_change=R.set_form_level,
+            ),
+            for_id="rule-level",
+        ),
+        field(
+            "Brand code, style code or SKU",
+            text_input(
+                "rule-subject",
+                name="subject",
+                default_value=R.form_subject,
+                key=R.form_subject,
+                required=True,
+                auto_complete="off",
+            ),
+            for_id="rule-subject",
+        ),
+        field(
+            "Warehouse",
+            rx.select.root(
+                rx.select.trigger(id="rule-warehouse", width="100%"),
+                rx.select.content(
+                    rx.select.item("All warehouses", value=ANY),
+                    rx.foreach(R.warehouses, lambda c: rx.select.item(c.label, value=c.value)),
+                    position="popper",
+                ),
+                name="warehouse",
+                value=R.form_warehouse,
+                on_change=R.set_form_warehouse,
+            ),
+            for_id="rule-warehouse",
+        ),
+        rx.grid(
+            field(
+                "Low at or below",
+                text_input(
+                    "rule-threshold", name="threshold", type="number", min="0", required=True
+                ),
+                for_id="rule-threshold",
+            ),
+            field(
+                "Reorder qty (min)",
+                text_input(
+                    "rule-reorder", name="reorder_qty", type="number", min="0", placeholder="0"
+                ),
+                for_id="rule-reorder",
+            ),
+            field(
+                "Lead time (days)",
+                text_input(
+                    "rule-lead", name="lead_time_days", type="number", min="0", placeholder="14"
+                ),
+                for_id="rule-lead",
+            ),
+            field(
+                "Target cover (days)",
+                text_input(
+                    "rule-cover", name="target_cover_days", type="number", min="0", placeholder="28"
+                ),
+                for_id="rule-cover",
+            ),
+            columns="2",
+            spacing="3",
+            width="100%",
+        ),
+        title="Set a rule",
+        description="Replaces the rule for the same level, subject and warehouse if there is one.",
+        open=R.dialog == "rule",
+        on_open_change=R.on_dialog_change,
+        on_submit=R.save_rule,
+        submit_label="Save rule",
+        saving=R.saving,
+        error=R.form_error,
+        test_id="rule-dialog",
+    )
+
+
+def rules_page() -> rx.Component:
+    return app_shell(
+        staff_only(
+            _section_tabs(RULES_ROUTE),
+            load_error(R.load_error),
+            _inherit_box(),
+            rx.hstack(
+                _picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
+                rx.spacer(),
+                muted(R.range_label, size="2"),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                R.rules.length() > 0,
+                rx.vstack(
+                    table(
+                        header("Level"),
+                        header("Subject"),
+                        header("Brand"),
+                        header("Warehouse"),
+                        header("Low at ≤", justify="end"),
+                        header("Reorder qty", justify="end"),
+                        header("Lead time", justify="end"),
+                        header("Target cover", justify="end"),
+                        header("Changed"),
+                        header(""),
+                        body=rx.foreach(R.rules, _rule_row),
+                        test_id="rules-table",
+                    ),
+                    pager(R.range_label, R.previous_href, R.next_href),
+                    width="100%",
+                ),
+                rx.cond(
+                    R.loaded,
+                    empty_state(
+                        "sliders-horizontal",
+                        "No rules yet",
+                        "Nothing is watched until a rule says so. Start with a brand default "
+                        "(all warehouses), then refine a style or a SKU where it differs.",
+                    ),
+                    rx.center(rx.spinner(size="3"), padding_y="48px"),
+                ),
+            ),
+            _rule_dialog(),
+            confirm_dialog(
+                title="Delete this rule?",
+                description="Its variants fall back to the next less specific rule, or are "
+                "no longer watched.",
+                confirm_label="Delete rule",
+                open=R.dialog == "delete",
+                on_open_change=R.on_dialog_change,
+                on_confirm=R.delete,
+                saving=R.saving,
+                error=R.form_error,
+                test_id="delete-rule-dialog",
+            ),
+        ),
+        title="Alert rules",
+        route=ROUTE,
+        description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
+        "style or SKU level.",
+        action=rx.cond(
+            AuthState.user_role != "vendor",
+            rx.button(rx.icon("plus", size=15), "New rule", on_click=R.open_create, size="2"),
+        ),
+    )
+
+
+RULES_ON_LOAD = [AuthState.require_login, R.load]
+
+
+# --- replenishment ----------------------------------------------------------------------------
+
+
+def _replenish_row(item: ReplenishItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.vstack(rx.text(item.sku, style=MONO), muted(item.variant), spacing="0")
+        ),
+        cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
+        cell(item.warehouse),
+        number_cell(item.available),
+        number_cell(item.incoming),
+        number_cell(item.velocity),
+        number_cell(item.cover),
+        number_cell(item.threshold),
+        number_cell(item.reorder_qty),
+        number_cell(item.lead),
+        rx.table.cell(
+            item.suggested,
+            justify="end",
+            style=NUMERIC,
+            font_weight="700",
+            color=rx.cond(item.to_order, rx.color("accent", 11), rx.color("gray", 10)),
+        ),
+        data_testid="replenish-row",
+    )
+
+
+def replenishment_page() -> rx.Component:
+    return app_shell(
+        staff_only(
+            _section_tabs(REPLENISH_ROUTE),
+            load_error(Q.load_error),
+            rx.hstack(
+                _picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
+                rx.button(
+                    rx.icon("download", size=14),
+                    "Purchase list (CSV)",
+                    on_click=Q.download,
+                    variant="soft",
+                    disabled=Q.brand == ANY,
+                    title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
+                ),
+                rx.spacer(),
+                muted(Q.summary, size="2"),
+                width="100%",
+                align="center",
+                spacing="3",
+            ),
+            rx.cond(
+                Q.lines.length() > 0,
+                table(
+                    header("SKU"),
+                    header("Alert"),
+                    header("Warehouse"),
+                    header("Available", justify="end"),
+                    header("Incoming", justify="end"),
+                    header("Sells / wk", justify="end"),
+                    header("Cover", justify="end"),
+                    header("Low at ≤", justify="end"),
+                    header("Min order", justify="end"),
+                    header("Lead + cover", justify="end"),
+                    header("Order", justify="end"),
+                    body=rx.foreach(Q.lines, _replenish_row),
+                    test_id="replenish-table",
+                ),
+                rx.cond(
+                    Q.loaded,
+                    empty_state(
+                        "shopping-cart",
+                        "Nothing to reorder",
+                        "Suggestions appear for variants with an open low- or out-of-stock alert.",
+                    ),
+                    rx.center(rx.spinner(size="3"), padding_y="48px"),
+                ),
+            ),
+            muted(
+                "Order = max(sales per day × (lead time + target cover), threshold + 1) − "
+                "(available + incoming), at least the minimum order; 28 days of sales.",
+                size="1",
+            ),
+        ),
+        title="Replenishment",
+        route=ROUTE,
+        description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
+        "per brand.",
+    )
+
+
+REPLENISH_ON_LOAD = [AuthState.require_login, Q.load]
