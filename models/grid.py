@@ -93,7 +93,10 @@ class GridFilter:
     Bad values raise `InvalidQuantity` naming the field; `page_size` is clamped to
     1..MAX_PAGE_SIZE and a page past the end is simply empty. Empty `brand_ids` means
     every brand (a vendor's session passes its one brand); empty `warehouse_ids` means
-    every active warehouse.
+    every active warehouse. Category, colour and size match exactly (the UI offers the
+    values that exist); `search` is a case-insensitive substring of SKU, alias code,
+    barcode, product name or style code. `stock_state` "out" is nothing available
+    across the selected warehouses, "low" 1..`low_threshold` available.
     """
 
     brand_ids: tuple[int, ...] = ()
@@ -122,7 +125,8 @@ class GridFilter:
         set_(self, "page", _whole(self.page, "page", minimum=1))
         size = _whole(self.page_size, "page_size", minimum=None)
         set_(self, "page_size", min(max(size, 1), MAX_PAGE_SIZE))
-        set_(self, "low_threshold", _whole(self.low_threshold, "low_threshold", minimum=1))
+        threshold = _whole(self.low_threshold, "low_threshold", minimum=1, maximum=_MAX_INT)
+        set_(self, "low_threshold", threshold)
 
     @property
     def descending(self) -> bool:
@@ -182,13 +186,19 @@ _PARAM_NAMES = {
 }
 
 
-def _whole(value: object, field: str, *, minimum: int | None) -> int:
+#: Ids and thresholds are 32-bit integers in the database.
+_MAX_INT = 2**31 - 1
+
+
+def _whole(value: object, field: str, *, minimum: int | None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidQuantity(f"{field} must be a whole number, got {value!r}.", field=field)
     if minimum is not None and value < minimum:
         raise InvalidQuantity(
             f"{field} must be {minimum} or more, got {value}.", field=field, value=value
         )
+    if maximum is not None and value > maximum:
+        raise InvalidQuantity(f"{field} is too large: {value}.", field=field, value=value)
     return value
 
 
@@ -200,7 +210,7 @@ def _id_tuple(value: object, field: str) -> tuple[int, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | set | frozenset):
         raise InvalidQuantity(f"{field} must be a list of ids, got {value!r}.", field=field)
     for item in value:
-        _whole(item, field, minimum=1)
+        _whole(item, field, minimum=1, maximum=_MAX_INT)
     return tuple(sorted(set(value)))
 
 
@@ -722,7 +732,7 @@ def _reverse_if_far(total: int, offset: int, limit: int) -> tuple[bool, int]:
 
 Order = tuple[tuple[str, bool], ...]
 #: OFFSET is a 32-bit parameter.
-_MAX_OFFSET = 2**31 - 1
+_MAX_OFFSET = _MAX_INT
 
 
 # --- the variants a filter selects -----------------------------------------------------------
@@ -1104,7 +1114,7 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
     matching the filter; each shows its whole size run (see `_style_colours`).
     """
     if warehouse_id is not None:
-        _whole(warehouse_id, "warehouse_id", minimum=1)
+        _whole(warehouse_id, "warehouse_id", minimum=1, maximum=_MAX_INT)
         if f.warehouse_ids and warehouse_id not in f.warehouse_ids:
             raise InvalidQuantity(
                 f"Warehouse {warehouse_id} is not among the selected warehouses.",
@@ -1166,6 +1176,44 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
             )
         )
     return SizeRunPage(f, scope.columns, sizes, tuple(rows), total)
+
+
+# --- filter choices -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """The values the filter bar offers, from the brands in scope only."""
+
+    categories: tuple[str, ...]
+    colours: tuple[str, ...]
+    #: Size labels grouped by size system, then in size order.
+    sizes: tuple[str, ...]
+
+
+def grid_options(session: Session, brand_ids: Sequence[int] = ()) -> GridOptions:
+    """Categories, colours and sizes that exist for `brand_ids` (every brand when empty).
+
+    A vendor's filter bar passes its one brand, so no other brand's values show.
+    """
+    brand_ids = _id_tuple(brand_ids, "brand_ids")
+    connection = session.connection()
+    categories = select(_p.c.category).distinct().order_by(_p.c.category)
+    colours = select(_v.c.colour).distinct().order_by(_v.c.colour)
+    sizes = select(_v.c.size_system, _v.c.size_rank, _v.c.size).distinct()
+    if brand_ids:
+        categories = categories.where(_p.c.brand_id.in_(brand_ids))
+        colours = colours.where(_v.c.brand_id.in_(brand_ids))
+        sizes = sizes.where(_v.c.brand_id.in_(brand_ids))
+    order: dict[str, tuple[int, int, str]] = {}
+    for system, rank, label in connection.execute(sizes).all():
+        key = (SIZE_SYSTEM_ORDER.get(system, len(SIZE_SYSTEM_ORDER)), rank, label)
+        order[label] = min(order.get(label, key), key)
+    return GridOptions(
+        categories=tuple(c for c in connection.scalars(categories) if c),
+        colours=tuple(c for c in connection.scalars(colours) if c),
+        sizes=tuple(sorted(order, key=order.__getitem__)),
+    )
 
 
 # --- CSV export -----------------------------------------------------------------------------

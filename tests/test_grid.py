@@ -28,10 +28,12 @@ from models.grid import (
     MAX_PAGE_SIZE,
     SORT_COLUMNS,
     GridFilter,
+    GridOptions,
     Quantities,
     balance_grid,
     core_sizes,
     grid_csv,
+    grid_options,
     is_broken_size_run,
     size_run_grid,
 )
@@ -443,6 +445,8 @@ def test_a_vendor_filter_never_shows_another_brand(engine, cat, summing):
         ({"page_size": "50"}, "page_size"),
         ({"brand_ids": "1"}, "brand_ids"),
         ({"brand_ids": (0,)}, "brand_ids"),
+        ({"brand_ids": (2**31,)}, "brand_ids"),
+        ({"low_threshold": 10**12}, "low_threshold"),
         ({"warehouse_ids": ("WH1",)}, "warehouse_ids"),
         ({"search": "x" * 101}, "search"),
         ({"search": 42}, "search"),
@@ -727,6 +731,20 @@ def test_stock_pages_turn_jit_off_for_their_own_transaction_only(pg_engine):
         assert session.execute(sql("SHOW jit")).scalar_one() == "off"
     with read_session(pg_engine) as session:
         assert session.execute(sql("SHOW jit")).scalar_one() == "on"
+
+
+def test_filter_choices_come_from_the_brands_in_scope(engine, cat):
+    with read_session(engine) as session:
+        everything = grid_options(session)
+        vendor = grid_options(session, (cat.brands["IND"],))
+    assert everything.categories == ("accessories", "denim", "knitwear", "tops")
+    assert everything.colours == ("+cmd", "Black", "Natural", "Rinse", "White")
+    assert everything.sizes == SIZES
+    assert vendor == GridOptions(
+        categories=("accessories", "denim"),
+        colours=("Natural", "Rinse"),
+        sizes=("W28", "W30", "W32", "W34", "W36", "One Size"),
+    )
 
 
 def test_inactive_warehouse_only_when_chosen(engine, cat):
