@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Integer,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     exists,
     func,
     insert,
@@ -54,6 +56,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    table,
     text,
     union_all,
     update,
@@ -61,6 +64,7 @@ from sqlalchemy import (
 from sqlalchemy import Index as SAIndex
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.ddl import CreateTableAs
 from sqlmodel import Field, Session, SQLModel
 
 from models.admin import PAGE_SIZE, Page
@@ -645,7 +649,8 @@ _CONDITION_COLUMNS = ("subject_key", *_FACTS)
 
 
 def _subject_key(kind, warehouse_id, variant_id, product_id, colour):
-    """ "w<warehouse>:v<variant>", or "w<warehouse>:p<product>:<colour>" for a size run."""
+    """The subject key: w<warehouse>:v<variant>, or w<warehouse>:p<product>:<colour> for a
+    size run (the colour last, so the key cannot be ambiguous)."""
     place = literal("w") + cast(warehouse_id, String)
     return case(
         (
@@ -766,10 +771,11 @@ def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChange
     """Re-evaluate every watched balance and run; raise, resolve and reopen alerts.
 
     Set-based: the current conditions (one pass over balances for low/out of stock,
-    one grouped pass for size runs) are compared with the unresolved alerts in one
-    FULL JOIN; what no longer holds is resolved and what is new is raised. PostgreSQL
-    does all of that in one statement (writable CTEs); SQLite keeps the conditions in
-    a temporary table for a few statements. Then one UPDATE reopens snoozes that ran out.
+    one grouped pass for size runs) are compared with the unresolved alerts; what no
+    longer holds is resolved and what is new is raised. On PostgreSQL the comparison
+    is one read-only CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable)
+    and the writes one statement; SQLite keeps the conditions in a temporary table for
+    a few statements. Then one UPDATE reopens snoozes that ran out.
     """
     now = now or utcnow()
     if session.get_bind().dialect.name == "postgresql":
@@ -787,8 +793,9 @@ def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChange
 
 
 def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
-    """One statement: conditions FULL JOIN unresolved alerts on integer keys (variant and
-    warehouse, or run and warehouse), then resolve the gone and insert the new."""
+    """Conditions FULL JOIN unresolved alerts on integer keys (variant and warehouse, or
+    run and warehouse) into a temporary table of differences; then one statement
+    resolves the gone and inserts the new."""
     a = _alert
     unresolved = a.c.status != AlertStatus.RESOLVED.value
     units = _watched_balances(None).cte("units")
@@ -833,7 +840,16 @@ def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
         )
         .where(or_(open_runs.c.id.is_(None), runs.c.kind.is_(None)))
     )
-    diff = union_all(unit_diff, run_diff).cte("diff")
+    # Computing the difference is read-only, so as CREATE TABLE AS it may use parallel
+    # workers (a statement that writes never does); what is left to write is small.
+    connection = session.connection()
+    connection.execute(text("DROP TABLE IF EXISTS pg_temp.alert_diff"))
+    connection.execute(CreateTableAs(union_all(unit_diff, run_diff), "alert_diff", temporary=True))
+    diff = table(
+        "alert_diff",
+        column("alert_id", BigInteger),
+        *(column(name, _alert.c[name].type) for name in _FACTS),
+    )
     locked = (
         select(a.c.id)
         .where(a.c.id.in_(select(diff.c.alert_id).where(diff.c.alert_id.is_not(None))))
@@ -875,6 +891,7 @@ def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
         select(func.count()).select_from(resolved).scalar_subquery(),
     )
     row = session.execute(counts).one()
+    connection.execute(text("DROP TABLE pg_temp.alert_diff"))
     return int(row[0]), int(row[1])
 
 
