@@ -134,7 +134,11 @@ def _alert_actions(item: AlertItem) -> rx.Component:
         rx.cond(
             item.can_reopen,
             rx.button(
-                "Reopen", on_click=S.reopen(item.id), size="1", variant="ghost", color_scheme="gray"
+                "Reopen",
+                on_click=S.reopen(item.id),
+                size="1",
+                variant="outline",
+                color_scheme="gray",
             ),
         ),
         spacing="2",
@@ -147,7 +151,7 @@ def _alert_row(item: AlertItem) -> rx.Component:
         cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         rx.table.row_header_cell(
             rx.vstack(
-                rx.text(item.subject, size="2", weight="medium", style=MONO),
+                rx.text(item.subject, size="2", weight="medium", style=MONO, white_space="nowrap"),
                 muted(item.detail),
                 spacing="0",
             ),
@@ -586,6 +590,7 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
             justify="end",
             style=NUMERIC,
             font_weight="700",
+            vertical_align="middle",
             color=rx.cond(item.to_order, rx.color("accent", 11), rx.color("gray", 10)),
         ),
         data_testid="replenish-row",

@@ -296,13 +296,14 @@ def _event(item: EventItem) -> rx.Component:
             flex_shrink="0",
         ),
         rx.vstack(
-            rx.hstack(
-                rx.text(item.label, size="2", weight="bold"),
-                rx.text(item.when, size="1", color_scheme="gray", title=item.exact),
-                spacing="2",
-                align="baseline",
+            rx.text(item.label, size="2", weight="bold"),
+            rx.text(
+                item.actor,
+                " · ",
+                rx.el.span(item.when, title=item.exact),
+                size="1",
+                color_scheme="gray",
             ),
-            muted(item.actor, size="1"),
             rx.cond(item.note != "", rx.text(item.note, size="1")),
             spacing="0",
         ),
@@ -366,7 +367,7 @@ def _receive_line(line: LineItem) -> rx.Component:
         rx.table.row(
             rx.table.row_header_cell(
                 rx.vstack(
-                    rx.text(line.sku, style=MONO),
+                    rx.text(line.sku, style={**MONO, "font_size": "12px"}, white_space="nowrap"),
                     muted(line.outstanding.to_string() + " expected"),
                     spacing="0",
                 ),

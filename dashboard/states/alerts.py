@@ -27,6 +27,7 @@ from dashboard.states.listing import (
     page_number,
     query_param,
 )
+from dashboard.states.sidebar import SidebarState
 from dashboard.states.transfers import brand_options
 from models.alerts import (
     VIEWS,
@@ -100,7 +101,7 @@ def _status_note(row) -> str:
         return "acknowledged by " + (row.acknowledged_by or "someone")
     if row.status == "snoozed" and row.snoozed_until is not None:
         if row.snoozed_until > utcnow():
-            return "snoozed until " + row.snoozed_until.strftime("%d %b %Y")
+            return "snoozed to " + row.snoozed_until.strftime("%d %b")
         return "snooze ended"
     return "open"
 
@@ -108,7 +109,7 @@ def _status_note(row) -> str:
 def _alert_item(row) -> AlertItem:
     if row.kind == "broken_size_run":
         subject = f"{row.style_code} · {row.colour}"
-        detail = row.product + " — a core size is out while others remain"
+        detail = row.product + " · a core size is out"
     else:
         subject = row.sku
         detail = f"{row.product} · {row.colour} · {row.size}"
@@ -313,7 +314,7 @@ class AlertsState(RoleGuard, PagedList, rx.State):
         log.info("%s: %s alert %s", access.user.email, what, alert_id)
         self.dialog, self.form_error, self.saving = "", "", False
         await self._fetch(page_number(self.router.url.query_parameters))
-        return rx.toast.success(done)
+        return [rx.toast.success(done), SidebarState.refresh()]
 
     @rx.event
     async def acknowledge(self, alert_id: int):

@@ -29,6 +29,7 @@ from dashboard.states.listing import (
     page_number,
     query_param,
 )
+from dashboard.states.sidebar import SidebarState
 from models.base import utcnow
 from models.catalog import Brand, Warehouse, brand_by_code, variant_by_sku
 from models.errors import DomainError, InvalidQuantity, NotFound
@@ -665,7 +666,7 @@ class TransferDetailState(RoleGuard, rx.State):
         self.dialog = ""
         self.form_error = ""
         await self._fetch()
-        return rx.toast.success(done)
+        return [rx.toast.success(done), SidebarState.refresh()]
 
     @rx.event
     async def submit(self):

@@ -307,7 +307,6 @@ def test_alert_inbox_rules_and_replenishment(
     page.screenshot(path=artifacts_dir / "alerts-replenishment.png", full_page=True)
 
     page.emulate_media(color_scheme="dark")
-    page.get_by_role("button", name="Switch between light and dark").click()
     page.goto("/alerts?view=active")
     expect(page.get_by_test_id("alert-row").first).to_be_visible()
     page.screenshot(path=artifacts_dir / "alerts-inbox-dark.png", full_page=True)
