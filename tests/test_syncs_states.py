@@ -218,7 +218,7 @@ def test_the_token_never_reaches_the_page(world):
     assert item.token_set is True
     assert "s3cret-token" not in repr(state.brands) + repr(fields(state))
     assert (item.freshness, item.freshness_tone) == ("Never synced", "red")
-    assert item.last_counts == "No runs yet"
+    assert item.last_counts == "Not run yet"
 
 
 def test_admins_pause_resume_and_reschedule(world):
@@ -227,7 +227,7 @@ def test_admins_pause_resume_and_reschedule(world):
     assert (state.can_run, state.can_manage) == (True, True)
 
     assert "scheduled syncs paused" in rendered(call(state, "pause", "NORTH"))
-    assert state.brands[0].paused and state.brands[0].next_run == "Paused"
+    assert state.brands[0].paused and state.brands[0].next_run == "—"
     assert "syncs resumed" in rendered(call(state, "resume", "NORTH"))
     assert not state.brands[0].paused
 

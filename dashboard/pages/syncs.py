@@ -35,8 +35,7 @@ TITLE = "Syncs"
 S = SyncsState
 VIEW_ROLES = ["admin", "merchandiser", "manager"]
 CONNECTOR_COMMAND = (
-    "rackroom connector set BRAND --style json --url https://brand.example/stock \\\n"
-    "    --token - --every 15m --policy newest"
+    "rackroom connector set BRAND \\\n  --style json --url URL \\\n  --token - --every 15m"
 )
 
 
@@ -292,7 +291,8 @@ def _empty() -> rx.Component:
         "the command line, then its syncs show here:",
         rx.code_block(CONNECTOR_COMMAND, language="bash", width="100%", text_align="left"),
         "--token - reads the token from standard input; it is stored for the sync and "
-        "never shown again. Use --style csv for a CSV file over HTTP.",
+        "never shown again. Use --style csv for a CSV file over HTTP, and "
+        "rackroom connector demo to point the demo brands at the demo brand API.",
     )
 
 
@@ -556,7 +556,10 @@ def _content() -> rx.Component:
     return rx.vstack(
         load_error(S.load_error),
         rx.hstack(
-            muted(S.summary, size="2", data_testid="syncs-summary"),
+            rx.cond(
+                S.brands.length() > 0,
+                muted(S.summary, size="2", data_testid="syncs-summary"),
+            ),
             rx.spacer(),
             rx.cond(
                 ~S.can_run & S.loaded,

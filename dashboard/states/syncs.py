@@ -88,6 +88,8 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 0.1:
+        return "<0.1 s"
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 120:
@@ -176,14 +178,14 @@ class BrandItem:
             freshness=freshness,
             freshness_tone=tone,
             next_run=(
-                "Paused"
+                "—"
                 if connector.paused
                 else until(health.next_run_at, now) or "Waiting for the scheduler"
             ),
             next_run_exact=exact_time(health.next_run_at),
             last_status=last.status if last else "",
             last_status_tone=STATUS_TONES.get(last.status, "gray") if last else "gray",
-            last_counts=run_counts(last) if last else "No runs yet",
+            last_counts=run_counts(last) if last else "Not run yet",
             last_message=last.message if last else "",
             last_run_id=last.id if last else 0,
             recent_failures=health.recent_failures,
