@@ -115,9 +115,15 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     expect(page.get_by_text("No transfers yet")).to_be_visible()
     page.screenshot(path=artifacts_dir / "transfers-empty.png", full_page=True)
 
+    # The stock grid's "Add to transfer" opens the dialog with the variant on a line.
+    page.goto(f"/transfers?new=1&sku={SKU}")
+    dialog = page.get_by_test_id("new-transfer-dialog")
+    expect(dialog.get_by_label("Lines")).to_have_value(f"{SKU} 1")
+    page.keyboard.press("Escape")  # Esc closes
+    expect(dialog).to_have_count(0)
+
     # Draft: the same warehouse at both ends is refused, nothing is created.
     page.get_by_role("button", name="New transfer").click()
-    dialog = page.get_by_test_id("new-transfer-dialog")
     _pick(page, dialog, "From", "LDN · London DC")
     _pick(page, dialog, "To", "LDN · London DC")
     dialog.get_by_label("Lines").fill(f"{SKU} 5")
