@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -830,6 +830,45 @@ def _row_count(rows: FromClause) -> Select:
     return select(func.count()).select_from(rows)
 
 
+def _read_page(
+    session: Session,
+    statement: Callable[[bool, bool], Select],
+    rows: FromClause,
+    params: dict[str, Any],
+    *,
+    total_at: int,
+    total: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Any], int, bool]:
+    """Run `statement(windowed, backwards)` for one page of `rows`.
+
+    Returns the result rows, how many rows `rows` holds, and whether the page was read
+    backwards. With `total` known (a cheap count ran first), a page past the middle is
+    read backwards so OFFSET skips the fewer rows. Without it (text search, stock
+    state: the expensive part is finding the rows at all), the statement carries
+    ``count(*) OVER ()`` at `total_at`; only a page past the end needs a separate count.
+    """
+    if total is not None:
+        limit = min(limit, total - offset)
+        if limit <= 0:
+            return [], total, False
+    backwards, skip = (False, offset) if total is None else _reverse_if_far(total, offset, limit)
+    connection = session.connection()
+    found: Sequence[Any] = []
+    if skip <= _MAX_OFFSET:  # further out than any table reaches: surely past the end
+        query = statement(total is None, backwards)
+        found = connection.execute(query, params | {"limit": limit, "offset": skip}).all()
+    if total is None:
+        if found:
+            total = int(found[0][total_at])
+        elif offset == 0:
+            total = 0
+        else:
+            total = int(connection.scalar(_row_count(rows), params))
+    return found, total, backwards
+
+
 def _page_keys(
     session: Session,
     rows: FromClause,
@@ -841,36 +880,43 @@ def _page_keys(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple], int]:
-    """One page of `rows` in `order` (its `columns` only), and how many rows there are.
+    """One page of `rows` in `order` (its `columns` only), and how many rows there are."""
 
-    With `total` known (a cheap count ran first), a page past the middle is read
-    backwards so OFFSET skips the fewer rows. Without it (text search, stock state:
-    the expensive part is finding the rows at all), one statement returns the page and
-    ``count(*) OVER ()``; only a page past the end needs a separate count.
-    """
-    if total is not None:
-        limit = min(limit, total - offset)
-        if limit <= 0:
-            return [], total
-    backwards, skip = (False, offset) if total is None else _reverse_if_far(total, offset, limit)
-    query = _page_statement(rows, order, columns, total is None, backwards)
-    connection = session.connection()
-    found = []
-    if skip <= _MAX_OFFSET:  # further out than any table reaches: surely past the end
-        found = connection.execute(query, params | {"limit": limit, "offset": skip}).all()
-    if total is None:
-        if found:
-            total = int(found[0][-1])
-        elif offset == 0:
-            total = 0
-        else:
-            total = int(connection.scalar(_row_count(rows), params))
-        found = [row[:-1] for row in found]
-    found = [tuple(row) for row in found]
-    return (found[::-1] if backwards else found), total
+    def statement(windowed: bool, backwards: bool) -> Select:
+        return _page_statement(rows, order, columns, windowed, backwards)
+
+    found, total, backwards = _read_page(
+        session,
+        statement,
+        rows,
+        params,
+        total_at=len(columns),
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+    keys = [tuple(row[: len(columns)]) for row in found]
+    return (keys[::-1] if backwards else keys), total
 
 
 # --- balances view --------------------------------------------------------------------------
+
+
+def _variant_scope(session: Session, f: GridFilter) -> tuple[_Scope, int | None]:
+    """The scope (summing chosen by the candidate count) and, when cheap, the row count.
+
+    A plain text search leaves the count to the page statement (``count(*) OVER ()``).
+    """
+    dialect = session.get_bind().dialect.name
+    if f.search and f.stock_state == "all" and f.sort not in QUANTITY_COLUMNS:
+        scope, _ = _scope(session, f.warehouse_ids)
+        return scope, None
+    plain = _Scope((), restricts=False, dialect=dialect)
+    heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
+    scope, [count] = _scope(
+        session, f.warehouse_ids, [_candidates(_Shape.of(f, plain))], _params(f, plain), heavy=heavy
+    )
+    return scope.summing(count), (count if f.stock_state == "all" else None)
 
 
 def _variant_page(
@@ -880,21 +926,9 @@ def _variant_page(
 
     With `at_most`, a count known beforehand to exceed it returns no ids.
     """
-    dialect = session.get_bind().dialect.name
-    total = None
-    params = _params(f, _Scope((), restricts=False, dialect=dialect))
-    if f.stock_state != "all" or f.sort in QUANTITY_COLUMNS or not f.search:
-        # The catalogue candidates: the total, and the choice of how to sum stock.
-        candidates = _candidates(_Shape.of(f, _Scope((), restricts=False, dialect=dialect)))
-        heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
-        scope, [count] = _scope(session, f.warehouse_ids, [candidates], params, heavy=heavy)
-        scope = scope.summing(count)
-        if f.stock_state == "all":
-            total = count
-            if at_most is not None and total > at_most:
-                return scope, [], total
-    else:  # a plain text search: its count comes with the page
-        scope, _ = _scope(session, f.warehouse_ids)
+    scope, total = _variant_scope(session, f)
+    if total is not None and at_most is not None and total > at_most:
+        return scope, [], total
     rows, order = _filtered_variants(_Shape.of(f, scope))
     keys, total = _page_keys(
         session, rows, order, ("id",), _params(f, scope), total=total, limit=limit, offset=offset
@@ -902,40 +936,75 @@ def _variant_page(
     return scope, [key[0] for key in keys], total
 
 
-@functools.lru_cache(maxsize=16)
-def _details_statement(dialect: str, restricts: bool, by_brand: bool) -> Select:
-    """Facts and balances of a page of variant ids."""
+#: A variant's facts and one balance, as the details statements select them.
+_DETAIL_COLUMNS = (
+    _v.c.id,
+    _v.c.product_id,
+    _v.c.sku,
+    _br.c.code,
+    _p.c.name,
+    _p.c.style_code,
+    _p.c.category,
+    _v.c.colour,
+    _v.c.size,
+    _v.c.size_system,
+    _v.c.barcode,
+    _b.c.warehouse_id,
+    _b.c.on_hand,
+    _b.c.reserved,
+    _b.c.incoming,
+)
+
+
+def _details_from(source: FromClause, dialect: str, restricts: bool) -> FromClause:
+    """`source` (holding variant ids) joined to their facts and balances."""
     on = _b.c.variant_id == _v.c.id
     if restricts:
         on = and_(on, _in_param(_b.c.warehouse_id, "warehouse_ids", dialect))
+    return (
+        source.join(_p, _p.c.id == _v.c.product_id)
+        .join(_br, _br.c.id == _v.c.brand_id)
+        .outerjoin(_b, on)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _details_statement(dialect: str, restricts: bool, by_brand: bool) -> Select:
+    """Facts and balances of a list of variant ids (the CSV export's chunks)."""
     query = (
-        select(
-            _v.c.id,
-            _v.c.product_id,
-            _v.c.sku,
-            _br.c.code,
-            _p.c.name,
-            _p.c.style_code,
-            _p.c.category,
-            _v.c.colour,
-            _v.c.size,
-            _v.c.size_system,
-            _v.c.barcode,
-            _b.c.warehouse_id,
-            _b.c.on_hand,
-            _b.c.reserved,
-            _b.c.incoming,
-        )
-        .select_from(
-            _v.join(_p, _p.c.id == _v.c.product_id)
-            .join(_br, _br.c.id == _v.c.brand_id)
-            .outerjoin(_b, on)
-        )
+        select(*_DETAIL_COLUMNS)
+        .select_from(_details_from(_v, dialect, restricts))
         .where(_in_param(_v.c.id, "page_ids", dialect))
     )
     if by_brand:
         query = query.where(_in_param(_v.c.brand_id, "brand_ids", dialect))
     return query
+
+
+@functools.lru_cache(maxsize=512)
+def _page_with_details(
+    rows: FromClause, order: Order, windowed: bool, backwards: bool, dialect: str, restricts: bool
+) -> Select:
+    """One page of `rows` with each variant's facts and balances, in one statement.
+
+    Columns: the row's position in the page order, [the filter's row count,] then
+    `_DETAIL_COLUMNS`. The page (ORDER BY … LIMIT) is a subquery, so only its ids are
+    joined to facts and balances.
+    """
+    ordering = [_direction(rows.c[c], desc != backwards) for c, desc in order]
+    columns = [rows.c.id, func.row_number().over(order_by=ordering).label("position")]
+    if windowed:
+        columns.append(func.count().over().label("page_total"))
+    page = (
+        select(*columns)
+        .order_by(*ordering)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery("page")
+    )
+    leading = [page.c.position, *([page.c.page_total] if windowed else [])]
+    source = page.join(_v, _v.c.id == page.c.id)
+    return select(*leading, *_DETAIL_COLUMNS).select_from(_details_from(source, dialect, restricts))
 
 
 def _page_params(scope: _Scope, brand_ids: Sequence[int], **lists: Sequence) -> dict[str, list]:
@@ -947,31 +1016,26 @@ def _page_params(scope: _Scope, brand_ids: Sequence[int], **lists: Sequence) -> 
     return params
 
 
-def _variant_details(
-    session: Session, ids: Sequence[int], scope: _Scope, brand_ids: Sequence[int]
-) -> list[BalanceGridRow]:
-    """Facts and per-warehouse balances of `ids`, in the order of `ids`."""
-    if not ids:
-        return []
-    query = _details_statement(scope.dialect, scope.restricts, bool(brand_ids))
-    found = session.connection().execute(query, _page_params(scope, brand_ids, page_ids=ids))
-    # A page is up to 200 variants × every warehouse: kept to plain loops and tuples.
+def _grid_rows(found: Sequence[Any], start: int, scope: _Scope) -> dict[int, BalanceGridRow]:
+    """Balance rows from result rows holding `_DETAIL_COLUMNS` from index `start`.
+
+    A page is up to 200 variants × every warehouse: kept to plain loops and tuples.
+    """
     make = tuple.__new__
     facts: dict[int, tuple] = {}
     stock: dict[int, dict[int, Quantities]] = {}
-    for row in found.all():
-        variant_id, warehouse_id = row[0], row[11]
+    warehouse_at, quantities = start + 11, slice(start + 12, start + 15)
+    for row in found:
+        variant_id, warehouse_id = row[start], row[warehouse_at]
         if variant_id not in facts:
-            facts[variant_id] = tuple(row[:11])
+            facts[variant_id] = tuple(row[start:warehouse_at])
             stock[variant_id] = {}
         if warehouse_id is not None:
-            stock[variant_id][warehouse_id] = make(Quantities, row[12:15])
+            stock[variant_id][warehouse_id] = make(Quantities, row[quantities])
     empty = Quantities()
     warehouse_ids = scope.ids
-    result = []
-    for variant_id in ids:
-        if variant_id not in facts:
-            continue
+    result = {}
+    for variant_id, fact in facts.items():
         held = stock[variant_id]
         cells = []
         on_hand = reserved = incoming = 0
@@ -982,20 +1046,51 @@ def _variant_details(
             reserved += cell[1]
             incoming += cell[2]
         total = make(Quantities, (on_hand, reserved, incoming))
-        result.append(BalanceGridRow(*facts[variant_id], stock=tuple(cells), total=total))
+        result[variant_id] = BalanceGridRow(*fact, stock=tuple(cells), total=total)
     return result
+
+
+def _variant_details(
+    session: Session, ids: Sequence[int], scope: _Scope, brand_ids: Sequence[int]
+) -> list[BalanceGridRow]:
+    """Facts and per-warehouse balances of `ids`, in the order of `ids`."""
+    if not ids:
+        return []
+    query = _details_statement(scope.dialect, scope.restricts, bool(brand_ids))
+    params = _page_params(scope, brand_ids, page_ids=ids)
+    rows = _grid_rows(session.connection().execute(query, params).all(), 0, scope)
+    return [rows[variant_id] for variant_id in ids if variant_id in rows]
 
 
 def balance_grid(session: Session, f: GridFilter) -> BalanceGridPage:
     """One page of the balances view: a row per variant, a column group per warehouse.
 
-    Three statements: the warehouses (carrying the count of catalogue candidates,
-    unless a plain text search, whose count comes with the page); the page's variant
-    ids, filtered, ordered and limited in SQL; then their facts and balances.
+    Two statements: the warehouses (carrying the count of catalogue candidates, unless
+    a plain text search, whose count comes with the page), then the page itself,
+    filtered, ordered and limited in SQL, joined to its variants' facts and balances.
     """
-    scope, ids, total = _variant_page(session, f, limit=f.page_size, offset=f.offset)
-    rows = _variant_details(session, ids, scope, f.brand_ids)
-    return BalanceGridPage(f, scope.columns, tuple(rows), total)
+    scope, total = _variant_scope(session, f)
+    rows, order = _filtered_variants(_Shape.of(f, scope))
+    windowed = total is None
+
+    def statement(windowed: bool, backwards: bool) -> Select:
+        return _page_with_details(rows, order, windowed, backwards, scope.dialect, scope.restricts)
+
+    found, total, backwards = _read_page(
+        session,
+        statement,
+        rows,
+        _params(f, scope),
+        total_at=1,
+        total=total,
+        limit=f.page_size,
+        offset=f.offset,
+    )
+    start = 2 if windowed else 1  # after the position [and the row count]
+    by_id = _grid_rows(found, start, scope)
+    position = {row[start]: row[0] for row in found}
+    ordered = sorted(by_id, key=position.__getitem__, reverse=backwards)
+    return BalanceGridPage(f, scope.columns, tuple(by_id[v] for v in ordered), total)
 
 
 # --- size-run view ---------------------------------------------------------------------------
