@@ -7,17 +7,18 @@ Two views of one `GridFilter`:
 * `size_run_grid`: one row per style-colour (product × colour), a column per size in
   size order, available units per cell, broken size runs flagged.
 
-A page costs three statements whatever the catalogue size: the warehouses (with the
-counts riding along), the page's keys (filtered, ordered and limited in SQL), then the
-facts and balances of those keys only. Nothing beyond one page is pulled into Python.
+A balances page costs two statements whatever the catalogue size: the warehouses (with
+the counts riding along), then the page's keys (filtered, ordered and limited in SQL)
+joined to the facts and balances of those keys only; a size-run page three (the page's
+style-colours, then their cells). Nothing beyond one page is pulled into Python.
 Every user value reaches SQL as a bound parameter; text search is a literal substring
 (LIKE metacharacters escaped), never a pattern or a regex.
 
 Stock state (low / out) and quantity sorts need each variant's total over the selected
-warehouses. For up to PER_VARIANT_LIMIT candidate variants (a brand, a search) those
-are summed per variant through the balance primary key; for more (the whole catalogue)
-in one aggregate over the balances, which is the cost floor of such a page without a
-stored per-variant total (≈1.6M balances: a few hundred ms).
+warehouses. For a small share of the catalogue (a brand, a search) those are summed
+per variant through the balance primary key; for more (the whole catalogue) in one
+aggregate over the balances, which is the cost floor of such a page without a stored
+per-variant total (≈1.6M balances: a few hundred ms).
 
 `grid_csv` exports the filtered balances view with spreadsheet formulas neutralised.
 Vendors are confined by the caller putting their one brand in `GridFilter.brand_ids`:
@@ -425,13 +426,16 @@ def is_broken_size_run(cells: Sequence[SizeCell]) -> bool:
 # execution (`_params`). Building and cache-keying a statement tree costs about as much
 # as running a cheap page, so this keeps the layer close to hand-written SQL.
 
-#: Up to this many candidate variants, stock is summed per variant through the balance
-#: primary key (a few index reads each); beyond it, the balances are aggregated in one
-#: pass. The planner cannot tell the two cases apart well: with default costs it would
-#: hash-join one brand's few thousand variants against every balance. Measured on the
-#: large seed (8 warehouses): per variant ~1.7 µs each, one aggregate ~200 ms flat;
-#: 28k candidates 80 ms vs 217 ms, all 200k 331 ms vs 199 ms.
-PER_VARIANT_LIMIT = 60_000
+#: While the candidate variants are at most this share of the catalogue, stock is summed
+#: per variant through the balance primary key (a few index reads each); beyond it, the
+#: balances are aggregated in one pass. The planner cannot tell the two apart well: with
+#: default costs it would hash-join one brand's few thousand variants against every
+#: balance. Measured on the large seed (8 warehouses): 28k of 200k candidates 80 ms per
+#: variant vs 217 ms aggregated; all 200k 331 ms vs 199 ms. The catalogue's size is read
+#: as its highest variant id (an index probe; variants are not deleted).
+PER_VARIANT_SHARE = 0.3
+#: Summing per variant always wins for this few candidates.
+PER_VARIANT_FLOOR = 2_000
 
 
 @dataclass(frozen=True)
@@ -448,8 +452,18 @@ class _Scope:
     def ids(self) -> list[int]:
         return [w.id for w in self.columns]
 
-    def summing(self, candidates: int) -> _Scope:
-        return replace(self, per_variant=candidates <= PER_VARIANT_LIMIT)
+    def summing(self, candidates: int, catalogue: int) -> _Scope:
+        return replace(self, per_variant=_per_variant(candidates, catalogue))
+
+
+def _per_variant(candidates: int, catalogue: int) -> bool:
+    if PER_VARIANT_SHARE < 0:  # tests force the aggregate
+        return False
+    return candidates <= max(PER_VARIANT_FLOOR, catalogue * PER_VARIANT_SHARE)
+
+
+#: The catalogue's size for choosing how to sum stock (see PER_VARIANT_SHARE).
+_CATALOGUE = select(func.coalesce(func.max(_v.c.id), 0))
 
 
 @dataclass(frozen=True)
@@ -913,10 +927,13 @@ def _variant_scope(session: Session, f: GridFilter) -> tuple[_Scope, int | None]
         return scope, None
     plain = _Scope((), restricts=False, dialect=dialect)
     heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
-    scope, [count] = _scope(
-        session, f.warehouse_ids, [_candidates(_Shape.of(f, plain))], _params(f, plain), heavy=heavy
+    counts = [_candidates(_Shape.of(f, plain)), *([_CATALOGUE] if heavy else [])]
+    scope, [count, *catalogue] = _scope(
+        session, f.warehouse_ids, counts, _params(f, plain), heavy=heavy
     )
-    return scope.summing(count), (count if f.stock_state == "all" else None)
+    if heavy:
+        scope = scope.summing(count, catalogue[0])
+    return scope, (count if f.stock_state == "all" else None)
 
 
 def _variant_page(
@@ -1227,12 +1244,16 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
         counts["members"] = _candidates(replace(plain, stock_state="all"))
     if not plain.picks_variants:
         counts["runs"] = _row_count(_style_colours(plain, True, False)[0])
+    if "whole" in counts or "members" in counts:
+        counts["catalogue"] = _CATALOGUE
     params = _params(f, _Scope((), restricts=False, dialect=dialect))
     heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
     scope, values = _scope(session, f.warehouse_ids, list(counts.values()), params, heavy=heavy)
     counted = dict(zip(counts, values, strict=True))
-    runs_scope = scope.summing(counted.get("whole", 0))
-    members_per_variant = counted.get("members", counted.get("whole", 0)) <= PER_VARIANT_LIMIT
+    catalogue = counted.get("catalogue", 0)
+    runs_scope = scope.summing(counted.get("whole", 0), catalogue)
+    members = counted.get("members", counted.get("whole", 0))
+    members_per_variant = _per_variant(members, catalogue)
     ordered, order = _style_colours(_Shape.of(f, runs_scope), members_per_variant, True)
     found, total = _page_keys(
         session,

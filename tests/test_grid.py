@@ -207,7 +207,7 @@ def cat(engine: Engine) -> Catalogue:
 def summing(request, monkeypatch) -> str:
     """Stock sums both ways: per candidate variant (small sets) and in one aggregate (large)."""
     if request.param == "one-aggregate":
-        monkeypatch.setattr(grid, "PER_VARIANT_LIMIT", -1)
+        monkeypatch.setattr(grid, "PER_VARIANT_SHARE", -1.0)
     return request.param
 
 
