@@ -1005,22 +1005,28 @@ def _page_with_details(
     """One page of `rows` with each variant's facts and balances, in one statement.
 
     Columns: the row's position in the page order, [the filter's row count,] then
-    `_DETAIL_COLUMNS`. The page (ORDER BY … LIMIT) is a subquery, so only its ids are
+    `_DETAIL_COLUMNS`. The page (ORDER BY … LIMIT, so a top-N sort or an index walk)
+    is a subquery; the position is numbered over its rows only, and only its ids are
     joined to facts and balances.
     """
-    ordering = [_direction(rows.c[c], desc != backwards) for c, desc in order]
-    columns = [rows.c.id, func.row_number().over(order_by=ordering).label("position")]
+    keys = [c for c, _desc in order]
+    columns = [rows.c.id, *(rows.c[c] for c in keys if c != "id")]
     if windowed:
         columns.append(func.count().over().label("page_total"))
     page = (
         select(*columns)
-        .order_by(*ordering)
+        .order_by(*(_direction(rows.c[c], desc != backwards) for c, desc in order))
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
         .subquery("page")
     )
-    leading = [page.c.position, *([page.c.page_total] if windowed else [])]
-    source = page.join(_v, _v.c.id == page.c.id)
+    ordering = [_direction(page.c[c], desc != backwards) for c, desc in order]
+    ranked = [page.c.id, func.row_number().over(order_by=ordering).label("position")]
+    if windowed:
+        ranked.append(page.c.page_total)
+    numbered = select(*ranked).subquery("numbered")
+    leading = [numbered.c.position, *([numbered.c.page_total] if windowed else [])]
+    source = numbered.join(_v, _v.c.id == numbered.c.id)
     return select(*leading, *_DETAIL_COLUMNS).select_from(_details_from(source, dialect, restricts))
 
 
