@@ -316,3 +316,40 @@ def test_alert_inbox_rules_and_replenishment(
     page.goto("/alerts?view=active")
     expect(page.get_by_test_id("alert-row").first).to_be_visible()
     page.screenshot(path=artifacts_dir / "alerts-inbox-dark.png", full_page=True)
+
+
+def test_suggested_moves_become_a_draft(page: Page, seeded: Seeded, artifacts_dir: Path) -> None:
+    """Manchester sells the 32 waist fast (34 left); London sells none of its 200: the
+    suggestion moves enough to give Manchester 4 weeks of cover."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.catalog import Variant, Warehouse
+    from models.db import read_session
+    from tests.transfer_support import add_sales
+
+    engine = _db(seeded)
+    try:
+        with read_session(engine) as session:
+            variant = session.scalar(
+                select(Variant.id).where(Variant.sku == "NORTH-NW-STRAIGHT-32")
+            )
+            mcr = session.scalar(select(Warehouse.id).where(Warehouse.code == "MCR"))
+        add_sales(engine, variant, mcr, 4, datetime.now(UTC) - timedelta(days=3), lines=10)
+    finally:
+        engine.dispose()
+
+    sign_in(page, seeded.merchandiser)
+    page.goto("/transfers")
+    page.get_by_role("link", name="Suggestions").click()
+    expect(page.get_by_role("paragraph").filter(has_text="Pick a brand")).to_be_visible()
+    page.get_by_label("Brand").click()
+    page.get_by_role("option", name="Northwind Denim (NORTH)").click()
+    expect(page).to_have_url(re.compile(r"/transfers/suggest\?brand=NORTH$"))
+    move = page.get_by_test_id("move-row").filter(has_text="NORTH-NW-STRAIGHT-32")
+    expect(move).to_contain_text("LDN → MCR")
+    expect(move).to_contain_text("→ 4.0 wk")  # the destination reaches the 4-week target
+    page.screenshot(path=artifacts_dir / "transfers-suggestions.png", full_page=True)
+    page.get_by_role("button", name=re.compile(r"^Draft transfers from")).click()
+    expect(page).to_have_url(re.compile(r"/transfers\?status=draft$"))
+    expect(page.get_by_test_id("transfer-row").first).to_contain_text("LDN → MCR")
+    expect(page.get_by_test_id("transfer-row").first).to_contain_text("Suggested rebalance")
