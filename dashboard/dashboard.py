@@ -18,6 +18,7 @@ from dashboard.pages import (
     admin_warehouses,
     login,
     overview,
+    stock,
     transfers,
     syncs,
 )
@@ -66,6 +67,13 @@ for _route, _page, _title, _on_load in (
     (alerts.REPLENISH_ROUTE, alerts.replenishment_page, "Reorder", alerts.REPLENISH_ON_LOAD),
 ):
     app.add_page(_page, route=_route, title=f"{_title} · Rackroom", on_load=_on_load)
+
+app.add_page(
+    stock.stock_page,
+    route=stock.ROUTE,
+    title=f"{stock.TITLE} · Rackroom",
+    on_load=stock.ON_LOAD,
+)
 
 # Admin pages (admins only: each page's on_load and every handler check the role).
 for _module, _page in (

@@ -34,7 +34,7 @@ class Section:
 #: The sidebar, in order. Sections not built yet show as "Soon", never as dead links.
 SECTIONS: tuple[Section, ...] = (
     Section("Overview", "/", "layout-dashboard", built=True),
-    Section("Stock", "/stock", "package"),
+    Section("Stock", "/stock", "package", built=True),
     Section("Transfers", "/transfers", "arrow-left-right", True, STAFF, "transfers"),
     Section("Alerts", "/alerts", "bell", True, STAFF, "alerts"),
     Section("Imports", "/imports", "file-up"),

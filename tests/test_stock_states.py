@@ -1,0 +1,406 @@
+"""The stock grid's state handlers, called directly (no browser), as each role.
+
+Like tests/test_admin_states.py: a tampered client can send any event, so every
+handler is called as a signed-out visitor, and the correcting ones as a manager and a
+vendor, with the dialog primed as if an editor had opened it. Refusals change nothing
+(database and page state) and say why. The same calls as a merchandiser do save,
+through compare-and-swap; a vendor's page, drawer and export never hold another brand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import reflex as rx
+from reflex.istate.data import RouterData
+from sqlalchemy import Engine, select, text
+
+from dashboard.states import stock as stock_module
+from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.stock import (
+    GridRequest,
+    StockState,
+    grid_href,
+    heat_level,
+    parse_count,
+    parse_request,
+    read_grid,
+)
+from models.catalog import Variant, Warehouse
+from models.db import set_default_engine, transaction
+from models.grid import GridFilter
+from models.stock import LedgerEntry, get_balance, receive, set_count
+from models.users import User, create_user, start_login_session
+from tests.e2e.seed import seed_database
+
+TABLES = ("stock_balance", "stock_ledger", "reservation")
+
+
+@dataclasses.dataclass
+class World:
+    engine: Engine
+    tokens: dict[str, str]
+    variants: dict[str, int]
+    warehouses: dict[str, int]
+    brands: dict[str, int]
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine) -> Iterator[World]:
+    """The browser tests' seed (two brands, two warehouses, six variants) plus a manager;
+    everyone signed in; the dashboard's DB calls go to this database."""
+    seed_database(sqlite_engine.url.render_as_string(hide_password=False))
+    set_default_engine(sqlite_engine)
+    stock_module._choices_cache.clear()
+    tokens: dict[str, str] = {}
+    with transaction(sqlite_engine) as session:
+        create_user(session, "max@x.test", "long enough", "manager")
+        for user in session.scalars(select(User)):
+            tokens[user.role] = start_login_session(session, user)
+        variants = {v.sku: v.id for v in session.scalars(select(Variant))}
+        warehouses = {w.code: w.id for w in session.scalars(select(Warehouse))}
+        brands = {
+            code: bid for bid, code in session.execute(text("SELECT id, code FROM brand")).all()
+        }
+    yield World(sqlite_engine, tokens, variants, warehouses, brands)
+    set_default_engine(None)
+    stock_module._choices_cache.clear()
+
+
+def db_snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    with engine.connect() as conn:
+        return {
+            table: [
+                tuple(row) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))
+            ]
+            for table in TABLES
+        }
+
+
+def page_state(token: str, url: str = "/stock", **preset: Any) -> StockState:
+    """A fresh state tree for one tab whose cookie holds `token`, on `url`."""
+    root = rx.State(_reflex_internal_init=True)
+    root._get_state_from_cache(AuthState).token = token
+    state = root._get_state_from_cache(StockState)
+    router = RouterData.from_router_data(
+        {"headers": {"origin": "http://test"}, "asPath": url, "pathname": "/stock"}
+    )
+    root.router = router
+    state.router = router
+    for name, value in preset.items():
+        setattr(state, name, value)
+    state.dirty_vars.clear()
+    return state
+
+
+def invoke(state: rx.State, handler: str, *args: Any) -> Any:
+    """The handler's coroutine; background ones through their function (Reflex refuses
+    a direct call outside the event loop it manages)."""
+    registered = type(state).event_handlers[handler]
+    if registered.is_background:
+        return registered.fn(state, *args)
+    return getattr(state, handler)(*args)
+
+
+def call(state: rx.State, handler: str, *args: Any) -> Any:
+    result = invoke(state, handler, *args)
+    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+
+def rendered(events: Any) -> str:
+    events = events if isinstance(events, list) else [events]
+    return " ".join(str(value) for event in events if event for _, value in event.args)
+
+
+def fields(state: rx.State) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in state.base_vars}
+
+
+def loaded(world: World, role: str, url: str = "/stock") -> StockState:
+    state = page_state(world.tokens[role], url)
+    call(state, "load")
+    assert state.loaded, state.load_error
+    return state
+
+
+def primed(world: World) -> dict[str, Any]:
+    """A correction dialog open on NORTH-NW-STRAIGHT-30 at LDN (1,000 on hand)."""
+    return {
+        "edit_open": True,
+        "_edit_variant": world.variants["NORTH-NW-STRAIGHT-30"],
+        "_edit_warehouse": world.warehouses["LDN"],
+        "_edit_expected": 1000,
+        "_filter": GridFilter(),
+    }
+
+
+def calls(world: World) -> dict[str, tuple[tuple, dict]]:
+    """Every handler with arguments a tampered client could send."""
+    vid, wid = world.variants["NORTH-NW-STRAIGHT-30"], world.warehouses["LDN"]
+    armed = {**primed(world), "drawer_open": True, "_drawer_variant": vid}
+    return {
+        "load": ((), {}),
+        "watch": ((1,), {"_generation": 1}),
+        "apply_search": (({"q": "jean"},), armed),
+        "set_filter": (("brand", "1"), armed),
+        "toggle_warehouse": ((str(wid),), armed),
+        "clear_filters": ((), armed),
+        "export_csv": ((), armed),
+        "open_correction": ((vid, wid, 1000), armed),
+        "on_correction_change": ((False,), armed),
+        "save_correction": (({"count": "0", "reason": "lost"},), armed),
+        "open_variant": ((vid,), armed),
+        "ledger_older": ((), armed),
+        "ledger_newer": ((), armed),
+        "on_drawer_change": ((False,), armed),
+    }
+
+
+def test_every_handler_is_covered_and_the_guard_is_not_an_event(world):
+    handlers = set(StockState.event_handlers) - {"setvar"}
+    assert handlers == set(calls(world))
+    assert "require_role" not in StockState.event_handlers
+    assert issubclass(StockState, RoleGuard)
+
+
+@pytest.mark.parametrize("token", ["", "forged-token"])
+def test_signed_out_callers_are_sent_to_login_and_change_nothing(world, token):
+    before = db_snapshot(world.engine)
+    for handler, (args, preset) in calls(world).items():
+        state = page_state(token, **preset)
+        state_before = fields(state)
+        result = call(state, handler, *args)
+        assert db_snapshot(world.engine) == before, handler
+        assert '"/login"' in rendered(result), handler
+        if handler not in ("load", "watch"):  # those also clear what the page held
+            assert fields(state) == state_before, handler
+
+
+@pytest.mark.parametrize("role", ["manager", "vendor"])
+def test_readers_cannot_correct_counts_even_with_a_primed_dialog(world, role):
+    vid, wid = world.variants["SOLS-SO-CREW-S"], world.warehouses["LDN"]
+    before = db_snapshot(world.engine)
+    for handler, args in (
+        ("open_correction", (vid, wid, 500)),
+        ("save_correction", ({"count": "1", "reason": "lost", "note": "x"},)),
+    ):
+        state = page_state(world.tokens[role], **primed(world))
+        state_before = fields(state)
+        result = call(state, handler, *args)
+        assert "You don't have permission to correct stock counts" in rendered(result)
+        assert db_snapshot(world.engine) == before
+        assert fields(state) == state_before
+    # And the page offers them no edit control.
+    assert loaded(world, role).can_edit is False
+
+
+def test_vendor_sees_only_their_brand_whatever_the_url_says(world):
+    north = world.brands["NORTH"]
+    state = loaded(world, "vendor", f"/stock?brand={north}&q=NORTH")
+    assert state.is_vendor
+    assert state.rows == []  # searching the other brand's SKUs finds nothing
+    assert any("another brand" in note for note in state.notes)
+    state = loaded(world, "vendor", f"/stock?brand={north}")
+    assert {row.brand for row in state.rows} == {"SOLS"}
+    assert [c.label for c in state.brand_choices] == ["Solstice Knitwear"]
+    assert state.colour_choices == ["Oat"] and state.category_choices == ["Knitwear"]
+    assert "brand=" not in state.view_key  # links never carry a brand for vendors
+    # The drawer refuses the other brand's variant like a missing one.
+    call(state, "open_variant", world.variants["NORTH-NW-STRAIGHT-30"])
+    assert state.drawer_sku == "" and "can't see" in state.drawer_error
+    assert state.drawer_ledger == [] and state.drawer_balances == []
+    # The export is the vendor's brand, even if the held filter was tampered with.
+    state._filter = GridFilter(brand_ids=(north,))
+    result = call(state, "export_csv")
+    csv_text = rendered(result)
+    assert "NORTH" not in csv_text and "Northwind" not in csv_text
+
+
+def test_the_size_run_view_flags_the_broken_run(world):
+    state = loaded(world, "manager", "/stock?view=sizes")
+    assert state.view == "sizes"
+    by_style = {run.style_code: run for run in state.runs}
+    assert by_style["SO-CREW"].broken and not by_style["NW-STRAIGHT"].broken
+    assert state.sizes[:3] == ["S", "M", "L"]
+    crew = {c.hint.split(":")[0]: c for c in by_style["SO-CREW"].cells}
+    assert (crew["L"].label, crew["L"].level) == ("0", "out")
+    assert crew["M"].variant_id == world.variants["SOLS-SO-CREW-M"]
+    assert crew["30"].level == "none"
+
+
+def test_merchandiser_correction_is_compare_and_swap(world):
+    vid, wid = world.variants["NORTH-NW-STRAIGHT-30"], world.warehouses["LDN"]
+    state = loaded(world, "merchandiser", "/stock?q=NW-STRAIGHT-30")
+    assert state.can_edit
+    cell = state.rows[0].cells[0]
+    assert (cell.on_hand, cell.available) == (1000, "966")
+
+    call(state, "open_correction", vid, wid, cell.on_hand)
+    assert state.edit_open and state.edit_title == "Correct NORTH-NW-STRAIGHT-30 at LDN"
+    result = call(state, "save_correction", {"count": "990", "reason": "damaged", "note": "wet"})
+    assert "Count saved" in rendered(result) and "1,000 \\u2192 990" in rendered(result)
+    assert not state.edit_open
+    assert state.rows[0].cells[0].available == "956"  # the page re-read at once
+    with transaction(world.engine) as session:
+        last = session.scalar(select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(1))
+        assert (last.reason, last.on_hand_delta, last.note) == ("damaged", -10, "wet")
+        assert last.actor == "mia@rackroom.test"
+
+    # Stale: the count changes underneath between opening and saving.
+    call(state, "open_correction", vid, wid, 990)
+    with transaction(world.engine) as session:
+        set_count(session, vid, wid, 980, actor="someone-else", expected_on_hand=990)
+    before = db_snapshot(world.engine)
+    assert call(state, "save_correction", {"count": "970", "reason": "count"}) is None
+    assert state.edit_open and state.edit_stale
+    assert "it is 980 on hand now, not 990. Nothing was saved." in state.edit_error
+    assert db_snapshot(world.engine) == before
+    # Having seen the new figure, saving again applies it.
+    result = call(state, "save_correction", {"count": "970", "reason": "count"})
+    assert "980 \\u2192 970" in rendered(result)
+    with transaction(world.engine) as session:
+        assert get_balance(session, vid, wid).on_hand == 970
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("-1", "A count can't be negative"),
+        ("abc", "is not a whole number"),
+        ("", "Enter the number of units you counted"),
+        ("33", "Cannot count 33: 34 units are reserved"),
+        ("1000", "already 1,000"),
+    ],
+)
+def test_bad_counts_are_refused_with_a_clear_message_and_no_change(world, raw, message):
+    state = loaded(world, "admin")
+    call(
+        state,
+        "open_correction",
+        world.variants["NORTH-NW-STRAIGHT-30"],
+        world.warehouses["LDN"],
+        1000,
+    )
+    before = db_snapshot(world.engine)
+    assert call(state, "save_correction", {"count": raw, "reason": "count"}) is None
+    assert message in state.edit_error
+    assert state.edit_open
+    assert db_snapshot(world.engine) == before
+
+
+def test_drawer_shows_facts_balances_reservations_and_paged_history(world):
+    vid = world.variants["NORTH-NW-STRAIGHT-30"]
+    with transaction(world.engine) as session:
+        for n in range(25):
+            receive(session, vid, world.warehouses["MCR"], 1, actor="api:shop", reference=f"R{n}")
+    state = loaded(world, "manager")
+    call(state, "open_variant", vid)
+    assert state.drawer_open and state.drawer_sku == "NORTH-NW-STRAIGHT-30"
+    facts = {f.label: f.value for f in state.drawer_facts}
+    assert facts["Category"] == "Jeans" and facts["Barcode"] == "5000000000000"
+    assert [b.warehouse for b in state.drawer_balances] == ["LDN", "MCR"]
+    assert state.drawer_balances[1].on_hand == "25"
+    assert [(r.order_ref, r.qty) for r in state.drawer_reservations] == [("E2E-1", "34")]
+    assert len(state.drawer_ledger) == 20 and state.ledger_has_older
+    assert state.drawer_ledger[0].reference == "R24"  # newest first
+    assert state.drawer_ledger[0].change == "+1 on hand"
+    call(state, "ledger_older")
+    assert [item.reason for item in state.drawer_ledger][-2:] == ["Reserved", "Receipt"]
+    assert not state.ledger_has_older and state.ledger_has_newer
+    call(state, "ledger_newer")
+    assert state.drawer_ledger[0].reference == "R24"
+
+
+def test_watch_refreshes_the_page_when_stock_changes_elsewhere(world, monkeypatch):
+    monkeypatch.setattr(stock_module, "POLL_SECONDS", 0.02)
+    vid = world.variants["SOLS-SO-CREW-M"]
+    state = loaded(world, "merchandiser", "/stock?q=SO-CREW-M")
+    assert state.rows[0].available == "66"
+
+    async def scenario() -> None:
+        task = asyncio.create_task(invoke(state, "watch", state._generation))
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(_receive, world, vid, 7)
+        for _ in range(200):
+            if state.rows[0].available == "73":
+                break
+            await asyncio.sleep(0.02)
+        state._generation += 1  # another load: the loop ends
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    assert state.rows[0].available == "73"
+
+
+def _receive(world: World, variant_id: int, qty: int) -> None:
+    with transaction(world.engine) as session:
+        receive(session, variant_id, world.warehouses["MCR"], qty, actor="api:shop")
+
+
+def test_urls_fall_back_to_defaults_with_a_note():
+    request = parse_request(
+        {
+            "page": "abc",
+            "sort": "price; DROP TABLE",
+            "stock": "weird",
+            "view": "pivot",
+            "per_page": "100000",
+            "q": "  a%_\\b  ",
+            "warehouse": "1,x",
+        }
+    )
+    f = request.filter
+    assert (f.page, f.sort, f.stock_state, f.page_size, f.warehouse_ids) == (
+        1,
+        "sku",
+        "all",
+        200,
+        (),
+    )
+    assert f.search == "a%_\\b" and request.view == "balances"
+    named = " ".join(request.notes)
+    for key in ("page=", "sort=", "stock=", "view=", "warehouse="):
+        assert key in named
+    huge = parse_request({"page": "9" * 40})
+    assert huge.filter.page == 100_000 and not huge.notes
+    vendor = parse_request({"brand": "1", "q": "x"}, brand_scope=2)
+    assert vendor.filter.brand_ids == (2,) and vendor.scope == (2,)
+
+
+def test_a_huge_page_shows_the_last_page(world):
+    result = read_grid(GridRequest(GridFilter(page=100_000, page_size=4)))
+    assert result.request.filter.page == 2 and len(result.page.rows) == 2
+    assert "past the end" in result.request.notes[0]
+    state = loaded(world, "manager", "/stock?page=99999999999&per_page=4")
+    assert state.page_label == "Page 2 of 2" and state.next_href == ""
+    assert state.previous_href == "/stock?per_page=4"
+
+
+def test_links_keep_the_filter_and_reset_the_page():
+    f = GridFilter(search="jean", page=3, sort="available", direction="desc")
+    assert grid_href(f, "balances", page=4) == "/stock?q=jean&sort=available&dir=desc&page=4"
+    assert grid_href(f, "sizes", stock_state="low") == (
+        "/stock?q=jean&stock=low&sort=available&dir=desc&view=sizes"
+    )
+    assert grid_href(GridFilter(brand_ids=(2,)), "balances", vendor=True) == "/stock"
+
+
+def test_count_parsing_and_heat_scale():
+    assert parse_count(" 1,204 ") == (1204, "")
+    assert parse_count("-3")[0] is None
+    assert [heat_level(v) for v in (None, 0, -1, 2, 3, 4, 9, 10, 49, 50)] == [
+        "none",
+        "out",
+        "out",
+        "low",
+        "low",
+        "ok1",
+        "ok1",
+        "ok2",
+        "ok2",
+        "ok3",
+    ]
