@@ -42,10 +42,15 @@ def seed_database(url: str) -> Seeded:
     its 34-waist jean never received (out of stock). Solstice: 500 (London) + 66
     (Manchester) = 566 on hand, its L crew never received. Totals: 1,800 on hand,
     34 reserved, 1,766 available, 2 out-of-stock variants.
+
+    For the stock grid: categories (Jeans, Knitwear), real size systems (waist, alpha;
+    the crew's run is broken: L is out while S and M remain), a barcode per variant
+    and one Shopify alias (SHOP-CREW-OAT-M for the M crew).
     """
-    from models.catalog import Product, Variant, create_brand, create_warehouse
+    from models.catalog import Product, SkuAlias, Variant, create_brand, create_warehouse
     from models.db import create_db_engine, transaction
     from models.reservations import reserve
+    from models.sizes import size_rank
     from models.stock import receive
     from models.users import create_user
 
@@ -60,16 +65,26 @@ def seed_database(url: str) -> Seeded:
                 session, "MCR", "Manchester Store", kind="store", priority=20
             )
             variants: dict[str, Variant] = {}
-            for brand, style, name, colour, sizes in (
-                (north, "NW-STRAIGHT", "Straight Jean", "Indigo", ("30", "32", "34")),
-                (sol, "SO-CREW", "Merino Crew", "Oat", ("S", "M", "L")),
+            for n, (brand, style, name, category, colour, system, sizes) in enumerate(
+                (
+                    (
+                        north,
+                        "NW-STRAIGHT",
+                        "Straight Jean",
+                        "Jeans",
+                        "Indigo",
+                        "waist",
+                        ("30", "32", "34"),
+                    ),
+                    (sol, "SO-CREW", "Merino Crew", "Knitwear", "Oat", "alpha", ("S", "M", "L")),
+                )
             ):
                 assert brand.id is not None
-                product = Product(brand_id=brand.id, style_code=style, name=name)
+                product = Product(brand_id=brand.id, style_code=style, name=name, category=category)
                 session.add(product)
                 session.flush()
                 assert product.id is not None
-                for rank, size in enumerate(sizes):
+                for i, size in enumerate(sizes):
                     sku = f"{brand.code}-{style}-{size}"
                     variant = Variant(
                         product_id=product.id,
@@ -77,11 +92,21 @@ def seed_database(url: str) -> Seeded:
                         sku=sku,
                         colour=colour,
                         size=size,
-                        size_rank=rank,
+                        size_system=system,
+                        size_rank=size_rank(system, size),
+                        barcode=f"50000000{n}{i:04d}",
                     )
                     session.add(variant)
                     variants[f"{style}-{size}"] = variant
             session.flush()
+            session.add(
+                SkuAlias(
+                    variant_id=variants["SO-CREW-M"].id,
+                    brand_id=sol.id,
+                    kind="shopify",
+                    code="SHOP-CREW-OAT-M",
+                )
+            )
 
             def vid(key: str) -> int:
                 variant_id = variants[key].id
