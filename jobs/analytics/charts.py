@@ -104,6 +104,23 @@ def movers_chart(result: Movers) -> go.Figure:
     return _layout(fig, title, "", "Units")
 
 
+def bottom_movers_chart(result: Movers) -> go.Figure:
+    """What sells least while in stock: units this period beside units available."""
+    title = "Bottom movers: units sold vs units available"
+    bottom = result.bottom
+    if bottom.is_empty():
+        return empty_figure(title, NO_STOCK)
+    rows = bottom.reverse()
+    names = _label(rows)
+    fig = go.Figure([
+        go.Bar(y=names, x=rows["units"].to_list(), name="Units sold", orientation="h"),
+        go.Bar(y=names, x=rows["available"].to_list(), name="Units available",
+               orientation="h"),
+    ])
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, "Units", "")
+
+
 def cover_chart(cover: pl.DataFrame) -> go.Figure:
     """Weeks of cover of the 20 shortest-covered rows (horizontal bars)."""
     title = "Weeks of cover (shortest first)"
@@ -126,6 +143,21 @@ def sell_through_chart(table: pl.DataFrame) -> go.Figure:
                            hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, title, "", "Sell-through (%)")
+
+
+def slow_movers_chart(slow: pl.DataFrame, *, days: int = 60) -> go.Figure:
+    """Units on hand of the slow movers (top 20 by stock), days since last sale on hover."""
+    title = f"Slow movers: stock with no sales in {days} days"
+    if slow.is_empty():
+        return empty_figure(title, NO_STOCK)
+    rows = slow.head(TOP_N).reverse()
+    since = [("never sold" if d is None else f"last sale {d} days ago")
+             for d in rows["days_since_last_sale"].to_list()]
+    fig = go.Figure(go.Bar(
+        x=rows["on_hand"].to_list(), y=_label(rows), orientation="h", customdata=since,
+        hovertemplate="%{y}: %{x:,} units on hand, %{customdata}<extra></extra>",
+    ))
+    return _layout(fig, title, "Units on hand", "")
 
 
 def ageing_chart(summary: pl.DataFrame) -> go.Figure:
