@@ -24,6 +24,7 @@ from models.syncs import (
     Connector,
     InvalidConnector,
     SyncBusy,
+    SyncRun,
     get_connector,
     get_run,
     pause_sync,
@@ -514,3 +515,60 @@ def test_csv_style_fetches_the_file_and_applies_it_through_the_importer(engine, 
     assert "was applied as import" in again.message
     with read_session(engine) as session:
         assert session.scalar(select(func.count()).select_from(ImportRun)) == 3
+
+
+# --- the small rules ---------------------------------------------------------------------
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    import random as _random
+
+    import httpx
+
+    from jobs.syncs.fetch import Fetcher
+
+    limits = FetchLimits(backoff_base=0.5, backoff_cap=4.0)
+    with httpx.Client() as client:
+        fetcher = Fetcher(client, limits, rng=_random.Random(1))
+        for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)):
+            delays = [fetcher.backoff(attempt) for _ in range(200)]
+            assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
+            assert len({round(d, 6) for d in delays}) > 150  # jittered, not lockstep
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    from email.utils import format_datetime
+
+    from jobs.syncs.fetch import retry_after_seconds
+
+    assert retry_after_seconds("7") == 7.0
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= retry_after_seconds(later) <= 30
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_a_run_whose_process_died_is_closed_and_its_brand_can_sync_again(engine, brand):
+    from models.syncs import close_abandoned_runs
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    with transaction(engine) as session:
+        connector = session.scalar(select(Connector))
+        session.add(
+            SyncRun(
+                brand_id=connector.brand_id,
+                style="json",
+                policy="newest",
+                trigger="schedule",
+                status="running",
+                started_at=long_ago,
+            )
+        )
+        session.execute(update(Connector).values(running_since=long_ago))
+    # A claim older than the run time limit (+ grace) is taken over by the next run…
+    assert brand.sync().status == "succeeded"
+    # … and the scheduler's watch closes the dead run.
+    with transaction(engine) as session:
+        assert close_abandoned_runs(session, older_than=datetime.now(UTC) - timedelta(hours=1)) == 1
+    with read_session(engine) as session:
+        statuses = [r.status for r in recent_runs(session, "NRD")]
+    assert statuses == ["succeeded", "abandoned"]
