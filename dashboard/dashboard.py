@@ -16,6 +16,7 @@ from dashboard.pages import (
     admin_brands,
     admin_users,
     admin_warehouses,
+    imports,
     login,
     overview,
     stock,
@@ -73,6 +74,13 @@ app.add_page(
     route=stock.ROUTE,
     title=f"{stock.TITLE} · Rackroom",
     on_load=stock.ON_LOAD,
+)
+
+app.add_page(
+    imports.imports_page,
+    route=imports.ROUTE,
+    title=f"{imports.TITLE} · Rackroom",
+    on_load=imports.ON_LOAD,
 )
 
 # Admin pages (admins only: each page's on_load and every handler check the role).

@@ -37,7 +37,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Stock", "/stock", "package", built=True),
     Section("Transfers", "/transfers", "arrow-left-right", True, STAFF, "transfers"),
     Section("Alerts", "/alerts", "bell", True, STAFF, "alerts"),
-    Section("Imports", "/imports", "file-up"),
+    Section("Imports", "/imports", "file-up", built=True),
     Section("Syncs", "/syncs", "refresh-cw", built=True, roles=STAFF),
     Section("Analytics", "/analytics", "chart-line", roles=STAFF),
     Section("Demand", "/demand", "vote", roles=STAFF),
