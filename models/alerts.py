@@ -26,7 +26,9 @@ Alerts are kept current two ways: `check_alerts_for` re-evaluates a few variants
 few warehouses (cheap; call it after an operation that changed them, in the same
 transaction), and `scan_alerts` re-evaluates everything in a handful of set-based
 statements (the scheduler runs it). Both lock alert rows in id order and insert new
-ones in (kind, subject) order, so they cannot deadlock each other.
+ones in (kind, subject) order; should `check_alerts_for` still lose a lock conflict,
+it gives way (its savepoint rolls back, the caller's operation stands) and the next
+scan catches up.
 """
 
 from __future__ import annotations
