@@ -1,0 +1,601 @@
+"""The /imports page's handlers, called directly (no browser), as each role.
+
+Any client can send any event, so every handler is called the way a tampered client
+could: as a manager (read-only), as a signed-out visitor, and as a vendor naming another
+brand than their own. Each refusal leaves the database and the page's state as they
+were and says why. The same handlers as a vendor for their own brand, and as an admin
+for any brand, do upload, check and apply, which shows the refusals are not vacuous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import functools
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import reflex as rx
+from reflex._upload import UploadChunk, UploadChunkIterator
+from sqlalchemy import Engine, func, select
+
+import dashboard.states.import_files as files
+import dashboard.states.imports as imports_state
+from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.imports import ImportsState, parse_value_map
+from jobs.imports import ImportLimits
+from models.catalog import Product, Variant, create_brand, create_warehouse
+from models.db import read_session, set_default_engine, transaction
+from models.imports import ColumnMapping, ImportRun
+from models.stock import LedgerEntry, StockBalance, receive
+from models.users import Role, create_user, start_login_session
+from tests.import_support import (
+    INVENTORY_HEADERS,
+    PRODUCT_HEADERS,
+    SAMPLE,
+    csv_bytes,
+    inventory_row,
+    product_row,
+    snapshot,
+)
+
+
+@dataclasses.dataclass
+class World:
+    engine: Engine
+    tokens: dict[str, str]
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def world(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """Two brands (the vendor works for SOLS), two warehouses, stock, one user per role;
+    uploads go to a temporary folder."""
+    monkeypatch.setattr(files, "UPLOAD_DIR", tmp_path / "uploads")
+    set_default_engine(sqlite_engine)
+    tokens: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    with transaction(sqlite_engine) as session:
+        sols = create_brand(session, "SOLS", "Solstice")
+        create_brand(session, "NORTH", "Northwind")
+        ldn = create_warehouse(session, "LDN", "London DC", priority=10)
+        ids["LDN"] = ldn.id
+        ids["MCR"] = create_warehouse(session, "MCR", "Manchester Store", priority=20).id
+        product = Product(brand_id=sols.id, style_code="crew", name="Merino Crew")
+        session.add(product)
+        session.flush()
+        variant = Variant(
+            product_id=product.id, brand_id=sols.id, sku="SOLS-CREW-OAT-S", colour="Oat", size="S"
+        )
+        session.add(variant)
+        session.flush()
+        receive(session, variant.id, ldn.id, 500, actor="seed")
+        for role in Role:
+            user = create_user(
+                session,
+                f"{role.value}@x.test",
+                "long enough",
+                role,
+                brand_code="SOLS" if role is Role.VENDOR else None,
+            )
+            tokens[role.value] = start_login_session(session, user)
+    yield World(sqlite_engine, tokens, ids)
+    set_default_engine(None)
+
+
+# --- driving handlers -------------------------------------------------------------------------
+
+
+def page_state(token: str, **preset: Any) -> ImportsState:
+    root = rx.State(_reflex_internal_init=True)
+    root._get_state_from_cache(AuthState).token = token
+    state = root._get_state_from_cache(ImportsState)
+    for name, value in preset.items():
+        setattr(state, name, value)
+    state.dirty_vars.clear()
+    return state
+
+
+async def _drain(result: Any) -> Any:
+    if inspect.isasyncgen(result):
+        return [event async for event in result]
+    if inspect.iscoroutine(result):
+        return await result
+    return result
+
+
+def handler_fn(state: rx.State, handler: str) -> Any:
+    """The handler's own function: background handlers cannot be called through the
+    instance, and called this way every handler runs exactly as the event would."""
+    return functools.partial(type(state).event_handlers[handler].fn, state)
+
+
+def call(state: rx.State, handler: str, *args: Any) -> Any:
+    return asyncio.run(_drain(handler_fn(state, handler)(*args)))
+
+
+def chunks_of(name: str, data: bytes, size: int = 4096):
+    """An upload's chunk iterator, filled and finished (made inside the running loop)."""
+
+    async def make() -> UploadChunkIterator:
+        chunks = UploadChunkIterator(maxsize=100_000)
+        for offset in range(0, max(len(data), 1), size):
+            await chunks.push(
+                UploadChunk(
+                    filename=name,
+                    offset=offset,
+                    content_type="text/csv",
+                    data=data[offset : offset + size],
+                )
+            )
+        await chunks.finish()
+        return chunks
+
+    return make
+
+
+def upload(state: ImportsState, name: str, data: bytes) -> Any:
+    async def go() -> Any:
+        chunks = await chunks_of(name, data)()
+        return await _drain(handler_fn(state, "receive_upload")(chunks))
+
+    return asyncio.run(go())
+
+
+def rendered(events: Any) -> str:
+    events = events if isinstance(events, list) else [events]
+    return " ".join(str(value) for event in events if event for _, value in event.args)
+
+
+def downloaded(events: Any) -> tuple[str, str]:
+    """(file name, text) of an rx.download a handler returned."""
+    text = rendered(events)
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", text)
+    name = re.search(r'"([^"]+\.csv)"', text)
+    assert data and name, text
+    return name.group(1), base64.b64decode(data.group(1)).decode("utf-8")
+
+
+def fields(state: rx.State) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in state.base_vars}
+
+
+def feed_with_errors() -> bytes:
+    """A Shopify inventory export for SOLS: two good rows, two invalid ones."""
+    rows = [
+        inventory_row("crew", [("Size", "S"), ("Color", "Oat")], "SOLS-CREW-OAT-S", "LDN", 520),
+        inventory_row("crew", [("Size", "M"), ("Color", "Oat")], "", "Manchester Store", 7),
+        inventory_row("crew", [("Size", "L"), ("Color", "Oat")], "", "Atlantis", 3),
+        inventory_row("crew", [("Size", "XL"), ("Color", "Oat")], "", "LDN", -3),
+    ]
+    return csv_bytes(INVENTORY_HEADERS, rows)
+
+
+def ledger_rows(engine: Engine) -> list[LedgerEntry]:
+    with read_session(engine) as session:
+        return list(
+            session.scalars(
+                select(LedgerEntry).where(LedgerEntry.reason == "import").order_by(LedgerEntry.id)
+            )
+        )
+
+
+def ready_state(world: World, role: str, **preset: Any) -> ImportsState:
+    """A state as a vendor's (or admin's) page would be after uploading and checking."""
+    state = page_state(world.tokens[role])
+    call(state, "load")
+    assert upload(state, "feed.csv", feed_with_errors()) is None
+    assert state.file_state == "ready", state.file_error
+    for name, value in preset.items():
+        setattr(state, name, value)
+    state.dirty_vars.clear()
+    return state
+
+
+# --- which handler checks what ---------------------------------------------------------------
+
+#: Handlers that only hold a UI value or show a message: no data is read or written, and
+#: every data handler checks the role (and the brand) again.
+UI_ONLY = {
+    "on_dialog_change",
+    "set_map_column",
+    "set_skip_invalid",
+    "upload_progress",
+    "drop_rejected",
+}
+
+
+def import_calls(world: World) -> dict[str, tuple[tuple, dict]]:
+    """Every handler that reads or changes data, with arguments that would do something."""
+    return {
+        "load": ((), {}),
+        "choose_brand": (("NORTH",), {}),
+        "choose_format": (("shopify-products",), {}),
+        "choose_warehouse": (("MCR",), {}),
+        "receive_upload": ((None,), {}),
+        "clear_file": ((), {}),
+        "run_dry_run": ((), {}),
+        "apply": ((), {}),
+        "page_errors": ((1,), {}),
+        "download_errors": ((), {}),
+        "open_run_errors": ((1,), {}),
+        "download_run_errors": ((), {"run_id": 1}),
+        "open_mapping_editor": ((False,), {}),
+        "save_mapping": (({"name": "evil", "sizes": ""},), {"dialog": "mapping"}),
+    }
+
+
+#: What a manager may still do: read the page and the history.
+READ_ONLY = {"load", "open_run_errors", "download_run_errors"}
+
+
+def test_every_handler_is_either_checked_or_ui_only(world):
+    handlers = set(ImportsState.event_handlers) - {"setvar"}
+    assert handlers == set(import_calls(world)) | UI_ONLY
+    assert "require_role" not in ImportsState.event_handlers
+    assert issubclass(ImportsState, RoleGuard)
+
+
+def _armed(world: World) -> dict[str, Any]:
+    """An admin's page with a checked file and a mapping dialog open: a forged event from
+    another user, were it not checked, would upload, apply or save with this."""
+    admin = ready_state(world, "admin", brand_code="SOLS")
+    call(admin, "run_dry_run")
+    assert admin.result_checked
+    keep = (
+        "_upload_path",
+        "_headers",
+        "_checked_key",
+        "file_state",
+        "file_name",
+        "brand_code",
+        "format_value",
+        "result_checked",
+        "error_total",
+        "skip_invalid",
+    )
+    armed = {name: getattr(admin, name) for name in keep}
+    armed["skip_invalid"] = True
+    armed["brands"] = admin.brands
+    armed["warehouses"] = admin.warehouses
+    return armed
+
+
+def _call_with(state: ImportsState, handler: str, args: tuple) -> Any:
+    if handler == "receive_upload":
+        return upload(state, "evil.csv", feed_with_errors())
+    return call(state, handler, *args)
+
+
+def test_a_manager_reads_the_history_and_changes_nothing(world):
+    armed = _armed(world)
+    before = snapshot(world.engine)
+    for handler, (args, preset) in import_calls(world).items():
+        if handler in READ_ONLY:
+            continue
+        state = page_state(world.tokens["manager"], **armed, **preset)
+        state_before = fields(state)
+        result = _call_with(state, handler, args)
+        assert snapshot(world.engine) == before, f"{handler} changed the database"
+        assert fields(state) == state_before, f"{handler} changed the page state"
+        assert "You don't have permission to" in rendered(result), handler
+
+    reader = page_state(world.tokens["manager"])
+    assert call(reader, "load") is None
+    assert reader.can_import is False and reader.loaded
+    assert reader.history == [] and reader.history_summary == "0 imports"
+
+
+def test_signed_out_callers_are_sent_to_login_and_change_nothing(world):
+    armed = _armed(world)
+    before = snapshot(world.engine)
+    for token in ("", "forged-token"):
+        for handler, (args, preset) in import_calls(world).items():
+            state = page_state(token, **armed, **preset)
+            state_before = fields(state)
+            result = _call_with(state, handler, args)
+            assert snapshot(world.engine) == before, handler
+            if handler != "load":  # load clears the page for a signed-out visitor
+                assert fields(state) == state_before, handler
+            assert '"/login"' in rendered(result), handler
+
+
+def test_a_vendor_is_offered_only_their_brand_and_a_forged_brand_is_refused(world):
+    vendor = page_state(world.tokens["vendor"])
+    assert call(vendor, "load") is None
+    assert [c.value for c in vendor.brands] == ["SOLS"]
+    assert vendor.brand_locked and vendor.brand_code == "SOLS"
+    assert vendor.brand_name == "Solstice"
+
+    state_before = fields(vendor)
+    result = call(vendor, "choose_brand", "NORTH")
+    assert "You can import only for Solstice." in rendered(result)
+    assert fields(vendor) == state_before
+
+    # A tampered page whose brand says NORTH (and an armed file): every import action
+    # is refused before it reads the file or writes anything.
+    armed = {**_armed(world), "brand_code": "NORTH"}
+    before = snapshot(world.engine)
+    for handler in (
+        "run_dry_run",
+        "apply",
+        "choose_format",
+        "choose_warehouse",
+        "open_mapping_editor",
+        "save_mapping",
+        "page_errors",
+        "download_errors",
+    ):
+        args, preset = import_calls(world)[handler]
+        state = page_state(world.tokens["vendor"], **armed, **preset)
+        state_before = fields(state)
+        result = call(state, handler, *args)
+        assert "You can import only for Solstice." in rendered(result), handler
+        assert fields(state) == state_before, handler
+        assert snapshot(world.engine) == before, handler
+    with read_session(world.engine) as session:
+        assert session.scalar(select(func.count()).select_from(ImportRun)) == 0
+
+
+def test_a_vendor_checks_a_feed_skips_its_invalid_rows_and_reapplying_changes_nothing(world):
+    vendor = ready_state(world, "vendor")
+    assert vendor.format_value == "shopify-inventory"
+    assert vendor.file_layout == "Looks like a Shopify inventory export."
+    assert "17 columns · UTF-8, comma-separated" in vendor.file_summary
+
+    assert call(vendor, "run_dry_run") is None
+    assert vendor.result_kind == "dry_run" and vendor.result_checked
+    assert (vendor.counts.changed, vendor.counts.new_variants, vendor.counts.errors) == (
+        "2",
+        "1",
+        "2",
+    )
+    assert {(e.row, e.column, e.value) for e in vendor.error_rows} == {
+        ("4", "Location", "Atlantis"),
+        ("5", "On hand", "-3"),
+    }
+    assert [(d.sku, d.warehouse, d.old, d.new, d.delta) for d in vendor.sample] == [
+        ("SOLS-CREW-OAT-S", "LDN", "500", "520", "+20"),
+        ("SOLS-CREW-OAT-M", "MCR", "0", "7", "+7"),
+    ]
+    assert vendor.can_apply is False  # all or nothing while rows are invalid
+    assert ledger_rows(world.engine) == []
+
+    name, csv = downloaded(call(vendor, "download_errors"))
+    assert name == "feed-errors.csv"
+    assert csv.splitlines() == [
+        "row,column,value,reason",
+        "4,Location,Atlantis,unknown location: no warehouse has this code or name",
+        "5,On hand,'-3,quantity cannot be negative",
+    ]
+
+    call(vendor, "set_skip_invalid", True)
+    assert vendor.can_apply
+    result = call(vendor, "apply")
+    assert "Applied import #" in rendered(result)
+    assert vendor.result_kind == "applied" and vendor.applied_as > 0
+    assert vendor.can_apply is False
+    rows = ledger_rows(world.engine)
+    assert [(r.on_hand_delta, r.reference, r.actor) for r in rows] == [
+        (20, f"import:{vendor.applied_as}", "vendor@x.test"),
+        (7, f"import:{vendor.applied_as}", "vendor@x.test"),
+    ]
+    assert [h.status for h in vendor.history] == ["applied"]
+    assert vendor.history[0].errors == "2" and vendor.history[0].file_name == "feed.csv"
+
+    # The same file again: the dry run says so, and applying changes nothing.
+    again = ready_state(world, "vendor")
+    call(again, "run_dry_run")
+    assert f"already applied as import {vendor.applied_as}" in again.result_message
+    call(again, "set_skip_invalid", True)
+    result = call(again, "apply")
+    assert f"Already applied as import #{vendor.applied_as}" in rendered(result)
+    assert len(ledger_rows(world.engine)) == 2
+
+
+def test_apply_needs_a_dry_run_of_the_same_file_and_choices(world):
+    admin = ready_state(world, "admin", brand_code="SOLS", skip_invalid=True)
+    result = call(admin, "apply")
+    assert "Run the dry run first" in rendered(result)
+    call(admin, "run_dry_run")
+    call(admin, "choose_brand", "NORTH")  # the check was for SOLS
+    assert admin.result_kind == "" and not admin.result_checked
+    admin._checked_key = "forged"
+    result = call(admin, "apply")
+    assert "Run the dry run first" in rendered(result)
+    assert ledger_rows(world.engine) == []
+
+
+def test_history_and_past_errors_are_scoped_to_the_vendors_brand(world):
+    admin = ready_state(world, "admin", brand_code="NORTH", skip_invalid=True)
+    call(admin, "run_dry_run")
+    call(admin, "apply")  # for NORTH, SOLS' SKU is a third error
+    assert admin.result_kind == "applied", admin.result_message
+    north_run = admin.applied_as
+
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    assert vendor.history == []
+    result = call(vendor, "open_run_errors", north_run)
+    assert "not in your history" in rendered(result) and vendor.dialog == ""
+
+    manager = page_state(world.tokens["manager"])
+    call(manager, "load")
+    assert [h.brand_code for h in manager.history] == ["NORTH"]
+    assert call(manager, "open_run_errors", north_run) is None
+    assert manager.dialog == "run-errors" and len(manager.run_errors) == 3
+    assert "SKU belongs to another brand (SOLS)" in manager.run_errors[0].reason
+    name, csv = downloaded(call(manager, "download_run_errors"))
+    assert name == f"import-{north_run}-errors.csv" and "Atlantis" in csv
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "The file is empty."),
+        ("blank.csv", b"  \r\n\r\n", "The file is empty."),
+        ("image.csv", bytes(range(256)) * 8, "looks binary"),
+        (
+            "wide.csv",
+            (",".join(f"c{i}" for i in range(10_000)) + "\n1\n").encode(),
+            "10,000 columns; at most 500",
+        ),
+    ],
+)
+def test_bad_files_are_refused_with_the_importers_message(world, name, data, message):
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    upload(vendor, name, data)
+    assert vendor.file_state == "refused" and message in vendor.file_error
+    assert vendor.file_name == name
+    assert not list(files.UPLOAD_DIR.glob("*.csv"))  # nothing kept
+
+
+def test_an_oversized_upload_stops_at_the_limit_and_keeps_nothing(world, monkeypatch):
+    monkeypatch.setattr(imports_state, "LIMITS", ImportLimits(max_bytes=10_000))
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    upload(vendor, "huge.csv", b"a,b\n" + b"1,2\n" * 50_000)
+    assert vendor.file_state == "refused"
+    assert vendor.file_error.startswith(
+        "The file is larger than 9.8 KB, the most Rackroom reads in one import."
+    )
+    assert not list(files.UPLOAD_DIR.glob("*"))
+
+
+def test_a_header_only_file_is_refused_by_the_dry_run(world):
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    upload(vendor, "header.csv", csv_bytes(INVENTORY_HEADERS, []))
+    assert vendor.file_state == "ready"
+    call(vendor, "run_dry_run")
+    assert vendor.result_kind == "refused" and not vendor.result_checked
+    assert vendor.result_message == "The file has a header row but no data rows."
+
+
+def test_the_drop_zone_refusals_say_why(world):
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "drop_rejected", [{"name": "big.csv", "codes": ["file-too-large"]}])
+    assert vendor.file_state == "refused" and vendor.file_name == "big.csv"
+    assert vendor.file_error.startswith("The file is larger than 50 MB")
+    call(vendor, "drop_rejected", [{"name": "../sheet.xlsx", "codes": ["file-invalid-type"]}])
+    assert vendor.file_name == "sheet.xlsx"
+    assert vendor.file_error.startswith("This is not a CSV file.")
+    call(vendor, "drop_rejected", [{"name": "a.csv", "codes": ["too-many-files"]}, "junk"])
+    assert vendor.file_error == "Upload one file at a time."
+
+    # The drop zone still sends the (empty) upload of the accepted files: it changes nothing.
+    async def no_files() -> Any:
+        chunks = UploadChunkIterator()
+        await chunks.finish()
+        return await _drain(handler_fn(vendor, "receive_upload")(chunks))
+
+    state_before = fields(vendor)
+    assert asyncio.run(no_files()) is None
+    assert fields(vendor) == state_before
+
+
+def test_the_real_sample_needs_a_warehouse_then_applies_whole(world):
+    merch = page_state(world.tokens["merchandiser"])
+    call(merch, "load")
+    call(merch, "choose_brand", "NORTH")
+    upload(merch, "shopify-apparel-products.csv", SAMPLE.read_bytes())
+    assert merch.format_value == "shopify-products" and merch.needs_warehouse
+    assert merch.ready_to_check is False
+    assert "choose the warehouse" in merch.check_hint
+    call(merch, "choose_warehouse", "LDN")
+    call(merch, "run_dry_run")
+    c = merch.counts
+    assert (c.new_products, c.new_variants, c.changed, c.errors) == ("20", "22", "22", "0")
+    assert merch.can_apply
+    result = call(merch, "apply")
+    assert "22 balances changed" in rendered(result)
+    with read_session(world.engine) as session:
+        assert session.scalar(select(func.sum(StockBalance.on_hand))) == 500 + 22
+
+
+def test_a_mapping_made_from_the_files_headers_is_saved_for_the_brand_and_reused(world):
+    headers = ["Artikelnummer", "Modell", "Bezeichnung", "Farbe", "Größe", "Lager", "Bestand"]
+    rows = [
+        ["9001", "HOODIE", "Kapuzenpullover", "schwarz", "Mittel", "Lager Nord", "4"],
+        ["9002", "HOODIE", "", "schwarz", "Groß", "LDN", "2"],
+    ]
+    data = csv_bytes(headers, rows, delimiter=";", encoding="cp1252")
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    upload(vendor, "warenwirtschaft.csv", data)
+    assert vendor.format_value == "" and "saved mapping" in vendor.file_layout
+    assert call(vendor, "open_mapping_editor", False) is None
+    chosen = {f.field: f.header for f in vendor.map_fields}
+    assert chosen["sku"] == "Artikelnummer" and chosen["size"] == "Größe"
+    assert chosen["location"] == "Lager" and chosen["quantity"] == "Bestand"
+    assert vendor.map_locations == "Lager Nord = "  # LDN is a warehouse already
+    size = next(f for f in vendor.map_fields if f.field == "size")
+    assert size.values_hint == "In this file: Mittel, Groß"
+
+    form = {
+        "name": "Warenwirtschaft",
+        "sizes": "Mittel = M\nGroß = L",
+        "colours": "",
+        "locations": "Lager Nord",
+        "default_location": "__none__",
+    }
+    call(vendor, "save_mapping", form)
+    assert vendor.map_error.startswith("Locations, line 1: write it as")
+    form["locations"] = "Lager Nord = LDN"
+    result = call(vendor, "save_mapping", form)
+    assert "Saved mapping \\u201cWarenwirtschaft\\u201d" in rendered(result)
+    assert vendor.format_value == "mapped:Warenwirtschaft" and vendor.dialog == ""
+    assert vendor.mappings == ["Warenwirtschaft"]
+    call(vendor, "run_dry_run")
+    assert vendor.result_kind == "dry_run", vendor.result_message
+    assert (vendor.counts.new_variants, vendor.counts.errors) == ("2", "0")
+
+    # Saved for SOLS only: an admin working on NORTH does not see it.
+    admin = page_state(world.tokens["admin"])
+    call(admin, "load")
+    call(admin, "choose_brand", "NORTH")
+    assert admin.mappings == []
+    with read_session(world.engine) as session:
+        assert session.scalar(select(func.count()).select_from(ColumnMapping)) == 1
+
+    # Editing it later starts from what was saved.
+    call(vendor, "open_mapping_editor", True)
+    assert vendor.map_sizes == "Mittel = M\nGroß = L"
+    assert vendor.map_locations == "Lager Nord = LDN"
+
+
+def test_value_maps_read_one_pair_per_line():
+    assert parse_value_map("Mittel = M\n\n Groß=L \nXL =\n", "Sizes") == {
+        "Mittel": "M",
+        "Groß": "L",
+    }
+    with pytest.raises(Exception, match="Sizes, line 2"):
+        parse_value_map("a = b\nc", "Sizes")
+
+
+def test_error_pages_and_the_csv_are_formula_safe(world):
+    rows = [
+        product_row("tee", "Tee", [("Size", "M")], sku=f"T-{i}", qty='=HYPERLINK("x")')
+        for i in range(45)
+    ]
+    admin = page_state(world.tokens["admin"])
+    call(admin, "load")
+    call(admin, "choose_brand", "SOLS")
+    upload(admin, "formula.csv", csv_bytes(PRODUCT_HEADERS, rows))
+    call(admin, "choose_warehouse", "LDN")
+    call(admin, "run_dry_run")
+    assert admin.error_total >= 45 and admin.error_range.startswith("1–20 of")
+    call(admin, "page_errors", 1)
+    assert admin.error_range.startswith("21–40 of") and admin.has_previous_errors
+    call(admin, "page_errors", -1)
+    assert admin.error_offset == 0
+    _, csv = downloaded(call(admin, "download_errors"))
+    assert "'=HYPERLINK" in csv and ",=HYPERLINK" not in csv
