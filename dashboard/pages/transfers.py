@@ -682,7 +682,7 @@ def suggestions_page() -> rx.Component:
                     G.can_create & (G.moves.length() > 0),
                     rx.button(
                         rx.icon("file-plus", size=15),
-                        "Draft transfers from " + G.selected_count.to_string() + " moves",
+                        G.draft_label,
                         on_click=G.create_drafts,
                         loading=G.saving,
                         disabled=G.selected_count == 0,

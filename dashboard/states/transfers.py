@@ -849,6 +849,10 @@ class SuggestionsState(RoleGuard, rx.State):
     def selected_count(self) -> int:
         return sum(1 for m in self.moves if m.selected)
 
+    @rx.var
+    def draft_label(self) -> str:
+        return "Draft transfers from " + plural(self.selected_count, "move")
+
     @rx.event
     async def load(self):
         access = await self.require_role(*VIEWERS, action="see transfers")
