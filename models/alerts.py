@@ -742,6 +742,8 @@ def _reopen_snoozed(session: Session, now: datetime) -> int:
     )
 
 
+#: Variants per round of check_alerts_for.
+CHECK_CHUNK = 500
 #: Alerts raised + resolved by one scan beyond which it refreshes the table's statistics.
 _REANALYZE_AFTER = 20_000
 
@@ -937,14 +939,18 @@ def check_alerts_for(
     if not variants:
         return AlertChanges()
     places = None if warehouse_ids is None else tuple(sorted({int(w) for w in warehouse_ids}))
-    scope = _Scope(variants, places)
     now = now or utcnow()
+    raised = resolved = 0
     try:
         with session.begin_nested():
-            return _check(session, scope, now)
+            # In chunks, so a bulk caller (an import) stays within bind-parameter limits.
+            for start in range(0, len(variants), CHECK_CHUNK):
+                chunk = _check(session, _Scope(variants[start : start + CHECK_CHUNK], places), now)
+                raised, resolved = raised + chunk.raised, resolved + chunk.resolved
     except OperationalError as error:  # deadlock / lock timeout: the scan will catch up
         log.warning("check_alerts_for gave way to a lock conflict: %s", error)
         return AlertChanges(skipped=True)
+    return AlertChanges(raised=raised, resolved=resolved)
 
 
 def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:

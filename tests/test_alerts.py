@@ -524,3 +524,22 @@ def test_the_scan_job_is_registered_and_runs(engine, setup):
     scheduler = build_scheduler(engine)
     job = scheduler.get_job("scan_alerts")
     assert job is not None and job.func is run_alert_scan
+
+
+def test_check_alerts_for_in_chunks_agrees_with_the_full_scan(setup, monkeypatch):
+    import models.alerts
+
+    engine, world, staff = setup
+    monkeypatch.setattr(models.alerts, "CHECK_CHUNK", 2)
+    wh1, wh2 = world.warehouses["WH1"], world.warehouses["WH2"]
+    _rule(engine, staff, "brand", world.brand_id, None, 3)
+    for size, units in zip(ALPHA, (0, 2, 0, 5, 1), strict=True):
+        _stock(engine, world.variants[size], wh1, units)
+        _stock(engine, world.variants[size], wh2, units + 4)
+    with transaction(engine) as session:
+        changes = check_alerts_for(session, world.variants.values())
+    # WH1: XS and M out, S and XL low, and M breaks the run; WH2: XS (4) and XL (5)
+    # are above 3, S (6), M (4), L (9) too: nothing there.
+    assert (changes.raised, changes.resolved) == (5, 0)
+    assert _scan(engine) == type(changes)()  # the scan finds nothing to change
+    assert {a.kind for a in _alerts(engine)} == {"out_of_stock", "low_stock", "broken_size_run"}
