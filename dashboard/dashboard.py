@@ -11,17 +11,17 @@ import reflex as rx
 
 from dashboard.api import create_api
 from dashboard.pages import (
-    alerts,
     admin_api_keys,
     admin_brands,
     admin_users,
     admin_warehouses,
+    alerts,
     imports,
     login,
     overview,
     stock,
-    transfers,
     syncs,
+    transfers,
 )
 from jobs.scheduler import running_scheduler
 
