@@ -231,7 +231,9 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     page.screenshot(path=artifacts_dir / "transfers-list.png", full_page=True)
 
 
-def test_a_vendor_cannot_open_transfers_or_alerts(page: Page, seeded: Seeded) -> None:
+def test_a_vendor_cannot_open_transfers_or_alerts(
+    page: Page, seeded: Seeded, artifacts_dir: Path
+) -> None:
     sign_in(page, seeded.vendor)
     nav = page.get_by_role("navigation", name="Sections")
     expect(nav.get_by_role("link", name="Transfers")).to_have_count(0)
@@ -240,6 +242,7 @@ def test_a_vendor_cannot_open_transfers_or_alerts(page: Page, seeded: Seeded) ->
         expect(page.get_by_test_id("no-access")).to_be_visible()
         expect(page.get_by_test_id("transfers-table")).to_have_count(0)
         expect(page.get_by_role("button", name="New transfer")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "transfers-refused-vendor.png", full_page=True)
 
 
 def test_alert_inbox_rules_and_replenishment(
