@@ -115,8 +115,12 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     expect(page.get_by_text("No transfers yet")).to_be_visible()
     page.screenshot(path=artifacts_dir / "transfers-empty.png", full_page=True)
 
-    # The stock grid's "Add to transfer" opens the dialog with the variant on a line.
-    page.goto(f"/transfers?new=1&sku={SKU}")
+    # From the stock grid: open the variant, "Add to transfer" opens the new-transfer
+    # dialog with it on a line.
+    page.goto("/stock?q=NW-STRAIGHT-30")
+    page.get_by_role("button", name=f"Open {SKU}").click()
+    page.get_by_test_id("add-to-transfer").click()
+    expect(page).to_have_url(re.compile(rf"/transfers\?new=1&sku={SKU}$"))
     dialog = page.get_by_test_id("new-transfer-dialog")
     expect(dialog.get_by_label("Lines")).to_have_value(f"{SKU} 1")
     page.keyboard.press("Escape")  # Esc closes
