@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from dashboard.formatting import exact_time, plural, relative_time, units
 from dashboard.states.auth import ALL_ROLES, RoleGuard, SessionUser
@@ -56,6 +57,9 @@ from models.stock_view import (
 from models.users import Role
 
 log = logging.getLogger(__name__)
+
+#: What a handler returns: nothing, or events for the browser (toasts, redirects, ...).
+Events = EventSpec | list[EventSpec] | None
 
 ROUTE = "/stock"
 #: Who may correct counts. Managers and vendors read only.
@@ -650,7 +654,7 @@ class StockState(RoleGuard, rx.State):
     # --- loading ------------------------------------------------------------------------
 
     @rx.event(background=True, supersedes=True)
-    async def load(self):
+    async def load(self) -> Events:
         """on_load: read the URL, fetch one page off the event loop, then watch it."""
         async with self:
             access = await self.require_role(*ALL_ROLES, action="see stock")
@@ -682,7 +686,7 @@ class StockState(RoleGuard, rx.State):
         return StockState.watch(generation)
 
     @rx.event(background=True, supersedes=True)
-    async def watch(self, generation: int):
+    async def watch(self, generation: int) -> Events:
         """Live refresh while the page is open: every couple of seconds ask whether
         the shown variants' ledger moved (one indexed read), and refetch the page (and
         the open drawer) only when it did. Ends when another page or filter loads, the
@@ -854,7 +858,7 @@ class StockState(RoleGuard, rx.State):
         return grid_href(self._filter, self.view, vendor=user.brand_scope is not None, **changes)
 
     @rx.event
-    async def apply_search(self, form: SearchForm):
+    async def apply_search(self, form: SearchForm) -> Events:
         """Enter in the search box."""
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
@@ -867,7 +871,7 @@ class StockState(RoleGuard, rx.State):
         return rx.redirect(href) if href else None
 
     @rx.event
-    async def set_filter(self, name: str, value: str):
+    async def set_filter(self, name: str, value: str) -> Events:
         """A picker changed (brand, category, colour, size, stock, view, page size)."""
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
@@ -900,7 +904,7 @@ class StockState(RoleGuard, rx.State):
         return rx.redirect(href) if href else None
 
     @rx.event
-    async def toggle_warehouse(self, warehouse: str):
+    async def toggle_warehouse(self, warehouse: str) -> Events:
         """Tick or untick one warehouse in the picker ("all": back to every active one)."""
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
@@ -923,7 +927,7 @@ class StockState(RoleGuard, rx.State):
         return rx.redirect(href) if href else None
 
     @rx.event
-    async def clear_filters(self):
+    async def clear_filters(self) -> Events:
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access:
             return access.refusal
@@ -932,7 +936,7 @@ class StockState(RoleGuard, rx.State):
     # --- export -------------------------------------------------------------------------
 
     @rx.event(background=True)
-    async def export_csv(self):
+    async def export_csv(self) -> Events:
         """The filtered balances view as CSV (every page; formulas neutralised)."""
         async with self:
             access = await self.require_role(*ALL_ROLES, action="export stock")
@@ -969,7 +973,9 @@ class StockState(RoleGuard, rx.State):
     # --- corrections --------------------------------------------------------------------
 
     @rx.event
-    async def open_correction(self, variant_id: int, warehouse_id: int, seen_on_hand: int):
+    async def open_correction(
+        self, variant_id: int, warehouse_id: int, seen_on_hand: int
+    ) -> Events:
         """Open the dialog for one balance; `seen_on_hand` is what the user was shown,
         the value the save compares against."""
         access = await self.require_role(*EDITORS, action="correct stock counts")
@@ -1001,7 +1007,7 @@ class StockState(RoleGuard, rx.State):
         return None
 
     @rx.event
-    async def on_correction_change(self, open_: bool):
+    async def on_correction_change(self, open_: bool) -> Events:
         """Esc, Cancel or a click outside closes the dialog; nothing is saved."""
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access:
@@ -1016,7 +1022,7 @@ class StockState(RoleGuard, rx.State):
         self._edit_variant = self._edit_warehouse = self._edit_expected = 0
 
     @rx.event
-    async def save_correction(self, form: CorrectionForm):
+    async def save_correction(self, form: CorrectionForm) -> Events:
         """Compare-and-swap: set on hand from what the user saw to what they counted."""
         access = await self.require_role(*EDITORS, action="correct stock counts")
         if not access or access.user is None:
@@ -1105,7 +1111,7 @@ class StockState(RoleGuard, rx.State):
     # --- the variant drawer -------------------------------------------------------------
 
     @rx.event
-    async def open_variant(self, variant_id: int):
+    async def open_variant(self, variant_id: int) -> Events:
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
             return access.refusal
@@ -1198,7 +1204,7 @@ class StockState(RoleGuard, rx.State):
         )
 
     @rx.event
-    async def ledger_older(self):
+    async def ledger_older(self) -> Events:
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
             return access.refusal
@@ -1209,7 +1215,7 @@ class StockState(RoleGuard, rx.State):
         return None
 
     @rx.event
-    async def ledger_newer(self):
+    async def ledger_newer(self) -> Events:
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access or access.user is None:
             return access.refusal
@@ -1220,7 +1226,7 @@ class StockState(RoleGuard, rx.State):
         return None
 
     @rx.event
-    async def on_drawer_change(self, open_: bool):
+    async def on_drawer_change(self, open_: bool) -> Events:
         access = await self.require_role(*ALL_ROLES, action="see stock")
         if not access:
             return access.refusal
