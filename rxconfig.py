@@ -24,6 +24,12 @@ os.environ.setdefault("REFLEX_USE_NPM", "1")
 # restart the dev backend.
 (Path(__file__).parent / "var").mkdir(exist_ok=True)
 os.environ.setdefault("REFLEX_HOT_RELOAD_EXCLUDE_PATHS", str(Path(__file__).parent / "var"))
+# Reflex serves its own upload folder to anyone at /_upload/<name>. Rackroom stores no
+# file there (imports stream to var/uploads/imports/, never served): keep the empty
+# folder inside the git-ignored var/ rather than in the working tree.
+os.environ.setdefault(
+    "REFLEX_UPLOADED_FILES_DIR", str(Path(__file__).parent / "var" / "reflex-uploads")
+)
 
 config = rx.Config(
     app_name="dashboard",
