@@ -359,9 +359,10 @@ def _warehouse_field() -> rx.Component:
     )
 
 
-def _progress() -> rx.Component:
+def _progress(kind: str) -> rx.Component:
+    """The bar of the dry run or the apply, beside the button that started it."""
     return rx.cond(
-        S.busy != "",
+        S.busy == kind,
         rx.vstack(
             rx.hstack(
                 rx.spinner(size="1"),
@@ -402,7 +403,7 @@ def _choices_card() -> rx.Component:
                 padding_top="4px",
                 width="100%",
             ),
-            _progress(),
+            _progress("dry_run"),
             spacing="3",
             width="100%",
         ),
@@ -656,7 +657,7 @@ def _result() -> rx.Component:
                 _diff(),
                 _errors(),
                 _apply_bar(),
-                rx.cond(S.busy == "apply", _progress()),
+                _progress("apply"),
                 spacing="4",
                 width="100%",
             ),
