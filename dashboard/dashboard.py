@@ -16,6 +16,9 @@ from dashboard.pages import (
     admin_users,
     admin_warehouses,
     alerts,
+    analytics,
+    demand,
+    embed,
     imports,
     login,
     overview,
@@ -25,8 +28,9 @@ from dashboard.pages import (
 )
 from jobs.scheduler import running_scheduler
 
-# The channel API's routes (/api/v1/...) match before Reflex's own on the backend port.
-app = rx.App(api_transformer=create_api())
+# The channel API's routes (/api/v1/...) match before Reflex's own on the backend port;
+# every page's head gets the storage stand-in the public poll page needs in iframes.
+app = rx.App(api_transformer=create_api(), head_components=[embed.storage_fallback()])
 
 
 @app.register_lifespan_task
@@ -96,3 +100,14 @@ for _module, _page in (
         title=f"{_module.TITLE} · Admin · Rackroom",
         on_load=_module.ON_LOAD,
     )
+
+# Analytics and demand: every reader role; every handler checks it, and a vendor sees
+# only their own brand (the domain refuses any other).
+for _module, _page in ((analytics, analytics.analytics_page), (demand, demand.demand_page)):
+    app.add_page(_page, route=_module.ROUTE, title=f"{_module.TITLE} · Rackroom",
+                 on_load=_module.ON_LOAD)
+
+# The public poll page a storefront puts in an iframe: no login, no shell (the domain's
+# one-vote-per-respondent rule and rate limit protect it).
+app.add_page(embed.embed_poll_page, route=embed.ROUTE, title=f"{embed.TITLE} · Rackroom",
+             on_load=embed.ON_LOAD)

@@ -39,8 +39,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Alerts", "/alerts", "bell", True, STAFF, "alerts"),
     Section("Imports", "/imports", "file-up", built=True),
     Section("Syncs", "/syncs", "refresh-cw", built=True, roles=STAFF),
-    Section("Analytics", "/analytics", "chart-line", roles=STAFF),
-    Section("Demand", "/demand", "vote", roles=STAFF),
+    Section("Analytics", "/analytics", "chart-line", built=True),
+    Section("Demand", "/demand", "vote", built=True),
 )
 
 #: The admin pages, grouped under "Admin" and shown to admins only.

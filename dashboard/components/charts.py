@@ -1,0 +1,381 @@
+"""Chart cards: a titled plotly figure with a table view, paging and CSV export.
+
+A card shows a `ChartView` (dashboard/states/charting.py). Chart and table are tabs
+switched in the browser (no round trip); the table holds one page of rows, already
+formatted. When a period has nothing to draw the card says so in words, in place of
+an empty grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE
+
+CHART_HEIGHT = "320px"
+#: The plotly toolbar, trimmed to what a manager uses.
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"],
+}
+
+
+def plot(view: rx.Var, *, test_id: str) -> rx.Component:
+    """The figure (plotly's basic bundle: bars and lines), themed for the colour mode."""
+    return rx.box(
+        rx.plotly.basic(
+            data=view.figure.to(go.Figure),
+            template=rx.color_mode_cond(light=LIGHT_TEMPLATE, dark=DARK_TEMPLATE),
+            config=PLOT_CONFIG,
+            use_resize_handler=True,
+            width="100%",
+            height=CHART_HEIGHT,
+        ),
+        width="100%",
+        min_height=CHART_HEIGHT,
+        data_testid=f"{test_id}-figure",
+    )
+
+
+def chart_empty(
+    message: rx.Var | str,
+    *,
+    height: str = CHART_HEIGHT,
+    hint: str = "Try a longer period or fewer filters.",
+) -> rx.Component:
+    """What a chart shows when there is nothing to draw: the reason, in words."""
+    return rx.center(
+        rx.vstack(
+            rx.icon("chart-no-axes-column", size=22, color=rx.color("gray", 9)),
+            rx.text(message, size="2", color_scheme="gray", weight="medium"),
+            rx.text(hint, size="1", color_scheme="gray") if hint else rx.fragment(),
+            align="center",
+            spacing="2",
+        ),
+        height=height,
+        width="100%",
+        border=f"1px dashed {rx.color('gray', 6)}",
+        border_radius="var(--radius-3)",
+        data_testid="chart-empty",
+    )
+
+
+def data_table(view: rx.Var, *, test_id: str) -> rx.Component:
+    """One page of the chart's rows: numbers right-aligned with thousands separators."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    rx.foreach(
+                        view.columns,
+                        lambda name, i: rx.table.column_header_cell(
+                            name, style=HEADER, text_align=view.align[i]
+                        ),
+                    )
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    view.rows,
+                    lambda row: rx.table.row(
+                        rx.foreach(
+                            row,
+                            lambda value, i: rx.table.cell(
+                                value,
+                                text_align=view.align[i],
+                                white_space="nowrap",
+                                style=NUMERIC,
+                            ),
+                        ),
+                        data_testid=f"{test_id}-row",
+                    ),
+                )
+            ),
+            variant="surface",
+            size="1",
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+        data_testid=f"{test_id}-table",
+    )
+
+
+def table_pager(
+    view: rx.Var, on_page: Callable[[rx.Var, rx.Var], rx.EventSpec] | None, *, test_id: str
+) -> rx.Component:
+    """ "1–10 of 28" and previous/next (a page is asked of the server)."""
+    buttons = (
+        rx.cond(
+            view.pages > 1,
+            rx.hstack(
+                rx.icon_button(
+                    rx.icon("chevron-left", size=14),
+                    on_click=on_page(view.key, view.page - 1),
+                    disabled=view.page <= 1,
+                    variant="soft",
+                    color_scheme="gray",
+                    size="1",
+                    aria_label="Previous rows",
+                ),
+                rx.icon_button(
+                    rx.icon("chevron-right", size=14),
+                    on_click=on_page(view.key, view.page + 1),
+                    disabled=view.page >= view.pages,
+                    variant="soft",
+                    color_scheme="gray",
+                    size="1",
+                    aria_label="Next rows",
+                ),
+                spacing="2",
+            ),
+        )
+        if on_page is not None
+        else rx.fragment()
+    )
+    return rx.hstack(
+        rx.cond(
+            view.total_rows > 0,
+            rx.text(
+                view.range_label,
+                size="1",
+                color_scheme="gray",
+                style=NUMERIC,
+                data_testid=f"{test_id}-range",
+            ),
+        ),
+        rx.spacer(),
+        buttons,
+        align="center",
+        spacing="2",
+        width="100%",
+    )
+
+
+def chart_card(
+    view: rx.Var,
+    *,
+    test_id: str,
+    description: str | rx.Var,
+    loading: rx.Var,
+    on_page: Callable[[rx.Var, rx.Var], rx.EventSpec] | None = None,
+    on_export: Callable[[rx.Var], rx.EventSpec] | None = None,
+    controls: rx.Component | None = None,
+    table_only: bool = False,
+    empty_message: str = "",
+) -> rx.Component:
+    """A chart with its title (an h2), what it shows and in which units, a Chart/Table
+    switch, per-chart controls and a CSV export of the whole table."""
+    export = (
+        rx.button(
+            rx.icon("download", size=14),
+            "CSV",
+            on_click=on_export(view.key),
+            variant="soft",
+            color_scheme="gray",
+            size="1",
+            title="Download the whole table as CSV",
+            aria_label="Download " + view.title + " as CSV",
+        )
+        if on_export is not None
+        else rx.fragment()
+    )
+    table_view = rx.vstack(
+        rx.cond(
+            view.total_rows > 0,
+            data_table(view, test_id=test_id),
+            chart_empty(empty_message or view.message, height="120px",
+                        hint="" if table_only else "Try a longer period or fewer filters."),
+        ),
+        table_pager(view, on_page, test_id=test_id),
+        spacing="2",
+        width="100%",
+    )
+    heading = rx.vstack(
+        rx.heading(view.title, as_="h2", size="3", weight="bold"),
+        rx.text(description, size="1", color_scheme="gray"),
+        spacing="1",
+        min_width="0",
+        flex="1",
+    )
+    options = (
+        rx.hstack(controls, spacing="2", wrap="wrap", width="100%")
+        if controls is not None
+        else rx.fragment()
+    )
+    if table_only:
+        body = rx.vstack(
+            rx.hstack(heading, export, align="start", spacing="3", width="100%"),
+            options,
+            table_view,
+            spacing="3",
+            width="100%",
+        )
+    else:
+        body = rx.tabs.root(
+            rx.vstack(
+                rx.hstack(
+                    heading,
+                    rx.tabs.list(
+                        rx.tabs.trigger("Chart", value="chart"),
+                        rx.tabs.trigger("Table", value="table"),
+                        size="1",
+                    ),
+                    export,
+                    align="start",
+                    spacing="3",
+                    width="100%",
+                ),
+                options,
+                rx.tabs.content(
+                    rx.cond(view.empty, chart_empty(view.message), plot(view, test_id=test_id)),
+                    value="chart",
+                    width="100%",
+                ),
+                rx.tabs.content(table_view, value="table", width="100%"),
+                spacing="3",
+                width="100%",
+            ),
+            default_value="chart",
+            width="100%",
+        )
+    return rx.card(
+        rx.skeleton(body, loading=view.title == ""),
+        width="100%",
+        min_width="0",
+        opacity=rx.cond(loading, "0.6", "1"),
+        transition="opacity 120ms",
+        data_testid=test_id,
+        aria_busy=rx.cond(loading, "true", "false"),
+    )
+
+
+def segmented(
+    value: rx.Var, options: list[tuple[str, str]], on_change: rx.EventHandler, label: str
+) -> rx.Component:
+    """A small segmented control for a chart's own choice (level, window, series)."""
+    return rx.segmented_control.root(
+        *[rx.segmented_control.item(text, value=key) for key, text in options],
+        value=value,
+        on_change=on_change,
+        size="1",
+        aria_label=label,
+    )
+
+
+# --- the filter bar of Analytics and Demand -------------------------------------------------
+
+
+def _picker(
+    value: rx.Var,
+    choices: rx.Var,
+    *,
+    everything: str,
+    on_change: rx.EventSpec | Callable,
+    label: str,
+    width: str = "190px",
+) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label=label, width=width),
+        rx.select.content(
+            rx.select.item(everything, value="all"),
+            rx.select.separator(),
+            rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value)),
+            position="popper",
+        ),
+        value=value,
+        on_change=on_change,
+        size="2",
+    )
+
+
+def filter_bar(
+    state: type[rx.State],
+    *,
+    periods: list[tuple[str, str]],
+    vendor_brand: rx.Var,
+    with_category: bool = True,
+) -> rx.Component:
+    """Brand, category, warehouse, period and end date: each applies at once (pickers)
+    or on Enter / leaving the field (the date), and goes into the URL."""
+    s = state
+    brand = rx.cond(
+        s.is_vendor,
+        rx.badge(rx.icon("tag", size=12), vendor_brand, variant="soft", size="2",
+                 color_scheme="gray", data_testid="vendor-brand"),
+        _picker(s.brand, s.brand_choices, everything="All brands",
+                on_change=lambda v: s.set_filter("brand", v), label="Brand", width="180px"),
+    )
+    parts = [brand]
+    if with_category:
+        parts.append(
+            _picker(s.category, s.category_choices, everything="All categories",
+                    on_change=lambda v: s.set_filter("category", v), label="Category",
+                    width="150px")
+        )
+    parts += [
+        _picker(s.warehouse, s.warehouse_choices, everything="All warehouses",
+                on_change=lambda v: s.set_filter("warehouse", v), label="Warehouse",
+                width="170px"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Period", width="130px"),
+            rx.select.content(
+                *[rx.select.item(text, value=value) for value, text in periods],
+                position="popper",
+            ),
+            value=s.period,
+            on_change=lambda v: s.set_filter("period", v),
+            size="2",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.el.label("ending", html_for="filter-end", style={
+                    "font_size": "13px", "color": rx.color("gray", 11)}),
+                rx.input(
+                    id="filter-end",
+                    name="end",
+                    type="date",
+                    default_value=s.end,
+                    key=s.end,
+                    on_change=s.set_end,
+                    size="2",
+                    width="140px",
+                    title="The last day of the period (empty: today)",
+                ),
+                align="center",
+                spacing="2",
+            ),
+            on_submit=s.apply_end,
+            reset_on_submit=False,
+            width="auto",
+        ),
+        rx.cond(
+            s.filtered,
+            rx.button(rx.icon("x", size=14), "Clear filters", on_click=s.clear_filters,
+                      variant="ghost", color_scheme="gray", size="2"),
+        ),
+    ]
+    return rx.hstack(*parts, align="center", spacing="3", wrap="wrap", width="100%",
+                     role="search", aria_label="Filters")
+
+
+def filter_status(state: type[rx.State]) -> rx.Component:
+    """The period the figures cover, and a spinner while they are being computed."""
+    s = state
+    return rx.hstack(
+        rx.cond(
+            s.loading,
+            rx.hstack(rx.spinner(size="1"), rx.text("Updating…", size="1"),
+                      align="center", spacing="1", data_testid="analytics-loading"),
+        ),
+        rx.text(s.period_text, size="1", color_scheme="gray", data_testid="period-text"),
+        align="center",
+        spacing="3",
+        color=rx.color("gray", 11),
+        min_height="20px",
+    )

@@ -1,0 +1,600 @@
+"""Demand: what customers ask for in polls, beside what we stock.
+
+Polls (create, open/close, embed snippet, CSV upload of a survey export), the selected
+poll's votes over time, demand against stock, and "wanted but not stocked".
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.admin import (
+    MONO,
+    cell,
+    field,
+    header,
+    muted,
+    table,
+    text_input,
+    when,
+)
+from dashboard.components.charts import chart_card, filter_bar, filter_status, segmented
+from dashboard.components.figures import empty_state
+from dashboard.components.layout import app_shell
+from dashboard.states.analytics_filters import PERIOD_CHOICES
+from dashboard.states.auth import AuthState
+from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
+
+TITLE = "Demand"
+S = DemandState
+_DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("gray", 11)}
+
+
+# --- polls ------------------------------------------------------------------------------------
+
+
+def _status_badge(item: PollItem) -> rx.Component:
+    return rx.cond(
+        item.is_open,
+        rx.badge("Open", color_scheme="green", variant="soft", size="1"),
+        rx.badge("Closed", color_scheme="gray", variant="soft", size="1"),
+    )
+
+
+def _poll_actions(item: PollItem) -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                size="1",
+                aria_label="Actions for " + item.question,
+                title="Actions",
+            )
+        ),
+        rx.menu.content(
+            rx.menu.item(
+                rx.icon("chart-line", size=14),
+                "Show votes over time",
+                on_click=S.select_poll(item.id),
+            ),
+            rx.menu.item(
+                rx.icon("code", size=14), "Embed on a storefront…", on_click=S.open_embed(item.id)
+            ),
+            rx.menu.item(
+                rx.icon("file-up", size=14),
+                "Upload survey CSV…",
+                on_click=S.open_upload(item.id),
+                disabled=~item.is_open,
+            ),
+            rx.menu.separator(),
+            rx.cond(
+                item.is_open,
+                rx.menu.item(
+                    rx.icon("lock", size=14), "Close poll", on_click=S.set_status(item.id, "closed")
+                ),
+                rx.menu.item(
+                    rx.icon("lock-open", size=14),
+                    "Reopen poll",
+                    on_click=S.set_status(item.id, "open"),
+                ),
+            ),
+            size="1",
+            align="end",
+        ),
+    )
+
+
+def _poll_row(item: PollItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.link(
+                    item.question,
+                    on_click=S.select_poll(item.id),
+                    size="2",
+                    weight="medium",
+                    cursor="pointer",
+                    underline="hover",
+                    color_scheme=rx.cond(item.selected, "indigo", "gray"),
+                    high_contrast=~item.selected,
+                ),
+                muted(item.options),
+                spacing="0",
+            ),
+            vertical_align="middle",
+        ),
+        cell(rx.text(item.brand, size="2")),
+        cell(_status_badge(item)),
+        rx.table.cell(
+            item.votes,
+            justify="end",
+            vertical_align="middle",
+            style={"font_variant_numeric": "tabular-nums"},
+            data_testid="poll-votes",
+        ),
+        cell(when(item.created, item.created_exact)),
+        cell(_poll_actions(item), justify="end", width="48px"),
+        background=rx.cond(item.selected, rx.color("accent", 2), "transparent"),
+        data_testid="poll-row",
+    )
+
+
+def _polls() -> rx.Component:
+    return rx.cond(
+        S.polls.length() > 0,
+        table(
+            header("Poll", width="46%"),
+            header("Brand"),
+            header("Status"),
+            header("Votes", justify="end"),
+            header("Created"),
+            header("", width="48px"),
+            body=rx.foreach(S.polls, _poll_row),
+            test_id="polls-table",
+        ),
+        rx.cond(
+            S.loaded,
+            empty_state(
+                "vote",
+                "No polls yet",
+                "Ask customers what they want: create a poll with New poll (or POST "
+                "/api/v1/polls), put it on the storefront with its embed snippet, or "
+                "upload a survey tool's CSV export.",
+                rx.button(
+                    rx.icon("plus", size=14),
+                    "New poll",
+                    on_click=S.open_create,
+                    variant="soft",
+                    size="2",
+                ),
+            ),
+            rx.center(rx.spinner(size="3"), padding_y="32px", width="100%"),
+        ),
+    )
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _card(key: str, description: str, **props) -> rx.Component:
+    return chart_card(
+        S.charts[key],
+        test_id=f"demand-{key}",
+        description=description,
+        loading=S.loading,
+        on_page=S.table_page,
+        on_export=S.export_csv,
+        **props,
+    )
+
+
+def _charts() -> rx.Component:
+    return rx.vstack(
+        _card(
+            "votes",
+            "Each answer's share of the day's (or week's) votes, so busy and quiet days "
+            "compare. Hover for the number of votes.",
+            controls=segmented(
+                S.bucket, [("day", "Per day"), ("week", "Per week")], S.set_bucket, "Votes per"
+            ),
+        ),
+        _card(
+            "demand",
+            "Votes for each answer beside the available units (and selling rate) of the "
+            "styles, sizes and colours it signals.",
+        ),
+        _card(
+            "wanted",
+            "Answers customers voted for with nothing available that matches; "
+            "0 variants matched means we do not carry it at all.",
+            table_only=True,
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+# --- dialogs ----------------------------------------------------------------------------------
+
+
+def _option_row(slot: rx.Var, index: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(index + 1, size="1", color_scheme="gray", width="16px", text_align="right"),
+        rx.input(
+            name="label_" + slot.to_string(),
+            placeholder="Answer, e.g. Navy knit",
+            aria_label="Answer " + (index + 1).to_string(),
+            size="2",
+            flex="2",
+            auto_complete="off",
+        ),
+        rx.select.root(
+            rx.select.trigger(
+                aria_label="Signal of answer " + (index + 1).to_string(), width="120px"
+            ),
+            rx.select.content(
+                *[rx.select.item(label, value=kind) for kind, label in SIGNAL_KINDS],
+                position="popper",
+            ),
+            name="kind_" + slot.to_string(),
+            default_value="none",
+            size="2",
+        ),
+        rx.input(
+            name="value_" + slot.to_string(),
+            placeholder="e.g. M, Navy, SO-CREW",
+            aria_label="Signal value of answer " + (index + 1).to_string(),
+            size="2",
+            flex="1",
+            auto_complete="off",
+        ),
+        align="center",
+        spacing="2",
+        width="100%",
+        data_testid="option-row",
+    )
+
+
+def _create_dialog() -> rx.Component:
+    brand_field = rx.cond(
+        S.is_vendor,
+        rx.fragment(),
+        field(
+            "Brand",
+            rx.select.root(
+                rx.select.trigger(id="poll-brand", width="100%"),
+                rx.select.content(
+                    rx.select.item("Across brands", value="all"),
+                    rx.select.separator(),
+                    rx.foreach(S.brand_choices, lambda c: rx.select.item(c.label, value=c.value)),
+                    position="popper",
+                ),
+                name="brand",
+                default_value="all",
+                size="2",
+            ),
+            for_id="poll-brand",
+            hint="A poll about one brand is visible to that brand's vendors too.",
+        ),
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New poll", size="4"),
+            rx.dialog.description(
+                "Each answer can signal what choosing it asks for (a style code, a size, a "
+                "colour, a category or a brand): that is how votes meet stock.",
+                style=_DESCRIPTION,
+                margin_bottom="16px",
+            ),
+            rx.form(
+                rx.vstack(
+                    field(
+                        "Question",
+                        text_input(
+                            "poll-question",
+                            name="question",
+                            required=True,
+                            auto_focus=True,
+                            auto_complete="off",
+                            placeholder="Which size should we restock?",
+                        ),
+                        for_id="poll-question",
+                    ),
+                    brand_field,
+                    rx.vstack(
+                        rx.text("Answers", style={"font_size": "13px", "font_weight": "500"}),
+                        rx.foreach(S.option_slots, _option_row),
+                        rx.cond(
+                            S.can_add_option,
+                            rx.button(
+                                rx.icon("plus", size=14),
+                                "Add answer",
+                                type="button",
+                                on_click=S.add_option_row,
+                                variant="ghost",
+                                size="1",
+                            ),
+                        ),
+                        spacing="2",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        S.form_error != "",
+                        rx.callout(
+                            S.form_error,
+                            icon="circle-alert",
+                            color_scheme="red",
+                            size="1",
+                            role="alert",
+                            width="100%",
+                            data_testid="form-error",
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
+                        ),
+                        rx.button("Create poll", type="submit", loading=S.saving),
+                        justify="end",
+                        spacing="2",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=S.create_poll,
+                reset_on_submit=False,
+                width="100%",
+            ),
+            max_width="640px",
+            data_testid="new-poll-dialog",
+        ),
+        open=S.dialog == "create",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+def _copy_box(value: rx.Var, label: str, test_id: str) -> rx.Component:
+    return rx.hstack(
+        rx.box(
+            rx.text(value, style=MONO, data_testid=test_id),
+            flex="1",
+            min_width="0",
+            padding="8px 10px",
+            border_radius="var(--radius-2)",
+            background=rx.color("gray", 3),
+            border=f"1px solid {rx.color('gray', 6)}",
+            word_break="break-all",
+            user_select="all",
+        ),
+        rx.button(
+            rx.icon("copy", size=14),
+            "Copy",
+            on_click=[rx.set_clipboard(value), rx.toast.success(f"{label} copied", duration=2000)],
+            variant="soft",
+            size="2",
+            aria_label=f"Copy the {label.lower()}",
+        ),
+        align="center",
+        spacing="2",
+        width="100%",
+    )
+
+
+def _embed_body() -> rx.Component:
+    return rx.vstack(
+        rx.text(
+            "Paste this where the poll should appear (any page that allows iframes):", size="2"
+        ),
+        _copy_box(S.embed_html, "Embed snippet", "embed-snippet"),
+        rx.hstack(
+            muted("Public page:"),
+            rx.link(
+                S.embed_url, href=S.embed_url, is_external=True, size="1", data_testid="embed-url"
+            ),
+            spacing="2",
+            align="center",
+        ),
+        muted("Anyone with the link can vote once; votes are rate-limited per address."),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _embed_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Embed the poll", size="4"),
+            rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px"),
+            _embed_body(),
+            rx.hstack(rx.dialog.close(rx.button("Done")), justify="end", padding_top="16px"),
+            max_width="600px",
+            data_testid="embed-dialog",
+        ),
+        open=S.dialog == "embed",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+def _created_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Poll created", size="4"),
+            rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px"),
+            rx.vstack(
+                rx.text("Webhook secret", size="2", weight="medium"),
+                rx.callout(
+                    "Copy it now: it is shown only this once. A survey tool signs its "
+                    "webhook calls to /api/v1/polls/{id}/responses with it.",
+                    icon="triangle-alert",
+                    color_scheme="amber",
+                    size="1",
+                ),
+                _copy_box(S.webhook_secret, "Webhook secret", "webhook-secret"),
+                rx.separator(size="4", margin_y="8px"),
+                rx.text("Embed on a storefront", size="2", weight="medium"),
+                _embed_body(),
+                spacing="2",
+                width="100%",
+            ),
+            rx.hstack(rx.dialog.close(rx.button("Done")), justify="end", padding_top="16px"),
+            max_width="600px",
+            data_testid="created-dialog",
+        ),
+        open=S.dialog == "created",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+def _row_error(item: RowErrorItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(item.row, justify="end"),
+        rx.table.cell(item.column),
+        rx.table.cell(rx.code(item.value)),
+        rx.table.cell(item.reason),
+        data_testid="upload-error-row",
+    )
+
+
+def _upload_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Upload survey answers", size="4"),
+            rx.dialog.description(
+                rx.text(
+                    "Into “",
+                    S.target_label,
+                    "”. A CSV export with a respondent column "
+                    "(respondent, participant id, response id…), an answer column "
+                    "(answer, option, choice) and optionally a date. Every row is "
+                    "recorded, or none: rows naming an unknown answer are listed.",
+                ),
+                style=_DESCRIPTION,
+                margin_bottom="14px",
+            ),
+            rx.vstack(
+                rx.upload.root(
+                    rx.vstack(
+                        rx.icon("file-up", size=20, color=rx.color("gray", 10)),
+                        rx.cond(
+                            rx.selected_files("poll-csv").length() > 0,
+                            rx.text(rx.selected_files("poll-csv")[0], size="2", weight="medium"),
+                            rx.text("Drop the CSV here, or click to choose it", size="2"),
+                        ),
+                        align="center",
+                        spacing="1",
+                    ),
+                    id="poll-csv",
+                    accept={"text/csv": [".csv"], "text/plain": [".txt"]},
+                    max_files=1,
+                    multiple=False,
+                    border=f"1px dashed {rx.color('gray', 7)}",
+                    border_radius="var(--radius-3)",
+                    padding="20px",
+                    width="100%",
+                    cursor="pointer",
+                    data_testid="poll-csv-drop",
+                ),
+                rx.cond(
+                    S.upload_message != "",
+                    rx.callout(
+                        S.upload_message,
+                        icon="circle-alert",
+                        color_scheme="red",
+                        size="1",
+                        role="alert",
+                        width="100%",
+                        data_testid="upload-message",
+                    ),
+                ),
+                rx.cond(
+                    S.upload_errors.length() > 0,
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    header("Row", justify="end"),
+                                    header("Column"),
+                                    header("Value"),
+                                    header("Problem"),
+                                )
+                            ),
+                            rx.table.body(rx.foreach(S.upload_errors, _row_error)),
+                            size="1",
+                            variant="surface",
+                            width="100%",
+                        ),
+                        max_height="220px",
+                        overflow_y="auto",
+                        width="100%",
+                        data_testid="upload-errors",
+                    ),
+                ),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                    rx.button(
+                        rx.icon("upload", size=14),
+                        "Import votes",
+                        on_click=S.upload_csv(rx.upload_files(upload_id="poll-csv")),
+                        loading=S.saving,
+                    ),
+                    justify="end",
+                    spacing="2",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="600px",
+            data_testid="upload-dialog",
+        ),
+        open=S.dialog == "upload",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+# --- page -------------------------------------------------------------------------------------
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        filter_bar(
+            S, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name, with_category=False
+        ),
+        filter_status(S),
+        rx.cond(
+            S.load_error != "",
+            rx.callout(
+                S.load_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
+            ),
+        ),
+        rx.cond(
+            S.refusal != "",
+            rx.callout(
+                S.refusal,
+                icon="shield-alert",
+                color_scheme="red",
+                role="alert",
+                width="100%",
+                data_testid="demand-refused",
+            ),
+            rx.cond(
+                S.filter_error != "",
+                rx.callout(
+                    S.filter_error,
+                    icon="circle-alert",
+                    color_scheme="amber",
+                    role="alert",
+                    width="100%",
+                ),
+                rx.vstack(
+                    rx.heading("Polls", as_="h2", size="3", weight="bold"),
+                    _polls(),
+                    _charts(),
+                    spacing="3",
+                    width="100%",
+                ),
+            ),
+        ),
+        _create_dialog(),
+        _created_dialog(),
+        _embed_dialog(),
+        _upload_dialog(),
+        spacing="3",
+        width="100%",
+    )
+
+
+def demand_page() -> rx.Component:
+    return app_shell(
+        _content(),
+        title=TITLE,
+        route=ROUTE,
+        description="What customers ask for in polls, beside what we have in stock.",
+        action=rx.button(rx.icon("plus", size=15), "New poll", on_click=S.open_create, size="2"),
+    )
+
+
+ON_LOAD = [AuthState.require_login, S.load]
