@@ -1,10 +1,13 @@
-"""Overview: how much stock there is, in total, per brand and per warehouse."""
+"""Overview: how much stock there is, in total, per brand and per warehouse, and the key
+charts: units sold per day, open alerts, and what customers want that we don't stock."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from dashboard.components.charts import chart_card
 from dashboard.components.figures import (
+    NUMERIC,
     empty_state,
     header_cell,
     numeric_cell,
@@ -13,7 +16,7 @@ from dashboard.components.figures import (
 )
 from dashboard.components.layout import app_shell
 from dashboard.states.auth import AuthState
-from dashboard.states.overview import FigureRow, OverviewState
+from dashboard.states.overview import FigureRow, GapItem, OverviewState
 
 ROUTE = "/"
 TITLE = "Overview"
@@ -104,6 +107,128 @@ def _figure_table(title: str, first_column: str, rows: rx.Var, test_id: str) -> 
     )
 
 
+def _gap(item: GapItem) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.text(item.label, size="2", weight="medium"),
+            rx.text(
+                item.signal,
+                rx.cond(item.carried, " · none available", " · not carried"),
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="0",
+            min_width="0",
+            flex="1",
+        ),
+        rx.badge(item.votes, variant="soft", size="1", style=NUMERIC),
+        align="center",
+        spacing="3",
+        width="100%",
+        title=item.question,
+        data_testid="overview-gap",
+    )
+
+
+def _gaps() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Top gaps: wanted but not stocked", as_="h2", size="3", weight="bold"),
+                rx.spacer(),
+                rx.link("Demand", href="/demand", size="2", weight="medium"),
+                align="center",
+                width="100%",
+            ),
+            rx.text(OverviewState.gap_summary, size="1", color_scheme="gray"),
+            rx.skeleton(
+                rx.cond(
+                    OverviewState.gaps.length() > 0,
+                    rx.vstack(
+                        rx.foreach(OverviewState.gaps, _gap),
+                        spacing="3",
+                        width="100%",
+                        padding_top="4px",
+                    ),
+                    rx.text(
+                        "Nothing customers voted for is missing. Polls on the Demand page "
+                        "tell you what they ask for.",
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                ),
+                loading=OverviewState.key_charts_loading,
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="overview-gaps",
+    )
+
+
+def _alerts_card() -> rx.Component:
+    return stat_card(
+        "Open alerts",
+        OverviewState.open_alerts,
+        "Low stock, out of stock, broken size runs",
+        loading=OverviewState.key_charts_loading,
+        color=rx.cond(OverviewState.has_open_alerts, rx.color("red", 11), rx.color("gray", 12)),
+        test_id="stat-open-alerts",
+    )
+
+
+def _key_charts() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            OverviewState.key_charts_error != "",
+            rx.callout(
+                OverviewState.key_charts_error,
+                icon="triangle-alert",
+                color_scheme="amber",
+                role="alert",
+                width="100%",
+            ),
+        ),
+        rx.grid(
+            rx.box(
+                chart_card(
+                    OverviewState.trend,
+                    test_id="overview-trend",
+                    description="Units sold per day over the last 28 days, the 7-day "
+                    "moving average and last year's. Analytics has the rest.",
+                    loading=OverviewState.key_charts_loading,
+                ),
+                grid_column=rx.breakpoints(initial="span 1", md="span 2"),
+                min_width="0",
+            ),
+            rx.vstack(
+                rx.cond(
+                    OverviewState.is_vendor,
+                    _alerts_card(),
+                    rx.link(
+                        _alerts_card(),
+                        href="/alerts",
+                        underline="none",
+                        color="inherit",
+                        width="100%",
+                        aria_label="Open alerts",
+                    ),
+                ),
+                _gaps(),
+                spacing="3",
+                width="100%",
+                min_width="0",
+            ),
+            columns=rx.breakpoints(initial="1", md="3"),
+            spacing="3",
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 def _no_stock() -> rx.Component:
     return empty_state(
         "package-open",
@@ -131,6 +256,7 @@ def _content() -> rx.Component:
             OverviewState.has_stock | OverviewState.loading,
             rx.vstack(
                 _stat_cards(),
+                _key_charts(),
                 rx.cond(
                     OverviewState.has_stock,
                     rx.vstack(

@@ -1,4 +1,5 @@
-"""Overview page state: stock figures in total, per brand and per warehouse."""
+"""Overview page state: stock figures in total, per brand and per warehouse, and the
+key charts (sales trend, top demand gaps, open alerts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ import reflex as rx
 
 from dashboard.formatting import plural, units
 from dashboard.states.auth import ALL_ROLES, RoleGuard, SessionUser
+from dashboard.states.charting import ChartView, chart_view
+from jobs.analytics.charts import trend_chart
+from jobs.analytics.demand import wanted_not_stocked
+from jobs.analytics.frames import shared_analytics
+from jobs.analytics.metrics import Filters, sales_trend
+from models.alerts import open_alert_count
 from models.db import read_session
 from models.reports import StockFigures, StockOverview, stock_overview
 
@@ -47,6 +54,51 @@ def read_overview(brand_scope: int | None) -> StockOverview:
         return stock_overview(session, brand_id=brand_scope)
 
 
+#: Gaps listed on the Overview (the Demand page has them all).
+TOP_GAPS = 5
+
+
+@dataclasses.dataclass
+class GapItem:
+    """An answer customers voted for that we have nothing available of."""
+
+    label: str = ""
+    signal: str = ""
+    #: "3 votes".
+    votes: str = ""
+    question: str = ""
+    carried: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeyCharts:
+    trend: ChartView
+    gaps: list[GapItem]
+    gap_count: int
+    open_alerts: int
+
+
+def read_key_charts(brand_scope: int | None) -> KeyCharts:
+    """The last 28 days' sales trend, the top gaps and the open alerts. Blocking."""
+    frames = shared_analytics().frames()
+    filters = Filters()
+    trend = sales_trend(frames, filters, brand_scope=brand_scope)
+    with read_session() as session:
+        gaps = wanted_not_stocked(session, frames, filters, brand_scope=brand_scope)
+        alerts = open_alert_count(session, brand_id=brand_scope)
+    return KeyCharts(
+        trend=chart_view("trend", trend_chart(trend), trend.sort("day", descending=True),
+                         columns=["day", "units", "moving_average", "last_year_units"]),
+        gaps=[
+            GapItem(row["label"], row["signal"], plural(row["votes"], "vote"),
+                    row["question"], row["variants"] > 0)
+            for row in gaps.head(TOP_GAPS).iter_rows(named=True)
+        ],
+        gap_count=gaps.height,
+        open_alerts=alerts,
+    )
+
+
 class OverviewState(RoleGuard, rx.State):
     """What the Overview page shows. Every load re-checks the session and scope."""
 
@@ -60,6 +112,13 @@ class OverviewState(RoleGuard, rx.State):
     total: FigureRow = FigureRow()
     by_brand: list[FigureRow] = []
     by_warehouse: list[FigureRow] = []
+    trend: ChartView = ChartView(key="trend")
+    gaps: list[GapItem] = []
+    gap_summary: str = ""
+    open_alerts: str = ""
+    has_open_alerts: bool = False
+    key_charts_loading: bool = True
+    key_charts_error: str = ""
 
     @rx.event(background=True)
     async def load(self):
@@ -72,6 +131,7 @@ class OverviewState(RoleGuard, rx.State):
                 return access.page_refusal
             user = access.user
             self.loading = True
+            self.key_charts_loading = True
             self.load_error = ""
         try:
             overview = await rx.run_in_thread(functools.partial(read_overview, user.brand_scope))
@@ -87,6 +147,26 @@ class OverviewState(RoleGuard, rx.State):
         async with self:
             self.loading = False
             self._show(user, overview)
+        try:
+            key = await rx.run_in_thread(functools.partial(read_key_charts, user.brand_scope))
+        except Exception:
+            log.exception("overview: computing the key charts failed")
+            async with self:
+                self.key_charts_loading = False
+                self.key_charts_error = "The charts could not be computed. Refresh to try again."
+            return
+        async with self:
+            self.key_charts_loading = False
+            self.key_charts_error = ""
+            self.trend = key.trend
+            self.gaps = key.gaps
+            self.gap_summary = (
+                plural(key.gap_count, "answer") + " customers voted for, none available"
+                if key.gap_count
+                else ""
+            )
+            self.open_alerts = units(key.open_alerts)
+            self.has_open_alerts = key.open_alerts > 0
 
     def _show(self, user: SessionUser, overview: StockOverview) -> None:
         self.is_vendor = user.brand_scope is not None
@@ -115,3 +195,6 @@ class OverviewState(RoleGuard, rx.State):
         self.total = FigureRow()
         self.by_brand = []
         self.by_warehouse = []
+        self.trend = ChartView(key="trend")
+        self.gaps = []
+        self.gap_summary = self.open_alerts = ""
