@@ -6,8 +6,13 @@ written here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,40 @@ class Seeded:
     other_brand: str
     #: The app's database, for tests that check what a click really stored.
     database_url: str
+    manager: Login | None = None
+    #: The poll the seed opened (id), and its option labels.
+    poll_id: int = 0
+    poll_options: tuple[str, ...] = field(default_factory=tuple)
 
 
 MERCHANDISER = Login("mia@rackroom.test", "merch-password-1", "Mia Merchant")
 VENDOR = Login("sol@solstice.test", "vendor-password-1", "Sol Vendor")
 ADMIN = Login("ada@rackroom.test", "admin-password-1", "Ada Admin")
+MANAGER = Login("max@rackroom.test", "manager-password-1", "Max Manager")
+
+#: Sale history: (variant key, warehouse, qty, days before today). Reported earlier by
+#: channels, so written as sale lines only: today's stock (the figures above) is as is.
+#: Northwind's 30-waist sells 3 a day for 20 days (and sold a year ago); its 32-waist
+#: three single units; Solstice's S crew 2 a day for 6 days plus 5 units 40 days ago,
+#: its M crew 4 units 60 days ago.
+SALES: tuple[tuple[str, str, int, int], ...] = (
+    *(("NW-STRAIGHT-30", "LDN", 3, day) for day in range(1, 21)),
+    *(("NW-STRAIGHT-30", "LDN", 2, 364 + day) for day in range(0, 10)),
+    ("NW-STRAIGHT-32", "MCR", 1, 2),
+    ("NW-STRAIGHT-32", "MCR", 1, 5),
+    ("NW-STRAIGHT-32", "MCR", 1, 9),
+    *(("SO-CREW-S", "LDN", 2, day) for day in range(1, 7)),
+    ("SO-CREW-S", "LDN", 5, 40),
+    ("SO-CREW-M", "MCR", 4, 60),
+)
+POLL_QUESTION = "Which should we stock next?"
+#: (label, signals). Nobody carries an XL crew or a black jean: both are "wanted but not
+#: stocked" once voted for; the oat M crew is in stock.
+POLL_OPTIONS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("Merino crew in XL", {"product": "SO-CREW", "size": "XL"}),
+    ("Oat crew in M", {"product": "SO-CREW", "size": "M"}),
+    ("Black straight jean", {"brand": "NORTH", "colour": "Black"}),
+)
 
 
 def seed_database(url: str) -> Seeded:
@@ -145,6 +179,9 @@ def seed_database(url: str) -> Seeded:
                 name=VENDOR.name,
             )
             create_user(session, ADMIN.email, ADMIN.password, "admin", name=ADMIN.name)
+            poll_id = _seed_analytics(
+                session, vid, {"LDN": london.id, "MCR": manchester.id}, actor
+            )
     finally:
         engine.dispose()
     return Seeded(
@@ -154,4 +191,48 @@ def seed_database(url: str) -> Seeded:
         vendor_brand=sol.name,
         other_brand=north.name,
         database_url=url,
+        manager=MANAGER,
+        poll_id=poll_id,
+        poll_options=tuple(label for label, _ in POLL_OPTIONS),
     )
+
+
+def _seed_analytics(
+    session: Session, vid: Callable[[str], int], warehouse_ids: dict[str, int], actor: str
+) -> int:
+    """For analytics and demand: a manager, the sale history in `SALES`, three daily
+    stock snapshots, and one open poll across brands (`POLL_OPTIONS`) with two votes
+    for the oat M crew. Returns the poll's id."""
+    from models.polls import create_poll, embed_vote
+    from models.reservations import SaleLine
+    from models.snapshots import take_stock_snapshot
+    from models.users import create_user
+
+    create_user(session, MANAGER.email, MANAGER.password, "manager", name=MANAGER.name)
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    for n, (key, warehouse, qty, days) in enumerate(SALES):
+        session.add(
+            SaleLine(
+                variant_id=vid(key),
+                warehouse_id=warehouse_ids[warehouse],
+                qty=qty,
+                channel="web",
+                order_ref=f"E2E-HIST-{n}",
+                sold_at=now - timedelta(days=days),
+            )
+        )
+    for days in (2, 1, 0):
+        take_stock_snapshot(session, day=(now - timedelta(days=days)).date())
+    poll = create_poll(
+        session,
+        POLL_QUESTION,
+        [{"label": label, **signals} for label, signals in POLL_OPTIONS],
+        actor=actor,
+        brand_scope=None,
+    ).poll
+    for respondent in ("seed-1", "seed-2"):
+        embed_vote(
+            session, poll.id, "Oat crew in M", respondent=respondent,
+            now=now - timedelta(days=1),
+        )
+    return poll.id

@@ -1,0 +1,362 @@
+"""The Analytics, Demand and embed page states, called directly (no browser).
+
+Any client can send any event with any arguments, and can set state vars, so these
+tests do what a tampered client could: a vendor asks for another brand in the URL and
+in the state, signed-out callers call every handler, the public embed page is voted on
+twice and flooded. The data is the browser tests' seed (tests/e2e/seed.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import reflex as rx
+from reflex.istate.data import RouterData
+from sqlalchemy import Engine, func, select
+
+from dashboard.states.analytics import CHARTS, AnalyticsState
+from dashboard.states.analytics_filters import NOT_YOURS, FilterParams
+from dashboard.states.auth import AuthState
+from dashboard.states.demand import DemandState, embed_snippet, option_specs
+from dashboard.states.embed import EmbedState
+from models.db import set_default_engine, transaction
+from models.polls import Poll, PollVote
+from models.users import User, start_login_session
+from tests.e2e.seed import MANAGER, VENDOR, Seeded, seed_database
+
+ORIGIN = "http://shop.test"
+
+
+@dataclass
+class Shop:
+    engine: Engine
+    seeded: Seeded
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def shop(sqlite_engine: Engine) -> Iterator[Shop]:
+    seeded = seed_database(sqlite_engine.url.render_as_string(hide_password=False))
+    set_default_engine(sqlite_engine)
+    tokens = {}
+    with transaction(sqlite_engine) as session:
+        for role, login in (("manager", MANAGER), ("vendor", VENDOR)):
+            user = session.scalar(select(User).where(User.email == login.email))
+            tokens[role] = start_login_session(session, user)
+    yield Shop(sqlite_engine, seeded, tokens)
+    set_default_engine(None)
+
+
+def page_state(state_cls: type[rx.State], token: str, path: str, **query: str) -> Any:
+    """A fresh state tree for one tab with this session cookie, at `path?query`."""
+    root = rx.State(_reflex_internal_init=True)
+    root._get_state_from_cache(AuthState).token = token
+    state = root._get_state_from_cache(state_cls)
+    as_path = f"{path}?{urlencode(query)}" if query else path
+    state.router = RouterData.from_router_data({
+        "pathname": path, "asPath": as_path, "query": query,
+        "headers": {"origin": ORIGIN}, "ip": "203.0.113.7",
+    })
+    state.dirty_vars.clear()
+    return state
+
+
+def call(state: Any, handler: str, *args: Any) -> list[Any]:
+    """Run a handler to the end; every event it returned or yielded, flattened."""
+    result = getattr(state, handler)(*args)
+    events: list[Any] = []
+
+    async def drain() -> None:
+        async for event in result:
+            events.append(event)
+
+    if inspect.isasyncgen(result):
+        asyncio.run(drain())
+    elif inspect.iscoroutine(result):
+        events.append(asyncio.run(result))
+    else:
+        events.append(result)
+    flat: list[Any] = []
+    for event in events:
+        flat.extend(event if isinstance(event, list) else [event])
+    return [event for event in flat if event is not None]
+
+
+def rendered(events: list[Any]) -> str:
+    return " ".join(str(value) for event in events for _, value in getattr(event, "args", ()))
+
+
+def table_text(state: Any, key: str) -> str:
+    view = state.charts[key]
+    return " ".join(" ".join(row) for row in view.rows)
+
+
+# --- analytics ------------------------------------------------------------------------------
+
+
+def test_a_manager_sees_every_chart_and_the_brand_filter_narrows_them(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics")
+    call(state, "load")
+    assert state.loaded and not state.loading and state.refusal == ""
+    assert all(state.charts[key].title for key in CHARTS)
+    velocity = table_text(state, "velocity")
+    assert "NORTH-NW-STRAIGHT-30" in velocity and "SOLS-SO-CREW-S" in velocity
+    assert state.charts["trend"].range_label == "1–10 of 28"
+    assert not state.charts["trend"].empty and state.charts["trend"].figure["data"]
+    assert [c.value for c in state.brand_choices] == ["NORTH", "SOLS"]
+
+    narrowed = page_state(AnalyticsState, shop.tokens["manager"], "/analytics",
+                          brand="SOLS", period="90")
+    call(narrowed, "load")
+    velocity = table_text(narrowed, "velocity")
+    assert "SOLS-SO-CREW-S" in velocity and "NORTH" not in velocity
+    assert narrowed.charts["trend"].range_label == "1–10 of 90"
+    assert narrowed.brand == "SOLS" and narrowed.period == "90" and narrowed.filtered
+
+
+def test_a_period_without_sales_says_so(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", end="2001-01-31")
+    call(state, "load")
+    for key in ("trend", "velocity", "movers_top", "sell_through"):
+        assert state.charts[key].empty, key
+        assert state.charts[key].message == "No sales in this period"
+        assert state.charts[key].figure == {}
+    assert state.charts["history"].message == "No stock snapshots in this period"
+
+
+def test_bad_filter_values_are_explained_not_crashed_on(shop: Shop) -> None:
+    for query, message in (({"end": "2026-13-40"}, "is not a date"),
+                           ({"warehouse": "NOPE"}, "no warehouse with code NOPE"),
+                           ({"brand": "NOPE"}, "no brand with code NOPE")):
+        state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", **query)
+        call(state, "load")
+        assert message in state.filter_error
+        assert state.refusal == "" and not state.loaded
+
+
+@pytest.mark.parametrize("brand", ["NORTH", "NOPE"])
+def test_a_vendor_asking_for_another_brand_in_the_url_is_refused(shop: Shop, brand) -> None:
+    """Refused whether the brand exists or not, so codes cannot be probed."""
+    state = page_state(AnalyticsState, shop.tokens["vendor"], "/analytics", brand=brand)
+    events = call(state, "load")
+    assert state.refusal == NOT_YOURS
+    assert NOT_YOURS in rendered(events)
+    assert all(state.charts[key].rows == [] for key in CHARTS)
+    assert all(state.charts[key].figure == {} for key in CHARTS)
+
+
+def test_a_vendor_sees_only_their_brand_and_a_tampered_state_is_refused(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["vendor"], "/analytics")
+    call(state, "load")
+    assert state.is_vendor and state.refusal == ""
+    assert [c.value for c in state.brand_choices] == ["SOLS"]
+    everything = " ".join(table_text(state, key) for key in CHARTS)
+    assert "SOLS-SO-CREW-S" in everything and "NORTH" not in everything
+
+    # A client that sets the brand var itself (setvar) and asks for a page or a CSV.
+    state.brand = "NORTH"
+    events = call(state, "table_page", "velocity", 1)
+    assert state.refusal == NOT_YOURS and state.charts["velocity"].rows == []
+    events = call(state, "export_csv", "velocity")
+    assert NOT_YOURS in rendered(events)
+    assert "download" not in str(events).lower()
+
+
+def test_signed_out_callers_get_nothing_from_any_handler(shop: Shop) -> None:
+    calls = {
+        "load": (), "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
+        "set_end": ("2026-01-01",), "clear_filters": (), "set_level": ("brand",),
+        "set_window": ("7",), "set_history_by": ("brand",), "table_page": ("velocity", 2),
+        "export_csv": ("velocity",),
+    }
+    assert set(AnalyticsState.event_handlers) - {"setvar"} == set(calls)
+    for token in ("", "forged"):
+        for handler, args in calls.items():
+            state = page_state(AnalyticsState, token, "/analytics")
+            events = call(state, handler, *args)
+            assert '"/login"' in rendered(events), handler
+            assert all(state.charts[key].rows == [] for key in CHARTS), handler
+
+
+def test_csv_export_is_the_whole_table(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", period="90")
+    call(state, "load")
+    events = call(state, "export_csv", "trend")
+    script = rendered(events)
+    assert "rackroom-trend-" in script and ".csv" in script
+
+
+def test_chart_options_and_paging(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", period="90")
+    call(state, "load")
+    call(state, "table_page", "trend", 3)
+    assert state.charts["trend"].range_label == "21–30 of 90"
+    call(state, "set_level", "brand")
+    assert state.charts["velocity"].columns[:2] == ["Brand", "Brand name"]
+    assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
+    call(state, "set_history_by", "warehouse")
+    assert {row[1] for row in state.charts["history"].rows} == {"LDN", "MCR"}
+
+
+def test_filter_params_round_trip() -> None:
+    params = FilterParams.from_query({"brand": "sols", "period": "999", "end": "2026-01-31"})
+    assert params == FilterParams(brand="SOLS", period=28, end="2026-01-31")
+    assert params.href("/analytics", warehouse="LDN") == (
+        "/analytics?brand=SOLS&warehouse=LDN&end=2026-01-31"
+    )
+    assert FilterParams().href("/analytics", brand="") == "/analytics"
+
+
+# --- demand ---------------------------------------------------------------------------------
+
+
+def vote_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(PollVote)).scalar_one()
+
+
+def test_demand_shows_polls_votes_and_gaps(shop: Shop) -> None:
+    state = page_state(DemandState, shop.tokens["manager"], "/demand")
+    call(state, "load")
+    assert [p.question for p in state.polls] == ["Which should we stock next?"]
+    assert state.selected_poll == shop.seeded.poll_id
+    assert state.polls[0].votes == "2"
+    assert "Oat crew in M" in table_text(state, "demand")
+    assert state.charts["wanted"].rows == []  # the only votes are for stock we have
+
+
+def test_a_manager_creates_a_poll_and_gets_its_secret_and_snippet_once(shop: Shop) -> None:
+    state = page_state(DemandState, shop.tokens["manager"], "/demand")
+    call(state, "load")
+    call(state, "open_create")
+    form = {"question": "Which colour next?", "brand": "SOLS",
+            "label_0": "Navy", "kind_0": "colour", "value_0": "Navy",
+            "label_1": "Size M", "kind_1": "size", "value_1": "m"}
+    events = call(state, "create_poll", form)
+    assert "Poll created" in rendered(events)
+    assert state.dialog == "created" and state.webhook_secret.startswith("whsec_")
+    assert state.embed_url == f"{ORIGIN}/embed/poll/{state.target_id}"
+    assert 'title="Poll: Which colour next?"' in state.embed_html
+    poll_id = state.target_id
+    call(state, "on_dialog_change", False)
+    assert state.webhook_secret == ""
+    with transaction(shop.engine) as session:
+        poll = session.get(Poll, poll_id)
+        assert poll.question == "Which colour next?" and poll.brand_id is not None
+
+    call(state, "open_create")
+    events = call(state, "create_poll", {"question": "Q", "label_0": "", "value_0": "Navy"})
+    assert state.form_error == "Option 1 needs a label (what the customer picks)."
+
+
+def test_a_vendor_cannot_close_or_feed_a_poll_across_brands(shop: Shop) -> None:
+    vendor = page_state(DemandState, shop.tokens["vendor"], "/demand")
+    call(vendor, "load")
+    assert vendor.polls == []  # the seeded poll is across brands: staff only
+    events = call(vendor, "set_status", shop.seeded.poll_id, "closed")
+    assert "not your brand" in rendered(events)
+    with transaction(shop.engine) as session:
+        assert session.get(Poll, shop.seeded.poll_id).status == "open"
+
+
+def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
+    shop: Shop, tmp_path: Path
+) -> None:
+    state = page_state(DemandState, shop.tokens["manager"], "/demand")
+    call(state, "load")
+    call(state, "open_upload", shop.seeded.poll_id)
+    before = vote_count(shop.engine)
+    bad = b"Respondent ID,Answer\nr1,Merino crew in XL\nr2,Pink jeans\nr3,Nope\n"
+    call(state, "upload_csv", [rx.UploadFile(file=io.BytesIO(bad), path=Path("s.csv"))])
+    assert vote_count(shop.engine) == before
+    assert state.upload_message.startswith("Nothing imported: 2 problem(s) in 3 row(s)")
+    assert [(e.row, e.value) for e in state.upload_errors] == [(3, "Pink jeans"), (4, "Nope")]
+
+    good = b"Respondent ID,Answer\nr1,Merino crew in XL\nr2,Black straight jean\n"
+    events = call(state, "upload_csv",
+                  [rx.UploadFile(file=io.BytesIO(good), path=Path("s.csv"))])
+    assert "Imported 2 row(s)" in rendered(events)
+    assert vote_count(shop.engine) == before + 2
+    call(state, "refresh")
+    wanted = table_text(state, "wanted")
+    assert "Merino crew in XL" in wanted and "Black straight jean" in wanted
+
+
+def test_option_specs_and_snippet() -> None:
+    assert option_specs({"label_0": "Navy", "kind_0": "colour", "value_0": "Navy",
+                         "label_2": "Any", "kind_2": "none"}, [0, 1, 2]) == [
+        {"label": "Navy", "colour": "Navy"}, {"label": "Any"}]
+    with pytest.raises(ValueError, match="enter the size"):
+        option_specs({"label_0": "M", "kind_0": "size"}, [0])
+    with pytest.raises(ValueError, match="at least one"):
+        option_specs({}, [0, 1])
+    _, snippet = embed_snippet("https://x.test/", 7, 'Say "hi" <b>')
+    assert 'src="https://x.test/embed/poll/7"' in snippet
+    assert "&quot;hi&quot; &lt;b&gt;" in snippet
+
+
+# --- the public embed page ------------------------------------------------------------------
+
+
+def embed_state(poll_id: int, respondent: str = "", ip: str = "203.0.113.7") -> Any:
+    state = page_state(EmbedState, "", f"/embed/poll/{poll_id}")
+    state.router = RouterData.from_router_data({
+        "pathname": "/embed/poll/[poll_id]", "asPath": f"/embed/poll/{poll_id}",
+        "query": {"poll_id": str(poll_id)}, "headers": {"origin": ORIGIN}, "ip": ip,
+    })
+    state.respondent = respondent
+    return state
+
+
+def test_the_embed_page_takes_one_vote_per_respondent(shop: Shop) -> None:
+    poll_id = shop.seeded.poll_id
+    state = embed_state(poll_id)
+    call(state, "load")
+    assert state.status == "ready" and state.respondent.startswith("r_")
+    assert [o.label for o in state.options] == list(shop.seeded.poll_options)
+    before = vote_count(shop.engine)
+    xl = state.options[0].value
+    call(state, "pick", xl)
+    call(state, "vote", {"option": xl})
+    assert state.status == "thanks" and vote_count(shop.engine) == before + 1
+    assert state.voted_polls == str(poll_id)
+
+    again = embed_state(poll_id, respondent=state.respondent)  # same browser, storage lost
+    call(again, "load")
+    assert again.status == "ready"
+    call(again, "vote", {"option": xl})
+    assert again.status == "already" and vote_count(shop.engine) == before + 1
+    revisit = embed_state(poll_id, respondent=state.respondent)
+    revisit.voted_polls = state.voted_polls
+    call(revisit, "load")
+    assert revisit.status == "already"
+
+
+def test_the_embed_page_refuses_floods_closed_and_unknown_polls(shop: Shop) -> None:
+    poll_id = shop.seeded.poll_id
+    statuses = []
+    for n in range(25):  # new respondent ids from one address: capped per address
+        state = embed_state(poll_id, respondent=f"flood-{n}", ip="198.51.100.9")
+        call(state, "load")
+        call(state, "vote", {"option": state.options[1].value})
+        statuses.append(state.status)
+    assert statuses.count("thanks") == 20 and statuses[-1] == "limited"
+    assert "Too many attempts" in state.message
+
+    with transaction(shop.engine) as session:
+        session.get(Poll, poll_id).status = "closed"
+    closed = embed_state(poll_id, respondent="late")
+    call(closed, "load")
+    assert closed.status == "closed"
+    for missing in (999_999, 0):
+        state = embed_state(missing)
+        call(state, "load")
+        assert state.status == "missing"
