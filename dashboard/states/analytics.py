@@ -22,6 +22,8 @@ from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
     FilterParams,
+    Replies,
+    Reply,
     filter_choices,
     period_label,
     resolve,
@@ -56,6 +58,8 @@ CHARTS: tuple[str, ...] = (
     "size_curve",
     "history",
 )
+#: Shown as soon as they are computed, before the rest (they are at the top).
+FIRST_WAVE = ("trend", "velocity")
 LEVELS = ("brand", "product", "variant", "warehouse")
 WINDOWS = ("7", "28", "90")
 HISTORY_BY = ("total", "brand", "warehouse")
@@ -203,7 +207,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
     # --- loading ------------------------------------------------------------------------
 
     @rx.event
-    async def load(self):
+    async def load(self) -> Replies:
         """on_load: the filters come from the URL; the figures from a worker thread."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -218,34 +222,40 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
         async for event in self._compute(access.user.brand_scope, CHARTS):
             yield event
 
-    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]):
-        """Compute `keys` off the event loop and show them (or say why not)."""
+    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
+        """Compute `keys` off the event loop and show them (or say why not). The charts
+        at the top come first, so a filter change shows its first answer sooner."""
         self.load_error = ""
-        try:
-            result = await rx.run_in_thread(functools.partial(
-                compute_views, self._params(), brand_scope, self._options(), keys,
-                dict(self._pages),
-            ))
-        except PermissionDenied as refused:
-            self._clear()
-            self.refusal, self.filter_error, self.loading = refused.message, "", False
-            yield rx.toast.error(refused.message, description="No figures were read.")
-            return
-        except DomainError as error:  # an unknown code or a bad date in the URL
-            self._clear()
-            self.refusal, self.filter_error, self.loading = "", error.message, False
-            return
-        except Exception:
-            log.exception("analytics: computing %s failed", ", ".join(keys))
-            self.load_error, self.loading = UNEXPECTED, False
-            return
-        self.refusal = self.filter_error = ""
-        self._show_choices(result.choices, brand_scope)
-        self.period_text = period_label(result.filters)
-        self.charts = {**self.charts, **result.views}
+        first = tuple(key for key in keys if key in FIRST_WAVE)
+        waves = [wave for wave in (first, tuple(k for k in keys if k not in first)) if wave]
+        for number, wave in enumerate(waves, start=1):
+            try:
+                result = await rx.run_in_thread(functools.partial(
+                    compute_views, self._params(), brand_scope, self._options(), wave,
+                    dict(self._pages),
+                ))
+            except PermissionDenied as refused:
+                self._clear()
+                self.refusal, self.filter_error, self.loading = refused.message, "", False
+                yield rx.toast.error(refused.message, description="No figures were read.")
+                return
+            except DomainError as error:  # an unknown code or a bad date in the URL
+                self._clear()
+                self.refusal, self.filter_error, self.loading = "", error.message, False
+                return
+            except Exception:
+                log.exception("analytics: computing %s failed", ", ".join(wave))
+                self.load_error, self.loading = UNEXPECTED, False
+                return
+            self.refusal = self.filter_error = ""
+            self._show_choices(result.choices, brand_scope)
+            self.period_text = period_label(result.filters)
+            self.charts = {**self.charts, **result.views}
+            if number < len(waves):
+                yield
         self.loading, self.loaded = False, True
 
-    async def _recompute(self, brand_scope: int | None, *keys: str):
+    async def _recompute(self, brand_scope: int | None, *keys: str) -> Replies:
         self.loading = True
         yield
         async for event in self._compute(brand_scope, keys):
@@ -254,7 +264,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
     # --- per-chart choices, pages and exports ---------------------------------------------
 
     @rx.event
-    async def set_level(self, level: str | list[str]):
+    async def set_level(self, level: str | list[str]) -> Replies:
         """Velocity per brand, product, variant or warehouse."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -266,7 +276,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def set_window(self, window: str | list[str]):
+    async def set_window(self, window: str | list[str]) -> Replies:
         """The velocity chart's window: 7, 28 or 90 days."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -278,7 +288,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def set_history_by(self, by: str | list[str]):
+    async def set_history_by(self, by: str | list[str]) -> Replies:
         """Stock history in total, per brand or per warehouse."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -290,7 +300,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def table_page(self, key: str, page: int):
+    async def table_page(self, key: str, page: int) -> Replies:
         """Another page of a chart's table."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -303,7 +313,7 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def export_csv(self, key: str):
+    async def export_csv(self, key: str) -> Reply:
         """The chart's whole table as CSV (spreadsheet-safe), for the current filters."""
         access = await self.require_role(*READERS, action="export analytics")
         if not access or access.user is None:

@@ -11,19 +11,25 @@ scope from the database, so a vendor who types another brand's code is refused
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 from urllib.parse import urlencode
 
 import polars as pl
 import reflex as rx
+from reflex.event import EventHandler, EventSpec
 
 from dashboard.states.listing import Choice, query_param
 from jobs.analytics.frames import Frames
 from jobs.analytics.metrics import Filters, scoped
 from models.errors import InvalidQuantity, NotFound, PermissionDenied
 from models.users import Role
+
+#: What a handler hands the browser: an event, several, or nothing.
+Reply = EventSpec | EventHandler | list[EventSpec | EventHandler] | None
+#: What a handler that reports progress yields.
+Replies = AsyncIterator[Reply]
 
 #: "Every brand/category/warehouse" in a picker (Radix selects cannot hold "").
 ALL = "all"
@@ -196,7 +202,7 @@ class FilterBar(rx.State, mixin=True):
     # --- handlers: each change goes into the URL, whose on_load recomputes ----------------
 
     @rx.event
-    async def set_filter(self, name: str, value: str):
+    async def set_filter(self, name: str, value: str) -> Reply:
         """A picker changed: brand, category, warehouse or period."""
         access = await self.require_role(*self.READERS, action=self.READ)
         if not access:
@@ -208,7 +214,7 @@ class FilterBar(rx.State, mixin=True):
         return rx.redirect(self._href(**{name: "" if value == ALL else value}))
 
     @rx.event
-    async def apply_end(self, form: dict[str, str]):
+    async def apply_end(self, form: dict[str, str]) -> Reply:
         """Enter in the "ending" date field."""
         access = await self.require_role(*self.READERS, action=self.READ)
         if not access:
@@ -216,7 +222,7 @@ class FilterBar(rx.State, mixin=True):
         return self._end_href(form.get("end", ""))
 
     @rx.event
-    async def set_end(self, value: str):
+    async def set_end(self, value: str) -> Reply:
         """A date picked, typed or cleared in the "ending" field applies at once."""
         access = await self.require_role(*self.READERS, action=self.READ)
         if not access:
@@ -224,7 +230,7 @@ class FilterBar(rx.State, mixin=True):
         return self._end_href(value)
 
     @rx.event
-    async def clear_filters(self):
+    async def clear_filters(self) -> Reply:
         access = await self.require_role(*self.READERS, action=self.READ)
         if not access:
             return access.refusal
@@ -236,7 +242,7 @@ class FilterBar(rx.State, mixin=True):
         """This page's URL with the filters changed."""
         return self._params().href(self.ROUTE, **changes)
 
-    def _end_href(self, value: object) -> rx.event.EventSpec | None:
+    def _end_href(self, value: object) -> EventSpec | None:
         """Where a new end date leads (None when it did not change or is half typed:
         a date input reports "0002-06-30" while its year is being typed)."""
         end = str(value or "").strip()[:10]

@@ -24,6 +24,8 @@ from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
     FilterParams,
+    Replies,
+    Reply,
     filter_choices,
     period_label,
     resolve,
@@ -299,7 +301,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         self.period_text = ""
 
     @rx.event
-    async def load(self):
+    async def load(self) -> Replies:
         """on_load: filters and the selected poll come from the URL."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -318,7 +320,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         async for event in self._compute(access.user.brand_scope, CHARTS):
             yield event
 
-    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]):
+    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
         self.load_error = ""
         try:
             result = await rx.run_in_thread(functools.partial(
@@ -347,14 +349,14 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         self.charts = {**self.charts, **result.views}
         self.loading, self.loaded = False, True
 
-    async def _recompute(self, brand_scope: int | None, *keys: str):
+    async def _recompute(self, brand_scope: int | None, *keys: str) -> Replies:
         self.loading = True
         yield
         async for event in self._compute(brand_scope, keys):
             yield event
 
     @rx.event
-    async def refresh(self):
+    async def refresh(self) -> Replies:
         """Recompute everything (after a change made on this page)."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -364,7 +366,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def select_poll(self, poll_id: int):
+    async def select_poll(self, poll_id: int) -> Reply:
         """Show this poll's votes over time (the poll goes into the URL)."""
         access = await self.require_role(*READERS, action=READ)
         if not access:
@@ -372,7 +374,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return rx.redirect(self._href(poll=int(poll_id)))
 
     @rx.event
-    async def set_bucket(self, bucket: str | list[str]):
+    async def set_bucket(self, bucket: str | list[str]) -> Replies:
         """Votes per day or per week."""
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
@@ -384,7 +386,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def table_page(self, key: str, page: int):
+    async def table_page(self, key: str, page: int) -> Replies:
         access = await self.require_role(*READERS, action=READ)
         if not access or access.user is None:
             yield access.refusal
@@ -396,7 +398,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
             yield event
 
     @rx.event
-    async def export_csv(self, key: str):
+    async def export_csv(self, key: str) -> Reply:
         access = await self.require_role(*READERS, action="export demand")
         if not access or access.user is None:
             return access.refusal
@@ -433,7 +435,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return next((p for p in self.polls if p.id == poll_id), None)
 
     @rx.event
-    async def on_dialog_change(self, open_: bool):
+    async def on_dialog_change(self, open_: bool) -> Reply:
         """Esc, Cancel or a click outside closes the dialog (the secret is gone then)."""
         access = await self.require_role(*READERS, action=READ)
         if not access:
@@ -444,7 +446,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return None
 
     @rx.event
-    async def open_create(self):
+    async def open_create(self) -> Reply:
         access = await self.require_role(*READERS, action=WRITE)
         if not access:
             return access.refusal
@@ -454,7 +456,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return None
 
     @rx.event
-    async def add_option_row(self):
+    async def add_option_row(self) -> Reply:
         access = await self.require_role(*READERS, action=WRITE)
         if not access:
             return access.refusal
@@ -463,7 +465,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return None
 
     @rx.event
-    async def create_poll(self, form: dict[str, Any]):
+    async def create_poll(self, form: dict[str, Any]) -> Reply:
         access = await self.require_role(*READERS, action=WRITE)
         if not access or access.user is None:
             return access.refusal
@@ -503,7 +505,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return [rx.toast.success("Poll created: it is open for votes"), DemandState.refresh]
 
     @rx.event
-    async def set_status(self, poll_id: int, status: str):
+    async def set_status(self, poll_id: int, status: str) -> Reply:
         """Close a poll (no more votes from any source) or open it again."""
         access = await self.require_role(*READERS, action=WRITE)
         if not access or access.user is None:
@@ -520,7 +522,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return [rx.toast.success(f"“{poll.question}” is {word}"), DemandState.refresh]
 
     @rx.event
-    async def open_embed(self, poll_id: int):
+    async def open_embed(self, poll_id: int) -> Reply:
         access = await self.require_role(*READERS, action=READ)
         if not access:
             return access.refusal
@@ -536,7 +538,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return None
 
     @rx.event
-    async def open_upload(self, poll_id: int):
+    async def open_upload(self, poll_id: int) -> Reply:
         access = await self.require_role(*READERS, action=WRITE)
         if not access:
             return access.refusal
@@ -549,7 +551,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         return [rx.clear_selected_files("poll-csv")]
 
     @rx.event
-    async def upload_csv(self, files: list[rx.UploadFile]):
+    async def upload_csv(self, files: list[rx.UploadFile]) -> Reply:
         """A survey tool's CSV export: every row recorded, or none and why."""
         access = await self.require_role(*READERS, action=WRITE)
         if not access or access.user is None:

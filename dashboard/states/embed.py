@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+from collections.abc import AsyncIterator
 
 import reflex as rx
 
@@ -71,7 +72,7 @@ class EmbedState(rx.State):
         self.voted_polls = ",".join([*kept, str(poll_id)][-MAX_REMEMBERED:])
 
     @rx.event
-    async def load(self):
+    async def load(self) -> None:
         """on_load (no login): the question and options, or why there is nothing to vote."""
         self.status, self.message, self.choice, self.sending = "loading", "", "", False
         poll_id = self._poll_param()
@@ -106,7 +107,7 @@ class EmbedState(rx.State):
         self.choice = value if any(o.value == value for o in self.options) else ""
 
     @rx.event
-    async def vote(self, form: dict[str, str]):
+    async def vote(self, form: dict[str, str]) -> AsyncIterator[None]:
         """Record the vote: refused (and said why) when already voted, closed or too many
         attempts from here."""
         if self.sending or self.status not in ("ready", "error"):
