@@ -290,6 +290,35 @@ def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
     assert "Merino crew in XL" in wanted and "Black straight jean" in wanted
 
 
+def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> None:
+    poll_id = shop.seeded.poll_id
+    csv = [rx.UploadFile(file=io.BytesIO(b"respondent,answer\nr9,Oat crew in M\n"),
+                         path=Path("s.csv"))]
+    calls = {
+        "load": (), "refresh": (), "select_poll": (poll_id,), "set_bucket": ("week",),
+        "table_page": ("demand", 2), "export_csv": ("demand",),
+        "on_dialog_change": (False,), "open_create": (), "add_option_row": (),
+        "create_poll": ({"question": "Evil?", "label_0": "Yes"},),
+        "set_status": (poll_id, "closed"), "open_embed": (poll_id,),
+        "open_upload": (poll_id,), "upload_csv": (csv,),
+        "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
+        "set_end": ("2026-01-01",), "clear_filters": (),
+    }
+    assert set(DemandState.event_handlers) - {"setvar"} == set(calls)
+    before = vote_count(shop.engine)
+    for token in ("", "forged"):
+        for handler, args in calls.items():
+            state = page_state(DemandState, token, "/demand")
+            state.dialog, state.target_id = "upload", poll_id  # as if a dialog were open
+            events = call(state, handler, *args)
+            assert '"/login"' in rendered(events), handler
+            assert state.polls == [] and state.webhook_secret == "", handler
+    assert vote_count(shop.engine) == before
+    with transaction(shop.engine) as session:
+        assert session.get(Poll, poll_id).status == "open"
+        assert session.scalar(select(func.count()).select_from(Poll)) == 1
+
+
 def test_option_specs_and_snippet() -> None:
     assert option_specs({"label_0": "Navy", "kind_0": "colour", "value_0": "Navy",
                          "label_2": "Any", "kind_2": "none"}, [0, 1, 2]) == [
