@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import inspect
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -246,7 +246,9 @@ def test_admins_pause_resume_and_reschedule(world):
 
 
 def test_a_merchandiser_runs_a_sync_now_and_sees_the_result(world):
-    stamp = datetime.now(UTC).replace(microsecond=0)
+    # Strictly newer than the fixture's own receipt (made earlier in this same second), so
+    # the "newest wins" policy applies the feed instead of keeping the platform's count.
+    stamp = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     api = DemoBrandApi([DemoBrand("NORTH", [DemoItem(SKU, "LDN", 14, stamp)])])
     with serve_demo(api) as base:
         with transaction(world.engine) as session:
