@@ -5,28 +5,40 @@ target). Nothing here imports Reflex.
 """
 
 from models.alerts import Alert, AlertRule
+from models.api_keys import ApiToken
+from models.audit import AuditEntry
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
+from models.events import Event, EventCursor
 from models.imports import ColumnMapping, ImportRun
 from models.polls import Poll, PollOption, PollRateLimit, PollSignatureUse, PollVote
+from models.rate_limits import ApiRateBucket
 from models.reservations import Reservation, SaleLine
-from models.scheduling import JobRun, scheduler_jobs
+from models.scheduling import JobRun, SchedulerLeader, scheduler_jobs
+from models.signin import LoginThrottle
 from models.snapshots import StockSnapshot
 from models.stock import LedgerEntry, StockBalance
 from models.syncs import Connector, SyncItemState, SyncRun
 from models.transfers import Transfer, TransferEvent, TransferLine
 from models.users import ApiKey, LoginSession, User
+from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Alert",
     "AlertRule",
     "ApiKey",
+    "ApiRateBucket",
+    "ApiToken",
+    "AuditEntry",
     "Brand",
     "ColumnMapping",
     "Connector",
+    "Event",
+    "EventCursor",
     "ImportRun",
     "JobRun",
     "LedgerEntry",
     "LoginSession",
+    "LoginThrottle",
     "Poll",
     "PollOption",
     "PollRateLimit",
@@ -35,6 +47,7 @@ __all__ = [
     "Product",
     "Reservation",
     "SaleLine",
+    "SchedulerLeader",
     "SkuAlias",
     "StockBalance",
     "StockSnapshot",
@@ -46,5 +59,8 @@ __all__ = [
     "User",
     "Variant",
     "Warehouse",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "scheduler_jobs",
 ]

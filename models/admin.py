@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
 from models.api_keys import revoke_api_key
+from models.audit import SECRET_REPLACED, SECRET_SET, SYSTEM, diff, fields_of, record
 from models.catalog import (
     Brand,
     Product,
@@ -26,6 +27,7 @@ from models.catalog import (
     create_warehouse,
 )
 from models.errors import Conflict, InvalidQuantity, NotFound
+from models.signin import clear_account_throttle
 from models.users import ApiKey, LoginSession, Role, User, create_user, hash_password
 
 T = TypeVar("T")
@@ -130,6 +132,7 @@ def create_account(
     *,
     name: str = "",
     brand_code: str = "",
+    actor: str = SYSTEM,
 ) -> tuple[User, str]:
     """Create a user with a generated temporary password; returns both (shown once)."""
     role_ = _role(role)
@@ -146,6 +149,20 @@ def create_account(
         brand_code=brand_code if role_ is Role.VENDOR else None,
         name=name.strip(),
     )
+    user.must_change_password = True
+    record(
+        session,
+        actor,
+        "user.created",
+        target_type="user",
+        target_id=user.id,
+        label=user.email,
+        changes={
+            "role": role_.value,
+            "brand": _brand_code(session, user.brand_id),
+            "password": SECRET_SET,
+        },
+    )
     return user, password
 
 
@@ -156,6 +173,7 @@ def set_role(
     *,
     brand_code: str = "",
     actor_id: int | None = None,
+    actor: str = SYSTEM,
 ) -> User:
     """Give a user another role (and, for vendors, their brand)."""
     user = _user(session, user_id)
@@ -169,15 +187,32 @@ def set_role(
         brand_id = _brand(session, brand_code).id
     if user.role == Role.ADMIN and role_ is not Role.ADMIN and user.is_active:
         _keep_another_admin(session, user, "change their role")
+    before = {"role": user.role, "brand": _brand_code(session, user.brand_id)}
     user.role = role_.value
     user.brand_id = brand_id
     session.add(user)
     session.flush()
+    changes = diff(before, {"role": user.role, "brand": _brand_code(session, brand_id)})
+    if changes:
+        record(
+            session,
+            actor,
+            "user.role_changed",
+            target_type="user",
+            target_id=user.id,
+            label=user.email,
+            changes=changes,
+        )
     return user
 
 
 def set_user_active(
-    session: Session, user_id: int, active: bool, *, actor_id: int | None = None
+    session: Session,
+    user_id: int,
+    active: bool,
+    *,
+    actor_id: int | None = None,
+    actor: str = SYSTEM,
 ) -> User:
     """Deactivate (ends their sessions at once) or reactivate a user."""
     user = _user(session, user_id)
@@ -192,22 +227,43 @@ def set_user_active(
     else:
         user.failed_logins = 0
         user.locked_until = None
+        clear_account_throttle(session, user.email)
     user.is_active = active
     session.add(user)
     session.flush()
+    record(
+        session,
+        actor,
+        "user.reactivated" if active else "user.deactivated",
+        target_type="user",
+        target_id=user.id,
+        label=user.email,
+        changes={"is_active": {"old": not active, "new": active}},
+    )
     return user
 
 
-def reset_password(session: Session, user_id: int) -> tuple[User, str]:
+def reset_password(session: Session, user_id: int, *, actor: str = SYSTEM) -> tuple[User, str]:
     """Replace a user's password with a generated one and end their sessions."""
     user = _user(session, user_id)
     password = temporary_password()
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    clear_account_throttle(session, user.email)
     _end_sessions(session, user.id)
     session.add(user)
     session.flush()
+    record(
+        session,
+        actor,
+        "user.password_reset",
+        target_type="user",
+        target_id=user.id,
+        label=user.email,
+        changes={"password": SECRET_REPLACED},
+    )
     return user, password
 
 
@@ -216,6 +272,12 @@ def _user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound(f"No user with id {user_id}.", user_id=user_id)
     return user
+
+
+def _brand_code(session: Session, brand_id: int | None) -> str | None:
+    return (
+        None if brand_id is None else session.scalar(select(Brand.code).where(Brand.id == brand_id))
+    )
 
 
 def _role(role: str) -> Role:
@@ -308,10 +370,20 @@ def list_brands(session: Session, *, offset: int = 0, limit: int = PAGE_SIZE) ->
     )
 
 
-def add_brand(session: Session, code: str, name: str) -> Brand:
+def add_brand(session: Session, code: str, name: str, *, actor: str = SYSTEM) -> Brand:
     """Create a brand from form input (lengths checked, then `create_brand`)."""
     _code_and_name(code, name, "brand")
-    return create_brand(session, code, name)
+    brand = create_brand(session, code, name)
+    record(
+        session,
+        actor,
+        "brand.created",
+        target_type="brand",
+        target_id=brand.id,
+        label=brand.code,
+        changes=fields_of(brand, "code", "name"),
+    )
+    return brand
 
 
 def _code_and_name(code: str, name: str, what: str) -> None:
@@ -397,36 +469,83 @@ def _kind(kind: str) -> WarehouseKind:
 
 
 def add_warehouse(
-    session: Session, code: str, name: str, *, kind: str, priority: str | int
+    session: Session,
+    code: str,
+    name: str,
+    *,
+    kind: str,
+    priority: str | int,
+    actor: str = SYSTEM,
 ) -> Warehouse:
     """Create a warehouse or store from form input (validated, then `create_warehouse`)."""
     _code_and_name(code, name, "warehouse")
-    return create_warehouse(
+    warehouse = create_warehouse(
         session, code, name, kind=_kind(kind), priority=parse_priority(priority)
     )
+    record(
+        session,
+        actor,
+        "warehouse.created",
+        target_type="warehouse",
+        target_id=warehouse.id,
+        label=warehouse.code,
+        changes=fields_of(warehouse, *_WAREHOUSE_FIELDS),
+    )
+    return warehouse
+
+
+_WAREHOUSE_FIELDS = ("code", "name", "kind", "priority", "is_active")
 
 
 def update_warehouse(
-    session: Session, warehouse_id: int, *, name: str, kind: str, priority: str | int
+    session: Session,
+    warehouse_id: int,
+    *,
+    name: str,
+    kind: str,
+    priority: str | int,
+    actor: str = SYSTEM,
 ) -> Warehouse:
     """Rename a warehouse, change its kind or its allocation priority. The code stays."""
     warehouse = _warehouse(session, warehouse_id)
     _code_and_name(warehouse.code, name, "warehouse")
+    before = fields_of(warehouse, *_WAREHOUSE_FIELDS)
     warehouse.name = name.strip()
     warehouse.kind = _kind(kind).value
     warehouse.priority = parse_priority(priority)
     session.add(warehouse)
     session.flush()
+    _record_warehouse(session, actor, warehouse, before)
     return warehouse
 
 
-def set_warehouse_active(session: Session, warehouse_id: int, active: bool) -> Warehouse:
+def set_warehouse_active(
+    session: Session, warehouse_id: int, active: bool, *, actor: str = SYSTEM
+) -> Warehouse:
     """An inactive warehouse keeps its stock records but is no longer allocated from."""
     warehouse = _warehouse(session, warehouse_id)
+    before = fields_of(warehouse, *_WAREHOUSE_FIELDS)
     warehouse.is_active = active
     session.add(warehouse)
     session.flush()
+    _record_warehouse(session, actor, warehouse, before)
     return warehouse
+
+
+def _record_warehouse(
+    session: Session, actor: str, warehouse: Warehouse, before: dict[str, object]
+) -> None:
+    changes = diff(before, fields_of(warehouse, *_WAREHOUSE_FIELDS))
+    if changes:
+        record(
+            session,
+            actor,
+            "warehouse.updated",
+            target_type="warehouse",
+            target_id=warehouse.id,
+            label=warehouse.code,
+            changes=changes,
+        )
 
 
 def _warehouse(session: Session, warehouse_id: int) -> Warehouse:
@@ -450,6 +569,8 @@ class ApiKeyRow:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    rate_per_second: float = 20.0
+    burst: int = 40
 
 
 def list_api_key_rows(
@@ -477,6 +598,8 @@ def list_api_key_rows(
                 created_at=key.created_at,
                 last_used_at=key.last_used_at,
                 revoked_at=key.revoked_at,
+                rate_per_second=key.rate_per_second,
+                burst=key.burst,
             )
             for key, code, name in rows
         ],
@@ -486,9 +609,9 @@ def list_api_key_rows(
     )
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
+def revoke_key(session: Session, key_id: int, *, actor: str = SYSTEM) -> ApiKey:
     """Revoke a key by id (the list's handle); revoking twice changes nothing."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No API key with id {key_id}.", key_id=key_id)
-    return revoke_api_key(session, key.name)
+    return revoke_api_key(session, key.name, actor=actor)

@@ -69,6 +69,8 @@ class Variant(SQLModel, table=True):
         # The stock grid: one brand's variants in SKU order, and text search.
         Index("ix_variant_brand_sku", "brand_id", "sku"),
         _trigram_index("ix_variant_search_trgm", "sku", "barcode"),
+        # A barcode names one variant of its brand (NULLs are not compared).
+        Index("ux_variant_brand_barcode", "brand_id", "barcode", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +102,9 @@ class SkuAlias(SQLModel, table=True):
         UniqueConstraint("brand_id", "code"),
         CheckConstraint("kind IN ('brand', 'legacy', 'shopify', 'barcode')", name="alias_kind"),
         _trigram_index("ix_sku_alias_search_trgm", "code"),
+        # An alias names one variant across every brand: another brand's import cannot
+        # take a code a storefront already looks up.
+        Index("ux_sku_alias_code", "code", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,11 +17,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Kept in its own folder: the dev server's hot reload watches the project's top-level
-#: entries, and SQLite's -wal/-shm files change on every read (rxconfig excludes var/).
-DATA_DIR = PROJECT_ROOT / "var"
-DEFAULT_SQLITE_PATH = DATA_DIR / "rackroom.db"
+from models.settings import DATA_DIR, PROJECT_ROOT, private_dir, settings
+
+__all__ = ["DATA_DIR", "PROJECT_ROOT", "create_db_engine", "database_url", "get_engine"]
 
 #: Execution option that lets a SQLite connection begin a plain (deferred) read
 #: transaction instead of taking the write lock up front.
@@ -30,12 +28,7 @@ READ_ONLY = "rackroom_read_only"
 
 def database_url() -> str:
     """The configured database URL, normalised to the drivers Rackroom ships with."""
-    url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
+    return settings().effective_database_url
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -48,7 +41,7 @@ def create_db_engine(url: str | None = None, *, pool_size: int = 20) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -64,6 +57,19 @@ def create_db_engine(url: str | None = None, *, pool_size: int = 20) -> Engine:
         pool_recycle=1800,
         connect_args={"application_name": "rackroom"},
     )
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file (and its -wal/-shm, which SQLite gives the same mode) readable by
+    this user only: made 0600 before SQLite creates it, tightened if it is wider; its
+    folder made 0700 when missing (and always for Rackroom's own var/)."""
+    if path.parent.resolve() == DATA_DIR.resolve() or not path.parent.exists():
+        private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is a valid db
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:

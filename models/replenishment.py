@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -242,19 +243,52 @@ CSV_HEADER = (
 )
 
 
-def purchase_list_csv(
-    session: Session, brand_id: int, *, days: int = DEFAULT_DAYS, now: datetime | None = None
-) -> str:
-    """The brand's purchase list as CSV text: one row per variant and destination with
-    something to order. Every cell goes through `safe_cell`, so a product name such as
-    ``=HYPERLINK(...)`` stays text in a spreadsheet."""
+#: The most lines one purchase list holds; a larger one is refused, never cut short.
+PURCHASE_LIST_MAX_ROWS = 20_000
+
+
+def purchase_list_lines(
+    session: Session,
+    brand_id: int,
+    *,
+    days: int = DEFAULT_DAYS,
+    now: datetime | None = None,
+    max_rows: int = PURCHASE_LIST_MAX_ROWS,
+) -> list[ReplenishmentLine]:
+    """The lines of the brand's purchase list (something to order); NotFound for an
+    unknown brand, InvalidQuantity when there are more than `max_rows`."""
     if session.get(Brand, brand_id) is None:
         raise NotFound(f"No brand with id {brand_id}.", brand_id=brand_id)
     lines = replenishment(session, brand_id=brand_id, days=days, only_to_order=True, now=now)
+    if len(lines) > max_rows:
+        raise InvalidQuantity(
+            f"The purchase list has {len(lines):,} lines; an export holds at most "
+            f"{max_rows:,}.",
+            field="rows",
+            rows=len(lines),
+            max_rows=max_rows,
+        )
+    return lines
+
+
+def iter_purchase_list_csv(
+    session: Session,
+    brand_id: int,
+    *,
+    days: int = DEFAULT_DAYS,
+    now: datetime | None = None,
+    max_rows: int = PURCHASE_LIST_MAX_ROWS,
+    chunk: int = 500,
+) -> Iterator[str]:
+    """The brand's purchase list as CSV text, a few hundred lines a piece: one row per
+    variant and destination with something to order. The size is checked before the
+    first piece. Every cell goes through `safe_cell`, so a product name such as
+    ``=HYPERLINK(...)`` stays text in a spreadsheet."""
+    lines = purchase_list_lines(session, brand_id, days=days, now=now, max_rows=max_rows)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    for x in lines:
+    for n, x in enumerate(lines, 1):
         writer.writerow(
             [
                 safe_cell(value)
@@ -278,4 +312,15 @@ def purchase_list_csv(
                 )
             ]
         )
-    return out.getvalue()
+        if n % chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def purchase_list_csv(
+    session: Session, brand_id: int, *, days: int = DEFAULT_DAYS, now: datetime | None = None
+) -> str:
+    """The whole purchase list (`iter_purchase_list_csv`) as one text."""
+    return "".join(iter_purchase_list_csv(session, brand_id, days=days, now=now))

@@ -33,6 +33,7 @@ from sqlmodel import Field, Session, SQLModel
 from models.base import BigIntId, UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
 from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
+from models.events import EventType
 from models.stock import LedgerReason, _balance, change_balance, require_quantity
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -173,6 +174,15 @@ def reserve(
             actor=actor,
             reserved=qty,
             reference=f"reservation:{reservation_id}",
+            event=_event(
+                EventType.RESERVATION_CREATED,
+                reservation_id,
+                qty,
+                channel,
+                order_ref,
+                ReservationStatus.ACTIVE,
+                now + ttl,
+            ),
         )
         if balance is not None:
             reservation = Reservation(
@@ -206,6 +216,41 @@ def reserve(
 
 
 _w = Warehouse.__table__
+
+
+def _event(
+    event_type: EventType,
+    reservation_id: int,
+    qty: int,
+    channel: str,
+    order_ref: str,
+    status: ReservationStatus | str,
+    expires_at: datetime,
+) -> tuple[str, dict[str, object]]:
+    """The reservation event written beside its balance change (`change_balance(event=…)`)."""
+    return (
+        event_type.value,
+        {
+            "reservation_id": reservation_id,
+            "qty": qty,
+            "channel": channel,
+            "order_ref": order_ref,
+            "status": str(status),
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+
+
+def _event_of(reservation: Reservation, event_type: EventType) -> tuple[str, dict[str, object]]:
+    return _event(
+        event_type,
+        reservation.id,
+        reservation.qty,
+        reservation.channel,
+        reservation.order_ref,
+        reservation.status,
+        reservation.expires_at,
+    )
 
 
 @cache
@@ -372,6 +417,7 @@ def commit(
         on_hand=-reservation.qty,
         reserved=-reservation.qty,
         reference=f"reservation:{reservation.id}",
+        event=_event_of(reservation, EventType.RESERVATION_COMMITTED),
     )
     assert balance is not None  # reserved ≤ on hand and reserved ≥ qty hold by construction
     if unit_price_cents is None:
@@ -400,7 +446,7 @@ def release(
     """Give an active reservation's units back to available."""
     now = now or utcnow()
     reservation = _close(session, reservation_id, ReservationStatus.RELEASED, now)
-    _unreserve(session, reservation, LedgerReason.RELEASE, actor)
+    _unreserve(session, reservation, LedgerReason.RELEASE, actor, EventType.RESERVATION_RELEASED)
     return reservation
 
 
@@ -434,13 +480,17 @@ def expire_due(
             )
         except InvalidTransition:
             continue  # committed or released by someone else meanwhile
-        _unreserve(session, reservation, LedgerReason.EXPIRE, actor)
+        _unreserve(session, reservation, LedgerReason.EXPIRE, actor, EventType.RESERVATION_EXPIRED)
         expired += 1
     return expired
 
 
 def _unreserve(
-    session: Session, reservation: Reservation, reason: LedgerReason, actor: str
+    session: Session,
+    reservation: Reservation,
+    reason: LedgerReason,
+    actor: str,
+    event_type: EventType,
 ) -> None:
     balance = change_balance(
         session,
@@ -450,6 +500,7 @@ def _unreserve(
         actor=actor,
         reserved=-reservation.qty,
         reference=f"reservation:{reservation.id}",
+        event=_event_of(reservation, event_type),
     )
     assert balance is not None
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Unicode,
     func,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, Session, SQLModel
@@ -134,3 +135,33 @@ def job_runs(session: Session, job_id: str | None = None, *, limit: int = 20) ->
     if job_id:
         query = query.where(JobRun.job_id == job_id)
     return list(session.scalars(query.order_by(JobRun.id.desc()).limit(limit)))
+
+
+class SchedulerLeader(SQLModel, table=True):
+    """The scheduler leader's heartbeat: one row, refreshed every few seconds while a
+    process leads. Readiness checks read it (is anyone running the jobs?)."""
+
+    __tablename__ = "scheduler_leader"
+
+    id: int = Field(default=1, primary_key=True)
+    runner: str = Field(max_length=200)
+    leading_since: datetime = Field(sa_type=UTCDateTime)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def beat_as_leader(session: Session, runner: str, leading_since: datetime) -> None:
+    """Record that `runner` leads now (only the lock holder calls this: no race)."""
+    now = utcnow()
+    updated = session.execute(
+        update(SchedulerLeader)
+        .where(SchedulerLeader.id == 1)
+        .values(runner=runner, leading_since=leading_since, seen_at=now)
+    ).rowcount
+    if not updated:
+        session.add(SchedulerLeader(id=1, runner=runner, leading_since=leading_since, seen_at=now))
+        session.flush()
+
+
+def current_leader(session: Session) -> SchedulerLeader | None:
+    """The last heartbeat, whoever wrote it (compare `seen_at` with the clock)."""
+    return session.get(SchedulerLeader, 1)

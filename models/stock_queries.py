@@ -48,8 +48,19 @@ def variant_facts(session: Session, variant: Variant) -> VariantFacts:
 
 def stock_by_warehouse(session: Session, variant_id: int) -> list[WarehouseStock]:
     """The variant's balance in every active warehouse (zeros where it has none)."""
+    return levels_by_variant(session, [variant_id]).get(variant_id, [])
+
+
+def levels_by_variant(
+    session: Session, variant_ids: list[int]
+) -> dict[int, list[WarehouseStock]]:
+    """Each variant's balance in every active warehouse (zeros where it has none), in
+    warehouse priority order; one statement for any number of variants."""
+    if not variant_ids:
+        return {}
     rows = session.execute(
         select(
+            _v.c.id,
             _w.c.id,
             _w.c.code,
             _b.c.on_hand,
@@ -59,15 +70,17 @@ def stock_by_warehouse(session: Session, variant_id: int) -> list[WarehouseStock
             _v.c.sku,
         )
         .select_from(_w)
-        .join(_v, _v.c.id == variant_id)
-        .outerjoin(_b, (_b.c.warehouse_id == _w.c.id) & (_b.c.variant_id == variant_id))
+        .join(_v, _v.c.id.in_(sorted(set(variant_ids))))
+        .outerjoin(_b, (_b.c.warehouse_id == _w.c.id) & (_b.c.variant_id == _v.c.id))
         .where(_w.c.is_active.is_(True))
-        .order_by(_w.c.priority, _w.c.code)
+        .order_by(_v.c.id, _w.c.priority, _w.c.code)
     )
-    return [
-        WarehouseStock(variant_id, wid, sku, code, on_hand or 0, reserved or 0, incoming or 0, at)
-        for wid, code, on_hand, reserved, incoming, at, sku in rows
-    ]
+    out: dict[int, list[WarehouseStock]] = {}
+    for vid, wid, code, on_hand, reserved, incoming, at, sku in rows:
+        out.setdefault(vid, []).append(
+            WarehouseStock(vid, wid, sku, code, on_hand or 0, reserved or 0, incoming or 0, at)
+        )
+    return out
 
 
 def page_of_balances(
@@ -78,6 +91,7 @@ def page_of_balances(
     brand_id: int | None = None,
     warehouse_id: int | None = None,
     updated_since: datetime | None = None,
+    variant_ids: list[int] | None = None,
 ) -> list[WarehouseStock]:
     """Balances in (variant id, warehouse id) order, strictly after the cursor `after`.
 
@@ -108,4 +122,6 @@ def page_of_balances(
         query = query.where(_b.c.warehouse_id == warehouse_id)
     if updated_since is not None:
         query = query.where(_b.c.updated_at >= updated_since)
+    if variant_ids is not None:
+        query = query.where(_b.c.variant_id.in_(sorted(set(variant_ids))))
     return [WarehouseStock(*row) for row in session.execute(query)]

@@ -7,20 +7,23 @@ the secret itself is shown once and never stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import JSON, CheckConstraint, Column, Engine, func, select
+from sqlalchemy import JSON, CheckConstraint, Column, Engine, func, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from models.base import UTCDateTime, utcnow
 from models.catalog import Brand
 from models.db import transaction
-from models.errors import AuthenticationFailed, Conflict, InvalidQuantity, NotFound
+from models.errors import Conflict, InvalidQuantity, NotFound
+from models.settings import settings
 
 
 class Role(StrEnum):
@@ -47,6 +50,9 @@ class User(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set by an admin's create or reset (a temporary password): the next sign-in must
+    #: choose a new password before anything else (models/accounts.py).
+    must_change_password: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -58,6 +64,9 @@ class LoginSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+    #: Last use (refreshed at most once a `TOUCH_EVERY`); idle longer than
+    #: RACKROOM_SESSION_IDLE_TIMEOUT and the session has ended.
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):
@@ -70,19 +79,32 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     brand_id: int | None = Field(default=None, foreign_key="brand.id")
+    #: Token bucket (models/rate_limits.py): refilled at `rate_per_second`, holding at
+    #: most `burst` requests.
+    rate_per_second: float = Field(default=20.0, sa_column_kwargs={"server_default": "20"})
+    burst: int = Field(default=40, sa_column_kwargs={"server_default": "40"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 SESSION_LIFETIME = timedelta(hours=12)
-#: Failed logins allowed before each further attempt has to wait (doubling each time).
-FREE_LOGIN_ATTEMPTS = 3
-MAX_LOGIN_DELAY = timedelta(minutes=15)
+#: A session's last use is written at most this often (not on every event).
+TOUCH_EVERY = timedelta(minutes=1)
 
-_hasher = PasswordHasher()
-# Verifying against a dummy hash keeps "no such user" as slow as "wrong password".
-_DUMMY_HASH = _hasher.hash("rackroom-dummy-password")
+@functools.cache
+def password_hasher() -> PasswordHasher:
+    """argon2id with the cost RACKROOM_PASSWORD_HASHING names (a hash keeps its own
+    parameters, so verifying works whatever made it)."""
+    if settings().password_hashing == "cheap":  # noqa: S105 (a cost, not a password)
+        return PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against for unknown emails: "no such user" as slow as "wrong password"."""
+    return password_hasher().hash("rackroom-dummy-password")
 
 
 def hash_secret(secret: str) -> str:
@@ -92,7 +114,7 @@ def hash_secret(secret: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < 8:
         raise InvalidQuantity("A password needs at least 8 characters.", field="password")
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def create_user(
@@ -136,49 +158,32 @@ def create_user(
 
 
 def authenticate(
-    email: str, password: str, *, engine: Engine | None = None, now: datetime | None = None
+    email: str,
+    password: str,
+    *,
+    client_ip: str = "",
+    engine: Engine | None = None,
+    now: datetime | None = None,
 ) -> User:
     """The active user with these credentials, or AuthenticationFailed.
 
-    A login attempt is its own unit of work: a failure is counted and committed
-    before the error is raised. After a few failures in a row each further attempt
-    must wait twice as long as the last (up to 15 minutes), which makes guessing
-    passwords impractically slow.
+    The throttled, lock-free sign-in of `models.signin.sign_in` (see there).
     """
-    now = now or utcnow()
-    failure: AuthenticationFailed | None = None
-    with transaction(engine) as session:
-        user = session.scalar(select(User).where(User.email == email.strip().lower()))
-        if user is None or not user.is_active:
-            _verify(_DUMMY_HASH, password)
-            raise AuthenticationFailed("Wrong email or password.")
-        if user.locked_until is not None and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise AuthenticationFailed(
-                f"Too many failed attempts. Try again in {wait} seconds.", retry_after=wait
-            )
-        if _verify(user.password_hash, password):
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
-        else:
-            user.failed_logins += 1
-            if user.failed_logins >= FREE_LOGIN_ATTEMPTS:
-                delay = timedelta(seconds=2 ** (user.failed_logins - FREE_LOGIN_ATTEMPTS + 1))
-                user.locked_until = now + min(delay, MAX_LOGIN_DELAY)
-            failure = AuthenticationFailed("Wrong email or password.")
-    if failure is not None:
-        raise failure
-    return user
+    from models.signin import sign_in  # it builds on this module
+
+    return sign_in(email, password, client_ip=client_ip, engine=engine, now=now)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return password_hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches `password_hash` (argon2; slow on purpose)."""
+    return _verify(password_hash, password)
 
 
 def start_login_session(session: Session, user: User, *, now: datetime | None = None) -> str:
@@ -191,6 +196,7 @@ def start_login_session(session: Session, user: User, *, now: datetime | None = 
             user_id=user.id,
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
+            last_seen_at=now,
         )
     )
     session.flush()
@@ -198,20 +204,54 @@ def start_login_session(session: Session, user: User, *, now: datetime | None = 
 
 
 def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
-    """The active user behind a live session token, else None."""
+    """The active user behind a live session token, else None.
+
+    Live means before its absolute end and used within the idle timeout
+    (RACKROOM_SESSION_IDLE_TIMEOUT); `touch_login_session` records use.
+    """
     if not token:
         return None
     now = now or utcnow()
+    idle_since = now - settings().session_idle_timeout
     row = session.execute(
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
             LoginSession.token_hash == hash_secret(token),
             LoginSession.expires_at > now,
+            or_(LoginSession.last_seen_at.is_(None), LoginSession.last_seen_at > idle_since),
             User.is_active.is_(True),
         )
     ).scalar_one_or_none()
     return row
+
+
+def touch_login_session(token: str, *, engine: Engine | None = None,
+                        now: datetime | None = None) -> None:
+    """Record that the session was used now — one short UPDATE, and only when the last
+    record is older than `TOUCH_EVERY` (so a busy page does not write on every event)."""
+    if not token:
+        return
+    now = now or utcnow()
+    with transaction(engine) as session:
+        session.execute(
+            update(LoginSession)
+            .where(
+                LoginSession.token_hash == hash_secret(token),
+                or_(LoginSession.last_seen_at.is_(None),
+                    LoginSession.last_seen_at < now - TOUCH_EVERY),
+            )
+            .values(last_seen_at=now)
+        )
+
+
+def session_needs_touch(session: Session, token: str, *, now: datetime | None = None) -> bool:
+    """Whether `touch_login_session` would write (read-only check)."""
+    now = now or utcnow()
+    seen = session.scalar(
+        select(LoginSession.last_seen_at).where(LoginSession.token_hash == hash_secret(token))
+    )
+    return seen is None or seen < now - TOUCH_EVERY
 
 
 def end_login_session(session: Session, token: str) -> None:

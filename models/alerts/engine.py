@@ -1,0 +1,640 @@
+"""The alert engine: each condition in set-based SQL, and keeping the alerts current
+(`scan_alerts` over everything, `check_alerts_for` over a few variants)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.ddl import CreateTableAs
+from sqlmodel import Session
+
+from models.alerts.rules import _SLOTS
+from models.alerts.tables import (
+    AlertKind,
+    AlertStatus,
+    RuleLevel,
+    _alert,
+    _b,
+    _brand,
+    _p,
+    _rule,
+    _v,
+    _w,
+)
+from models.base import UTCDateTime, utcnow
+from models.events import EventType, insert_events, json_object, time_params, writing_enabled
+from models.sizes import CORE_ALPHA, SizeSystem
+
+log = logging.getLogger("rackroom.alerts")
+
+
+# --- conditions (set-based) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    variant_ids: tuple[int, ...]
+    warehouse_ids: tuple[int, ...] | None
+
+
+def _watched_balances(scope: _Scope | None):
+    """Balances a rule watches that are at or below their threshold, one row each.
+
+    The most specific rule is found with six LEFT JOINs to the (small) rule table,
+    one per slot, and COALESCE in slot order. A balance above the highest threshold
+    of any rule cannot be low, so it is filtered out before the joins.
+    """
+    available = (_b.c.on_hand - _b.c.reserved).label("available")
+    joined = _b.join(_v, _v.c.id == _b.c.variant_id)
+    slots = []
+    for i, (level, per_warehouse) in enumerate(_SLOTS):
+        r = _rule.alias(f"r{i}")
+        subject = {
+            RuleLevel.VARIANT: _v.c.id,
+            RuleLevel.PRODUCT: _v.c.product_id,
+            RuleLevel.BRAND: _v.c.brand_id,
+        }[level]
+        place = (
+            r.c.warehouse_id == _b.c.warehouse_id if per_warehouse else r.c.warehouse_id.is_(None)
+        )
+        joined = joined.outerjoin(
+            r, and_(r.c.level == level.value, r.c.subject_id == subject, place)
+        )
+        slots.append(r)
+    threshold = func.coalesce(*(r.c.threshold for r in slots))
+    rule_id = func.coalesce(*(r.c.id for r in slots))
+    ceiling = select(func.max(_rule.c.threshold)).scalar_subquery()
+    kind = case(
+        (available <= 0, literal(AlertKind.OUT_OF_STOCK.value)),
+        else_=literal(AlertKind.LOW_STOCK.value),
+    )
+    query = (
+        select(
+            kind.label("kind"),
+            _v.c.brand_id,
+            _v.c.product_id,
+            _b.c.variant_id,
+            _v.c.colour,
+            _b.c.warehouse_id,
+            rule_id.label("rule_id"),
+            available,
+            threshold.label("threshold"),
+        )
+        .select_from(joined)
+        .where(
+            _b.c.on_hand - _b.c.reserved <= ceiling,
+            rule_id.is_not(None),
+            _b.c.on_hand - _b.c.reserved <= threshold,
+        )
+    )
+    if scope is not None:
+        query = query.where(_b.c.variant_id.in_(scope.variant_ids))
+        if scope.warehouse_ids is not None:
+            query = query.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
+    return query
+
+
+def _core_flags(scope: _Scope | None, dialect: str):
+    """Variants with their run (`run_id`: the run's lowest variant id), `core` (1/0) and
+    the run's number of core sizes (`core_total`).
+
+    The rule of `models.grid.core_sizes`, in SQL: a run is a product's colour, its
+    sizes ordered by (size rank, label). Runs of fewer than three sizes, or with a
+    one-size variant, have no core; all-alpha runs that hold any of S/M/L have those
+    as core; otherwise the size at 0-based position i of n is core when
+    n ≤ 4i + 2 ≤ 3n (the middle half: floor((3n − 2)/4) − ceil((n − 2)/4) + 1 sizes).
+    Every window shares one definition, so the database sorts the variants once.
+    """
+    run = (_v.c.product_id, _v.c.colour)
+    # Python orders labels by code point: so do SQLite's BINARY and PostgreSQL's "C".
+    label = _v.c.size.collate("C") if dialect == "postgresql" else _v.c.size
+    whole = {"partition_by": run, "order_by": (_v.c.size_rank, label), "rows": (None, None)}
+
+    def per_run(condition):
+        return func.sum(case((condition, 1), else_=0)).over(**whole)
+
+    ranked = select(
+        _v.c.id,
+        _v.c.size,
+        func.min(_v.c.id).over(**whole).label("run_id"),
+        func.row_number().over(**whole).label("rn"),
+        func.count().over(**whole).label("cnt"),
+        per_run(_v.c.size_system == SizeSystem.ALPHA.value).label("n_alpha"),
+        per_run(_v.c.size_system == SizeSystem.ONE_SIZE.value).label("n_one"),
+        per_run(_v.c.size.in_(CORE_ALPHA)).label("n_core_alpha"),
+    )
+    if scope is not None:
+        mine = _v.alias("mine")
+        ranked = ranked.where(
+            exists().where(
+                mine.c.id.in_(scope.variant_ids),
+                mine.c.product_id == _v.c.product_id,
+                mine.c.colour == _v.c.colour,
+            )
+        )
+    r = ranked.subquery("ranked")
+    slot = 4 * r.c.rn - 2  # 4i + 2 with i = rn - 1
+    no_core = or_(r.c.cnt < 3, r.c.n_one > 0)
+    alpha = and_(r.c.n_alpha == r.c.cnt, r.c.n_core_alpha > 0)
+    core = case(
+        (no_core, 0),
+        (alpha, case((r.c.size.in_(CORE_ALPHA), 1), else_=0)),
+        (and_(r.c.cnt <= slot, slot <= 3 * r.c.cnt), 1),
+        else_=0,
+    )
+    core_total = case(
+        (no_core, 0),
+        (alpha, r.c.n_core_alpha),
+        else_=(3 * r.c.cnt - 2) // 4 - (r.c.cnt + 1) // 4 + 1,
+    )
+    return select(r.c.id, r.c.run_id, core.label("core"), core_total.label("core_total")).subquery(
+        "core_flags"
+    )
+
+
+def _broken_runs(scope: _Scope | None, dialect: str):
+    """(style-colour, warehouse) runs watched at brand or product level whose core sizes
+    are not all in stock while some size is."""
+    cf = _core_flags(scope, dialect)
+    # Only sizes in stock count towards either half of the rule (core sizes in stock,
+    # and "some size remains"), so the others are left out before grouping: a run
+    # with no group has nothing in stock and is not broken.
+    runs = (
+        select(cf.c.run_id, _b.c.warehouse_id)
+        .select_from(cf.join(_b, _b.c.variant_id == cf.c.id))
+        .where(cf.c.core_total > 0, _b.c.on_hand - _b.c.reserved > 0)
+    )
+    if scope is not None and scope.warehouse_ids is not None:
+        runs = runs.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
+    runs = (
+        runs.group_by(cf.c.run_id, _b.c.warehouse_id)
+        .having(func.sum(cf.c.core) < func.max(cf.c.core_total))
+        .subquery("runs")
+    )
+    first = _v.alias("run_variant")
+    joined = runs.join(first, first.c.id == runs.c.run_id)
+    slots = []
+    for i, (level, per_warehouse) in enumerate(s for s in _SLOTS if s[0] != RuleLevel.VARIANT):
+        r = _rule.alias(f"rr{i}")
+        subject = first.c.product_id if level is RuleLevel.PRODUCT else first.c.brand_id
+        place = (
+            r.c.warehouse_id == runs.c.warehouse_id if per_warehouse else r.c.warehouse_id.is_(None)
+        )
+        joined = joined.outerjoin(
+            r, and_(r.c.level == level.value, r.c.subject_id == subject, place)
+        )
+        slots.append(r)
+    rule_id = func.coalesce(*(r.c.id for r in slots))
+    return (
+        select(
+            literal(AlertKind.BROKEN_SIZE_RUN.value).label("kind"),
+            first.c.brand_id,
+            first.c.product_id,
+            cast(null(), Integer).label("variant_id"),
+            first.c.colour,
+            runs.c.warehouse_id,
+            rule_id.label("rule_id"),
+            cast(null(), Integer).label("available"),
+            cast(null(), Integer).label("threshold"),
+        )
+        .select_from(joined)
+        .where(rule_id.is_not(None))
+    )
+
+
+#: What a condition row carries (the select functions above, in this order).
+_FACTS = (
+    "kind",
+    "brand_id",
+    "product_id",
+    "variant_id",
+    "colour",
+    "warehouse_id",
+    "rule_id",
+    "available",
+    "threshold",
+)
+#: What an alert is raised from: the facts and the subject key.
+_CONDITION_COLUMNS = ("subject_key", *_FACTS)
+
+
+def _subject_key(kind, warehouse_id, variant_id, product_id, colour):
+    """The subject key: w<warehouse>:v<variant>, or w<warehouse>:p<product>:<colour> for a
+    size run (the colour last, so the key cannot be ambiguous)."""
+    place = literal("w") + cast(warehouse_id, String)
+    return case(
+        (
+            kind == AlertKind.BROKEN_SIZE_RUN.value,
+            place + literal(":p") + cast(product_id, String) + literal(":") + colour,
+        ),
+        else_=place + literal(":v") + cast(variant_id, String),
+    )
+
+
+def _keyed(source):
+    """`source` (a select of _FACTS) with its subject key."""
+    s = source.subquery("facts")
+    key = _subject_key(s.c.kind, s.c.warehouse_id, s.c.variant_id, s.c.product_id, s.c.colour)
+    return select(key.label("subject_key"), *(s.c[c] for c in _FACTS))
+
+
+# --- their events -------------------------------------------------------------------------
+
+
+def emit_alert_events(
+    session: Session, event_type: EventType, alert_ids: list[int], now: datetime
+) -> None:
+    """`alert.raised` / `alert.resolved` for these alerts, in this transaction, set-based."""
+    if not alert_ids or not writing_enabled():
+        return
+    dialect = session.get_bind().dialect.name
+    data = json_object(
+        dialect,
+        [
+            ("alert_id", _alert.c.id),
+            ("kind", _alert.c.kind),
+            ("status", _alert.c.status),
+            ("brand", _brand.c.code),
+            ("style_code", _p.c.style_code),
+            ("colour", _alert.c.colour),
+            ("sku", _v.c.sku),
+            ("size", _v.c.size),
+            ("warehouse", _w.c.code),
+            ("available", _alert.c.available),
+            ("threshold", _alert.c.threshold),
+            ("at", cast(bindparam("e_at", type_=String), String)),
+        ],
+    )
+    for start in range(0, len(alert_ids), 5_000):
+        chunk = sorted(alert_ids)[start : start + 5_000]
+        rows = (
+            select(
+                literal(event_type.value, String),
+                bindparam("e_now", type_=UTCDateTime),
+                _alert.c.brand_id,
+                literal("alert:", String) + cast(_alert.c.id, String),
+                data,
+            )
+            .select_from(_alert)
+            .join(_brand, _brand.c.id == _alert.c.brand_id)
+            .join(_p, _p.c.id == _alert.c.product_id)
+            .join(_w, _w.c.id == _alert.c.warehouse_id)
+            .outerjoin(_v, _v.c.id == _alert.c.variant_id)
+            .where(_alert.c.id.in_(chunk))
+            .order_by(_alert.c.id)
+        )
+        session.connection().execute(insert_events(rows), time_params(now))
+
+
+# --- keeping alerts current ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChanges:
+    raised: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    #: True when check_alerts_for gave way to a lock conflict (the scan catches up).
+    skipped: bool = False
+
+
+def _insert_new(session: Session, source, now: datetime) -> int:
+    """INSERT conditions from `source` (a select of _CONDITION_COLUMNS) that have no
+    unresolved alert yet, in (kind, subject) order; a concurrent twin is ignored."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    src = source.subquery("src")
+    fresh = (
+        select(
+            *(src.c[name] for name in _CONDITION_COLUMNS),
+            cast(literal(AlertStatus.OPEN.value), String),
+            literal(now, UTCDateTime),
+        )
+        .where(
+            ~exists().where(
+                _alert.c.kind == src.c.kind,
+                _alert.c.subject_key == src.c.subject_key,
+                _alert.c.status != AlertStatus.RESOLVED.value,
+            )
+        )
+        .order_by(src.c.kind, src.c.subject_key)
+    )
+    statement = (
+        dialect.insert(_alert)
+        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
+        .on_conflict_do_nothing(
+            index_elements=["kind", "subject_key"], index_where=_alert.c.status != "resolved"
+        )
+    )
+    # rowcount of INSERT … SELECT … ON CONFLICT is not reliable across drivers: count ids.
+    ids = list(session.execute(statement.returning(_alert.c.id)).scalars())
+    emit_alert_events(session, EventType.ALERT_RAISED, ids, now)
+    return len(ids)
+
+
+def _resolve(session: Session, ids_query, now: datetime) -> int:
+    """Resolve the alerts `ids_query` selects, locking them in id order first."""
+    locked = ids_query.order_by(_alert.c.id).with_for_update()
+    ids = list(session.scalars(locked))
+    resolved: list[int] = []
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        resolved.extend(
+            session.execute(
+                update(_alert)
+                .where(_alert.c.id.in_(chunk), _alert.c.status != AlertStatus.RESOLVED.value)
+                .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+                .returning(_alert.c.id)
+            ).scalars()
+        )
+    emit_alert_events(session, EventType.ALERT_RESOLVED, resolved, now)
+    return len(resolved)
+
+
+def _reopen_snoozed(session: Session, now: datetime) -> int:
+    return (
+        session.execute(
+            update(_alert)
+            .where(_alert.c.status == AlertStatus.SNOOZED.value, _alert.c.snoozed_until <= now)
+            .values(status=AlertStatus.OPEN.value, snoozed_until=None)
+        ).rowcount
+        or 0
+    )
+
+
+#: Variants per round of check_alerts_for.
+CHECK_CHUNK = 500
+#: Alerts raised + resolved by one scan beyond which it refreshes the table's statistics.
+_REANALYZE_AFTER = 20_000
+
+_scan_metadata = MetaData()
+#: Where the full scan keeps the current conditions while it diffs them with alerts.
+_scan_table = Table(
+    "alert_scan",
+    _scan_metadata,
+    Column("kind", String(24), nullable=False),
+    Column("subject_key", String(120), nullable=False),
+    Column("brand_id", Integer, nullable=False),
+    Column("product_id", Integer, nullable=False),
+    Column("variant_id", Integer),
+    Column("colour", String(60), nullable=False),
+    Column("warehouse_id", Integer, nullable=False),
+    Column("rule_id", Integer),
+    Column("available", Integer),
+    Column("threshold", Integer),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+_DROP_SCAN = {
+    "postgresql": text("DROP TABLE IF EXISTS pg_temp.alert_scan"),
+    "sqlite": text("DROP TABLE IF EXISTS temp.alert_scan"),
+}
+
+
+def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChanges:
+    """Re-evaluate every watched balance and run; raise, resolve and reopen alerts.
+
+    Set-based: the current conditions (one pass over balances for low/out of stock,
+    one grouped pass for size runs) are compared with the unresolved alerts; what no
+    longer holds is resolved and what is new is raised. On PostgreSQL the comparison
+    is one read-only CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable)
+    and the writes one statement; SQLite keeps the conditions in a temporary table for
+    a few statements. Then one UPDATE reopens snoozes that ran out.
+    """
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        raised, resolved = _sync_postgres(session, now)
+        if raised + resolved > _REANALYZE_AFTER:
+            # The planner sizes the next scan's joins from these statistics; after a bulk
+            # change do now what autovacuum would do a while later.
+            session.execute(text("ANALYZE alert"))
+    else:
+        raised, resolved = _sync_sqlite(session, now)
+    reopened = _reopen_snoozed(session, now)
+    if raised or resolved or reopened:
+        log.info("alert scan: %d raised, %d resolved, %d reopened", raised, resolved, reopened)
+    return AlertChanges(raised=raised, resolved=resolved, reopened=reopened)
+
+
+def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
+    """Conditions FULL JOIN unresolved alerts on integer keys (variant and warehouse, or
+    run and warehouse) into a temporary table of differences; then one statement
+    resolves the gone and inserts the new."""
+    a = _alert
+    unresolved = a.c.status != AlertStatus.RESOLVED.value
+    units = _watched_balances(None).cte("units")
+    open_units = (
+        select(a.c.id, a.c.kind, a.c.variant_id, a.c.warehouse_id)
+        .where(unresolved, a.c.kind != AlertKind.BROKEN_SIZE_RUN.value)
+        .cte("open_units")
+    )
+    runs = _broken_runs(None, "postgresql").cte("runs")
+    open_runs = (
+        select(a.c.id, a.c.product_id, a.c.colour, a.c.warehouse_id)
+        .where(unresolved, a.c.kind == AlertKind.BROKEN_SIZE_RUN.value)
+        .cte("open_runs")
+    )
+    unit_diff = (
+        select(open_units.c.id.label("alert_id"), *(units.c[c] for c in _FACTS))
+        .select_from(
+            units.join(
+                open_units,
+                and_(
+                    open_units.c.variant_id == units.c.variant_id,
+                    open_units.c.warehouse_id == units.c.warehouse_id,
+                    open_units.c.kind == units.c.kind,
+                ),
+                full=True,
+            )
+        )
+        .where(or_(open_units.c.id.is_(None), units.c.kind.is_(None)))
+    )
+    run_diff = (
+        select(open_runs.c.id.label("alert_id"), *(runs.c[c] for c in _FACTS))
+        .select_from(
+            runs.join(
+                open_runs,
+                and_(
+                    open_runs.c.product_id == runs.c.product_id,
+                    open_runs.c.colour == runs.c.colour,
+                    open_runs.c.warehouse_id == runs.c.warehouse_id,
+                ),
+                full=True,
+            )
+        )
+        .where(or_(open_runs.c.id.is_(None), runs.c.kind.is_(None)))
+    )
+    # Computing the difference is read-only, so as CREATE TABLE AS it may use parallel
+    # workers (a statement that writes never does); what is left to write is small.
+    connection = session.connection()
+    connection.execute(text("DROP TABLE IF EXISTS pg_temp.alert_diff"))
+    connection.execute(CreateTableAs(union_all(unit_diff, run_diff), "alert_diff", temporary=True))
+    diff = table(
+        "alert_diff",
+        column("alert_id", BigInteger),
+        *(column(name, _alert.c[name].type) for name in _FACTS),
+    )
+    locked = (
+        select(a.c.id)
+        .where(a.c.id.in_(select(diff.c.alert_id).where(diff.c.alert_id.is_not(None))))
+        .order_by(a.c.id)
+        .with_for_update()
+        .cte("locked")
+    )
+    resolved = (
+        update(a)
+        .where(a.c.id == locked.c.id, unresolved)
+        .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+        .returning(a.c.id)
+        .cte("resolved")
+    )
+    key = _subject_key(
+        diff.c.kind, diff.c.warehouse_id, diff.c.variant_id, diff.c.product_id, diff.c.colour
+    ).label("subject_key")
+    fresh = (
+        select(
+            key,
+            *(diff.c[c] for c in _FACTS),
+            cast(literal(AlertStatus.OPEN.value), String),
+            literal(now, UTCDateTime),
+        )
+        .where(diff.c.alert_id.is_(None))
+        .order_by(diff.c.kind, key)
+    )
+    raised = (
+        postgresql.insert(a)
+        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
+        .on_conflict_do_nothing(
+            index_elements=["kind", "subject_key"], index_where=a.c.status != "resolved"
+        )
+        .returning(a.c.id)
+        .cte("raised")
+    )
+    changed = union_all(
+        select(literal("raised").label("what"), raised.c.id),
+        select(literal("resolved").label("what"), resolved.c.id),
+    )
+    rows = session.execute(changed).all()
+    connection.execute(text("DROP TABLE pg_temp.alert_diff"))
+    raised_ids = [i for what, i in rows if what == "raised"]
+    resolved_ids = [i for what, i in rows if what == "resolved"]
+    emit_alert_events(session, EventType.ALERT_RESOLVED, resolved_ids, now)
+    emit_alert_events(session, EventType.ALERT_RAISED, raised_ids, now)
+    return len(raised_ids), len(resolved_ids)
+
+
+def _sync_sqlite(session: Session, now: datetime) -> tuple[int, int]:
+    connection = session.connection()
+    drop = _DROP_SCAN[connection.dialect.name]
+    # A failed scan leaves its table to the rollback; one left on the connection by a
+    # caller that swallowed the error is dropped here.
+    connection.execute(drop)
+    _scan_table.create(connection)
+    columns = list(_CONDITION_COLUMNS)
+    for source in (_watched_balances(None), _broken_runs(None, connection.dialect.name)):
+        connection.execute(insert(_scan_table).from_select(columns, _keyed(source)))
+    s = _scan_table
+    gone = select(_alert.c.id).where(
+        _alert.c.status != AlertStatus.RESOLVED.value,
+        ~exists().where(s.c.kind == _alert.c.kind, s.c.subject_key == _alert.c.subject_key),
+    )
+    resolved = _resolve(session, gone, now)
+    raised = _insert_new(session, select(*(s.c[c] for c in columns)), now)
+    connection.execute(drop)
+    return raised, resolved
+
+
+def check_alerts_for(
+    session: Session,
+    variant_ids: Iterable[int],
+    warehouse_ids: Iterable[int] | None = None,
+    *,
+    now: datetime | None = None,
+) -> AlertChanges:
+    """Re-evaluate alerts for `variant_ids` in `warehouse_ids` (all when None).
+
+    Call it after an operation that changed those balances, in the same transaction:
+    it raises and resolves their low/out-of-stock alerts and the size-run alerts of
+    their style-colours. It runs in a savepoint; if it loses a lock conflict (e.g.
+    with the scan job) it gives way, logs, and leaves the rest to the next scan
+    rather than failing the caller's stock operation.
+    """
+    variants = tuple(sorted({int(v) for v in variant_ids}))
+    if not variants:
+        return AlertChanges()
+    places = None if warehouse_ids is None else tuple(sorted({int(w) for w in warehouse_ids}))
+    now = now or utcnow()
+    raised = resolved = 0
+    try:
+        with session.begin_nested():
+            # In chunks, so a bulk caller (an import) stays within bind-parameter limits.
+            for start in range(0, len(variants), CHECK_CHUNK):
+                chunk = _check(session, _Scope(variants[start : start + CHECK_CHUNK], places), now)
+                raised, resolved = raised + chunk.raised, resolved + chunk.resolved
+    except OperationalError as error:  # deadlock / lock timeout: the scan will catch up
+        log.warning("check_alerts_for gave way to a lock conflict: %s", error)
+        return AlertChanges(skipped=True)
+    return AlertChanges(raised=raised, resolved=resolved)
+
+
+def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
+    conditions = _keyed(
+        union_all(_watched_balances(scope), _broken_runs(scope, session.get_bind().dialect.name))
+    )
+    current = {(r.kind, r.subject_key) for r in session.execute(conditions).all()}
+    runs = session.execute(
+        select(_v.c.product_id, _v.c.colour).where(_v.c.id.in_(scope.variant_ids)).distinct()
+    ).all()
+    in_scope = and_(
+        _alert.c.kind.in_([AlertKind.LOW_STOCK.value, AlertKind.OUT_OF_STOCK.value]),
+        _alert.c.variant_id.in_(scope.variant_ids),
+    )
+    if runs:
+        in_scope = or_(
+            in_scope,
+            and_(
+                _alert.c.kind == AlertKind.BROKEN_SIZE_RUN.value,
+                or_(*(and_(_alert.c.product_id == p, _alert.c.colour == c) for p, c in runs)),
+            ),
+        )
+    existing = select(_alert.c.id, _alert.c.kind, _alert.c.subject_key).where(
+        _alert.c.status != AlertStatus.RESOLVED.value, in_scope
+    )
+    if scope.warehouse_ids is not None:
+        existing = existing.where(_alert.c.warehouse_id.in_(scope.warehouse_ids))
+    stale = [
+        row.id
+        for row in session.execute(existing.order_by(_alert.c.id).with_for_update())
+        if (row.kind, row.subject_key) not in current
+    ]
+    resolved = _resolve(session, select(_alert.c.id).where(_alert.c.id.in_(stale)), now)
+    raised = _insert_new(session, conditions, now) if current else 0
+    return AlertChanges(raised=raised, resolved=resolved)
