@@ -1,48 +1,31 @@
 """`python -m jobs`: the scheduler as its own process (DATABASE_URL picks the database).
 
 Start as many as you like (one per machine, say): one leads and runs every job, the
-others stand by and take over within `--poll` seconds when it stops. Run the web app
+others stand by and take over within `--poll` seconds when it stops. Every one of them
+relays events and delivers webhooks (`jobs/events`), sharing that work. Run the web app
 with RACKROOM_SCHEDULER=off to leave the jobs to these processes, or leave it on: the
 web app's scheduler then simply takes its turn in the same election.
 
     python -m jobs [--run-now nightly_snapshot,nightly_reconcile] [--log-format text]
+
+Logs are JSON lines on stdout (`jobs.logs`); metrics go to PROMETHEUS_MULTIPROC_DIR when
+set, so the web workers' /metrics include the scheduler's (`jobs.metrics`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
 
+from jobs import metrics
+from jobs.events.service import EventService
+from jobs.logs import configure_logging
 from jobs.scheduler import SchedulerService
 from models.db import database_url, get_engine
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line; a message that is itself a JSON object is nested as is."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        entry: dict = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "pid": record.process,
-        }
-        try:
-            parsed = json.loads(message) if message.startswith("{") else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            entry.update(parsed)
-        else:
-            entry["msg"] = message
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+from models.settings import ConfigError, settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,17 +41,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="JOB[,JOB]",
         help="when this process becomes the leader, run these job ids at once",
     )
-    parser.add_argument("--log-format", choices=["json", "text"], default="json")
+    parser.add_argument(
+        "--log-format", choices=["json", "text"], help="default: RACKROOM_LOG_FORMAT (json)"
+    )
     args = parser.parse_args(argv)
 
-    handler = logging.StreamHandler(sys.stdout)
-    if args.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        configured = settings()
+    except ConfigError as error:
+        print(f"python -m jobs: {error}", file=sys.stderr)
+        return 2
+    configure_logging("jobs", fmt=args.log_format)
+    metrics.start_process_metrics(configured)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -81,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         run_now=[j.strip() for j in args.run_now.split(",") if j.strip()],
     )
     logging.getLogger("rackroom.jobs").info(
-        "scheduler process on %s", database_url().split("@")[-1]
+        "scheduler process on %s", database_url().split("@")[-1].split("?")[0]
     )
     service.start()
+    events = EventService(get_engine()).start()
     stop.wait()
+    events.stop()
     service.stop()
     return 0
 

@@ -9,7 +9,6 @@ lock conflict is safe.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from sqlalchemy import Engine
@@ -20,8 +19,6 @@ from models.db import transaction
 
 log = logging.getLogger("rackroom.jobs")
 ATTEMPTS = 3
-#: How often the scheduler runs the full scan (RACKROOM_ALERT_SCAN_SECONDS).
-ALERT_SCAN_SECONDS = float(os.environ.get("RACKROOM_ALERT_SCAN_SECONDS", "300"))
 
 
 def run_alert_scan(engine: Engine | None = None) -> AlertChanges:

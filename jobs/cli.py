@@ -15,10 +15,15 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from jobs.logs import configure_logging
 from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
+from models.audit import CLI, fields_of
+from models.audit import record as audit_record
 from models.catalog import Brand, WarehouseKind, create_brand, create_warehouse
 from models.db import database_url, read_session, transaction
 from models.errors import DomainError
+from models.rate_limits import format_rate
+from models.settings import ConfigError, settings
 from models.stock import reconcile
 from models.users import Role, create_user
 
@@ -40,6 +45,18 @@ def _refusals(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Rackroom admin commands (database: $DATABASE_URL, default ./rackroom.db)."""
+    try:
+        configured = settings()
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    # Log records are JSON lines like the web and jobs processes', but on stderr: stdout
+    # is the command's own output (`--json` documents included), and at WARNING unless
+    # RACKROOM_LOG_LEVEL asks for more.
+    explicit = "log_level" in configured.model_fields_set
+    configure_logging(
+        "cli", level=configured.log_level if explicit else "WARNING", stream=sys.stderr
+    )
 
 
 @main.command()
@@ -88,6 +105,15 @@ def user_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
         created = create_user(session, email, password, role, brand_code=brand_code, name=name)
+        audit_record(
+            session,
+            CLI,
+            "user.created",
+            target_type="user",
+            target_id=created.id,
+            label=created.email,
+            changes={"role": created.role, "brand": brand_code, "password": "secret set"},
+        )
         click.echo(f"created user {created.email} ({created.role})")
 
 
@@ -104,6 +130,15 @@ def brand_create(code: str, name: str) -> None:
     """Create a brand; CODE prefixes its canonical SKUs."""
     with transaction() as session:
         created = create_brand(session, code, name)
+        audit_record(
+            session,
+            CLI,
+            "brand.created",
+            target_type="brand",
+            target_id=created.id,
+            label=created.code,
+            changes=fields_of(created, "code", "name"),
+        )
         click.echo(f"created brand {created.code} ({created.name})")
 
 
@@ -133,6 +168,15 @@ def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
     """Create a warehouse or store."""
     with transaction() as session:
         created = create_warehouse(session, code, name, kind=kind, priority=priority)
+        audit_record(
+            session,
+            CLI,
+            "warehouse.created",
+            target_type="warehouse",
+            target_id=created.id,
+            label=created.code,
+            changes=fields_of(created, "code", "name", "kind", "priority", "is_active"),
+        )
         click.echo(
             f"created {created.kind} {created.code} ({created.name}), priority {created.priority}"
         )
@@ -154,20 +198,47 @@ def apikey() -> None:
     help="Repeat for several scopes.",
 )
 @click.option("--brand", "brand_code", help="Restrict the key to this brand's SKUs.")
+@click.option(
+    "--rate",
+    default=None,
+    help="Refill rate of its rate limit: 50/s, 600/m, 3600/h  [default: 20/s]",
+)
+@click.option(
+    "--burst",
+    type=int,
+    default=None,
+    help="Requests it may make at once before the rate applies  [default: 40]",
+)
 @_refusals
-def apikey_create(name: str, scopes: tuple[str, ...], brand_code: str | None) -> None:
-    """Create a key and print it once; only its hash is stored."""
+def apikey_create(
+    name: str, scopes: tuple[str, ...], brand_code: str | None, rate: str | None, burst: int | None
+) -> None:
+    """Create a key and print it once; only its hash is stored. Its id is the OAuth2
+    client_id (the key itself the client_secret)."""
     with transaction() as session:
-        key, secret = create_api_key(session, name, list(scopes), brand_code=brand_code)
+        key, secret = create_api_key(
+            session,
+            name,
+            list(scopes),
+            brand_code=brand_code,
+            rate=rate,
+            burst=burst,
+            actor=CLI,
+        )
         brand_note = f", brand {brand_code.upper()}" if brand_code else ""
-        click.echo(f"created API key {key.name} ({' '.join(key.scopes)}{brand_note})", err=True)
+        click.echo(
+            f"created API key {key.name} (id {key.id}; {' '.join(key.scopes)}{brand_note}; "
+            f"{format_rate(key.rate_per_second)}, burst {key.burst})",
+            err=True,
+        )
         click.echo("store it now, it is not shown again:", err=True)
     click.echo(secret)
 
 
 @apikey.command("list")
 def apikey_list() -> None:
-    """List keys (name, prefix, scopes, brand, last use, state); never the secret."""
+    """List keys (id, name, prefix, scopes, brand, rate limit, last use, state); never the
+    secret."""
     with read_session() as session:
         keys = list_api_keys(session)
         brands = {b.id: b.code for b in session.scalars(select(Brand))}
@@ -178,8 +249,10 @@ def apikey_list() -> None:
         state = "revoked" if key.revoked_at else "active"
         used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
         brand_code = brands.get(key.brand_id, "all brands") if key.brand_id else "all brands"
+        limit = f"{format_rate(key.rate_per_second)} burst {key.burst}"
         click.echo(
-            f"{key.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{brand_code}\tused {used}\t{state}"
+            f"{key.id}\t{key.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{brand_code}\t"
+            f"{limit}\tused {used}\t{state}"
         )
 
 
@@ -189,7 +262,7 @@ def apikey_list() -> None:
 def apikey_revoke(name: str) -> None:
     """Revoke a key: requests with it are refused from now on."""
     with transaction() as session:
-        revoke_api_key(session, name)
+        revoke_api_key(session, name, actor=CLI)
     click.echo(f"revoked API key {name}")
 
 
@@ -281,6 +354,16 @@ from jobs.sync_cli import connector, sync_command  # noqa: E402
 
 main.add_command(connector)
 main.add_command(sync_command)
+
+# Webhooks: `rackroom webhook …` (jobs/webhook_cli.py).
+from jobs.webhook_cli import webhook  # noqa: E402
+
+main.add_command(webhook)
+
+# The encryption key of stored secrets: `rackroom secrets …` (jobs/secrets_cli.py).
+from jobs.secrets_cli import secrets_group  # noqa: E402
+
+main.add_command(secrets_group)
 
 
 if __name__ == "__main__":

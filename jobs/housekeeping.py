@@ -13,11 +13,13 @@ import time
 
 from sqlalchemy import Engine
 
+from jobs import metrics
 from models.base import utcnow
 from models.db import get_engine, transaction
 from models.errors import NotFound
 from models.reservations import expire_due
 from models.scheduling import record_job_run
+from models.settings import settings
 from models.stock import reconcile
 from models.syncs import SyncBusy
 
@@ -49,6 +51,7 @@ def expire_reservations(engine: Engine | None = None) -> int:
             break
     if total:
         log.info("expired %d reservation(s)", total)
+        metrics.RESERVATIONS.labels(outcome="expired", reason="").inc(total)
     return total
 
 
@@ -120,3 +123,20 @@ def sync_brand(brand_code: str) -> str:
     except NotFound as missing:
         log.warning("sync %s skipped: %s", brand_code, missing.message)
         return "no connector"
+
+
+def purge_events(engine: Engine | None = None) -> int:
+    """Delete events older than RACKROOM_EVENT_RETENTION (30 days) that every reader has
+    passed, with their webhook deliveries; returns how many events went."""
+    from models.events import purge_events as purge
+
+    total = 0
+    while True:
+        with transaction(engine or job_engine()) as session:
+            deleted = purge(session, older_than=utcnow() - settings().event_retention)
+        total += deleted
+        if deleted == 0:
+            break
+    if total:
+        log.info("purged %d event(s) past their retention", total)
+    return total

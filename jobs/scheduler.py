@@ -8,7 +8,8 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | expire_reservations  | every 5 s                  | overdue reservations back to available |
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
-| scan_alerts          | RACKROOM_ALERT_SCAN_SECONDS (300 s) | low stock, out of stock, size runs |
+| scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
+| purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
 | sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
 | sync-now:<BRAND>     | once, when asked           | "run now" from a page                  |
 
@@ -29,8 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import pickle
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -53,10 +52,13 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
 
-from jobs.alert_scan import ALERT_SCAN_SECONDS, run_alert_scan
+from jobs import metrics
+from jobs.alert_scan import run_alert_scan
+from jobs.events.service import EventService
 from jobs.housekeeping import (
     expire_reservations,
     job_engine,
+    purge_events,
     reconcile_stock,
     set_job_engine,
     snapshot_stock,
@@ -66,14 +68,20 @@ from jobs.leader import LeaderLock, leader_lock
 from models.base import utcnow
 from models.catalog import Brand
 from models.db import create_db_engine, get_engine, read_session, transaction
-from models.scheduling import SCHEDULER_JOBS_TABLE, record_job_run, runner_name, scheduler_jobs
+from models.scheduling import (
+    SCHEDULER_JOBS_TABLE,
+    beat_as_leader,
+    record_job_run,
+    runner_name,
+)
+from models.settings import settings
 from models.syncs import Connector, close_abandoned_runs, sync_job_id
 
 log = logging.getLogger("rackroom.jobs")
 
-#: Syncs run in their own thread pool: at most this many brands at once.
-SYNC_CONCURRENCY = int(os.environ.get("RACKROOM_SYNC_CONCURRENCY", "4"))
 NIGHTLY_GRACE = 12 * 3600
+#: Jobs that run every few seconds: their successful runs are logged at DEBUG only.
+QUIET_JOBS = frozenset({"expire_reservations"})
 #: Runs still "running" after this long belonged to a process that died.
 ABANDONED_AFTER = timedelta(minutes=20)
 
@@ -92,7 +100,7 @@ def build_scheduler(
     *,
     expiry_seconds: float = 5.0,
     persistent: bool = True,
-    sync_concurrency: int = SYNC_CONCURRENCY,
+    sync_concurrency: int | None = None,
 ) -> BackgroundScheduler:
     """A scheduler with Rackroom's jobs registered (not started).
 
@@ -103,20 +111,21 @@ def build_scheduler(
     engine = engine or get_engine()
     set_job_engine(engine)
     jobstores: dict[str, Any] = {}
+    store = None
     if persistent:
-        jobstores["default"] = SQLAlchemyJobStore(
-            engine=_store_engine(engine), tablename=SCHEDULER_JOBS_TABLE
-        )
+        store = SQLAlchemyJobStore(engine=_store_engine(engine), tablename=SCHEDULER_JOBS_TABLE)
+        jobstores["default"] = store
     scheduler = BackgroundScheduler(
         jobstores=jobstores,
         executors={
             "default": ThreadPoolExecutor(4),
-            "syncs": ThreadPoolExecutor(max(1, sync_concurrency)),
+            # Syncs run in their own pool: at most RACKROOM_SYNC_CONCURRENCY brands at once.
+            "syncs": ThreadPoolExecutor(sync_concurrency or settings().sync_concurrency),
         },
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
-    stored = _stored_jobs(engine) if persistent else {}
+    stored = _stored_jobs(store, scheduler) if store is not None else {}
 
     def add(func, trigger: BaseTrigger, job_id: str, name: str, **options: Any) -> None:
         kept = stored.get(job_id)
@@ -147,9 +156,15 @@ def build_scheduler(
     )
     add(
         run_alert_scan,
-        IntervalTrigger(seconds=ALERT_SCAN_SECONDS, timezone=UTC),
+        IntervalTrigger(seconds=settings().alert_scan_interval.total_seconds(), timezone=UTC),
         "scan_alerts",
         "Alert scan (low stock, out of stock, broken size runs)",
+    )
+    add(
+        purge_events,
+        IntervalTrigger(hours=1, timezone=UTC),
+        "purge_events",
+        "Purge events past their retention (and their webhook deliveries)",
     )
     return scheduler
 
@@ -167,23 +182,18 @@ def _ref(func) -> str:
     return f"{func.__module__}:{func.__qualname__}"
 
 
-def _stored_jobs(engine: Engine) -> dict[str, tuple[str, str, datetime | None]]:
-    """job id → (trigger as text, function reference, next run) from the job store."""
+def _stored_jobs(
+    store: SQLAlchemyJobStore, scheduler: BackgroundScheduler
+) -> dict[str, tuple[str, str, datetime | None]]:
+    """job id → (trigger as text, function reference, next run), read through the job
+    store's own API before the scheduler starts (and replaces them)."""
     try:
-        with read_session(engine) as session:
-            rows = session.execute(select(scheduler_jobs.c.id, scheduler_jobs.c.job_state)).all()
+        store.start(scheduler, "default")
+        jobs = store.get_all_jobs()  # drops (and logs) jobs an older version stored
     except Exception:  # no table yet (an unmigrated database): nothing to keep
         log.warning("could not read the job store; jobs start with fresh schedules")
         return {}
-    stored = {}
-    for job_id, state in rows:
-        try:
-            # Our own table, written by APScheduler, read the way APScheduler reads it.
-            job = pickle.loads(state)  # noqa: S301
-            stored[job_id] = (str(job["trigger"]), job["func"], job["next_run_time"])
-        except Exception:  # a job from an older version of the code: re-registered
-            log.info("job %s in the store could not be read; it is registered afresh", job_id)
-    return stored
+    return {job.id: (str(job.trigger), job.func_ref, job.next_run_time) for job in jobs}
 
 
 def sync_connector_jobs(scheduler: BackgroundScheduler, engine: Engine | None = None) -> None:
@@ -271,6 +281,7 @@ class SchedulerService:
         self.run_now = list(run_now)
         self.lock = lock or leader_lock(self.engine)
         self.scheduler: BackgroundScheduler | None = None
+        self.leading_since = utcnow()
         self.became_leader = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -326,6 +337,8 @@ class SchedulerService:
             self._stop.wait(self.poll_seconds)
             return
         self.scheduler = scheduler
+        self.leading_since = utcnow()
+        metrics.SCHEDULER_LEADER.set(1)
         log.info(_event("scheduler_leader", runner=runner_name()))
         now = utcnow()
         for job_id in self.run_now:
@@ -338,6 +351,11 @@ class SchedulerService:
 
     def _watch(self) -> None:
         try:
+            with transaction(self.engine) as session:
+                beat_as_leader(session, runner_name(), self.leading_since)
+        except Exception:
+            log.exception("could not record the leader's heartbeat")
+        try:
             sync_connector_jobs(self.scheduler, self.engine)
             with transaction(self.engine) as session:
                 closed = close_abandoned_runs(session, older_than=utcnow() - ABANDONED_AFTER)
@@ -348,6 +366,7 @@ class SchedulerService:
 
     def _step_down(self) -> None:
         scheduler, self.scheduler = self.scheduler, None
+        metrics.SCHEDULER_LEADER.set(0)
         if scheduler is not None:
             try:
                 scheduler.shutdown(wait=True)
@@ -364,10 +383,13 @@ class SchedulerService:
         scheduled = event.scheduled_run_time
         if event.code == EVENT_JOB_MISSED:
             log.warning(_event("job_missed", job=event.job_id, scheduled=scheduled))
+            metrics.count_job_run(event.job_id, "missed")
             return
         ok = event.exception is None
+        metrics.count_job_run(event.job_id, "ok" if ok else "failed")
+        level = logging.DEBUG if event.job_id in QUIET_JOBS else logging.INFO
         log.log(
-            logging.INFO if ok else logging.ERROR,
+            level if ok else logging.ERROR,
             _event("job_run", job=event.job_id, scheduled=scheduled, ok=ok, runner=runner_name()),
         )
         if not ok:
@@ -396,12 +418,13 @@ def _event(name: str, **fields: Any) -> str:
 
 def in_app_scheduler_enabled() -> bool:
     """RACKROOM_SCHEDULER=off keeps the web process from running jobs (another does)."""
-    return os.environ.get("RACKROOM_SCHEDULER", "on").strip().lower() not in {"off", "0", "no"}
+    return settings().scheduler
 
 
 @contextmanager
 def running_scheduler(engine: Engine | None = None) -> Iterator[SchedulerService | None]:
-    """Take part in running the jobs for the duration of the block (leader or standby).
+    """Take part in running the jobs for the duration of the block (leader or standby),
+    and in moving events out (`jobs/events`: relay, webhook delivery, the broker).
 
     Several web workers, or a web app beside `python -m jobs`, are fine: one leads.
     """
@@ -410,7 +433,9 @@ def running_scheduler(engine: Engine | None = None) -> Iterator[SchedulerService
         yield None
         return
     service = SchedulerService(engine).start()
+    events = EventService(service.engine).start()
     try:
         yield service
     finally:
+        events.stop()
         service.stop()

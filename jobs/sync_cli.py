@@ -106,6 +106,7 @@ def connector_set(
             page_size=page_size,
             mapping=parsed_mapping,
             auth_header=auth_header,
+            actor="cli",
         )
     click.echo(f"connector {describe(view)}")
 
@@ -138,7 +139,7 @@ def connector_list() -> None:
 def connector_pause(brand: str) -> None:
     """Stop BRAND's scheduled syncs (rackroom sync BRAND still works)."""
     with transaction() as session:
-        click.echo(f"paused {describe(pause_sync(session, brand))}")
+        click.echo(f"paused {describe(pause_sync(session, brand, actor='cli'))}")
 
 
 @connector.command("resume")
@@ -147,7 +148,7 @@ def connector_pause(brand: str) -> None:
 def connector_resume(brand: str) -> None:
     """Resume BRAND's scheduled syncs."""
     with transaction() as session:
-        click.echo(f"resumed {describe(resume_sync(session, brand))}")
+        click.echo(f"resumed {describe(resume_sync(session, brand, actor='cli'))}")
 
 
 @connector.command("demo")

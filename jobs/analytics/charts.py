@@ -7,6 +7,8 @@ so ("No sales in this period") instead of an empty grid or an error.
 
 from __future__ import annotations
 
+from datetime import date
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -16,6 +18,9 @@ NO_SALES = "No sales in this period"
 NO_STOCK = "No stock matches these filters"
 NO_VOTES = "No votes in this period"
 NO_SNAPSHOTS = "No stock snapshots in this period"
+NO_SNAPSHOTS_YET = "No stock snapshots yet"
+SNAPSHOTS_HINT = ("The nightly snapshot (00:10 UTC) records the stock of each day; the "
+                  "history starts with the first one.")
 TOP_N = 20
 
 
@@ -32,15 +37,18 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure
     return fig
 
 
-def empty_figure(title: str, message: str, x_title: str = "", y_title: str = "") -> go.Figure:
-    """A figure with only its title and `message` in the middle (the empty state)."""
+def empty_figure(
+    title: str, message: str, x_title: str = "", y_title: str = "", *, hint: str = ""
+) -> go.Figure:
+    """A figure with only its title and `message` in the middle (the empty state);
+    `hint` says what to do about it (the card shows a generic one without)."""
     fig = go.Figure()
     fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font={"size": 16})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     _layout(fig, title, x_title, y_title)
-    fig.update_layout(meta={"empty": True, "message": message})
+    fig.update_layout(meta={"empty": True, "message": message, "hint": hint})
     return fig
 
 
@@ -50,28 +58,106 @@ def is_empty(fig: go.Figure) -> bool:
     return isinstance(meta, dict) and bool(meta.get("empty"))
 
 
-def _label(frame: pl.DataFrame) -> list[str]:
-    for column in ("sku", "style_code", "brand", "warehouse", "category", "label"):
+#: What a chart calls a row of each kind of table, most specific first.
+_NAME_COLUMNS = ("brand_name", "warehouse_name", "category", "label")
+#: Size systems as a buyer names them, in the order the size curve shows them.
+SIZE_SYSTEMS = {
+    "alpha": "Letter sizes",
+    "waist": "Waist sizes",
+    "eu_shoe": "EU shoe sizes",
+    "uk_shoe": "UK shoe sizes",
+    "us_shoe": "US shoe sizes",
+    "one_size": "One size",
+}
+#: The first two colours of the dashboard's chart colorway (sales, stock).
+SALES_COLOUR, STOCK_COLOUR = "#3e63dd", "#f76b15"
+#: Height of a chart with one horizontal bar per row: enough for every row's name.
+BAR_ROW_PX = 26
+
+
+def names(frame: pl.DataFrame) -> list[str]:
+    """What a chart calls each row: the product's name (a variant adds its colour and
+    size), else the brand, warehouse, category or answer. Codes are only added where
+    two rows would otherwise share a name (a category axis would merge their bars)."""
+    if "product" in frame.columns:
+        parts = [frame["product"].fill_null("").cast(pl.String).to_list()]
+        if "sku" in frame.columns:
+            parts += [frame[c].fill_null("").cast(pl.String).to_list()
+                      for c in ("colour", "size") if c in frame.columns]
+        code = ["sku"] if "sku" in frame.columns else ["brand", "style_code"]
+        codes = [" ".join(str(v) for v in row if v)
+                 for row in frame.select([c for c in code if c in frame.columns]).rows()]
+        labels = [" · ".join(p for p in row if p) or codes[i]
+                  for i, row in enumerate(zip(*parts, strict=True))]
+        return _distinct(labels, codes)
+    for column in _NAME_COLUMNS:
         if column in frame.columns:
-            return [str(v) for v in frame[column].to_list()]
-    return [str(i) for i in range(frame.height)]
+            labels = [str(v) for v in frame[column].to_list()]
+            codes = [str(v) for v in frame[column.removesuffix("_name")].to_list()] \
+                if column.endswith("_name") and column.removesuffix("_name") in frame.columns \
+                else [str(i + 1) for i in range(frame.height)]
+            return _distinct(labels, codes)
+    return [str(i + 1) for i in range(frame.height)]
+
+
+def _distinct(labels: list[str], codes: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    return [f"{label} ({code})" if seen[label] > 1 and code else label
+            for label, code in zip(labels, codes, strict=True)]
+
+
+def _texts(values: list, fmt: str) -> list[str]:
+    """Each bar's value as the label drawn on it ("—" for none)."""
+    return ["—" if v is None else fmt.format(v) for v in values]
+
+
+def _bars(categories: list[str], values: list, *, fmt: str = "{:,.0f}",
+          horizontal: bool = False, **props) -> go.Bar:
+    """Bars with their value written on each one (outside the bar, never clipped)."""
+    axis = {"y": categories, "x": values, "orientation": "h"} if horizontal \
+        else {"x": categories, "y": values}
+    return go.Bar(**axis, text=_texts(values, fmt), textposition="outside",
+                  cliponaxis=False, **props)
+
+
+def _every_tick(fig: go.Figure, axis: str = "x") -> go.Figure:
+    """Name every category on `axis` (plotly skips names when they crowd)."""
+    settings = {"type": "category", "tickmode": "linear", "dtick": 1, "tick0": 0}
+    if axis == "x":
+        fig.update_xaxes(**settings)
+    else:
+        fig.update_yaxes(**settings)
+    return fig
+
+
+def _ranked(fig: go.Figure, rows: int) -> go.Figure:
+    """Horizontal bars: first row on top, every name shown, tall enough for each."""
+    _every_tick(fig, "y")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(320, rows * BAR_ROW_PX + 110))
+    return fig
 
 
 def velocity_chart(velocity: pl.DataFrame, *, window: int = 28) -> go.Figure:
-    """The fastest sellers: units per day over the window, one bar each (top 20)."""
+    """The fastest sellers: units per day over the window, one named bar each (top 20)."""
     title = f"Sales velocity, last {window} days"
     column = f"per_day_{window}d"
     if velocity.is_empty() or column not in velocity.columns \
             or velocity[f"units_{window}d"].abs().sum() == 0:
         return empty_figure(title, NO_SALES)
-    top = velocity.sort(column, descending=True).head(TOP_N)
-    fig = go.Figure(go.Bar(x=_label(top), y=top[column].to_list(), name="units/day",
-                           hovertemplate="%{x}: %{y:.2f} units/day<extra></extra>"))
-    return _layout(fig, title, "", "Units per day")
+    top = velocity.sort(column, descending=True, maintain_order=True).head(TOP_N)
+    fig = go.Figure(_bars(names(top), top[column].to_list(), fmt="{:,.2f}", horizontal=True,
+                          name="units/day",
+                          hovertemplate="%{y}: %{x:.2f} units/day<extra></extra>"))
+    return _ranked(_layout(fig, title, "Units per day", ""), top.height)
 
 
 def trend_chart(trend: pl.DataFrame) -> go.Figure:
-    """Units sold per day (bars), their moving average, and last year's moving average."""
+    """Units sold per day (bars), their moving average, and last year's moving average
+    where last year has data (days before the first recorded sale are gaps, and no
+    last-year line at all when none of the period's last year has data)."""
     title = "Units sold per day"
     if trend.is_empty() or trend["units"].abs().sum() == 0:
         return empty_figure(title, NO_SALES, "Day (UTC)", "Units")
@@ -82,10 +168,10 @@ def trend_chart(trend: pl.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=days, y=trend["moving_average"].to_list(),
                              name="Moving average", mode="lines"))
     if "last_year_moving_average" in trend.columns \
-            and trend["last_year_units"].fill_null(0).abs().sum() > 0:
+            and trend["last_year_moving_average"].drop_nulls().len() > 0:
         fig.add_trace(go.Scatter(x=days, y=trend["last_year_moving_average"].to_list(),
                                  name="Last year (moving average)", mode="lines",
-                                 line={"dash": "dot"}))
+                                 line={"dash": "dot"}, connectgaps=False))
     return _layout(fig, title, "Day (UTC)", "Units")
 
 
@@ -95,13 +181,13 @@ def movers_chart(result: Movers) -> go.Figure:
     top = result.top
     if top.is_empty():
         return empty_figure(title, NO_SALES)
-    names = _label(top)
+    rows = names(top)
     fig = go.Figure([
-        go.Bar(x=names, y=top["units"].to_list(), name="This period"),
-        go.Bar(x=names, y=top["previous_units"].to_list(), name="Period before"),
+        _bars(rows, top["units"].to_list(), horizontal=True, name="This period"),
+        _bars(rows, top["previous_units"].to_list(), horizontal=True, name="Period before"),
     ])
     fig.update_layout(barmode="group")
-    return _layout(fig, title, "", "Units")
+    return _ranked(_layout(fig, title, "Units", ""), top.height * 2)
 
 
 def bottom_movers_chart(result: Movers) -> go.Figure:
@@ -110,15 +196,13 @@ def bottom_movers_chart(result: Movers) -> go.Figure:
     bottom = result.bottom
     if bottom.is_empty():
         return empty_figure(title, NO_STOCK)
-    rows = bottom.reverse()
-    names = _label(rows)
+    rows = names(bottom)
     fig = go.Figure([
-        go.Bar(y=names, x=rows["units"].to_list(), name="Units sold", orientation="h"),
-        go.Bar(y=names, x=rows["available"].to_list(), name="Units available",
-               orientation="h"),
+        _bars(rows, bottom["units"].to_list(), horizontal=True, name="Units sold"),
+        _bars(rows, bottom["available"].to_list(), horizontal=True, name="Units available"),
     ])
     fig.update_layout(barmode="group")
-    return _layout(fig, title, "Units", "")
+    return _ranked(_layout(fig, title, "Units", ""), bottom.height * 2)
 
 
 def cover_chart(cover: pl.DataFrame) -> go.Figure:
@@ -128,10 +212,10 @@ def cover_chart(cover: pl.DataFrame) -> go.Figure:
     if rows.is_empty():
         message = NO_SALES if not cover.is_empty() else NO_STOCK
         return empty_figure(title, message)
-    rows = rows.reverse()
-    fig = go.Figure(go.Bar(x=rows["weeks_of_cover"].to_list(), y=_label(rows), orientation="h",
-                           hovertemplate="%{y}: %{x:.1f} weeks<extra></extra>"))
-    return _layout(fig, title, "Weeks of cover", "")
+    fig = go.Figure(_bars(names(rows), rows["weeks_of_cover"].to_list(), fmt="{:,.1f}",
+                          horizontal=True,
+                          hovertemplate="%{y}: %{x:.1f} weeks<extra></extra>"))
+    return _ranked(_layout(fig, title, "Weeks of cover", ""), rows.height)
 
 
 def sell_through_chart(table: pl.DataFrame) -> go.Figure:
@@ -139,10 +223,11 @@ def sell_through_chart(table: pl.DataFrame) -> go.Figure:
     rows = table.filter(pl.col("sell_through").is_not_null()).head(TOP_N)
     if rows.is_empty() or table["units_sold"].abs().sum() == 0:
         return empty_figure(title, NO_SALES)
-    fig = go.Figure(go.Bar(x=_label(rows), y=(rows["sell_through"] * 100).to_list(),
-                           hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
-    fig.update_yaxes(range=[0, 100])
-    return _layout(fig, title, "", "Sell-through (%)")
+    fig = go.Figure(_bars(names(rows), (rows["sell_through"] * 100).to_list(), fmt="{:.0f}%",
+                          horizontal=True,
+                          hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
+    fig.update_xaxes(range=[0, 110])
+    return _ranked(_layout(fig, title, "Sell-through (%)", ""), rows.height)
 
 
 def slow_movers_chart(slow: pl.DataFrame, *, days: int = 60) -> go.Figure:
@@ -150,14 +235,14 @@ def slow_movers_chart(slow: pl.DataFrame, *, days: int = 60) -> go.Figure:
     title = f"Slow movers: stock with no sales in {days} days"
     if slow.is_empty():
         return empty_figure(title, NO_STOCK)
-    rows = slow.head(TOP_N).reverse()
+    rows = slow.head(TOP_N)
     since = [("never sold" if d is None else f"last sale {d} days ago")
              for d in rows["days_since_last_sale"].to_list()]
-    fig = go.Figure(go.Bar(
-        x=rows["on_hand"].to_list(), y=_label(rows), orientation="h", customdata=since,
+    fig = go.Figure(_bars(
+        names(rows), rows["on_hand"].to_list(), horizontal=True, customdata=since,
         hovertemplate="%{y}: %{x:,} units on hand, %{customdata}<extra></extra>",
     ))
-    return _layout(fig, title, "Units on hand", "")
+    return _ranked(_layout(fig, title, "Units on hand", ""), rows.height)
 
 
 def ageing_chart(summary: pl.DataFrame) -> go.Figure:
@@ -165,31 +250,67 @@ def ageing_chart(summary: pl.DataFrame) -> go.Figure:
     title = "Stock by days since last receipt"
     if summary.is_empty() or summary["on_hand"].sum() == 0:
         return empty_figure(title, NO_STOCK)
-    fig = go.Figure(go.Bar(x=summary["age_bucket"].to_list(), y=summary["on_hand"].to_list()))
-    return _layout(fig, title, "Days since last receipt", "Units on hand")
+    fig = go.Figure(_bars(summary["age_bucket"].to_list(), summary["on_hand"].to_list()))
+    return _every_tick(_layout(fig, title, "Days since last receipt", "Units on hand"))
 
 
 def size_curve_chart(curve: pl.DataFrame) -> go.Figure:
-    """Share of sales beside share of stock, per size, in size-run order."""
+    """Share of sales beside share of stock, per size, one panel per size system (letter
+    and waist sizes never share an axis), each in size-run order."""
     title = "Size curve: share of sales vs share of stock"
     if curve.is_empty():
         return empty_figure(title, NO_STOCK)
     if curve["units_sold"].clip(0).sum() == 0:
         title += f" ({NO_SALES.lower()})"
-    sizes = curve["size"].to_list()
-    fig = go.Figure([
-        go.Bar(x=sizes, y=(curve["sales_share"] * 100).to_list(), name="Share of sales"),
-        go.Bar(x=sizes, y=(curve["stock_share"] * 100).to_list(), name="Share of stock"),
-    ])
+    order = list(SIZE_SYSTEMS)
+    systems = sorted(curve["size_system"].unique().to_list(),
+                     key=lambda s: (order.index(s) if s in order else len(order), s))
+    counts = [curve.filter(pl.col("size_system") == s).height for s in systems]
+    gap = 0.06 if len(systems) > 1 else 0.0
+    width = (1 - gap * (len(systems) - 1)) / sum(counts)
+    fig = go.Figure()
+    left = 0.0
+    for n, (system, count) in enumerate(zip(systems, counts, strict=True)):
+        rows = curve.filter(pl.col("size_system") == system)
+        axis = "x" if n == 0 else f"x{n + 1}"
+        sizes = [str(s) for s in rows["size"].to_list()]
+        for column, name, colour in (("sales_share", "Share of sales", SALES_COLOUR),
+                                     ("stock_share", "Share of stock", STOCK_COLOUR)):
+            fig.add_trace(_bars(
+                sizes, (rows[column] * 100).to_list(), fmt="{:.0f}%", name=name,
+                xaxis=axis, marker={"color": colour}, legendgroup=column,
+                showlegend=n == 0, offsetgroup=column,
+                hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>",
+            ))
+        right = left + width * count
+        fig.update_layout({f"xaxis{'' if n == 0 else n + 1}": {
+            "domain": [left, min(right, 1.0)], "anchor": "y", "type": "category",
+            "tickmode": "linear", "dtick": 1, "tick0": 0,
+            "title": {"text": SIZE_SYSTEMS.get(system, system)},
+        }})
+        left = right + gap
     fig.update_layout(barmode="group")
-    return _layout(fig, title, "Size", "Share (%)")
+    _layout(fig, title, SIZE_SYSTEMS.get(systems[0], systems[0]), "Share (%)")
+    fig.update_yaxes(range=[0, 110])
+    return fig
 
 
-def stock_history_chart(history: pl.DataFrame) -> go.Figure:
-    """Units on hand per day, one line per series (total, brand or warehouse)."""
+def stock_history_chart(history: pl.DataFrame, *, first_day: date | None = None) -> go.Figure:
+    """Units on hand per day, one line per series (total, brand or warehouse).
+
+    `first_day` is the day of the first snapshot this viewer may see (None: none yet),
+    so an empty chart says why: no snapshot taken yet, or a period before the first.
+    """
     title = "Stock on hand over time"
     if history.is_empty():
-        return empty_figure(title, NO_SNAPSHOTS, "Day (UTC)", "Units on hand")
+        if first_day is None:
+            return empty_figure(title, NO_SNAPSHOTS_YET, "Day (UTC)", "Units on hand",
+                                hint=SNAPSHOTS_HINT)
+        return empty_figure(
+            title, NO_SNAPSHOTS, "Day (UTC)", "Units on hand",
+            hint=f"Stock history starts on {first_day:%-d %b %Y}, the first nightly "
+            "snapshot; pick a period that ends on or after it, or fewer filters.",
+        )
     fig = go.Figure()
     for (series,), rows in history.sort("day").group_by(["series"], maintain_order=True):
         fig.add_trace(go.Scatter(x=rows["day"].to_list(), y=rows["on_hand"].to_list(),
@@ -219,13 +340,15 @@ def demand_vs_stock_chart(table: pl.DataFrame) -> go.Figure:
     rows = table.filter(pl.col("votes") > 0).head(TOP_N)
     if rows.is_empty():
         return empty_figure(title, NO_VOTES)
-    names = [f"{label} ({signal})" for label, signal in
-             zip(rows["label"].to_list(), rows["signal"].to_list(), strict=True)]
+    answers = _distinct([f"{label} ({signal})" for label, signal in
+                         zip(rows["label"].to_list(), rows["signal"].to_list(), strict=True)],
+                        [str(q) for q in rows["question"].to_list()])
     fig = go.Figure([
-        go.Bar(x=names, y=rows["votes"].to_list(), name="Votes", yaxis="y", offsetgroup=0),
-        go.Bar(x=names, y=rows["available"].to_list(), name="Units available", yaxis="y2",
-               offsetgroup=1),
+        _bars(answers, rows["votes"].to_list(), name="Votes", yaxis="y", offsetgroup=0),
+        _bars(answers, rows["available"].to_list(), name="Units available", yaxis="y2",
+              offsetgroup=1),
     ])
+    _every_tick(fig)
     fig.update_layout(
         barmode="group",
         yaxis2={"title": {"text": "Units available"}, "overlaying": "y", "side": "right"},

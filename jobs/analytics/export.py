@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date, datetime
 
 import polars as pl
@@ -27,16 +28,29 @@ def _cell(value: object) -> str:
     return safe_cell(value)
 
 
-def to_csv(frame: pl.DataFrame) -> str:
-    """The table as CSV text (header row first, comma-separated, \\r\\n line ends)."""
+def iter_csv(frame: pl.DataFrame, *, chunk: int = 500, bom: bool = False) -> Iterator[str]:
+    """The table as CSV text in pieces of `chunk` rows (header row first, comma-separated,
+    \\r\\n line ends); with `bom`, a UTF-8 byte-order mark first, which Excel needs to
+    read accents right."""
     out = io.StringIO()
+    if bom:
+        out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow([safe_cell(name) for name in frame.columns])
-    for row in frame.iter_rows():
+    for n, row in enumerate(frame.iter_rows(), 1):
         writer.writerow([_cell(value) for value in row])
-    return out.getvalue()
+        if n % chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def to_csv(frame: pl.DataFrame) -> str:
+    """The table as CSV text (`iter_csv` in one piece)."""
+    return "".join(iter_csv(frame))
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """`to_csv` as UTF-8 with a byte-order mark, which Excel needs to read accents right."""
-    return ("\ufeff" + to_csv(frame)).encode("utf-8")
+    """`to_csv` as UTF-8 with a byte-order mark."""
+    return "".join(iter_csv(frame, bom=True)).encode("utf-8")

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from jobs.analytics.frames import Frames
@@ -228,7 +228,9 @@ def sales_trend(
 
     Columns: day, units, moving_average, last_year_units, last_year_moving_average.
     Last year is 364 days earlier (52 weeks), so weekdays line up. Days without sales
-    count as 0; the moving average includes the days before the period it needs.
+    count as 0; the moving average includes the days before the period it needs. Last
+    year's days before the first recorded sale (for these filters) are null, not 0:
+    there is no data to compare with, which is not the same as selling nothing.
     """
     f = scoped(filters, brand_scope)
     if not 1 <= moving_average_days <= 90:
@@ -237,7 +239,11 @@ def sales_trend(
     lead = timedelta(days=moving_average_days - 1)
     year = timedelta(days=364)
 
-    def daily(first: date, last: date) -> pl.DataFrame:
+    first_sale = _narrow(frames.sales.lazy(), frames, f).select(
+        pl.col("sold_at").min().dt.date()
+    ).collect().item()
+
+    def daily(first: date, last: date, *, known_from: date | None = None) -> pl.DataFrame:
         days = pl.DataFrame({"day": pl.date_range(first, last, "1d", eager=True)})
         sold = (
             sales_lines(frames, f, day_start(first), day_start(last + timedelta(days=1)))
@@ -247,16 +253,22 @@ def sales_trend(
         )
         return (
             days.join(sold, on="day", how="left")
-            .with_columns(pl.col("units").fill_null(0))
+            .with_columns(
+                pl.when(pl.col("day") >= known_from).then(pl.col("units").fill_null(0))
+                if known_from is not None else pl.col("units").fill_null(0)
+            )
             .sort("day")
             .with_columns(
-                moving_average=pl.col("units").rolling_mean(moving_average_days)
+                # Full windows always in the period (missing days are 0); for last
+                # year a window may start where the data does.
+                moving_average=pl.col("units").rolling_mean(moving_average_days,
+                                                            min_samples=1)
             )
         )
 
     current = daily(start - lead, end).filter(pl.col("day") >= start)
     last_year = (
-        daily(start - lead - year, end - year)
+        daily(start - lead - year, end - year, known_from=first_sale or end + timedelta(1))
         .filter(pl.col("day") >= start - year)
         .select(
             (pl.col("day") + pl.duration(days=364)).alias("day"),
@@ -593,6 +605,27 @@ def _share(values: pl.Expr) -> pl.Expr:
 # --- stock history (snapshots) -----------------------------------------------------------
 
 
+def first_snapshot_day(
+    session: Session, filters: Filters, *, brand_scope: int | None
+) -> date | None:
+    """The day of the first stock snapshot these filters (as `brand_scope` may use them)
+    cover, whatever the period; None when there is none yet."""
+    f = scoped(filters, brand_scope)
+    return session.scalar(_snapshots_of(select(func.min(StockSnapshot.__table__.c.day)), f))
+
+
+def _snapshots_of(query: Select, f: Filters) -> Select:
+    """`query` narrowed to the snapshots of the filters' brand, warehouse and category."""
+    s = StockSnapshot.__table__
+    if f.brand_id is not None:
+        query = query.where(s.c.brand_id == f.brand_id)
+    if f.warehouse_id is not None:
+        query = query.where(s.c.warehouse_id == f.warehouse_id)
+    if f.category:
+        query = query.where(func.lower(s.c.category) == f.category.strip().lower())
+    return query
+
+
 def stock_history(
     session: Session,
     filters: Filters,
@@ -629,12 +662,7 @@ def stock_history(
         query = query.join(target, target.c.id == key).group_by(s.c.day, series)
     else:
         query = query.group_by(s.c.day)
-    if f.brand_id is not None:
-        query = query.where(s.c.brand_id == f.brand_id)
-    if f.warehouse_id is not None:
-        query = query.where(s.c.warehouse_id == f.warehouse_id)
-    if f.category:
-        query = query.where(func.lower(s.c.category) == f.category.strip().lower())
+    query = _snapshots_of(query, f)
     if f.product_id is not None:
         # Snapshots are per category; a style narrows to its category at most.
         category = session.scalar(select(Product.category).where(Product.id == f.product_id))

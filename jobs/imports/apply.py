@@ -110,7 +110,7 @@ def write_plan(
             c.new,
             f"row {c.row}",
         )
-        for c in plan.changes
+        for c in [*plan.changes, *plan.zeros]
     ]
     report("writing", 0.5)
     set_counts(

@@ -58,6 +58,7 @@ class Target:
     warehouses: list[tuple[int, str, str]]  # (id, code, name)
     default_warehouse_id: int | None = None
     sample_size: int = SAMPLE_SIZE
+    reveal_owner: bool = True
 
 
 @dataclass(slots=True)
@@ -113,6 +114,8 @@ class Plan:
     variants: list[NewVariant] = field(default_factory=list)
     aliases: list[NewAlias] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    #: Rows stating 0 units where there is no balance yet: it is created at 0.
+    zeros: list[Change] = field(default_factory=list)
     sample: list[BalanceDiff] = field(default_factory=list)
     #: Spreadsheet row numbers that have at least one error.
     invalid_rows: set[int] = field(default_factory=set)
@@ -275,7 +278,8 @@ def make_plan(
         pid = products.get(style) if style else None
         by_identity = by_key.get((pid, colour, size)) if pid is not None else None
         if by_code is None and sku in foreign:
-            errors.add(i, row, sku_col, sku, f"SKU belongs to another brand ({foreign[sku]})")
+            owner = f" ({foreign[sku]})" if target.reveal_owner else ""
+            errors.add(i, row, sku_col, sku, f"SKU belongs to another brand{owner}")
             continue
         if by_code is not None and by_identity is not None and by_code != by_identity:
             theirs = described[by_code]
@@ -294,6 +298,34 @@ def make_plan(
                 continue
             ref = (style, colour, size)
         refs[i] = ref
+
+    # --- barcodes of new variants: unique in the brand, naming nothing of another ------
+    barcode_col = cols.get("barcode", "barcode")
+    new_barcodes = sorted({
+        data["barcode"][i] for i in range(n)
+        if isinstance(refs[i], tuple) and data["barcode"][i]
+    })
+    taken = _taken_barcodes(session, brand_id, new_barcodes) if new_barcodes else {}
+    first_with_barcode: dict[str, int] = {}
+    for i in range(n):
+        barcode = data["barcode"][i]
+        if not isinstance(refs[i], tuple) or not barcode:
+            continue
+        if barcode in taken:
+            owner = taken[barcode]
+            if owner == target.brand_code:
+                reason = "barcode already names another variant of this brand"
+            else:
+                reason = "barcode belongs to another brand" + (
+                    f" ({owner})" if target.reveal_owner else "")
+            errors.add(i, rows[i], barcode_col, barcode, reason)
+            refs[i] = None
+            continue
+        j = first_with_barcode.setdefault(barcode, i)
+        if j != i and refs[j] != refs[i]:
+            errors.add(i, rows[i], barcode_col, barcode,
+                       f"the same barcode is in row {rows[j]} for another variant")
+            refs[i] = None
 
     # --- the file against itself -------------------------------------------------------
     first_by_sku: dict[str, int] = {}
@@ -341,6 +373,7 @@ def make_plan(
     balances = _balances(session, brand_id, wanted_pairs, lock=lock)
     report("planning", 0.75)
     changes: list[Change] = []
+    zeros: list[Change] = []
     unchanged = 0
     for i in range(n):
         ref, qty, wid = refs[i], quantity[i], warehouse[i]
@@ -349,6 +382,8 @@ def make_plan(
         old, reserved = balances.get((ref, wid), (0, 0)) if isinstance(ref, int) else (0, 0)
         if qty == old:
             unchanged += 1
+            if qty == 0 and (ref, wid) not in balances:
+                zeros.append(Change(ref, wid, 0, 0, rows[i]))
         elif qty < reserved:
             errors.add(i, rows[i], qty_col, data["quantity"][i],
                        f"would set on hand at {codes[wid]} to {qty}, below the {reserved} "
@@ -357,7 +392,7 @@ def make_plan(
             changes.append(Change(ref, wid, old, qty, rows[i]))
 
     # --- what the valid rows create ----------------------------------------------------
-    plan = Plan(ImportCounts(), [], changes=changes)
+    plan = Plan(ImportCounts(), [], changes=changes, zeros=zeros)
     new_products: dict[str, NewProduct] = {}
     new_variants: dict[tuple[str, str, str], NewVariant] = {}
     alias_codes: set[str] = set()
@@ -471,16 +506,39 @@ def _location_resolver(target: Target, mapped: dict[str, str]) -> Callable[[str]
 
 
 def _foreign_skus(session: Session, brand_id: int, skus: list[str]) -> dict[str, str]:
-    """Which of `skus` are another brand's canonical SKUs: sku → that brand's code."""
+    """Which of `skus` name another brand's variant — its canonical SKU, one of its
+    aliases or a barcode: sku → that brand's code. Such a code would become an alias
+    of ours and hijack the other brand's lookups (a 409 at its checkout)."""
     found: dict[str, str] = {}
     for chunk in _chunks(skus):
-        found.update(
-            session.execute(
-                select(Variant.sku, Brand.code)
-                .join(Brand, Brand.id == Variant.brand_id)
-                .where(Variant.sku.in_(chunk), Variant.brand_id != brand_id)
-            ).all()
-        )
+        for column, brand_column, join in (
+            (Variant.sku, Variant.brand_id, Brand.id == Variant.brand_id),
+            (SkuAlias.code, SkuAlias.brand_id, Brand.id == SkuAlias.brand_id),
+            (Variant.barcode, Variant.brand_id, Brand.id == Variant.brand_id),
+        ):
+            for code, owner in session.execute(
+                select(column, Brand.code)
+                .join(Brand, join)
+                .where(column.in_(chunk), brand_column != brand_id)
+            ):
+                found.setdefault(code, owner)
+    return found
+
+
+def _taken_barcodes(session: Session, brand_id: int, codes: list[str]) -> dict[str, str]:
+    """Which of `codes` are already a barcode, SKU or alias (of any brand): code → the
+    owning brand's code. A new variant's barcode must name nothing else."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(codes):
+        for column, join in (
+            (Variant.barcode, Brand.id == Variant.brand_id),
+            (Variant.sku, Brand.id == Variant.brand_id),
+            (SkuAlias.code, Brand.id == SkuAlias.brand_id),
+        ):
+            for code, owner in session.execute(
+                select(column, Brand.code).join(Brand, join).where(column.in_(chunk))
+            ):
+                found.setdefault(code, owner)
     return found
 
 

@@ -37,6 +37,7 @@ from models.base import utcnow
 from models.catalog import Brand, brand_by_code, warehouse_by_code
 from models.db import get_engine, read_session, transaction
 from models.errors import DomainError
+from models.events import EventType, emit
 from models.imports import ImportRun, ImportStatus
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class ImportOptions:
     skip_invalid: bool = False
     limits: ImportLimits = DEFAULT_LIMITS
     sample_size: int = SAMPLE_SIZE
+    #: Name the brand that owns a refused SKU/barcode (staff); vendors get no name.
+    reveal_owner: bool = True
 
 
 class _Refusal(Exception):
@@ -142,9 +145,7 @@ def apply_import(
                 return result
             feed, target = _prepare(session, brand, raw, options, result)
             report("planning", 0.0)
-            plan = make_plan(
-                session, feed, target, progress=_scaled(report, "planning"), lock=True
-            )
+            plan = make_plan(session, feed, target, progress=_scaled(report, "planning"), lock=True)
             _fill(result, plan)
             if plan.errors and not options.skip_invalid:
                 raise _Refusal(
@@ -174,6 +175,25 @@ def apply_import(
                 )
             run.message = result.message[:1000]
             run.finished_at = utcnow()
+            c = result.counts
+            emit(
+                session,
+                EventType.IMPORT_APPLIED,
+                {
+                    "import_id": run.id,
+                    "brand": brand.code,
+                    "file_name": options.file_name,
+                    "format": run.format,
+                    "rows": c.rows,
+                    "changed_balances": c.changed_balances,
+                    "new_products": c.new_products,
+                    "new_variants": c.new_variants,
+                    "invalid_rows": c.invalid_rows,
+                    "actor": options.actor,
+                },
+                brand_id=brand.id,
+                now=run.finished_at,
+            )
     except _Refusal as refusal:
         result.status, result.message = "refused", refusal.message
         result.import_id = _record(engine, brand_id, options, result, ImportStatus.REFUSED)
@@ -321,6 +341,7 @@ def _prepare(
         warehouses=all_warehouses(session),
         default_warehouse_id=default_id,
         sample_size=options.sample_size,
+        reveal_owner=options.reveal_owner,
     )
     return feed, target
 

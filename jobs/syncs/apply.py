@@ -317,6 +317,8 @@ def apply_items(
         reading = (key[0], key[1], brand_id, item.quantity, ts, fetched_at, run_id)
         if key not in differing:
             result.unchanged += 1
+            if item.quantity == 0 and key not in balances:  # "0 here": the level exists
+                targets.append(CountTarget(key[0], key[1], 0, 0))
             if state is None or ts > state[1] or item.quantity != state[0]:
                 readings.append(reading)
             continue

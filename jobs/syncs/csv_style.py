@@ -31,7 +31,7 @@ from jobs.imports import ImportOptions, apply_import
 from jobs.imports.reading import DEFAULT_LIMITS
 from jobs.syncs.feed import Feed, FeedConfig, Issue
 from jobs.syncs.fetch import Fetcher
-from jobs.syncs.run import _finish
+from jobs.syncs.record import finish_run
 from models.syncs import SyncRunView, SyncStatus
 
 MAX_ERRORS = 50
@@ -41,14 +41,16 @@ def run_csv(
     engine: Engine,
     config: FeedConfig,
     fetcher: Fetcher,
+    feed: Feed,
     *,
     run_id: int,
     connector_id: int,
     brand_id: int,
+    policy: str,
     started: datetime,
 ) -> SyncRunView:
-    """One CSV-style run (fetch failures raise FetchFailed to `run_sync`, which records them)."""
-    feed = Feed()
+    """One CSV-style run (fetch failures raise FetchFailed to `run_sync`, which records
+    them). `policy` is not applied: see the module's docstring."""
     response = fetcher.get(
         config.url,
         headers=config.request_headers(conditional=True),
@@ -56,7 +58,7 @@ def run_csv(
         max_bytes=DEFAULT_LIMITS.max_bytes,
     )
     if response.status == 304:
-        return _finish(engine, run_id, connector_id, fetcher, feed, status=SyncStatus.UNCHANGED)
+        return finish_run(engine, run_id, connector_id, fetcher, feed, status=SyncStatus.UNCHANGED)
     feed.pages = 1
     validators = {
         "etag": response.headers.get("etag"),
@@ -81,7 +83,7 @@ def run_csv(
         Issue(1, e.row, e.reason, e.column, e.value).to_dict() for e in result.errors[:MAX_ERRORS]
     ]
     if result.status == "applied":
-        return _finish(
+        return finish_run(
             engine, run_id, connector_id, fetcher, feed,
             status=SyncStatus.SUCCEEDED,
             message=f"Applied as import {result.import_id}. {result.message}".strip(),
@@ -90,7 +92,7 @@ def run_csv(
             **common,
         )  # fmt: skip
     if result.status == "already_applied":
-        return _finish(
+        return finish_run(
             engine, run_id, connector_id, fetcher, feed,
             status=SyncStatus.UNCHANGED,
             message=f"The same file was applied as import {result.already_applied_as}; "
@@ -99,7 +101,7 @@ def run_csv(
             **common,
         )  # fmt: skip
     message = result.message or "The import refused the file; nothing was applied."
-    return _finish(
+    return finish_run(
         engine, run_id, connector_id, fetcher, feed,
         status=SyncStatus.FAILED,
         failure="items" if result.status == "refused" else "internal",

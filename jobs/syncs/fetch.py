@@ -11,7 +11,8 @@
   small gzip bomb is bounded too); a Content-Length over the limit is refused first.
 - Redirects are not followed: a moved feed is a configuration change to make, and
   following one could send the brand's token to another host.
-- Only http and https URLs are fetched.
+- Only http and https URLs are fetched, and (with the client `jobs.syncs.run` builds)
+  none inside the network unless RACKROOM_OUTBOUND_ALLOW allows it (`jobs/outbound.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from jobs.logs import redact
+from jobs.outbound import OutboundRefused
 from models.base import utcnow
 
 MB = 1024 * 1024
@@ -175,6 +178,10 @@ class Fetcher:
                         return Fetched(status, response.headers, body, str(response.url))
                     retry_after = retry_after_seconds(response.headers.get("retry-after"))
                     snippet = _snippet(response)
+            except OutboundRefused as refused:
+                raise FetchFailed(
+                    "config", f"Refusing to fetch {what}: {refused.message}.", url=url
+                ) from None
             except httpx.TransportError as error:
                 last_problem = _describe_transport(error)
                 if attempt < self.limits.max_attempts:
@@ -237,17 +244,25 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _snippet(response: httpx.Response, size: int = 200) -> str:
-    """The start of an error body, for the run's error sample (never the whole thing)."""
+#: How much of a non-2xx body a run keeps (after redaction, control characters out).
+SNIPPET_CHARS = 120
+
+
+def _snippet(response: httpx.Response, size: int = SNIPPET_CHARS) -> str:
+    """The start of an error body, for the run's error sample: short, single-line and
+    with anything shaped like a secret redacted — never the whole answer, which could
+    be another system's data shown to staff."""
     try:
         head = b""
         for chunk in response.iter_bytes():
             head += chunk
-            if len(head) >= size:
+            if len(head) >= size * 2:
                 break
-        return head[:size].decode("utf-8", errors="replace")
+        text = head[: size * 2].decode("utf-8", errors="replace")
     except httpx.HTTPError:
         return ""
+    text = redact(" ".join(text.split()))
+    return text[:size] + ("…" if len(text) > size else "")
 
 
 def _reason(status: int) -> str:
