@@ -1,14 +1,33 @@
-"""Assemble the API: routes under /api/v1, JSON errors, a body-size limit, OpenAPI docs."""
+"""Assemble the API: REST and GraphQL under /api/v1, OAuth2 tokens, per-key rate limits,
+JSON errors for every failure (unknown paths included), a body-size limit, OpenAPI docs.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dashboard.api import polls, reservations, stock
+from dashboard.api.contract import (
+    KEYED_ERRORS,
+    PREFIX,
+    DeprecationHeaders,
+    add_fallback,
+    errors_for,
+)
 from dashboard.api.errors import error_response, install_error_handlers
 
-PREFIX = "/api/v1"
+# Each router from its own module (not through the package, whose __init__ imports this).
+from dashboard.api.exports import router as exports_router
+from dashboard.api.graphql import router as graphql_router
+from dashboard.api.oauth import router as oauth_router
+from dashboard.api.operations import router as operations_router
+from dashboard.api.polls import router as polls_router
+from dashboard.api.ratelimit import RateLimitHeaders
+from dashboard.api.reservations import router as reservations_router
+from dashboard.api.stock import router as stock_router
+from dashboard.api.text_guard import RefuseBadText, document_url_text
+from dashboard.api.webhooks import router as webhooks_router
+
 #: Stock and reservation bodies are tiny; anything bigger is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
 
@@ -59,23 +78,32 @@ def create_api() -> FastAPI:
         title="Rackroom API",
         version="1",
         description=(
-            "Stock and reservations for storefronts and brand systems. Authenticate with "
-            "`Authorization: Bearer <API key>` (create keys with `rackroom apikey create`). "
-            'Errors are JSON: `{"error": code, "message": text, "details": {...}}`.'
+            "Stock and reservations for storefronts and brand systems, as REST and as GraphQL "
+            "(`POST /api/v1/graphql`). Authenticate with `Authorization: Bearer <API key>` "
+            "(create keys with `rackroom apikey create`) or with an OAuth2 access token from "
+            "`POST /api/v1/oauth/token`. Each key has a rate limit (a token bucket; "
+            "`RateLimit-*` headers on every answer, 429 with `Retry-After` over it). "
+            'Errors are JSON: `{"error": code, "message": text, "details": {...}}`. '
+            "`/api/v1` stays compatible; see docs/api.md for the deprecation policy."
         ),
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
     )
     install_error_handlers(api)
-    api.include_router(stock.router, prefix=PREFIX)
-    api.include_router(reservations.router, prefix=PREFIX)
-    api.include_router(polls.router, prefix=PREFIX)
+    api.include_router(stock_router, prefix=PREFIX, responses=KEYED_ERRORS)
+    api.include_router(reservations_router, prefix=PREFIX, responses=KEYED_ERRORS)
+    api.include_router(polls_router, prefix=PREFIX, responses=KEYED_ERRORS)
+    api.include_router(webhooks_router, prefix=PREFIX, responses=KEYED_ERRORS)
+    api.include_router(graphql_router, prefix=PREFIX)
+    api.include_router(oauth_router, prefix=PREFIX, responses=errors_for(405, 413, 429, 500))
+    api.include_router(operations_router, responses=errors_for(400, 405, 413, 414, 500))
+    api.include_router(exports_router)  # the dashboard's CSV files (session cookie)
+    add_fallback(api)  # last: anything else under /api/v1 is a JSON 404 or 405
 
-    @api.get(f"{PREFIX}/health", tags=["operations"])
-    def health() -> dict[str, str]:
-        """Liveness: answers without touching the database."""
-        return {"status": "ok"}
-
+    api.add_middleware(DeprecationHeaders)
+    api.add_middleware(RateLimitHeaders)
+    api.add_middleware(RefuseBadText)
     api.add_middleware(BodyLimit)
+    document_url_text(api)
     return api

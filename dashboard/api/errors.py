@@ -33,9 +33,18 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
 class ApiError(Exception):
     """An HTTP-level refusal raised by the API layer itself (auth, body size, …)."""
 
-    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, details: Any = None, **kw) -> JSONResponse:
@@ -69,13 +78,15 @@ async def _domain(_request: Request, exc: errors.DomainError) -> JSONResponse:
 
 
 async def _api(_request: Request, exc: ApiError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}) | exc.headers
+    if exc.status == 429 and "retry_after" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after"])
     return error_response(exc.status, exc.code, exc.message, exc.details, headers=headers)
 
 
 async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

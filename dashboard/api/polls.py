@@ -1,23 +1,26 @@
 """`/polls`: customer-demand polls, their signed webhook, CSV exports and the public embed vote.
 
-Creating and reading polls takes an API key with `polls:write` (a brand-bound key sees
-and creates only its brand's polls). The webhook is authenticated by the poll's own
-HMAC signature instead of a key, and the embed endpoints are public (rate-limited),
-since a storefront puts the poll page in an iframe for anonymous shoppers.
+Creating, reading, publishing and closing polls takes an API key with `polls:write` (a
+brand-bound key sees and creates only its brand's polls; another brand's poll is a 404
+like a missing one). The webhook is authenticated by the poll's own HMAC signature
+instead of a key. The embed endpoints are public, since a storefront puts the poll page
+in an iframe for anonymous shoppers: they name the poll by its random slug, answer only
+while it is published and open (one identical 404 otherwise, and for any id), take
+only respondent tokens this server signed, and are capped per minute and per day.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.api.errors import error_response
-from dashboard.api.schemas import Strict
+from dashboard.api.schemas import Strict, text
 from dashboard.api.security import ApiSecret, authorize
 from models.api_keys import Scope
 from models.db import transaction
@@ -28,32 +31,46 @@ from models.polls import (
     RateLimited,
     embed_poll,
     import_votes_csv,
+    is_respondent_token,
+    issue_respondent_token,
     poll_summary,
     receive_webhook,
+    set_poll_published,
+    set_poll_status,
     submit_embed_vote,
 )
 from models.polls import create_poll as create_poll_domain
 
 router = APIRouter(tags=["polls"])
+#: The public poll page's path (the dashboard's /embed/poll/{slug}).
+EMBED_PATH = "/embed/poll"
 PollId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-Signal = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+Signal = text(100, min_length=1)
 
 
 class OptionIn(Strict):
-    label: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    brand: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
-    product: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = Field(
+    label: text(200, min_length=1)
+    brand: text(32, min_length=1) | None = None
+    product: text(64, min_length=1) | None = Field(
         None, description="A style code."
     )
-    size: Annotated[StrictStr, Field(min_length=1, max_length=30)] | None = None
-    colour: Annotated[StrictStr, Field(min_length=1, max_length=60)] | None = None
+    size: text(30, min_length=1) | None = None
+    colour: text(60, min_length=1) | None = None
     category: Signal | None = None
 
 
 class CreatePoll(Strict):
-    question: Annotated[StrictStr, Field(min_length=1, max_length=500)]
-    brand: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    question: text(500, min_length=1)
+    brand: text(32, min_length=1) | None = None
     options: Annotated[list[OptionIn], Field(min_length=1, max_length=MAX_OPTIONS)]
+    published: StrictBool = Field(
+        False, description="Public at its embed link (while open). Default: staff-only."
+    )
+
+
+class ChangePoll(Strict):
+    published: StrictBool | None = None
+    status: Literal["open", "closed"] | None = None
 
 
 class OptionOut(BaseModel):
@@ -71,6 +88,9 @@ class OptionOut(BaseModel):
 
 class PollOut(BaseModel):
     id: int
+    slug: str = Field(description="The poll's public name: its embed page is /embed/poll/{slug}.")
+    published: bool
+    embed_path: str = Field(description="The public page (answers while published and open).")
     question: str
     brand: str | None
     status: str
@@ -112,19 +132,24 @@ class EmbedOption(BaseModel):
 
 
 class EmbedPollOut(BaseModel):
-    id: int
+    slug: str
     question: str
-    status: str
     options: list[EmbedOption]
+    respondent_token: str = Field(
+        description="Send it with the vote. The `respondent_token` query parameter, when it "
+                    "is one this server signed, is given back; otherwise a new one."
+    )
 
 
 class EmbedVoteIn(Strict):
-    option: StrictInt | Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    respondent: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    option: StrictInt | text(200, min_length=1)
+    respondent: text(200, min_length=1) = Field(
+        description="A respondent_token from GET /polls/{slug}/embed."
+    )
 
 
 class EmbedVoteOut(BaseModel):
-    poll_id: int
+    slug: str
     option_id: int
     answered_at: datetime
 
@@ -132,6 +157,9 @@ class EmbedVoteOut(BaseModel):
 def _poll_out(summary: PollSummary) -> dict:
     return {
         "id": summary.id,
+        "slug": summary.slug,
+        "published": summary.published,
+        "embed_path": f"{EMBED_PATH}/{summary.slug}",
         "question": summary.question,
         "brand": summary.brand,
         "status": summary.status,
@@ -161,6 +189,7 @@ def create_poll(body: CreatePoll, secret: ApiSecret) -> CreatedPollOut:
             actor=holder.actor,
             brand_code=body.brand,
             brand_scope=holder.brand_id,
+            published=body.published,
         )
     return CreatedPollOut(**_poll_out(created.poll), webhook_secret=created.webhook_secret)
 
@@ -171,6 +200,20 @@ def get_poll(poll_id: PollId, secret: ApiSecret) -> PollOut:
     with transaction() as session:
         holder = authorize(session, secret, Scope.POLLS_WRITE)
         summary = poll_summary(session, poll_id, brand_scope=holder.brand_id)
+    return PollOut(**_poll_out(summary))
+
+
+@router.patch("/polls/{poll_id}", response_model=PollOut)
+def change_poll(poll_id: PollId, body: ChangePoll, secret: ApiSecret) -> PollOut:
+    """Publish or unpublish a poll, open or close it (both at once, or either)."""
+    with transaction() as session:
+        holder = authorize(session, secret, Scope.POLLS_WRITE)
+        summary = poll_summary(session, poll_id, brand_scope=holder.brand_id)
+        if body.published is not None:
+            summary = set_poll_published(session, poll_id, body.published,
+                                         brand_scope=holder.brand_id)
+        if body.status is not None:
+            summary = set_poll_status(session, poll_id, body.status, brand_scope=holder.brand_id)
     return PollOut(**_poll_out(summary))
 
 
@@ -235,27 +278,33 @@ async def poll_csv(poll_id: PollId, request: Request, secret: ApiSecret):
     return await run_in_threadpool(_import_csv, poll_id, secret, body)
 
 
-@router.get("/polls/{poll_id}/embed", response_model=EmbedPollOut)
-def get_embed_poll(poll_id: PollId) -> EmbedPollOut:
-    """Public: the question and options the embed page shows (no counts)."""
+@router.get("/polls/{slug}/embed", response_model=EmbedPollOut)
+def get_embed_poll(slug: str, respondent_token: str | None = None) -> EmbedPollOut:
+    """Public: the question and options the embed page shows (no counts), and a signed
+    respondent token. 404 not_found, always the same, unless the poll is published and
+    open (an id in place of the slug is a 404 too)."""
     with transaction() as session:
-        poll = embed_poll(session, poll_id)
+        poll = embed_poll(session, slug)
+    token = respondent_token if is_respondent_token(respondent_token) else None
     return EmbedPollOut(
-        id=poll.id, question=poll.question, status=poll.status,
+        slug=poll.slug, question=poll.question,
         options=[EmbedOption(id=i, label=label) for i, label in poll.options],
+        respondent_token=token or issue_respondent_token(),
     )
 
 
-@router.post("/polls/{poll_id}/embed/votes", response_model=EmbedVoteOut, status_code=201)
-def embed_vote(poll_id: PollId, body: EmbedVoteIn, request: Request):
-    """Public: one shopper's vote. One per respondent per poll (409 already_voted);
-    rate-limited per client address and respondent (429 with Retry-After)."""
+@router.post("/polls/{slug}/embed/votes", response_model=EmbedVoteOut, status_code=201)
+def embed_vote(slug: str, body: EmbedVoteIn, request: Request):
+    """Public: one shopper's vote, `respondent` being a token from the GET above (403
+    invalid_respondent for any other). One per respondent per poll (409 already_voted);
+    at most 20 a minute per client address and 5 per respondent, and per UTC day
+    `RACKROOM_POLL_DAILY_VOTES_PER_ADDRESS` per address and `RACKROOM_POLL_DAILY_VOTES`
+    per poll (429 rate_limited with Retry-After and a message saying which)."""
     client_ip = request.client.host if request.client else "unknown"
     try:
-        vote = submit_embed_vote(
-            poll_id, body.option, respondent=body.respondent, client_ip=client_ip
-        )
+        vote = submit_embed_vote(slug, body.option, respondent_token=body.respondent,
+                                 client_ip=client_ip)
     except RateLimited as limited:
         return error_response(429, limited.code, limited.message, limited.details,
                               headers={"Retry-After": str(limited.retry_after)})
-    return EmbedVoteOut(poll_id=poll_id, option_id=vote.option_id, answered_at=vote.answered_at)
+    return EmbedVoteOut(slug=slug, option_id=vote.option_id, answered_at=vote.answered_at)

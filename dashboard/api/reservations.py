@@ -8,14 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from sqlmodel import Session
 
-from dashboard.api.lookups import variant_for, warehouse_for
-from dashboard.api.schemas import ReservationOut, ReserveRequest, ReturnOut, ReturnRequest
-from dashboard.api.security import ApiSecret, authorize, check_brand
+from dashboard.api.lookups import owned_reservation, variant_for, warehouse_for
+from dashboard.api.schemas import (
+    ErrorBody,
+    ReservationOut,
+    ReserveRequest,
+    ReturnOut,
+    ReturnRequest,
+)
+from dashboard.api.security import ApiSecret, authorize
 from dashboard.api.stock import _balance
-from models.api_keys import KeyHolder, Scope
+from jobs import metrics
+from models.api_keys import Scope
 from models.catalog import Variant, Warehouse
 from models.db import transaction
-from models.errors import NotFound
+from models.errors import DomainError
 from models.reservations import Reservation, commit, record_return, release, reserve
 from models.stock import get_balance
 
@@ -43,23 +50,13 @@ def _out(session: Session, reservation: Reservation, sku: str | None = None) -> 
     )
 
 
-def _owned(session: Session, holder: KeyHolder, reservation_id: int) -> Reservation:
-    reservation = session.get(Reservation, reservation_id)
-    if reservation is None:
-        raise NotFound(f"No reservation with id {reservation_id}.", reservation_id=reservation_id)
-    variant = session.get(Variant, reservation.variant_id)
-    assert variant is not None
-    check_brand(holder, variant)
-    return reservation
-
-
 @router.post(
     "/reservations",
     response_model=ReservationOut,
     status_code=201,
     responses={
         200: {"description": "A retry: the reservation made earlier for this order"},
-        409: {"description": "insufficient_stock, with what is available"},
+        409: {"model": ErrorBody, "description": "insufficient_stock, with what is available"},
     },
 )
 def create_reservation(
@@ -70,17 +67,22 @@ def create_reservation(
         holder = authorize(session, secret, CAN_RESERVE)
         variant = variant_for(session, holder, body.sku)
         warehouse_id = warehouse_for(session, body.warehouse).id if body.warehouse else None
-        result = reserve(
-            session,
-            variant.id,
-            body.qty,
-            channel=body.channel,
-            order_ref=body.order_ref,
-            actor=holder.actor,
-            warehouse_id=warehouse_id,
-            ttl=timedelta(seconds=body.ttl_seconds),
-        )
+        try:
+            result = reserve(
+                session,
+                variant.id,
+                body.qty,
+                channel=body.channel,
+                order_ref=body.order_ref,
+                actor=holder.actor,
+                warehouse_id=warehouse_id,
+                ttl=timedelta(seconds=body.ttl_seconds),
+            )
+        except DomainError as refusal:
+            metrics.count_reservation("refused", refusal.code)
+            raise
         out = _out(session, result.reservation, variant.sku)
+    metrics.count_reservation("created" if result.created else "replayed")
     if not result.created:
         response.status_code = 200
     return out
@@ -90,7 +92,7 @@ def create_reservation(
 def get_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
-        return _out(session, _owned(session, holder, reservation_id))
+        return _out(session, owned_reservation(session, holder, reservation_id))
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut)
@@ -98,8 +100,10 @@ def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Rese
     """The order was paid: the held units are sold (on hand and reserved both go down)."""
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
-        _owned(session, holder, reservation_id)
-        return _out(session, commit(session, reservation_id, actor=holder.actor))
+        owned_reservation(session, holder, reservation_id)
+        out = _out(session, commit(session, reservation_id, actor=holder.actor))
+    metrics.count_reservation("committed")
+    return out
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
@@ -107,8 +111,10 @@ def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Res
     """The checkout was abandoned: the held units are available again."""
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
-        _owned(session, holder, reservation_id)
-        return _out(session, release(session, reservation_id, actor=holder.actor))
+        owned_reservation(session, holder, reservation_id)
+        out = _out(session, release(session, reservation_id, actor=holder.actor))
+    metrics.count_reservation("released")
+    return out
 
 
 @router.post("/sales/returns", response_model=ReturnOut, status_code=201, tags=["sales"])

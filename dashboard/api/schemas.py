@@ -3,18 +3,54 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from models.text_safety import find_bad_text
 
 Quantity = Annotated[StrictInt, Field(gt=0, le=1_000_000)]
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-Reference = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+#: What PostgreSQL can store, said in the schema (clients and fuzzers read it there): no
+#: NUL. Lone surrogates are refused too (the model validator below answers 422 for
+#: both), but they cannot be sent as UTF-8 and a surrogate range in a pattern is one
+#: most generators cannot use, so the schema names only the NUL.
+STORABLE_TEXT = r"^[^\x00]*$"
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    """A request string of at most `max_length` characters that the database can store."""
+    return Annotated[
+        StrictStr,
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            json_schema_extra={"pattern": STORABLE_TEXT},
+        ),
+    ]
+
+
+Code = text(64, min_length=1)
+Reference = text(128, min_length=1)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: object) -> object:
+        """5.0 is the integer 5 in JSON (and JSON Schema): read it as 5. Strict fields still
+        refuse 5.5, "5" and true."""
+        if not isinstance(data, dict):
+            return data
+        bad = find_bad_text(data)
+        if bad is not None:  # PostgreSQL cannot store it; say so instead of a 500
+            raise ValueError(f"{bad[0]} {bad[1]}")
+        return {
+            k: int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**63 else v
+            for k, v in data.items()
+        }
 
 
 class SetCount(Strict):
@@ -23,7 +59,7 @@ class SetCount(Strict):
         None, description="Compare-and-swap: refuse with 409 unless on hand is still this."
     )
     reason: Literal["count", "damaged", "found", "correction", "lost"]
-    note: Annotated[StrictStr, Field(max_length=1000)] | None = None
+    note: text(1000) | None = None
     reference: Reference | None = None
 
 

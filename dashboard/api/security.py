@@ -8,25 +8,42 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from dashboard.api.errors import ApiError
+from dashboard.api.ratelimit import charge
+from jobs.logs import bind
 from models.api_keys import KeyHolder, Scope, key_holder
 from models.catalog import Variant
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer rr_…`")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API key (`Authorization: Bearer rr_…`) or an OAuth2 access token "
+    "from /api/v1/oauth/token (`Bearer rrt_…`)",
+)
 
 
-def _secret(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+def bearer_secret(credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)) -> str:
+    """The bearer credential as sent (an API key or an OAuth2 access token); 401 if none."""
     if credentials is None or not credentials.credentials:
-        raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>.")
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Send an API key or access token: Authorization: Bearer <key>.",
+        )
     return credentials.credentials
 
 
-#: The caller's API key, as sent; check it with `authorize` inside the transaction.
-ApiSecret = Annotated[str, Depends(_secret)]
+def _counted_secret(request: Request, secret: str = Depends(bearer_secret)) -> str:
+    charge(request, secret)
+    return secret
+
+
+#: The caller's API key, as sent, one token taken from its rate limit; check it with
+#: `authorize` inside the transaction.
+ApiSecret = Annotated[str, Depends(_counted_secret)]
 
 
 def authorize(session: Session, secret: str, scope: Scope) -> KeyHolder:
@@ -34,6 +51,7 @@ def authorize(session: Session, secret: str, scope: Scope) -> KeyHolder:
     holder = key_holder(session, secret)
     if holder is None:
         raise ApiError(401, "unauthorized", "The API key is unknown or has been revoked.")
+    bind(api_key_name=holder.name)
     if scope.value not in holder.scopes:
         raise ApiError(
             403, "forbidden", f"This key lacks the {scope.value!r} scope.", scope=scope.value
@@ -42,11 +60,12 @@ def authorize(session: Session, secret: str, scope: Scope) -> KeyHolder:
 
 
 def check_brand(holder: KeyHolder, variant: Variant) -> None:
-    """A brand-bound key may only touch its own brand's SKUs."""
+    """A brand-bound key may only touch its own brand's SKUs; another brand's SKU is
+    answered exactly like an unknown one (404), so the key learns nothing of it."""
     if holder.brand_id is not None and variant.brand_id != holder.brand_id:
         raise ApiError(
-            403,
-            "forbidden",
-            f"This key may not touch SKU {variant.sku!r}: it belongs to another brand.",
+            404,
+            "not_found",
+            f"No variant with SKU, alias or barcode {variant.sku!r}.",
             sku=variant.sku,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -81,9 +82,19 @@ def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
     )
 
 
+#: What `next_cursor` looks like; cursors issued before it (base64 of the same) still work.
+CURSOR_PATTERN = r"^[0-9]{1,9}\.[0-9]{1,9}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def _decode_cursor(cursor: str) -> tuple[int, int]:
     try:
-        variant_id, warehouse_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(".")
+        text = cursor
+        if not _CURSOR.match(text):  # a legacy base64 cursor
+            text = base64.urlsafe_b64decode(cursor.encode()).decode()
+            if not _CURSOR.match(text):
+                raise ValueError(cursor)
+        variant_id, warehouse_id = text.split(".")
         return int(variant_id), int(warehouse_id)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise ApiError(
@@ -94,8 +105,29 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
         ) from None
 
 
+def _parse_since(text: str) -> datetime:
+    """An RFC 3339 time with its zone ("2026-12-04T10:00:00Z"); else a 422 naming it."""
+    try:
+        when = datetime.fromisoformat(text.strip().upper())
+    except ValueError:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"updated_since: {text[:40]!r} is not a time (e.g. 2026-12-04T10:00:00Z).",
+            fields=[{"field": "updated_since", "problem": "not a date-time"}],
+        ) from None
+    if when.tzinfo is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "updated_since: give a time zone (e.g. Z).",
+            fields=[{"field": "updated_since", "problem": "no time zone"}],
+        )
+    return when
+
+
 def _encode_cursor(variant_id: int, warehouse_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{variant_id}.{warehouse_id}".encode()).decode()
+    return f"{variant_id}.{warehouse_id}"
 
 
 @router.get("/stock", response_model=BalancePage)
@@ -103,19 +135,27 @@ def list_balances(
     secret: ApiSecret,
     brand: Annotated[str | None, Query(max_length=32)] = None,
     warehouse: Annotated[str | None, Query(max_length=32)] = None,
-    updated_since: datetime | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    updated_since: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Only balances changed at or after this time (RFC 3339, with a zone).",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The previous page's next_cursor.",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
 ) -> BalancePage:
     """Balances in a stable order, a page at a time; follow `next_cursor` until it is null."""
-    if updated_since is not None and updated_since.tzinfo is None:
-        raise ApiError(
-            422,
-            "validation_error",
-            "updated_since: give a time zone (e.g. Z).",
-            fields=[{"field": "updated_since", "problem": "no time zone"}],
-        )
-    after = _decode_cursor(cursor) if cursor else None
+    since = _parse_since(updated_since) if updated_since is not None else None
+    after = _decode_cursor(cursor) if cursor is not None else None
     with transaction() as session:
         holder = authorize(session, secret, Scope.STOCK_READ)
         brand_id = holder.brand_id
@@ -131,7 +171,7 @@ def list_balances(
             after=after,
             brand_id=brand_id,
             warehouse_id=warehouse_id,
-            updated_since=updated_since,
+            updated_since=since,
         )
     items = [
         BalanceRow(
