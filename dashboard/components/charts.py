@@ -14,6 +14,9 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.components.filters import clear_filters
+from dashboard.states.analytics_filters import PERIOD_CHOICES
+from dashboard.states.auth import AuthState
 from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE
 
 CHART_HEIGHT = "320px"
@@ -34,7 +37,7 @@ def plot(view: rx.Var, *, test_id: str) -> rx.Component:
             config=PLOT_CONFIG,
             use_resize_handler=True,
             width="100%",
-            height=CHART_HEIGHT,
+            height=view.height,
         ),
         width="100%",
         min_height=CHART_HEIGHT,
@@ -42,20 +45,28 @@ def plot(view: rx.Var, *, test_id: str) -> rx.Component:
     )
 
 
+FILTER_HINT = "Try a longer period or fewer filters."
+
+
 def chart_empty(
     message: rx.Var | str,
     *,
     height: str = CHART_HEIGHT,
-    hint: str = "Try a longer period or fewer filters.",
+    hint: rx.Var | str = FILTER_HINT,
 ) -> rx.Component:
-    """What a chart shows when there is nothing to draw: the reason, in words."""
+    """What a chart shows when there is nothing to draw: the reason, in words, and
+    what to do about it."""
     return rx.center(
         rx.vstack(
             rx.icon("chart-no-axes-column", size=22, color=rx.color("gray", 9)),
-            rx.text(message, size="2", color_scheme="gray", weight="medium"),
-            rx.text(hint, size="1", color_scheme="gray") if hint else rx.fragment(),
+            rx.text(message, size="2", color_scheme="gray", weight="medium",
+                    data_testid="chart-empty-message"),
+            rx.text(hint, size="1", color_scheme="gray", text_align="center",
+                    max_width="420px", data_testid="chart-empty-hint")
+            if not isinstance(hint, str) or hint else rx.fragment(),
             align="center",
             spacing="2",
+            padding_x="16px",
         ),
         height=height,
         width="100%",
@@ -190,7 +201,8 @@ def chart_card(
             view.total_rows > 0,
             data_table(view, test_id=test_id),
             chart_empty(empty_message or view.message, height="120px",
-                        hint="" if table_only else "Try a longer period or fewer filters."),
+                        hint="" if table_only else rx.cond(view.hint != "", view.hint,
+                                                           FILTER_HINT)),
         ),
         table_pager(view, on_page, test_id=test_id),
         spacing="2",
@@ -233,7 +245,12 @@ def chart_card(
                 ),
                 options,
                 rx.tabs.content(
-                    rx.cond(view.empty, chart_empty(view.message), plot(view, test_id=test_id)),
+                    rx.cond(
+                        view.empty,
+                        chart_empty(view.message,
+                                    hint=rx.cond(view.hint != "", view.hint, FILTER_HINT)),
+                        plot(view, test_id=test_id),
+                    ),
                     value="chart",
                     width="100%",
                 ),
@@ -354,11 +371,7 @@ def filter_bar(
             reset_on_submit=False,
             width="auto",
         ),
-        rx.cond(
-            s.filtered,
-            rx.button(rx.icon("x", size=14), "Clear filters", on_click=s.clear_filters,
-                      variant="ghost", color_scheme="gray", size="2"),
-        ),
+        clear_filters(s),
     ]
     return rx.hstack(*parts, align="center", spacing="3", wrap="wrap", width="100%",
                      role="search", aria_label="Filters")
@@ -378,4 +391,74 @@ def filter_status(state: type[rx.State]) -> rx.Component:
         spacing="3",
         color=rx.color("gray", 11),
         min_height="20px",
+    )
+
+
+# --- a page of chart panels (Analytics, Demand) ---------------------------------------------
+
+
+def chart_panel(state: type[rx.State], key: str, *, test_id: str, description: str,
+                **props) -> rx.Component:
+    """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV."""
+    return chart_card(
+        state.charts[key],
+        test_id=test_id,
+        description=description,
+        loading=state.loading,
+        on_page=state.table_page,
+        on_export=state.export_csv,
+        **props,
+    )
+
+
+def _problem(text: rx.Var, link: str, href: str, *, icon: str, color: str,
+             test_id: str) -> rx.Component:
+    return rx.callout(
+        rx.vstack(
+            rx.text(text, weight="medium"),
+            rx.link(link, href=href, size="2", weight="medium"),
+            spacing="1",
+        ),
+        icon=icon,
+        color_scheme=color,
+        role="alert",
+        width="100%",
+        data_testid=test_id,
+    )
+
+
+def panels_page(
+    state: type[rx.State],
+    body: rx.Component,
+    *,
+    route: str,
+    test_prefix: str,
+    with_category: bool = True,
+) -> rx.Component:
+    """A page of chart panels: the filter bar and the period, then `body`, or why not:
+    a refusal (nothing read; a link to what the viewer may see), a bad filter (a link
+    clearing them), or a computation that failed."""
+    s = state
+    return rx.vstack(
+        filter_bar(s, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name,
+                   with_category=with_category),
+        filter_status(s),
+        rx.cond(
+            s.load_error != "",
+            rx.callout(s.load_error, icon="triangle-alert", color_scheme="red", role="alert",
+                       width="100%"),
+        ),
+        rx.cond(
+            s.refusal != "",
+            _problem(s.refusal, "Show my brand's figures", route, icon="shield-alert",
+                     color="red", test_id=f"{test_prefix}-refused"),
+            rx.cond(
+                s.filter_error != "",
+                _problem(s.filter_error, "Clear the filters", route, icon="circle-alert",
+                         color="amber", test_id=f"{test_prefix}-filter-error"),
+                body,
+            ),
+        ),
+        spacing="3",
+        width="100%",
     )

@@ -2,61 +2,56 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import reflex as rx
 
+from dashboard import routes
+from dashboard.components.figures import empty_state
+from dashboard.registry import Page, nav_pages
 from dashboard.states.auth import AuthState
 from dashboard.states.sidebar import SidebarState
-from models.users import Role
+from models.policy import roles_for
 
 SIDEBAR_WIDTH = "220px"
+#: Below this width the sidebar shows icons only (labels as tooltips).
+COMPACT_BELOW = "1100px"
+COMPACT_WIDTH = "56px"
 TOP_BAR_HEIGHT = "52px"
+_COMPACT = f"@media (max-width: {COMPACT_BELOW})"
 
 
-#: Who may open what (the sidebar hides the rest; each page's handlers also check).
-EVERYONE = tuple(Role)
-STAFF = (Role.ADMIN, Role.MERCHANDISER, Role.MANAGER)
-ADMINS = (Role.ADMIN,)
+def allowed(perm: str | None) -> rx.Var:
+    """Whether the signed-in user's role may `perm` (shapes the screen only)."""
+    if perm is None:
+        return AuthState.is_authenticated
+    return rx.Var.create(list(roles_for(perm))).contains(AuthState.user_role)
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    label: str
-    route: str
-    icon: str
-    built: bool = False
-    roles: tuple[Role, ...] = EVERYONE
-    #: A live count shown beside the label: "alerts" or "transfers" (SidebarState).
-    count: str = ""
+def no_access() -> rx.Component:
+    return rx.box(
+        empty_state(
+            "lock",
+            "You don't have access to this page",
+            "Your role doesn't include it. If you need it, ask an admin.",
+            rx.link("Back to the overview", href=routes.OVERVIEW, size="2", weight="medium"),
+        ),
+        data_testid="no-access",
+        width="100%",
+    )
 
 
-#: The sidebar, in order. Sections not built yet show as "Soon", never as dead links.
-SECTIONS: tuple[Section, ...] = (
-    Section("Overview", "/", "layout-dashboard", built=True),
-    Section("Stock", "/stock", "package", built=True),
-    Section("Transfers", "/transfers", "arrow-left-right", True, STAFF, "transfers"),
-    Section("Alerts", "/alerts", "bell", True, STAFF, "alerts"),
-    Section("Imports", "/imports", "file-up", built=True),
-    Section("Syncs", "/syncs", "refresh-cw", built=True, roles=STAFF),
-    Section("Analytics", "/analytics", "chart-line", built=True),
-    Section("Demand", "/demand", "vote", built=True),
-)
-
-#: The admin pages, grouped under "Admin" and shown to admins only.
-ADMIN_SECTIONS: tuple[Section, ...] = (
-    Section("Users", "/admin/users", "users", built=True, roles=ADMINS),
-    Section("Brands", "/admin/brands", "tags", built=True, roles=ADMINS),
-    Section("Warehouses", "/admin/warehouses", "warehouse", built=True, roles=ADMINS),
-    Section("API keys", "/admin/api-keys", "key-round", built=True, roles=ADMINS),
-)
+def gate(perm: str | None, content: rx.Component) -> rx.Component:
+    """`content` for the roles `perm` allows; "You don't have access" for the others."""
+    return content if perm is None else rx.cond(allowed(perm), content, no_access())
 
 
-def _for_roles(roles: tuple[Role, ...], item: rx.Component) -> rx.Component:
-    if roles == EVERYONE:
-        return item
-    allowed = rx.Var.create([role.value for role in roles])
-    return rx.cond(allowed.contains(AuthState.user_role), item)
+def shown_to(perm: str | None, content: rx.Component) -> rx.Component:
+    """`content` for the roles `perm` allows; nothing for the others."""
+    return content if perm is None else rx.cond(allowed(perm), content)
+
+
+def _any_allowed(entries: list[Page]) -> rx.Var:
+    roles = sorted({role for entry in entries if entry.perm for role in roles_for(entry.perm)})
+    return rx.Var.create(roles).contains(AuthState.user_role)
 
 
 _ITEM_STYLE = {
@@ -92,24 +87,23 @@ def _live_count(which: str) -> rx.Component:
     )
 
 
-def _nav_item(section: Section, active_route: str) -> rx.Component:
-    content = [rx.icon(section.icon, size=16), rx.text(section.label, flex="1")]
-    if not section.built:
-        return rx.box(
-            *content,
-            rx.badge("Soon", variant="soft", color_scheme="gray", size="1"),
-            title=f"{section.label} is coming soon",
-            aria_disabled="true",
-            style={**_ITEM_STYLE, "color": rx.color("gray", 9), "cursor": "default"},
-        )
-    active = section.route == active_route
-    if section.count:
-        content.append(_live_count(section.count))
-    return rx.link(
+def _nav_item(entry: Page, active_route: str) -> rx.Component:
+    nav = entry.nav
+    assert nav is not None
+    content = [
+        rx.icon(nav.icon, size=16, flex_shrink="0"),
+        rx.text(nav.label, flex="1", class_name="nav-label"),
+    ]
+    active = entry.route == active_route
+    if nav.count:
+        content.append(rx.box(_live_count(nav.count), class_name="nav-label"))
+    item = rx.link(
         *content,
-        href=section.route,
+        href=entry.route,
         underline="none",
         aria_current="page" if active else None,
+        title=nav.label,
+        aria_label=nav.label,
         style={
             **_ITEM_STYLE,
             "color": rx.color("accent", 11) if active else rx.color("gray", 12),
@@ -118,19 +112,14 @@ def _nav_item(section: Section, active_route: str) -> rx.Component:
             "_hover": {"background": rx.color("accent", 4) if active else rx.color("gray", 3)},
         },
     )
+    return shown_to(entry.perm, item)
 
 
 def sidebar(active_route: str) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.center(
-                rx.icon("boxes", size=16, color="white"),
-                width="26px",
-                height="26px",
-                border_radius="var(--radius-2)",
-                background=rx.color("accent", 9),
-            ),
-            rx.text("Rackroom", size="3", weight="bold"),
+            rx.image(src="/logo.svg", alt="", width="26px", height="26px"),
+            rx.text("Rackroom", size="3", weight="bold", class_name="nav-label"),
             align="center",
             spacing="2",
             height=TOP_BAR_HEIGHT,
@@ -139,12 +128,9 @@ def sidebar(active_route: str) -> rx.Component:
         ),
         rx.el.nav(
             rx.vstack(
-                *[
-                    _for_roles(section.roles, _nav_item(section, active_route))
-                    for section in SECTIONS
-                ],
-                _for_roles(
-                    ADMINS,
+                *[_nav_item(entry, active_route) for entry in nav_pages("main")],
+                rx.cond(
+                    _any_allowed(nav_pages("admin")),
                     rx.vstack(
                         rx.text(
                             "Admin",
@@ -154,8 +140,9 @@ def sidebar(active_route: str) -> rx.Component:
                             padding_x="10px",
                             padding_top="14px",
                             padding_bottom="2px",
+                            class_name="nav-label",
                         ),
-                        *[_nav_item(section, active_route) for section in ADMIN_SECTIONS],
+                        *[_nav_item(entry, active_route) for entry in nav_pages("admin")],
                         spacing="1",
                         width="100%",
                         data_testid="nav-admin",
@@ -179,6 +166,14 @@ def sidebar(active_route: str) -> rx.Component:
         top="0",
         background=rx.color("gray", 2),
         border_right=f"1px solid {rx.color('gray', 5)}",
+        data_testid="sidebar",
+        style={
+            _COMPACT: {
+                "width": COMPACT_WIDTH,
+                "min_width": COMPACT_WIDTH,
+                "& .nav-label": {"display": "none"},
+            }
+        },
     )
 
 

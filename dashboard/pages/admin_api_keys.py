@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.admin import (
     MONO,
     active_badge,
-    admin_shell,
+    admin_body,
+    admin_list,
     cell,
-    confirm_dialog,
-    field,
+    dialog_wiring,
     form_dialog,
-    header,
-    load_error,
+    headers,
     muted,
-    pager,
     primary_action,
     secret_dialog,
-    select,
+    select_field,
     table,
-    text_input,
+    target_confirm,
+    text_field,
     when,
 )
 from dashboard.components.figures import empty_state
+from dashboard.registry import Nav, page
 from dashboard.states.admin_api_keys import (
-    ROUTE,
     SCOPE_CHOICES,
     AdminApiKeysState,
     ApiKeyItem,
 )
-from dashboard.states.auth import AuthState
 
 TITLE = "API keys"
 S = AdminApiKeysState
@@ -38,7 +37,17 @@ S = AdminApiKeysState
 
 def _row(item: ApiKeyItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.text(item.name, weight="medium"),
+                rx.tooltip(
+                    muted("client_id " + item.id.to_string(), size="1"),
+                    content="The OAuth2 client_id of this key (its secret is the key itself)",
+                ),
+                spacing="0",
+            ),
+            vertical_align="middle",
+        ),
         cell(rx.text(item.prefix, style=MONO, data_testid="key-prefix")),
         cell(
             rx.flex(
@@ -52,6 +61,17 @@ def _row(item: ApiKeyItem) -> rx.Component:
         ),
         cell(
             rx.cond(item.brand != "", rx.text(item.brand, size="2"), muted("All brands", size="2"))
+        ),
+        cell(
+            rx.tooltip(
+                rx.vstack(
+                    rx.text(item.rate, size="2", white_space="nowrap"),
+                    muted(item.burst, white_space="nowrap"),
+                    spacing="0",
+                ),
+                content="Rate limit: " + item.limit + " (requests refilled, and at once)",
+            ),
+            data_testid="key-limit",
         ),
         cell(when(item.created, item.created_exact)),
         cell(when(item.last_used, item.last_used_exact)),
@@ -86,44 +106,32 @@ def _row(item: ApiKeyItem) -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return rx.cond(
-        S.keys.length() > 0,
-        rx.vstack(
-            rx.hstack(
-                muted(
-                    "Only the first characters of each key are kept in the clear; "
-                    "a lost key cannot be shown again, only revoked and replaced.",
-                    size="2",
-                ),
-                rx.spacer(),
-                muted(S.summary, size="2"),
-                width="100%",
+    return admin_list(
+        S,
+        S.keys,
+        table(
+            *headers(
+                "Name",
+                "Key",
+                "Scopes",
+                "Brand",
+                "Rate limit",
+                "Created",
+                "Last used",
+                "State",
+                "",
+                widths={"": "72px"},
             ),
-            table(
-                header("Name"),
-                header("Key"),
-                header("Scopes"),
-                header("Brand"),
-                header("Created"),
-                header("Last used"),
-                header("State"),
-                header("", width="72px"),
-                body=rx.foreach(S.keys, _row),
-                test_id="keys-table",
-            ),
-            pager(S.range_label, S.previous_href, S.next_href),
-            spacing="3",
-            width="100%",
+            body=rx.foreach(S.keys, _row),
+            test_id="keys-table",
         ),
-        rx.cond(
-            S.loaded,
-            empty_state(
-                "key-round",
-                "No API keys yet",
-                "Storefronts and brand systems call the REST API with a key. Create one "
-                "with New API key and give it only the scopes it needs.",
-            ),
-            rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
+        note="Only the first characters of each key are kept in the clear; "
+        "a lost key cannot be shown again, only revoked and replaced.",
+        empty=empty_state(
+            "key-round",
+            "No API keys yet",
+            "Storefronts and brand systems call the REST API with a key. Create one "
+            "with New API key and give it only the scopes it needs.",
         ),
     )
 
@@ -145,18 +153,15 @@ def _scope_option(value: str, description: str) -> rx.Component:
 
 def _create_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        text_field(
             "Name",
-            text_input(
-                "new-key-name",
-                name="name",
-                required=True,
-                auto_focus=True,
-                auto_complete="off",
-                placeholder="shopify-storefront",
-                max_length=100,
-            ),
-            for_id="new-key-name",
+            "new-key-name",
+            name="name",
+            required=True,
+            auto_focus=True,
+            auto_complete="off",
+            placeholder="shopify-storefront",
+            max_length=100,
             hint="Who uses it; shown as the actor of every change it makes.",
         ),
         rx.el.fieldset(
@@ -167,26 +172,43 @@ def _create_dialog() -> rx.Component:
             rx.vstack(*[_scope_option(v, d) for v, d in SCOPE_CHOICES], spacing="2"),
             style={"border": "none", "padding": "0", "margin": "0"},
         ),
-        field(
+        select_field(
             "Brand",
-            select(
-                "new-key-brand",
-                S.brands,
-                name="brand",
-                value=S.form_brand,
-                on_change=S.set_form_brand,
-            ),
-            for_id="new-key-brand",
+            "new-key-brand",
+            S.brands,
+            name="brand",
+            value=S.form_brand,
+            on_change=S.set_form_brand,
             hint="A key bound to a brand can only read and change that brand's SKUs.",
+        ),
+        rx.hstack(
+            text_field(
+                "Rate",
+                "new-key-rate",
+                name="rate",
+                placeholder="20/s",
+                auto_complete="off",
+                max_length=20,
+                hint="Requests refilled per second (50/s) or minute (600/m).",
+            ),
+            text_field(
+                "Burst",
+                "new-key-burst",
+                name="burst",
+                placeholder="40",
+                auto_complete="off",
+                input_mode="numeric",
+                max_length=6,
+                hint="Requests it may make at once.",
+            ),
+            spacing="3",
+            width="100%",
         ),
         title="New API key",
         description="The key is shown once, right after you create it.",
-        open=S.dialog == "create",
-        on_open_change=S.on_dialog_change,
+        **dialog_wiring(S, "create"),
         on_submit=S.create_key,
         submit_label="Create key",
-        saving=S.saving,
-        error=S.form_error,
         test_id="new-key-dialog",
     )
 
@@ -205,31 +227,27 @@ def _dialogs() -> rx.Component:
             done_label="I have stored it",
             test_id="secret-dialog",
         ),
-        confirm_dialog(
-            title="Revoke " + S.target_label + "?",
+        target_confirm(
+            S,
+            "revoke",
+            "Revoke",
             description="Every request with this key is refused from now on. Clients using "
             "it stop working until they get a new key. This cannot be undone.",
-            confirm_label="Revoke key",
-            open=S.dialog == "revoke",
-            on_open_change=S.on_dialog_change,
             on_confirm=S.revoke_key,
-            saving=S.saving,
-            error=S.form_error,
             test_id="revoke-dialog",
+            confirm_label="Revoke key",
         ),
     )
 
 
+@page(
+    routes.ADMIN_API_KEYS,
+    TITLE,
+    perm="admin.api_keys",
+    load=S.load,
+    nav=Nav("API keys", "key-round", group="admin"),
+    description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
+    action=lambda: primary_action("New API key", "plus", S.open_create),
+)
 def admin_api_keys_page() -> rx.Component:
-    return admin_shell(
-        load_error(S.load_error),
-        _list(),
-        _dialogs(),
-        title=TITLE,
-        route=ROUTE,
-        description="Keys for storefronts and brand systems calling the REST API.",
-        action=primary_action("New API key", "plus", S.open_create),
-    )
-
-
-ON_LOAD = [AuthState.require_login, S.load]
+    return admin_body(S, _list(), _dialogs())

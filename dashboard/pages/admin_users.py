@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.admin import (
     active_badge,
-    admin_shell,
+    active_toggle,
+    admin_body,
+    admin_list,
     cell,
-    confirm_dialog,
-    field,
+    dialog_wiring,
     form_dialog,
-    header,
-    load_error,
+    headers,
     muted,
-    pager,
     primary_action,
+    row_menu,
     secret_dialog,
-    select,
+    select_field,
     table,
-    text_input,
+    target_confirm,
+    text_field,
     when,
 )
 from dashboard.components.figures import empty_state
+from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
+from dashboard.registry import Nav, page
 from dashboard.states.admin_users import (
     ANY_ROLE,
     ROLE_CHOICES,
-    ROUTE,
     AdminUsersState,
     UserItem,
 )
-from dashboard.states.auth import AuthState
 
 TITLE = "Users"
 S = AdminUsersState
@@ -46,51 +48,29 @@ def _role_badge(item: UserItem) -> rx.Component:
 
 
 def _actions(item: UserItem) -> rx.Component:
-    return rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.icon("ellipsis", size=16),
-                variant="ghost",
-                color_scheme="gray",
-                size="1",
-                aria_label="Actions for " + item.email,
-                title="Actions",
-            )
-        ),
-        rx.menu.content(
-            rx.cond(
-                item.is_self,
-                rx.menu.item("This is you", disabled=True),
-                rx.menu.item(
-                    rx.icon("user-cog", size=14), "Change role…", on_click=S.open_access(item.id)
-                ),
-            ),
+    return row_menu(
+        "Actions for " + item.email,
+        rx.cond(
+            item.is_self,
+            rx.menu.item("This is you", disabled=True),
             rx.menu.item(
-                rx.icon("key-round", size=14), "Reset password…", on_click=S.confirm_reset(item.id)
+                rx.icon("user-cog", size=14), "Change role…", on_click=S.open_access(item.id)
             ),
-            rx.cond(
-                item.is_self,
-                rx.fragment(),
-                rx.fragment(
-                    rx.menu.separator(),
-                    rx.cond(
-                        item.active,
-                        rx.menu.item(
-                            rx.icon("user-x", size=14),
-                            "Deactivate…",
-                            color="red",
-                            on_click=S.confirm_active(item.id, False),
-                        ),
-                        rx.menu.item(
-                            rx.icon("user-check", size=14),
-                            "Reactivate…",
-                            on_click=S.confirm_active(item.id, True),
-                        ),
-                    ),
+        ),
+        rx.menu.item(
+            rx.icon("key-round", size=14), "Reset password…", on_click=S.confirm_reset(item.id)
+        ),
+        rx.cond(
+            item.is_self,
+            rx.fragment(),
+            rx.fragment(
+                rx.menu.separator(),
+                active_toggle(
+                    item.active,
+                    off=("user-x", "Deactivate…", S.confirm_active(item.id, False)),
+                    on=("user-check", "Reactivate…", S.confirm_active(item.id, True)),
                 ),
             ),
-            size="1",
-            align="end",
         ),
     )
 
@@ -123,45 +103,28 @@ def _row(item: UserItem) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.hstack(
         rx.form(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=14)),
+            search_box(
                 id="user-search",
                 name="q",
-                type="search",
-                default_value=S.search,
-                key=S.search,
+                value=S.search,
                 placeholder="Search name or email, then Enter",
                 aria_label="Search users",
-                size="2",
-                width="300px",
             ),
             rx.el.input(type="hidden", name="role", value=S.role_filter),
             on_submit=S.apply_filters,
             reset_on_submit=False,
             width="auto",
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Filter by role", min_width="150px"),
-            rx.select.content(
-                rx.select.item("All roles", value=ANY_ROLE),
-                rx.select.separator(),
-                *[rx.select.item(label, value=value) for value, label in ROLE_CHOICES],
-            ),
+        filter_select(
+            ROLE_CHOICES,
+            all_label="All roles",
+            all_value=ANY_ROLE,
             value=S.role_filter,
             on_change=S.filter_role,
-            size="2",
+            aria_label="Filter by role",
+            min_width="150px",
         ),
-        rx.cond(
-            S.filtered,
-            rx.button(
-                rx.icon("x", size=14),
-                "Clear filters",
-                on_click=S.clear_filters,
-                variant="ghost",
-                color_scheme="gray",
-                size="2",
-            ),
-        ),
+        clear_filters(S),
         rx.spacer(),
         muted(S.summary, size="2", white_space="nowrap", data_testid="users-summary"),
         align="center",
@@ -171,72 +134,57 @@ def _filters() -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return rx.cond(
-        S.users.length() > 0,
-        rx.vstack(
-            table(
-                header("User", width="32%"),
-                header("Role"),
-                header("Brand"),
-                header("Status"),
-                header("Last login"),
-                header("", width="48px"),
-                body=rx.foreach(S.users, _row),
-                test_id="users-table",
+    return admin_list(
+        S,
+        S.users,
+        table(
+            *headers(
+                "User",
+                "Role",
+                "Brand",
+                "Status",
+                "Last login",
+                "",
+                widths={"User": "32%", "": "48px"},
             ),
-            pager(S.range_label, S.previous_href, S.next_href),
-            spacing="3",
-            width="100%",
+            body=rx.foreach(S.users, _row),
+            test_id="users-table",
         ),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.filtered,
-                empty_state(
-                    "search-x",
-                    "No users match these filters",
-                    "Try another name or email, or clear the filters to see everyone.",
-                    rx.button("Clear filters", on_click=S.clear_filters, variant="soft", size="2"),
-                ),
-                empty_state(
-                    "users",
-                    "No users yet",
-                    "Create the first account with New user; they get a temporary password.",
-                ),
+        empty=filtered_empty(
+            S,
+            "No users match these filters",
+            "Try another name or email, or clear the filters to see everyone.",
+            empty_state(
+                "users",
+                "No users yet",
+                "Create the first account with New user; they get a temporary password.",
             ),
-            rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
         ),
     )
 
 
 def _role_and_brand(prefix: str) -> list[rx.Component]:
     return [
-        field(
+        select_field(
             "Role",
-            select(
-                f"{prefix}-role",
-                ROLE_CHOICES,
-                name="role",
-                value=S.form_role,
-                on_change=S.set_form_role,
-            ),
-            for_id=f"{prefix}-role",
+            f"{prefix}-role",
+            ROLE_CHOICES,
+            name="role",
+            value=S.form_role,
+            on_change=S.set_form_role,
             hint="Admins manage everything; merchandisers work stock; managers read and "
             "approve; vendors see only their brand.",
         ),
         rx.cond(
             S.form_needs_brand,
-            field(
+            select_field(
                 "Brand",
-                select(
-                    f"{prefix}-brand",
-                    S.brands,
-                    name="brand",
-                    placeholder="Pick the vendor's brand",
-                    value=S.form_brand,
-                    on_change=S.set_form_brand,
-                ),
-                for_id=f"{prefix}-brand",
+                f"{prefix}-brand",
+                S.brands,
+                name="brand",
+                placeholder="Pick the vendor's brand",
+                value=S.form_brand,
+                on_change=S.set_form_brand,
                 hint="A vendor sees this brand's stock and imports, nothing else.",
             ),
         ),
@@ -246,34 +194,29 @@ def _role_and_brand(prefix: str) -> list[rx.Component]:
 def _dialogs() -> rx.Component:
     return rx.fragment(
         form_dialog(
-            field(
+            text_field(
                 "Email",
-                text_input(
-                    "new-user-email",
-                    name="email",
-                    type="email",
-                    required=True,
-                    auto_focus=True,
-                    auto_complete="off",
-                    placeholder="name@company.com",
-                ),
-                for_id="new-user-email",
+                "new-user-email",
+                name="email",
+                type="email",
+                required=True,
+                auto_focus=True,
+                auto_complete="off",
+                placeholder="name@company.com",
             ),
-            field(
+            text_field(
                 "Name",
-                text_input("new-user-name", name="name", auto_complete="off"),
-                for_id="new-user-name",
+                "new-user-name",
+                name="name",
+                auto_complete="off",
                 hint="Optional; shown in the top bar and in history.",
             ),
             *_role_and_brand("new-user"),
             title="New user",
             description="They get a temporary password, shown to you once after creating.",
-            open=S.dialog == "create",
-            on_open_change=S.on_dialog_change,
+            **dialog_wiring(S, "create"),
             on_submit=S.create_user,
             submit_label="Create user",
-            saving=S.saving,
-            error=S.form_error,
             test_id="new-user-dialog",
         ),
         form_dialog(
@@ -281,49 +224,38 @@ def _dialogs() -> rx.Component:
             title="Change role",
             description="What " + S.target_label + " may see and do. It applies at their "
             "next click; no need to sign in again.",
-            open=S.dialog == "access",
-            on_open_change=S.on_dialog_change,
+            **dialog_wiring(S, "access"),
             on_submit=S.save_access,
             submit_label="Save role",
-            saving=S.saving,
-            error=S.form_error,
             test_id="access-dialog",
         ),
-        confirm_dialog(
-            title="Deactivate " + S.target_label + "?",
+        target_confirm(
+            S,
+            "deactivate",
+            "Deactivate",
             description="They are signed out everywhere at once and cannot sign in until "
             "reactivated. Their history stays.",
-            confirm_label="Deactivate",
-            open=S.dialog == "deactivate",
-            on_open_change=S.on_dialog_change,
             on_confirm=S.set_active,
-            saving=S.saving,
-            error=S.form_error,
             test_id="deactivate-dialog",
         ),
-        confirm_dialog(
-            title="Reactivate " + S.target_label + "?",
+        target_confirm(
+            S,
+            "reactivate",
+            "Reactivate",
             description="They can sign in again with their current password.",
-            confirm_label="Reactivate",
-            open=S.dialog == "reactivate",
-            on_open_change=S.on_dialog_change,
             on_confirm=S.set_active,
-            saving=S.saving,
-            error=S.form_error,
             test_id="reactivate-dialog",
             danger=False,
         ),
-        confirm_dialog(
-            title="Reset the password of " + S.target_label + "?",
+        target_confirm(
+            S,
+            "reset",
+            "Reset the password of",
             description="Their current password stops working and they are signed out "
             "everywhere. You will see a temporary password once.",
-            confirm_label="Reset password",
-            open=S.dialog == "reset",
-            on_open_change=S.on_dialog_change,
             on_confirm=S.reset_password,
-            saving=S.saving,
-            error=S.form_error,
             test_id="reset-dialog",
+            confirm_label="Reset password",
         ),
         secret_dialog(
             title="Temporary password",
@@ -338,17 +270,14 @@ def _dialogs() -> rx.Component:
     )
 
 
+@page(
+    routes.ADMIN_USERS,
+    TITLE,
+    perm="admin.users",
+    load=S.load,
+    nav=Nav("Users", "users", group="admin"),
+    description="Who can sign in, and what each person may see and do.",
+    action=lambda: primary_action("New user", "user-plus", S.open_create),
+)
 def admin_users_page() -> rx.Component:
-    return admin_shell(
-        load_error(S.load_error),
-        _filters(),
-        _list(),
-        _dialogs(),
-        title=TITLE,
-        route=ROUTE,
-        description="Who can sign in, and what each person may see and do.",
-        action=primary_action("New user", "user-plus", S.open_create),
-    )
-
-
-ON_LOAD = [AuthState.require_login, S.load]
+    return admin_body(S, _filters(), _list(), _dialogs())

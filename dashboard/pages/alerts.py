@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.admin import (
     MONO,
     cell,
     confirm_dialog,
+    dialog_wiring,
     field,
     form_dialog,
-    header,
-    load_error,
+    headers,
     muted,
     number_cell,
-    pager,
-    select,
+    primary_action,
+    select_field,
     table,
-    text_input,
+    text_field,
     when,
 )
 from dashboard.components.figures import NUMERIC, empty_state
-from dashboard.components.layout import app_shell
-from dashboard.pages.transfers import staff_only
+from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
+from dashboard.components.lists import list_view
+from dashboard.registry import Nav, page
 from dashboard.states.alerts import (
     ANY,
     KIND_LABELS,
@@ -39,7 +41,6 @@ from dashboard.states.alerts import (
     ReplenishmentState,
     RuleItem,
 )
-from dashboard.states.auth import AuthState
 
 TITLE = "Alerts"
 S = AlertsState
@@ -82,6 +83,25 @@ def _section_tabs(active: str) -> rx.Component:
     )
 
 
+INHERITED = ("Threshold", "Reorder qty", "Lead time", "Target cover")
+RULE_FIGURES = ("Low at ≤", "Reorder qty", "Lead time", "Target cover")
+ORDER_FIGURES = (
+    "Available",
+    "Incoming",
+    "Sells / wk",
+    "Cover",
+    "Low at ≤",
+    "Min order",
+    "Lead + cover",
+    "Order",
+)
+
+
+def _section(active: str, *content: rx.Component) -> rx.Component:
+    """An alert page: the section tabs, then its content."""
+    return rx.vstack(_section_tabs(active), *content, spacing="4", width="100%")
+
+
 def _picker(
     label: str,
     value: rx.Var,
@@ -90,20 +110,14 @@ def _picker(
     all_label: str,
     width: str = "170px",
 ) -> rx.Component:
-    items = (
-        [rx.select.item(text, value=v) for v, text in options]
-        if isinstance(options, list)
-        else [rx.foreach(options, lambda c: rx.select.item(c.label, value=c.value))]
-    )
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, min_width=width),
-        rx.select.content(
-            *([rx.select.item(all_label, value=ANY), rx.select.separator()] if all_label else []),
-            *items,
-        ),
+    return filter_select(
+        options if isinstance(options, list) else choice_items(options),
+        all_label=all_label,
+        all_value=ANY,
         value=value,
         on_change=on_change,
-        size="2",
+        aria_label=label,
+        min_width=width,
     )
 
 
@@ -187,17 +201,7 @@ def _inbox_filters() -> rx.Component:
             S.warehouses,
             "All warehouses",
         ),
-        rx.cond(
-            S.filtered,
-            rx.button(
-                rx.icon("x", size=14),
-                "Clear filters",
-                on_click=S.clear_filters,
-                variant="ghost",
-                color_scheme="gray",
-                size="2",
-            ),
-        ),
+        clear_filters(S),
         rx.spacer(),
         muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
         align="center",
@@ -218,46 +222,37 @@ def _count_chip(label: str, value: rx.Var, color: str) -> rx.Component:
 
 
 def _inbox() -> rx.Component:
-    return rx.cond(
-        S.alerts.length() > 0,
-        rx.vstack(
-            table(
-                header("Kind"),
-                header("Subject"),
-                header("Brand"),
-                header("Warehouse"),
-                header("Available", justify="end"),
-                header("Threshold", justify="end"),
-                header("Since"),
-                header("State"),
-                header("", justify="end"),
-                body=rx.foreach(S.alerts, _alert_row),
-                test_id="alerts-table",
-            ),
-            pager(S.range_label, S.previous_href, S.next_href),
-            spacing="3",
-            width="100%",
+    return list_view(
+        columns=headers(
+            "Kind",
+            "Subject",
+            "Brand",
+            "Warehouse",
+            "Available",
+            "Threshold",
+            "Since",
+            "State",
+            "",
+            right=("Available", "Threshold", ""),
         ),
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.filtered,
-                empty_state(
-                    "search-x",
-                    "No alerts match these filters",
-                    "Try another kind, brand or warehouse, or clear the filters.",
-                    rx.button("Clear filters", on_click=S.clear_filters, variant="soft", size="2"),
-                ),
-                empty_state(
-                    "bell-off",
-                    "Nothing needs you right now",
-                    "Alerts appear when a watched size runs low or out, or a style's core sizes "
-                    "break. No alerts at all? Set a threshold under Rules.",
-                    rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
-                ),
+        rows=S.alerts,
+        row=_alert_row,
+        loaded=S.loaded,
+        error=S.load_error,
+        empty=filtered_empty(
+            S,
+            "No alerts match these filters",
+            "Try another kind, brand or warehouse, or clear the filters.",
+            empty_state(
+                "bell-off",
+                "Nothing needs you right now",
+                "Alerts appear when a watched size runs low or out, or a style's core sizes "
+                "break. No alerts at all? Set a threshold under Rules.",
+                rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
             ),
-            rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
         ),
+        test_id="alerts-table",
+        paging=S,
     )
 
 
@@ -279,44 +274,40 @@ def _snooze_dialog() -> rx.Component:
         ),
         title="Snooze " + S.target_label,
         description="Hide it from the open inbox for a while.",
-        open=S.dialog == "snooze",
-        on_open_change=S.on_dialog_change,
+        **dialog_wiring(S, "snooze"),
         on_submit=S.snooze,
         submit_label="Snooze",
-        saving=S.saving,
-        error=S.form_error,
         test_id="snooze-dialog",
     )
 
 
+@page(
+    routes.ALERTS,
+    TITLE,
+    perm="alerts.read",
+    load=S.load,
+    nav=Nav("Alerts", "bell", count="alerts"),
+    description="Low stock, out of stock and broken size runs, one per subject; they "
+    "resolve themselves when the stock recovers.",
+)
 def alerts_page() -> rx.Component:
-    return app_shell(
-        staff_only(
-            _section_tabs(ROUTE),
-            load_error(S.load_error),
-            rx.hstack(
-                _count_chip("Open", S.counts["open"], "red"),
-                _count_chip("Acknowledged", S.counts["acknowledged"], "blue"),
-                _count_chip("Snoozed", S.counts["snoozed"], "gray"),
-                rx.separator(orientation="vertical", size="1"),
-                _count_chip("Low", S.counts["low_stock"], "amber"),
-                _count_chip("Out", S.counts["out_of_stock"], "red"),
-                _count_chip("Broken runs", S.counts["broken_size_run"], "purple"),
-                spacing="4",
-                align="center",
-            ),
-            _inbox_filters(),
-            _inbox(),
-            _snooze_dialog(),
+    return _section(
+        ROUTE,
+        rx.hstack(
+            _count_chip("Open", S.counts["open"], "red"),
+            _count_chip("Acknowledged", S.counts["acknowledged"], "blue"),
+            _count_chip("Snoozed", S.counts["snoozed"], "gray"),
+            rx.separator(orientation="vertical", size="1"),
+            _count_chip("Low", S.counts["low_stock"], "amber"),
+            _count_chip("Out", S.counts["out_of_stock"], "red"),
+            _count_chip("Broken runs", S.counts["broken_size_run"], "purple"),
+            spacing="4",
+            align="center",
         ),
-        title=TITLE,
-        route=ROUTE,
-        description="Low stock, out of stock and broken size runs, one per subject; they "
-        "resolve themselves when the stock recovers.",
+        _inbox_filters(),
+        _inbox(),
+        _snooze_dialog(),
     )
-
-
-ON_LOAD = [AuthState.require_login, S.load]
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -389,12 +380,7 @@ def _inherit_box() -> rx.Component:
             rx.cond(
                 R.inherited.length() > 0,
                 table(
-                    header("Warehouse"),
-                    header("Threshold", justify="end"),
-                    header("Reorder qty", justify="end"),
-                    header("Lead time", justify="end"),
-                    header("Target cover", justify="end"),
-                    header("Comes from"),
+                    *headers("Warehouse", *INHERITED, "Comes from", right=INHERITED),
                     body=rx.foreach(R.inherited, _inherit_row),
                     test_id="inherit-table",
                 ),
@@ -413,28 +399,22 @@ def _inherit_box() -> rx.Component:
 
 def _rule_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        select_field(
             "Level",
-            select(
-                "rule-level",
-                list(LEVEL_LABELS.items()),
-                name="level",
-                value=R.form_level,
-                on_change=R.set_form_level,
-            ),
-            for_id="rule-level",
+            "rule-level",
+            list(LEVEL_LABELS.items()),
+            name="level",
+            value=R.form_level,
+            on_change=R.set_form_level,
         ),
-        field(
+        text_field(
             "Brand code, style code or SKU",
-            text_input(
-                "rule-subject",
-                name="subject",
-                default_value=R.form_subject,
-                key=R.form_subject,
-                required=True,
-                auto_complete="off",
-            ),
-            for_id="rule-subject",
+            "rule-subject",
+            name="subject",
+            default_value=R.form_subject,
+            key=R.form_subject,
+            required=True,
+            auto_complete="off",
         ),
         field(
             "Warehouse",
@@ -452,33 +432,37 @@ def _rule_dialog() -> rx.Component:
             for_id="rule-warehouse",
         ),
         rx.grid(
-            field(
+            text_field(
                 "Low at or below",
-                text_input(
-                    "rule-threshold", name="threshold", type="number", min="0", required=True
-                ),
-                for_id="rule-threshold",
+                "rule-threshold",
+                name="threshold",
+                type="number",
+                min="0",
+                required=True,
             ),
-            field(
+            text_field(
                 "Reorder qty (min)",
-                text_input(
-                    "rule-reorder", name="reorder_qty", type="number", min="0", placeholder="0"
-                ),
-                for_id="rule-reorder",
+                "rule-reorder",
+                name="reorder_qty",
+                type="number",
+                min="0",
+                placeholder="0",
             ),
-            field(
+            text_field(
                 "Lead time (days)",
-                text_input(
-                    "rule-lead", name="lead_time_days", type="number", min="0", placeholder="14"
-                ),
-                for_id="rule-lead",
+                "rule-lead",
+                name="lead_time_days",
+                type="number",
+                min="0",
+                placeholder="14",
             ),
-            field(
+            text_field(
                 "Target cover (days)",
-                text_input(
-                    "rule-cover", name="target_cover_days", type="number", min="0", placeholder="28"
-                ),
-                for_id="rule-cover",
+                "rule-cover",
+                name="target_cover_days",
+                type="number",
+                min="0",
+                placeholder="28",
             ),
             columns="2",
             spacing="3",
@@ -486,86 +470,71 @@ def _rule_dialog() -> rx.Component:
         ),
         title="Set a rule",
         description="Replaces the rule for the same level, subject and warehouse if there is one.",
-        open=R.dialog == "rule",
-        on_open_change=R.on_dialog_change,
+        **dialog_wiring(R, "rule"),
         on_submit=R.save_rule,
         submit_label="Save rule",
-        saving=R.saving,
-        error=R.form_error,
         test_id="rule-dialog",
     )
 
 
-def rules_page() -> rx.Component:
-    return app_shell(
-        staff_only(
-            _section_tabs(RULES_ROUTE),
-            load_error(R.load_error),
-            _inherit_box(),
-            rx.hstack(
-                _picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
-                rx.spacer(),
-                muted(R.range_label, size="2"),
-                width="100%",
-                align="center",
-            ),
-            rx.cond(
-                R.rules.length() > 0,
-                rx.vstack(
-                    table(
-                        header("Level"),
-                        header("Subject"),
-                        header("Brand"),
-                        header("Warehouse"),
-                        header("Low at ≤", justify="end"),
-                        header("Reorder qty", justify="end"),
-                        header("Lead time", justify="end"),
-                        header("Target cover", justify="end"),
-                        header("Changed"),
-                        header(""),
-                        body=rx.foreach(R.rules, _rule_row),
-                        test_id="rules-table",
-                    ),
-                    pager(R.range_label, R.previous_href, R.next_href),
-                    width="100%",
-                ),
-                rx.cond(
-                    R.loaded,
-                    empty_state(
-                        "sliders-horizontal",
-                        "No rules yet",
-                        "Nothing is watched until a rule says so. Start with a brand default "
-                        "(all warehouses), then refine a style or a SKU where it differs.",
-                    ),
-                    rx.center(rx.spinner(size="3"), padding_y="48px"),
-                ),
-            ),
-            _rule_dialog(),
-            confirm_dialog(
-                title="Delete this rule?",
-                description="Its variants fall back to the next less specific rule, or are "
-                "no longer watched.",
-                confirm_label="Delete rule",
-                open=R.dialog == "delete",
-                on_open_change=R.on_dialog_change,
-                on_confirm=R.delete,
-                saving=R.saving,
-                error=R.form_error,
-                test_id="delete-rule-dialog",
-            ),
+def _rules() -> rx.Component:
+    return list_view(
+        columns=headers(
+            "Level",
+            "Subject",
+            "Brand",
+            "Warehouse",
+            *RULE_FIGURES,
+            "Changed",
+            "",
+            right=RULE_FIGURES,
         ),
-        title="Alert rules",
-        route=ROUTE,
-        description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
-        "style or SKU level.",
-        action=rx.cond(
-            AuthState.user_role != "vendor",
-            rx.button(rx.icon("plus", size=15), "New rule", on_click=R.open_create, size="2"),
+        rows=R.rules,
+        row=_rule_row,
+        loaded=R.loaded,
+        error=R.load_error,
+        empty=empty_state(
+            "sliders-horizontal",
+            "No rules yet",
+            "Nothing is watched until a rule says so. Start with a brand default "
+            "(all warehouses), then refine a style or a SKU where it differs.",
         ),
+        test_id="rules-table",
+        paging=R,
     )
 
 
-RULES_ON_LOAD = [AuthState.require_login, R.load]
+@page(
+    routes.ALERT_RULES,
+    "Alert rules",
+    perm="alerts.read",
+    load=R.load,
+    section=routes.ALERTS,
+    description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
+    "style or SKU level.",
+    action=lambda: primary_action("New rule", "plus", R.open_create),
+)
+def rules_page() -> rx.Component:
+    return _section(
+        RULES_ROUTE,
+        _inherit_box(),
+        rx.hstack(
+            _picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
+            width="100%",
+            align="center",
+        ),
+        _rules(),
+        _rule_dialog(),
+        confirm_dialog(
+            title="Delete this rule?",
+            description="Its variants fall back to the next less specific rule, or are "
+            "no longer watched.",
+            confirm_label="Delete rule",
+            **dialog_wiring(R, "delete"),
+            on_confirm=R.delete,
+            test_id="delete-rule-dialog",
+        ),
+    )
 
 
 # --- replenishment ----------------------------------------------------------------------------
@@ -597,65 +566,50 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
     )
 
 
+@page(
+    routes.REPLENISHMENT,
+    "Replenishment",
+    perm="replenishment.read",
+    load=Q.load,
+    section=routes.ALERTS,
+    description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
+    "per brand.",
+)
 def replenishment_page() -> rx.Component:
-    return app_shell(
-        staff_only(
-            _section_tabs(REPLENISH_ROUTE),
-            load_error(Q.load_error),
-            rx.hstack(
-                _picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
-                rx.button(
-                    rx.icon("download", size=14),
-                    "Purchase list (CSV)",
-                    on_click=Q.download,
-                    variant="soft",
-                    disabled=Q.brand == ANY,
-                    title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
-                ),
-                rx.spacer(),
-                muted(Q.summary, size="2"),
-                width="100%",
-                align="center",
-                spacing="3",
+    return _section(
+        REPLENISH_ROUTE,
+        rx.hstack(
+            _picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
+            rx.button(
+                rx.icon("download", size=14),
+                "Purchase list (CSV)",
+                on_click=Q.download,
+                variant="soft",
+                disabled=Q.brand == ANY,
+                title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
             ),
-            rx.cond(
-                Q.lines.length() > 0,
-                table(
-                    header("SKU"),
-                    header("Alert"),
-                    header("Warehouse"),
-                    header("Available", justify="end"),
-                    header("Incoming", justify="end"),
-                    header("Sells / wk", justify="end"),
-                    header("Cover", justify="end"),
-                    header("Low at ≤", justify="end"),
-                    header("Min order", justify="end"),
-                    header("Lead + cover", justify="end"),
-                    header("Order", justify="end"),
-                    body=rx.foreach(Q.lines, _replenish_row),
-                    test_id="replenish-table",
-                ),
-                rx.cond(
-                    Q.loaded,
-                    empty_state(
-                        "shopping-cart",
-                        "Nothing to reorder",
-                        "Suggestions appear for variants with an open low- or out-of-stock alert.",
-                    ),
-                    rx.center(rx.spinner(size="3"), padding_y="48px"),
-                ),
-            ),
-            muted(
-                "Order = max(sales per day × (lead time + target cover), threshold + 1) − "
-                "(available + incoming), at least the minimum order; 28 days of sales.",
-                size="1",
-            ),
+            rx.spacer(),
+            muted(Q.summary, size="2"),
+            width="100%",
+            align="center",
+            spacing="3",
         ),
-        title="Replenishment",
-        route=ROUTE,
-        description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
-        "per brand.",
+        list_view(
+            columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
+            rows=Q.lines,
+            row=_replenish_row,
+            loaded=Q.loaded,
+            error=Q.load_error,
+            empty=empty_state(
+                "shopping-cart",
+                "Nothing to reorder",
+                "Suggestions appear for variants with an open low- or out-of-stock alert.",
+            ),
+            test_id="replenish-table",
+        ),
+        muted(
+            "Order = max(sales per day × (lead time + target cover), threshold + 1) − "
+            "(available + incoming), at least the minimum order; 28 days of sales.",
+            size="1",
+        ),
     )
-
-
-REPLENISH_ON_LOAD = [AuthState.require_login, Q.load]

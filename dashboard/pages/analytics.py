@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.charts import chart_card, filter_bar, filter_status, segmented
+from dashboard import routes
+from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.layout import app_shell
+from dashboard.registry import Nav, page
 from dashboard.states.analytics import ROUTE, SLOW_DAYS, AnalyticsState
-from dashboard.states.analytics_filters import PERIOD_CHOICES
-from dashboard.states.auth import AuthState
 
 TITLE = "Analytics"
 S = AnalyticsState
@@ -34,15 +34,8 @@ DESCRIPTIONS = {
 
 
 def _card(key: str, controls: rx.Component | None = None) -> rx.Component:
-    return chart_card(
-        S.charts[key],
-        test_id=f"chart-{key.replace('_', '-')}",
-        description=DESCRIPTIONS[key],
-        loading=S.loading,
-        on_page=S.table_page,
-        on_export=S.export_csv,
-        controls=controls,
-    )
+    return chart_panel(S, key, test_id=f"chart-{key.replace('_', '-')}",
+                       description=DESCRIPTIONS[key], controls=controls)
 
 
 def _velocity_controls() -> rx.Component:
@@ -84,37 +77,6 @@ def _pair(left: rx.Component, right: rx.Component) -> rx.Component:
     )
 
 
-def _refused() -> rx.Component:
-    return rx.callout(
-        rx.vstack(
-            rx.text(S.refusal, weight="medium"),
-            rx.text("Nothing was read. The figures you may see are one click away.", size="2"),
-            rx.link("Show my brand's figures", href=ROUTE, size="2", weight="medium"),
-            spacing="1",
-        ),
-        icon="shield-alert",
-        color_scheme="red",
-        role="alert",
-        width="100%",
-        data_testid="analytics-refused",
-    )
-
-
-def _filter_problem() -> rx.Component:
-    return rx.callout(
-        rx.vstack(
-            rx.text(S.filter_error, weight="medium"),
-            rx.link("Clear the filters", href=ROUTE, size="2", weight="medium"),
-            spacing="1",
-        ),
-        icon="circle-alert",
-        color_scheme="amber",
-        role="alert",
-        width="100%",
-        data_testid="analytics-filter-error",
-    )
-
-
 def _charts() -> rx.Component:
     return rx.vstack(
         _card("trend"),
@@ -128,29 +90,11 @@ def _charts() -> rx.Component:
     )
 
 
-def _content() -> rx.Component:
-    return rx.vstack(
-        filter_bar(S, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name),
-        filter_status(S),
-        rx.cond(
-            S.load_error != "",
-            rx.callout(
-                S.load_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
-            ),
-        ),
-        rx.cond(
-            S.refusal != "",
-            _refused(),
-            rx.cond(S.filter_error != "", _filter_problem(), _charts()),
-        ),
-        spacing="3",
-        width="100%",
-    )
-
-
+@page(routes.ANALYTICS, TITLE, perm="analytics.read", load=S.load,
+      nav=Nav("Analytics", "chart-line"), shell=False)
 def analytics_page() -> rx.Component:
     return app_shell(
-        _content(),
+        panels_page(S, _charts(), route=ROUTE, test_prefix="analytics"),
         title=TITLE,
         route=ROUTE,
         description="Sales velocity, cover, sell-through, slow movers, ageing, size curves "
@@ -158,4 +102,3 @@ def analytics_page() -> rx.Component:
     )
 
 
-ON_LOAD = [AuthState.require_login, S.load]

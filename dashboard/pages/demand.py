@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.admin import (
-    MONO,
     cell,
+    copy_box,
     field,
-    header,
+    form_dialog,
+    headers,
     muted,
+    row_menu,
     table,
-    text_input,
+    text_field,
     when,
 )
-from dashboard.components.charts import chart_card, filter_bar, filter_status, segmented
+from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.figures import empty_state
 from dashboard.components.layout import app_shell
-from dashboard.states.analytics_filters import PERIOD_CHOICES
-from dashboard.states.auth import AuthState
+from dashboard.registry import Nav, page
 from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
 
 TITLE = "Demand"
@@ -42,46 +44,33 @@ def _status_badge(item: PollItem) -> rx.Component:
 
 
 def _poll_actions(item: PollItem) -> rx.Component:
-    return rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.icon("ellipsis", size=16),
-                variant="ghost",
-                color_scheme="gray",
-                size="1",
-                aria_label="Actions for " + item.question,
-                title="Actions",
-            )
+    return row_menu(
+        "Actions for " + item.question,
+        rx.menu.item(
+            rx.icon("chart-line", size=14),
+            "Show votes over time",
+            on_click=S.select_poll(item.id),
         ),
-        rx.menu.content(
+        rx.menu.item(
+            rx.icon("code", size=14), "Embed on a storefront…", on_click=S.open_embed(item.id)
+        ),
+        rx.menu.item(
+            rx.icon("file-up", size=14),
+            "Upload survey CSV…",
+            on_click=S.open_upload(item.id),
+            disabled=~item.is_open,
+        ),
+        rx.menu.separator(),
+        rx.cond(
+            item.is_open,
             rx.menu.item(
-                rx.icon("chart-line", size=14),
-                "Show votes over time",
-                on_click=S.select_poll(item.id),
+                rx.icon("lock", size=14), "Close poll", on_click=S.set_status(item.id, "closed")
             ),
             rx.menu.item(
-                rx.icon("code", size=14), "Embed on a storefront…", on_click=S.open_embed(item.id)
+                rx.icon("lock-open", size=14),
+                "Reopen poll",
+                on_click=S.set_status(item.id, "open"),
             ),
-            rx.menu.item(
-                rx.icon("file-up", size=14),
-                "Upload survey CSV…",
-                on_click=S.open_upload(item.id),
-                disabled=~item.is_open,
-            ),
-            rx.menu.separator(),
-            rx.cond(
-                item.is_open,
-                rx.menu.item(
-                    rx.icon("lock", size=14), "Close poll", on_click=S.set_status(item.id, "closed")
-                ),
-                rx.menu.item(
-                    rx.icon("lock-open", size=14),
-                    "Reopen poll",
-                    on_click=S.set_status(item.id, "open"),
-                ),
-            ),
-            size="1",
-            align="end",
         ),
     )
 
@@ -125,12 +114,16 @@ def _polls() -> rx.Component:
     return rx.cond(
         S.polls.length() > 0,
         table(
-            header("Poll", width="46%"),
-            header("Brand"),
-            header("Status"),
-            header("Votes", justify="end"),
-            header("Created"),
-            header("", width="48px"),
+            *headers(
+                "Poll",
+                "Brand",
+                "Status",
+                "Votes",
+                "Created",
+                "",
+                right=("Votes",),
+                widths={"Poll": "46%", "": "48px"},
+            ),
             body=rx.foreach(S.polls, _poll_row),
             test_id="polls-table",
         ),
@@ -159,15 +152,7 @@ def _polls() -> rx.Component:
 
 
 def _card(key: str, description: str, **props) -> rx.Component:
-    return chart_card(
-        S.charts[key],
-        test_id=f"demand-{key}",
-        description=description,
-        loading=S.loading,
-        on_page=S.table_page,
-        on_export=S.export_csv,
-        **props,
-    )
+    return chart_panel(S, key, test_id=f"demand-{key}", description=description, **props)
 
 
 def _charts() -> rx.Component:
@@ -259,107 +244,45 @@ def _create_dialog() -> rx.Component:
             hint="A poll about one brand is visible to that brand's vendors too.",
         ),
     )
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("New poll", size="4"),
-            rx.dialog.description(
-                "Each answer can signal what choosing it asks for (a style code, a size, a "
-                "colour, a category or a brand): that is how votes meet stock.",
-                style=_DESCRIPTION,
-                margin_bottom="16px",
-            ),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "Question",
-                        text_input(
-                            "poll-question",
-                            name="question",
-                            required=True,
-                            auto_focus=True,
-                            auto_complete="off",
-                            placeholder="Which size should we restock?",
-                        ),
-                        for_id="poll-question",
-                    ),
-                    brand_field,
-                    rx.vstack(
-                        rx.text("Answers", style={"font_size": "13px", "font_weight": "500"}),
-                        rx.foreach(S.option_slots, _option_row),
-                        rx.cond(
-                            S.can_add_option,
-                            rx.button(
-                                rx.icon("plus", size=14),
-                                "Add answer",
-                                type="button",
-                                on_click=S.add_option_row,
-                                variant="ghost",
-                                size="1",
-                            ),
-                        ),
-                        spacing="2",
-                        width="100%",
-                    ),
-                    rx.cond(
-                        S.form_error != "",
-                        rx.callout(
-                            S.form_error,
-                            icon="circle-alert",
-                            color_scheme="red",
-                            size="1",
-                            role="alert",
-                            width="100%",
-                            data_testid="form-error",
-                        ),
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button("Create poll", type="submit", loading=S.saving),
-                        justify="end",
-                        spacing="2",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=S.create_poll,
-                reset_on_submit=False,
-                width="100%",
-            ),
-            max_width="640px",
-            data_testid="new-poll-dialog",
+    return form_dialog(
+        text_field(
+            "Question",
+            "poll-question",
+            name="question",
+            required=True,
+            auto_focus=True,
+            auto_complete="off",
+            placeholder="Which size should we restock?",
         ),
+        brand_field,
+        rx.vstack(
+            rx.text("Answers", style={"font_size": "13px", "font_weight": "500"}),
+            rx.foreach(S.option_slots, _option_row),
+            rx.cond(
+                S.can_add_option,
+                rx.button(
+                    rx.icon("plus", size=14),
+                    "Add answer",
+                    type="button",
+                    on_click=S.add_option_row,
+                    variant="ghost",
+                    size="1",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        title="New poll",
+        description="Each answer can signal what choosing it asks for (a style code, a size, "
+        "a colour, a category or a brand): that is how votes meet stock.",
         open=S.dialog == "create",
         on_open_change=S.on_dialog_change,
-    )
-
-
-def _copy_box(value: rx.Var, label: str, test_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.box(
-            rx.text(value, style=MONO, data_testid=test_id),
-            flex="1",
-            min_width="0",
-            padding="8px 10px",
-            border_radius="var(--radius-2)",
-            background=rx.color("gray", 3),
-            border=f"1px solid {rx.color('gray', 6)}",
-            word_break="break-all",
-            user_select="all",
-        ),
-        rx.button(
-            rx.icon("copy", size=14),
-            "Copy",
-            on_click=[rx.set_clipboard(value), rx.toast.success(f"{label} copied", duration=2000)],
-            variant="soft",
-            size="2",
-            aria_label=f"Copy the {label.lower()}",
-        ),
-        align="center",
-        spacing="2",
-        width="100%",
+        on_submit=S.create_poll,
+        submit_label="Create poll",
+        saving=S.saving,
+        error=S.form_error,
+        test_id="new-poll-dialog",
+        max_width="640px",
     )
 
 
@@ -368,7 +291,7 @@ def _embed_body() -> rx.Component:
         rx.text(
             "Paste this where the poll should appear (any page that allows iframes):", size="2"
         ),
-        _copy_box(S.embed_html, "Embed snippet", "embed-snippet"),
+        copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
         rx.hstack(
             muted("Public page:"),
             rx.link(
@@ -377,7 +300,17 @@ def _embed_body() -> rx.Component:
             spacing="2",
             align="center",
         ),
-        muted("Anyone with the link can vote once; votes are rate-limited per address."),
+        rx.el.label(
+            rx.hstack(
+                rx.switch(checked=S.embed_published, on_change=S.set_published,
+                          data_testid="embed-published"),
+                rx.text("Published: the link takes votes while the poll is open", size="2"),
+                spacing="2",
+                align="center",
+            ),
+        ),
+        muted("Unpublished or closed, the link shows “not available”. Anyone with it can "
+              "vote once; votes are capped per address per minute and per day."),
         spacing="2",
         width="100%",
     )
@@ -412,7 +345,7 @@ def _created_dialog() -> rx.Component:
                     color_scheme="amber",
                     size="1",
                 ),
-                _copy_box(S.webhook_secret, "Webhook secret", "webhook-secret"),
+                copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
                 rx.separator(size="4", margin_y="8px"),
                 rx.text("Embed on a storefront", size="2", weight="medium"),
                 _embed_body(),
@@ -495,10 +428,7 @@ def _upload_dialog() -> rx.Component:
                         rx.table.root(
                             rx.table.header(
                                 rx.table.row(
-                                    header("Row", justify="end"),
-                                    header("Column"),
-                                    header("Value"),
-                                    header("Problem"),
+                                    *headers("Row", "Column", "Value", "Problem", right=("Row",)),
                                 )
                             ),
                             rx.table.body(rx.foreach(S.upload_errors, _row_error)),
@@ -517,7 +447,7 @@ def _upload_dialog() -> rx.Component:
                     rx.button(
                         rx.icon("upload", size=14),
                         "Import votes",
-                        on_click=S.upload_csv(rx.upload_files(upload_id="poll-csv")),
+                        on_click=S.upload_csv(rx.upload_files_chunk(upload_id="poll-csv")),
                         loading=S.saving,
                     ),
                     justify="end",
@@ -539,54 +469,29 @@ def _upload_dialog() -> rx.Component:
 
 
 def _content() -> rx.Component:
-    return rx.vstack(
-        filter_bar(
-            S, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name, with_category=False
-        ),
-        filter_status(S),
-        rx.cond(
-            S.load_error != "",
-            rx.callout(
-                S.load_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
-            ),
-        ),
-        rx.cond(
-            S.refusal != "",
-            rx.callout(
-                S.refusal,
-                icon="shield-alert",
-                color_scheme="red",
-                role="alert",
+    return rx.fragment(
+        panels_page(
+            S,
+            rx.vstack(
+                rx.heading("Polls", as_="h2", size="3", weight="bold"),
+                _polls(),
+                _charts(),
+                spacing="3",
                 width="100%",
-                data_testid="demand-refused",
             ),
-            rx.cond(
-                S.filter_error != "",
-                rx.callout(
-                    S.filter_error,
-                    icon="circle-alert",
-                    color_scheme="amber",
-                    role="alert",
-                    width="100%",
-                ),
-                rx.vstack(
-                    rx.heading("Polls", as_="h2", size="3", weight="bold"),
-                    _polls(),
-                    _charts(),
-                    spacing="3",
-                    width="100%",
-                ),
-            ),
+            route=ROUTE,
+            test_prefix="demand",
+            with_category=False,
         ),
         _create_dialog(),
         _created_dialog(),
         _embed_dialog(),
         _upload_dialog(),
-        spacing="3",
-        width="100%",
     )
 
 
+@page(routes.DEMAND, TITLE, perm="demand.read", load=S.load, nav=Nav("Demand", "vote"),
+      shell=False)
 def demand_page() -> rx.Component:
     return app_shell(
         _content(),
@@ -597,4 +502,3 @@ def demand_page() -> rx.Component:
     )
 
 
-ON_LOAD = [AuthState.require_login, S.load]

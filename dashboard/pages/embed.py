@@ -1,14 +1,16 @@
 """The public poll page a storefront puts in an iframe: a question, its answers, Vote.
 
 No sidebar, no top bar, no login: one card that fits a narrow frame, says clearly what
-happened (thanks / already voted / too many attempts / closed) and never shows counts.
+happened (thanks / already voted / too many attempts / not available) and never shows counts.
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.states.embed import ROUTE, EmbedState
+from dashboard import routes
+from dashboard.registry import page
+from dashboard.states.embed import EmbedState
 
 S = EmbedState
 TITLE = "Poll"
@@ -118,21 +120,11 @@ def _body() -> rx.Component:
                 width="100%",
             ),
         ),
-        (
-            "closed",
-            _outcome(
-                "lock",
-                "gray",
-                "This poll is closed",
-                "It no longer takes votes. Thank you for your interest.",
-                "embed-closed",
-            ),
-        ),
         _outcome(
             "circle-help",
             "gray",
-            "Poll not found",
-            "This poll does not exist or has been removed.",
+            "This poll is not available",
+            "It may have ended, or the link is not quite right. Thank you for your interest.",
             "embed-missing",
         ),
     )
@@ -142,6 +134,7 @@ def _body() -> rx.Component:
 TRANSPARENT_FRAME = "html, body, .radix-themes { background: transparent !important; }"
 
 
+@page(routes.EMBED_POLL_PAGE, TITLE, public=True, load=S.load)
 def embed_poll_page() -> rx.Component:
     return rx.box(
         rx.el.style(TRANSPARENT_FRAME),
@@ -167,7 +160,6 @@ def embed_poll_page() -> rx.Component:
     )
 
 
-ON_LOAD = [S.load]
 
 #: Runs first in every page's <head>. A storefront's iframe is a third-party frame, and a
 #: browser that blocks third-party cookies (any private window) denies it localStorage
@@ -201,4 +193,4 @@ def storage_fallback() -> rx.Component:
     return rx.el.script(STORAGE_FALLBACK)
 
 
-__all__ = ["ON_LOAD", "ROUTE", "TITLE", "embed_poll_page", "storage_fallback"]
+__all__ = ["TITLE", "embed_poll_page", "storage_fallback"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
+from dashboard.registry import page
 from dashboard.states.auth import LOGIN_ROUTE, AuthState
 
 ROUTE = LOGIN_ROUTE
@@ -69,6 +71,7 @@ def _form() -> rx.Component:
     )
 
 
+@page(routes.LOGIN, TITLE, public=True, load=AuthState.skip_login_if_signed_in)
 def login_page() -> rx.Component:
     # Anchored near the top, not centred: an error message must not make the form jump.
     return rx.flex(
@@ -113,4 +116,3 @@ def login_page() -> rx.Component:
     )
 
 
-ON_LOAD = AuthState.skip_login_if_signed_in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.charts import chart_card
 from dashboard.components.figures import (
     NUMERIC,
@@ -15,7 +16,7 @@ from dashboard.components.figures import (
     stat_card,
 )
 from dashboard.components.layout import app_shell
-from dashboard.states.auth import AuthState
+from dashboard.registry import Nav, page
 from dashboard.states.overview import FigureRow, GapItem, OverviewState
 
 ROUTE = "/"
@@ -142,20 +143,25 @@ def _gaps() -> rx.Component:
             ),
             rx.text(OverviewState.gap_summary, size="1", color_scheme="gray"),
             rx.skeleton(
-                rx.cond(
-                    OverviewState.gaps.length() > 0,
-                    rx.vstack(
-                        rx.foreach(OverviewState.gaps, _gap),
-                        spacing="3",
-                        width="100%",
-                        padding_top="4px",
+                # Skeleton hands its props to its one child: a box, not cond's Fragment
+                # (React refuses aria-hidden on a Fragment).
+                rx.box(
+                    rx.cond(
+                        OverviewState.gaps.length() > 0,
+                        rx.vstack(
+                            rx.foreach(OverviewState.gaps, _gap),
+                            spacing="3",
+                            width="100%",
+                            padding_top="4px",
+                        ),
+                        rx.text(
+                            "Nothing customers voted for is missing. Polls on the Demand page "
+                            "tell you what they ask for.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
                     ),
-                    rx.text(
-                        "Nothing customers voted for is missing. Polls on the Demand page "
-                        "tell you what they ask for.",
-                        size="2",
-                        color_scheme="gray",
-                    ),
+                    width="100%",
                 ),
                 loading=OverviewState.key_charts_loading,
             ),
@@ -302,6 +308,8 @@ def _refresh_button() -> rx.Component:
     )
 
 
+@page(routes.OVERVIEW, TITLE, perm="overview.read", load=OverviewState.load,
+      nav=Nav("Overview", "layout-dashboard"), shell=False)
 def overview_page() -> rx.Component:
     return app_shell(
         _content(),
@@ -312,4 +320,3 @@ def overview_page() -> rx.Component:
     )
 
 
-ON_LOAD = [AuthState.require_login, OverviewState.load]

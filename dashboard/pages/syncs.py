@@ -5,26 +5,28 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.components.admin import (
     MONO,
     cell,
-    field,
+    dialog_wiring,
     form_dialog,
-    header,
+    headers,
     load_error,
     muted,
-    select,
+    row_menu,
+    select_field,
+    spinner_block,
     table,
-    text_input,
+    text_field,
     when,
 )
 from dashboard.components.figures import NUMERIC, empty_state
-from dashboard.components.layout import app_shell
-from dashboard.states.auth import AuthState
+from dashboard.components.lists import list_view, newer_older
+from dashboard.registry import Nav, page
 from dashboard.states.syncs import (
     ALL_BRANDS,
     POLICY_CHOICES,
-    ROUTE,
     BrandItem,
     RunItem,
     SampleItem,
@@ -33,16 +35,35 @@ from dashboard.states.syncs import (
 
 TITLE = "Syncs"
 S = SyncsState
-VIEW_ROLES = ["admin", "merchandiser", "manager"]
 CONNECTOR_COMMAND = (
     "rackroom connector set BRAND \\\n  --style json --url URL \\\n  --token - --every 15m"
 )
 
 
+def _badge(*label: rx.Component | rx.Var | str, tone: rx.Var | str, **props) -> rx.Component:
+    return rx.badge(*label, color_scheme=tone, variant="soft", size="1", **props)
+
+
 def _status_badge(status: rx.Var, tone: rx.Var) -> rx.Component:
-    return rx.badge(
-        status, color_scheme=tone, variant="soft", size="1", text_transform="capitalize"
+    return _badge(status, tone=tone, text_transform="capitalize")
+
+
+def _one_line(text: rx.Var, width: str, **props) -> rx.Component:
+    """Small text cut to one line of at most `width`, with an ellipsis."""
+    return rx.text(
+        text,
+        size="1",
+        max_width=width,
+        overflow="hidden",
+        text_overflow="ellipsis",
+        white_space="nowrap",
+        **props,
     )
+
+
+def _two_lines(top: rx.Component, below: rx.Component, **props) -> rx.Component:
+    """A cell of a badge or figure with a small grey line under it."""
+    return cell(rx.vstack(top, below, spacing="1"), **props)
 
 
 # --- the connectors --------------------------------------------------------------------------
@@ -61,15 +82,8 @@ def _brand_cell(item: BrandItem) -> rx.Component:
                 muted(item.code),
                 muted("·"),
                 rx.tooltip(
-                    rx.text(
-                        item.url,
-                        size="1",
-                        color_scheme="gray",
-                        style={**MONO, "font_size": "12px"},
-                        max_width="260px",
-                        overflow="hidden",
-                        text_overflow="ellipsis",
-                        white_space="nowrap",
+                    _one_line(
+                        item.url, "260px", color_scheme="gray", style={**MONO, "font_size": "12px"}
                     ),
                     content=item.url,
                 ),
@@ -87,39 +101,21 @@ def _brand_cell(item: BrandItem) -> rx.Component:
 
 
 def _schedule_cell(item: BrandItem) -> rx.Component:
-    return cell(
-        rx.vstack(
-            rx.cond(
-                item.paused,
-                rx.badge("Paused", color_scheme="orange", variant="soft", size="1"),
-                rx.text("Every " + item.every, size="2", white_space="nowrap"),
-            ),
-            muted(item.policy_label, white_space="nowrap"),
-            spacing="1",
+    return _two_lines(
+        rx.cond(
+            item.paused,
+            _badge("Paused", tone="orange"),
+            rx.text("Every " + item.every, size="2", white_space="nowrap"),
         ),
+        muted(item.policy_label, white_space="nowrap"),
         data_testid="schedule",
     )
 
 
 def _freshness_cell(item: BrandItem) -> rx.Component:
-    return cell(
-        rx.vstack(
-            rx.badge(
-                item.freshness,
-                color_scheme=item.freshness_tone,
-                variant="soft",
-                size="1",
-                data_testid="freshness",
-            ),
-            rx.text(
-                item.last_success,
-                title=item.last_success_exact,
-                size="1",
-                color_scheme="gray",
-                white_space="nowrap",
-            ),
-            spacing="1",
-        ),
+    return _two_lines(
+        _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
+        muted(item.last_success, title=item.last_success_exact, white_space="nowrap"),
     )
 
 
@@ -129,13 +125,7 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
             rx.hstack(
                 rx.cond(
                     item.running,
-                    rx.badge(
-                        rx.spinner(size="1"),
-                        "Running",
-                        color_scheme="blue",
-                        variant="soft",
-                        size="1",
-                    ),
+                    _badge(rx.spinner(size="1"), "Running", tone="blue"),
                     rx.cond(
                         item.last_status != "",
                         _status_badge(item.last_status, item.last_status_tone),
@@ -168,15 +158,8 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
             ),
             rx.cond(
                 (item.last_status == "failed") & (item.last_message != ""),
-                rx.text(
-                    item.last_message,
-                    size="1",
-                    color=rx.color("red", 11),
-                    max_width="300px",
-                    overflow="hidden",
-                    text_overflow="ellipsis",
-                    white_space="nowrap",
-                    title=item.last_message,
+                _one_line(
+                    item.last_message, "300px", color=rx.color("red", 11), title=item.last_message
                 ),
             ),
             spacing="1",
@@ -195,31 +178,19 @@ def _actions(item: BrandItem) -> rx.Component:
         size="1",
         aria_label="Run " + item.name + " now",
     )
-    menu = rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.icon("ellipsis", size=16),
-                variant="ghost",
-                color_scheme="gray",
-                size="1",
-                aria_label="More for " + item.name,
-                title="More",
-            )
+    menu = row_menu(
+        "More for " + item.name,
+        rx.menu.item(
+            rx.icon("calendar-clock", size=14),
+            "Edit schedule…",
+            on_click=S.open_schedule(item.code),
         ),
-        rx.menu.content(
-            rx.menu.item(
-                rx.icon("calendar-clock", size=14),
-                "Edit schedule…",
-                on_click=S.open_schedule(item.code),
-            ),
-            rx.cond(
-                item.paused,
-                rx.menu.item(rx.icon("play", size=14), "Resume", on_click=S.resume(item.code)),
-                rx.menu.item(rx.icon("pause", size=14), "Pause", on_click=S.pause(item.code)),
-            ),
-            size="1",
-            align="end",
+        rx.cond(
+            item.paused,
+            rx.menu.item(rx.icon("play", size=14), "Resume", on_click=S.resume(item.code)),
+            rx.menu.item(rx.icon("pause", size=14), "Pause", on_click=S.pause(item.code)),
         ),
+        title="More",
     )
     return cell(
         rx.hstack(
@@ -249,7 +220,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
 def _legend() -> rx.Component:
     def key(tone: str, label: str, meaning: str) -> rx.Component:
         return rx.hstack(
-            rx.badge(label, color_scheme=tone, variant="soft", size="1"),
+            _badge(label, tone=tone),
             muted(meaning),
             spacing="1",
             align="center",
@@ -268,12 +239,15 @@ def _legend() -> rx.Component:
 def _connectors() -> rx.Component:
     return rx.vstack(
         table(
-            header("Brand and feed", width="30%"),
-            header("Schedule"),
-            header("Freshness"),
-            header("Next run"),
-            header("Last run"),
-            header("", width="150px"),
+            *headers(
+                "Brand and feed",
+                "Schedule",
+                "Freshness",
+                "Next run",
+                "Last run",
+                "",
+                widths={"Brand and feed": "30%", "": "150px"},
+            ),
             body=rx.foreach(S.brands, _brand_row),
             test_id="syncs-table",
         ),
@@ -311,7 +285,18 @@ def _run_row(item: RunItem) -> rx.Component:
             )
         ),
         cell(rx.text(item.brand, size="2", weight="medium")),
-        cell(_status_badge(item.status, item.tone), data_testid="run-status"),
+        cell(
+            rx.hstack(
+                _status_badge(item.status, item.tone),
+                rx.cond(
+                    item.runs > 1,
+                    muted("× " + item.runs.to_string(), style=NUMERIC, data_testid="run-folded"),
+                ),
+                spacing="1",
+                align="center",
+            ),
+            data_testid="run-status",
+        ),
         cell(when(item.started, item.started_exact)),
         cell(muted(item.trigger, size="2")),
         cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
@@ -365,30 +350,12 @@ def _runs_filter() -> rx.Component:
 def _runs_pager() -> rx.Component:
     return rx.cond(
         (S.runs_page > 1) | S.runs_more,
-        rx.hstack(
+        newer_older(
             muted("Page " + S.runs_page.to_string(), style=NUMERIC),
-            rx.spacer(),
-            rx.button(
-                rx.icon("chevron-left", size=14),
-                "Newer",
-                on_click=S.newer_runs,
-                disabled=S.runs_page <= 1,
-                variant="soft",
-                color_scheme="gray",
-                size="1",
-            ),
-            rx.button(
-                "Older",
-                rx.icon("chevron-right", size=14),
-                on_click=S.older_runs,
-                disabled=~S.runs_more,
-                variant="soft",
-                color_scheme="gray",
-                size="1",
-            ),
-            align="center",
-            spacing="2",
-            width="100%",
+            on_newer=S.newer_runs,
+            newer_off=S.runs_page <= 1,
+            on_older=S.older_runs,
+            older_off=~S.runs_more,
             as_="nav",
             aria_label="Pages of runs",
         ),
@@ -400,40 +367,42 @@ def _runs() -> rx.Component:
         rx.hstack(
             rx.heading("Recent runs", as_="h2", size="4"),
             rx.spacer(),
-            _runs_filter(),
+            rx.cond(~S.scoped, _runs_filter()),
             align="center",
             width="100%",
             padding_top="12px",
         ),
-        rx.cond(
-            S.runs.length() > 0,
-            rx.vstack(
-                table(
-                    header("Run", width="64px"),
-                    header("Brand"),
-                    header("Status"),
-                    header("Started"),
-                    header("Trigger"),
-                    header("Took", justify="end"),
-                    header("What happened", width="40%"),
-                    header("Errors", justify="end"),
-                    body=rx.foreach(S.runs, _run_row),
-                    test_id="runs-table",
+        list_view(
+            columns=[
+                *headers(
+                    "Run",
+                    "Brand",
+                    "Status",
+                    "Started",
+                    "Trigger",
+                    "Took",
+                    "What happened",
+                    "Errors",
+                    right=("Took", "Errors"),
+                    widths={"Run": "64px", "What happened": "40%"},
                 ),
-                _runs_pager(),
-                spacing="3",
-                width="100%",
-            ),
-            empty_state(
+            ],
+            rows=S.runs,
+            row=_run_row,
+            loaded=S.loaded,
+            error=rx.Var.create(""),
+            empty=empty_state(
                 "history",
                 "No runs yet",
                 rx.cond(
                     S.brand_filter == ALL_BRANDS,
                     "Runs appear as the scheduler syncs each brand, or when you press Run now.",
-                    "This brand has not been synced yet. Press Run now on its line above.",
+                    "This brand has not been synced yet.",
                 ),
             ),
+            test_id="runs-table",
         ),
+        _runs_pager(),
         spacing="3",
         width="100%",
     )
@@ -467,10 +436,7 @@ def _run_dialog() -> rx.Component:
                 rx.vstack(
                     rx.scroll_area(
                         table(
-                            header("Where"),
-                            header("SKU"),
-                            header("Location"),
-                            header("Problem"),
+                            *headers("Where", "SKU", "Location", "Problem"),
                             body=rx.foreach(S.run_samples, _sample_row),
                             test_id="run-samples",
                         ),
@@ -495,43 +461,34 @@ def _run_dialog() -> rx.Component:
 
 def _schedule_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        text_field(
             "Every",
-            text_input(
-                "sync-every",
-                name="every",
-                default_value=S.form_every,
-                key=S.target_code,
-                required=True,
-                auto_focus=True,
-                auto_complete="off",
-                placeholder="15m",
-            ),
-            for_id="sync-every",
+            "sync-every",
+            name="every",
+            default_value=S.form_every,
+            key=S.target_code,
+            required=True,
+            auto_focus=True,
+            auto_complete="off",
+            placeholder="15m",
             hint="Like 45s, 15m, 1h or 1h30m (from 5 s to 7 days).",
         ),
-        field(
+        select_field(
             "When the brand and Rackroom disagree",
-            select(
-                "sync-policy",
-                POLICY_CHOICES,
-                name="policy",
-                value=S.form_policy,
-                on_change=S.set_form_policy,
-            ),
-            for_id="sync-policy",
+            "sync-policy",
+            POLICY_CHOICES,
+            name="policy",
+            value=S.form_policy,
+            on_change=S.set_form_policy,
             hint="Newest wins: the later change (feed timestamp or our correction) stands. "
             "Platform corrections win: the brand is the authority, except for counts "
             "corrected here after its last update.",
         ),
         title="Schedule of " + S.target_label,
         description="How often the brand's feed is read, and whose number wins a conflict.",
-        open=S.dialog == "schedule",
-        on_open_change=S.on_dialog_change,
+        **dialog_wiring(S, "schedule"),
         on_submit=S.save_schedule,
         submit_label="Save schedule",
-        saving=S.saving,
-        error=S.form_error,
         test_id="schedule-dialog",
     )
 
@@ -539,16 +496,12 @@ def _schedule_dialog() -> rx.Component:
 # --- the page -------------------------------------------------------------------------------
 
 
-def _no_access() -> rx.Component:
-    return rx.box(
-        empty_state(
-            "lock",
-            "You don't have access to this page",
-            "Brand syncs are run by Rackroom staff. Your brand's stock is on the Overview.",
-            rx.link("Back to the overview", href="/", size="2", weight="medium"),
-        ),
-        data_testid="no-access",
-        width="100%",
+def _vendor_empty() -> rx.Component:
+    return empty_state(
+        "refresh-cw-off",
+        "Your brand's feed is not connected",
+        "Rackroom reads your stock from your own feed once staff set up a connector for "
+        "your brand. Until then your stock arrives through CSV imports and the API.",
     )
 
 
@@ -562,8 +515,15 @@ def _content() -> rx.Component:
             ),
             rx.spacer(),
             rx.cond(
-                ~S.can_run & S.loaded,
-                muted("You can look; admins and merchandisers run syncs.", size="2"),
+                S.scoped,
+                muted(
+                    "Your brand's feed, as Rackroom reads it. Staff run and schedule syncs.",
+                    size="2",
+                ),
+                rx.cond(
+                    ~S.can_run & S.loaded,
+                    muted("You can look; admins and merchandisers run syncs.", size="2"),
+                ),
             ),
             width="100%",
         ),
@@ -572,8 +532,8 @@ def _content() -> rx.Component:
             rx.fragment(_connectors(), _runs()),
             rx.cond(
                 S.loaded,
-                _empty(),
-                rx.center(rx.spinner(size="3"), padding_y="48px", width="100%"),
+                rx.cond(S.scoped, _vendor_empty(), _empty()),
+                spinner_block(),
             ),
         ),
         _schedule_dialog(),
@@ -583,24 +543,16 @@ def _content() -> rx.Component:
     )
 
 
+@page(
+    routes.SYNCS,
+    TITLE,
+    perm="syncs.read",
+    load=S.load,
+    nav=Nav("Syncs", "refresh-cw"),
+    description="Brand stock feeds: how current each brand is, and what every run did.",
+    action=lambda: rx.button(
+        rx.icon("rotate-cw", size=15), "Refresh", on_click=S.refresh, variant="soft", size="2"
+    ),
+)
 def syncs_page() -> rx.Component:
-    allowed = rx.Var.create(VIEW_ROLES).contains(AuthState.user_role)
-    return app_shell(
-        rx.cond(allowed, _content(), _no_access()),
-        title=TITLE,
-        route=ROUTE,
-        description="Brand stock feeds: how current each brand is, and what every run did.",
-        action=rx.cond(
-            allowed,
-            rx.button(
-                rx.icon("rotate-cw", size=15),
-                "Refresh",
-                on_click=S.refresh,
-                variant="soft",
-                size="2",
-            ),
-        ),
-    )
-
-
-ON_LOAD = [AuthState.require_login, S.load]
+    return _content()

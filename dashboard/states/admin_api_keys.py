@@ -5,30 +5,29 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TypedDict
+from typing import ClassVar, TypedDict
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time
-from dashboard.states.auth import RoleGuard
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.listing import (
     Choice,
     PagedList,
     db_read,
     db_write,
-    fetch_page,
-    page_number,
 )
+from dashboard.states.one_time import OneTimeSecrets
 from models.admin import ApiKeyRow, brand_choices, list_api_key_rows, revoke_key
 from models.api_keys import Scope, create_api_key
-from models.errors import DomainError
-from models.users import Role
+from models.rate_limits import format_rate
+from models.users import ApiKey
 
 log = logging.getLogger(__name__)
 
-ROUTE = "/admin/api-keys"
-ADMIN = Role.ADMIN
-UNEXPECTED = "Something went wrong and nothing was saved. Try again in a moment."
+ROUTE = routes.ADMIN_API_KEYS
 ALL_BRANDS = "*"
 #: Each scope and what it lets a key do, as the create dialog explains it.
 SCOPE_CHOICES: list[tuple[str, str]] = [
@@ -53,6 +52,9 @@ class ApiKeyItem:
     live: bool = True
     revoked: str = ""
     revoked_exact: str = ""
+    limit: str = ""
+    rate: str = ""
+    burst: str = ""
 
     @classmethod
     def of(cls, row: ApiKeyRow) -> ApiKeyItem:
@@ -69,28 +71,29 @@ class ApiKeyItem:
             live=row.revoked_at is None,
             revoked=relative_time(row.revoked_at),
             revoked_exact=exact_time(row.revoked_at),
+            limit=f"{format_rate(row.rate_per_second)} · burst {row.burst}",
+            rate=format_rate(row.rate_per_second),
+            burst=f"burst {row.burst:,}",
         )
 
 
 class NewKeyForm(TypedDict, total=False):
     name: str
     scopes: list[str]
+    rate: str
+    burst: str
 
 
-class AdminApiKeysState(RoleGuard, PagedList, rx.State):
+class AdminApiKeysState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.State):
     keys: list[ApiKeyItem] = []
     loaded: bool = False
     load_error: str = ""
     brands: list[Choice] = []
 
-    #: The open dialog: "", "create", "secret" (the new key, once), "revoke".
-    dialog: str = ""
+    #: The open dialog (`dialog`): "", "create", "secret" (the new key, once), "revoke".
     form_brand: str = ALL_BRANDS
-    form_error: str = ""
-    saving: bool = False
-    target_id: int = 0
-    target_label: str = ""
     new_secret: str = ""
+    ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("new_secret",)
     new_key_note: str = ""
 
     @rx.var
@@ -98,55 +101,34 @@ class AdminApiKeysState(RoleGuard, PagedList, rx.State):
         return plural(self.total, "key") if self.loaded else ""
 
     @rx.event
+    @requires("admin.api_keys")
     async def load(self):
-        access = await self.require_role(ADMIN, action="see API keys")
-        if not access:
-            self.keys, self.loaded = [], False
-            self._close()
-            return access.page_refusal
-        self._close()
-        await self._fetch()
+        self._close_dialog()
+        await self._refetch()
         return None
 
-    async def _fetch(self) -> None:
-        try:
-            found = await db_read(
-                fetch_page, list_api_key_rows, page_number(self.router.url.query_parameters)
-            )
-        except Exception:
-            log.exception("admin API keys: reading the list failed")
-            self.load_error = "The API keys could not be read. Refresh to try again."
-            return
-        self.load_error = ""
-        self.keys = [ApiKeyItem.of(row) for row in found.rows]
-        self._show_paging(found, ROUTE, {})
-        self.loaded = True
+    async def _refetch(self) -> None:
+        rows = await self._read_rows("API keys", list_api_key_rows, ROUTE)
+        if rows is not None:
+            self.keys, self.loaded = [ApiKeyItem.of(row) for row in rows], True
 
     # --- dialogs ------------------------------------------------------------------------
-
-    @rx.event
-    def on_dialog_change(self, open_: bool) -> None:
-        """Esc, Cancel, Done or a click outside closes the dialog (and forgets a shown
-        secret). Changes no data."""
-        if not open_:
-            self._close()
 
     @rx.event
     def set_form_brand(self, code: str) -> None:
         """The brand picked in the create dialog. Changes no data."""
         self.form_brand = code
 
-    def _close(self) -> None:
-        self.dialog, self.form_error, self.saving = "", "", False
-        self.target_id, self.target_label = 0, ""
-        self.new_secret, self.new_key_note = "", ""
+    def _close_dialog(self) -> None:
+        """Closing a dialog also forgets a shown secret."""
+        super()._close_dialog()
+        self.forget_secrets()
+        self.new_key_note = ""
 
     @rx.event
+    @requires("admin.api_keys")
     async def open_create(self):
-        access = await self.require_role(ADMIN, action="create API keys")
-        if not access:
-            return access.refusal
-        self._close()
+        self._close_dialog()
         self.brands = [
             Choice(ALL_BRANDS, "All brands"),
             *[Choice(code, f"{name} ({code})") for code, name in await db_read(brand_choices)],
@@ -156,65 +138,59 @@ class AdminApiKeysState(RoleGuard, PagedList, rx.State):
         return None
 
     @rx.event
+    @requires("admin.api_keys")
     async def create_key(self, form: NewKeyForm):
-        access = await self.require_role(ADMIN, action="create API keys")
-        if not access:
-            return access.refusal
         name = (form.get("name") or "").strip()
         scopes = [scope for scope in form.get("scopes") or [] if scope]
         brand = "" if self.form_brand == ALL_BRANDS else self.form_brand
-        self.saving = True
-        try:
-            key, secret = await db_write(create_api_key, name, scopes, brand_code=brand or None)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
+        rate = (form.get("rate") or "").strip() or None
+        burst_text = (form.get("burst") or "").strip()
+        if burst_text and not burst_text.isdigit():
+            self.form_error = f"Burst must be a whole number, got {burst_text!r}."
             return None
-        except Exception:
-            log.exception("admin API keys: creating %r failed", name)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s created API key %s (%s)", access.user.email, key.name, ", ".join(key.scopes))
-        self._close()
+        burst = int(burst_text) if burst_text else None
+        log.info("%s creates API key %s (%s)", signed_in_user().email, name, ", ".join(scopes))
+        return await self._attempt(
+            db_write(
+                create_api_key,
+                name,
+                scopes,
+                brand_code=brand or None,
+                rate=rate,
+                burst=burst,
+                actor=signed_in_user().email,
+            ),
+            done=self._show_key,
+        )
+
+    def _show_key(self, created: tuple[ApiKey, str]) -> str:
+        """After creating: the secret dialog shows the key, once."""
+        key, secret = created
         self.dialog = "secret"
         self.new_secret = secret
         self.new_key_note = (
             f"The key for {key.name}. Put it in the client's secret store; it is sent as "
-            "Authorization: Bearer <key>."
+            f"Authorization: Bearer <key>. For OAuth2 tools: client_id {key.id}, the key "
+            "as client_secret."
         )
-        await self._fetch()
-        return rx.toast.success(f"Created API key {key.name}")
+        return f"Created API key {key.name}"
 
     @rx.event
+    @requires("admin.api_keys")
     async def confirm_revoke(self, key_id: int):
-        access = await self.require_role(ADMIN, action="revoke API keys")
-        if not access:
-            return access.refusal
-        target = next((k for k in self.keys if k.id == key_id), None)
+        target = row_by_id(self.keys, key_id)
         if target is None:
             return rx.toast.error("That key is not on this page any more. Refresh the list.")
-        self._close()
-        self.target_id, self.target_label = target.id, target.name
-        self.dialog = "revoke"
+        self._open_target("revoke", target.id, target.name)
         return None
 
     @rx.event
+    @requires("admin.api_keys")
     async def revoke_key(self):
-        access = await self.require_role(ADMIN, action="revoke API keys")
-        if not access:
-            return access.refusal
         if self.dialog != "revoke":
             return None
-        self.saving = True
-        try:
-            key = await db_write(revoke_key, self.target_id)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin API keys: revoking %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s revoked API key %s", access.user.email, key.name)
-        self._close()
-        await self._fetch()
-        return rx.toast.success(f"Revoked {key.name}: its requests are refused from now on")
+        log.info("%s revokes API key %s", signed_in_user().email, self.target_id)
+        return await self._attempt(
+            db_write(revoke_key, self.target_id, actor=signed_in_user().email),
+            done=lambda key: f"Revoked {key.name}: its requests are refused from now on",
+        )

@@ -1,5 +1,4 @@
-"""Admin › Brands: the brands Rackroom holds stock for; list and create.
-Every handler checks on the server that the caller is an admin."""
+"""Admin › Brands: the brands Rackroom holds stock for; list and create (`admin.brands`)."""
 
 from __future__ import annotations
 
@@ -9,18 +8,18 @@ from typing import TypedDict
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time, units
-from dashboard.states.auth import RoleGuard
-from dashboard.states.listing import PagedList, db_read, db_write, fetch_page, page_number
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import DialogState
+from dashboard.states.listing import (
+    PagedList,
+    db_write,
+)
 from models.admin import BrandRow, add_brand, list_brands
-from models.errors import DomainError
-from models.users import Role
 
 log = logging.getLogger(__name__)
 
-ROUTE = "/admin/brands"
-ADMIN = Role.ADMIN
-UNEXPECTED = "Something went wrong and nothing was saved. Try again in a moment."
 
 
 @dataclasses.dataclass
@@ -51,72 +50,37 @@ class NewBrandForm(TypedDict, total=False):
     name: str
 
 
-class AdminBrandsState(RoleGuard, PagedList, rx.State):
+class AdminBrandsState(RoleGuard, DialogState, PagedList, rx.State):
     brands: list[BrandItem] = []
     loaded: bool = False
     load_error: str = ""
-    dialog: str = ""
-    form_error: str = ""
-    saving: bool = False
 
     @rx.var
     def summary(self) -> str:
         return plural(self.total, "brand") if self.loaded else ""
 
     @rx.event
+    @requires("admin.brands")
     async def load(self):
-        access = await self.require_role(ADMIN, action="see brands")
-        if not access:
-            self.brands, self.loaded, self.dialog = [], False, ""
-            return access.page_refusal
-        self.dialog = ""
-        await self._fetch()
-        return None
+        self._close_dialog()
+        await self._refetch()
 
-    async def _fetch(self) -> None:
-        try:
-            found = await db_read(
-                fetch_page, list_brands, page_number(self.router.url.query_parameters)
-            )
-        except Exception:
-            log.exception("admin brands: reading the list failed")
-            self.load_error = "The brands could not be read. Refresh to try again."
-            return
-        self.load_error = ""
-        self.brands = [BrandItem.of(row) for row in found.rows]
-        self._show_paging(found, ROUTE, {})
-        self.loaded = True
+    async def _refetch(self) -> None:
+        rows = await self._read_rows("brands", list_brands, routes.ADMIN_BRANDS, sized=True)
+        if rows is not None:
+            self.brands, self.loaded = [BrandItem.of(row) for row in rows], True
 
     @rx.event
-    def on_dialog_change(self, open_: bool) -> None:
-        """Esc, Cancel or a click outside closes the dialog. Changes no data."""
-        if not open_:
-            self.dialog, self.form_error, self.saving = "", "", False
+    @requires("admin.brands")
+    def open_create(self) -> None:
+        self._open_dialog("create")
 
     @rx.event
-    async def open_create(self):
-        access = await self.require_role(ADMIN, action="create brands")
-        if not access:
-            return access.refusal
-        self.dialog, self.form_error, self.saving = "create", "", False
-        return None
-
-    @rx.event
+    @requires("admin.brands")
     async def create_brand(self, form: NewBrandForm):
-        access = await self.require_role(ADMIN, action="create brands")
-        if not access:
-            return access.refusal
-        self.saving = True
-        try:
-            brand = await db_write(add_brand, form.get("code") or "", form.get("name") or "")
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin brands: creating %r failed", form.get("code"))
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s created brand %s", access.user.email, brand.code)
-        self.dialog, self.form_error, self.saving = "", "", False
-        await self._fetch()
-        return rx.toast.success(f"Created brand {brand.name} ({brand.code})")
+        code, name = form.get("code") or "", form.get("name") or ""
+        log.info("%s creates brand %s", signed_in_user().email, code)
+        return await self._attempt(
+            db_write(add_brand, code, name, actor=signed_in_user().email),
+            done=lambda brand: f"Created brand {brand.name} ({brand.code})",
+        )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TypedDict
+from typing import ClassVar, TypedDict
 from urllib.parse import urlencode
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time
-from dashboard.states.auth import RoleGuard
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.listing import (
     Choice,
     PagedList,
@@ -21,6 +23,7 @@ from dashboard.states.listing import (
     page_number,
     query_param,
 )
+from dashboard.states.one_time import OneTimeSecrets
 from models.admin import (
     UserRow,
     brand_choices,
@@ -30,13 +33,11 @@ from models.admin import (
     set_role,
     set_user_active,
 )
-from models.errors import DomainError
-from models.users import Role
+from models.users import Role, User
 
 log = logging.getLogger(__name__)
 
-ROUTE = "/admin/users"
-ADMIN = Role.ADMIN
+ROUTE = routes.ADMIN_USERS
 ANY_ROLE = "all"
 ROLE_CHOICES: list[tuple[str, str]] = [
     (Role.ADMIN.value, "Admin"),
@@ -45,8 +46,8 @@ ROLE_CHOICES: list[tuple[str, str]] = [
     (Role.VENDOR.value, "Vendor"),
 ]
 ROLE_LABELS = dict(ROLE_CHOICES)
-#: What an admin reads when a save fails for a reason that is not the input's fault.
-UNEXPECTED = "Something went wrong and nothing was saved. Try again in a moment."
+#: What an admin reads when the row they clicked has left the page meanwhile.
+GONE = "That user is not on this page any more. Refresh the list."
 
 
 @dataclasses.dataclass
@@ -99,7 +100,7 @@ class FilterForm(TypedDict, total=False):
     role: str
 
 
-class AdminUsersState(RoleGuard, PagedList, rx.State):
+class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.State):
     users: list[UserItem] = []
     search: str = ""
     role_filter: str = ANY_ROLE
@@ -107,16 +108,12 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
     load_error: str = ""
     brands: list[Choice] = []
 
-    #: The open dialog: "", "create", "access", "deactivate", "reactivate", "reset",
-    #: "password" (the one-time temporary password).
-    dialog: str = ""
-    target_id: int = 0
-    target_label: str = ""
+    #: The open dialog (`dialog`): "", "create", "access", "deactivate", "reactivate",
+    #: "reset", "password" (the one-time temporary password).
     form_role: str = Role.MERCHANDISER.value
     form_brand: str = ""
-    form_error: str = ""
-    saving: bool = False
     temp_password: str = ""
+    ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("temp_password",)
     temp_password_note: str = ""
 
     @rx.var
@@ -136,41 +133,32 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
     # --- the list -----------------------------------------------------------------------
 
     @rx.event
+    @requires("admin.users")
     async def load(self):
         """on_load: the filters and page come from the URL."""
-        access = await self.require_role(ADMIN, action="see users")
-        if not access:
-            self._clear()
-            return access.page_refusal
         params = self.router.url.query_parameters
         self.search = query_param(params, "q")
         role = query_param(params, "role")
         self.role_filter = role if role in ROLE_LABELS else ANY_ROLE
         self.dialog = ""
-        await self._fetch(page_number(params), access.user.id)
+        await self._fetch(page_number(params), signed_in_user().id)
         return None
 
     @rx.event
+    @requires("admin.users")
     async def apply_filters(self, form: FilterForm):
         """Enter in the filter bar: the filters go into the URL, which reloads the list."""
-        access = await self.require_role(ADMIN, action="see users")
-        if not access:
-            return access.refusal
         return rx.redirect(self._href(form.get("q", ""), form.get("role", ANY_ROLE)))
 
     @rx.event
+    @requires("admin.users")
     async def clear_filters(self):
-        access = await self.require_role(ADMIN, action="see users")
-        if not access:
-            return access.refusal
         return rx.redirect(ROUTE)
 
     @rx.event
+    @requires("admin.users")
     async def filter_role(self, role: str):
         """Picking a role filters at once (a select has no Enter)."""
-        access = await self.require_role(ADMIN, action="see users")
-        if not access:
-            return access.refusal
         return rx.redirect(self._href(self.search, role))
 
     def _href(self, search: str, role: str) -> str:
@@ -179,19 +167,12 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
         return f"{ROUTE}?{query}" if query else ROUTE
 
     async def _fetch(self, page: int, me: int) -> None:
-        try:
-            found = await db_read(
-                fetch_page,
-                list_users,
-                page,
-                search=self.search,
-                role="" if self.role_filter == ANY_ROLE else self.role_filter,
-            )
-        except Exception:
-            log.exception("admin users: reading the list failed")
-            self.load_error = "The users could not be read. Refresh to try again."
+        found = await self._read_list(
+            "users",
+            db_read(fetch_page, list_users, page, search=self.search, role=self._role_param()),
+        )
+        if found is None:
             return
-        self.load_error = ""
         self.users = [UserItem.of(row, self_id=me) for row in found.rows]
         self._show_paging(found, ROUTE, {"q": self.search, "role": self._role_param()})
         self.loaded = True
@@ -199,23 +180,10 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
     def _role_param(self) -> str:
         return "" if self.role_filter == ANY_ROLE else self.role_filter
 
-    async def _refresh(self, me: int) -> None:
-        await self._fetch(page_number(self.router.url.query_parameters), me)
-
-    def _clear(self) -> None:
-        self.users = []
-        self.loaded = False
-        self.total = 0
-        self.range_label = self.previous_href = self.next_href = ""
-        self._close()
+    async def _refetch(self) -> None:
+        await self._fetch(page_number(self.router.url.query_parameters), signed_in_user().id)
 
     # --- dialogs ------------------------------------------------------------------------
-
-    @rx.event
-    def on_dialog_change(self, open_: bool) -> None:
-        """Esc, Cancel or a click outside closes the dialog. Changes no data."""
-        if not open_:
-            self._close()
 
     @rx.event
     def set_form_role(self, role: str) -> None:
@@ -227,29 +195,27 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
     def set_form_brand(self, code: str) -> None:
         self.form_brand = code
 
-    def _close(self) -> None:
-        self.dialog = ""
-        self.form_error = ""
-        self.saving = False
-        self.temp_password = ""
+    def _close_dialog(self) -> None:
+        """Closing a dialog also forgets a shown temporary password."""
+        super()._close_dialog()
+        self.forget_secrets()
         self.temp_password_note = ""
-        self.target_id = 0
-        self.target_label = ""
-
-    def _target(self, user_id: int) -> UserItem | None:
-        return next((u for u in self.users if u.id == user_id), None)
 
     async def _load_brands(self) -> None:
         self.brands = [
             Choice(code, f"{name} ({code})") for code, name in await db_read(brand_choices)
         ]
 
+    def _show_password(self, password: str, note: str) -> None:
+        """The password dialog shows a temporary password, once."""
+        self.dialog = "password"
+        self.temp_password = password
+        self.temp_password_note = note
+
     @rx.event
+    @requires("admin.users")
     async def open_create(self):
-        access = await self.require_role(ADMIN, action="create users")
-        if not access:
-            return access.refusal
-        self._close()
+        self._close_dialog()
         await self._load_brands()
         self.form_role = Role.MERCHANDISER.value
         self.form_brand = ""
@@ -257,160 +223,121 @@ class AdminUsersState(RoleGuard, PagedList, rx.State):
         return None
 
     @rx.event
+    @requires("admin.users")
     async def create_user(self, form: NewUserForm):
-        access = await self.require_role(ADMIN, action="create users")
-        if not access:
-            return access.refusal
         email = (form.get("email") or "").strip()
         role = self.form_role
-        self.saving = True
-        try:
-            user, password = await db_write(
+        log.info("%s creates user %s (%s)", signed_in_user().email, email, role)
+
+        def done(created: tuple[User, str]) -> str:
+            user, password = created
+            self._show_password(
+                password,
+                f"{user.email} can sign in with this temporary password. "
+                "Give it to them over a channel you trust.",
+            )
+            return f"Created {user.email} as {ROLE_LABELS[role].lower()}"
+
+        return await self._attempt(
+            db_write(
                 create_account,
                 email,
                 role,
                 name=form.get("name") or "",
                 brand_code=self.form_brand if role == Role.VENDOR.value else "",
-            )
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin users: creating %s failed", email)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s created user %s (%s)", access.user.email, user.email, role)
-        self._close()
-        self.dialog = "password"
-        self.temp_password = password
-        self.temp_password_note = (
-            f"{user.email} can sign in with this temporary password. "
-            "Give it to them over a channel you trust."
+                actor=signed_in_user().email,
+            ),
+            done=done,
         )
-        await self._refresh(access.user.id)
-        return rx.toast.success(f"Created {user.email} as {ROLE_LABELS[role].lower()}")
+
+    def _open_on(self, name: str, user_id: int) -> UserItem | None:
+        """Open dialog `name` on a listed user; None (and no dialog) when it is gone."""
+        target = row_by_id(self.users, user_id)
+        if target is not None:
+            self._open_target(name, target.id, target.email)
+        return target
 
     @rx.event
+    @requires("admin.users")
     async def open_access(self, user_id: int):
-        access = await self.require_role(ADMIN, action="change roles")
-        if not access:
-            return access.refusal
-        target = self._target(user_id)
+        target = row_by_id(self.users, user_id)
         if target is None:
-            return rx.toast.error("That user is not on this page any more. Refresh the list.")
-        self._close()
+            return rx.toast.error(GONE)
         await self._load_brands()
-        self.target_id, self.target_label = target.id, target.email
+        self._open_on("access", user_id)
         self.form_role = target.role
         self.form_brand = target.brand_code
-        self.dialog = "access"
         return None
 
     @rx.event
+    @requires("admin.users")
     async def save_access(self, form: AccessForm):
-        access = await self.require_role(ADMIN, action="change roles")
-        if not access:
-            return access.refusal
         role = self.form_role
-        self.saving = True
-        try:
-            user = await db_write(
+        log.info("%s gives user %s role %s", signed_in_user().email, self.target_id, role)
+        return await self._attempt(
+            db_write(
                 set_role,
                 self.target_id,
                 role,
                 brand_code=self.form_brand if role == Role.VENDOR.value else "",
-                actor_id=access.user.id,
-            )
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin users: changing the role of %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s made %s %s", access.user.email, user.email, role)
-        self._close()
-        await self._refresh(access.user.id)
-        return rx.toast.success(f"{user.email} is now {ROLE_LABELS[role].lower()}")
+                actor_id=signed_in_user().id,
+                actor=signed_in_user().email,
+            ),
+            done=lambda user: f"{user.email} is now {ROLE_LABELS[role].lower()}",
+        )
 
     @rx.event
+    @requires("admin.users")
     async def confirm_active(self, user_id: int, active: bool):
         """Ask before deactivating (or reactivating) a user."""
-        access = await self.require_role(ADMIN, action="deactivate users")
-        if not access:
-            return access.refusal
-        target = self._target(user_id)
-        if target is None:
-            return rx.toast.error("That user is not on this page any more. Refresh the list.")
-        self._close()
-        self.target_id, self.target_label = target.id, target.email
-        self.dialog = "reactivate" if active else "deactivate"
+        if self._open_on("reactivate" if active else "deactivate", user_id) is None:
+            return rx.toast.error(GONE)
         return None
 
     @rx.event
+    @requires("admin.users")
     async def set_active(self):
-        access = await self.require_role(ADMIN, action="deactivate users")
-        if not access:
-            return access.refusal
         active = self.dialog == "reactivate"
         if self.dialog not in ("deactivate", "reactivate"):
             return None
-        self.saving = True
-        try:
-            user = await db_write(set_user_active, self.target_id, active, actor_id=access.user.id)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin users: (de)activating %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s set %s active=%s", access.user.email, user.email, active)
-        self._close()
-        await self._refresh(access.user.id)
-        return rx.toast.success(
-            f"{user.email} can sign in again"
+        log.info("%s sets user %s active=%s", signed_in_user().email, self.target_id, active)
+        return await self._attempt(
+            db_write(
+                set_user_active,
+                self.target_id,
+                active,
+                actor_id=signed_in_user().id,
+                actor=signed_in_user().email,
+            ),
+            done=lambda user: f"{user.email} can sign in again"
             if active
-            else f"{user.email} is deactivated and signed out everywhere"
+            else f"{user.email} is deactivated and signed out everywhere",
         )
 
     @rx.event
+    @requires("admin.users")
     async def confirm_reset(self, user_id: int):
-        access = await self.require_role(ADMIN, action="reset passwords")
-        if not access:
-            return access.refusal
-        target = self._target(user_id)
-        if target is None:
-            return rx.toast.error("That user is not on this page any more. Refresh the list.")
-        self._close()
-        self.target_id, self.target_label = target.id, target.email
-        self.dialog = "reset"
+        if self._open_on("reset", user_id) is None:
+            return rx.toast.error(GONE)
         return None
 
     @rx.event
+    @requires("admin.users")
     async def reset_password(self):
-        access = await self.require_role(ADMIN, action="reset passwords")
-        if not access:
-            return access.refusal
         if self.dialog != "reset":
             return None
-        self.saving = True
-        try:
-            user, password = await db_write(reset_password, self.target_id)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin users: resetting the password of %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s reset the password of %s", access.user.email, user.email)
-        self._close()
-        self.dialog = "password"
-        self.temp_password = password
-        self.temp_password_note = (
-            f"{user.email}'s old password no longer works and their sessions have ended. "
-            "Give them this temporary password over a channel you trust."
+        log.info("%s resets the password of user %s", signed_in_user().email, self.target_id)
+
+        def done(reset: tuple[User, str]) -> str:
+            user, password = reset
+            self._show_password(
+                password,
+                f"{user.email}'s old password no longer works and their sessions have "
+                "ended. Give them this temporary password over a channel you trust.",
+            )
+            return f"Password reset for {user.email}"
+
+        return await self._attempt(
+            db_write(reset_password, self.target_id, actor=signed_in_user().email),
+            done=done,
         )
-        await self._refresh(access.user.id)
-        return rx.toast.success(f"Password reset for {user.email}")

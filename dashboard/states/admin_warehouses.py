@@ -9,9 +9,11 @@ from typing import TypedDict
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time
-from dashboard.states.auth import RoleGuard
-from dashboard.states.listing import PagedList, db_read, db_write, fetch_page, page_number
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import TargetDialog, row_by_id
+from dashboard.states.listing import PagedList, db_write
 from models.admin import (
     WarehouseRow,
     add_warehouse,
@@ -20,14 +22,11 @@ from models.admin import (
     update_warehouse,
 )
 from models.catalog import WarehouseKind
-from models.errors import DomainError
-from models.users import Role
 
 log = logging.getLogger(__name__)
 
-ROUTE = "/admin/warehouses"
-ADMIN = Role.ADMIN
-UNEXPECTED = "Something went wrong and nothing was saved. Try again in a moment."
+ROUTE = routes.ADMIN_WAREHOUSES
+GONE = "That warehouse is not on this page any more. Refresh."
 KIND_CHOICES: list[tuple[str, str]] = [
     (WarehouseKind.WAREHOUSE.value, "Warehouse"),
     (WarehouseKind.STORE.value, "Store"),
@@ -69,57 +68,33 @@ class WarehouseForm(TypedDict, total=False):
     priority: str
 
 
-class AdminWarehousesState(RoleGuard, PagedList, rx.State):
+class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
     warehouses: list[WarehouseItem] = []
     loaded: bool = False
     load_error: str = ""
 
-    #: The open dialog: "", "create", "edit", "deactivate", "activate".
-    dialog: str = ""
-    target_id: int = 0
-    target_label: str = ""
+    #: The open dialog (`dialog`): "", "create", "edit", "deactivate", "activate".
     form_name: str = ""
     form_kind: str = WarehouseKind.WAREHOUSE.value
     form_priority: str = "100"
-    form_error: str = ""
-    saving: bool = False
 
     @rx.var
     def summary(self) -> str:
         return plural(self.total, "location") if self.loaded else ""
 
     @rx.event
+    @requires("admin.warehouses")
     async def load(self):
-        access = await self.require_role(ADMIN, action="see warehouses")
-        if not access:
-            self.warehouses, self.loaded = [], False
-            self._close()
-            return access.page_refusal
-        self._close()
-        await self._fetch()
+        self._close_dialog()
+        await self._refetch()
         return None
 
-    async def _fetch(self) -> None:
-        try:
-            found = await db_read(
-                fetch_page, list_warehouses, page_number(self.router.url.query_parameters)
-            )
-        except Exception:
-            log.exception("admin warehouses: reading the list failed")
-            self.load_error = "The warehouses could not be read. Refresh to try again."
-            return
-        self.load_error = ""
-        self.warehouses = [WarehouseItem.of(row) for row in found.rows]
-        self._show_paging(found, ROUTE, {})
-        self.loaded = True
+    async def _refetch(self) -> None:
+        rows = await self._read_rows("warehouses", list_warehouses, ROUTE)
+        if rows is not None:
+            self.warehouses, self.loaded = [WarehouseItem.of(row) for row in rows], True
 
     # --- dialogs ------------------------------------------------------------------------
-
-    @rx.event
-    def on_dialog_change(self, open_: bool) -> None:
-        """Esc, Cancel or a click outside closes the dialog. Changes no data."""
-        if not open_:
-            self._close()
 
     @rx.event
     def set_form_kind(self, kind: str) -> None:
@@ -127,131 +102,79 @@ class AdminWarehousesState(RoleGuard, PagedList, rx.State):
         if kind in KIND_LABELS:
             self.form_kind = kind
 
-    def _close(self) -> None:
-        self.dialog, self.form_error, self.saving = "", "", False
-        self.target_id, self.target_label = 0, ""
-
-    def _target(self, warehouse_id: int) -> WarehouseItem | None:
-        return next((w for w in self.warehouses if w.id == warehouse_id), None)
-
     @rx.event
+    @requires("admin.warehouses")
     async def open_create(self):
-        access = await self.require_role(ADMIN, action="create warehouses")
-        if not access:
-            return access.refusal
-        self._close()
         self.form_name, self.form_kind = "", WarehouseKind.WAREHOUSE.value
         self.form_priority = "100"
-        self.dialog = "create"
+        self._open_dialog("create")
         return None
 
     @rx.event
+    @requires("admin.warehouses")
     async def create_warehouse(self, form: WarehouseForm):
-        access = await self.require_role(ADMIN, action="create warehouses")
-        if not access:
-            return access.refusal
-        self.saving = True
-        try:
-            warehouse = await db_write(
+        log.info("%s creates warehouse %s", signed_in_user().email, form.get("code"))
+        return await self._attempt(
+            db_write(
                 add_warehouse,
                 form.get("code") or "",
                 form.get("name") or "",
                 kind=self.form_kind,
                 priority=form.get("priority") or "",
-            )
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin warehouses: creating %r failed", form.get("code"))
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s created warehouse %s", access.user.email, warehouse.code)
-        self._close()
-        await self._fetch()
-        return rx.toast.success(
-            f"Created {KIND_LABELS[warehouse.kind].lower()} {warehouse.name} ({warehouse.code})"
+                actor=signed_in_user().email,
+            ),
+            done=lambda w: f"Created {KIND_LABELS[w.kind].lower()} {w.name} ({w.code})",
         )
 
     @rx.event
+    @requires("admin.warehouses")
     async def open_edit(self, warehouse_id: int):
-        access = await self.require_role(ADMIN, action="edit warehouses")
-        if not access:
-            return access.refusal
-        target = self._target(warehouse_id)
+        target = row_by_id(self.warehouses, warehouse_id)
         if target is None:
-            return rx.toast.error("That warehouse is not on this page any more. Refresh.")
-        self._close()
-        self.target_id, self.target_label = target.id, target.code
+            return rx.toast.error(GONE)
+        self._open_target("edit", target.id, target.code)
         self.form_name, self.form_kind = target.name, target.kind
         self.form_priority = target.priority.replace(",", "")
-        self.dialog = "edit"
         return None
 
     @rx.event
+    @requires("admin.warehouses")
     async def save_warehouse(self, form: WarehouseForm):
-        access = await self.require_role(ADMIN, action="edit warehouses")
-        if not access:
-            return access.refusal
         if self.dialog != "edit":
             return None
-        self.saving = True
-        try:
-            warehouse = await db_write(
+        log.info("%s edits warehouse %s", signed_in_user().email, self.target_id)
+        return await self._attempt(
+            db_write(
                 update_warehouse,
                 self.target_id,
                 name=form.get("name") or "",
                 kind=self.form_kind,
                 priority=form.get("priority") or "",
-            )
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin warehouses: saving %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s edited warehouse %s", access.user.email, warehouse.code)
-        self._close()
-        await self._fetch()
-        return rx.toast.success(f"Saved {warehouse.name} ({warehouse.code})")
+                actor=signed_in_user().email,
+            ),
+            done=lambda w: f"Saved {w.name} ({w.code})",
+        )
 
     @rx.event
+    @requires("admin.warehouses")
     async def confirm_active(self, warehouse_id: int, active: bool):
-        access = await self.require_role(ADMIN, action="deactivate warehouses")
-        if not access:
-            return access.refusal
-        target = self._target(warehouse_id)
+        target = row_by_id(self.warehouses, warehouse_id)
         if target is None:
-            return rx.toast.error("That warehouse is not on this page any more. Refresh.")
-        self._close()
-        self.target_id, self.target_label = target.id, f"{target.name} ({target.code})"
-        self.dialog = "activate" if active else "deactivate"
+            return rx.toast.error(GONE)
+        name = "activate" if active else "deactivate"
+        self._open_target(name, target.id, f"{target.name} ({target.code})")
         return None
 
     @rx.event
+    @requires("admin.warehouses")
     async def set_active(self):
-        access = await self.require_role(ADMIN, action="deactivate warehouses")
-        if not access:
-            return access.refusal
         if self.dialog not in ("activate", "deactivate"):
             return None
         active = self.dialog == "activate"
-        self.saving = True
-        try:
-            warehouse = await db_write(set_warehouse_active, self.target_id, active)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        except Exception:
-            log.exception("admin warehouses: (de)activating %s failed", self.target_id)
-            self.saving, self.form_error = False, UNEXPECTED
-            return None
-        log.info("%s set warehouse %s active=%s", access.user.email, warehouse.code, active)
-        self._close()
-        await self._fetch()
-        return rx.toast.success(
-            f"{warehouse.name} is active again"
+        log.info("%s sets warehouse %s active=%s", signed_in_user().email, self.target_id, active)
+        return await self._attempt(
+            db_write(set_warehouse_active, self.target_id, active, actor=signed_in_user().email),
+            done=lambda w: f"{w.name} is active again"
             if active
-            else f"{warehouse.name} is deactivated; nothing is allocated from it now"
+            else f"{w.name} is deactivated; nothing is allocated from it now",
         )

@@ -12,38 +12,36 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
 import reflex as rx
 
+from dashboard import routes
 from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
     FilterParams,
     Replies,
-    Reply,
     filter_choices,
     period_label,
     resolve,
 )
 from dashboard.states.auth import RoleGuard
+from dashboard.states.chart_panels import ChartPanels
 from dashboard.states.charting import ChartView, chart_view
 from jobs.analytics import charts
 from jobs.analytics import metrics as m
-from jobs.analytics.export import csv_bytes
 from jobs.analytics.frames import Frames, shared_analytics
 from models.db import read_session
-from models.errors import DomainError, PermissionDenied
-from models.users import Role
+from models.errors import InvalidQuantity
 
 log = logging.getLogger(__name__)
 
 ROUTE = "/analytics"
 #: Who may read analytics. A vendor sees only their own brand (the domain enforces it).
-READERS = (Role.ADMIN, Role.MANAGER, Role.MERCHANDISER, Role.VENDOR)
-READ = "see analytics"
 
 #: The charts of the page, in the order they are shown.
 CHARTS: tuple[str, ...] = (
@@ -82,6 +80,27 @@ class ChartOptions:
     level: str = "variant"
     window: int = 28
     history_by: str = "total"
+
+    def query(self) -> dict[str, str]:
+        """The choices as an export link's parameters, defaults left out."""
+        values = {"level": self.level, "window": str(self.window), "by": self.history_by}
+        defaults = {"level": "variant", "window": "28", "by": "total"}
+        return {k: v for k, v in values.items() if v != defaults[k]}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ChartOptions:
+        """The choices an export link names; InvalidQuantity naming a value not offered."""
+        found = {}
+        for name, allowed, default in (("level", LEVELS, "variant"), ("window", WINDOWS, "28"),
+                                       ("by", HISTORY_BY, "total")):
+            value = str(query.get(name, "") or default)
+            if value not in allowed:
+                raise InvalidQuantity(
+                    f"{name} must be one of {', '.join(allowed)}, not {value[:40]!r}.",
+                    field=name,
+                )
+            found[name] = value
+        return cls(level=found["level"], window=int(found["window"]), history_by=found["by"])
 
 
 def compute_chart(
@@ -131,7 +150,9 @@ def compute_chart(
     if key == "history":
         with read_session() as session:
             history = m.stock_history(session, filters, by=options.history_by, **scope)
-        return (charts.stock_history_chart(history),
+            first = m.first_snapshot_day(session, filters, **scope) if history.is_empty() \
+                else None
+        return (charts.stock_history_chart(history, first_day=first),
                 history.sort(["day", "series"], descending=[True, False]),
                 ["day", "series", "on_hand", "reserved", "available", "incoming"])
     raise KeyError(key)
@@ -164,32 +185,33 @@ def compute_views(
     return AnalyticsResult(filters, filter_choices(frames, brand_scope), views)
 
 
-def chart_csv(
+def chart_table(
     key: str, params: FilterParams, brand_scope: int | None, options: ChartOptions
-) -> tuple[str, bytes]:
-    """(file name, CSV bytes) of one chart's whole table. Blocking."""
+) -> tuple[str, pl.DataFrame]:
+    """(file name, frame) of one chart's whole table, for its CSV. Blocking."""
     frames = shared_analytics().frames()
     filters = resolve(frames, params, brand_scope)
     _, frame, _ = compute_chart(key, frames, filters, brand_scope, options)
     start, end = filters.period()
-    return f"rackroom-{key.replace('_', '-')}-{start}-to-{end}.csv", csv_bytes(frame)
+    return f"rackroom-{key.replace('_', '-')}-{start}-to-{end}.csv", frame
 
 
-class AnalyticsState(RoleGuard, FilterBar, rx.State):
-    """What /analytics shows. Every handler re-checks the session and the scope."""
+class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
+    """What /analytics shows. Every handler re-checks the session and the scope; the
+    figures are computed in background events (`ChartPanels`)."""
 
     ROUTE = ROUTE
-    READERS = READERS
-    READ = READ
+    READ = "analytics.read"
+    EXPORT = "analytics.export"
+    EXPORT_ROUTE = routes.ANALYTICS_EXPORT
+    CHARTS = CHARTS
+    FIRST_WAVE = FIRST_WAVE
+    UNEXPECTED = UNEXPECTED
 
-    loading: bool = True
-    loaded: bool = False
-    load_error: str = ""
     level: str = "variant"
     window: str = "28"
     history_by: str = "total"
     charts: dict[str, ChartView] = {key: ChartView(key=key) for key in CHARTS}
-    _pages: dict[str, int] = {}
 
     def _options(self) -> ChartOptions:
         return ChartOptions(
@@ -198,138 +220,51 @@ class AnalyticsState(RoleGuard, FilterBar, rx.State):
             history_by=self.history_by if self.history_by in HISTORY_BY else "total",
         )
 
-    def _clear(self) -> None:
-        self.charts = {key: ChartView(key=key) for key in CHARTS}
-        self._pages = {}
-        self.loaded = False
-        self.period_text = ""
+    # --- ChartPanels ---------------------------------------------------------------------
 
-    # --- loading ------------------------------------------------------------------------
+    def _from_url(self, query: Mapping[str, str]) -> None:
+        self._show_params(FilterParams.from_query(query))
 
-    @rx.event
+    def _work(self, brand_scope: int | None, keys: tuple[str, ...]) -> Callable[[], Any]:
+        return functools.partial(compute_views, self._params(), brand_scope, self._options(),
+                                 keys, dict(self._pages))
+
+    def _show(self, result: AnalyticsResult, brand_scope: int | None,
+              keys: tuple[str, ...]) -> None:
+        self._show_choices(result.choices, brand_scope)
+        self.period_text = period_label(result.filters)
+        self.charts = {**self.charts, **{key: result.views[key] for key in keys}}
+
+    def _table(self, key: str, brand_scope: int | None
+               ) -> Callable[[], tuple[str, pl.DataFrame]]:
+        return functools.partial(chart_table, key, self._params(), brand_scope,
+                                 self._options())
+
+    def _export_params(self, key: str) -> dict[str, str]:
+        return {**self._params().query(), **self._options().query()}
+
+    # --- handlers -------------------------------------------------------------------------
+
+    @rx.event(background=True)
     async def load(self) -> Replies:
-        """on_load: the filters come from the URL; the figures from a worker thread."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            self._clear()
-            self.loading = False
-            yield access.page_refusal
-            return
-        self._show_params(FilterParams.from_query(self.router.url.query_parameters))
-        self._pages = {}
-        self.loading = True
-        yield
-        async for event in self._compute(access.user.brand_scope, CHARTS):
+        """on_load: the filters come from the URL; the figures from the thread pool."""
+        async for event in self._load_page():
             yield event
 
-    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
-        """Compute `keys` off the event loop and show them (or say why not). The charts
-        at the top come first, so a filter change shows its first answer sooner."""
-        self.load_error = ""
-        first = tuple(key for key in keys if key in FIRST_WAVE)
-        waves = [wave for wave in (first, tuple(k for k in keys if k not in first)) if wave]
-        for number, wave in enumerate(waves, start=1):
-            try:
-                result = await rx.run_in_thread(functools.partial(
-                    compute_views, self._params(), brand_scope, self._options(), wave,
-                    dict(self._pages),
-                ))
-            except PermissionDenied as refused:
-                self._clear()
-                self.refusal, self.filter_error, self.loading = refused.message, "", False
-                yield rx.toast.error(refused.message, description="No figures were read.")
-                return
-            except DomainError as error:  # an unknown code or a bad date in the URL
-                self._clear()
-                self.refusal, self.filter_error, self.loading = "", error.message, False
-                return
-            except Exception:
-                log.exception("analytics: computing %s failed", ", ".join(wave))
-                self.load_error, self.loading = UNEXPECTED, False
-                return
-            self.refusal = self.filter_error = ""
-            self._show_choices(result.choices, brand_scope)
-            self.period_text = period_label(result.filters)
-            self.charts = {**self.charts, **result.views}
-            if number < len(waves):
-                yield
-        self.loading, self.loaded = False, True
-
-    async def _recompute(self, brand_scope: int | None, *keys: str) -> Replies:
-        self.loading = True
-        yield
-        async for event in self._compute(brand_scope, keys):
-            yield event
-
-    # --- per-chart choices, pages and exports ---------------------------------------------
-
-    @rx.event
+    @rx.event(background=True)
     async def set_level(self, level: str | list[str]) -> Replies:
         """Velocity per brand, product, variant or warehouse."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if isinstance(level, str) and level in LEVELS:
-            self.level = level
-        async for event in self._recompute(access.user.brand_scope, "velocity"):
+        async for event in self._pick("level", level, LEVELS, "velocity"):
             yield event
 
-    @rx.event
+    @rx.event(background=True)
     async def set_window(self, window: str | list[str]) -> Replies:
         """The velocity chart's window: 7, 28 or 90 days."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if isinstance(window, str) and window in WINDOWS:
-            self.window = window
-        async for event in self._recompute(access.user.brand_scope, "velocity"):
+        async for event in self._pick("window", window, WINDOWS, "velocity"):
             yield event
 
-    @rx.event
+    @rx.event(background=True)
     async def set_history_by(self, by: str | list[str]) -> Replies:
         """Stock history in total, per brand or per warehouse."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if isinstance(by, str) and by in HISTORY_BY:
-            self.history_by = by
-        async for event in self._recompute(access.user.brand_scope, "history"):
+        async for event in self._pick("history_by", by, HISTORY_BY, "history"):
             yield event
-
-    @rx.event
-    async def table_page(self, key: str, page: int) -> Replies:
-        """Another page of a chart's table."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if key not in CHARTS:
-            return
-        self._pages = {**self._pages, key: max(1, int(page))}
-        async for event in self._recompute(access.user.brand_scope, key):
-            yield event
-
-    @rx.event
-    async def export_csv(self, key: str) -> Reply:
-        """The chart's whole table as CSV (spreadsheet-safe), for the current filters."""
-        access = await self.require_role(*READERS, action="export analytics")
-        if not access or access.user is None:
-            return access.refusal
-        if key not in CHARTS:
-            return None
-        try:
-            name, data = await rx.run_in_thread(functools.partial(
-                chart_csv, key, self._params(), access.user.brand_scope, self._options()
-            ))
-        except DomainError as error:
-            return rx.toast.error(error.message, description="Nothing was exported.")
-        except Exception:
-            log.exception("analytics: exporting %s failed", key)
-            return rx.toast.error("The export failed. Try again in a moment.")
-        return [
-            rx.download(data=data, filename=name, mime_type="text/csv"),
-            rx.toast.success(f"Exported {name}", duration=2500),
-        ]

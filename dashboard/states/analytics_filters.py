@@ -24,7 +24,6 @@ from dashboard.states.listing import Choice, query_param
 from jobs.analytics.frames import Frames
 from jobs.analytics.metrics import Filters, scoped
 from models.errors import InvalidQuantity, NotFound, PermissionDenied
-from models.users import Role
 
 #: What a handler hands the browser: an event, several, or nothing.
 Reply = EventSpec | EventHandler | list[EventSpec | EventHandler] | None
@@ -173,12 +172,12 @@ class FilterBar(rx.State, mixin=True):
     """The filter bar's state and handlers; the page's on_load fills it from the URL.
 
     The concrete state also mixes in `RoleGuard` (every handler here checks the
-    session first) and sets ROUTE, READERS and READ.
+    session first) and sets ROUTE and READ.
     """
 
     ROUTE: ClassVar[str] = "/"
-    READERS: ClassVar[tuple[Role, ...]] = ()
-    READ: ClassVar[str] = "see these figures"
+    #: The permission (models.policy) every handler here checks.
+    READ: ClassVar[str] = "overview.read"
 
     brand: str = ALL
     category: str = ALL
@@ -204,7 +203,7 @@ class FilterBar(rx.State, mixin=True):
     @rx.event
     async def set_filter(self, name: str, value: str) -> Reply:
         """A picker changed: brand, category, warehouse or period."""
-        access = await self.require_role(*self.READERS, action=self.READ)
+        access = await self.require(self.READ)
         if not access:
             return access.refusal
         if name not in ("brand", "category", "warehouse", "period"):
@@ -216,7 +215,7 @@ class FilterBar(rx.State, mixin=True):
     @rx.event
     async def apply_end(self, form: dict[str, str]) -> Reply:
         """Enter in the "ending" date field."""
-        access = await self.require_role(*self.READERS, action=self.READ)
+        access = await self.require(self.READ)
         if not access:
             return access.refusal
         return self._end_href(form.get("end", ""))
@@ -224,14 +223,14 @@ class FilterBar(rx.State, mixin=True):
     @rx.event
     async def set_end(self, value: str) -> Reply:
         """A date picked, typed or cleared in the "ending" field applies at once."""
-        access = await self.require_role(*self.READERS, action=self.READ)
+        access = await self.require(self.READ)
         if not access:
             return access.refusal
         return self._end_href(value)
 
     @rx.event
     async def clear_filters(self) -> Reply:
-        access = await self.require_role(*self.READERS, action=self.READ)
+        access = await self.require(self.READ)
         if not access:
             return access.refusal
         return rx.redirect(self.ROUTE)

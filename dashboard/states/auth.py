@@ -1,47 +1,65 @@
-"""Who is logged in: the session token cookie, login, logout, and permission checks.
+"""Who is signed in: the session token cookie, sign-in and out, and permission checks.
 
 The browser keeps only an opaque session token. Every check asks the database
 (`models.users.user_for_token`), so an expired or ended session stops working at
 once; nothing the browser holds is trusted for identity or role.
 
-Every event handler that reads or changes data starts with the same check::
+Every event handler that reads or changes data names its action from the permission
+table (`models.policy.PERMISSIONS`)::
 
     class SomeState(RoleGuard, rx.State):
         @rx.event
-        async def do_it(self):
-            access = await self.require_role(Role.ADMIN, action="do it")
-            if not access:
-                return access.refusal       # a toast saying why; nothing changed
-            ...                             # access.user is the checked user
+        @requires("transfers.approve")
+        async def approve(self, transfer_id: int):
+            user = signed_in_user()       # the checked user
+            ...
 
-A page redirect alone protects nothing: any client can send any event.
+A refused call changes nothing and answers with a toast saying why (or, when the
+session has ended, a redirect to the sign-in page). A page redirect alone protects
+nothing: any client can send any event.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex.utils.exec import is_prod_mode
 
+from dashboard import routes
+from jobs.logs import bind
 from models.catalog import Brand
 from models.db import read_session, transaction
 from models.errors import AuthenticationFailed
+from models.policy import refusal
+from models.settings import settings
 from models.users import (
     SESSION_LIFETIME,
     Role,
     authenticate,
     end_login_session,
+    session_needs_touch,
     start_login_session,
+    touch_login_session,
     user_for_token,
 )
 
 log = logging.getLogger(__name__)
 
-LOGIN_ROUTE = "/login"
-HOME_ROUTE = "/"
+LOGIN_ROUTE = routes.LOGIN
+HOME_ROUTE = routes.OVERVIEW
+F = TypeVar("F", bound=Callable[..., Any])
+#: The cookie holding the browser's opaque session token (also read by the CSV exports).
+SESSION_COOKIE = "rackroom_session"
+PASSWORD_CHANGE_FIRST = "Choose a new password first: yours was set by an admin."  # noqa: S105 (a message, not a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +72,7 @@ class SessionUser:
     role: str
     brand_id: int | None
     brand_name: str
+    must_change_password: bool = False
 
     @property
     def brand_scope(self) -> int | None:
@@ -61,22 +80,86 @@ class SessionUser:
         return self.brand_id if self.role == Role.VENDOR else None
 
 
-#: Every role: for handlers any signed-in user may call (what they see is still scoped).
-ALL_ROLES: tuple[Role, ...] = tuple(Role)
-
-
-def refusal_reason(user: SessionUser | None, roles: tuple[Role, ...], action: str) -> str:
-    """Why `user` may not do `action` ("" when they may)."""
+def refusal_reason(user: SessionUser | None, action: str) -> str:
+    """Why `user` may not do `action` (a name in the permission table); "" when they may."""
     if user is None:
         return "Your session has ended. Sign in again."
-    if user.role not in roles:
-        return f"You don't have permission to {action}."
-    return ""
+    if user.must_change_password and action not in ("account.password", "account.read"):
+        return PASSWORD_CHANGE_FIRST
+    return refusal(user.role, action)
+
+
+_signed_in: contextvars.ContextVar[SessionUser | None] = contextvars.ContextVar(
+    "rackroom_signed_in_user", default=None
+)
+
+
+def signed_in_user() -> SessionUser:
+    """The user `@requires` checked for the handler now running."""
+    user = _signed_in.get()
+    if user is None:
+        raise RuntimeError("signed_in_user() outside a handler decorated with @requires")
+    return user
+
+
+def requires(action: str, *, background: bool = False) -> Callable[[F], F]:
+    """Check `action` (models.policy) before the handler runs; refuse and change nothing.
+
+    Put it under `@rx.event`. A page's `load` handler refuses with the page refusal
+    (only a redirect when the session ended: the page itself shows "no access"); any
+    other handler with a toast saying why. For `@rx.event(background=True)` handlers
+    pass `background=True`: the check then takes the state lock briefly itself.
+    """
+
+    def decorate(handler: F) -> F:
+        page_load = handler.__name__ == "load"
+
+        async def check(self: Any) -> Access:
+            if background:
+                async with self:
+                    return await self.require(action)
+            return await self.require(action)
+
+        def answer(access: Access) -> list[EventSpec]:
+            return access.page_refusal if page_load else access.refusal
+
+        if inspect.isasyncgenfunction(handler):
+
+            @functools.wraps(handler)
+            async def stream(self: Any, *args: Any, **kwargs: Any):
+                access = await check(self)
+                if not access:
+                    yield answer(access)
+                    return
+                token = _signed_in.set(access.user)
+                try:
+                    async for update in handler(self, *args, **kwargs):
+                        yield update
+                finally:
+                    _signed_in.reset(token)
+
+            return stream  # type: ignore[return-value]
+
+        @functools.wraps(handler)
+        async def call(self: Any, *args: Any, **kwargs: Any):
+            access = await check(self)
+            if not access:
+                return answer(access)
+            token = _signed_in.set(access.user)
+            try:
+                result = handler(self, *args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            finally:
+                _signed_in.reset(token)
+
+        return call  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """The answer of `RoleGuard.require_role`: truthy when allowed.
+    """The answer of `RoleGuard.require`: truthy when allowed.
 
     `refusal` is what an action handler returns when refused (a toast saying why,
     and back to the login page if the session has ended); `page_refusal` is what a
@@ -95,23 +178,28 @@ class Access:
 class RoleGuard:
     """Mixin for page states (`class PageState(RoleGuard, rx.State)`): permission checks.
 
-    A plain class, not a state, so `require_role` is not an event the browser can call.
+    A plain class, not a state, so `require` is not an event the browser can call.
     """
 
-    async def require_role(self, *roles: Role, action: str) -> Access:
-        """Re-check the session in the database and the user's role against `roles`.
+    async def require(self, action: str) -> Access:
+        """Re-check the session in the database and `action` against the permission table.
 
-        Call it first in every handler, before changing anything. In a background
-        event call it inside `async with self`.
+        `@requires` calls it; call it directly only where a handler decides mid-way.
+        In a background event call it inside `async with self`.
         """
+        return await self._check(action, lambda user: refusal_reason(user, action))
+
+    async def _check(
+        self, action: str, reason_for: Callable[[SessionUser | None], str]
+    ) -> Access:
         auth = await self.get_state(AuthState)  # type: ignore[attr-defined]
         user = await rx.run_in_thread(functools.partial(session_user, auth.token))
         auth._show_user(user)
-        reason = refusal_reason(user, roles, action)
+        reason = reason_for(user)
         if not reason:
             return Access(user)
         if user is None:
-            redirect = rx.redirect(LOGIN_ROUTE)
+            redirect = rx.redirect(sign_in_href(self.router.url))  # type: ignore[attr-defined]
             return Access(
                 None,
                 reason,
@@ -143,21 +231,51 @@ def session_user(token: str) -> SessionUser | None:
             # A vendor without a brand could otherwise see every brand: refuse.
             return None
         brand = session.get(Brand, user.brand_id) if user.brand_id is not None else None
-        return SessionUser(
+        stale = session_needs_touch(session, token)
+        found = SessionUser(
             id=user.id,
             email=user.email,
             name=user.name or user.email,
             role=user.role,
             brand_id=user.brand_id,
             brand_name=brand.name if brand is not None else "",
+            must_change_password=user.must_change_password,
         )
+    if stale:  # the idle timeout counts from here; a short write, at most once a minute
+        touch_login_session(token)
+    return found
 
 
-def _log_in(email: str, password: str) -> tuple[str, str]:
+def sign_in_href(url: str) -> str:
+    """The sign-in page, remembering `url` (path and query) to come back to."""
+    parts = urlsplit(str(url))
+    back = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not parts.path or parts.path in (LOGIN_ROUTE, HOME_ROUTE):
+        return LOGIN_ROUTE
+    return f"{LOGIN_ROUTE}?next={quote(back, safe='/')}"
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a local path only (never another site), else home."""
+    target = (target or "").strip()
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 2000
+        or any(ord(ch) < 32 for ch in target)
+        or urlsplit(target).path == LOGIN_ROUTE
+    ):
+        return HOME_ROUTE
+    return target
+
+
+def _log_in(email: str, password: str, client_ip: str = "") -> tuple[str, str]:
     """Check the credentials and open a session: (token, "") or ("", reason)."""
     try:
-        # Its own unit of work: a failed attempt is counted even though it raises.
-        user = authenticate(email, password)
+        # Throttled per account and address; the password is checked outside any
+        # write transaction (models/signin.py).
+        user = authenticate(email, password, client_ip=client_ip)
     except AuthenticationFailed as failure:
         return "", failure.message
     with transaction() as session:
@@ -169,14 +287,25 @@ def _log_out(token: str) -> None:
         end_login_session(session, token)
 
 
+def session_cookie_secure() -> bool | None:
+    """Whether the browser may send the session cookie over https only: always in a
+    production build (browsers treat localhost as secure, so a local check still works),
+    unless the operator declared a plain-http address in RACKROOM_PUBLIC_URL. Decided
+    when the frontend is built, as Reflex bakes cookie options into it."""
+    if not is_prod_mode():
+        return None
+    return not settings().public_url.lower().startswith("http://")
+
+
 class AuthState(rx.State):
     """The session cookie and what the shell shows about the user."""
 
     token: str = rx.Cookie(
         "",
-        name="rackroom_session",
+        name=SESSION_COOKIE,
         max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="strict",
+        secure=session_cookie_secure(),
     )
     user_name: str = ""
     user_email: str = ""
@@ -184,6 +313,7 @@ class AuthState(rx.State):
     brand_name: str = ""
     login_error: str = ""
     logging_in: bool = False
+    must_change_password: bool = False
 
     @rx.var
     def is_authenticated(self) -> bool:
@@ -201,10 +331,12 @@ class AuthState(rx.State):
         return user
 
     def _show_user(self, user: SessionUser | None) -> None:
+        bind(user_id=user.id if user else None)  # this event's log lines say who
         self.user_name = user.name if user else ""
         self.user_email = user.email if user else ""
         self.user_role = user.role if user else ""
         self.brand_name = user.brand_name if user else ""
+        self.must_change_password = user.must_change_password if user else False
 
     async def _forget_pages(self) -> None:
         """Reset every page's state. State lives per browser tab, so without this the
@@ -213,20 +345,30 @@ class AuthState(rx.State):
             if state_cls is not AuthState and state_cls.__module__.startswith("dashboard."):
                 (await self.get_state(state_cls)).reset()
 
+    def _after_sign_in(self, user: SessionUser) -> str:
+        """The account page while a temporary password stands, else where they came from."""
+        if user.must_change_password:
+            return routes.ACCOUNT
+        return safe_next(self.router.url.query_parameters.get("next", ""))
+
     @rx.event
     async def require_login(self) -> EventSpec | None:
-        """on_load guard of every page behind the login."""
-        if await self._current_user() is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """on_load guard of every page behind the sign-in (the page registry adds it)."""
+        user = await self._current_user()
+        if user is None:
+            return rx.redirect(sign_in_href(self.router.url))
+        if user.must_change_password and self.router.url.path != routes.ACCOUNT:
+            return rx.redirect(routes.ACCOUNT)
         return None
 
     @rx.event
     async def skip_login_if_signed_in(self) -> EventSpec | None:
-        """on_load of the login page: a live session goes straight to the overview."""
+        """on_load of the sign-in page: a live session goes on to where it was headed."""
         self.login_error = ""
         self.logging_in = False
-        if await self._current_user() is not None:
-            return rx.redirect(HOME_ROUTE)
+        user = await self._current_user()
+        if user is not None:
+            return rx.redirect(self._after_sign_in(user))
         return None
 
     @rx.event
@@ -240,7 +382,9 @@ class AuthState(rx.State):
         self.login_error = ""
         yield
         try:
-            token, error = await rx.run_in_thread(functools.partial(_log_in, email, password))
+            token, error = await rx.run_in_thread(
+                functools.partial(_log_in, email, password, self.router.session.client_ip)
+            )
         except Exception:
             log.exception("login failed unexpectedly")
             token, error = "", "Could not sign in right now. Try again in a moment."
@@ -250,8 +394,8 @@ class AuthState(rx.State):
             return
         self.token = token
         await self._forget_pages()
-        await self._current_user()
-        yield rx.redirect(HOME_ROUTE)
+        user = await self._current_user()
+        yield rx.redirect(self._after_sign_in(user) if user else HOME_ROUTE)
 
     @rx.event
     async def log_out(self):

@@ -123,6 +123,10 @@ class ChartView:
     title: str = ""
     empty: bool = True
     message: str = ""
+    #: What to do about an empty chart (a generic hint when blank).
+    hint: str = ""
+    #: The figure's height (CSS): taller than the default for many named bars.
+    height: str = "320px"
     figure: dict = dataclasses.field(default_factory=dict)
     columns: list[str] = dataclasses.field(default_factory=list)
     align: list[str] = dataclasses.field(default_factory=list)
@@ -160,14 +164,20 @@ def figure_json(fig: go.Figure, *, height: int = 320) -> dict:
         if layout.get(name, {}).get("type") not in ("category", "date"):
             layout[name] = {"rangemode": "tozero", **layout.get(name, {})}
     layout.update(
-        height=height,
+        height=layout.get("height") or height,
         autosize=True,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 8, "r": 8, "t": 36, "b": 8},
+        # Room on the right for the values written past the longest horizontal bar.
+        margin={"l": 8, "r": 56 if _values_past_bars(traces) else 8, "t": 36, "b": 8},
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"},
     )
     return data
+
+
+def _values_past_bars(traces: list[dict]) -> bool:
+    return any(t.get("type") == "bar" and t.get("orientation") == "h" and t.get("text")
+               and t.get("textposition") == "outside" for t in traces)
 
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -244,15 +254,20 @@ def chart_view(
         empty = is_empty(fig)
         meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
         message = str(meta.get("message", "")) if empty else ""
+        hint = str(meta.get("hint", "") or "") if empty else ""
         title = title or figure_title(fig)
+        height = f"{int(fig.layout.height or 320)}px"
     else:
         empty = total == 0
         message = empty_message if empty else ""
+        hint, height = "", "320px"
     return ChartView(
         key=key,
         title=title,
         empty=empty,
         message=message,
+        hint=hint,
+        height=height,
         figure={} if fig is None or empty else figure_json(fig),
         columns=[COLUMN_LABELS[name][0] for name in shown],
         align=["end" if kind in RIGHT else "start" for kind in kinds],

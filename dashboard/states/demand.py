@@ -13,12 +13,14 @@ import dataclasses
 import functools
 import html
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import polars as pl
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import exact_time, relative_time
 from dashboard.states.analytics_filters import (
     FilterBar,
@@ -31,34 +33,34 @@ from dashboard.states.analytics_filters import (
     resolve,
 )
 from dashboard.states.auth import RoleGuard
+from dashboard.states.chart_panels import ChartPanels
 from dashboard.states.charting import ChartView, chart_view
 from dashboard.states.listing import db_write
+from dashboard.states.one_time import OneTimeSecrets
+from dashboard.states.upload_stream import receive_bytes
 from jobs.analytics import charts
 from jobs.analytics.demand import demand_vs_stock, votes_over_time
-from jobs.analytics.export import csv_bytes
 from jobs.analytics.frames import shared_analytics
 from jobs.analytics.metrics import Filters
 from models.db import read_session
-from models.errors import DomainError, PermissionDenied
+from models.errors import DomainError
 from models.polls import (
     MAX_OPTIONS,
+    CsvVoteResult,
     PollStatus,
     PollSummary,
     create_poll,
     import_votes_csv,
     list_polls,
+    set_poll_published,
     set_poll_status,
 )
-from models.users import Role
 
 log = logging.getLogger(__name__)
 
 ROUTE = "/demand"
 EMBED_ROUTE = "/embed/poll"
 #: Who may read demand, create polls and bring in votes (a vendor: their brand only).
-READERS = (Role.ADMIN, Role.MANAGER, Role.MERCHANDISER, Role.VENDOR)
-READ = "see customer demand"
-WRITE = "manage polls"
 CHARTS: tuple[str, ...] = ("votes", "demand", "wanted")
 SIGNAL_KINDS: list[tuple[str, str]] = [
     ("none", "No signal"),
@@ -71,8 +73,10 @@ SIGNAL_KINDS: list[tuple[str, str]] = [
 _KINDS = {kind for kind, _ in SIGNAL_KINDS}
 FIRST_OPTION_ROWS = 3
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+TOO_BIG = "The file is larger than 10 MB; split it and upload the parts."
 MAX_ROW_ERRORS_SHOWN = 50
 UNEXPECTED = "Something went wrong and nothing was saved. Try again in a moment."
+GONE = "That poll is not on this page any more. Refresh."
 ACROSS_BRANDS = "all"
 
 _DEMAND_COLUMNS = ["question", "label", "signal", "votes", "share", "variants", "available",
@@ -86,6 +90,8 @@ class PollItem:
     """One row of the polls list, ready to show."""
 
     id: int = 0
+    slug: str = ""
+    published: bool = False
     question: str = ""
     brand: str = ""
     status: str = ""
@@ -100,6 +106,8 @@ class PollItem:
     def of(cls, poll: PollSummary, selected: int) -> PollItem:
         return cls(
             id=poll.id,
+            slug=poll.slug,
+            published=poll.published,
             question=poll.question,
             brand=poll.brand or "All brands",
             status=poll.status,
@@ -195,10 +203,10 @@ def _gaps_for_quiet_days(votes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def demand_csv(
+def demand_table(
     key: str, params: FilterParams, brand_scope: int | None, poll_id: int, bucket: str
-) -> tuple[str, bytes]:
-    """(file name, CSV) of one demand table, whole. Blocking."""
+) -> tuple[str, pl.DataFrame]:
+    """(file name, frame) of one demand table, whole, for its CSV. Blocking."""
     frames = shared_analytics().frames()
     filters = resolve(frames, params, brand_scope)
     start, end = filters.period()
@@ -210,7 +218,7 @@ def demand_csv(
             frame = demand_vs_stock(session, frames, filters, brand_scope=brand_scope)
             if key == "wanted":
                 frame = frame.filter(pl.col("wanted_not_stocked"))
-    return f"rackroom-demand-{key}-{start}-to-{end}.csv", csv_bytes(frame)
+    return f"rackroom-demand-{key}-{start}-to-{end}.csv", frame
 
 
 def option_specs(form: dict[str, Any], slots: list[int]) -> list[dict[str, str]]:
@@ -240,9 +248,10 @@ def option_specs(form: dict[str, Any], slots: list[int]) -> list[dict[str, str]]
     return options
 
 
-def embed_snippet(origin: str, poll_id: int, question: str) -> tuple[str, str]:
-    """(URL, iframe HTML) of a poll's public page, to paste into a storefront."""
-    url = f"{origin.rstrip('/')}{EMBED_ROUTE}/{poll_id}"
+def embed_snippet(origin: str, slug: str, question: str) -> tuple[str, str]:
+    """(URL, iframe HTML) of a poll's public page (by its random slug), to paste into a
+    storefront."""
+    url = f"{origin.rstrip('/')}{EMBED_ROUTE}/{slug}"
     title = html.escape(f"Poll: {question}", quote=True)
     return url, (
         f'<iframe src="{url}" title="{title}" width="100%" height="400" '
@@ -250,21 +259,34 @@ def embed_snippet(origin: str, poll_id: int, question: str) -> tuple[str, str]:
     )
 
 
-class DemandState(RoleGuard, FilterBar, rx.State):
-    """What /demand shows. Every handler re-checks the session and the scope."""
+async def _change_poll(
+    change: Callable[..., PollSummary], poll_id: int, value: object, brand_scope: int | None
+) -> tuple[PollSummary | None, Reply]:
+    """Open/close or publish a poll: (the poll, None), or (None, the toast saying why)."""
+    try:
+        return await db_write(change, poll_id, value, brand_scope=brand_scope), None
+    except DomainError as error:
+        return None, rx.toast.error(error.message, description="Nothing was changed.")
+    except Exception:
+        log.exception("demand: %s(%s, %r) failed", change.__name__, poll_id, value)
+        return None, rx.toast.error(UNEXPECTED)
+
+
+class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
+    """What /demand shows. Every handler re-checks the session and the scope; the
+    figures are computed in background events (`ChartPanels`)."""
 
     ROUTE = ROUTE
-    READERS = READERS
-    READ = READ
+    READ = "demand.read"
+    EXPORT = "demand.export"
+    EXPORT_ROUTE = routes.DEMAND_EXPORT
+    CHARTS = CHARTS
+    UNEXPECTED = "Demand could not be computed. Refresh to try again."
 
-    loading: bool = True
-    loaded: bool = False
-    load_error: str = ""
     polls: list[PollItem] = []
     selected_poll: int = 0
     bucket: str = "day"
     charts: dict[str, ChartView] = {key: ChartView(key=key) for key in CHARTS}
-    _pages: dict[str, int] = {}
 
     #: The open dialog: "", "create", "created", "embed", "upload".
     dialog: str = ""
@@ -274,16 +296,16 @@ class DemandState(RoleGuard, FilterBar, rx.State):
     target_id: int = 0
     target_label: str = ""
     webhook_secret: str = ""
+    ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("webhook_secret",)
     embed_url: str = ""
     embed_html: str = ""
+    embed_published: bool = False
     upload_message: str = ""
     upload_errors: list[RowErrorItem] = []
 
     @rx.var
     def can_add_option(self) -> bool:
         return len(self.option_slots) < MAX_OPTIONS
-
-    # --- loading ------------------------------------------------------------------------
 
     def _href(self, **changes: str | int) -> str:
         """The filters' URL, keeping the selected poll (or `poll=` from changes)."""
@@ -293,131 +315,71 @@ class DemandState(RoleGuard, FilterBar, rx.State):
             params["poll"] = str(poll)
         return f"{ROUTE}?{urlencode(params)}" if params else ROUTE
 
-    def _clear(self) -> None:
-        self.charts = {key: ChartView(key=key) for key in CHARTS}
-        self._pages = {}
-        self.polls = []
-        self.loaded = False
-        self.period_text = ""
+    # --- ChartPanels ---------------------------------------------------------------------
 
-    @rx.event
-    async def load(self) -> Replies:
-        """on_load: filters and the selected poll come from the URL."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            self._clear()
-            self.loading = False
-            yield access.page_refusal
-            return
-        query = self.router.url.query_parameters
+    def _clear(self) -> None:
+        super()._clear()
+        self.polls = []
+
+    def _from_url(self, query: Mapping[str, str]) -> None:
         self._show_params(FilterParams.from_query(query))
         poll = str(query.get("poll", "") or "")
         self.selected_poll = int(poll) if poll.isdigit() and len(poll) < 10 else 0
-        self._pages = {}
         self.dialog = ""
-        self.loading = True
-        yield
-        async for event in self._compute(access.user.brand_scope, CHARTS):
-            yield event
 
-    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
-        self.load_error = ""
-        try:
-            result = await rx.run_in_thread(functools.partial(
-                compute_demand, self._params(), brand_scope, self.selected_poll,
-                bucket=self.bucket, keys=keys, pages=dict(self._pages),
-            ))
-        except PermissionDenied as refused:
-            self._clear()
-            self.refusal, self.filter_error, self.loading = refused.message, "", False
-            yield rx.toast.error(refused.message, description="No figures were read.")
-            return
-        except DomainError as error:
-            self._clear()
-            self.refusal, self.filter_error, self.loading = "", error.message, False
-            return
-        except Exception:
-            log.exception("demand: computing %s failed", ", ".join(keys))
-            self.load_error = "Demand could not be computed. Refresh to try again."
-            self.loading = False
-            return
-        self.refusal = self.filter_error = ""
+    def _work(self, brand_scope: int | None, keys: tuple[str, ...]) -> Callable[[], Any]:
+        return functools.partial(compute_demand, self._params(), brand_scope,
+                                 self.selected_poll, bucket=self.bucket, keys=keys,
+                                 pages=dict(self._pages))
+
+    def _show(self, result: DemandResult, brand_scope: int | None,
+              keys: tuple[str, ...]) -> None:
         self._show_choices(result.choices, brand_scope)
         self.period_text = period_label(result.filters)
         self.selected_poll = result.selected
         self.polls = [PollItem.of(poll, result.selected) for poll in result.polls]
-        self.charts = {**self.charts, **result.views}
-        self.loading, self.loaded = False, True
+        self.charts = {**self.charts, **{k: v for k, v in result.views.items() if k in keys}}
 
-    async def _recompute(self, brand_scope: int | None, *keys: str) -> Replies:
-        self.loading = True
-        yield
-        async for event in self._compute(brand_scope, keys):
+    def _table(self, key: str, brand_scope: int | None
+               ) -> Callable[[], tuple[str, pl.DataFrame]] | None:
+        if key == "votes" and not self.selected_poll:
+            return None
+        return functools.partial(demand_table, key, self._params(), brand_scope,
+                                 self.selected_poll, self.bucket)
+
+    def _export_params(self, key: str) -> dict[str, str]:
+        if key != "votes":
+            return self._params().query()
+        return {**self._params().query(), "poll": str(self.selected_poll),
+                "bucket": "week" if self.bucket == "week" else "day"}
+
+    # --- handlers -------------------------------------------------------------------------
+
+    @rx.event(background=True)
+    async def load(self) -> Replies:
+        """on_load: filters and the selected poll come from the URL."""
+        async for event in self._load_page():
             yield event
 
-    @rx.event
+    @rx.event(background=True)
     async def refresh(self) -> Replies:
         """Recompute everything (after a change made on this page)."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        async for event in self._recompute(access.user.brand_scope, *CHARTS):
+        async for event in self._choose(CHARTS, lambda: None):
             yield event
 
     @rx.event
     async def select_poll(self, poll_id: int) -> Reply:
         """Show this poll's votes over time (the poll goes into the URL)."""
-        access = await self.require_role(*READERS, action=READ)
+        access = await self.require("demand.read")
         if not access:
             return access.refusal
         return rx.redirect(self._href(poll=int(poll_id)))
 
-    @rx.event
+    @rx.event(background=True)
     async def set_bucket(self, bucket: str | list[str]) -> Replies:
         """Votes per day or per week."""
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if bucket in ("day", "week"):
-            self.bucket = bucket
-        async for event in self._recompute(access.user.brand_scope, "votes"):
+        async for event in self._pick("bucket", bucket, ("day", "week"), "votes"):
             yield event
-
-    @rx.event
-    async def table_page(self, key: str, page: int) -> Replies:
-        access = await self.require_role(*READERS, action=READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        if key not in CHARTS:
-            return
-        self._pages = {**self._pages, key: max(1, int(page))}
-        async for event in self._recompute(access.user.brand_scope, key):
-            yield event
-
-    @rx.event
-    async def export_csv(self, key: str) -> Reply:
-        access = await self.require_role(*READERS, action="export demand")
-        if not access or access.user is None:
-            return access.refusal
-        if key not in CHARTS or (key == "votes" and not self.selected_poll):
-            return None
-        try:
-            name, data = await rx.run_in_thread(functools.partial(
-                demand_csv, key, self._params(), access.user.brand_scope, self.selected_poll,
-                self.bucket,
-            ))
-        except DomainError as error:
-            return rx.toast.error(error.message, description="Nothing was exported.")
-        except Exception:
-            log.exception("demand: exporting %s failed", key)
-            return rx.toast.error("The export failed. Try again in a moment.")
-        return [
-            rx.download(data=data, filename=name, mime_type="text/csv"),
-            rx.toast.success(f"Exported {name}", duration=2500),
-        ]
 
     # --- dialogs --------------------------------------------------------------------------
 
@@ -427,7 +389,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         self.form_error = ""
         self.target_id = 0
         self.target_label = ""
-        self.webhook_secret = ""
+        self.forget_secrets()
         self.upload_message = ""
         self.upload_errors = []
 
@@ -437,7 +399,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
     @rx.event
     async def on_dialog_change(self, open_: bool) -> Reply:
         """Esc, Cancel or a click outside closes the dialog (the secret is gone then)."""
-        access = await self.require_role(*READERS, action=READ)
+        access = await self.require("demand.read")
         if not access:
             self._close()
             return access.refusal
@@ -447,7 +409,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
 
     @rx.event
     async def open_create(self) -> Reply:
-        access = await self.require_role(*READERS, action=WRITE)
+        access = await self.require("demand.manage")
         if not access:
             return access.refusal
         self._close()
@@ -457,7 +419,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
 
     @rx.event
     async def add_option_row(self) -> Reply:
-        access = await self.require_role(*READERS, action=WRITE)
+        access = await self.require("demand.manage")
         if not access:
             return access.refusal
         if len(self.option_slots) < MAX_OPTIONS:
@@ -466,7 +428,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
 
     @rx.event
     async def create_poll(self, form: dict[str, Any]) -> Reply:
-        access = await self.require_role(*READERS, action=WRITE)
+        access = await self.require("demand.manage")
         if not access or access.user is None:
             return access.refusal
         user = access.user
@@ -485,6 +447,7 @@ class DemandState(RoleGuard, FilterBar, rx.State):
                 actor=user.email,
                 brand_code=None if brand in ("", ACROSS_BRANDS) else brand,
                 brand_scope=user.brand_scope,
+                published=True,  # the dialog that follows hands out its link
             )
         except DomainError as error:
             self.saving, self.form_error = False, error.message
@@ -499,84 +462,107 @@ class DemandState(RoleGuard, FilterBar, rx.State):
         self.target_id, self.target_label = created.poll.id, created.poll.question
         self.webhook_secret = created.webhook_secret
         self.embed_url, self.embed_html = embed_snippet(
-            self.router.url.origin, created.poll.id, created.poll.question
+            self.router.url.origin, created.poll.slug, created.poll.question
         )
+        self.embed_published = created.poll.published
         self.selected_poll = created.poll.id
         return [rx.toast.success("Poll created: it is open for votes"), DemandState.refresh]
 
     @rx.event
     async def set_status(self, poll_id: int, status: str) -> Reply:
         """Close a poll (no more votes from any source) or open it again."""
-        access = await self.require_role(*READERS, action=WRITE)
+        access = await self.require("demand.manage")
         if not access or access.user is None:
             return access.refusal
-        try:
-            poll = await db_write(set_poll_status, int(poll_id), status,
-                                  brand_scope=access.user.brand_scope)
-        except DomainError as error:
-            return rx.toast.error(error.message, description="Nothing was changed.")
-        except Exception:
-            log.exception("demand: setting poll %s to %s failed", poll_id, status)
-            return rx.toast.error(UNEXPECTED)
+        poll, refused = await _change_poll(set_poll_status, int(poll_id), status,
+                                           access.user.brand_scope)
+        if poll is None:
+            return refused
         word = "open for votes again" if poll.status == PollStatus.OPEN.value else "closed"
         return [rx.toast.success(f"“{poll.question}” is {word}"), DemandState.refresh]
 
+    def _target(self, poll_id: int, dialog: str) -> PollItem | None:
+        """Open `dialog` for a poll on this page (None when it is not here any more)."""
+        poll = self._poll(int(poll_id))
+        if poll is not None:
+            self._close()
+            self.target_id, self.target_label = poll.id, poll.question
+            self.dialog = dialog
+        return poll
+
     @rx.event
     async def open_embed(self, poll_id: int) -> Reply:
-        access = await self.require_role(*READERS, action=READ)
+        access = await self.require("demand.read")
         if not access:
             return access.refusal
-        poll = self._poll(int(poll_id))
+        poll = self._target(poll_id, "embed")
         if poll is None:
-            return rx.toast.error("That poll is not on this page any more. Refresh.")
-        self._close()
-        self.target_id, self.target_label = poll.id, poll.question
+            return rx.toast.error(GONE)
         self.embed_url, self.embed_html = embed_snippet(
-            self.router.url.origin, poll.id, poll.question
+            self.router.url.origin, poll.slug, poll.question
         )
-        self.dialog = "embed"
+        self.embed_published = poll.published
         return None
 
     @rx.event
-    async def open_upload(self, poll_id: int) -> Reply:
-        access = await self.require_role(*READERS, action=WRITE)
-        if not access:
-            return access.refusal
-        poll = self._poll(int(poll_id))
-        if poll is None:
-            return rx.toast.error("That poll is not on this page any more. Refresh.")
-        self._close()
-        self.target_id, self.target_label = poll.id, poll.question
-        self.dialog = "upload"
-        return [rx.clear_selected_files("poll-csv")]
-
-    @rx.event
-    async def upload_csv(self, files: list[rx.UploadFile]) -> Reply:
-        """A survey tool's CSV export: every row recorded, or none and why."""
-        access = await self.require_role(*READERS, action=WRITE)
+    async def set_published(self, published: bool) -> Reply:
+        """The embed dialog's switch: the link answers (while open) or is "not available"."""
+        access = await self.require("demand.manage")
         if not access or access.user is None:
             return access.refusal
-        self.upload_errors = []
-        if self.dialog != "upload" or not self.target_id:
+        if self.dialog not in ("embed", "created") or not self.target_id:
             return None
-        if not files:
-            self.upload_message = "Choose the CSV file of the survey's answers first."
-            return None
-        content = await files[0].read()
-        if len(content) > MAX_UPLOAD_BYTES:
-            self.upload_message = "The file is larger than 10 MB; split it and upload the parts."
-            return None
-        self.saving = True
+        poll, refused = await _change_poll(set_poll_published, self.target_id, bool(published),
+                                           access.user.brand_scope)
+        if poll is None:
+            return refused
+        self.embed_published = poll.published
+        word = "public at its link" if poll.published else "staff-only: its link answers no one"
+        return [rx.toast.success(f"“{poll.question}” is {word}"), DemandState.refresh]
+
+    @rx.event
+    async def open_upload(self, poll_id: int) -> Reply:
+        access = await self.require("demand.manage")
+        if not access:
+            return access.refusal
+        if self._target(poll_id, "upload") is None:
+            return rx.toast.error(GONE)
+        return [rx.clear_selected_files("poll-csv")]
+
+    @rx.event(background=True)
+    async def upload_csv(self, chunks: rx.UploadChunkIterator):
+        """A survey tool's CSV export, streamed and refused once past 10 MB (before the
+        rest is read): every row recorded, or none and why."""
+        async with self:
+            access = await self.require("demand.manage")
+            if not access or access.user is None:
+                return access.refusal
+            if self.dialog != "upload" or not self.target_id:
+                return None
+            self.upload_errors, self.upload_message, self.saving = [], "", True
+            poll_id, user = self.target_id, access.user
+        received, content = await receive_bytes(
+            chunks, MAX_UPLOAD_BYTES, TOO_BIG,
+            no_file="Choose the CSV file of the survey's answers first.",
+        )
         try:
-            result = await db_write(import_votes_csv, self.target_id, content,
-                                    brand_scope=access.user.brand_scope)
+            if received.error:
+                raise DomainError(received.error)
+            result = await db_write(import_votes_csv, poll_id, content,
+                                    brand_scope=user.brand_scope)
         except DomainError as error:
-            self.saving, self.upload_message = False, error.message
+            async with self:
+                self.saving, self.upload_message = False, error.message
             return None
         except Exception:
-            log.exception("demand: importing votes into poll %s failed", self.target_id)
-            self.saving, self.upload_message = False, UNEXPECTED
+            log.exception("demand: importing votes into poll %s failed", poll_id)
+            async with self:
+                self.saving, self.upload_message = False, UNEXPECTED
             return None
+        async with self:
+            return self._show_upload(result, user.email, poll_id)
+
+    def _show_upload(self, result: CsvVoteResult, email: str, poll_id: int) -> Reply:
         self.saving = False
         if result.errors:
             self.upload_message = result.message
@@ -585,7 +571,6 @@ class DemandState(RoleGuard, FilterBar, rx.State):
                 for e in result.errors[:MAX_ROW_ERRORS_SHOWN]
             ]
             return None
-        log.info("%s imported %s vote row(s) into poll %s", access.user.email, result.rows,
-                 self.target_id)
+        log.info("%s imported %s vote row(s) into poll %s", email, result.rows, poll_id)
         self._close()
         return [rx.toast.success(result.message), DemandState.refresh]

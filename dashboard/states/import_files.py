@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from dashboard.states import upload_stream
+from dashboard.states.upload_stream import Received
 from jobs.imports import (
     Format,
     ImportLimits,
@@ -122,48 +124,12 @@ def sweep_old_uploads(now: float | None = None) -> int:
     return removed
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    """What arrived: the file's name as the person had it, its size, or why it stopped."""
-
-    file_name: str
-    size: int
-    error: str = ""
-
-
 async def receive_into(
     path: Path, chunks: AsyncIterator[Any], max_bytes: int = LIMITS.max_bytes
 ) -> Received:
-    """Write a streamed upload to `path`, stopping as soon as it passes `max_bytes`.
-
-    Returning early leaves the rest of the request unread: the upload endpoint then
-    answers 400 and the browser stops sending, so an oversized file is never stored
-    whole. On any error the partial file is removed.
-    """
-    name: str | None = None
-    size = 0
-    error = ""
-    try:
-        with path.open("wb") as out:
-            async for chunk in chunks:
-                if name is None:
-                    name = chunk.filename
-                elif chunk.filename != name:
-                    error = "Upload one file at a time."
-                    break
-                size += len(chunk.data)
-                if size > max_bytes:
-                    error = too_big_message(max_bytes)
-                    break
-                out.write(chunk.data)
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    if name is None:
-        error = error or "No file arrived. Choose a CSV file and try again."
-    if error:
-        path.unlink(missing_ok=True)
-    return Received(Path(name or "").name[:255], size, error)
+    """Write a streamed upload to `path`, stopping as soon as it passes `max_bytes`
+    (`dashboard.states.upload_stream`); a refused or failed file is removed."""
+    return await upload_stream.receive_into(path, chunks, max_bytes, too_big_message(max_bytes))
 
 
 @dataclass(frozen=True, slots=True)

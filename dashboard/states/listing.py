@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from models.admin import PAGE_SIZE, Page
 from models.db import read_session, transaction
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Query parameters are short; anything longer is not a real filter.
 MAX_PARAM_LENGTH = 200
@@ -67,33 +69,102 @@ def page_number(params: Mapping[str, str]) -> int:
         return 1
 
 
-def fetch_page(session: Session, lister: Callable[..., Page[T]], page: int, **filters) -> Page[T]:
+#: The page sizes a list offers (`?per=`); the first is the default.
+PAGE_SIZES = (PAGE_SIZE, 50, 100)
+
+
+def page_size(params: Mapping[str, str]) -> int:
+    """The `per` query parameter when it is one of `PAGE_SIZES`, else the default."""
+    value = query_param(params, "per")
+    return int(value) if value in {str(size) for size in PAGE_SIZES} else PAGE_SIZE
+
+
+def fetch_page(
+    session: Session,
+    lister: Callable[..., Page[T]],
+    page: int,
+    per_page: int = PAGE_SIZE,
+    **filters,
+) -> Page[T]:
     """One page of `lister`; a page past the end shows the last page instead."""
-    found = lister(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, **filters)
+    found = lister(session, offset=(page - 1) * per_page, limit=per_page, **filters)
     if not found.rows and found.total:
-        last = (found.total - 1) // PAGE_SIZE
-        found = lister(session, offset=last * PAGE_SIZE, limit=PAGE_SIZE, **filters)
+        last = (found.total - 1) // per_page
+        found = lister(session, offset=last * per_page, limit=per_page, **filters)
     return found
 
 
 class PagedList(rx.State, mixin=True):
-    """Paging of a list page; the page number lives in the URL (`?page=N`)."""
+    """Paging of a list page; the page and its size live in the URL (`?page=N&per=50`).
+
+    `components.lists.pager(State)` draws it: first / previous / next / last and the
+    page size.
+    """
 
     total: int = 0
     range_label: str = ""
+    first_href: str = ""
     previous_href: str = ""
     next_href: str = ""
+    last_href: str = ""
+    per_page: str = str(PAGE_SIZE)
+    _per_page_base: str = ""
 
     def _show_paging(self, page: Page, route: str, filters: Mapping[str, str]) -> None:
         self.total = page.total
         first, last = page.offset + 1, page.offset + len(page.rows)
         self.range_label = f"{first:,}–{last:,} of {page.total:,}" if page.rows else ""
-        number = page.offset // page.limit + 1
+        size = max(page.limit, 1)
+        number, pages = page.offset // size + 1, max(1, -(-page.total // size))
         kept = {key: value for key, value in filters.items() if value}
+        if size != PAGE_SIZE:
+            kept["per"] = str(size)
 
         def href(n: int) -> str:
             query = urlencode({**kept, **({"page": str(n)} if n > 1 else {})})
             return f"{route}?{query}" if query else route
 
+        self.first_href = href(1) if number > 2 else ""
         self.previous_href = href(number - 1) if page.offset > 0 else ""
         self.next_href = href(number + 1) if last < page.total else ""
+        self.last_href = href(pages) if number < pages - 1 else ""
+        self.per_page = str(size)
+        base = {key: value for key, value in kept.items() if key != "per"}
+        self._per_page_base = f"{route}?{urlencode(base)}" if base else f"{route}?"
+
+    @rx.event
+    def set_per_page(self, size: str):
+        """Show `size` rows a page (from the first page). Changes no data."""
+        if size not in {str(choice) for choice in PAGE_SIZES} or not self._per_page_base:
+            return None
+        joiner = "" if self._per_page_base.endswith("?") else "&"
+        per = "" if size == str(PAGE_SIZE) else f"{joiner}per={size}"
+        return rx.redirect((self._per_page_base + per).rstrip("?&"))
+
+    async def _read_list(self, what: str, read: Awaitable[T]) -> T | None:
+        """Await `read` (the page's database reads). On failure log it, tell the user in
+        `load_error` (the state must have one) that `what` could not be read, and return
+        None; on success clear `load_error` and return what was read."""
+        try:
+            found = await read
+        except Exception:
+            log.exception("%s: reading %s failed", type(self).__name__, what)
+            self.load_error = f"The {what} could not be read. Refresh to try again."
+            return None
+        self.load_error = ""
+        return found
+
+    async def _read_rows(
+        self, what: str, lister: Callable[..., Page[T]], route: str, *, sized: bool = False
+    ) -> list[T] | None:
+        """This URL's page of `lister` (`?page=`, and `?per=` when `sized`), its paging
+        shown; None when reading failed (see `_read_list`)."""
+        params = self.router.url.query_parameters
+        size = page_size(params) if sized else PAGE_SIZE
+        found = await self._read_list(
+            what, db_read(fetch_page, lister, page_number(params), size)
+        )
+        if found is None:
+            return None
+        self._show_paging(found, route, {})
+        return found.rows

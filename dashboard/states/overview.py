@@ -10,7 +10,7 @@ import logging
 import reflex as rx
 
 from dashboard.formatting import plural, units
-from dashboard.states.auth import ALL_ROLES, RoleGuard, SessionUser
+from dashboard.states.auth import RoleGuard, SessionUser
 from dashboard.states.charting import ChartView, chart_view
 from jobs.analytics.charts import trend_chart
 from jobs.analytics.demand import wanted_not_stocked
@@ -124,7 +124,7 @@ class OverviewState(RoleGuard, rx.State):
     async def load(self):
         """Read the figures off the event loop (the queries scan every balance)."""
         async with self:
-            access = await self.require_role(*ALL_ROLES, action="see the stock figures")
+            access = await self.require("overview.read")
             if not access or access.user is None:
                 self.loading = False
                 self._clear()

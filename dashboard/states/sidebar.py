@@ -15,10 +15,8 @@ from dashboard.states.auth import RoleGuard
 from dashboard.states.listing import db_read
 from models.alerts import open_alert_count
 from models.transfers import TransferStatus, transfer_counts
-from models.users import Role
 
 log = logging.getLogger(__name__)
-STAFF = (Role.ADMIN, Role.MERCHANDISER, Role.MANAGER)
 
 
 def read_counts(session: Session) -> tuple[int, int]:
@@ -37,7 +35,7 @@ class SidebarState(RoleGuard, rx.State):
 
     @rx.event
     async def refresh(self):
-        access = await self.require_role(*STAFF, action="see counts")
+        access = await self.require("alerts.read")
         if not access:
             self.open_alerts = self.waiting_transfers = 0
             return None  # quietly: the sidebar is not an action the user took

@@ -1,0 +1,143 @@
+"""Imports, the history: every import (applied, refused or failed) with its counts, paged
+in the URL, and a past import's errors in a dialog."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.admin import cell, header, muted, when
+from dashboard.components.figures import empty_state, numeric_cell, numeric_header
+from dashboard.components.lists import list_view
+from dashboard.pages.imports_flow import SECTION, error_table
+from dashboard.states.imports import ImportsState
+from dashboard.states.imports_history import HistoryItem
+
+S = ImportsState
+
+
+def _status_badge(item: HistoryItem) -> rx.Component:
+    return rx.badge(
+        item.status_label,
+        color_scheme=rx.match(
+            item.status, ("applied", "green"), ("refused", "amber"), ("failed", "red"), "gray"
+        ),
+        variant="soft",
+        size="1",
+    )
+
+
+def _number(value: rx.Var | rx.Component) -> rx.Component:
+    return numeric_cell(value, vertical_align="middle")
+
+
+def _errors_link(item: HistoryItem) -> rx.Component:
+    return rx.cond(
+        item.has_errors,
+        rx.link(
+            item.errors,
+            on_click=S.open_run_errors(item.id),
+            color_scheme="red",
+            cursor="pointer",
+            title="See the errors",
+            aria_label="See the errors of import " + item.id.to_string(),
+        ),
+        rx.text("0", color=rx.color("gray", 10)),
+    )
+
+
+def _row(item: HistoryItem) -> rx.Component:
+    return rx.table.row(
+        cell(when(item.when, item.when_exact)),
+        cell(
+            rx.vstack(
+                rx.text(item.file_name, size="2", weight="medium", word_break="break-all"),
+                muted(item.format_label),
+                spacing="0",
+            )
+        ),
+        rx.cond(~S.is_vendor, cell(rx.text(item.brand_code, size="2"))),
+        cell(rx.text(item.actor, size="2", word_break="break-all")),
+        _number(item.rows),
+        _number(item.new_variants),
+        _number(item.changed),
+        _number(_errors_link(item)),
+        cell(rx.tooltip(_status_badge(item), content=item.message), justify="end"),
+        data_testid="history-row",
+    )
+
+
+def history() -> rx.Component:
+    """The heading with the count, then the list with its pager."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("History", as_="h2", style=SECTION),
+            muted(S.history_summary, size="2", data_testid="history-summary"),
+            align="baseline",
+            spacing="3",
+        ),
+        list_view(
+            columns=[
+                header("When"),
+                header("File", width="26%"),
+                rx.cond(~S.is_vendor, header("Brand")),
+                header("Who"),
+                numeric_header("Rows"),
+                numeric_header("New variants"),
+                numeric_header("Changed"),
+                numeric_header("Errors"),
+                header("Status", justify="end"),
+            ],
+            rows=S.history,
+            row=_row,
+            loaded=S.loaded,
+            error=S.history_error,
+            empty=empty_state(
+                "history",
+                "No imports yet",
+                rx.cond(
+                    S.can_import,
+                    "Upload a CSV above and run the dry run; every apply (and every "
+                    "refused attempt) is listed here.",
+                    "Imports appear here once brands or merchandisers apply their feeds.",
+                ),
+            ),
+            test_id="history-table",
+            paging=S,
+        ),
+        spacing="3",
+        width="100%",
+        padding_top="8px",
+    )
+
+
+def run_errors_dialog() -> rx.Component:
+    """A past import's errors (the first ones; the CSV has all)."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(S.run_title, size="4"),
+            rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
+            muted(S.run_errors_note, padding_y="10px"),
+            rx.scroll_area(
+                error_table(S.run_errors, "run-error-table"),
+                type="auto",
+                scrollbars="vertical",
+                max_height="50vh",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("download", size=14),
+                    "Download errors (CSV)",
+                    on_click=S.download_run_errors,
+                    variant="soft",
+                ),
+                rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
+                justify="end",
+                spacing="2",
+                padding_top="14px",
+            ),
+            max_width="820px",
+            data_testid="run-errors-dialog",
+        ),
+        open=S.dialog == "run-errors",
+        on_open_change=S.on_dialog_change,
+    )

@@ -1,0 +1,304 @@
+"""/alerts/rules?brand=&sku=: the alert rules, the rule editor, and what a SKU inherits.
+
+Staff only (`alerts.read` to look, `alerts.rules` to change): every handler checks on
+the server first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypedDict
+
+import reflex as rx
+from sqlalchemy import select
+from sqlmodel import Session
+
+from dashboard.formatting import exact_time, relative_time, units
+from dashboard.states.alerts.common import (
+    ANY,
+    LEVEL_LABELS,
+    RULES_ROUTE,
+    brand_choices,
+    brand_id_of,
+    code_or_any,
+    href,
+    warehouse_choices,
+    warehouse_id_of,
+)
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import DialogState
+from dashboard.states.listing import (
+    Choice,
+    PagedList,
+    db_read,
+    db_write,
+    fetch_page,
+    page_number,
+    query_param,
+)
+from models.admin import Page
+from models.alerts import delete_rule, effective_rules, list_rules, set_rule
+from models.catalog import Product, Warehouse, brand_by_code, variant_by_sku
+from models.errors import DomainError, InvalidQuantity, NotFound
+
+
+@dataclasses.dataclass
+class RuleItem:
+    id: int = 0
+    level: str = ""
+    level_label: str = ""
+    subject: str = ""
+    brand: str = ""
+    warehouse: str = ""
+    threshold: str = ""
+    reorder_qty: str = ""
+    lead_time: str = ""
+    cover: str = ""
+    updated_by: str = ""
+    updated: str = ""
+    updated_exact: str = ""
+
+
+@dataclasses.dataclass
+class InheritItem:
+    warehouse: str = ""
+    threshold: str = ""
+    reorder_qty: str = ""
+    lead_time: str = ""
+    cover: str = ""
+    source: str = ""
+    watched: bool = False
+
+
+def _subject_id(session: Session, level: str, code: str) -> int:
+    code = code.strip()
+    if not code:
+        raise InvalidQuantity("Enter the brand code, style code or SKU the rule is for.")
+    if level == "brand":
+        brand = brand_by_code(session, code.upper())
+        assert brand.id is not None
+        return brand.id
+    if level == "product":
+        ids = list(session.scalars(select(Product.id).where(Product.style_code == code).limit(2)))
+        if not ids:
+            raise NotFound(f"No style with code {code!r}.")
+        if len(ids) > 1:
+            raise InvalidQuantity(f"Style code {code!r} is used by more than one brand.")
+        return ids[0]
+    if level == "variant":
+        variant = variant_by_sku(session, code)
+        assert variant.id is not None
+        return variant.id
+    raise InvalidQuantity("Pick the level: brand, product or variant.")
+
+
+def save_rule_from_form(session: Session, form: dict, actor_id: int) -> str:
+    """Set the rule the dialog describes; a message saying what was saved."""
+    level = str(form.get("level") or "")
+    subject_id = _subject_id(session, level, str(form.get("subject") or ""))
+    warehouse = str(form.get("warehouse") or ANY)
+    warehouse_id = None
+    if warehouse != ANY:
+        warehouse_id = warehouse_id_of(session, warehouse)
+        if warehouse_id is None:
+            raise NotFound(f"No warehouse {warehouse}.")
+
+    def number(name: str, label: str, default: int) -> int:
+        raw = str(form.get(name) or "").strip()
+        if raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidQuantity(f"{label} must be a whole number, not {raw!r}.") from None
+        if value < 0:
+            raise InvalidQuantity(f"{label} cannot be negative.")
+        return value
+
+    rule = set_rule(
+        session,
+        level=level,
+        subject_id=subject_id,
+        warehouse_id=warehouse_id,
+        threshold=number("threshold", "Threshold", 0),
+        reorder_qty=number("reorder_qty", "Reorder quantity", 0),
+        lead_time_days=number("lead_time_days", "Lead time", 14),
+        target_cover_days=number("target_cover_days", "Target cover", 28),
+        actor_id=actor_id,
+    )
+    where = warehouse if warehouse_id is not None else "all warehouses"
+    return f"{LEVEL_LABELS[rule.level]} rule saved for {where}: low at ≤ {rule.threshold}"
+
+
+def read_inherited(session: Session, sku: str) -> tuple[str, list[InheritItem]]:
+    variant = variant_by_sku(session, sku.strip())
+    assert variant.id is not None
+    places = list(
+        session.execute(
+            select(Warehouse.id, Warehouse.code)
+            .where(Warehouse.is_active.is_(True))
+            .order_by(Warehouse.code)
+        )
+    )
+    rules = effective_rules(session, [(variant.id, w) for w, _ in places])
+    items = []
+    for warehouse_id, code in places:
+        rule = rules.get((variant.id, warehouse_id))
+        if rule is None:
+            items.append(InheritItem(code, "—", "—", "—", "—", "no rule: not watched", False))
+            continue
+        items.append(
+            InheritItem(
+                code,
+                units(rule.threshold),
+                units(rule.reorder_qty),
+                f"{rule.lead_time_days} d",
+                f"{rule.target_cover_days} d",
+                f"from the {rule.source}",
+                True,
+            )
+        )
+    return variant.sku, items
+
+
+class RuleForm(TypedDict, total=False):
+    level: str
+    subject: str
+    warehouse: str
+    threshold: str
+    reorder_qty: str
+    lead_time_days: str
+    target_cover_days: str
+
+
+def read_rules(session: Session, page: int, brand: str) -> Page:
+    """One page of rules, of one brand when `brand` is a code (none for an unknown code)."""
+    brand_id = brand_id_of(session, brand) if brand else None
+    if brand and brand_id is None:
+        brand_id = -1
+    return fetch_page(session, list_rules, page, brand_id=brand_id)
+
+
+def _rule_item(r) -> RuleItem:
+    return RuleItem(
+        id=r.id,
+        level=r.level,
+        level_label=LEVEL_LABELS.get(r.level, r.level),
+        subject=r.subject,
+        brand=r.brand_code,
+        warehouse=r.warehouse_code or "All warehouses",
+        threshold=units(r.threshold),
+        reorder_qty=units(r.reorder_qty),
+        lead_time=f"{r.lead_time_days} d",
+        cover=f"{r.target_cover_days} d",
+        updated_by=r.updated_by,
+        updated=relative_time(r.updated_at),
+        updated_exact=exact_time(r.updated_at),
+    )
+
+
+class AlertRulesState(RoleGuard, DialogState, PagedList, rx.State):
+    """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
+
+    rules: list[RuleItem] = []
+    brand: str = ANY
+    brands: list[Choice] = []
+    warehouses: list[Choice] = []
+    loaded: bool = False
+    load_error: str = ""
+    sku: str = ""
+    inherited_sku: str = ""
+    inherited: list[InheritItem] = []
+    inherit_error: str = ""
+
+    form_level: str = "brand"
+    form_warehouse: str = ANY
+    form_subject: str = ""
+    target_id: int = 0
+
+    @rx.event
+    @requires("alerts.read")
+    async def load(self) -> None:
+        params = self.router.url.query_parameters
+        self.brand = code_or_any(query_param(params, "brand"))
+        self.sku = query_param(params, "sku")
+        self._close_dialog()
+        self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+        await self._refetch()
+
+    async def _refetch(self) -> None:
+        """The page of rules and what the looked-up SKU inherits."""
+        brand = "" if self.brand == ANY else self.brand
+        page = page_number(self.router.url.query_parameters)
+        found = await self._read_list("rules", db_read(read_rules, page, brand))
+        if found is None:
+            return
+        self.rules = [_rule_item(r) for r in found.rows]
+        self._show_paging(found, RULES_ROUTE, {"brand": brand, "sku": self.sku})
+        self.loaded = True
+        await self._inherit()
+
+    async def _inherit(self) -> None:
+        self.inherited, self.inherited_sku, self.inherit_error = [], "", ""
+        if not self.sku:
+            return
+        try:
+            self.inherited_sku, self.inherited = await db_read(read_inherited, self.sku)
+        except DomainError as error:
+            self.inherit_error = error.message
+
+    @rx.event
+    @requires("alerts.read")
+    def filter_brand(self, code: str):
+        return rx.redirect(href(RULES_ROUTE, brand=code[:40], sku=self.sku))
+
+    @rx.event
+    @requires("alerts.read")
+    def look_up(self, form: dict):
+        """Enter in "What does a SKU inherit?": the SKU goes into the URL."""
+        sku = str(form.get("sku") or "").strip()[:100]
+        return rx.redirect(href(RULES_ROUTE, brand=self.brand, sku=sku))
+
+    @rx.event
+    def set_form_level(self, value: str) -> None:
+        """The level picked in the rule dialog (saved only with Save). No data."""
+        if value in LEVEL_LABELS:
+            self.form_level = value
+
+    @rx.event
+    def set_form_warehouse(self, value: str) -> None:
+        """The warehouse picked in the rule dialog (saved only with Save). No data."""
+        self.form_warehouse = value
+
+    @rx.event
+    @requires("alerts.rules")
+    def open_create(self) -> None:
+        self._open_dialog("rule")
+        self.form_level, self.form_warehouse = "brand", ANY
+        self.form_subject = self.brand if self.brand != ANY else ""
+
+    @rx.event
+    @requires("alerts.rules")
+    async def save_rule(self, form: RuleForm):
+        data = {**form, "level": self.form_level, "warehouse": self.form_warehouse}
+        return await self._attempt(
+            db_write(save_rule_from_form, data, signed_in_user().id),
+            done=lambda message: message,
+            description="The next alert scan applies it.",
+        )
+
+    @rx.event
+    @requires("alerts.rules")
+    def confirm_delete(self, rule_id: int) -> None:
+        self._open_dialog("delete")
+        self.target_id = rule_id
+
+    @rx.event
+    @requires("alerts.rules")
+    async def delete(self):
+        if self.dialog != "delete":
+            return None
+        return await self._attempt(
+            db_write(delete_rule, self.target_id, actor_id=signed_in_user().id),
+            done="Rule deleted: its variants fall back to the next rule up",
+        )

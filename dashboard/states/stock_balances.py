@@ -1,0 +1,93 @@
+"""The balances view of the stock grid: one row per variant, available units per
+warehouse (on hand, reserved and incoming on hover) and the totals, formatted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dashboard.formatting import units
+from models.grid import BalanceGridPage, stock_state_of
+
+
+@dataclasses.dataclass
+class StockCell:
+    """Available units of one variant in one warehouse, with the rest on hover."""
+
+    variant_id: int = 0
+    warehouse_id: int = 0
+    on_hand: int = 0
+    available: str = "0"
+    state: str = "ok"
+    hint: str = ""
+    edit_label: str = ""
+
+
+@dataclasses.dataclass
+class BalanceItem:
+    variant_id: int = 0
+    sku: str = ""
+    brand: str = ""
+    product: str = ""
+    style_code: str = ""
+    colour: str = ""
+    size: str = ""
+    cells: list[StockCell] = dataclasses.field(default_factory=list)
+    available: str = "0"
+    on_hand: str = "0"
+    reserved: str = "0"
+    incoming: str = "0"
+    state: str = "ok"
+    open_label: str = ""
+
+
+@dataclasses.dataclass
+class Column:
+    """A warehouse column of the grid."""
+
+    id: int = 0
+    code: str = ""
+    name: str = ""
+
+
+def _hint(on_hand: int, reserved: int, incoming: int) -> str:
+    text = f"On hand {units(on_hand)} · reserved {units(reserved)}"
+    return text + (f" · incoming {units(incoming)}" if incoming else "")
+
+
+def balance_items(page: BalanceGridPage) -> list[BalanceItem]:
+    """The page's rows as the table shows them."""
+    items = []
+    threshold = page.filter.low_threshold
+    for row in page.rows:
+        cells = [
+            StockCell(
+                variant_id=row.variant_id,
+                warehouse_id=w.id,
+                on_hand=held.on_hand,
+                available=units(held.available),
+                state=stock_state_of(held.available, threshold),
+                hint=f"{w.code}: " + _hint(held.on_hand, held.reserved, held.incoming),
+                edit_label=f"Correct {row.sku} at {w.code}",
+            )
+            for w, held in zip(page.warehouses, row.stock, strict=True)
+        ]
+        total = row.total
+        items.append(
+            BalanceItem(
+                variant_id=row.variant_id,
+                sku=row.sku,
+                brand=row.brand_code,
+                product=row.product_name,
+                style_code=row.style_code,
+                colour=row.colour,
+                size=row.size,
+                cells=cells,
+                available=units(total.available),
+                on_hand=units(total.on_hand),
+                reserved=units(total.reserved),
+                incoming=units(total.incoming),
+                state=stock_state_of(total.available, threshold),
+                open_label=f"Open {row.sku}",
+            )
+        )
+    return items

@@ -1,0 +1,325 @@
+"""/transfers/detail?id=N: one transfer's lines, timeline and the steps the caller may take.
+
+Ship and Cancel ask first (`confirm_ship`, `confirm_cancel`): shipping takes the units
+off the source's shelves, so the confirmation says what leaves, from where, to where.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+import reflex as rx
+
+from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.dialogs import UNEXPECTED, DialogState
+from dashboard.states.listing import db_read, db_write, query_param
+from dashboard.states.sidebar import SidebarState
+from dashboard.states.transfers_common import status_color, status_label
+from models.errors import DomainError, InvalidQuantity, NotFound
+from models.policy import allows
+from models.transfers import (
+    CANCELLABLE,
+    ReceiptLine,
+    TransferLineRow,
+    approve_transfer,
+    cancel_transfer,
+    receive_transfer,
+    ship_transfer,
+    submit_transfer,
+    transfer_detail,
+    transfer_timeline,
+)
+
+log = logging.getLogger(__name__)
+
+ACTION_LABELS: dict[str, str] = {
+    "created": "Drafted",
+    "lines_changed": "Lines changed",
+    "submitted": "Submitted for approval",
+    "approved": "Approved",
+    "shipped": "Shipped",
+    "partially_received": "Partly received",
+    "received": "Received",
+    "cancelled": "Cancelled",
+}
+NEXT_STEP: dict[str, str] = {
+    "draft": "A merchandiser submits it for approval.",
+    "requested": "Waiting for a manager to approve it (not the person who raised it).",
+    "approved": "Approved: a merchandiser at the source picks and ships it.",
+    "in_transit": "On its way: a merchandiser at the destination books the receipt.",
+    "received": "Received: the stock is in the destination's on hand.",
+    "cancelled": "Cancelled: nothing moved.",
+}
+
+
+@dataclasses.dataclass
+class LineItem:
+    variant_id: int = 0
+    sku: str = ""
+    product: str = ""
+    colour: str = ""
+    size: str = ""
+    qty: str = ""
+    received: str = ""
+    damaged: str = ""
+    short: str = ""
+    outstanding: int = 0
+    source_available: str = ""
+    short_of_stock: bool = False
+
+    @classmethod
+    def of(cls, line: TransferLineRow, *, shipped: bool) -> LineItem:
+        return cls(
+            variant_id=line.variant_id,
+            sku=line.sku,
+            product=line.product,
+            colour=line.colour,
+            size=line.size,
+            qty=units(line.qty),
+            received=units(line.received),
+            damaged=units(line.damaged),
+            short=units(line.short),
+            outstanding=line.outstanding,
+            source_available=units(line.source_available),
+            short_of_stock=not shipped and line.source_available < line.qty,
+        )
+
+
+@dataclasses.dataclass
+class EventItem:
+    label: str = ""
+    actor: str = ""
+    when: str = ""
+    exact: str = ""
+    note: str = ""
+    color: str = "gray"
+
+
+class ReceiptForm(TypedDict, total=False):
+    keep_open: str
+    note: str
+
+
+def _form_int(form: dict, name: str) -> int:
+    raw = str(form.get(name, "") or "").strip()
+    if raw == "":
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidQuantity(f"{raw!r} is not a whole number.", field=name) from None
+
+
+class TransferDetailState(RoleGuard, DialogState, rx.State):
+    """One transfer: its facts, lines, timeline, and the dialogs of its steps."""
+
+    transfer_id: int = 0
+    status: str = ""
+    status_label: str = ""
+    color: str = "gray"
+    source: str = ""
+    dest: str = ""
+    note: str = ""
+    created_by: str = ""
+    requested_by: str = ""
+    approved_by: str = ""
+    total_units: str = ""
+    lines: list[LineItem] = []
+    timeline: list[EventItem] = []
+    role: str = ""
+    loaded: bool = False
+    load_error: str = ""
+
+    @rx.var
+    def title(self) -> str:
+        return f"Transfer #{self.transfer_id}" if self.transfer_id else "Transfer"
+
+    def _may(self, status: str, action: str) -> bool:
+        return self.status == status and allows(self.role, action)
+
+    @rx.var
+    def can_submit(self) -> bool:
+        return self._may("draft", "transfers.submit")
+
+    @rx.var
+    def can_approve(self) -> bool:
+        return self._may("requested", "transfers.approve")
+
+    @rx.var
+    def can_ship(self) -> bool:
+        return self._may("approved", "transfers.ship")
+
+    @rx.var
+    def can_receive(self) -> bool:
+        return self._may("in_transit", "transfers.receive")
+
+    @rx.var
+    def can_cancel(self) -> bool:
+        cancellable = self.status in {s.value for s in CANCELLABLE}
+        return cancellable and allows(self.role, "transfers.cancel")
+
+    @rx.var
+    def next_step(self) -> str:
+        """Who acts next, for whoever cannot."""
+        return NEXT_STEP.get(self.status, "")
+
+    @rx.var
+    def ship_summary(self) -> str:
+        """What Ship does, in one sentence, for the confirmation."""
+        return (
+            f"{self.total_units} in {plural(len(self.lines), 'line')} leave {self.source} "
+            f"for {self.dest}. They come off {self.source.split(' · ')[0]}'s on hand now "
+            "and show as incoming at the destination until received."
+        )
+
+    @rx.var
+    def short_lines(self) -> int:
+        return sum(1 for line in self.lines if line.short_of_stock)
+
+    @rx.event
+    @requires("transfers.read")
+    async def load(self):
+        self.role = signed_in_user().role
+        self._close_dialog()
+        try:
+            self.transfer_id = int(query_param(self.router.url.query_parameters, "id"))
+        except ValueError:
+            self.transfer_id = 0
+        await self._refetch()
+
+    async def _refetch(self) -> None:
+        try:
+            detail = await db_read(transfer_detail, self.transfer_id)
+            timeline = await db_read(transfer_timeline, self.transfer_id)
+        except NotFound:
+            self.load_error = (
+                f"There is no transfer #{self.transfer_id}. Go back to the list and pick one."
+            )
+            self.status, self.lines, self.timeline, self.loaded = "", [], [], True
+            return
+        except Exception:
+            log.exception("transfers: reading transfer %s failed", self.transfer_id)
+            self.load_error = "The transfer could not be read. Refresh to try again."
+            return
+        row = detail.transfer
+        self.load_error = ""
+        self.status = row.status
+        self.status_label = status_label(row.status)
+        self.color = status_color(row.status)
+        self.source = f"{row.source_code} · {detail.source_name}"
+        self.dest = f"{row.dest_code} · {detail.dest_name}"
+        self.note = row.note
+        self.created_by = row.created_by
+        self.requested_by = detail.requested_by
+        self.approved_by = detail.approved_by
+        self.total_units = plural(row.units, "unit")
+        shipped = row.status in ("in_transit", "received")
+        self.lines = [LineItem.of(x, shipped=shipped) for x in detail.lines]
+        self.timeline = [
+            EventItem(
+                label=ACTION_LABELS.get(e.action, e.action),
+                actor=e.actor,
+                when=relative_time(e.at),
+                exact=exact_time(e.at),
+                note=e.note,
+                color=status_color(e.to_status),
+            )
+            for e in timeline
+        ]
+        self.loaded = True
+
+    async def _step(self, fn: Callable[..., Any], done: str, **kwargs: Any):
+        """One step of the transfer: inline errors inside a dialog, a toast without one."""
+        user = signed_in_user()
+        change = db_write(fn, self.transfer_id, actor_id=user.id, **kwargs)
+        if self.dialog:
+            toast = await self._attempt(change, done=done)
+            return None if toast is None else [toast, SidebarState.refresh()]
+        try:
+            await change
+        except DomainError as error:
+            await self._refetch()
+            return rx.toast.error(error.message, description="Nothing was changed.")
+        except Exception:
+            log.exception("transfers: %s of %s failed", fn.__name__, self.transfer_id)
+            return rx.toast.error(UNEXPECTED)
+        log.info("%s: %s transfer %s", user.email, fn.__name__, self.transfer_id)
+        await self._refetch()
+        return [rx.toast.success(done), SidebarState.refresh()]
+
+    @rx.event
+    @requires("transfers.submit")
+    async def submit(self):
+        return await self._step(submit_transfer, "Submitted: a manager approves it next")
+
+    @rx.event
+    @requires("transfers.approve")
+    async def approve(self):
+        return await self._step(approve_transfer, "Approved: it can be shipped")
+
+    @rx.event
+    @requires("transfers.ship")
+    def confirm_ship(self) -> None:
+        self._open_dialog("ship")
+
+    @rx.event
+    @requires("transfers.ship")
+    async def ship(self):
+        """Ships only from its confirmation (a stray call changes nothing and says so)."""
+        if self.dialog != "ship":
+            return rx.toast.warning("Nothing shipped: confirm what leaves with Ship… first.")
+        return await self._step(
+            ship_transfer,
+            "Shipped: the units left the source and are incoming at the destination",
+        )
+
+    @rx.event
+    @requires("transfers.cancel")
+    def confirm_cancel(self) -> None:
+        self._open_dialog("cancel")
+
+    @rx.event
+    @requires("transfers.cancel")
+    async def cancel(self):
+        if self.dialog != "cancel":
+            return rx.toast.warning("Nothing was cancelled: confirm it with Cancel transfer.")
+        return await self._step(cancel_transfer, "Cancelled: nothing moved")
+
+    @rx.event
+    @requires("transfers.receive")
+    def open_receive(self) -> None:
+        self._open_dialog("receive")
+
+    @rx.event
+    @requires("transfers.receive")
+    async def receive(self, form: dict):
+        try:
+            receipts = [
+                ReceiptLine(
+                    line.variant_id,
+                    received=_form_int(form, f"received-{line.variant_id}"),
+                    damaged=_form_int(form, f"damaged-{line.variant_id}"),
+                    short=_form_int(form, f"short-{line.variant_id}"),
+                )
+                for line in self.lines
+                if line.outstanding > 0
+            ]
+        except DomainError as error:
+            self.form_error = error.message
+            return None
+        keep_open = bool(form.get("keep_open"))
+        booked = {k: sum(getattr(r, k) for r in receipts) for k in ("received", "damaged", "short")}
+        done = "Received: " + ", ".join(
+            f"{n:,} {k}" for k, n in booked.items() if n or k == "received"
+        )
+        return await self._step(
+            receive_transfer,
+            done,
+            receipts=receipts,
+            complete=not keep_open,
+            note=str(form.get("note") or "")[:500],
+        )
