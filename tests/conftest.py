@@ -20,6 +20,16 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+# Tests run their receivers and brand APIs on 127.0.0.1, which the outbound guard refuses
+# unless allowed (jobs/outbound.py); set before anything reads the settings.
+os.environ.setdefault("RACKROOM_OUTBOUND_ALLOW", "127.0.0.1")
+# argon2 at its cheapest: hashing passwords in fixtures took a third of the suite's time.
+# The tests about the cost itself ask for `standard_password_hashing`.
+os.environ.setdefault("RACKROOM_PASSWORD_HASHING", "cheap")
+# Connector tokens and signing secrets are encrypted with this (models/secrets.py); a
+# fixed test-only key, inherited by the servers and CLIs the tests start.
+os.environ.setdefault("RACKROOM_SECRET_KEY", "bQIhKdwcuX5x7a18dGF-byZgvC3_JMAjusXAoqgfIqc=")
+
 import models  # noqa: F401
 from alembic import command
 from models.db import PROJECT_ROOT, create_db_engine
@@ -78,6 +88,39 @@ class PostgresDatabases:
             for name in self.created:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.admin.dispose()
+
+
+_POSTGRES_FIXTURES = {"pg_engine", "pg_url", "pg_databases"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL `postgres`, so `-m "not postgres"` skips
+    exactly those (the `engine` fixture's PostgreSQL half included)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = bool(_POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ()))) or (
+            callspec is not None and callspec.params.get("engine") == "postgres"
+        )
+        if on_postgres:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def standard_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2 at the production cost, for tests about how slow a sign-in is."""
+    from models.settings import reload_settings
+    from models.users import dummy_hash, password_hasher
+
+    def use(profile: str) -> None:
+        monkeypatch.setenv("RACKROOM_PASSWORD_HASHING", profile)
+        reload_settings()
+        password_hasher.cache_clear()
+        dummy_hash.cache_clear()
+
+    previous = os.environ["RACKROOM_PASSWORD_HASHING"]
+    use("standard")
+    yield
+    use(previous)
 
 
 @pytest.fixture(scope="session")

@@ -145,8 +145,17 @@ def test_trend_with_moving_average_and_last_year(shop):
     assert trend["day"].to_list() == [AS_OF - timedelta(days=d) for d in range(6, -1, -1)]
     assert trend["units"].to_list() == [0, 3, 0, 0, 0, -1, 2]
     assert trend["moving_average"].to_list() == pytest.approx([0, 1, 1, 1, 0, -1 / 3, 1 / 3])
-    assert trend["last_year_units"].to_list() == [0, 0, 0, 0, 0, 0, 5]
-    assert trend["last_year_moving_average"][-1] == pytest.approx(5 / 3)
+    # Last year before NRD's first sale (day -364) is unknown, not 0 (issue 12).
+    assert trend["last_year_units"].to_list() == [None] * 6 + [5]
+    assert trend["last_year_moving_average"].to_list() == [None] * 6 + [5]
+    later = m.sales_trend(
+        shop.frames, m.Filters(start=AS_OF, end=AS_OF + timedelta(days=2),
+                               brand_id=shop.nrd.brand_id),
+        brand_scope=None, moving_average_days=3,
+    )
+    assert later["last_year_units"].to_list() == [5, 0, 0]
+    # Its moving average starts with the data: 5, (5 + 0) / 2, (5 + 0 + 0) / 3.
+    assert later["last_year_moving_average"].to_list() == pytest.approx([5, 2.5, 5 / 3])
 
 
 def test_movers_top_and_bottom_with_the_period_before(shop):
@@ -354,6 +363,95 @@ def test_every_chart_has_a_title_and_axis_titles(shop):
         assert not charts.is_empty(figure)
         assert figure.layout.title.text
         assert figure.layout.xaxis.title.text or figure.layout.yaxis.title.text
+
+
+# --- what the charts show (issue 12's analytics fixes) ----------------------------------
+
+
+def bars(figure) -> list:
+    return [trace for trace in figure.data if trace.type == "bar"]
+
+
+def test_charts_name_products_not_codes_and_label_every_bar(shop):
+    fr, nrd = shop.frames, f(brand_id=shop.nrd.brand_id)
+    velocity = charts.velocity_chart(m.sales_velocity(fr, nrd, brand_scope=None))
+    (bar,) = bars(velocity)
+    assert list(bar.y) == ["Organic Tee · Black · M", "Organic Tee · Black · S"]
+    assert list(bar.text) == ["0.29", "0.25"]  # 8 and 7 units in 28 days
+    assert velocity.layout.yaxis.tickmode == "linear" and velocity.layout.yaxis.dtick == 1
+    # Two brands' "Organic Tee": told apart by brand and style, not merged into one bar.
+    top = charts.movers_chart(m.movers(fr, f(), brand_scope=None))
+    assert list(bars(top)[0].y) == ["Organic Tee (OTH TEE1)", "Organic Tee (NRD TEE1)"]
+    figures = [
+        velocity,
+        top,
+        charts.bottom_movers_chart(m.movers(fr, nrd, brand_scope=None)),
+        charts.cover_chart(m.weeks_of_cover(fr, nrd, brand_scope=None)),
+        charts.sell_through_chart(m.sell_through(fr, nrd, brand_scope=None)),
+        charts.slow_movers_chart(m.slow_movers(fr, nrd, brand_scope=None)),
+        charts.ageing_chart(m.ageing_summary(fr, nrd, brand_scope=None)),
+        charts.size_curve_chart(m.size_curve(fr, nrd, brand_scope=None)),
+    ]
+    for figure in figures:
+        for trace in bars(figure):
+            values = trace.x if trace.orientation == "h" else trace.y
+            assert len(trace.text) == len(values) and all(trace.text), figure.layout.title.text
+            assert trace.textposition == "outside" and trace.cliponaxis is False
+    assert "TEE1" not in str([bars(fig)[0].y or bars(fig)[0].x for fig in figures[2:6]])
+
+
+def test_no_last_year_line_without_last_year_data(shop):
+    fr = shop.frames
+    # OTH only sold 3 days ago: its last year has no data at all, so no line.
+    oth = charts.trend_chart(m.sales_trend(fr, f(brand_id=shop.oth.brand_id),
+                                           brand_scope=None))
+    assert [trace.name for trace in oth.data] == ["Units sold", "Moving average"]
+    nrd = charts.trend_chart(m.sales_trend(fr, f(brand_id=shop.nrd.brand_id),
+                                           brand_scope=None))
+    last_year = nrd.data[-1]
+    assert last_year.name == "Last year (moving average)"
+    assert last_year.y[0] is None and last_year.y[-1] == 5  # unknown before day -364
+    assert last_year.connectgaps is False
+
+
+def test_the_size_curve_has_a_panel_per_size_system(engine):
+    world = make_world(engine, sizes=("S", "M", "30", "32"))
+    with transaction(engine) as session:
+        session.execute(insert(StockBalance.__table__), [
+            {"variant_id": variant, "warehouse_id": world.warehouses["WH1"], "on_hand": 5,
+             "reserved": 0, "incoming": 0, "updated_at": at(0)}
+            for variant in world.variants.values()
+        ])
+    curve = m.size_curve(AnalyticsData(engine, max_staleness=0).frames(), f(),
+                         brand_scope=None)
+    figure = charts.size_curve_chart(curve)
+    assert figure.layout.xaxis.title.text == "Letter sizes"
+    assert figure.layout.xaxis2.title.text == "Waist sizes"
+    by_axis = {(trace.xaxis, trace.name): list(trace.x) for trace in figure.data}
+    assert by_axis[("x", "Share of stock")] == ["S", "M"]
+    assert by_axis[("x2", "Share of stock")] == ["W30", "W32"]
+    assert [t.text for t in figure.data if t.name == "Share of stock"] == [
+        ("50%", "50%"), ("50%", "50%")
+    ]
+    assert figure.layout.xaxis.domain[1] < figure.layout.xaxis2.domain[0]
+
+
+def test_stock_history_says_when_there_are_no_snapshots_yet(shop):
+    with transaction(shop.engine) as session:
+        assert m.first_snapshot_day(session, f(), brand_scope=None) is None
+        history = m.stock_history(session, f(), brand_scope=None)
+    none_yet = charts.stock_history_chart(history, first_day=None)
+    assert none_yet.layout.meta["message"] == charts.NO_SNAPSHOTS_YET
+    assert "nightly snapshot" in none_yet.layout.meta["hint"]
+    with transaction(shop.engine) as session:
+        take_stock_snapshot(session, day=AS_OF)
+    early = m.Filters(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    with transaction(shop.engine) as session:
+        assert m.first_snapshot_day(session, early, brand_scope=None) == AS_OF
+        assert m.first_snapshot_day(session, early, brand_scope=shop.oth.brand_id) == AS_OF
+    before = charts.stock_history_chart(pl.DataFrame(), first_day=AS_OF)
+    assert before.layout.meta["message"] == charts.NO_SNAPSHOTS
+    assert "starts on 30 Jun 2026" in before.layout.meta["hint"]
 
 
 def test_csv_export_is_safe_in_a_spreadsheet():

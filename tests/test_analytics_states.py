@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,22 @@ from urllib.parse import urlencode
 
 import pytest
 import reflex as rx
+from reflex._upload import UploadChunk
 from reflex.istate.data import RouterData
 from sqlalchemy import Engine, func, select
 
 from dashboard.states.analytics import CHARTS, AnalyticsState
 from dashboard.states.analytics_filters import NOT_YOURS, FilterParams
 from dashboard.states.auth import AuthState
-from dashboard.states.demand import DemandState, embed_snippet, option_specs
+from dashboard.states.demand import (
+    MAX_UPLOAD_BYTES,
+    DemandState,
+    embed_snippet,
+    option_specs,
+)
 from dashboard.states.embed import EmbedState
 from models.db import set_default_engine, transaction
-from models.polls import Poll, PollVote
+from models.polls import Poll, PollVote, is_respondent_token
 from models.users import User, start_login_session
 from tests.e2e.seed import MANAGER, VENDOR, Seeded, seed_database
 
@@ -70,8 +75,12 @@ def page_state(state_cls: type[rx.State], token: str, path: str, **query: str) -
 
 
 def call(state: Any, handler: str, *args: Any) -> list[Any]:
-    """Run a handler to the end; every event it returned or yielded, flattened."""
-    result = getattr(state, handler)(*args)
+    """Run a handler to the end; every event it returned or yielded, flattened.
+    Background handlers are called through their function (Reflex refuses a direct
+    call of the bound handler); `async with self` on a plain state is a no-op."""
+    event_handler = type(state).event_handlers[handler]
+    result = (event_handler.fn(state, *args) if event_handler.is_background
+              else getattr(state, handler)(*args))
     events: list[Any] = []
 
     async def drain() -> None:
@@ -92,6 +101,29 @@ def call(state: Any, handler: str, *args: Any) -> list[Any]:
 
 def rendered(events: list[Any]) -> str:
     return " ".join(str(value) for event in events for _, value in getattr(event, "args", ()))
+
+
+def upload(state: Any, name: str, data: bytes, *, count: bool = False,
+           chunk: int = 64 * 1024) -> Any:
+    """Run the streamed upload handler on `data`, sent in chunks as the browser would;
+    with `count`, also how many bytes the handler took."""
+    taken = 0
+
+    async def chunks() -> AsyncIterator[UploadChunk]:
+        nonlocal taken
+        for offset in range(0, len(data), chunk):
+            part = data[offset : offset + chunk]
+            taken += len(part)
+            yield UploadChunk(filename=name, offset=offset, content_type="text/csv",
+                              data=part)
+
+    async def run() -> Any:
+        result = type(state).event_handlers["upload_csv"].fn(state, chunks())
+        return await result if inspect.isawaitable(result) else result
+
+    events = asyncio.run(run())
+    events = [e for e in (events if isinstance(events, list) else [events]) if e is not None]
+    return (events, taken) if count else events
 
 
 def table_text(state: Any, key: str) -> str:
@@ -182,7 +214,7 @@ def test_signed_out_callers_get_nothing_from_any_handler(shop: Shop) -> None:
         for handler, args in calls.items():
             state = page_state(AnalyticsState, token, "/analytics")
             events = call(state, handler, *args)
-            assert '"/login"' in rendered(events), handler
+            assert '"/login' in rendered(events), handler
             assert all(state.charts[key].rows == [] for key in CHARTS), handler
 
 
@@ -191,7 +223,13 @@ def test_csv_export_is_the_whole_table(shop: Shop) -> None:
     call(state, "load")
     events = call(state, "export_csv", "trend")
     script = rendered(events)
-    assert "rackroom-trend-" in script and ".csv" in script
+    # The size is checked here; the browser fetches the file from the export endpoint
+    # (tests/test_exports.py), with the page's filters and the chart's choices.
+    assert "/exports/analytics/trend.csv?period=90" in script and "base64" not in script
+    assert "(90 rows)" in script
+    call(state, "set_level", "brand")
+    script = rendered(call(state, "export_csv", "velocity"))
+    assert "/exports/analytics/velocity.csv?level=brand&period=90" in script
 
 
 def test_chart_options_and_paging(shop: Shop) -> None:
@@ -204,6 +242,29 @@ def test_chart_options_and_paging(shop: Shop) -> None:
     assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
     call(state, "set_history_by", "warehouse")
     assert {row[1] for row in state.charts["history"].rows} == {"LDN", "MCR"}
+
+
+def test_long_work_runs_in_background_events() -> None:
+    """The figures are computed in background events (the tab's state lock is taken only
+    to read the filters and write the answer), on analytics' own thread pool."""
+    for state, handlers in ((AnalyticsState, ("load", "set_level", "set_window",
+                                              "set_history_by", "table_page", "export_csv")),
+                            (DemandState, ("load", "refresh", "set_bucket", "table_page",
+                                           "export_csv"))):
+        for handler in handlers:
+            assert state.event_handlers[handler].is_background, (state.__name__, handler)
+
+
+def test_an_answer_overtaken_by_a_newer_question_is_dropped(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics")
+    call(state, "load")
+    # Velocity per variant is asked for, then per brand before the first answer is in.
+    slow, asked = state._start(None, ("velocity",))
+    call(state, "set_level", "brand")
+    assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
+    assert state._arrive(slow.run(), asked, None) == ()  # the late answer is not shown
+    assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
+    assert state.level == "brand"
 
 
 def test_filter_params_round_trip() -> None:
@@ -233,6 +294,21 @@ def test_demand_shows_polls_votes_and_gaps(shop: Shop) -> None:
     assert state.charts["wanted"].rows == []  # the only votes are for stock we have
 
 
+def test_demand_exports_are_links_with_the_filters_poll_and_bucket(shop: Shop) -> None:
+    state = page_state(DemandState, shop.tokens["manager"], "/demand", period="90")
+    call(state, "load")
+    call(state, "set_bucket", "week")
+    script = rendered(call(state, "export_csv", "votes"))
+    # The size is checked here; the file comes from the export endpoint
+    # (tests/test_exports.py).
+    assert (f"/exports/demand/votes.csv?bucket=week&period=90&poll={shop.seeded.poll_id}"
+            in script) and "base64" not in script
+    assert "/exports/demand/wanted.csv?period=90" in rendered(
+        call(state, "export_csv", "wanted"))
+    state.selected_poll = 0  # no poll: no votes to export
+    assert call(state, "export_csv", "votes") == []
+
+
 def test_a_manager_creates_a_poll_and_gets_its_secret_and_snippet_once(shop: Shop) -> None:
     state = page_state(DemandState, shop.tokens["manager"], "/demand")
     call(state, "load")
@@ -243,14 +319,26 @@ def test_a_manager_creates_a_poll_and_gets_its_secret_and_snippet_once(shop: Sho
     events = call(state, "create_poll", form)
     assert "Poll created" in rendered(events)
     assert state.dialog == "created" and state.webhook_secret.startswith("whsec_")
-    assert state.embed_url == f"{ORIGIN}/embed/poll/{state.target_id}"
-    assert 'title="Poll: Which colour next?"' in state.embed_html
     poll_id = state.target_id
+    with transaction(shop.engine) as session:
+        slug = session.get(Poll, poll_id).slug
+    assert state.embed_url == f"{ORIGIN}/embed/poll/{slug}" and state.embed_published
+    # The link names the poll by its slug, not its id (a random slug may hold the id's
+    # digits somewhere: asking that they never appear in it failed now and then).
+    assert state.embed_url.rsplit("/", 1)[-1] == slug != str(poll_id)
+    assert 'title="Poll: Which colour next?"' in state.embed_html
+    # The dialog's switch takes it back to staff-only, and publishes it again.
+    call(state, "set_published", False)
+    assert state.embed_published is False
+    with transaction(shop.engine) as session:
+        assert session.get(Poll, poll_id).published is False
+    call(state, "set_published", True)
     call(state, "on_dialog_change", False)
     assert state.webhook_secret == ""
     with transaction(shop.engine) as session:
         poll = session.get(Poll, poll_id)
         assert poll.question == "Which colour next?" and poll.brand_id is not None
+        assert poll.published
 
     call(state, "open_create")
     events = call(state, "create_poll", {"question": "Q", "label_0": "", "value_0": "Navy"})
@@ -262,9 +350,13 @@ def test_a_vendor_cannot_close_or_feed_a_poll_across_brands(shop: Shop) -> None:
     call(vendor, "load")
     assert vendor.polls == []  # the seeded poll is across brands: staff only
     events = call(vendor, "set_status", shop.seeded.poll_id, "closed")
-    assert "not your brand" in rendered(events)
+    assert f"No poll with id {shop.seeded.poll_id}" in rendered(events)  # as if missing
+    vendor.dialog, vendor.target_id = "embed", shop.seeded.poll_id  # a tampered dialog
+    assert f"No poll with id {shop.seeded.poll_id}" in rendered(
+        call(vendor, "set_published", False))
     with transaction(shop.engine) as session:
         assert session.get(Poll, shop.seeded.poll_id).status == "open"
+        assert session.get(Poll, shop.seeded.poll_id).published
 
 
 def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
@@ -275,14 +367,13 @@ def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
     call(state, "open_upload", shop.seeded.poll_id)
     before = vote_count(shop.engine)
     bad = b"Respondent ID,Answer\nr1,Merino crew in XL\nr2,Pink jeans\nr3,Nope\n"
-    call(state, "upload_csv", [rx.UploadFile(file=io.BytesIO(bad), path=Path("s.csv"))])
+    upload(state, "s.csv", bad)
     assert vote_count(shop.engine) == before
     assert state.upload_message.startswith("Nothing imported: 2 problem(s) in 3 row(s)")
     assert [(e.row, e.value) for e in state.upload_errors] == [(3, "Pink jeans"), (4, "Nope")]
 
     good = b"Respondent ID,Answer\nr1,Merino crew in XL\nr2,Black straight jean\n"
-    events = call(state, "upload_csv",
-                  [rx.UploadFile(file=io.BytesIO(good), path=Path("s.csv"))])
+    events = upload(state, "s.csv", good)
     assert "Imported 2 row(s)" in rendered(events)
     assert vote_count(shop.engine) == before + 2
     call(state, "refresh")
@@ -290,17 +381,46 @@ def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
     assert "Merino crew in XL" in wanted and "Black straight jean" in wanted
 
 
+def test_a_vendors_oversized_survey_csv_is_refused_without_reading_it_all(shop: Shop) -> None:
+    vendor = page_state(DemandState, shop.tokens["vendor"], "/demand")
+    call(vendor, "load")
+    call(vendor, "open_create")
+    call(vendor, "create_poll", {"question": "Which?", "label_0": "Oat crew in M"})
+    poll_id = vendor.target_id
+    call(vendor, "refresh")
+    call(vendor, "open_upload", poll_id)
+    assert vendor.dialog == "upload"
+    megabyte = b"respondent,answer\n" + b"r,Oat crew in M\n" * (MAX_UPLOAD_BYTES // 10 // 16)
+    megabyte = megabyte[: 1024 * 1024]
+    taken = 0
+
+    async def six_hundred_megabytes() -> AsyncIterator[UploadChunk]:
+        nonlocal taken
+        for n in range(600):
+            taken += len(megabyte)
+            yield UploadChunk(filename="huge.csv", offset=n * len(megabyte),
+                              content_type="text/csv", data=megabyte)
+
+    before = vote_count(shop.engine)
+    events = asyncio.run(
+        type(vendor).event_handlers["upload_csv"].fn(vendor, six_hundred_megabytes())
+    )
+    assert events is None
+    assert vendor.upload_message == "The file is larger than 10 MB; split it and upload the parts."
+    assert taken <= MAX_UPLOAD_BYTES + len(megabyte)  # stopped at the limit, not at 600 MB
+    assert vote_count(shop.engine) == before and vendor.saving is False
+
+
 def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> None:
     poll_id = shop.seeded.poll_id
-    csv = [rx.UploadFile(file=io.BytesIO(b"respondent,answer\nr9,Oat crew in M\n"),
-                         path=Path("s.csv"))]
+    csv = b"respondent,answer\nr9,Oat crew in M\n"
     calls = {
         "load": (), "refresh": (), "select_poll": (poll_id,), "set_bucket": ("week",),
         "table_page": ("demand", 2), "export_csv": ("demand",),
         "on_dialog_change": (False,), "open_create": (), "add_option_row": (),
         "create_poll": ({"question": "Evil?", "label_0": "Yes"},),
         "set_status": (poll_id, "closed"), "open_embed": (poll_id,),
-        "open_upload": (poll_id,), "upload_csv": (csv,),
+        "set_published": (False,), "open_upload": (poll_id,), "upload_csv": (csv,),
         "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (),
     }
@@ -310,12 +430,19 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
         for handler, args in calls.items():
             state = page_state(DemandState, token, "/demand")
             state.dialog, state.target_id = "upload", poll_id  # as if a dialog were open
-            events = call(state, handler, *args)
-            assert '"/login"' in rendered(events), handler
+            if handler == "set_published":
+                state.dialog = "embed"
+            if handler == "upload_csv":
+                events, read = upload(state, "s.csv", *args, count=True)
+                assert read == 0  # refused before a byte of the file was taken
+            else:
+                events = call(state, handler, *args)
+            assert '"/login' in rendered(events), handler
             assert state.polls == [] and state.webhook_secret == "", handler
     assert vote_count(shop.engine) == before
     with transaction(shop.engine) as session:
         assert session.get(Poll, poll_id).status == "open"
+        assert session.get(Poll, poll_id).published
         assert session.scalar(select(func.count()).select_from(Poll)) == 1
 
 
@@ -327,53 +454,68 @@ def test_option_specs_and_snippet() -> None:
         option_specs({"label_0": "M", "kind_0": "size"}, [0])
     with pytest.raises(ValueError, match="at least one"):
         option_specs({}, [0, 1])
-    _, snippet = embed_snippet("https://x.test/", 7, 'Say "hi" <b>')
-    assert 'src="https://x.test/embed/poll/7"' in snippet
+    _, snippet = embed_snippet("https://x.test/", "Xq3_-abcdEFGH123", 'Say "hi" <b>')
+    assert 'src="https://x.test/embed/poll/Xq3_-abcdEFGH123"' in snippet
     assert "&quot;hi&quot; &lt;b&gt;" in snippet
 
 
 # --- the public embed page ------------------------------------------------------------------
 
 
-def embed_state(poll_id: int, respondent: str = "", ip: str = "203.0.113.7") -> Any:
-    state = page_state(EmbedState, "", f"/embed/poll/{poll_id}")
+def embed_state(slug: str, respondent: str = "", ip: str = "203.0.113.7") -> Any:
+    state = page_state(EmbedState, "", f"/embed/poll/{slug}")
     state.router = RouterData.from_router_data({
-        "pathname": "/embed/poll/[poll_id]", "asPath": f"/embed/poll/{poll_id}",
-        "query": {"poll_id": str(poll_id)}, "headers": {"origin": ORIGIN}, "ip": ip,
+        "pathname": "/embed/poll/[poll_id]", "asPath": f"/embed/poll/{slug}",
+        "query": {"poll_id": slug}, "headers": {"origin": ORIGIN}, "ip": ip,
     })
     state.respondent = respondent
     return state
 
 
 def test_the_embed_page_takes_one_vote_per_respondent(shop: Shop) -> None:
-    poll_id = shop.seeded.poll_id
-    state = embed_state(poll_id)
+    slug = shop.seeded.poll_slug
+    state = embed_state(slug)
     call(state, "load")
-    assert state.status == "ready" and state.respondent.startswith("r_")
+    assert state.status == "ready" and is_respondent_token(state.respondent)
     assert [o.label for o in state.options] == list(shop.seeded.poll_options)
     before = vote_count(shop.engine)
     xl = state.options[0].value
     call(state, "pick", xl)
     call(state, "vote", {"option": xl})
     assert state.status == "thanks" and vote_count(shop.engine) == before + 1
-    assert state.voted_polls == str(poll_id)
+    assert state.voted_polls == slug
 
-    again = embed_state(poll_id, respondent=state.respondent)  # same browser, storage lost
+    again = embed_state(slug, respondent=state.respondent)  # same browser, storage lost
     call(again, "load")
-    assert again.status == "ready"
+    assert again.status == "ready" and again.respondent == state.respondent
     call(again, "vote", {"option": xl})
     assert again.status == "already" and vote_count(shop.engine) == before + 1
-    revisit = embed_state(poll_id, respondent=state.respondent)
+    revisit = embed_state(slug, respondent=state.respondent)
     revisit.voted_polls = state.voted_polls
     call(revisit, "load")
     assert revisit.status == "already"
 
 
+def test_the_embed_page_replaces_a_respondent_token_it_did_not_sign(shop: Shop) -> None:
+    slug = shop.seeded.poll_slug
+    state = embed_state(slug, respondent="r_made-up-by-the-browser")
+    call(state, "load")
+    assert state.respondent != "r_made-up-by-the-browser"
+    assert is_respondent_token(state.respondent)
+    before = vote_count(shop.engine)
+    state.respondent = "r1.AAAAAAAAAAAAAAAAAAAAAA." + "0" * 32  # edited after loading
+    call(state, "vote", {"option": state.options[0].value})
+    assert vote_count(shop.engine) == before and state.status == "ready"
+    assert "expired" in state.message and is_respondent_token(state.respondent)
+    call(state, "vote", {"option": state.options[0].value})
+    assert state.status == "thanks" and vote_count(shop.engine) == before + 1
+
+
 def test_the_embed_page_refuses_floods_closed_and_unknown_polls(shop: Shop) -> None:
-    poll_id = shop.seeded.poll_id
+    slug = shop.seeded.poll_slug
     statuses = []
-    for n in range(25):  # new respondent ids from one address: capped per address
-        state = embed_state(poll_id, respondent=f"flood-{n}", ip="198.51.100.9")
+    for n in range(25):  # new respondents from one address: capped per address
+        state = embed_state(slug, respondent=f"flood-{n}", ip="198.51.100.9")
         call(state, "load")
         call(state, "vote", {"option": state.options[1].value})
         statuses.append(state.status)
@@ -381,11 +523,11 @@ def test_the_embed_page_refuses_floods_closed_and_unknown_polls(shop: Shop) -> N
     assert "Too many attempts" in state.message
 
     with transaction(shop.engine) as session:
-        session.get(Poll, poll_id).status = "closed"
-    closed = embed_state(poll_id, respondent="late")
+        session.get(Poll, shop.seeded.poll_id).status = "closed"
+    closed = embed_state(slug, respondent="late")
     call(closed, "load")
-    assert closed.status == "closed"
-    for missing in (999_999, 0):
+    assert closed.status == "missing"
+    for missing in (str(shop.seeded.poll_id), "999999", "0", "x" * 80):
         state = embed_state(missing)
         call(state, "load")
         assert state.status == "missing"

@@ -109,19 +109,24 @@ def test_unknown_sku_and_warehouse_are_404_naming_which(shop):
 def test_brand_bound_key_only_touches_its_own_brand(shop):
     _world, _keys, api = shop
     assert api["brand"].get("/stock/NRD-TEE1-BLK-M").status_code == 200
-    error(api["brand"].get("/stock/OTH-TEE1-BLK-M"), 403, "forbidden")
+    # Another brand's SKU answers exactly like an unknown one (404): nothing is learnt.
+    theirs = error(api["brand"].get("/stock/OTH-TEE1-BLK-M"), 404, "not_found")
+    unknown = error(api["brand"].get("/stock/OTH-TEE1-BLK-Q"), 404, "not_found")
+    assert theirs["message"].replace("OTH-TEE1-BLK-M", "?") == unknown["message"].replace(
+        "OTH-TEE1-BLK-Q", "?"
+    )
     error(
         api["brand"].put("/stock/OTH-TEE1-BLK-M/WH1", json={"on_hand": 0, "reason": "count"}),
-        403,
-        "forbidden",
+        404,
+        "not_found",
     )
     error(
         api["brand"].post(
             "/reservations",
             json={"sku": "OTH-TEE1-BLK-M", "qty": 1, "order_ref": "x", "channel": "web"},
         ),
-        403,
-        "forbidden",
+        404,
+        "not_found",
     )
     error(api["brand"].get("/stock", params={"brand": "OTH"}), 403, "forbidden")
     listed = api["brand"].get("/stock", params={"limit": 1000}).json()["items"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from models.db import read_session, set_default_engine, transaction
 from models.stock import receive, reconcile
-from tests.api_support import client, make_key, serve_api
+from tests.api_support import UNLIMITED, client, make_key, serve_api
 from tests.factories import make_world
 
 scalars = st.one_of(
@@ -65,7 +65,9 @@ def fuzz_target(sqlite_template, tmp_path_factory):
     world = make_world(engine)
     with transaction(engine) as session:
         receive(session, world.variants["M"], world.warehouses["WH1"], 50, actor="setup")
-    key = make_key(engine, "fuzzer", "stock:read", "stock:write", "reservations:write")
+    key = make_key(
+        engine, "fuzzer", "stock:read", "stock:write", "reservations:write", **UNLIMITED
+    )
     with serve_api() as url, client(url, key) as api:
         yield engine, api
     set_default_engine(None)

@@ -11,7 +11,7 @@ import pytest
 
 from models.db import read_session, set_default_engine, transaction
 from models.stock import get_balance, receive, reconcile
-from tests.api_support import client, make_key, serve_api
+from tests.api_support import UNLIMITED, client, make_key, serve_api
 from tests.factories import make_world
 
 pytestmark = pytest.mark.postgres
@@ -24,7 +24,9 @@ def test_concurrent_http_reservations_get_exactly_the_units_then_expire(pg_engin
         world = make_world(pg_engine, warehouses=(("WH1", 1),))
         with transaction(pg_engine) as session:
             receive(session, world.variants["M"], world.warehouses["WH1"], UNITS, actor="setup")
-        key = make_key(pg_engine, "storefront", "reservations:write", "stock:read")
+        key = make_key(
+            pg_engine, "storefront", "reservations:write", "stock:read", **UNLIMITED
+        )
         with serve_api(with_scheduler=True, expiry_seconds=0.5) as url:
             start = threading.Barrier(THREADS)
 

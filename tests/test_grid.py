@@ -26,6 +26,7 @@ from models.db import read_session, transaction
 from models.errors import InvalidQuantity
 from models.grid import (
     MAX_PAGE_SIZE,
+    SIZE_SYSTEM_ORDER,
     SORT_COLUMNS,
     GridFilter,
     GridOptions,
@@ -70,8 +71,8 @@ class Catalogue:
     brands: dict[str, int]
     warehouses: dict[str, int]
     variants: dict[str, int]
-    #: sku → (brand code, product name, colour, size rank, size)
-    facts: dict[str, tuple[str, str, str, int, str]]
+    #: sku → (brand code, product name, colour, size rank, size, product id, size system)
+    facts: dict[str, tuple[str, str, str, int, str, int, str]]
 
     def quantities(self, sku: str, warehouses: tuple[str, ...] = ACTIVE) -> Quantities:
         held = [STOCK.get((sku, code), (0, 0, 0)) for code in warehouses]
@@ -186,8 +187,8 @@ def cat(engine: Engine) -> Catalogue:
                     incoming=incoming,
                 )
         facts = {
-            sku: (brand, name, colour, rank, size)
-            for sku, brand, name, colour, rank, size in session.execute(
+            sku: (brand, name, colour, rank, size, product, system)
+            for sku, brand, name, colour, rank, size, product, system in session.execute(
                 select(
                     Variant.sku,
                     Product.brand_id,
@@ -195,6 +196,8 @@ def cat(engine: Engine) -> Catalogue:
                     Variant.colour,
                     Variant.size_rank,
                     Variant.size,
+                    Product.id,
+                    Variant.size_system,
                 ).join(Product, Product.id == Variant.product_id)
             )
         }
@@ -258,19 +261,29 @@ def test_default_page_lists_every_variant_with_active_warehouses_and_totals(engi
 @pytest.mark.parametrize("sort", SORT_COLUMNS)
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 def test_every_sort_column_both_ways_with_sku_as_tie_break(engine, cat, summing, sort, direction):
+    """Sizes sort in size order (system, then rank), and a product's variants by colour
+    and size order whichever way the products go; SKU breaks what ties remain."""
+
     def key(sku: str):
-        brand, name, colour, rank, size = cat.facts[sku]
+        brand, name, colour, rank, size, _product, system = cat.facts[sku]
         if sort in ("on_hand", "reserved", "available", "incoming"):
             return (getattr(cat.quantities(sku), sort),)
         return {
             "sku": (sku,),
             "product": (name,),
             "colour": (colour,),
-            "size": (rank, size),
+            "size": (SIZE_SYSTEM_ORDER[system], rank, size),
             "brand": (brand,),
         }[sort]
 
-    expected = sorted(sorted(cat.variants), key=key, reverse=direction == "desc")
+    def within(sku: str):
+        _brand, _name, colour, rank, size, product, system = cat.facts[sku]
+        if sort == "product":
+            return (product, colour, SIZE_SYSTEM_ORDER[system], rank, size)
+        return ()
+
+    expected = sorted(sorted(cat.variants), key=within)
+    expected = sorted(expected, key=key, reverse=direction == "desc")
     assert skus(page(engine, sort=sort, direction=direction, page_size=100)) == expected
     # Every page, forwards near the start and backwards near the end, adds up to the same.
     pages = [
@@ -278,6 +291,38 @@ def test_every_sort_column_both_ways_with_sku_as_tie_break(engine, cat, summing,
     ]
     assert [sku for p in pages for sku in skus(p)] == expected
     assert {p.total_rows for p in pages} == {15} and pages[0].last_page == 4
+
+
+def test_sizes_sort_in_size_order_never_as_text(engine, cat, summing):
+    """By size: each size system in its order (alpha, waist, shoes, one size), each size
+    by its rank in the system; by product: a style's sizes as a buyer reads them."""
+    with transaction(engine) as session:
+        shoe = cat.brands["IND"]
+        _add_style(session, shoe, "IND", "SHO1", "Court Shoe", "shoes", "Tan", "TAN",
+                   ("UK 6", "UK 10", "EU 38", "EU 41"))
+    by_size = skus(page(engine, sort="size", page_size=100))
+    sizes = [cat_size(engine, sku) for sku in by_size]
+    assert sizes == [
+        "XS", "S", "S", "M", "M", "M", "L", "L", "XL",
+        "W28", "W30", "W32", "W34", "W36",
+        "EU 38", "EU 41", "UK 6", "UK 10",
+        "One Size",
+    ]  # as text: EU 38, EU 41, L, L, M, M, M, One Size, S, S, UK 10, UK 6, W28 …
+    descending = skus(page(engine, sort="size", direction="desc", page_size=100))
+    assert [cat_size(engine, sku) for sku in descending] == sizes[::-1]
+    tees = skus(page(engine, sort="product", search="TEE1", page_size=100))
+    assert tees == [
+        "NRD-TEE1-BLK-XS", "NRD-TEE1-BLK-S", "NRD-TEE1-BLK-M", "NRD-TEE1-BLK-L",
+        "NRD-TEE1-BLK-XL", "NRD-TEE1-WHT-S", "NRD-TEE1-WHT-M", "NRD-TEE1-WHT-L",
+    ]  # by SKU text: L, M, S, XL, XS
+    shoes = skus(page(engine, sort="product", search="SHO1", direction="desc"))
+    assert shoes == ["IND-SHO1-TAN-EU38", "IND-SHO1-TAN-EU41", "IND-SHO1-TAN-UK6",
+                     "IND-SHO1-TAN-UK10"]
+
+
+def cat_size(engine: Engine, sku: str) -> str:
+    with read_session(engine) as session:
+        return session.scalar(select(Variant.size).where(Variant.sku == sku))
 
 
 def test_paging_totals_and_a_huge_page(engine, cat):

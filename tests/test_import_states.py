@@ -22,14 +22,16 @@ from typing import Any
 import pytest
 import reflex as rx
 from reflex._upload import UploadChunk, UploadChunkIterator
+from reflex.istate.data import RouterData
 from sqlalchemy import Engine, func, select
 
 import dashboard.states.import_files as files
-import dashboard.states.imports as imports_state
+import dashboard.states.imports_flow as imports_flow
 from dashboard.states.auth import AuthState, RoleGuard
-from dashboard.states.imports import ImportsState, parse_value_map
+from dashboard.states.imports import ImportsState
+from dashboard.states.imports_mapping import parse_value_map
 from jobs.imports import ImportLimits
-from models.catalog import Product, Variant, create_brand, create_warehouse
+from models.catalog import Product, Variant, brand_by_code, create_brand, create_warehouse
 from models.db import read_session, set_default_engine, transaction
 from models.imports import ColumnMapping, ImportRun
 from models.stock import LedgerEntry, StockBalance, receive
@@ -93,10 +95,15 @@ def world(
 # --- driving handlers -------------------------------------------------------------------------
 
 
-def page_state(token: str, **preset: Any) -> ImportsState:
+def page_state(token: str, url: str = "/imports", **preset: Any) -> ImportsState:
     root = rx.State(_reflex_internal_init=True)
     root._get_state_from_cache(AuthState).token = token
     state = root._get_state_from_cache(ImportsState)
+    router = RouterData.from_router_data(
+        {"headers": {"origin": "http://test"}, "asPath": url, "pathname": "/imports"}
+    )
+    root.router = router
+    state.router = router
     for name, value in preset.items():
         setattr(state, name, value)
     state.dirty_vars.clear()
@@ -237,10 +244,17 @@ READ_ONLY = {"load", "open_run_errors", "download_run_errors"}
 
 
 def test_every_handler_is_either_checked_or_ui_only(world):
-    handlers = set(ImportsState.event_handlers) - {"setvar"}
+    handlers = set(ImportsState.event_handlers) - {"setvar", "set_per_page"}  # pager: a redirect
     assert handlers == set(import_calls(world)) | UI_ONLY
-    assert "require_role" not in ImportsState.event_handlers
+    assert "require" not in ImportsState.event_handlers
     assert issubclass(ImportsState, RoleGuard)
+
+
+def test_long_work_runs_in_background_events():
+    """Uploading, the dry run, the apply and reading a file for the mapping editor's hints
+    take the tab's state lock only to check, show progress and show the result."""
+    for handler in ("receive_upload", "run_dry_run", "apply", "open_mapping_editor"):
+        assert ImportsState.event_handlers[handler].is_background, handler
 
 
 def _armed(world: World) -> dict[str, Any]:
@@ -304,7 +318,7 @@ def test_signed_out_callers_are_sent_to_login_and_change_nothing(world):
             assert snapshot(world.engine) == before, handler
             if handler != "load":  # load clears the page for a signed-out visitor
                 assert fields(state) == state_before, handler
-            assert '"/login"' in rendered(result), handler
+            assert '"/login' in rendered(result), handler
 
 
 def test_a_vendor_is_offered_only_their_brand_and_a_forged_brand_is_refused(world):
@@ -432,8 +446,9 @@ def test_history_and_past_errors_are_scoped_to_the_vendors_brand(world):
     assert call(manager, "open_run_errors", north_run) is None
     assert manager.dialog == "run-errors" and len(manager.run_errors) == 3
     assert "SKU belongs to another brand (SOLS)" in manager.run_errors[0].reason
-    name, csv = downloaded(call(manager, "download_run_errors"))
-    assert name == f"import-{north_run}-errors.csv" and "Atlantis" in csv
+    # The file itself comes from the export endpoint (tests/test_exports.py).
+    link = rendered(call(manager, "download_run_errors"))
+    assert f"/exports/imports/{north_run}/errors.csv" in link and "base64" not in link
 
 
 @pytest.mark.parametrize(
@@ -459,7 +474,7 @@ def test_bad_files_are_refused_with_the_importers_message(world, name, data, mes
 
 
 def test_an_oversized_upload_stops_at_the_limit_and_keeps_nothing(world, monkeypatch):
-    monkeypatch.setattr(imports_state, "LIMITS", ImportLimits(max_bytes=10_000))
+    monkeypatch.setattr(imports_flow, "LIMITS", ImportLimits(max_bytes=10_000))
     vendor = page_state(world.tokens["vendor"])
     call(vendor, "load")
     upload(vendor, "huge.csv", b"a,b\n" + b"1,2\n" * 50_000)
@@ -548,7 +563,7 @@ def test_a_mapping_made_from_the_files_headers_is_saved_for_the_brand_and_reused
         "default_location": "__none__",
     }
     call(vendor, "save_mapping", form)
-    assert vendor.map_error.startswith("Locations, line 1: write it as")
+    assert vendor.form_error.startswith("Locations, line 1: write it as")
     form["locations"] = "Lager Nord = LDN"
     result = call(vendor, "save_mapping", form)
     assert "Saved mapping \\u201cWarenwirtschaft\\u201d" in rendered(result)
@@ -599,3 +614,49 @@ def test_error_pages_and_the_csv_are_formula_safe(world):
     assert admin.error_offset == 0
     _, csv = downloaded(call(admin, "download_errors"))
     assert "'=HYPERLINK" in csv and ",=HYPERLINK" not in csv
+
+
+def test_the_history_pages_in_the_url_with_first_last_and_rows_per_page(world):
+    with transaction(world.engine) as session:
+        sols, other = brand_by_code(session, "SOLS").id, create_brand(session, "OTHER", "O").id
+        for number in range(60):
+            session.add(
+                ImportRun(
+                    brand_id=sols,
+                    actor="merchandiser@x.test",
+                    file_name=f"feed-{number}.csv",
+                    sha256=f"{number:064x}",
+                    format="shopify-inventory",
+                    status="refused",
+                    message="The file is empty.",
+                )
+            )
+        session.add(
+            ImportRun(
+                brand_id=other,
+                actor="admin@x.test",
+                sha256="f" * 64,
+                format="shopify-inventory",
+                status="refused",
+            )
+        )
+
+    vendor = page_state(world.tokens["vendor"], "/imports?page=3")
+    assert call(vendor, "load") is None
+    assert vendor.history_summary == "60 imports"  # their own brand's only
+    assert len(vendor.history) == 10 and vendor.range_label == "51–60 of 60"
+    assert vendor.history[-1].file_name == "feed-0.csv"  # newest first
+    assert (vendor.first_href, vendor.previous_href) == ("/imports", "/imports?page=2")
+    assert (vendor.next_href, vendor.last_href) == ("", "")
+
+    manager = page_state(world.tokens["manager"], "/imports?per=50")
+    call(manager, "load")
+    assert len(manager.history) == 50 and manager.range_label == "1–50 of 61"
+    assert manager.history[0].brand_code == "OTHER"
+    assert manager.next_href == "/imports?per=50&page=2" and manager.first_href == ""
+    assert manager.per_page == "50"
+
+    # A page past the end shows the last page.
+    far = page_state(world.tokens["manager"], "/imports?page=99")
+    call(far, "load")
+    assert far.range_label == "51–61 of 61" and far.next_href == ""

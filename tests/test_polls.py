@@ -35,6 +35,7 @@ from models.polls import (
     embed_vote,
     hit_rate_limit,
     import_votes_csv,
+    issue_respondent_token,
     list_polls,
     poll_summary,
     receive_webhook,
@@ -73,7 +74,7 @@ class Demand:
                  "order_ref": "o1", "sold_at": NOW - timedelta(days=3)},
             ])
             created = create_poll(session, "Which should we restock?", OPTIONS, actor="test",
-                                  brand_code="nrd", brand_scope=None)
+                                  brand_code="nrd", brand_scope=None, published=True)
             other = create_poll(session, "OTH poll", [{"label": "Yes"}], actor="test",
                                 brand_code="OTH", brand_scope=None)
         self.poll, self.secret = created.poll, created.webhook_secret
@@ -143,8 +144,13 @@ def test_a_vendor_sees_only_their_brands_polls(demand):
         mine = list_polls(session, brand_scope=demand.nrd.brand_id)
         assert [p.id for p in mine] == [demand.poll.id]
         assert len(list_polls(session, brand_scope=None)) == 2
-        with pytest.raises(PermissionDenied):
+        # Another brand's poll is "not found", exactly like a missing one.
+        with pytest.raises(NotFound) as other:
             poll_summary(session, demand.other_poll.id, brand_scope=demand.nrd.brand_id)
+        with pytest.raises(NotFound) as missing:
+            poll_summary(session, 999_999, brand_scope=demand.nrd.brand_id)
+        assert other.value.message.replace(str(demand.other_poll.id), "N") == \
+            missing.value.message.replace("999999", "N")
 
 
 # --- webhook -----------------------------------------------------------------------------
@@ -275,7 +281,7 @@ def test_csv_refusals(demand):
             import_votes_csv(session, demand.poll.id, "", brand_scope=None)
         with pytest.raises(CsvRefused):
             import_votes_csv(session, demand.poll.id, b"\xff\xfe\x00", brand_scope=None)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):  # another brand's poll: as if it did not exist
             import_votes_csv(session, demand.other_poll.id, "respondent,option\na,Yes\n",
                              brand_scope=demand.nrd.brand_id)
 
@@ -284,14 +290,13 @@ def test_csv_refusals(demand):
 
 
 def test_embed_allows_one_vote_per_respondent(demand):
+    slug = demand.poll.slug
     with transaction(demand.engine) as session:
-        embed_vote(session, demand.poll.id, demand.options["Navy"], respondent="shopper-1",
-                   now=NOW)
+        embed_vote(session, slug, demand.options["Navy"], respondent="shopper-1", now=NOW)
     with transaction(demand.engine) as session, pytest.raises(AlreadyVoted):
-        embed_vote(session, demand.poll.id, demand.options["M"], respondent="shopper-1",
-                   now=NOW)
+        embed_vote(session, slug, demand.options["M"], respondent="shopper-1", now=NOW)
     with transaction(demand.engine) as session, pytest.raises(InvalidVote):
-        embed_vote(session, demand.poll.id, demand.other_poll.options[0].id,
+        embed_vote(session, slug, demand.other_poll.options[0].id,
                    respondent="shopper-2", now=NOW)
     # The same respondent id through the webhook is another source's answer.
     demand.deliver(vote("M", "shopper-1"))
@@ -308,17 +313,25 @@ def test_rate_limit_is_a_fixed_window_counter(demand):
     assert limited.value.retry_after == 10
     with transaction(demand.engine) as session:  # the next window starts afresh
         hit_rate_limit(session, [("k", 3)], now=start + timedelta(seconds=60))
+    with transaction(demand.engine) as session:  # a day's counter is another counter
+        for _ in range(3):
+            hit_rate_limit(session, [("k", 3)], now=start, window=timedelta(days=1))
+    with transaction(demand.engine) as session, pytest.raises(RateLimited) as daily:
+        hit_rate_limit(session, [("k", 3)], now=start + timedelta(minutes=5),
+                       window=timedelta(days=1))
+    assert daily.value.retry_after == 12 * 3600 - 300
 
 
 def test_embed_votes_are_rate_limited_per_respondent_even_when_refused(demand):
+    token = issue_respondent_token()
     for attempt in range(5):
         try:
-            submit_embed_vote(demand.poll.id, "M", respondent="same", client_ip="10.0.0.1",
-                              engine=demand.engine, now=NOW)
+            submit_embed_vote(demand.poll.slug, "M", respondent_token=token,
+                              client_ip="10.0.0.1", engine=demand.engine, now=NOW)
         except AlreadyVoted:
             assert attempt > 0
     with pytest.raises(RateLimited):
-        submit_embed_vote(demand.poll.id, "M", respondent="same", client_ip="10.0.0.2",
+        submit_embed_vote(demand.poll.slug, "M", respondent_token=token, client_ip="10.0.0.2",
                           engine=demand.engine, now=NOW)
     with transaction(demand.engine) as session:
         assert session.scalar(select(func.count()).select_from(PollVote)) == 1

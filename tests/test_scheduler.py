@@ -36,7 +36,13 @@ from models.syncs import (
 from tests.factories import make_world
 from tests.sync_support import DemoBrand, DemoBrandApi, DemoItem, serve_demo
 
-HOUSEKEEPING = {"expire_reservations", "nightly_snapshot", "nightly_reconcile", "scan_alerts"}
+HOUSEKEEPING = {
+    "expire_reservations",
+    "nightly_snapshot",
+    "nightly_reconcile",
+    "scan_alerts",
+    "purge_events",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -188,7 +194,12 @@ def test_a_failing_sync_never_stops_the_scheduler(engine):
 
 class Process:
     def __init__(self, url: str, *extra: str) -> None:
-        env = os.environ | {"DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        # DEBUG: the every-few-seconds expiry job logs its runs only at that level.
+        env = os.environ | {
+            "DATABASE_URL": url,
+            "PYTHONUNBUFFERED": "1",
+            "RACKROOM_LOG_LEVEL": "DEBUG",
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,

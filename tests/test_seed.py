@@ -239,6 +239,8 @@ def test_small_bulk_seed_on_postgres_copies_rebuilds_and_reconciles(
         with transaction(engine) as session:  # sequences continue after the copied ids
             receive(session, variant_id, warehouse_id, 1, actor="test")
         with read_session(engine) as session:
-            assert session.scalar(select(func.max(LedgerEntry.id))) == ledger_max + 1
+            # Past the copied ids; events share the ledger's sequence, so a reservation's
+            # event may have taken the number after the last copied row.
+            assert session.scalar(select(func.max(LedgerEntry.id))) > ledger_max
     finally:
         engine.dispose()

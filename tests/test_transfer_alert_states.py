@@ -18,15 +18,11 @@ from sqlalchemy import Engine, select, text
 
 from dashboard.states.alerts import AlertItem, AlertRulesState, AlertsState, ReplenishmentState
 from dashboard.states.sidebar import SidebarState
-from dashboard.states.transfers import (
-    LineItem,
-    MoveItem,
-    PickListState,
-    SuggestionsState,
-    TransferDetailState,
-    TransfersState,
-    parse_lines,
-)
+from dashboard.states.transfers import TransfersState
+from dashboard.states.transfers_detail import LineItem, TransferDetailState
+from dashboard.states.transfers_new import NewTransferState, parse_lines
+from dashboard.states.transfers_pick import PickListState
+from dashboard.states.transfers_suggest import RouteGroup, SuggestionsState
 from models.alerts import Alert, set_rule
 from models.db import set_default_engine, transaction
 from models.errors import InvalidQuantity
@@ -118,13 +114,20 @@ def _lines(world: World) -> list[LineItem]:
 
 
 def transfer_calls(world: World) -> dict[str, tuple[tuple, dict]]:
+    return {"load": ((), {}), "filter_status": (("draft",), {})}
+
+
+def new_transfer_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     form = {"lines": "NRD-TEE1-BLK-S 2", "note": ""}
     armed = {"form_source": str(world.ids["WH1"]), "form_dest": str(world.ids["WH2"])}
     return {
-        "load": ((), {}),
-        "filter_status": (("draft",), {}),
         "open_create": ((), {}),
         "create": ((form,), {**armed, "dialog": "create"}),
+        # These only read, but they read stock levels: checked too.
+        "set_form_source": ((str(world.ids["WH1"]),), {"dialog": "create"}),
+        "search": (("NRD",), {**armed, "dialog": "create"}),
+        "set_lines": (("NRD-TEE1-BLK-S 2",), {**armed, "dialog": "create"}),
+        "add_line": (("NRD-TEE1-BLK-S",), {**armed, "dialog": "create"}),
     }
 
 
@@ -132,6 +135,7 @@ def transfer_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 DETAIL = {
     "submit": ("draft", {"merch", "admin"}),
     "approve": ("requested", {"manager", "admin"}),
+    "confirm_ship": ("approved", {"merch", "admin"}),
     "ship": ("approved", {"merch", "admin"}),
     "open_receive": ("in_transit", {"merch", "admin"}),
     "receive": ("in_transit", {"merch", "admin"}),
@@ -146,7 +150,7 @@ def _detail_args(world: World, handler: str) -> tuple[tuple, dict]:
         "transfer_id": world.ids[target],
         "lines": _lines(world),
         "status": target,
-        "dialog": {"receive": "receive", "cancel": "cancel"}.get(handler, ""),
+        "dialog": {"receive": "receive", "cancel": "cancel", "ship": "ship"}.get(handler, ""),
     }
     args: tuple = ()
     if handler == "receive":
@@ -192,11 +196,12 @@ def replenish_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 
 def suggestion_calls(world: World) -> dict[str, tuple[tuple, dict]]:
-    moves = [MoveItem(key=f"{world.ids['vM']}:{world.ids['WH1']}:{world.ids['WH2']}")]
+    groups = [RouteGroup(key=f"{world.ids['WH1']}:{world.ids['WH2']}", selected=True)]
     return {
         "load": ((), {}),
         "pick_brand": (("NRD",), {}),
-        "create_drafts": ((), {"moves": moves, "brand_id": world.ids["brand"]}),
+        "set_min": (("5",), {}),
+        "create_drafts": ((), {"groups": groups, "brand_id": world.ids["brand"]}),
     }
 
 
@@ -205,16 +210,18 @@ def pick_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 
 UI_ONLY = {
-    TransfersState: {"on_dialog_change", "set_form_source", "set_form_dest"},
+    TransfersState: set(),
+    NewTransferState: {"on_dialog_change", "set_form_dest"},
     TransferDetailState: {"on_dialog_change"},
     AlertsState: {"on_dialog_change"},
     AlertRulesState: {"on_dialog_change", "set_form_level", "set_form_warehouse"},
     ReplenishmentState: set(),
-    SuggestionsState: {"toggle"},
+    SuggestionsState: {"toggle_route"},
     PickListState: set(),
 }
 CALLS = {
     TransfersState: transfer_calls,
+    NewTransferState: new_transfer_calls,
     AlertsState: alert_calls,
     AlertRulesState: rule_calls,
     ReplenishmentState: replenish_calls,
@@ -236,9 +243,9 @@ STATES = [*CALLS, TransferDetailState]
 
 @pytest.mark.parametrize("state_cls", STATES, ids=lambda c: c.__name__)
 def test_every_handler_is_either_checked_or_ui_only(state_cls, world):
-    handlers = set(state_cls.event_handlers) - {"setvar"}
+    handlers = set(state_cls.event_handlers) - {"setvar", "set_per_page"}  # pager: a redirect
     assert handlers == set(_all_calls(state_cls, world)) | UI_ONLY[state_cls]
-    assert "require_role" not in state_cls.event_handlers
+    assert "require" not in state_cls.event_handlers
 
 
 @pytest.mark.parametrize("state_cls", STATES, ids=lambda c: c.__name__)
@@ -265,7 +272,7 @@ def test_signed_out_callers_are_sent_to_login(state_cls, world):
         result = call(state, handler, *args)
         assert db_snapshot(world.engine) == before, handler
         assert fields(state) == state_before, handler
-        assert '"/login"' in rendered(result), handler
+        assert '"/login' in rendered(result), handler
 
 
 @pytest.mark.parametrize("role", ["merch", "manager", "admin"])
@@ -299,7 +306,7 @@ def test_a_manager_cannot_ship_and_sees_no_ship_button(world):
 def test_the_whole_life_through_the_handlers(world):
     merch, manager = world.tokens["merch"], world.tokens["manager"]
     vm, wh1, wh2 = world.ids["vM"], world.ids["WH1"], world.ids["WH2"]
-    page = page_state(TransfersState, merch, form_source=str(wh1), form_dest=str(wh1))
+    page = page_state(NewTransferState, merch, form_source=str(wh1), form_dest=str(wh1))
     call(page, "create", {"lines": "NRD-TEE1-BLK-M 3"})
     assert page.form_error == "A transfer must go to a different warehouse than it comes from."
     page.form_dest = str(wh2)
@@ -308,7 +315,9 @@ def test_the_whole_life_through_the_handlers(world):
     call(page, "create", {"lines": "NRD-TEE1-BLK-M 1\nnrd-tee1-blk-m 2"})
     assert "put it on one line" in page.form_error
     call(page, "create", {"lines": "NOPE-1 2"})
-    assert page.form_error == "No variant with SKU, alias or barcode NOPE-1."
+    assert page.form_error == (
+        "Nothing was created. Line 1 (NOPE-1): no variant with this SKU, alias or barcode."
+    )
     result = call(page, "create", {"lines": "NRD-TEE1-BLK-M 3", "note": "top up"})
     assert "drafted" in rendered(result)
     with transaction(world.engine) as session:
@@ -322,8 +331,15 @@ def test_the_whole_life_through_the_handlers(world):
     boss = page_state(TransferDetailState, manager, transfer_id=new_id)
     call(boss, "approve")
     assert boss.status == "approved"
+    result = call(detail, "ship")  # not without its confirmation
+    assert "Nothing shipped: confirm what leaves" in rendered(result)
+    assert detail.dialog == ""
+    with transaction(world.engine) as session:
+        assert session.get(Transfer, new_id).status == "approved"  # nothing shipped
+    call(detail, "confirm_ship")
+    assert detail.dialog == "ship"
     call(detail, "ship")
-    assert detail.status == "in_transit"
+    assert detail.status == "in_transit" and detail.dialog == ""
     call(detail, "open_receive")
     result = call(detail, "receive", {f"received-{vm}": "2", f"short-{vm}": "1"})
     assert "Received: 2 received, 1 short" in rendered(result)
@@ -379,7 +395,8 @@ def test_alert_handlers_work_for_staff(world):
 
     replenish = page_state(ReplenishmentState, merch, brand="NRD")
     result = call(replenish, "download")
-    assert "purchase-list-nrd" in rendered(result)
+    # A link to the streamed file (tests/test_exports.py), not the file in the websocket.
+    assert "/exports/replenishment.csv?brand=NRD" in rendered(result)
 
 
 def test_parse_lines_refusals():
@@ -392,3 +409,159 @@ def test_parse_lines_refusals():
     ):
         with pytest.raises(InvalidQuantity, match=message):
             parse_lines(bad)
+
+
+# --- the new-transfer dialog: picker, line checks, every bad line at once ----------------
+
+
+def _at(state, path: str, **query: str):
+    from urllib.parse import urlencode
+
+    from reflex.istate.data import RouterData
+
+    as_path = f"{path}?{urlencode(query)}" if query else path
+    state.router = RouterData.from_router_data(
+        {"pathname": path, "asPath": as_path, "query": query, "headers": {"origin": "http://t"}}
+    )
+    return state
+
+
+def test_the_picker_shows_units_at_the_source_and_adds_lines(world):
+    wh1, wh2 = world.ids["WH1"], world.ids["WH2"]
+    page = page_state(NewTransferState, world.tokens["merch"], dialog="create")
+    call(page, "search", "BLK-S")
+    assert [h.sku for h in page.hits] == ["NRD-TEE1-BLK-S"]
+    assert page.hits[0].available == "pick a source to see what it has"
+    call(page, "set_form_source", str(wh1))  # the picker follows the source
+    assert page.hits[0].available == "20 available at WH1"
+    call(page, "search", "organic")  # by product name
+    assert len(page.hits) == 3
+    call(page, "add_line", "NRD-TEE1-BLK-S")
+    call(page, "add_line", "NRD-TEE1-BLK-S")  # again: one more unit on its line
+    assert page.form_lines == "NRD-TEE1-BLK-S 2"
+    assert page.query == "" and page.hits == []
+    assert [(c.code, c.status, c.available) for c in page.checks] == [
+        ("NRD-TEE1-BLK-S", "ok", "20")
+    ]
+
+    # More than available: a warning, not a refusal (shipping refuses until it is there).
+    call(page, "set_lines", "NRD-TEE1-BLK-S 25")
+    assert page.checks[0].status == "warning"
+    assert page.checks[0].reason == "asks for 25; 20 available at WH1"
+    assert "1 more than available" in page.check_summary
+    page.form_dest = str(wh2)
+    result = call(page, "create", {"lines": "NRD-TEE1-BLK-S 25"})
+    assert "drafted" in rendered(result) and "/transfers/detail?id=" in rendered(result)
+
+
+def test_every_bad_line_is_reported_at_once_and_nothing_is_created(world):
+    wh1, wh2 = world.ids["WH1"], world.ids["WH2"]
+    page = page_state(
+        NewTransferState,
+        world.tokens["merch"],
+        form_source=str(wh1),
+        form_dest=str(wh2),
+        dialog="create",
+    )
+    before = db_snapshot(world.engine)
+    lines = "NRD-TEE1-BLK-M 3\nNOPE-1 2\n\nNRD-TEE1-BLK-S 0\nNRD-TEE1-BLK-L\nNRD-TEE1-BLK-M 1"
+    assert call(page, "create", {"lines": lines}) is None
+    assert db_snapshot(world.engine) == before
+    assert page.dialog == "create"
+    assert page.form_error.startswith("Nothing was created: 4 lines need fixing.")
+    for named in (
+        "Line 2 (NOPE-1): no variant with this SKU, alias or barcode.",
+        "Line 4 (NRD-TEE1-BLK-S): quantity 0; quantities must be 1 or more.",
+        "Line 5 (NRD-TEE1-BLK-L): needs a SKU and a quantity",
+        "Line 6 (NRD-TEE1-BLK-M): on lines 1 and 6; put it on one line",
+    ):
+        assert named in page.form_error
+    assert [(c.row, c.status) for c in page.checks] == [
+        ("1", "ok"),
+        ("2", "problem"),
+        ("4", "problem"),
+        ("5", "problem"),
+        ("6", "problem"),
+    ]
+    assert page.check_summary == "5 lines · 3 units · 4 lines to fix"  # units of the good lines
+
+
+def test_the_stock_grid_link_opens_the_dialog_with_its_skus(world):
+    page = _at(
+        page_state(TransfersState, world.tokens["merch"]),
+        "/transfers",
+        new="1",
+        sku="NRD-TEE1-BLK-S,NRD-TEE1-BLK-M",
+    )
+    call(page, "load")
+    dialog = page.parent_state._get_state_from_cache(NewTransferState)
+    assert dialog.dialog == "create"
+    assert dialog.form_lines == "NRD-TEE1-BLK-S 1\nNRD-TEE1-BLK-M 1"
+    assert [c.status for c in dialog.checks] == ["ok", "ok"]
+
+
+# --- suggestions: by route, a minimum size, nothing ticked --------------------------------
+
+
+def test_suggestions_are_grouped_by_route_small_moves_left_out_none_ticked(world):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.transfer_support import add_sales
+
+    st1, v_s, v_l = world.ids["ST1"], world.ids["vS"], world.ids["vL"]
+    recently = datetime.now(UTC) - timedelta(days=2)
+    # 28 days' sales at ST1: S 30 (it wants 10 more), L 22 (it wants 2 more).
+    add_sales(world.engine, v_s, st1, 1, recently, lines=30)
+    add_sales(world.engine, v_l, st1, 1, recently, lines=22)
+
+    merch = world.tokens["merch"]
+    page = _at(page_state(SuggestionsState, merch), "/transfers/suggest", brand="NRD")
+    call(page, "load")
+    assert page.min_qty == "3"
+    assert [(g.route, g.summary, g.selected) for g in page.groups] == [
+        ("WH1 → ST1", "1 move · 10 units", False)
+    ]
+    assert [m.sku for m in page.groups[0].moves] == ["NRD-TEE1-BLK-S"]
+    assert page.filter_note == "1 move on 1 route · 1 smaller move left out"
+    assert page.draft_label == "Tick a route to draft it"
+    assert "Tick at least one route" in rendered(call(page, "create_drafts"))
+
+    result = call(page, "set_min", "1")
+    assert '"/transfers/suggest?brand=NRD&min=1"' in rendered(result)
+    everything = _at(
+        page_state(SuggestionsState, merch), "/transfers/suggest", brand="NRD", min="1"
+    )
+    call(everything, "load")
+    assert [(g.route, g.summary) for g in everything.groups] == [
+        ("WH1 → ST1", "2 moves · 12 units")
+    ]
+
+    # Ticking the route drafts it: one transfer, only the moves the minimum keeps.
+    call(page, "toggle_route", page.groups[0].key, True)
+    assert page.draft_label == "Draft 1 transfer (10 units)"
+    result = call(page, "create_drafts")
+    assert "Drafted 1 transfer" in rendered(result)
+    with transaction(world.engine) as session:
+        newest = session.scalar(select(Transfer).order_by(Transfer.id.desc()))
+        lines = session.execute(
+            text("SELECT variant_id, qty FROM transfer_line WHERE transfer_id = :t"),
+            {"t": newest.id},
+        ).all()
+    assert newest.note == "Suggested rebalance"
+    assert [tuple(r) for r in lines] == [(v_s, 10)]
+
+
+def test_editing_the_lines_clears_an_out_of_date_error_but_not_a_current_one(world):
+    page = page_state(
+        NewTransferState,
+        world.tokens["merch"],
+        form_source=str(world.ids["WH1"]),
+        form_dest=str(world.ids["WH2"]),
+        dialog="create",
+    )
+    call(page, "create", {"lines": "NOPE-1 2"})
+    assert page.form_error
+    call(page, "set_lines", "NOPE-1 2")  # the typing that came before the click
+    assert page.form_error
+    call(page, "set_lines", "NRD-TEE1-BLK-S 2")
+    assert page.form_error == "" and page.checks[0].status == "ok"

@@ -13,7 +13,9 @@ from models.errors import (
     NotFound,
     PermissionDenied,
 )
+from models.policy import allows
 from models.reservations import reserve
+from models.settings import reload_settings
 from models.stock import LedgerEntry, get_balance, reconcile
 from models.transfers import (
     LineInput,
@@ -24,7 +26,6 @@ from models.transfers import (
     cancel_transfer,
     create_transfer,
     list_transfers,
-    may,
     pick_list,
     receive_transfer,
     set_lines,
@@ -492,8 +493,10 @@ def test_roles_create_ship_and_receive_for_merchandisers_and_approve_for_manager
     with pytest.raises(PermissionDenied, match="may ship"), transaction(engine) as session:
         ship_transfer(session, transfer_id, actor_id=staff.manager)
     assert _status(engine, transfer_id) == "approved"
-    assert may("manager", "approve") and not may("merchandiser", "approve")
-    assert may("merchandiser", "ship") and not may("vendor", "create") and not may("x", "ship")
+    assert allows("manager", "transfers.approve")
+    assert not allows("merchandiser", "transfers.approve")
+    assert allows("merchandiser", "transfers.ship") and not allows("vendor", "transfers.create")
+    assert not allows("x", "transfers.ship")
 
 
 def test_approving_ones_own_transfer_is_refused_unless_the_policy_allows_it(setup, monkeypatch):
@@ -508,6 +511,7 @@ def test_approving_ones_own_transfer_is_refused_unless_the_policy_allows_it(setu
         ).id
         submit_transfer(session, own, actor_id=staff.admin)
     monkeypatch.delenv("RACKROOM_ALLOW_SELF_APPROVAL", raising=False)
+    reload_settings()
     with (
         pytest.raises(PermissionDenied, match="another manager must approve"),
         transaction(engine) as session,
@@ -520,8 +524,13 @@ def test_approving_ones_own_transfer_is_refused_unless_the_policy_allows_it(setu
         )
     assert _status(engine, own) == "approved"
 
-    monkeypatch.setenv("RACKROOM_ALLOW_SELF_APPROVAL", "1")
-    assert TransferPolicy.from_env().allow_self_approval
+    monkeypatch.setenv("RACKROOM_ALLOW_SELF_APPROVAL", "on")
+    reload_settings()
+    try:
+        assert TransferPolicy.from_env().allow_self_approval
+    finally:
+        monkeypatch.delenv("RACKROOM_ALLOW_SELF_APPROVAL")
+        reload_settings()
 
 
 def test_an_inactive_user_can_do_nothing(setup):
@@ -570,3 +579,64 @@ def test_lists_counts_and_pick_list(setup):
             pick_list(session, 424242)
         with pytest.raises(NotFound):
             transfer_timeline(session, 424242)
+
+
+# --- what the new-transfer form checks before anything is written ------------------------
+
+
+def test_search_finds_variants_by_sku_or_name_with_units_available_at_the_source(setup):
+    from models.transfers.lines import search_variants
+
+    engine, world, _ = setup
+    wh1 = world.warehouses["WH1"]
+    with transaction(engine) as session:
+        reserve(
+            session,
+            world.variants["M"],
+            5,
+            channel="web",
+            order_ref="o-9",
+            actor="web",
+            warehouse_id=wh1,
+        )
+    with read_session(engine) as session:
+        hits = search_variants(session, "blk-m", warehouse_id=wh1)
+        assert [(h.sku, h.available) for h in hits] == [("NRD-TEE1-BLK-M", 15)]  # 20 − 5 held
+        by_name = search_variants(session, "organic", warehouse_id=wh1)
+        assert [h.sku for h in by_name] == ["NRD-TEE1-BLK-L", "NRD-TEE1-BLK-M", "NRD-TEE1-BLK-S"]
+        assert by_name[0].product == "Organic Tee" and by_name[0].size == "L"
+        assert search_variants(session, "NRD-TEE1-BLK-S", warehouse_id=None)[0].available is None
+        assert search_variants(session, "n", warehouse_id=wh1) == []  # too short
+        assert search_variants(session, "%%", warehouse_id=wh1) == []  # a wildcard is text
+
+
+def test_check_lines_reports_every_problem_and_warns_beyond_available(setup):
+    from models.transfers.lines import LineRequest, check_lines
+
+    engine, world, _ = setup
+    requests = [
+        LineRequest(1, "NRD-TEE1-BLK-M", 5),
+        LineRequest(2, "NOPE", 1),
+        LineRequest(3, "NRD-TEE1-BLK-S", 0),
+        LineRequest(4, "NRD-TEE1-BLK-M", 2),
+        LineRequest(5, "NRD-TEE1-BLK-L", 25),
+        LineRequest(6, "NRD-TEE1-BLK-S", None, "needs a SKU and a quantity"),
+    ]
+    with read_session(engine) as session:
+        checks = check_lines(
+            session, requests, source_warehouse_id=world.warehouses["WH1"], source_code="WH1"
+        )
+    assert [(c.row, c.problem, c.warning) for c in checks] == [
+        (1, "", ""),
+        (2, "no variant with this SKU, alias or barcode", ""),
+        (3, "quantity 0; quantities must be 1 or more", ""),
+        (
+            4,
+            "same variant (NRD-TEE1-BLK-M) as line 1; put it on one line with the total quantity",
+            "",
+        ),
+        (5, "", "asks for 25; 20 available at WH1"),
+        (6, "needs a SKU and a quantity", ""),
+    ]
+    assert checks[0].available == 20 and checks[0].product == "Organic Tee · Black · M"
+    assert checks[1].variant_id is None and checks[1].available is None

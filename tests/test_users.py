@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from sqlalchemy import select
 
 from models.base import utcnow
 from models.catalog import create_brand
 from models.db import transaction
 from models.errors import AuthenticationFailed, Conflict, InvalidQuantity, NotFound
+from models.signin import ACCOUNT_FREE_ATTEMPTS, SLOW_LANE
 from models.users import (
     SESSION_LIFETIME,
     User,
@@ -38,6 +41,20 @@ def test_passwords_are_stored_as_argon2_hashes(engine):
     assert authenticate("merch@example.com", "correct horse", engine=engine).id == user.id
 
 
+def test_production_hashes_use_argon2s_recommended_cost_and_upgrade_cheaper_ones(
+    sqlite_engine, standard_password_hashing
+):
+    """The suite hashes cheaply; the product must not. A hash made at a lower cost (an
+    older setting) is replaced at the next successful sign-in."""
+    with transaction(sqlite_engine) as session:
+        user = create_user(session, "m@x.test", "correct horse", "manager")
+        assert "$m=65536,t=3,p=4$" in user.password_hash
+        user.password_hash = PasswordHasher.from_parameters(CHEAPEST).hash("correct horse")
+    authenticate("m@x.test", "correct horse", engine=sqlite_engine)
+    with transaction(sqlite_engine) as session:
+        assert "$m=65536,t=3,p=4$" in session.get(User, user.id).password_hash
+
+
 def test_bad_accounts_are_refused(engine):
     with transaction(engine) as session:
         create_brand(session, "NRD", "Nordlys")
@@ -60,17 +77,22 @@ def test_bad_accounts_are_refused(engine):
 
 
 def test_repeated_failures_make_each_further_attempt_wait(engine):
+    """After the free attempts each further attempt waits for the slow lane (one per
+    SLOW_LANE seconds); the right password then still gets in: no lock held forever."""
     now = utcnow()
     with transaction(engine) as session:
         create_user(session, "m@x.test", "the right one", "manager")
-    for _ in range(3):
+    for _ in range(ACCOUNT_FREE_ATTEMPTS):
         with pytest.raises(AuthenticationFailed, match="Wrong email or password"):
             authenticate("m@x.test", "wrong guess", engine=engine, now=now)
-    # Locked now: even the right password waits.
-    with pytest.raises(AuthenticationFailed, match="Try again in 3 seconds"):
+    # The slow lane lets one more through, then even the right password waits.
+    with pytest.raises(AuthenticationFailed, match="Wrong email or password"):
+        authenticate("m@x.test", "wrong guess", engine=engine, now=now)
+    with pytest.raises(AuthenticationFailed, match=f"Try again in {int(SLOW_LANE)} seconds"):
         authenticate("m@x.test", "the right one", engine=engine, now=now)
-    user = authenticate("m@x.test", "the right one", engine=engine, now=now + timedelta(minutes=1))
-    assert user.failed_logins == 0
+    later = now + timedelta(seconds=SLOW_LANE)
+    user = authenticate("m@x.test", "the right one", engine=engine, now=later)
+    assert user.last_login_at == later
 
 
 def test_unknown_user_and_inactive_user_get_the_same_answer(engine):

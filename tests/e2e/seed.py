@@ -34,8 +34,9 @@ class Seeded:
     #: The app's database, for tests that check what a click really stored.
     database_url: str
     manager: Login | None = None
-    #: The poll the seed opened (id), and its option labels.
+    #: The poll the seed opened and published (id, public slug), and its option labels.
     poll_id: int = 0
+    poll_slug: str = ""
     poll_options: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -179,7 +180,7 @@ def seed_database(url: str) -> Seeded:
                 name=VENDOR.name,
             )
             create_user(session, ADMIN.email, ADMIN.password, "admin", name=ADMIN.name)
-            poll_id = _seed_analytics(
+            poll_id, poll_slug = _seed_analytics(
                 session, vid, {"LDN": london.id, "MCR": manchester.id}, actor
             )
     finally:
@@ -193,16 +194,17 @@ def seed_database(url: str) -> Seeded:
         database_url=url,
         manager=MANAGER,
         poll_id=poll_id,
+        poll_slug=poll_slug,
         poll_options=tuple(label for label, _ in POLL_OPTIONS),
     )
 
 
 def _seed_analytics(
     session: Session, vid: Callable[[str], int], warehouse_ids: dict[str, int], actor: str
-) -> int:
+) -> tuple[int, str]:
     """For analytics and demand: a manager, the sale history in `SALES`, three daily
-    stock snapshots, and one open poll across brands (`POLL_OPTIONS`) with two votes
-    for the oat M crew. Returns the poll's id."""
+    stock snapshots, and one open, published poll across brands (`POLL_OPTIONS`) with two
+    votes for the oat M crew. Returns the poll's id and slug."""
     from models.polls import create_poll, embed_vote
     from models.reservations import SaleLine
     from models.snapshots import take_stock_snapshot
@@ -229,10 +231,11 @@ def _seed_analytics(
         [{"label": label, **signals} for label, signals in POLL_OPTIONS],
         actor=actor,
         brand_scope=None,
+        published=True,
     ).poll
     for respondent in ("seed-1", "seed-2"):
         embed_vote(
-            session, poll.id, "Oat crew in M", respondent=respondent,
+            session, poll.slug, "Oat crew in M", respondent=respondent,
             now=now - timedelta(days=1),
         )
-    return poll.id
+    return poll.id, poll.slug

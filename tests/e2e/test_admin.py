@@ -23,16 +23,19 @@ pytestmark = pytest.mark.e2e
 
 LOGIN_URL = re.compile(r"/login$")
 OVERVIEW_URL = re.compile(r"://[^/]+/$")
+ACCOUNT_URL = re.compile(r"/account$")
 #: A SKU the seed puts in stock (readable with a stock:read key).
 SKU = "NORTH-NW-STRAIGHT-30"
 
 
-def sign_in(page: Page, login: Login, password: str | None = None) -> None:
+def sign_in(
+    page: Page, login: Login, password: str | None = None, lands: re.Pattern = OVERVIEW_URL
+) -> None:
     page.goto("/login")
     page.get_by_label("Email").fill(login.email)
     page.get_by_label("Password").fill(password or login.password)
     page.get_by_label("Password").press("Enter")
-    expect(page).to_have_url(OVERVIEW_URL)
+    expect(page).to_have_url(lands)
 
 
 def api_status(app: RunningApp, secret: str) -> int:
@@ -84,13 +87,31 @@ def test_admin_creates_a_user_who_can_sign_in_with_the_temporary_password(
     expect(page).to_have_url(re.compile(r"/admin/users\?q=rita$"))
     expect(page.get_by_test_id("user-row")).to_have_count(1)
 
-    # The new manager signs in with it, and sees no Admin section.
+    # The new manager signs in with it and must choose her own password first.
     other = browser.new_context(base_url=page.url.split("/admin")[0])
     try:
         rita = other.new_page()
-        sign_in(rita, Login("rita@rackroom.test", password, "Rita Manager"))
+        sign_in(rita, Login("rita@rackroom.test", password, "Rita Manager"), lands=ACCOUNT_URL)
+        expect(rita.get_by_test_id("password-change-required")).to_be_visible()
+        rita.goto("/stock")  # nothing else opens until she has
+        expect(rita).to_have_url(ACCOUNT_URL)
+        form = rita.get_by_test_id("password-form")
+        form.get_by_label("Current password").fill(password)
+        form.get_by_label("New password", exact=True).fill("rita picks her own")
+        form.get_by_label("Repeat the new password").fill("rita picks her own!")
+        form.get_by_label("Repeat the new password").press("Enter")
+        expect(form.get_by_test_id("form-error")).to_contain_text("differ")
+        form.get_by_label("Current password").fill(password)
+        form.get_by_label("New password", exact=True).fill("rita picks her own")
+        form.get_by_label("Repeat the new password").fill("rita picks her own")
+        form.get_by_label("Repeat the new password").press("Enter")
+        expect(rita).to_have_url(OVERVIEW_URL)
         expect(rita.get_by_test_id("user-role")).to_have_text("manager")
         expect(rita.get_by_test_id("nav-admin")).to_have_count(0)
+        # The temporary password is spent; her own works.
+        rita.get_by_role("button", name="Log out").click()
+        expect(rita).to_have_url(LOGIN_URL)
+        sign_in(rita, Login("rita@rackroom.test", "rita picks her own", "Rita Manager"))
     finally:
         other.close()
 
@@ -107,6 +128,8 @@ def test_admin_creates_an_api_key_sees_the_secret_once_then_revokes_it(
     dialog = page.get_by_test_id("new-key-dialog")
     dialog.get_by_label("Name").fill("web-storefront")
     dialog.get_by_text("reservations:write").click()
+    dialog.get_by_label("Rate").fill("600/m")
+    dialog.get_by_label("Burst").fill("100")
     page.screenshot(path=artifacts_dir / "admin-api-key-new.png")
     dialog.get_by_label("Name").press("Enter")
 
@@ -124,6 +147,8 @@ def test_admin_creates_an_api_key_sees_the_secret_once_then_revokes_it(
     expect(row).to_contain_text("reservations:write")
     expect(row).to_contain_text("stock:read")
     expect(row).to_contain_text("All brands")
+    expect(row.get_by_test_id("key-limit")).to_contain_text("10/s")
+    expect(row.get_by_test_id("key-limit")).to_contain_text("burst 100")
     expect(row.get_by_test_id("key-state")).to_have_text("Active")
     # Only the prefix, never the secret, neither now nor after a reload.
     expect(page.locator("body")).not_to_contain_text(secret)
@@ -131,6 +156,17 @@ def test_admin_creates_an_api_key_sees_the_secret_once_then_revokes_it(
     expect(row.get_by_test_id("key-prefix")).to_have_text(secret[:10] + "…")
     assert secret not in page.content()
     page.screenshot(path=artifacts_dir / "admin-api-keys.png", full_page=True)
+    expect(row).to_contain_text("client_id")
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("button", name="New API key").click()
+    expect(page.get_by_test_id("new-key-dialog").get_by_label("Burst")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "admin-api-key-new-1024-dark.png")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("new-key-dialog")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "admin-api-keys-1024-dark.png", full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     row.get_by_role("button", name="Revoke web-storefront").click()
     confirm = page.get_by_test_id("revoke-dialog")
@@ -212,7 +248,7 @@ def test_non_admins_see_no_admin_section_and_are_refused(
 
 def test_signed_out_visitor_to_an_admin_page_is_sent_to_login(page: Page) -> None:
     page.goto("/admin/api-keys")
-    expect(page).to_have_url(LOGIN_URL)
+    expect(page).to_have_url(re.compile(r"/login\?next=/admin/api-keys$"))  # and back after
 
 
 def test_an_admin_demoted_meanwhile_is_refused_with_a_toast_and_nothing_changes(
@@ -238,7 +274,7 @@ def test_an_admin_demoted_meanwhile_is_refused_with_a_toast_and_nothing_changes(
             otto.role = "merchandiser"
         dialog.get_by_label("Name").press("Enter")
 
-        expect(page.get_by_text("You don't have permission to create brands.")).to_be_visible()
+        expect(page.get_by_text("You don't have permission to manage brands.")).to_be_visible()
         expect(page.get_by_test_id("nav-admin")).to_have_count(0)
         expect(page.get_by_test_id("user-role")).to_have_text("merchandiser")
         page.wait_for_timeout(500)  # let the toast finish sliding in

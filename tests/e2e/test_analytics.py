@@ -50,7 +50,7 @@ def _charts_compiled(app: RunningApp, browser: Browser, seeded: Seeded) -> None:
         page.goto("/analytics", timeout=FIRST_VISIT_MS)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=FIRST_VISIT_MS)
         page.wait_for_load_state("networkidle")
-        page.goto(f"/embed/poll/{seeded.poll_id}", timeout=FIRST_VISIT_MS)
+        page.goto(f"/embed/poll/{seeded.poll_slug}", timeout=FIRST_VISIT_MS)
         expect(page.get_by_test_id("embed-question")).to_be_visible(timeout=FIRST_VISIT_MS)
     finally:
         context.close()
@@ -80,6 +80,11 @@ def serving(html: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: How the charts name the seed's best sellers: product, colour, size (issue 12).
+STRAIGHT_30 = "Straight Jean · Indigo · 30"
+CREW_S = "Merino Crew · Oat · S"
 
 
 def card(page: Page, key: str) -> Locator:
@@ -117,9 +122,9 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     expect(page.get_by_test_id("period-text")).to_contain_text("(28 days)")
 
     velocity_figure = page.get_by_test_id("chart-velocity-figure")
-    expect(velocity_figure.locator(".xtick")).to_have_count(4)
-    expect(velocity_figure).to_contain_text("NORTH-NW-STRAIGHT-30")
-    expect(velocity_figure).to_contain_text("SOLS-SO-CREW-S")
+    expect(velocity_figure.locator(".ytick")).to_have_count(4)
+    expect(velocity_figure).to_contain_text(STRAIGHT_30)
+    expect(velocity_figure).to_contain_text(CREW_S)
     for key in ("trend", "velocity", "movers-top", "size-curve", "history"):
         expect(card(page, key).locator(".js-plotly-plot")).to_be_visible()
     page.screenshot(path=artifacts_dir / "analytics-light.png", full_page=True)
@@ -138,9 +143,16 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     expect(rows).to_have_count(2)
     expect(page.get_by_test_id("chart-velocity-table")).not_to_contain_text("NORTH")
     expect(rows.first).to_contain_text("SOLS-SO-CREW-S")
+    # The whole table downloads as CSV, streamed from /exports/analytics/velocity.csv.
+    with page.expect_download() as download:
+        card(page, "velocity").get_by_role("button", name=re.compile("as CSV$")).click()
+    assert download.value.suggested_filename.startswith("rackroom-velocity-")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "sku" in text.splitlines()[0]
+    assert "SOLS-SO-CREW-S" in text and "NORTH" not in text
     card(page, "velocity").get_by_role("tab", name="Chart").click()
-    expect(velocity_figure.locator(".xtick")).to_have_count(2)
-    expect(velocity_figure).not_to_contain_text("NORTH")
+    expect(velocity_figure.locator(".ytick")).to_have_count(2)
+    expect(velocity_figure).not_to_contain_text("Straight Jean")
 
     pick(page, "Period", "Last 90 days")
     expect(page).to_have_url(re.compile(r"brand=SOLS&period=90"))
@@ -165,7 +177,7 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
 
     page.get_by_role("button", name="Switch between light and dark").click()
     expect(page.locator("html.dark")).to_have_count(1)
-    expect(velocity_figure.locator(".xtick")).to_have_count(4)
+    expect(velocity_figure.locator(".ytick")).to_have_count(4)
     page.screenshot(path=artifacts_dir / "analytics-dark.png", full_page=True)
 
 
@@ -189,7 +201,7 @@ def test_a_vote_on_the_embed_page_appears_in_the_demand_view(
     expect(dialog.get_by_test_id("embed-snippet")).to_contain_text("<iframe src=")
     embed_url = dialog.get_by_test_id("embed-url").inner_text()
     snippet = dialog.get_by_test_id("embed-snippet").inner_text()
-    assert embed_url == f"{app.url}/embed/poll/{seeded.poll_id}"
+    assert embed_url == f"{app.url}/embed/poll/{seeded.poll_slug}"
     page.wait_for_timeout(400)  # the dialog's fade-in
     page.screenshot(path=artifacts_dir / "demand-embed-dialog.png")
     page.keyboard.press("Escape")
@@ -255,3 +267,143 @@ def test_a_vendor_cannot_see_another_brand(page: Page, seeded: Seeded) -> None:
         "You may only see your own brand's figures."
     )
     expect(page.get_by_test_id("poll-row")).to_have_count(0)
+
+
+# --- the analytics usability fixes of issue 12, one test each ---------------------------------
+
+
+def open_analytics(page: Page, seeded: Seeded, query: str = "") -> None:
+    assert seeded.manager is not None
+    sign_in(page, seeded.manager)
+    page.goto(f"/analytics{query}")
+    expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()
+    settled(page)
+
+
+def test_charts_name_products_not_codes(page: Page, seeded: Seeded) -> None:
+    open_analytics(page, seeded)
+    velocity = page.get_by_test_id("chart-velocity-figure")
+    expect(velocity.locator(".ytick")).to_have_count(4)
+    assert set(velocity.locator(".ytick").all_text_contents()) == {
+        STRAIGHT_30, CREW_S, "Straight Jean · Indigo · 32", "Merino Crew · Oat · M"
+    }
+    expect(velocity).not_to_contain_text("NORTH-NW-STRAIGHT")
+    movers = page.get_by_test_id("chart-movers-top-figure")
+    expect(movers).to_contain_text("Straight Jean")
+    expect(movers).not_to_contain_text("NW-STRAIGHT")
+
+
+def test_every_bar_is_labelled_with_its_value(page: Page, seeded: Seeded) -> None:
+    open_analytics(page, seeded)
+    velocity = page.get_by_test_id("chart-velocity-figure")
+    expect(velocity.locator(".ytick")).to_have_count(4)  # every bar named
+    values = velocity.locator(".bartext")
+    expect(values).to_have_count(4)  # and every bar's value written on it
+    expect(values.first).to_have_text("2.14")  # 60 units in 28 days
+    for key in ("movers-top", "sell-through", "size-curve"):
+        figure = page.get_by_test_id(f"chart-{key}-figure")
+        expect(figure.locator(".bartext").first).to_be_visible()
+        expect(figure.locator(".bartext")).to_have_count(figure.locator(".point").count())
+
+
+def test_no_last_year_line_where_last_year_has_no_data(page: Page, seeded: Seeded) -> None:
+    # Northwind sold a year ago: its last-year line is drawn.
+    open_analytics(page, seeded, "?brand=NORTH")
+    trend = page.get_by_test_id("chart-trend-figure")
+    expect(trend.locator(".legendtext")).to_have_count(3)
+    expect(trend).to_contain_text("Last year (moving average)")
+    # Solstice has no sales a year ago: no last-year line, not a flat line at 0.
+    page.goto("/analytics?brand=SOLS")
+    settled(page)
+    expect(trend.locator(".legendtext")).to_have_count(2)
+    expect(trend).not_to_contain_text("Last year")
+
+
+def test_the_size_curve_has_a_panel_per_size_system(page: Page, seeded: Seeded) -> None:
+    open_analytics(page, seeded)
+    curve = page.get_by_test_id("chart-size-curve-figure")
+    expect(curve.locator(".g-xtitle")).to_have_text("Letter sizes")
+    expect(curve.locator(".g-x2title")).to_have_text("Waist sizes")
+    letters = curve.locator(".xaxislayer-above .xtick").all_text_contents()
+    waists = curve.locator(".xaxislayer-above .x2tick").all_text_contents()
+    assert set(letters) <= {"S", "M", "L"} and letters, letters
+    assert set(waists) <= {"30", "32", "34"} and waists, waists
+
+
+def test_stock_history_says_why_it_is_empty(
+    page: Page, seeded: Seeded, artifacts_dir: Path
+) -> None:
+    open_analytics(page, seeded, "?end=2001-01-31")
+    history = card(page, "history")
+    expect(history.get_by_test_id("chart-empty-message")).to_have_text(
+        "No stock snapshots in this period"
+    )
+    expect(history.get_by_test_id("chart-empty-hint")).to_contain_text(
+        "Stock history starts on"
+    )
+    with snapshots_moved_aside(seeded.database_url):
+        page.goto("/analytics")
+        settled(page)
+        expect(history.get_by_test_id("chart-empty-message")).to_have_text(
+            "No stock snapshots yet"
+        )
+        expect(history.get_by_test_id("chart-empty-hint")).to_contain_text("nightly snapshot")
+        history.screenshot(path=artifacts_dir / "analytics-no-snapshots-yet.png")
+
+
+@contextmanager
+def snapshots_moved_aside(database_url: str) -> Iterator[None]:
+    """The app's database as before its first nightly snapshot, then as it was."""
+    from sqlalchemy import delete, insert, select
+
+    from models.db import create_db_engine
+    from models.snapshots import StockSnapshot
+
+    table = StockSnapshot.__table__
+    engine = create_db_engine(database_url)
+    rows: list[dict] = []
+    try:
+        with engine.begin() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(select(table))]
+            connection.execute(delete(table))
+        yield
+    finally:
+        with engine.begin() as connection:
+            if rows:
+                connection.execute(insert(table), rows)
+        engine.dispose()
+
+
+@pytest.mark.parametrize("width", [1440, 1024])
+def test_analytics_fits_at_1440_and_1024_in_light_and_dark(
+    page: Page, seeded: Seeded, artifacts_dir: Path, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    assert seeded.manager is not None
+    sign_in(page, seeded.manager)
+    # Errors on these two pages only: leave the Overview (where sign-in lands, not
+    # ours) for the in-app 404 page before listening.
+    page.goto("/no-such-page")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.goto("/analytics")
+    settled(page)
+    for mode in ("light", "dark"):
+        if mode == "dark":
+            page.get_by_role("button", name="Switch between light and dark").click()
+            expect(page.locator("html.dark")).to_have_count(1)
+        for key in ("velocity", "size-curve", "movers-top", "sell-through"):
+            expect(page.get_by_test_id(f"chart-{key}-figure").locator(".bartext").first
+                   ).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+        page.screenshot(path=artifacts_dir / f"analytics-{width}-{mode}.png", full_page=True)
+        page.goto("/demand")
+        expect(page.get_by_test_id("demand-votes").locator(".js-plotly-plot")).to_be_visible()
+        page.screenshot(path=artifacts_dir / f"demand-{width}-{mode}.png", full_page=True)
+        page.goto("/analytics")
+        settled(page)
+    assert errors == [], errors
+    assert errors == [], errors

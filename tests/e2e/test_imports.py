@@ -260,6 +260,12 @@ def test_vendor_uploads_a_feed_sees_its_errors_and_applies_skipping_invalid_rows
     history.first.get_by_role("link", name=f"See the errors of import {import_id}").click()
     dialog = page.get_by_test_id("run-errors-dialog")
     expect(dialog.get_by_test_id("error-row")).to_have_count(2)
+    # Its stored errors download as CSV, streamed from /exports/imports/<id>/errors.csv.
+    with page.expect_download() as download:
+        dialog.get_by_role("button", name="Download errors (CSV)").click()
+    assert download.value.suggested_filename.startswith(f"rackroom-import-{import_id}-errors-")
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,column,value,reason" and len(lines) == 3
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
 
@@ -416,3 +422,27 @@ def test_a_manager_reads_the_history_and_cannot_upload(
     expect(page.get_by_role("button", name="Run dry run")).to_have_count(0)
     expect(page.locator("input[type=file]")).to_have_count(0)
     shot(page, artifacts_dir / "imports-manager.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", [1440, 1024])
+def test_the_page_fits_the_window_with_a_checked_file(
+    page: Page, seeded: Seeded, db: Db, artifacts_dir: Path, tmp_path: Path, width: int
+) -> None:
+    """At 1440 and 1024 px: no sideways scrolling of the page, the steps and the history
+    (with its pager and page size) readable."""
+    page.set_viewport_size({"width": width, "height": 900})
+    feed = tmp_path / "solstice-inventory.csv"
+    feed.write_bytes(csv_bytes(INVENTORY_HEADERS, FEED_ROWS))
+    sign_in(page, seeded.vendor)
+    open_imports(page)
+    upload(page, feed)
+    expect(page.get_by_test_id("file-name")).to_have_text("solstice-inventory.csv")
+    page.get_by_role("button", name="Run dry run").click()
+    expect(page.get_by_test_id("result-card").get_by_test_id("error-row")).to_have_count(2)
+    if page.get_by_test_id("history-row").count():  # after the first test's apply
+        expect(page.get_by_test_id("pager")).to_contain_text("Rows")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+    shot(page, artifacts_dir / f"imports-{width}.png", full_page=True)

@@ -39,6 +39,9 @@ ALL_SKUS = [
     "SOLS-SO-CREW-S",
 ]
 
+#: The crew in size order (S, M, L), not as text (L, M, S).
+CREW_BY_SIZE = ["SOLS-SO-CREW-S", "SOLS-SO-CREW-M", "SOLS-SO-CREW-L"]
+
 
 @dataclass(frozen=True)
 class Ids:
@@ -167,7 +170,8 @@ def test_merchandiser_filters_sorts_pages_and_searches_in_the_url(
     expect_skus(page, expected)
     page.get_by_role("link", name="Product").click()
     expect(page).to_have_url(re.compile(r"sort=product"))
-    expect_skus(page, ALL_SKUS[3:] + ALL_SKUS[:3])  # Merino Crew before Straight Jean
+    # Merino Crew before Straight Jean, each style's sizes in size order (S M L, not text).
+    expect_skus(page, CREW_BY_SIZE + ALL_SKUS[:3])
 
     # Search on Enter: an alias, a barcode; SQL and LIKE characters are only text.
     search = page.get_by_label("Search stock")
@@ -450,4 +454,143 @@ def test_a_vendor_sees_nothing_of_another_brand(
     assert content.startswith("SKU,Brand,Product")
     assert "SOLS-SO-CREW-S" in content
     assert "NORTH" not in content and "Northwind" not in content
-    expect(page.get_by_text("Exported 3 variants as CSV")).to_be_visible()
+    expect(page.get_by_text("Exporting 3 variants as CSV")).to_be_visible()
+
+
+# --- usability fixes (issue 12) ----------------------------------------------------------------
+
+#: Watches the document for the drawer: `window.__drawerSeen` turns true the moment any
+#: variant drawer is in the page, even for one frame.
+WATCH_DRAWER = """() => {
+  window.__drawerSeen = false;
+  const seen = () => document.querySelector('[data-testid="variant-drawer"]') !== null;
+  new MutationObserver(() => { if (seen()) window.__drawerSeen = true; })
+    .observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def open_drawer(page: Page, sku: str):
+    page.get_by_role("button", name=f"Open {sku}").click()
+    drawer = page.get_by_test_id("variant-drawer")
+    expect(drawer.get_by_test_id("drawer-sku")).to_have_text(sku)
+    return drawer
+
+
+def test_the_drawer_closes_on_navigation_a_new_query_and_add_to_transfer(
+    page: Page, seeded: Seeded, db: Ids
+) -> None:
+    sign_in(page, seeded.merchandiser)
+    drawer = page.get_by_test_id("variant-drawer")
+
+    # A page load (here a reload of the same address) shows the grid, not the drawer.
+    open_stock(page, "?q=NW-STRAIGHT")
+    open_drawer(page, "NORTH-NW-STRAIGHT-30")
+    page.reload()
+    expect_skus(page, ALL_SKUS[:3])
+    expect(drawer).to_have_count(0)
+
+    # A new query (back to the previous filter in the browser's history) closes it.
+    page.get_by_role("link", name="Product").click()
+    expect(page).to_have_url(re.compile(r"sort=product"))
+    open_drawer(page, "NORTH-NW-STRAIGHT-32")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/stock\?q=NW-STRAIGHT$"))
+    expect_skus(page, ALL_SKUS[:3])
+    expect(drawer).to_have_count(0)
+
+    # "Add to transfer" leaves for the transfer form; coming back never shows the drawer,
+    # not even for a moment, over the grid.
+    page.goto("/stock?q=SO-CREW")
+    open_drawer(page, "SOLS-SO-CREW-M")
+    page.get_by_test_id("add-to-transfer").click()
+    expect(page).to_have_url(re.compile(r"/transfers\?new=1&sku=SOLS-SO-CREW-M"))
+    expect(page.get_by_role("dialog", name="New transfer")).to_contain_text("SOLS-SO-CREW-M")
+    expect(drawer).to_have_count(0)
+    page.evaluate(WATCH_DRAWER)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/stock\?q=SO-CREW$"))
+    expect_skus(page, CREW_BY_SIZE[::-1])
+    # And on to an unrelated grid through the sidebar.
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Stock").click()
+    expect(page).to_have_url(re.compile(r"/stock$"))
+    expect_skus(page, ALL_SKUS)
+    expect(drawer).to_have_count(0)
+    assert page.evaluate("window.__drawerSeen") is False
+
+
+def test_sizes_sort_in_size_order_not_as_text(page: Page, seeded: Seeded, db: Ids) -> None:
+    sign_in(page, seeded.merchandiser)
+    open_stock(page)
+    page.get_by_role("link", name="Size", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/stock\?sort=size$"))
+    # Alpha sizes (S M L) before waist sizes (30 32 34): each system in its own order.
+    expect_skus(page, CREW_BY_SIZE + ALL_SKUS[:3])
+    page.get_by_role("link", name=re.compile(r"^Size")).click()  # "Size ↑" now
+    expect(page).to_have_url(re.compile(r"sort=size&dir=desc"))
+    expect_skus(page, ALL_SKUS[:3][::-1] + CREW_BY_SIZE[::-1])
+
+
+@pytest.fixture
+def more_warehouses(db: Ids) -> Iterator[None]:
+    """Five empty warehouses more, so that the balances table is wider than the page
+    at 1024 px; removed afterwards (nothing refers to them)."""
+    from models.catalog import Warehouse, create_warehouse
+    from models.db import transaction
+
+    codes = [f"TMP{n}" for n in range(5)]
+    with transaction(db.engine) as session:
+        for n, code in enumerate(codes):
+            create_warehouse(session, code, f"Pop-up store {n}", priority=900 + n)
+    try:
+        yield
+    finally:
+        with transaction(db.engine) as session:
+            session.execute(delete(Warehouse).where(Warehouse.code.in_(codes)))
+
+
+def test_the_sku_and_the_total_stay_in_view_when_the_table_scrolls_sideways(
+    page: Page, seeded: Seeded, db: Ids, more_warehouses: None, artifacts_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1024, "height": 800})
+    sign_in(page, seeded.merchandiser)
+    open_stock(page)
+    expect_skus(page, ALL_SKUS)
+    table = page.get_by_test_id("balances-table")
+    expect(table.locator("thead")).to_contain_text("TMP4")
+    scroller = table.locator(".rt-ScrollAreaViewport")
+    wide, shown = scroller.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert wide > shown + 100, (wide, shown)  # the table really is wider than its frame
+    first = row(page, "NORTH-NW-STRAIGHT-30")
+    sku, total = first.locator("th"), first.get_by_test_id("row-total")
+    ldn = first.locator("td").nth(3)
+    frame = scroller.bounding_box()
+    assert frame is not None
+
+    def inside(box: dict | None) -> bool:
+        assert box is not None
+        return frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + shown + 1
+
+    before = {"sku": sku.bounding_box(), "total": total.bounding_box(), "ldn": ldn.bounding_box()}
+    assert inside(before["sku"]) and inside(before["total"])  # the total is pinned at the right
+    expect(total).to_have_text("966")
+    page.screenshot(path=artifacts_dir / "stock-sticky-1024.png")
+
+    scroller.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=balances-table] .rt-ScrollAreaViewport')"
+        ".scrollLeft > 100"
+    )
+    after = {"sku": sku.bounding_box(), "total": total.bounding_box(), "ldn": ldn.bounding_box()}
+    assert after["ldn"]["x"] < before["ldn"]["x"] - 100  # the warehouses scrolled away
+    assert abs(after["sku"]["x"] - before["sku"]["x"]) < 1  # the SKU did not
+    assert inside(after["sku"]) and inside(after["total"])
+    # Nothing covers them: the SKU and the total are what the page shows at their place.
+    for cell in (sku, total):
+        box = cell.bounding_box()
+        assert box is not None
+        hit = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('th, td').outerHTML",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert hit == cell.evaluate("el => el.outerHTML")
+    page.screenshot(path=artifacts_dir / "stock-sticky-1024-scrolled.png")

@@ -1,6 +1,7 @@
 """Brand syncs in the browser: an admin runs a brand's sync now against a real brand API,
 sees the run succeed with its counts and the stock change, pauses and resumes it and
-edits its schedule; a vendor cannot open the page.
+edits its schedule; unchanged ("not modified") runs read as one line per brand and hour;
+a vendor sees their own brand's feed health, read-only, and no other brand's.
 
 The brand API is the demo one (`jobs.demo_brand_api`) on a free 127.0.0.1 port of this
 test process; the seeded Northwind brand's connector points at it for the test only
@@ -12,18 +13,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from jobs.demo_brand_api import DemoBrand, DemoBrandApi, DemoItem
-from models.catalog import Variant, Warehouse
+from models.catalog import Brand, Variant, Warehouse
 from models.db import create_db_engine, read_session, transaction
 from models.stock import get_balance, set_count
-from models.syncs import Connector, delete_connector, pause_sync, set_connector
+from models.syncs import Connector, SyncRun, delete_connector, pause_sync, set_connector
 from tests.e2e.seed import Seeded
 from tests.e2e.test_admin import sign_in
 from tests.sync_support import serve_demo
@@ -204,12 +205,93 @@ def test_admin_runs_a_sync_now_then_pauses_resumes_and_reschedules(
     page.get_by_role("button", name="Switch between light and dark").click()
 
 
-def test_a_vendor_cannot_open_syncs(page: Page, seeded: Seeded) -> None:
+@pytest.fixture
+def feeds_with_history(seeded: Seeded) -> Iterator[tuple[Engine, int]]:
+    """Both brands connected (paused, pointing nowhere); Solstice with an hour of twelve
+    unchanged runs around one that succeeded, Northwind with one failed run.
+
+    Afterwards the connectors and these runs are removed again."""
+    engine = create_db_engine(seeded.database_url, pool_size=1)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    history = [("SOLS", "unchanged", hour + timedelta(minutes=5 * i)) for i in range(12)]
+    history += [("SOLS", "succeeded", hour + timedelta(minutes=31)), ("NORTH", "failed", hour)]
+    history.sort(key=lambda run: run[2])
+    ids: list[int] = []
+    with transaction(engine) as session:
+        for code in ("SOLS", "NORTH"):
+            set_connector(session, code, style="json", url=f"http://127.0.0.1:9/{code}", every="1h")
+            pause_sync(session, code)
+        brands = dict(session.execute(select(Brand.code, Brand.id)).all())
+        for code, status, at in history:
+            run = SyncRun(
+                brand_id=brands[code],
+                style="json",
+                policy="newest",
+                trigger="scheduled",
+                status=status,
+                started_at=at,
+                finished_at=at + timedelta(seconds=2),
+                message="Northwind's feed answered 500" if status == "failed" else "",
+            )
+            session.add(run)
+            session.flush()
+            ids.append(run.id)
+    try:
+        yield engine, len(history)
+    finally:
+        with transaction(engine) as session:
+            for code in ("SOLS", "NORTH"):
+                delete_connector(session, code)
+            session.execute(delete(SyncRun).where(SyncRun.id.in_(ids)))
+        engine.dispose()
+
+
+def test_unchanged_runs_fold_into_one_line_per_brand_and_hour(
+    page: Page, seeded: Seeded, feeds_with_history: tuple[Engine, int], artifacts_dir: Path
+) -> None:
+    sign_in(page, seeded.merchandiser)
+    page.goto("/syncs")
+    # Solstice's 13 runs: its 12 unchanged of one hour as one line, and the succeeded one
+    # (other tests' Northwind runs stay in the history too).
+    runs = page.get_by_test_id("run-row")
+    expect(runs.filter(has_text="SOLS")).to_have_count(2)
+    folded = runs.filter(has=page.get_by_test_id("run-folded"))
+    expect(folded).to_have_count(1)
+    expect(folded.get_by_test_id("run-folded")).to_have_text("× 12")
+    expect(folded.get_by_test_id("run-counts")).to_contain_text("feed not modified · 12 runs")
+    expect(folded).to_contain_text("SOLS")
+    expect(runs.filter(has_text="SOLS").filter(has_text="succeeded")).to_have_count(1)
+    page.screenshot(path=artifacts_dir / "syncs-folded-1440.png", full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 800})
+    expect(folded.get_by_test_id("run-folded")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "syncs-folded-1024.png", full_page=True)
+
+
+def test_a_vendor_sees_their_own_brands_feed_health(
+    page: Page, seeded: Seeded, feeds_with_history: tuple[Engine, int], artifacts_dir: Path
+) -> None:
     sign_in(page, seeded.vendor)
     nav = page.get_by_role("navigation", name="Sections")
-    expect(nav.get_by_role("link", name="Overview")).to_be_visible()
-    expect(nav.get_by_text("Syncs")).to_have_count(0)
-    page.goto("/syncs")
-    expect(page.get_by_test_id("no-access")).to_be_visible()
-    expect(page.get_by_test_id("syncs-table")).to_have_count(0)
-    expect(page.get_by_test_id("sync-row")).to_have_count(0)
+    nav.get_by_role("link", name="Syncs").click()
+    expect(page.get_by_role("heading", name="Syncs", level=1)).to_be_visible()
+    row = page.get_by_test_id("sync-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(seeded.vendor_brand)
+    expect(row.get_by_test_id("freshness")).to_have_text("Stale")
+    expect(page.get_by_text("Your brand's feed, as Rackroom reads it.")).to_be_visible()
+    # Read-only: no run now, no menu, no brand picker.
+    expect(page.get_by_role("button", name=re.compile("^Run .* now$"))).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("^More for"))).to_have_count(0)
+    expect(page.get_by_label("Runs of brand")).to_have_count(0)
+    runs = page.get_by_test_id("run-row")
+    expect(runs).to_have_count(2)  # their folded hour and their succeeded run
+    expect(page.get_by_test_id("syncs-table")).not_to_contain_text(seeded.other_brand)
+    expect(page.get_by_test_id("runs-table")).not_to_contain_text("NORTH")
+    page.screenshot(path=artifacts_dir / "syncs-vendor-1440.png", full_page=True)
+    # Another brand in the URL still shows their own brand only.
+    page.goto("/syncs?brand=NORTH")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(seeded.vendor_brand)
+    expect(runs).to_have_count(2)
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.screenshot(path=artifacts_dir / "syncs-vendor-1024.png", full_page=True)

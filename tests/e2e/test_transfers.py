@@ -185,7 +185,22 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     expect(page.get_by_test_id("pick-route")).to_contain_text("LDN · London DC")
     page.screenshot(path=artifacts_dir / "transfers-pick-list.png", full_page=True)
     page.get_by_role("link", name="← Back to the transfer").click()
-    page.get_by_role("button", name="Ship").click()
+    # Ship asks first: what ships, from where to where, how many units.
+    page.get_by_role("button", name="Ship…").click()
+    confirm = page.get_by_test_id("ship-dialog")
+    expect(confirm).to_contain_text(f"Ship Transfer #{transfer_id}?")
+    expect(confirm).to_contain_text("5 units in 1 line leave LDN · London DC for MCR · Manchester")
+    expect(confirm.get_by_test_id("ship-line")).to_contain_text(SKU)
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 860})
+        page.screenshot(path=artifacts_dir / f"transfers-ship-confirm-{width}.png")
+    page.set_viewport_size({"width": 1360, "height": 860})
+    confirm.get_by_role("button", name="Not yet").click()  # nothing moves
+    expect(confirm).to_have_count(0)
+    expect(status).to_have_text("Approved")
+    assert _balances(seeded) == before
+    page.get_by_role("button", name="Ship…").click()
+    confirm.get_by_role("button", name="Ship 5 units").click()
     expect(status).to_have_text("In transit")
     after_ship = _balances(seeded)
     assert after_ship["LDN"] == (before["LDN"][0] - 5, before["LDN"][1])
@@ -233,6 +248,86 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     expect(page.get_by_test_id("transfer-row")).to_have_count(1)
     expect(page.get_by_test_id("transfer-row")).to_contain_text("LDN → MCR")
     page.screenshot(path=artifacts_dir / "transfers-list.png", full_page=True)
+
+
+def _transfer_count(seeded: Seeded) -> int:
+    from sqlalchemy import func
+
+    from models.db import read_session
+    from models.transfers import Transfer
+
+    engine = _db(seeded)
+    try:
+        with read_session(engine) as session:
+            return session.scalar(select(func.count()).select_from(Transfer)) or 0
+    finally:
+        engine.dispose()
+
+
+def test_the_new_transfer_dialog_picks_skus_warns_and_reports_every_bad_line(
+    page: Page, seeded: Seeded, artifacts_dir: Path
+) -> None:
+    """The picker shows what London has of each size; a line beyond that is a warning;
+    several bad lines are all named at once (row, SKU, why) and nothing is created."""
+    sign_in(page, seeded.merchandiser)
+    page.goto("/transfers")
+    expect(page.get_by_role("heading", name="Transfers", level=1)).to_be_visible()
+    # From here on (this page and the dialog) the console stays clean.
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text[:300]) if m.type == "error" else None)
+    page.get_by_role("button", name="New transfer").click()
+    dialog = page.get_by_test_id("new-transfer-dialog")
+    _pick(page, dialog, "From", "LDN · London DC")
+    _pick(page, dialog, "To", "MCR · Manchester Store")
+
+    dialog.get_by_label("Find a SKU").fill("straight")
+    hits = dialog.get_by_test_id("sku-hit")
+    expect(hits).to_have_count(3)
+    london_30 = _balances(seeded)["LDN"][0] - 34  # on hand − the seed's reservation
+    expect(hits.filter(has_text="NORTH-NW-STRAIGHT-30")).to_contain_text(
+        f"{london_30:,} available at LDN"
+    )
+    expect(hits.filter(has_text="NORTH-NW-STRAIGHT-32")).to_contain_text("200 available at LDN")
+    expect(hits.filter(has_text="NORTH-NW-STRAIGHT-34")).to_contain_text("0 available at LDN")
+    # Enter in the search box does not submit the dialog.
+    dialog.get_by_label("Find a SKU").press("Enter")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Add NORTH-NW-STRAIGHT-32").click()
+    lines = dialog.get_by_label("Lines")
+    expect(lines).to_have_value("NORTH-NW-STRAIGHT-32 1")
+    checks = dialog.get_by_test_id("line-check")
+    expect(checks).to_have_count(1)
+    expect(checks.first).to_have_attribute("data-status", "ok")
+
+    # More than London has: a warning on the line, not a refusal.
+    lines.fill("NORTH-NW-STRAIGHT-32 250")
+    expect(checks.first).to_have_attribute("data-status", "warning")
+    expect(checks.first).to_contain_text("asks for 250; 200 available at LDN")
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=artifacts_dir / f"transfers-new-picker-{width}.png")
+    page.set_viewport_size({"width": 1360, "height": 860})
+
+    # Three bad lines: all named at once, nothing created.
+    before = _transfer_count(seeded)
+    lines.fill("NORTH-NW-STRAIGHT-32 5\nNOPE-1 2\nNORTH-NW-STRAIGHT-30 0\nNORTH-NW-STRAIGHT-32 1")
+    dialog.get_by_role("button", name="Create draft").click()
+    error = dialog.get_by_test_id("form-error")
+    expect(error).to_contain_text("Nothing was created: 3 lines need fixing.")
+    expect(error).to_contain_text("Line 2 (NOPE-1): no variant with this SKU, alias or barcode.")
+    expect(error).to_contain_text("Line 3 (NORTH-NW-STRAIGHT-30): quantity 0")
+    expect(error).to_contain_text("Line 4 (NORTH-NW-STRAIGHT-32): on lines 1 and 4")
+    expect(dialog.locator('[data-testid="line-check"][data-status="problem"]')).to_have_count(3)
+    page.screenshot(path=artifacts_dir / "transfers-new-bad-lines.png")
+    assert _transfer_count(seeded) == before
+
+    # Fixed (one line beyond what London has, which is only a warning): drafted.
+    lines.fill("NORTH-NW-STRAIGHT-32 250\nNORTH-NW-STRAIGHT-30 6")
+    dialog.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(re.compile(r"/transfers/detail\?id=\d+$"))
+    expect(page.get_by_test_id("transfer-line")).to_have_count(2)
+    assert _transfer_count(seeded) == before + 1
+    assert problems == [], "\n".join(problems)  # no React warnings in the dialog
 
 
 def test_a_vendor_cannot_open_transfers_or_alerts(
@@ -352,11 +447,30 @@ def test_suggested_moves_become_a_draft(page: Page, seeded: Seeded, artifacts_di
     page.get_by_label("Brand").click()
     page.get_by_role("option", name="Northwind Denim (NORTH)").click()
     expect(page).to_have_url(re.compile(r"/transfers/suggest\?brand=NORTH$"))
-    move = page.get_by_test_id("move-row").filter(has_text="NORTH-NW-STRAIGHT-32")
-    expect(move).to_contain_text("LDN → MCR")
+    group = page.get_by_test_id("route-group").filter(has_text="LDN → MCR")
+    move = group.get_by_test_id("move-row").filter(has_text="NORTH-NW-STRAIGHT-32")
     expect(move).to_contain_text("→ 4.0 wk")  # the destination reaches the 4-week target
-    page.screenshot(path=artifacts_dir / "transfers-suggestions.png", full_page=True)
-    page.get_by_role("button", name=re.compile(r"^Draft transfers from")).click()
+    # Nothing is ticked until a route is.
+    draft = page.get_by_test_id("draft-routes")
+    expect(draft).to_have_text(re.compile("Tick a route to draft it"))
+    expect(draft).to_be_disabled()
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 860})
+        page.screenshot(path=artifacts_dir / f"transfers-suggestions-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1360, "height": 860})
+
+    # A higher minimum leaves that move (under 10 units) out; the minimum is in the URL.
+    page.get_by_label("Smallest move").click()
+    page.get_by_role("option", name="10 units").click()
+    expect(page).to_have_url(re.compile(r"/transfers/suggest\?brand=NORTH&min=10$"))
+    expect(page.get_by_test_id("move-row").filter(has_text="NORTH-NW-STRAIGHT-32")).to_have_count(0)
+    expect(page.get_by_text("Every suggested move is smaller than the minimum")).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/transfers/suggest\?brand=NORTH$"))
+
+    group.get_by_role("checkbox", name="Draft LDN → MCR").click()
+    expect(draft).to_have_text(re.compile(r"Draft 1 transfer \(\d+ units?\)"))
+    draft.click()
     expect(page).to_have_url(re.compile(r"/transfers\?status=draft$"))
     expect(page.get_by_test_id("transfer-row").first).to_contain_text("LDN → MCR")
     expect(page.get_by_test_id("transfer-row").first).to_contain_text("Suggested rebalance")
