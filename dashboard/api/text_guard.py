@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard.api.errors import error_response

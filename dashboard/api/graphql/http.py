@@ -36,8 +36,8 @@ from dashboard.api.errors import ApiError
 from dashboard.api.graphql.context import Context
 from dashboard.api.graphql.cost import coded
 from dashboard.api.graphql.schema import schema
-from dashboard.api.schemas import STORABLE_TEXT
 from dashboard.api.ratelimit import charge
+from dashboard.api.schemas import STORABLE_TEXT
 from dashboard.api.security import bearer_scheme, bearer_secret
 from jobs.logs import bind
 from models.api_keys import key_holder
