@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine
 
 from models.db import create_db_engine, database_url
+from models.secrets import KEY_FILE, new_key
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -28,6 +29,10 @@ def parse_args(description: str) -> argparse.Namespace:
 def bench_engine(pool_size: int = 24) -> Engine:
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL to a migrated, empty database (see README: Benchmarks).")
+    if not os.environ.get("RACKROOM_SECRET_KEY") and not KEY_FILE.exists():
+        # The data a benchmark makes is thrown away with its database: a key for this run
+        # only, so signing secrets it creates are encrypted as in production.
+        os.environ["RACKROOM_SECRET_KEY"] = new_key()
     return create_db_engine(database_url(), pool_size=pool_size)
 
 
