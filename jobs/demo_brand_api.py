@@ -414,7 +414,7 @@ def brands_from_database(engine=None, *, codes: Iterable[str] | None = None) -> 
     """The demo brands' stock as the brands themselves would report it, from our balances."""
     from sqlalchemy import select
 
-    from jobs.seed_data import DEMO_BRANDS
+    from jobs.seed_catalog import DEMO_BRANDS
     from models.catalog import Brand, SkuAlias, Variant, Warehouse
     from models.db import read_session
     from models.stock import StockBalance

@@ -28,18 +28,8 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlmodel import Session
 
 from jobs.demo_logins import DEMO_PASSWORD, STAFF, vendor_email
-from jobs.seed_data import (
-    DEMO_BRANDS,
-    SCALES,
-    SEED_ACTOR,
-    TIMESTAMP_FORMATS,
-    Catalog,
-    Ids,
-    ScaleSpec,
-    SeedData,
-    TableLoad,
-    build_catalog,
-)
+from jobs.seed_catalog import DEMO_BRANDS, SCALES, Catalog, ScaleSpec, build_catalog
+from jobs.seed_data import SEED_ACTOR, TIMESTAMP_FORMATS, Ids, SeedData, TableLoad
 from models.base import utcnow
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.db import get_engine

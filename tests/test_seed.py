@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from jobs.demo_logins import DEMO_PASSWORD, demo_logins
 from jobs.seed import run_seed, seed_database
-from jobs.seed_data import ean13
+from jobs.seed_catalog import ean13
 from models.catalog import Brand, Product, Variant, Warehouse
 from models.db import create_db_engine, read_session, transaction
 from models.errors import Conflict

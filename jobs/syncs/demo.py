@@ -22,7 +22,7 @@ from jobs.demo_brand_api import (
     location_name,
 )
 from jobs.imports import MappingSpec, list_mappings, save_mapping
-from jobs.seed_data import DEMO_BRANDS
+from jobs.seed_catalog import DEMO_BRANDS
 from models.catalog import Brand, Warehouse
 from models.syncs import Connector, ConnectorView, set_connector
 
