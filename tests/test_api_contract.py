@@ -22,6 +22,7 @@ from models.db import set_default_engine, transaction
 from models.scheduling import beat_as_leader
 from models.stock import receive
 from tests.api_support import UNLIMITED, make_key, serve_api, serve_granian
+from tests.conftest import IN_CI
 from tests.factories import make_world
 
 HERE = Path(__file__).resolve().parent
@@ -203,7 +204,7 @@ CI_FUZZ_SEED = 20261205
 def fuzz_seed() -> int:
     if os.environ.get("RACKROOM_FUZZ_SEED"):
         return int(os.environ["RACKROOM_FUZZ_SEED"])
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+    if IN_CI:
         return CI_FUZZ_SEED
     return random.randrange(2**31)
 
