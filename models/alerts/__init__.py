@@ -31,17 +31,15 @@ it gives way (its savepoint rolls back, the caller's operation stands) and the n
 scan catches up.
 """
 
+from models.alerts.bulk import BATCH_MAX, AlertsRefused, acknowledge_many, snooze_many
 from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for, scan_alerts
 from models.alerts.inbox import (
-    BULK_LIMIT,
     GROUPINGS,
     VIEWS,
     AlertCounts,
     AlertGroup,
     AlertRow,
-    BulkResult,
     acknowledge_alert,
-    acknowledge_alerts,
     alert_counts,
     alert_groups,
     group_alert_ids,
@@ -49,7 +47,6 @@ from models.alerts.inbox import (
     open_alert_count,
     reopen_alert,
     snooze_alert,
-    snooze_alerts,
 )
 from models.alerts.rules import (
     EffectiveRule,
@@ -63,7 +60,7 @@ from models.alerts.rules import (
 from models.alerts.tables import MAX_SNOOZE, Alert, AlertKind, AlertRule, AlertStatus, RuleLevel
 
 __all__ = [
-    "BULK_LIMIT",
+    "BATCH_MAX",
     "CHECK_CHUNK",
     "GROUPINGS",
     "MAX_SNOOZE",
@@ -76,12 +73,12 @@ __all__ = [
     "AlertRow",
     "AlertRule",
     "AlertStatus",
-    "BulkResult",
+    "AlertsRefused",
     "EffectiveRule",
     "RuleLevel",
     "RuleRow",
     "acknowledge_alert",
-    "acknowledge_alerts",
+    "acknowledge_many",
     "alert_counts",
     "alert_groups",
     "check_alerts_for",
@@ -96,5 +93,5 @@ __all__ = [
     "scan_alerts",
     "set_rule",
     "snooze_alert",
-    "snooze_alerts",
+    "snooze_many",
 ]
