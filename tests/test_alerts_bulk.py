@@ -15,6 +15,8 @@ from models.alerts import (
     AlertsRefused,
     acknowledge_alert,
     acknowledge_many,
+    group_totals,
+    list_alerts,
     scan_alerts,
     set_rule,
     snooze_alert,
@@ -176,3 +178,24 @@ def test_snooze_times_and_roles_are_checked_as_for_one_alert(inbox):
     with read_session(engine) as session:
         alert = session.get(Alert, ours[0])
         assert alert.snoozed_until.isoformat() == f"{day.isoformat()}T00:00:00+00:00"
+
+
+def test_grouped_pages_keep_a_group_together_and_count_it_in_the_whole_view(inbox):
+    engine, world, _staff, _ours, theirs = inbox
+    wh1, wh2 = world.warehouses["WH1"], world.warehouses["WH2"]
+    with read_session(engine) as session:
+        first = list_alerts(session, group_by="warehouse", limit=4)
+        assert [r.warehouse_code for r in first.rows] == ["WH1", "WH1", "WH1", "WH2"]
+        assert group_totals(session, "warehouse", [wh1, wh2]) == {wh1: 3, wh2: 2}
+        rest = list_alerts(session, group_by="warehouse", offset=4, limit=4)
+        assert [r.warehouse_code for r in rest.rows] == ["WH2"]
+        by_style = list_alerts(session, group_by="style")
+        assert [r.style_code for r in by_style.rows] == ["OTS1", "TEE1", "TEE1", "TEE1", "TEE1"]
+        other = by_style.rows[0].product_id
+        assert group_totals(session, "style", [other]) == {other: 1}
+        assert group_totals(session, "style", [other], view="acknowledged") == {}
+        assert theirs == by_style.rows[0].id
+        with pytest.raises(InvalidQuantity):
+            list_alerts(session, group_by="colour")
+        with pytest.raises(InvalidQuantity):
+            group_totals(session, "colour", [1])

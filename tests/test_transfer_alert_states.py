@@ -171,6 +171,12 @@ def alert_calls(world: World) -> dict[str, tuple[tuple, dict]]:
             ({"until": (date.today() + timedelta(days=3)).isoformat()},),
             {**listed, "dialog": "snooze", "target_id": world.ids["alert"]},
         ),
+        "select_alert": ((world.ids["alert"], True), listed),
+        "select_page": ((True,), listed),
+        "select_group": (("", True), listed),
+        "clear_selection": ((), {**listed, "selected": [world.ids["alert"]]}),
+        "bulk_acknowledge": ((), {**listed, "selected": [world.ids["alert"]]}),
+        "bulk_snooze": ((7,), {**listed, "selected": [world.ids["alert"]]}),
     }
 
 

@@ -234,10 +234,21 @@ def list_alerts(
     offset: int = 0,
     limit: int = PAGE_SIZE,
     now: datetime | None = None,
+    group_by: str | None = None,
 ) -> Page[AlertRow]:
     """One page of the inbox, newest first. The "open" view includes snoozes that ran out
-    and leaves out running ones; "snoozed" shows only running snoozes."""
+    and leaves out running ones; "snoozed" shows only running snoozes. With `group_by`
+    ("style" or "warehouse") a group's alerts come together (groups by code, then newest
+    first), so a page lists whole groups or the start or end of one; `group_totals`
+    counts each group in the whole view for its header."""
     now = now or utcnow()
+    if group_by not in (None, "style", "warehouse"):
+        raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
+    grouping = {
+        None: (),
+        "style": (_p.c.style_code, _alert.c.product_id),
+        "warehouse": (_w.c.code, _alert.c.warehouse_id),
+    }[group_by]
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
     conditions = _view_conditions(view, kind, brand_id, warehouse_id, now)
     total = session.scalar(select(func.count()).select_from(_alert).where(*conditions)) or 0
@@ -275,11 +286,38 @@ def list_alerts(
             ),
         )
         .where(*conditions)
-        .order_by(_alert.c.raised_at.desc(), _alert.c.id.desc())
+        .order_by(*grouping, _alert.c.raised_at.desc(), _alert.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
     return Page(rows=[AlertRow(*r) for r in rows], total=int(total), offset=offset, limit=limit)
+
+
+def group_totals(
+    session: Session,
+    group_by: str,
+    keys: list[int] | tuple[int, ...],
+    *,
+    view: str = "open",
+    kind: str | None = None,
+    brand_id: int | None = None,
+    warehouse_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """Alerts in the view per group key (product id for "style", warehouse id for
+    "warehouse"), for the groups in `keys`: the counts on a page's group headers."""
+    column = {"style": _alert.c.product_id, "warehouse": _alert.c.warehouse_id}.get(group_by)
+    if column is None:
+        raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
+    if not keys:
+        return {}
+    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now or utcnow())
+    query = (
+        select(column, func.count())
+        .where(*conditions, column.in_(sorted(set(keys))))
+        .group_by(column)
+    )
+    return {int(key): int(n) for key, n in session.execute(query)}
 
 
 def _view_conditions(
