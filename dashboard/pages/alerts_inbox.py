@@ -150,6 +150,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
         cell(_alert_actions(item), justify="end"),
         data_testid="alert-row",
         data_kind=item.kind,
+        data_alert_id=item.id,
         data_selected=S.selected.contains(item.id).to_string(),
     )
 
@@ -286,13 +287,11 @@ def bulk_bar() -> rx.Component:
                     rx.icon("check", size=14),
                     "Acknowledge",
                     on_click=S.bulk_acknowledge,
-                    loading=S.bulk_busy,
                     size="1",
                 ),
                 rx.button(
                     "Snooze 1 day",
                     on_click=S.bulk_snooze(1),
-                    disabled=S.bulk_busy,
                     size="1",
                     variant="soft",
                     color_scheme="gray",
@@ -300,7 +299,6 @@ def bulk_bar() -> rx.Component:
                 rx.button(
                     "Snooze 1 week",
                     on_click=S.bulk_snooze(7),
-                    disabled=S.bulk_busy,
                     size="1",
                     variant="soft",
                     color_scheme="gray",

@@ -224,7 +224,6 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
     selected: list[int] = []
     #: Why the last bulk action was refused ("" when it was not).
     bulk_error: str = ""
-    bulk_busy: bool = False
 
     @rx.var
     def selected_label(self) -> str:
@@ -233,8 +232,8 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
     @rx.var
     def page_selected(self) -> bool:
         """Every alert on the page that can be worked is ticked (and there is one)."""
-        ids = self._selectable()
-        return bool(ids) and set(ids) <= set(self.selected)
+        ids = {item.id for item in self.alerts if not item.resolved}
+        return bool(ids) and ids <= set(self.selected)
 
     @rx.var
     def groups_selected(self) -> dict[str, bool]:
@@ -433,11 +432,11 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
 
     async def _bulk(self, fn: Callable[..., Any], verb: str, **kwargs: Any):
         """Run a bulk action on the ticked alerts: all of them change, or none (and why)."""
-        if not self.selected or self.bulk_busy:
+        if not self.selected:  # (a second click waits its turn, then finds nothing ticked)
             return None
         user = signed_in_user()
         ids = list(self.selected)
-        self.bulk_busy, self.bulk_error = True, ""
+        self.bulk_error = ""
         try:
             changed = await db_write(
                 fn, ids, actor_id=user.id, brand_scope=user.brand_scope, **kwargs
@@ -450,8 +449,6 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
             log.exception("alerts: bulk %s of %s alerts failed", fn.__name__, len(ids))
             self.bulk_error = UNEXPECTED
             return rx.toast.error(UNEXPECTED)
-        finally:
-            self.bulk_busy = False
         log.info("%s: %s %s alerts", user.email, fn.__name__, len(changed))
         self.selected = []
         await self._refetch()
