@@ -27,7 +27,7 @@ from models.alerts.inbox import (
     snooze_values,
 )
 from models.alerts.tables import BATCH_MAX, AlertStatus, _alert
-from models.errors import DomainError, InvalidQuantity
+from models.errors import Conflict, InvalidQuantity
 from models.policy import actor_may
 
 __all__ = ["BATCH_MAX", "AlertsRefused", "acknowledge_many", "snooze_many"]
@@ -37,8 +37,9 @@ OUT_OF_SCOPE = "outside your brand"
 RESOLVED = "already resolved"
 
 
-class AlertsRefused(DomainError):
-    """A bulk action refused as a whole; `refused` maps each offending id to why."""
+class AlertsRefused(Conflict):
+    """A bulk action refused as a whole; `refused` maps each offending id to why (a
+    conflict with the alerts' present state, should an API ever offer bulk actions)."""
 
     code = "alerts_refused"
 
