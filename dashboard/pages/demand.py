@@ -289,7 +289,7 @@ def _create_dialog() -> rx.Component:
 def _embed_body() -> rx.Component:
     return rx.vstack(
         rx.text(
-            "Paste this where the poll should appear (any page that allows iframes):", size="2"
+            "Paste this where the poll should appear, and list that site below:", size="2"
         ),
         copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
         rx.hstack(
