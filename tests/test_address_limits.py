@@ -182,3 +182,13 @@ def test_with_redis_every_worker_counts_in_one_bucket(configure):
     finally:
         client.flushdb()
         client.close()
+
+
+def test_memory_buckets_stay_bounded_under_a_flood_of_addresses(monkeypatch):
+    monkeypatch.setattr(limits_module, "MAX_MEMORY_BUCKETS", 10)
+    buckets, limit = MemoryBuckets(), Limit("api", rate=1.0, burst=5)
+    for n in range(100):
+        buckets.take(f"addr:api:192.0.2.{n}", limit, now=float(n) / 1000)
+    assert len(buckets._buckets) <= 10
+    # The newest addresses are remembered: the last one has spent its token.
+    assert buckets._buckets["addr:api:192.0.2.99"][0] == 4

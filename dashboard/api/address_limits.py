@@ -82,24 +82,28 @@ class MemoryBuckets:
         )
 
     def _forget_full(self, now: float, limit: Limit) -> None:
+        """Forget buckets full again by now; if that is not enough (a flood from many
+        addresses), the least recently used half, so pruning stays rare."""
         full_after = limit.burst / limit.rate
-        self._buckets = {
-            name: (tokens, stamp)
-            for name, (tokens, stamp) in self._buckets.items()
-            if now - stamp < full_after
-        }
+        kept = [(stamp, name, tokens) for name, (tokens, stamp) in self._buckets.items()
+                if now - stamp < full_after]
+        if len(kept) >= MAX_MEMORY_BUCKETS // 2:
+            kept = sorted(kept)[-(MAX_MEMORY_BUCKETS // 2):]
+        self._buckets = {name: (tokens, stamp) for stamp, name, tokens in kept}
 
     def clear(self) -> None:
         with self._lock:
             self._buckets.clear()
 
 
-_memory = MemoryBuckets()
+#: One set of buckets per kind: each forgets its own full ones by its own rate.
+_memory = {"api": MemoryBuckets(), "ws": MemoryBuckets()}
 
 
 def reset() -> None:
     """Forget the memory buckets (tests)."""
-    _memory.clear()
+    for buckets in _memory.values():
+        buckets.clear()
 
 
 async def take(address: str, limit: Limit) -> BucketState | None:
@@ -110,7 +114,7 @@ async def take(address: str, limit: Limit) -> BucketState | None:
         return await run_in_threadpool(
             ratelimit.take_in_redis, name, rate=limit.rate, burst=limit.burst
         )
-    return _memory.take(name, limit)
+    return _memory[limit.kind].take(name, limit)
 
 
 def address_limits(app: ASGIApp) -> ASGIApp:
