@@ -21,7 +21,7 @@ from dashboard.api import address_limits as limits_module
 from dashboard.api import create_api, ratelimit
 from dashboard.api.address_limits import Limit, MemoryBuckets, address_limits
 from dashboard.observability import behind_proxy
-from models.settings import reload_settings
+from models.settings import ConfigError, reload_settings
 from tests.conftest import IN_CI
 from tests.test_client_address import serving
 
@@ -192,3 +192,23 @@ def test_memory_buckets_stay_bounded_under_a_flood_of_addresses(monkeypatch):
     assert len(buckets._buckets) <= 10
     # The newest addresses are remembered: the last one has spent its token.
     assert buckets._buckets["addr:api:192.0.2.99"][0] == 4
+
+
+def test_the_limits_are_rates_as_people_write_them(monkeypatch):
+    for name in ("API_RATE", "API_BURST", "WEBSOCKET_RATE", "WEBSOCKET_BURST"):
+        monkeypatch.delenv(f"RACKROOM_{name}_PER_ADDRESS", raising=False)
+    try:
+        reload_settings()
+        api, websocket = limits_module.limits()
+        assert (api.rate, api.burst, websocket.rate, websocket.burst) == (100.0, 200, 5.0, 60)
+        monkeypatch.setenv("RACKROOM_API_RATE_PER_ADDRESS", "600/m")
+        monkeypatch.setenv("RACKROOM_WEBSOCKET_RATE_PER_ADDRESS", "2")
+        reload_settings()
+        api, websocket = limits_module.limits()
+        assert (api.rate, websocket.rate) == (10.0, 2.0)
+        monkeypatch.setenv("RACKROOM_API_RATE_PER_ADDRESS", "fast")
+        with pytest.raises(ConfigError, match="RACKROOM_API_RATE_PER_ADDRESS='fast'"):
+            reload_settings()
+    finally:
+        monkeypatch.undo()
+        reload_settings()
