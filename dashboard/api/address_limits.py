@@ -141,7 +141,7 @@ def address_limits(app: ASGIApp) -> ASGIApp:
             address = (scope.get("client") or ("unknown",))[0]
             state = await take(address, websocket_limit)
             if state is not None and not state.granted:
-                log.warning("websocket refused: %s over its connection limit", address_key(address))
+                log.info("websocket refused: %s over its connection limit", address_key(address))
                 await send({"type": "websocket.close", "code": 1008})
                 return
         await app(scope, receive, send)
