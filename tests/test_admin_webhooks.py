@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, text
 from dashboard.states.admin_webhook_deliveries import AdminWebhookDeliveriesState, DeliveryItem
 from dashboard.states.admin_webhooks import AdminWebhooksState, WebhookItem
 from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.one_time import OneTimeSecrets
 from jobs.events.delivery import deliver_due
 from jobs.webhooks import create_webhook
 from models.audit import AuditEntry
@@ -214,6 +215,8 @@ def test_create_shows_the_signing_secret_once_and_forgets_it(shop):
     )  # fmt: skip
 
     assert "Created webhook Shop" in rendered(result)
+    assert AdminWebhooksState.__mro__[1] is OneTimeSecrets  # first: it wraps the pickling
+    assert AdminWebhooksState.ONE_TIME_SECRETS == ("new_secret",)
     assert state.dialog == "secret" and state.new_secret.startswith("whsec_")
     secret = assert_never_pickled(state, "new_secret")
     created = next(item for item in state.webhooks if item.name == "Shop")

@@ -87,8 +87,9 @@ def _row(item: DeliveryItem) -> rx.Component:
                     disabled=~item.resendable,
                     aria_label="Resend delivery " + item.id.to_string(),
                 ),
-                spacing="2",
+                spacing="3",
                 justify="end",
+                align="center",
             ),
             justify="end",
         ),
@@ -172,7 +173,13 @@ def _attempt_row(item: AttemptItem) -> rx.Component:
     return rx.table.row(
         cell(rx.text(item.when, size="2", white_space="nowrap")),
         cell(rx.cond(item.code != "", rx.text(item.code, style=MONO), muted("—", size="2"))),
-        cell(rx.text(item.error, size="1", word_break="break-word")),
+        cell(
+            rx.cond(
+                item.error != "",
+                rx.text(item.error, size="1", word_break="break-word"),
+                muted("—", size="2"),
+            )
+        ),
         number_cell(item.duration),
         data_testid="attempt-row",
     )

@@ -156,8 +156,8 @@ def _list() -> rx.Component:
             overflow_x="auto",
             width="100%",
         ),
-        note="Each delivery is signed with the endpoint's secret (Standard Webhooks); "
-        "a lost secret cannot be shown again, only rotated.",
+        note="Deliveries are signed with the endpoint's secret; a lost secret cannot be "
+        "shown again, only rotated.",
         empty=empty_state(
             "webhook",
             "No webhooks yet",

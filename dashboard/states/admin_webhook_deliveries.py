@@ -156,7 +156,12 @@ class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
                 status=status,
             )
         except NotFound:
-            self.load_error = "There is no such webhook (it may have been deleted)."
+            self.load_error = (
+                "There is no such webhook (it may have been deleted). Pick one on the "
+                "Webhooks page."
+                if self.webhook_id
+                else "Pick a webhook on the Webhooks page to see its deliveries."
+            )
             self.webhook_name = self.webhook_url = ""
             self.deliveries, self.total, self.loaded = [], 0, True
             return
