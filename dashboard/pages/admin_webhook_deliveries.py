@@ -106,7 +106,7 @@ def _toolbar() -> rx.Component:
                 size="2",
                 underline="none",
             ),
-            rx.heading(S.webhook_name, size="4", data_testid="deliveries-webhook"),
+            rx.heading(S.webhook_name, as_="h2", size="4", data_testid="deliveries-webhook"),
             rx.text(
                 S.webhook_url, style=MONO, size="1", color_scheme="gray", word_break="break-all"
             ),
