@@ -3,7 +3,9 @@
 Settings come from `models.settings` (the one reader of the environment): the
 database from `DATABASE_URL`, never Reflex's own `REFLEX_DB_URL`; Redis from
 `REDIS_URL`, which makes Reflex keep state in Redis and lets several backend workers
-serve one user. No port is pinned here: `make run` asks for 3000/8000, and `make prod`
+serve one user. Without Redis (one worker) state stays in that worker's memory: Reflex's
+default would pickle every session's state, its session token included, to `.states/`.
+No port is pinned here: `make run` asks for 3000/8000, and `make prod`
 serves everything on `PORT`, so `reflex run --env prod [--backend-only]` works too.
 """
 
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 import reflex as rx
+from reflex.constants import StateManagerMode
 from reflex.plugins import RadixThemesPlugin, SitemapPlugin
 from reflex.utils.prerequisites import get_states_dir
 
@@ -26,8 +29,9 @@ if (_venv_bin / "node").exists() and not os.environ.get("PATH", "").startswith(s
     os.environ["PATH"] = os.pathsep.join([str(_venv_bin), os.environ.get("PATH", "")])
 os.environ.setdefault("REFLEX_USE_NPM", "1")
 # The embedded database lives in var/; its files change on every query, which must not
-# restart the dev backend. var/ (database, local key, uploads) and .states/ (pickled
-# sessions' state) are this user's alone: 0700, and what Reflex writes 0600 (umask).
+# restart the dev backend. var/ (database, local key, uploads) and .states/ (where Reflex
+# would pickle sessions' state; nothing lands there with the memory or Redis manager)
+# are this user's alone: 0700, and what Reflex writes 0600 (umask).
 os.umask(0o077)
 private_dir(Path(__file__).parent / "var")
 private_dir(get_states_dir())
@@ -44,6 +48,10 @@ config = rx.Config(
     telemetry_enabled=False,
     db_url=database_url(),
     redis_url=settings().redis_url or None,
+    # Never the disk manager (docs/security.md): Redis when configured, else memory.
+    state_manager_mode=(
+        StateManagerMode.REDIS if settings().redis_url else StateManagerMode.MEMORY
+    ),
     # 0: the websocket's client address is the one `dashboard.observability.behind_proxy`
     # settled from X-Forwarded-For (only for requests from RACKROOM_TRUSTED_PROXIES, with
     # RACKROOM_TRUSTED_PROXY_HOPS); Reflex's own hop count would believe the header from

@@ -70,9 +70,37 @@ def main() -> int:
     print("== results")
     for result in results:
         print(json.dumps(result))
+    print(summary(results))
     if failed:
         print("failed:", ", ".join(failed))
     return 1 if failed else 0
+
+
+#: Issue 16's aims for the headline ratio, where it names one (direction, bound).
+AIMS = {
+    "reservations": (">=", 0.6),
+    "api_reservations": (">=", 0.5),
+    "alerts": ("<=", 1.2),
+    "sync": (">=", 0.6),
+    "analytics": ("<=", 1.2),
+    "events": (">=", 0.8),
+}
+
+
+def summary(results: list[dict]) -> str:
+    """One line per benchmark: its headline ratio, the aim and whether this run met it."""
+    lines = ["== summary", f"{'bench':<18} {'scale':<6} {'ratio':>8}  {'aim':<7} met"]
+    for result in results:
+        name = str(result.get("bench", "?"))
+        ratio = result.get("ratio")
+        aim = AIMS.get(name)
+        met = ""
+        if aim and isinstance(ratio, int | float):
+            met = "yes" if (ratio >= aim[1] if aim[0] == ">=" else ratio <= aim[1]) else "no"
+        shown = f"{ratio:>8.3f}" if isinstance(ratio, int | float) else f"{'-':>8}"
+        target = f"{aim[0]} {aim[1]}" if aim else ""
+        lines.append(f"{name:<18} {result.get('scale', '')!s:<6} {shown}  {target:<7} {met}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

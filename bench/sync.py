@@ -7,17 +7,24 @@ process on 127.0.0.1) in pages of 1,000. --scale small: 4 brands × 2,000 SKUs.
 - raw: per brand, fetch every page with httpx, `json.loads` it, COPY the items
   (sku, location, quantity, updated_at) into a table (executemany on SQLite). No
   checks, no SKU or location lookup, no balances, no ledger, no run record.
+- raw writes (PostgreSQL): the same writes as a sync without our code. Per brand, fetch
+  with httpx, COPY into a staging table, then in one transaction: lock the brand's
+  balances, one set-based upsert of the balances that differ, one `INSERT … SELECT` of
+  their ledger rows with their `stock.changed` events, one upsert of the readings. It
+  writes into shadow tables shaped like ours (same columns, indexes, checks and foreign
+  keys), so our runs still start from empty stock. This is the headline baseline.
 - ours: `jobs.syncs.run.run_syncs` over the 20 brands' connectors: robust fetch, item
   checks, SKU/location resolution, conflict policy, every balance set with its ledger
-  row (all 200,000 change: the database starts with no stock), readings stored, run
-  records written.
+  row and event (all 200,000 change: the database starts with no stock), readings
+  stored, run records written.
 
 Both run 4 brands at a time (the scheduler's default sync concurrency), in this
 process, on pages the server has already rendered (a warm-up pass after each change).
-raw is the median of three runs. Ours runs four times, each over all 200,000 items:
-the first sync into empty stock (every balance created: the headline `ratio`), a
-resync where every quantity changed, one where 1% changed, and one where no feed
-changed (one 304 per brand).
+Each raw line is the median of three runs. Ours runs four times, each over all 200,000
+items: the first sync into empty stock (every balance created: the headline `ratio`,
+against the raw writes of the same first load), a resync where every quantity changed
+(against the raw writes of a full resync), one where 1% changed, and one where no feed
+changed (one 304 per brand). `ratio_*_vs_copy` hold each against the fetch + COPY floor.
 
     DATABASE_URL=postgresql+psycopg://…/empty_db python bench/sync.py [--scale small]
 """
@@ -180,20 +187,196 @@ def raw(engine: Engine, base: str, codes: list[str]) -> tuple[float, int]:
     return seconds, sum(counts)
 
 
-def ours(engine: Engine, codes: list[str]) -> tuple[float, list]:
+SHADOWS = {
+    "stock_balance": "bench_raw_balance",
+    "stock_ledger": "bench_raw_ledger",
+    "event": "bench_raw_event",
+    "sync_item_state": "bench_raw_item_state",
+}
+FOREIGN_KEYS = {
+    "bench_raw_balance": ("variant", "warehouse"),
+    "bench_raw_ledger": ("variant", "warehouse"),
+    "bench_raw_item_state": ("variant", "warehouse"),
+}
+
+# One brand's feed, already in `stage`, written as a sync writes it (PostgreSQL).
+RAW_WRITES = [
+    "CREATE TEMP TABLE resolved ON COMMIT DROP AS "
+    "SELECT v.id AS variant_id, w.id AS warehouse_id, s.quantity, s.updated_at "
+    "FROM stage s JOIN variant v ON v.brand_id = %(brand)s AND v.sku = s.sku "
+    "JOIN warehouse w ON w.code = s.location",
+    "SELECT 1 FROM bench_raw_balance b JOIN variant v ON v.id = b.variant_id "
+    "WHERE v.brand_id = %(brand)s ORDER BY b.variant_id, b.warehouse_id FOR UPDATE OF b",
+    "CREATE TEMP TABLE diff ON COMMIT DROP AS "
+    "SELECT r.variant_id, r.warehouse_id, r.quantity, COALESCE(b.on_hand, 0) AS old, "
+    "COALESCE(b.reserved, 0) AS reserved, COALESCE(b.incoming, 0) AS incoming "
+    "FROM resolved r LEFT JOIN bench_raw_balance b "
+    "ON b.variant_id = r.variant_id AND b.warehouse_id = r.warehouse_id "
+    "WHERE r.quantity <> COALESCE(b.on_hand, 0)",
+    "INSERT INTO bench_raw_balance (variant_id, warehouse_id, on_hand, reserved, incoming, "
+    "updated_at) SELECT variant_id, warehouse_id, quantity, reserved, incoming, now() FROM diff "
+    "ON CONFLICT (variant_id, warehouse_id) DO UPDATE "
+    "SET on_hand = EXCLUDED.on_hand, updated_at = EXCLUDED.updated_at",
+    "WITH ledger AS (INSERT INTO bench_raw_ledger (variant_id, warehouse_id, on_hand_delta, "
+    "reserved_delta, incoming_delta, reason, reference, actor, note, created_at) "
+    "SELECT variant_id, warehouse_id, quantity - old, 0, 0, 'sync', %(reference)s, %(actor)s, "
+    "NULL, now() FROM diff RETURNING id, variant_id, warehouse_id, on_hand_delta) "
+    "INSERT INTO bench_raw_event (id, type, occurred_at, brand_id, order_key, data) "
+    "SELECT l.id, 'stock.changed', now(), %(brand)s, 'v:' || l.variant_id, json_build_object("
+    "'sku', v.sku, 'brand', %(code)s::text, 'warehouse', w.code, 'on_hand', d.quantity, "
+    "'reserved', d.reserved, 'available', d.quantity - d.reserved, 'incoming', d.incoming, "
+    "'on_hand_delta', l.on_hand_delta, 'reserved_delta', 0, 'incoming_delta', 0, "
+    "'reason', 'sync', 'reference', %(reference)s::text, 'ledger_id', l.id, 'at', now()::text) "
+    "FROM ledger l JOIN diff d ON d.variant_id = l.variant_id AND d.warehouse_id = l.warehouse_id "
+    "JOIN variant v ON v.id = l.variant_id JOIN warehouse w ON w.id = l.warehouse_id",
+    "INSERT INTO bench_raw_item_state (variant_id, warehouse_id, brand_id, source_quantity, "
+    "source_updated_at, synced_at, run_id) "
+    "SELECT variant_id, warehouse_id, %(brand)s, quantity, updated_at, now(), 0 FROM resolved "
+    "ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET source_quantity = "
+    "EXCLUDED.source_quantity, source_updated_at = EXCLUDED.source_updated_at, "
+    "synced_at = EXCLUDED.synced_at, run_id = EXCLUDED.run_id "
+    "WHERE (bench_raw_item_state.source_quantity, bench_raw_item_state.source_updated_at) "
+    "IS DISTINCT FROM (EXCLUDED.source_quantity, EXCLUDED.source_updated_at)",
+]
+
+
+def make_shadows(engine: Engine) -> None:
+    """Empty tables shaped like ours (columns, defaults, indexes, checks, foreign keys)."""
+    with engine.begin() as conn:
+        for table, shadow in SHADOWS.items():
+            conn.execute(text(f"DROP TABLE IF EXISTS {shadow}"))
+            conn.execute(text(f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)"))
+        for shadow, targets in FOREIGN_KEYS.items():
+            for target in targets:
+                conn.execute(
+                    text(
+                        f"ALTER TABLE {shadow} ADD FOREIGN KEY ({target}_id) "
+                        f"REFERENCES {target}(id)"
+                    )
+                )
+
+
+def drop_shadows(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for shadow in SHADOWS.values():
+            conn.execute(text(f"DROP TABLE IF EXISTS {shadow}"))
+
+
+def brand_ids_of(engine: Engine, codes: list[str]) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, id FROM brand WHERE code = ANY(:c)"), {"c": codes})
+        return dict(rows.all())
+
+
+def shadow_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for name, table in (
+                ("ledger", "bench_raw_ledger"),
+                ("events", "bench_raw_event"),
+                ("balances", "bench_raw_balance"),
+            )
+        }
+
+
+def shadow_of_ours(engine: Engine) -> None:
+    """Shadow tables holding our current balances and readings (a resync's starting point)."""
+    make_shadows(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO bench_raw_balance SELECT * FROM stock_balance"))
+        conn.execute(text("INSERT INTO bench_raw_item_state SELECT * FROM sync_item_state"))
+
+
+def raw_writes(engine: Engine, base: str, codes: list[str], brand_ids: dict[str, int]) -> float:
+    """Fetch, COPY into staging and write balances, ledger, events and readings set-based;
+    returns the seconds. Runs into the shadow tables as they stand (first load or resync)."""
+
+    def one(code: str) -> None:
+        with httpx.Client(timeout=30) as client:
+            items = fetch_all(client, f"{base}/brands/{code}/stock")
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                "CREATE TEMP TABLE stage (sku varchar(64), location varchar(32), "
+                "quantity integer, updated_at timestamptz) ON COMMIT DROP"
+            )
+            with cursor.copy("COPY stage (sku, location, quantity, updated_at) FROM STDIN") as copy:
+                for i in items:
+                    copy.write_row((i["sku"], i["location"], i["quantity"], i["updated_at"]))
+            params = {
+                "brand": brand_ids[code],
+                "code": code,
+                "reference": f"bench-raw:{code}",
+                "actor": f"sync:{code}",
+            }
+            for statement in RAW_WRITES:
+                cursor.execute(statement, params)
+            connection.commit()
+        finally:
+            connection.close()
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(one, codes))
+    return time.perf_counter() - began
+
+
+def describe(run: object) -> str:
+    """One run for a failure report: brand, status, counts, message and its first errors."""
+    errors = "; ".join(
+        f"page {e.get('page')} item {e.get('item')} {e.get('sku') or ''}: {e.get('reason')}"
+        for e in (getattr(run, "errors", None) or [])[:5]
+    )
+    return (
+        f"  {getattr(run, 'brand_code', '?')} #{getattr(run, 'id', '?')} "
+        f"{getattr(run, 'status', '?')}: {getattr(run, 'items', 0):,} items, "
+        f"{getattr(run, 'changed', 0):,} changed, {getattr(run, 'unchanged', 0):,} unchanged, "
+        f"{getattr(run, 'stale', 0):,} stale — {getattr(run, 'message', '') or ''}"
+        + (f"\n    errors: {errors}" if errors else "")
+    )
+
+
+def ours(engine: Engine, codes: list[str], label: str) -> tuple[float, list]:
     began = time.perf_counter()
     runs = run_syncs(codes, engine=engine, concurrency=CONCURRENCY, trigger="bench")
     seconds = time.perf_counter() - began
     failed = [r for r in runs if not getattr(r, "ok", False)]
     if failed:
-        sys.exit(f"sync failed: {failed[0]}")
+        print(f"{label}: {len(failed)} of {len(runs)} sync run(s) failed:", file=sys.stderr)
+        for run in failed:
+            print(describe(run), file=sys.stderr)
+        sys.exit(1)
     return seconds, runs
 
 
+def check(results: dict[str, tuple[float, list]], items: int, drifts: list, ledger: int) -> None:
+    """The runs must apply exactly what their feeds say; print every run that did not."""
+    problems = []
+    first = results["first"][1]
+    if sum(r.changed for r in first) != items:
+        problems.append(f"first sync changed {sum(r.changed for r in first):,} of {items:,}")
+        problems += [describe(r) for r in first if r.changed != r.items]
+    stale = [r for r in results["unchanged"][1] if r.status != "unchanged"]
+    if stale:
+        problems.append("unchanged feeds not reported unchanged:")
+        problems += [describe(r) for r in stale]
+    applied = sum(r.changed for _s, runs in results.values() for r in runs)
+    if ledger != applied:
+        problems.append(f"ledger has {ledger:,} rows, the runs report {applied:,} changes")
+    if drifts:
+        problems.append(f"{len(drifts)} balance(s) disagree with the ledger: {drifts[:3]}")
+    if problems:
+        print("consistency check failed:", *problems, sep="\n", file=sys.stderr)
+        sys.exit(1)
+
+
 def change(base: str, codes: list[str], fraction: float) -> None:
-    """Change `fraction` of every brand's quantities on the server, then render the pages."""
+    """Change `fraction` of every brand's quantities on the server (none for 0: a warm-up),
+    then render the pages."""
     with httpx.Client(timeout=60) as client:
-        for code in codes:
+        for code in codes if fraction > 0 else ():
             client.post(f"{base}/_demo/drift", params={"fraction": str(fraction), "brand": code})
         for code in codes:
             fetch_all(client, f"{base}/brands/{code}/stock")
@@ -201,11 +384,17 @@ def change(base: str, codes: list[str], fraction: float) -> None:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
+    # The demo brand API runs on 127.0.0.1, which the outbound guard refuses unless the
+    # operator allows it; allow exactly that address for this run.
+    os.environ["RACKROOM_OUTBOUND_ALLOW"] = ",".join(
+        filter(None, [os.environ.get("RACKROOM_OUTBOUND_ALLOW", ""), "127.0.0.1"])
+    )
     brands, skus = SCALES[args.scale]
     items = brands * skus
     engine = bench_engine(pool_size=CONCURRENCY * 2 + 4)
     if engine.dialect.name != "postgresql":
         print("note: this benchmark is meant for PostgreSQL; running on", engine.dialect.name)
+    postgres = engine.dialect.name == "postgresql"
     setup = time.perf_counter()
     codes = build(engine, brands, skus)
     server, base = start_server(brands, skus)
@@ -226,41 +415,65 @@ def main() -> None:
 
         raw_runs = sorted(raw(engine, base, codes)[0] for _ in range(3))
         raw_seconds = raw_runs[1]  # the median: this machine is shared and noisy
+        writes: dict[str, list[float]] = {}
+        if postgres:
+            brand_ids = brand_ids_of(engine, codes)
+            writes["first"] = sorted(
+                (make_shadows(engine), raw_writes(engine, base, codes, brand_ids))[1]
+                for _ in range(3)
+            )
+            written = shadow_counts(engine)
+            if written != {"ledger": items, "events": items, "balances": items}:
+                sys.exit(f"raw writes wrote {written}, expected {items:,} of each")
 
-        results["first"] = ours(engine, codes)  # empty stock: every balance created
+        results["first"] = ours(engine, codes, "first")  # empty stock: every balance created
         change(base, codes, 1.0)
-        results["all_changed"] = ours(engine, codes)  # every quantity differs
+        if postgres:  # from the stock ours just loaded, every quantity changed
+            writes["all_changed"] = sorted(
+                (shadow_of_ours(engine), raw_writes(engine, base, codes, brand_ids))[1]
+                for _ in range(3)
+            )
+            drop_shadows(engine)
+        results["all_changed"] = ours(engine, codes, "all changed")  # every quantity differs
         change(base, codes, 0.01)
-        results["one_percent"] = ours(engine, codes)
-        results["unchanged"] = ours(engine, codes)  # one 304 per brand
+        results["one_percent"] = ours(engine, codes, "1% changed")
+        results["unchanged"] = ours(engine, codes, "unchanged")  # one 304 per brand
         with read_session(engine) as session:
             drifts = reconcile(session)
             ledger = session.scalar(text("SELECT count(*) FROM stock_ledger"))
     finally:
         server.terminate()
         server.wait(10)
+        if postgres:
+            drop_shadows(engine)
 
+    check(results, items, drifts, ledger)
     changed = {name: sum(r.changed for r in runs) for name, (_s, runs) in results.items()}
-    assert not drifts and ledger == sum(changed.values())
-    assert changed["first"] == items and {r.status for r in results["unchanged"][1]} == {
-        "unchanged"
-    }
     raw_rate = items / raw_seconds
+    baseline = {name: runs[1] for name, runs in writes.items()}  # medians
     print(f"{'':<40} {'items':>9} {'changed':>9} {'seconds':>8} {'items/s':>9} {'ratio':>6}")
     print(
-        f"{'raw: httpx pages + COPY (median of 3)':<40} {items:>9,} {'':>9} "
+        f"{'raw: httpx pages + COPY (the floor)':<40} {items:>9,} {'':>9} "
         f"{raw_seconds:>8.2f} {raw_rate:>9,.0f}"
     )
+    for name, label in (("first", "first load"), ("all_changed", "full resync")):
+        if name in baseline:
+            print(
+                f"{'raw writes: ' + label:<40} {items:>9,} {items:>9,} "
+                f"{baseline[name]:>8.2f} {items / baseline[name]:>9,.0f}"
+            )
     labels = {
         "first": "ours: first sync, empty stock",
         "all_changed": "ours: resync, every quantity changed",
         "one_percent": "ours: resync, 1% changed",
         "unchanged": "ours: unchanged feeds (304)",
     }
-    ratios = {}
+    ratios = {}  # against the raw writes of the same load where there is one, else the floor
+    floor = {}
     for name, (seconds, _runs) in results.items():
         rate = items / seconds
-        ratios[name] = rate / raw_rate
+        floor[name] = rate / raw_rate
+        ratios[name] = baseline[name] / seconds if name in baseline else floor[name]
         print(
             f"{labels[name]:<40} {items:>9,} {changed[name]:>9,} {seconds:>8.2f} "
             f"{rate:>9,.0f} {ratios[name]:>6.2f}"
@@ -274,6 +487,11 @@ def main() -> None:
             "items": items,
             "raw_items_s": round(raw_rate),
             "raw_seconds_runs": [round(r, 2) for r in raw_runs],
+            **{
+                f"raw_writes_{name}_seconds_runs": [round(r, 2) for r in runs]
+                for name, runs in writes.items()
+            },
+            **{f"ratio_{name}_vs_copy": round(v, 3) for name, v in floor.items()},
             **{f"ours_{name}_items_s": round(items / s) for name, (s, _r) in results.items()},
             **{f"ratio_{name}": round(v, 3) for name, v in ratios.items()},
             "ratio": round(ratios["first"], 3),

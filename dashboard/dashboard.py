@@ -14,6 +14,7 @@ import reflex as rx
 
 from dashboard import pages  # noqa: F401 (importing it registers every page)
 from dashboard.api import create_api
+from dashboard.api.address_limits import address_limits
 from dashboard.observability import ObservedApp, behind_proxy, observe_http
 from dashboard.pages import embed
 from dashboard.registry import register_pages
@@ -29,11 +30,19 @@ metrics.start_process_metrics(settings())
 
 # The channel API's routes (/api/v1/..., /metrics) match before Reflex's own; every
 # request (pages, websocket, uploads, API) passes `behind_proxy`, then `security_headers`,
-# then `observe_http`; `POST /_upload` then passes `upload_guard` (a signed-in session,
+# then `observe_http`, then `address_limits` (per client address: /api/ requests and new
+# /_event websockets); `POST /_upload` then passes `upload_guard` (a signed-in session,
 # a body limit) before Reflex reads any of it.
 # Every page's head gets the storage stand-in the public poll page needs in iframes.
 app = ObservedApp(
-    api_transformer=[create_api(), upload_guard, observe_http, security_headers, behind_proxy],
+    api_transformer=[
+        create_api(),
+        upload_guard,
+        address_limits,
+        observe_http,
+        security_headers,
+        behind_proxy,
+    ],
     head_components=[
         embed.storage_fallback(),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -84,8 +85,10 @@ def behind_proxy(app: ASGIApp) -> ASGIApp:
             headers = scope.get("headers") or []
             entries = [
                 entry.strip()
-                for name, value in headers if name == b"x-forwarded-for"
-                for entry in value.decode("latin-1").split(",") if entry.strip()
+                for name, value in headers
+                if name == b"x-forwarded-for"
+                for entry in value.decode("latin-1").split(",")
+                if entry.strip()
             ]
             if len(entries) >= hops:
                 scope["client"] = (entries[-hops], 0)
@@ -100,8 +103,11 @@ def behind_proxy(app: ASGIApp) -> ASGIApp:
 
 def _networks(listed: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     try:
-        return [ipaddress.ip_network(item.strip(), strict=False)
-                for item in listed.split(",") if item.strip()]
+        return [
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in listed.split(",")
+            if item.strip()
+        ]
     except ValueError as error:
         raise ConfigError(f"RACKROOM_TRUSTED_PROXIES={listed!r}: {error}") from None
 
@@ -179,6 +185,10 @@ class ObservedEventProcessor(BaseStateEventProcessor):
             try:
                 await super()._execute_event(entry=entry, registered_handler=registered_handler)
                 outcome = "ok"
+            except asyncio.CancelledError:
+                # A live page's loop is cancelled when its tab closes: not a failure.
+                outcome = "cancelled"
+                raise
             finally:
                 elapsed = time.perf_counter() - started
                 metrics.EVENTS.labels(handler=handler, outcome=outcome).inc()

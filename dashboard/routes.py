@@ -19,6 +19,9 @@ ADMIN_USERS = "/admin/users"
 ADMIN_BRANDS = "/admin/brands"
 ADMIN_WAREHOUSES = "/admin/warehouses"
 ADMIN_API_KEYS = "/admin/api-keys"
+ADMIN_WEBHOOKS = "/admin/webhooks"
+#: One webhook endpoint's deliveries (`?webhook=<id>&status=…&page=…`).
+ADMIN_WEBHOOK_DELIVERIES = "/admin/webhooks/deliveries"
 ADMIN_AUDIT = "/admin/audit"
 #: The public poll page a storefront frames; `EMBED_POLL + "/<slug>"` is one poll (the
 #: parameter keeps its old name; it holds the poll's random slug, never an id).

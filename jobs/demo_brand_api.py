@@ -194,6 +194,8 @@ class DemoBrandApi:
             if not brand.items:
                 return 0
             now = datetime.now(UTC)
+            if fraction <= 0:
+                return 0
             count = max(1, int(len(brand.items) * fraction))
             for item in rng.sample(brand.items, min(count, len(brand.items))):
                 if isinstance(item.quantity, int):
@@ -377,7 +379,12 @@ class DemoBrandApi:
         return JSONResponse({"faults": faults})
 
     async def drift_endpoint(self, request: Request) -> Response:
-        fraction = float(request.query_params.get("fraction", "0.01"))
+        try:
+            fraction = float(request.query_params.get("fraction", "0.01"))
+        except ValueError:
+            fraction = -1.0
+        if not 0 <= fraction <= 1:
+            return JSONResponse({"error": "fraction must be a number from 0 to 1"}, status_code=400)
         rng = random.Random()  # noqa: S311  (demo data, not secrets)
         changed = self.drift(rng, fraction, request.query_params.get("brand"))
         return JSONResponse({"changed": changed})

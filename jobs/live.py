@@ -1,8 +1,9 @@
 """Live screens without polling: each web worker LISTENs on PostgreSQL for "what changed".
 
 The relay NOTIFYs `rackroom_live` with topics for the events it reads
-(`models.events.live_topics`: `stock:<variant ids>`, `stock:*`, `transfer:<ids>`,
-`alert`, `import`, `sync`). One listener per process (an asyncio task on the web
+(`models.events.live_topics`: `stock:<variant ids>`, `transfer:<ids>`, either `:*`
+past 200 ids, `alert`, `import`, `sync`). The pages follow through
+`dashboard/states/live.py`. One listener per process (an asyncio task on the web
 worker's loop, started by the first waiter) keeps a dedicated autocommit connection,
 reconnects with backoff when it drops, and wakes every waiter whose interest matches.
 After a reconnect it wakes everyone: what changed while it was away is unknown.

@@ -422,8 +422,9 @@ def purge_events(session: Session, *, older_than: datetime, batch: int = 10_000)
 
 def live_topics(events: Iterable[tuple[str, str | None, dict[str, Any]]]) -> list[str]:
     """What changed, for open screens, from (type, order key, data) of events: one topic
-    per kind, `stock:<variant ids>` (or `stock:*` for many), `transfer:<ids>`, `alert`,
-    `import`, `sync`. The relay NOTIFYs them (`jobs/events/relay.py`)."""
+    per kind, `stock:<variant ids>` (or `stock:*` for many), `transfer:<ids>` (or
+    `transfer:*` for many), `alert`, `import`, `sync`. The relay NOTIFYs them
+    (`jobs/events/relay.py`)."""
     variants: set[int] = set()
     transfers: set[int] = set()
     kinds: set[str] = set()
@@ -443,9 +444,12 @@ def live_topics(events: Iterable[tuple[str, str | None, dict[str, Any]]]) -> lis
     topics = sorted(kinds)
     if variants:
         topics.append("stock:*" if many else "stock:" + ",".join(map(str, sorted(variants))))
-    if transfers:
-        ids = sorted(transfers)[:LIVE_MAX_IDS]
-        topics.append("transfer:" + ",".join(map(str, ids)))
+    transfers.discard(0)
+    if transfers:  # past LIVE_MAX_IDS, "any": a page must never miss its own transfer
+        if len(transfers) > LIVE_MAX_IDS:
+            topics.append("transfer:*")
+        else:
+            topics.append("transfer:" + ",".join(map(str, sorted(transfers))))
     return topics
 
 

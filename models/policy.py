@@ -70,6 +70,7 @@ PERMISSIONS: dict[str, Permission] = {
     "admin.brands": Permission(ADMINS, "manage brands"),
     "admin.warehouses": Permission(ADMINS, "manage warehouses"),
     "admin.api_keys": Permission(ADMINS, "manage API keys"),
+    "admin.webhooks": Permission(ADMINS, "manage webhooks"),
     "admin.audit": Permission(ADMINS, "see the audit log"),
 }
 

@@ -57,6 +57,23 @@ def parse_duration(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def parse_rate_setting(value: object) -> object:
+    """'100/s', '600/m', '3600/h' or a bare number (per second) → tokens per second."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return value
+    from models.rate_limits import parse_rate  # here: settings stays light to import
+
+    try:
+        return parse_rate(value)
+    except Exception as error:  # InvalidQuantity: a domain error, told as pydantic's
+        raise ValueError(str(error)) from None
+
+
+Rate = Annotated[float, BeforeValidator(parse_rate_setting)]
+
+
 def env(name: str, default: object, **constraints: object):
     """A setting read from the environment variable `name`."""
     return Field(default, validation_alias=name, **constraints)  # type: ignore[call-overload]
@@ -117,6 +134,20 @@ class Settings(BaseSettings):
     password_hashing: Literal["standard", "cheap"] = env("RACKROOM_PASSWORD_HASHING", "standard")
     """argon2 cost for new hashes: "standard" (RFC 9106 low-memory); "cheap" is for test
     suites only (hashes made with it are not safe to keep)."""
+
+    # -- per client address (as settled by RACKROOM_TRUSTED_PROXIES), beside per-key limits
+    api_rate_per_address: Rate = env("RACKROOM_API_RATE_PER_ADDRESS", 100.0, gt=0)
+    """Requests to /api/ one client address may make, as a rate ("100/s", "6000/m");
+    over it and RACKROOM_API_BURST_PER_ADDRESS: 429 with Retry-After."""
+    api_burst_per_address: int = env("RACKROOM_API_BURST_PER_ADDRESS", 200, ge=1, le=1_000_000)
+    """Requests to /api/ one client address may make at once before its rate applies."""
+    websocket_rate_per_address: Rate = env("RACKROOM_WEBSOCKET_RATE_PER_ADDRESS", 5.0, gt=0)
+    """New dashboard websocket connections one client address may open, as a rate."""
+    websocket_burst_per_address: int = env(
+        "RACKROOM_WEBSOCKET_BURST_PER_ADDRESS", 60, ge=1, le=100_000
+    )
+    """New websocket connections one address may open at once (an office behind one NAT
+    reconnecting after a restart); over it and the rate, the connection is refused."""
 
     # -- public polls (on top of 20 a minute per address and 5 per respondent)
     poll_daily_votes: int = env("RACKROOM_POLL_DAILY_VOTES", 5000, ge=1)

@@ -107,6 +107,12 @@ def ledger_marker(session: Session, variant_ids: Sequence[int]) -> int:
     return int(found or 0)
 
 
+def newest_ledger_id(session: Session) -> int:
+    """The newest ledger row id of all (0 when the ledger is empty): it moves exactly when
+    any stock changes (the overview's live refresh). Reads the primary key only."""
+    return int(session.connection().scalar(select(func.max(_l.c.id))) or 0)
+
+
 def run_variant_ids(
     session: Session, runs: Sequence[tuple[int, str]], brand_ids: Sequence[int] = ()
 ) -> list[tuple[int, int, str, str]]:

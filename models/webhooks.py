@@ -343,6 +343,81 @@ def list_endpoints(session: Session, *, brand_scope: int | None = None) -> list[
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointRow:
+    """An endpoint as the admin page lists it: its newest delivery beside it (never the
+    secret)."""
+
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    brand_code: str | None
+    brand_name: str | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    created_by: str
+    #: The newest delivery's status, attempts, receiver status code, error and time
+    #: (None: nothing sent yet).
+    last_status: str | None
+    last_attempts: int | None
+    last_status_code: int | None
+    last_error: str | None
+    last_at: datetime | None
+
+
+def list_endpoint_page(
+    session: Session,
+    *,
+    brand_scope: int | None = None,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Page[EndpointRow]:
+    """One page of endpoints (oldest first), each with its newest delivery, in one query:
+    the newest is found through `ix_webhook_delivery_endpoint` (endpoint, id)."""
+    offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
+    e, d = _endpoint.c, _delivery.c
+    scope = [] if brand_scope is None else [e.brand_id == brand_scope]
+    total = session.scalar(select(func.count()).select_from(_endpoint).where(*scope)) or 0
+    newest = (
+        select(func.max(d.id)).where(d.endpoint_id == e.id).correlate(_endpoint).scalar_subquery()
+    )
+    last = _delivery.alias("last_delivery")
+    rows = session.execute(
+        select(
+            e.id,
+            e.name,
+            e.url,
+            e.event_types,
+            Brand.code,
+            Brand.name,
+            e.enabled,
+            e.disabled_reason,
+            e.created_at,
+            e.created_by,
+            last.c.status,
+            last.c.attempts,
+            last.c.last_status_code,
+            last.c.last_error,
+            func.coalesce(last.c.last_attempt_at, last.c.created_at),
+        )
+        .select_from(_endpoint)
+        .outerjoin(Brand, Brand.id == e.brand_id)
+        .outerjoin(last, last.c.id == newest)
+        .where(*scope)
+        .order_by(e.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return Page(
+        rows=[EndpointRow(*r[:3], list(r[3] or []), *r[4:]) for r in rows],
+        total=int(total),
+        offset=offset,
+        limit=limit,
+    )
+
+
 def set_enabled(
     session: Session,
     endpoint_id: int,

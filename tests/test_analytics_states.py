@@ -421,6 +421,7 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
         "create_poll": ({"question": "Evil?", "label_0": "Yes"},),
         "set_status": (poll_id, "closed"), "open_embed": (poll_id,),
         "set_published": (False,), "open_upload": (poll_id,), "upload_csv": (csv,),
+        "save_frame_origins": ({"frame_origins": "https://evil.example"},),
         "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (),
     }
@@ -430,7 +431,7 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
         for handler, args in calls.items():
             state = page_state(DemandState, token, "/demand")
             state.dialog, state.target_id = "upload", poll_id  # as if a dialog were open
-            if handler == "set_published":
+            if handler in ("set_published", "save_frame_origins"):
                 state.dialog = "embed"
             if handler == "upload_csv":
                 events, read = upload(state, "s.csv", *args, count=True)
@@ -443,6 +444,7 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
     with transaction(shop.engine) as session:
         assert session.get(Poll, poll_id).status == "open"
         assert session.get(Poll, poll_id).published
+        assert session.get(Poll, poll_id).frame_origins == ""
         assert session.scalar(select(func.count()).select_from(Poll)) == 1
 
 

@@ -41,10 +41,11 @@ def test_pages_and_api_refuse_framing_and_sniffing(site):
         assert "strict-transport-security" not in headers  # plain http
 
 
-def test_embed_pages_may_be_framed(site):
+def test_embed_paths_naming_no_poll_may_not_be_framed(site):
+    # Which sites may frame a poll's page is the poll's own list (test_poll_frame_origins).
     headers = httpx.get(site + "/embed/abc").headers
-    assert "frame-ancestors *" in headers["content-security-policy"]
-    assert "x-frame-options" not in headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
     assert headers["x-content-type-options"] == "nosniff"
 
 

@@ -19,6 +19,7 @@ import reflex as rx
 from reflex.istate.data import RouterData
 from sqlalchemy import Engine, select, text
 
+from dashboard.states import live as live_module
 from dashboard.states import stock as stock_module
 from dashboard.states.auth import AuthState, RoleGuard
 from dashboard.states.stock import (
@@ -317,7 +318,7 @@ def test_drawer_shows_facts_balances_reservations_and_paged_history(world):
 
 
 def test_watch_refreshes_the_page_when_stock_changes_elsewhere(world, monkeypatch):
-    monkeypatch.setattr(stock_module, "POLL_SECONDS", 0.02)
+    monkeypatch.setattr(live_module, "POLL_SECONDS", 0.02)
     vid = world.variants["SOLS-SO-CREW-M"]
     state = loaded(world, "merchandiser", "/stock?q=SO-CREW-M")
     assert state.rows[0].available == "66"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from jobs.demo_brand_api import DemoBrandApi, brands_from_database
+from jobs.demo_brand_api import DemoBrandApi, brands_from_database, synthetic_brands
 from jobs.seed import run_seed
 from jobs.syncs.demo import configure_demo_connectors
 from jobs.syncs.run import run_syncs
@@ -64,3 +65,19 @@ def test_demo_brands_sync_from_the_demo_brand_api(demo_url):
         )
         assert len(list_connectors(session)) == 7
     engine.dispose()
+
+
+def test_drift_of_nothing_changes_nothing_and_a_bad_fraction_is_refused():
+    """A zero drift is a warm-up (the sync benchmark's): no quantity and no ETag moves."""
+    api = DemoBrandApi(synthetic_brands(2, 50, ["WH1"]))
+    before = {b.code: ([i.quantity for i in b.items], b.etag) for b in api.brands.values()}
+    assert api.drift(random.Random(1), 0.0, "B01") == 0
+    with serve_demo(api) as base:
+        assert httpx.post(f"{base}/_demo/drift", params={"fraction": "0"}).json() == {"changed": 0}
+        for bad in ("x", "-0.5", "2", "nan"):
+            answer = httpx.post(f"{base}/_demo/drift", params={"fraction": bad})
+            assert answer.status_code == 400, bad
+    after = {b.code: ([i.quantity for i in b.items], b.etag) for b in api.brands.values()}
+    assert after == before
+    assert api.drift(random.Random(1), 0.1, "B02") == 5
+    assert [i.quantity for i in api.brands["B02"].items] != before["B02"][0]

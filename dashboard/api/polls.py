@@ -7,6 +7,7 @@ instead of a key. The embed endpoints are public, since a storefront puts the po
 in an iframe for anonymous shoppers: they name the poll by its random slug, answer only
 while it is published and open (one identical 404 otherwise, and for any id), take
 only respondent tokens this server signed, and are capped per minute and per day.
+Only the sites a poll lists in `frame_origins` may show its embed page in a frame.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dashboard.api.security import ApiSecret, authorize
 from models.api_keys import Scope
 from models.db import transaction
 from models.polls import (
+    MAX_FRAME_ORIGINS,
     MAX_OPTIONS,
     SIGNATURE_HEADER,
     PollSummary,
@@ -35,6 +37,7 @@ from models.polls import (
     issue_respondent_token,
     poll_summary,
     receive_webhook,
+    set_poll_frame_origins,
     set_poll_published,
     set_poll_status,
     submit_embed_vote,
@@ -46,6 +49,15 @@ router = APIRouter(tags=["polls"])
 EMBED_PATH = "/embed/poll"
 PollId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Signal = text(100, min_length=1)
+FrameOrigins = Annotated[
+    list[text(300, min_length=1)],
+    Field(
+        max_length=MAX_FRAME_ORIGINS,
+        description="Sites that may show the embed page in a frame: origins such as "
+                    "https://shop.example.com or http://127.0.0.1:8081 (scheme, host, "
+                    "optional port; no path, no wildcard). Empty: no site may frame it.",
+    ),
+]
 
 
 class OptionIn(Strict):
@@ -66,11 +78,15 @@ class CreatePoll(Strict):
     published: StrictBool = Field(
         False, description="Public at its embed link (while open). Default: staff-only."
     )
+    frame_origins: FrameOrigins = []
 
 
 class ChangePoll(Strict):
     published: StrictBool | None = None
     status: Literal["open", "closed"] | None = None
+    frame_origins: FrameOrigins | None = Field(
+        None, description="Replaces the list of sites that may frame the embed page."
+    )
 
 
 class OptionOut(BaseModel):
@@ -98,6 +114,9 @@ class PollOut(BaseModel):
     closed_at: datetime | None
     total_votes: int
     options: list[OptionOut]
+    frame_origins: list[str] = Field(
+        description="Sites that may frame the embed page (none: no site may)."
+    )
 
 
 class CreatedPollOut(PollOut):
@@ -174,6 +193,7 @@ def _poll_out(summary: PollSummary) -> dict:
             )
             for o in summary.options
         ],
+        "frame_origins": list(summary.frame_origins),
     }
 
 
@@ -190,6 +210,7 @@ def create_poll(body: CreatePoll, secret: ApiSecret) -> CreatedPollOut:
             brand_code=body.brand,
             brand_scope=holder.brand_id,
             published=body.published,
+            frame_origins=body.frame_origins,
         )
     return CreatedPollOut(**_poll_out(created.poll), webhook_secret=created.webhook_secret)
 
@@ -205,7 +226,8 @@ def get_poll(poll_id: PollId, secret: ApiSecret) -> PollOut:
 
 @router.patch("/polls/{poll_id}", response_model=PollOut)
 def change_poll(poll_id: PollId, body: ChangePoll, secret: ApiSecret) -> PollOut:
-    """Publish or unpublish a poll, open or close it (both at once, or either)."""
+    """Publish or unpublish a poll, open or close it, list the sites that may frame its
+    embed page (any of these at once)."""
     with transaction() as session:
         holder = authorize(session, secret, Scope.POLLS_WRITE)
         summary = poll_summary(session, poll_id, brand_scope=holder.brand_id)
@@ -214,6 +236,9 @@ def change_poll(poll_id: PollId, body: ChangePoll, secret: ApiSecret) -> PollOut
                                          brand_scope=holder.brand_id)
         if body.status is not None:
             summary = set_poll_status(session, poll_id, body.status, brand_scope=holder.brand_id)
+        if body.frame_origins is not None:
+            summary = set_poll_frame_origins(session, poll_id, body.frame_origins,
+                                             brand_scope=holder.brand_id)
     return PollOut(**_poll_out(summary))
 
 

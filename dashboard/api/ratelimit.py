@@ -117,21 +117,31 @@ def _take(backends: _Backends, limits: Limits, cost: int) -> BucketState | None:
     if cost > burst:
         return state_of(granted=False, tokens=float(burst), burst=burst, rate=rate, cost=cost)
     if backends.script is not None:
-        try:
-            granted, tokens = backends.script(
-                keys=[f"{_REDIS_PREFIX}{limits.key_id}"], args=[rate, burst, cost]
-            )
-        except redis.RedisError as error:
-            # Redis down: /api/v1/ready says so; serving unlimited beats failing every call.
-            log.warning("rate limiter: Redis unavailable (%s); request not counted", error)
-            return None
-        return state_of(
-            granted=bool(granted), tokens=float(tokens), burst=burst, rate=rate, cost=cost
-        )
+        return take_in_redis(str(limits.key_id), rate=rate, burst=burst, cost=cost)
     with Session(_counting_engine(get_engine())) as session:
         state = take_tokens(session, limits.key_id, rate=rate, burst=burst, cost=cost)
         session.commit()
     return state
+
+
+def redis_configured() -> bool:
+    """Whether buckets are counted in Redis (REDIS_URL is set)."""
+    return _current().script is not None
+
+
+def take_in_redis(bucket: str, *, rate: float, burst: int, cost: int = 1) -> BucketState | None:
+    """Take `cost` tokens from the Redis bucket named `bucket` (shared by every worker);
+    None when Redis is not configured or does not answer (the request is not counted)."""
+    script = _current().script
+    if script is None:
+        return None
+    try:
+        granted, tokens = script(keys=[f"{_REDIS_PREFIX}{bucket}"], args=[rate, burst, cost])
+    except redis.RedisError as error:
+        # Redis down: /api/v1/ready says so; serving unlimited beats failing every call.
+        log.warning("rate limiter: Redis unavailable (%s); request not counted", error)
+        return None
+    return state_of(granted=bool(granted), tokens=float(tokens), burst=burst, rate=rate, cost=cost)
 
 
 _counting: tuple[Engine, Engine] | None = None

@@ -16,6 +16,8 @@ from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     admin_brands,
     admin_warehouses,
     admin_api_keys,
+    admin_webhooks,
+    admin_webhook_deliveries,
     admin_audit,
     login,
     embed,

@@ -289,7 +289,7 @@ def _create_dialog() -> rx.Component:
 def _embed_body() -> rx.Component:
     return rx.vstack(
         rx.text(
-            "Paste this where the poll should appear (any page that allows iframes):", size="2"
+            "Paste this where the poll should appear, and list that site below:", size="2"
         ),
         copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
         rx.hstack(
@@ -311,8 +311,43 @@ def _embed_body() -> rx.Component:
         ),
         muted("Unpublished or closed, the link shows “not available”. Anyone with it can "
               "vote once; votes are capped per address per minute and per day."),
+        _frame_origins_form(),
         spacing="2",
         width="100%",
+    )
+
+
+def _frame_origins_form() -> rx.Component:
+    """The sites whose pages may show the poll in an iframe (none listed: no site may)."""
+    return rx.form(
+        rx.vstack(
+            rx.text("Sites that may show it in a frame", size="2", weight="medium"),
+            rx.text_area(
+                name="frame_origins",
+                default_value=S.embed_origins,
+                key=S.embed_origins,
+                placeholder="https://shop.example.com",
+                rows="3",
+                width="100%",
+                aria_label="Sites that may show it in a frame",
+                data_testid="embed-origins",
+            ),
+            rx.hstack(
+                muted("One site a line: https://host or http://host:port, no path, no *. "
+                      "None listed: no site may frame the poll."),
+                rx.button("Save sites", type="submit", size="1", variant="soft",
+                          data_testid="embed-origins-save"),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=S.save_frame_origins,
+        reset_on_submit=False,
+        width="100%",
+        padding_top="8px",
     )
 
 

@@ -16,6 +16,7 @@ from dashboard.components.figures import (
     stat_card,
 )
 from dashboard.components.layout import app_shell
+from dashboard.components.live import live_badge
 from dashboard.registry import Nav, page
 from dashboard.states.overview import FigureRow, GapItem, OverviewState
 
@@ -294,7 +295,19 @@ def _content() -> rx.Component:
 
 
 def _description() -> rx.Component:
-    return rx.text(OverviewState.scope_description, size="2", color_scheme="gray")
+    return rx.hstack(
+        rx.text(OverviewState.scope_description, size="2", color_scheme="gray"),
+        rx.cond(
+            OverviewState.live_label != "",
+            live_badge(
+                OverviewState.live_label,
+                "the stock figures update by themselves when stock changes.",
+            ),
+        ),
+        align="center",
+        spacing="3",
+        wrap="wrap",
+    )
 
 
 def _refresh_button() -> rx.Component:

@@ -8,6 +8,7 @@ import reflex as rx
 from dashboard.components.admin import muted
 from dashboard.components.figures import NUMERIC
 from dashboard.components.filters import clear_filters
+from dashboard.components.live import live_badge
 from dashboard.pages.stock_table import HEAT
 from dashboard.states.stock import LOW_STOCK_THRESHOLD, STOCK_CHOICES, StockState
 
@@ -223,14 +224,7 @@ def summary_bar() -> rx.Component:
     return rx.hstack(
         rx.text(S.summary, size="2", weight="medium", data_testid="grid-summary", style=NUMERIC),
         rx.cond(S.loading, rx.spinner(size="1")),
-        rx.badge(
-            rx.box(width="6px", height="6px", border_radius="50%", background=rx.color("grass", 9)),
-            "Live",
-            color_scheme="grass",
-            variant="soft",
-            size="1",
-            title=S.live_label + " — rows update by themselves when stock changes elsewhere.",
-        ),
+        live_badge(S.live_label, "rows update by themselves when stock changes elsewhere."),
         rx.spacer(),
         _legend(),
         align="center",

@@ -10,6 +10,7 @@ from dashboard import routes
 from dashboard.components.admin import cell, headers, muted, number_cell, when
 from dashboard.components.figures import NUMERIC, empty_state
 from dashboard.components.lists import list_view
+from dashboard.components.live import live_badge
 from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     transfers_detail,
     transfers_pick,
@@ -140,7 +141,12 @@ def transfers_page() -> rx.Component:
             ),
             rx.spacer(),
             muted(S.summary, size="2", white_space="nowrap", data_testid="transfers-summary"),
+            rx.cond(
+                S.loaded,
+                live_badge(S.live_label, "the list updates by itself when a transfer changes."),
+            ),
             align="center",
+            spacing="3",
             width="100%",
         ),
         _list(),

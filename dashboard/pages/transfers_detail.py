@@ -22,6 +22,7 @@ from dashboard.components.admin import (
 )
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import app_shell, gate
+from dashboard.components.live import live_badge
 from dashboard.pages.transfers_common import back_to_list, status_badge
 from dashboard.registry import page
 from dashboard.states.transfers_detail import EventItem, LineItem, TransferDetailState
@@ -268,8 +269,11 @@ def _summary_card() -> rx.Component:
             rx.hstack(
                 status_badge(D.status_label, D.color, size="2", data_testid="status"),
                 rx.text(D.next_step, size="2", color_scheme="gray"),
+                rx.spacer(),
+                live_badge(D.live_label, "steps taken elsewhere show here by themselves."),
                 align="center",
                 spacing="3",
+                width="100%",
             ),
             rx.grid(
                 _fact("From", D.source),

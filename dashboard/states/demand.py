@@ -52,6 +52,7 @@ from models.polls import (
     create_poll,
     import_votes_csv,
     list_polls,
+    set_poll_frame_origins,
     set_poll_published,
     set_poll_status,
 )
@@ -101,6 +102,8 @@ class PollItem:
     created: str = ""
     created_exact: str = ""
     selected: bool = False
+    #: Sites that may frame its embed page, one a line.
+    frame_origins: str = ""
 
     @classmethod
     def of(cls, poll: PollSummary, selected: int) -> PollItem:
@@ -117,6 +120,7 @@ class PollItem:
             created=relative_time(poll.created_at),
             created_exact=exact_time(poll.created_at),
             selected=poll.id == selected,
+            frame_origins="\n".join(poll.frame_origins),
         )
 
 
@@ -300,6 +304,8 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
     embed_url: str = ""
     embed_html: str = ""
     embed_published: bool = False
+    #: The embed dialog's sites that may frame the poll, one a line (as saved).
+    embed_origins: str = ""
     upload_message: str = ""
     upload_errors: list[RowErrorItem] = []
 
@@ -465,6 +471,7 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
             self.router.url.origin, created.poll.slug, created.poll.question
         )
         self.embed_published = created.poll.published
+        self.embed_origins = "\n".join(created.poll.frame_origins)
         self.selected_poll = created.poll.id
         return [rx.toast.success("Poll created: it is open for votes"), DemandState.refresh]
 
@@ -502,6 +509,7 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
             self.router.url.origin, poll.slug, poll.question
         )
         self.embed_published = poll.published
+        self.embed_origins = poll.frame_origins
         return None
 
     @rx.event
@@ -519,6 +527,26 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         self.embed_published = poll.published
         word = "public at its link" if poll.published else "staff-only: its link answers no one"
         return [rx.toast.success(f"“{poll.question}” is {word}"), DemandState.refresh]
+
+    @rx.event
+    async def save_frame_origins(self, form: dict[str, Any]) -> Reply:
+        """The embed dialog's list of sites that may show the poll in a frame (their pages'
+        `frame-ancestors`); empty: no site may."""
+        access = await self.require("demand.manage")
+        if not access or access.user is None:
+            return access.refusal
+        if self.dialog not in ("embed", "created") or not self.target_id:
+            return None
+        poll, refused = await _change_poll(
+            set_poll_frame_origins, self.target_id, str(form.get("frame_origins", "") or ""),
+            access.user.brand_scope,
+        )
+        if poll is None:
+            return refused
+        self.embed_origins = "\n".join(poll.frame_origins)
+        sites = len(poll.frame_origins)
+        word = f"{sites} site(s) may show it in a frame" if sites else "no site may frame it"
+        return [rx.toast.success(f"“{poll.question}”: {word}"), DemandState.refresh]
 
     @rx.event
     async def open_upload(self, poll_id: int) -> Reply:

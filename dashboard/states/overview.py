@@ -1,5 +1,10 @@
 """Overview page state: stock figures in total, per brand and per warehouse, and the
-key charts (sales trend, top demand gaps, open alerts)."""
+key charts (sales trend, top demand gaps, open alerts).
+
+The figures stay live while the page is open (`dashboard/states/live.py`): any stock
+change moves the ledger's newest id, and the figures are read again, at most every
+`SETTLE_SECONDS`. The key charts are read once per visit (a day's sales do not need
+a refresh per sale)."""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ import logging
 
 import reflex as rx
 
+from dashboard import routes
 from dashboard.formatting import plural, units
 from dashboard.states.auth import RoleGuard, SessionUser
 from dashboard.states.charting import ChartView, chart_view
+from dashboard.states.live import LiveFollow, Watch, follow
 from jobs.analytics.charts import trend_chart
 from jobs.analytics.demand import wanted_not_stocked
 from jobs.analytics.frames import shared_analytics
@@ -19,6 +26,7 @@ from jobs.analytics.metrics import Filters, sales_trend
 from models.alerts import open_alert_count
 from models.db import read_session
 from models.reports import StockFigures, StockOverview, stock_overview
+from models.stock_view import newest_ledger_id
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +56,26 @@ class FigureRow:
         )
 
 
-def read_overview(brand_scope: int | None) -> StockOverview:
-    """The figures of one brand (a vendor's) or of every brand. Blocking."""
+#: The figures scan every balance: after a live refresh, wait this long before the next.
+SETTLE_SECONDS = 3.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Figures:
+    overview: StockOverview
+    #: The ledger's newest id when the figures were read (it moves with any stock change).
+    marker: int
+
+
+def read_figures(brand_scope: int | None, marker: int | None = None) -> Figures | None:
+    """The figures of one brand (a vendor's) or of every brand, and the ledger marker
+    they reflect (read first: a change in between shows on the next check); None when
+    `marker` has not moved. Blocking."""
     with read_session() as session:
-        return stock_overview(session, brand_id=brand_scope)
+        now = newest_ledger_id(session)
+        if marker is not None and now == marker:
+            return None
+        return Figures(stock_overview(session, brand_id=brand_scope), now)
 
 
 #: Gaps listed on the Overview (the Demand page has them all).
@@ -99,7 +123,7 @@ def read_key_charts(brand_scope: int | None) -> KeyCharts:
     )
 
 
-class OverviewState(RoleGuard, rx.State):
+class OverviewState(RoleGuard, LiveFollow, rx.State):
     """What the Overview page shows. Every load re-checks the session and scope."""
 
     loading: bool = True
@@ -119,6 +143,9 @@ class OverviewState(RoleGuard, rx.State):
     has_open_alerts: bool = False
     key_charts_loading: bool = True
     key_charts_error: str = ""
+    # backend only
+    _brand_scope: int | None = None
+    _marker: int = 0
 
     @rx.event(background=True)
     async def load(self):
@@ -130,11 +157,12 @@ class OverviewState(RoleGuard, rx.State):
                 self._clear()
                 return access.page_refusal
             user = access.user
+            generation = self._next_generation()
             self.loading = True
             self.key_charts_loading = True
             self.load_error = ""
         try:
-            overview = await rx.run_in_thread(functools.partial(read_overview, user.brand_scope))
+            figures = await rx.run_in_thread(functools.partial(read_figures, user.brand_scope))
         except Exception:
             log.exception("overview: reading stock figures failed")
             async with self:
@@ -145,8 +173,10 @@ class OverviewState(RoleGuard, rx.State):
                 )
             return
         async with self:
+            if generation != self._generation:
+                return None
             self.loading = False
-            self._show(user, overview)
+            self._live_show(figures, user)
         try:
             key = await rx.run_in_thread(functools.partial(read_key_charts, user.brand_scope))
         except Exception:
@@ -167,6 +197,32 @@ class OverviewState(RoleGuard, rx.State):
             )
             self.open_alerts = units(key.open_alerts)
             self.has_open_alerts = key.open_alerts > 0
+        return OverviewState.watch(generation)
+
+    @rx.event(background=True, supersedes=True)
+    async def watch(self, generation: int):
+        """Keep the figures current while the page is open (ends when it is left)."""
+        return await follow(
+            self,
+            generation,
+            route=routes.OVERVIEW,
+            permission="overview.read",
+            settle_seconds=SETTLE_SECONDS,
+        )
+
+    def _live_watch(self) -> Watch | None:
+        return Watch("stock", None, (self._brand_scope, self._marker))
+
+    async def _live_read(self, token: tuple[int | None, int]) -> Figures | None:
+        return await rx.run_in_thread(functools.partial(read_figures, *token))
+
+    def _live_show(self, fresh: Figures, user: SessionUser) -> None:
+        self._brand_scope, self._marker = user.brand_scope, fresh.marker
+        self._show(user, fresh.overview)
+        self._mark_live()
+
+    def _live_refused(self) -> None:
+        self._clear()
 
     def _show(self, user: SessionUser, overview: StockOverview) -> None:
         self.is_vendor = user.brand_scope is not None
@@ -188,6 +244,7 @@ class OverviewState(RoleGuard, rx.State):
         self.by_warehouse = [FigureRow.of(row) for row in overview.by_warehouse]
 
     def _clear(self) -> None:
+        self._next_generation()  # a live refresh in flight shows nothing any more
         self.scope_description = ""
         self.has_stock = False
         self.variant_summary = ""

@@ -19,13 +19,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import reflex as rx
 
 from dashboard.api.exports import STOCK_EXPORT_MAX_ROWS, download, stock_export_href
 from dashboard.formatting import plural
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
+from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.stock_balances import BalanceItem, Column, StockCell, balance_items
 from dashboard.states.stock_correction import (
     REASON_CHOICES,
@@ -36,6 +36,7 @@ from dashboard.states.stock_correction import (
 )
 from dashboard.states.stock_drawer import (
     DrawerBalance,
+    DrawerResult,
     Fact,
     LedgerItem,
     ReservationItem,
@@ -58,7 +59,6 @@ from dashboard.states.stock_filters import (
     parse_request,
 )
 from dashboard.states.stock_sizes import RunItem, SizeCell, heat_level, run_items
-from jobs.live import wait_for_change
 from models.db import read_session
 from models.errors import DomainError, InvalidQuantity
 from models.grid import (
@@ -107,10 +107,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How often an open grid asks whether its rows changed, and how often the loop
-#: re-checks the session (each check is a database read).
-POLL_SECONDS = 2.0
-RECHECK_EVERY = 15
 CHOICES_TTL_S = 60.0
 
 
@@ -144,6 +140,26 @@ class GridResult:
     marker: int
     #: (product id, colour, size) -> variant id, for the size-run cells.
     run_ids: dict[tuple[int, str, str], int]
+
+
+@dataclasses.dataclass(frozen=True)
+class _GridWatch:
+    """What the live refresh checks: the shown page's request, variants and ledger
+    marker, and the open drawer's (0: none)."""
+
+    request: GridRequest
+    ids: tuple[int, ...]
+    marker: int
+    drawer: int
+    drawer_marker: int
+    before: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _GridFresh:
+    result: GridResult
+    drawer: int
+    drawn: DrawerResult | None
 
 
 def read_grid(request: GridRequest) -> GridResult:
@@ -201,7 +217,9 @@ def read_export_size(f: GridFilter) -> int:
 # --- the state ------------------------------------------------------------------------------
 
 
-class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.State):
+class StockState(
+    RoleGuard, LiveFollow, StockFilters, CorrectionDialog, VariantDrawer, rx.State
+):
     """The stock grid of one browser tab: one page of rows, the filter it came from."""
 
     view: str = "balances"
@@ -218,11 +236,9 @@ class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.St
     sizes: list[str] = []
     runs: list[RunItem] = []
     summary: str = ""
-    live_label: str = ""
     exporting: bool = False
 
     # backend only (never sent to the browser)
-    _generation: int = 0
     _watch_ids: tuple[int, ...] = ()
     _marker: int = 0
     _notes: tuple[str, ...] = ()
@@ -243,8 +259,7 @@ class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.St
                 return access.page_refusal
             user = access.user
             request = parse_request(self.router.url.query_parameters, user.brand_scope)
-            self._generation += 1
-            generation = self._generation
+            generation = self._next_generation()
             self._close_edit()
             self._close_drawer()
             self.loading = True
@@ -269,63 +284,55 @@ class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.St
 
     @rx.event(background=True, supersedes=True)
     async def watch(self, generation: int) -> Events:
-        """Live refresh while the page is open: when told a shown variant changed
-        (PostgreSQL) or every couple of seconds (SQLite), ask whether the shown variants'
-        ledger moved (one indexed read), and refetch the page (and the open drawer) only
-        when it did. Ends when another page or filter loads, the
-        tab goes away (Reflex cancels the page-load chain), or the session ends."""
-        async with self:
-            access = await self.require("stock.read")
-            if not access or access.user is None:
-                self._clear()
-                return access.page_refusal
-            watched = (*self._watch_ids, self._drawer_variant)
-        user = access.user
-        ticks = 0
-        while True:
-            # PostgreSQL: until the relay says a shown variant changed (jobs/live.py);
-            # SQLite: every POLL_SECONDS. Either way the marker below decides.
-            await wait_for_change("stock", watched, poll_seconds=POLL_SECONDS)
-            ticks += 1
-            async with self:
-                if generation != self._generation or self.router.url.path.rstrip("/") != ROUTE:
-                    return None
-                if ticks % RECHECK_EVERY == 0:
-                    access = await self.require("stock.read")
-                    if not access or access.user is None:
-                        self._clear()
-                        return access.refusal
-                    user = access.user
-                f, ids, marker = self._filter, self._watch_ids, self._marker
-                request = GridRequest(f, self.view, self._notes, self._scope) if f else None
-                drawer = self._drawer_variant if self.drawer_open else 0
-                drawer_marker, before = self._drawer_marker, self._ledger_before()
-                watched = (*ids, drawer)
-            if request is None:
-                return None
-            try:
-                grid_moved = await rx.run_in_thread(functools.partial(read_marker, ids)) != marker
-                drawer_moved = bool(drawer) and (
-                    await rx.run_in_thread(functools.partial(read_marker, (drawer,)))
-                    != drawer_marker
-                )
-                if not grid_moved and not drawer_moved:
-                    continue
-                result = await rx.run_in_thread(functools.partial(read_grid, request))
-                drawn = None
-                if drawer:
-                    drawn = await rx.run_in_thread(
-                        functools.partial(read_drawer, drawer, request.scope, before)
-                    )
-            except Exception:
-                log.exception("stock grid: live refresh failed; trying again shortly")
-                continue
-            async with self:
-                if generation != self._generation:
-                    return None
-                self._show(user, result, keep_notes=True)
-                if drawn is not None and self.drawer_open and self._drawer_variant == drawer:
-                    self._show_drawer(drawn)
+        """Live refresh while the page is open (`dashboard/states/live.py`): when told a
+        shown variant changed (PostgreSQL) or every couple of seconds (SQLite), ask
+        whether the shown variants' ledger moved (one indexed read), and refetch the page
+        (and the open drawer) only when it did. Ends when another page or filter loads,
+        the tab goes away, or the session ends."""
+        return await follow(self, generation, route=ROUTE, permission="stock.read")
+
+    def _live_watch(self) -> Watch | None:
+        f = self._filter
+        if f is None:
+            return None
+        drawer = self._drawer_variant if self.drawer_open else 0
+        return Watch(
+            "stock",
+            (*self._watch_ids, drawer),
+            _GridWatch(
+                GridRequest(f, self.view, self._notes, self._scope),
+                self._watch_ids,
+                self._marker,
+                drawer,
+                self._drawer_marker,
+                self._ledger_before(),
+            ),
+        )
+
+    async def _live_read(self, token: _GridWatch) -> _GridFresh | None:
+        ids, drawer = token.ids, token.drawer
+        grid_moved = await rx.run_in_thread(functools.partial(read_marker, ids)) != token.marker
+        drawer_moved = bool(drawer) and (
+            await rx.run_in_thread(functools.partial(read_marker, (drawer,)))
+            != token.drawer_marker
+        )
+        if not grid_moved and not drawer_moved:
+            return None
+        result = await rx.run_in_thread(functools.partial(read_grid, token.request))
+        drawn = None
+        if drawer:
+            drawn = await rx.run_in_thread(
+                functools.partial(read_drawer, drawer, token.request.scope, token.before)
+            )
+        return _GridFresh(result, drawer, drawn)
+
+    def _live_show(self, fresh: _GridFresh, user: SessionUser) -> None:
+        self._show(user, fresh.result, keep_notes=True)
+        if fresh.drawn is not None and self.drawer_open and self._drawer_variant == fresh.drawer:
+            self._show_drawer(fresh.drawn)
+
+    def _live_refused(self) -> None:
+        self._clear()
 
     def _show(self, user: SessionUser, result: GridResult, *, keep_notes: bool = False) -> None:
         request, page, choices = result.request, result.page, result.choices
@@ -348,7 +355,7 @@ class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.St
             if vendor
             else "Every brand's stock, by variant and warehouse."
         )
-        self.live_label = "Live · checked " + datetime.now(UTC).strftime("%H:%M:%S UTC")
+        self._mark_live()
         self._show_filter(f, choices, vendor)
         self._show_paging(f, page.total_rows, len(page.rows), vendor)
         self.columns = [Column(w.id, w.code, w.name) for w in page.warehouses]
@@ -366,7 +373,7 @@ class StockState(RoleGuard, StockFilters, CorrectionDialog, VariantDrawer, rx.St
         self.view_key = grid_href(f, request.view, vendor=vendor)
 
     def _clear(self) -> None:
-        self._generation += 1
+        self._next_generation()
         self._filter = None
         self._watch_ids, self._marker = (), 0
         self.rows, self.runs, self.columns, self.sizes = [], [], [], []

@@ -1,5 +1,8 @@
 """/transfers: the list of transfers, by status (in the URL), newest first.
 
+The list stays live while open (`dashboard/states/live.py`): when a transfer changes
+(a step in another session), its rows and tab counts are read again.
+
 The other transfer screens have their own modules (`transfers_new`, `transfers_detail`,
 `transfers_pick`, `transfers_suggest`); what they share is in `transfers_common`.
 """
@@ -10,10 +13,11 @@ import dataclasses
 import logging
 
 import reflex as rx
+from sqlmodel import Session
 
 from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time, units
-from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
     PagedList,
     db_read,
@@ -22,6 +26,7 @@ from dashboard.states.listing import (
     page_size,
     query_param,
 )
+from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.transfers_common import (
     ANY_STATUS,
     STATUS_LABELS,
@@ -32,8 +37,15 @@ from dashboard.states.transfers_common import (
     status_label,
 )
 from dashboard.states.transfers_new import MAX_LINES, NewTransferState
+from models.admin import Page
 from models.policy import allows
-from models.transfers import TransferRow, list_transfers, transfer_counts
+from models.transfers import (
+    TransferCounts,
+    TransferRow,
+    list_transfers,
+    transfer_counts,
+    transfer_marker,
+)
 
 __all__ = ["StatusTab", "TransferItem", "TransfersState", "brand_options"]
 
@@ -77,6 +89,27 @@ class TransferItem:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListRead:
+    """One page of the list, the tab counts, and the marker they reflect."""
+
+    page: Page[TransferRow]
+    counts: TransferCounts
+    marker: int
+
+
+def read_list(
+    session: Session, status: str | None, page: int, per_page: int, since: int | None = None
+) -> ListRead | None:
+    """The list as of now (the marker read first: a change in between shows on the next
+    check); None when no transfer changed since the marker `since`."""
+    marker = transfer_marker(session)
+    if since is not None and marker == since:
+        return None
+    found = fetch_page(session, list_transfers, page, per_page, status=status)
+    return ListRead(found, transfer_counts(session), marker)
+
+
 @dataclasses.dataclass
 class StatusTab:
     value: str = ""
@@ -85,7 +118,7 @@ class StatusTab:
     href: str = ""
 
 
-class TransfersState(RoleGuard, PagedList, rx.State):
+class TransfersState(RoleGuard, LiveFollow, PagedList, rx.State):
     """/transfers: the list, its status tabs and paging."""
 
     transfers: list[TransferItem] = []
@@ -94,6 +127,10 @@ class TransfersState(RoleGuard, PagedList, rx.State):
     loaded: bool = False
     load_error: str = ""
     can_create: bool = False
+    # backend only: what the live refresh re-reads
+    _page: int = 1
+    _per: int = 0
+    _marker: int = 0
 
     @rx.var
     def summary(self) -> str:
@@ -113,22 +150,49 @@ class TransfersState(RoleGuard, PagedList, rx.State):
         status = query_param(params, "status")
         self.status_filter = status if status in STATUS_LABELS else ANY_STATUS
         self.can_create = allows(signed_in_user().role, "transfers.create")
-        await self._fetch(page_number(params), page_size(params))
+        generation = self._next_generation()
+        self._page, self._per = page_number(params), page_size(params)
+        await self._fetch(self._page, self._per)
         dialog = await self.get_state(NewTransferState)
         dialog._close_dialog()
         if query_param(params, "new") and self.can_create:
             skus = [s.strip() for s in query_param(params, "sku").split(",") if s.strip()]
             await dialog._open_new("\n".join(f"{s} 1" for s in skus[:MAX_LINES]))
+        return TransfersState.watch(generation)
+
+    @rx.event(background=True, supersedes=True)
+    async def watch(self, generation: int):
+        """Follow transfer changes while the list is open (ends when it is left)."""
+        return await follow(self, generation, route=routes.TRANSFERS, permission="transfers.read")
+
+    def _status(self) -> str | None:
+        return None if self.status_filter == ANY_STATUS else self.status_filter
+
+    def _live_watch(self) -> Watch | None:
+        if not self.loaded:
+            return None
+        return Watch("transfer", None, (self._status(), self._page, self._per, self._marker))
+
+    async def _live_read(self, token: tuple[str | None, int, int, int]) -> ListRead | None:
+        return await db_read(read_list, *token[:3], since=token[3])
+
+    def _live_show(self, fresh: ListRead, user: SessionUser) -> None:
+        self._show_list(fresh)
 
     async def _fetch(self, page: int, per_page: int) -> None:
-        status = None if self.status_filter == ANY_STATUS else self.status_filter
         try:
-            found = await db_read(fetch_page, list_transfers, page, per_page, status=status)
-            counts = await db_read(transfer_counts)
+            found = await db_read(read_list, self._status(), page, per_page)
         except Exception:
             log.exception("transfers: reading the list failed")
             self.load_error = "The transfers could not be read. Refresh to try again."
             return
+        if found is not None:
+            self._show_list(found)
+
+    def _show_list(self, read: ListRead) -> None:
+        found, counts = read.page, read.counts
+        self._marker = read.marker
+        self._mark_live()
         self.load_error = ""
         self.transfers = [TransferItem.of(row) for row in found.rows]
         total = sum(counts.by_status.values())

@@ -2,6 +2,9 @@
 
 Ship and Cancel ask first (`confirm_ship`, `confirm_cancel`): shipping takes the units
 off the source's shelves, so the confirmation says what leaves, from where, to where.
+
+The page stays live while open (`dashboard/states/live.py`): a step taken in another
+session (a manager approving, the source shipping) shows without a reload.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 import reflex as rx
+from sqlmodel import Session
 
+from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time, units
-from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import db_read, db_write, query_param
+from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.sidebar import SidebarState
 from dashboard.states.transfers_common import status_color, status_label
 from models.errors import DomainError, InvalidQuantity, NotFound
@@ -24,6 +30,8 @@ from models.policy import allows
 from models.transfers import (
     CANCELLABLE,
     ReceiptLine,
+    TimelineEntry,
+    TransferDetail,
     TransferLineRow,
     approve_transfer,
     cancel_transfer,
@@ -31,6 +39,7 @@ from models.transfers import (
     ship_transfer,
     submit_transfer,
     transfer_detail,
+    transfer_marker,
     transfer_timeline,
 )
 
@@ -99,6 +108,24 @@ class EventItem:
     color: str = "gray"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class DetailRead:
+    detail: TransferDetail
+    timeline: list[TimelineEntry]
+    #: The transfer's newest timeline id when read (it moves with every step).
+    marker: int
+
+
+def read_detail(session: Session, transfer_id: int, since: int | None = None) -> DetailRead | None:
+    """The transfer, its timeline and marker (read first: a step in between shows on the
+    next check); None when it has not changed since the marker `since`."""
+    marker = transfer_marker(session, transfer_id)
+    if since is not None and marker == since:
+        return None
+    detail = transfer_detail(session, transfer_id)
+    return DetailRead(detail, transfer_timeline(session, transfer_id), marker)
+
+
 class ReceiptForm(TypedDict, total=False):
     keep_open: str
     note: str
@@ -114,7 +141,7 @@ def _form_int(form: dict, name: str) -> int:
         raise InvalidQuantity(f"{raw!r} is not a whole number.", field=name) from None
 
 
-class TransferDetailState(RoleGuard, DialogState, rx.State):
+class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
     """One transfer: its facts, lines, timeline, and the dialogs of its steps."""
 
     transfer_id: int = 0
@@ -133,6 +160,7 @@ class TransferDetailState(RoleGuard, DialogState, rx.State):
     role: str = ""
     loaded: bool = False
     load_error: str = ""
+    _marker: int = 0
 
     @rx.var
     def title(self) -> str:
@@ -189,12 +217,32 @@ class TransferDetailState(RoleGuard, DialogState, rx.State):
             self.transfer_id = int(query_param(self.router.url.query_parameters, "id"))
         except ValueError:
             self.transfer_id = 0
+        generation = self._next_generation()
         await self._refetch()
+        return TransferDetailState.watch(generation)
+
+    @rx.event(background=True, supersedes=True)
+    async def watch(self, generation: int):
+        """Follow this transfer while its page is open (ends when it is left)."""
+        return await follow(
+            self, generation, route=routes.TRANSFER_DETAIL, permission="transfers.read"
+        )
+
+    def _live_watch(self) -> Watch | None:
+        if not self.loaded or not self.status:  # not found: nothing to follow
+            return None
+        return Watch("transfer", (self.transfer_id,), (self.transfer_id, self._marker))
+
+    async def _live_read(self, token: tuple[int, int]) -> DetailRead | None:
+        return await db_read(read_detail, token[0], since=token[1])
+
+    def _live_show(self, fresh: DetailRead, user: SessionUser) -> None:
+        if fresh.detail.transfer.id == self.transfer_id:
+            self._show_detail(fresh)
 
     async def _refetch(self) -> None:
         try:
-            detail = await db_read(transfer_detail, self.transfer_id)
-            timeline = await db_read(transfer_timeline, self.transfer_id)
+            found = await db_read(read_detail, self.transfer_id)
         except NotFound:
             self.load_error = (
                 f"There is no transfer #{self.transfer_id}. Go back to the list and pick one."
@@ -205,6 +253,13 @@ class TransferDetailState(RoleGuard, DialogState, rx.State):
             log.exception("transfers: reading transfer %s failed", self.transfer_id)
             self.load_error = "The transfer could not be read. Refresh to try again."
             return
+        if found is not None:
+            self._show_detail(found)
+
+    def _show_detail(self, found: DetailRead) -> None:
+        detail, timeline = found.detail, found.timeline
+        self._marker = found.marker
+        self._mark_live()
         row = detail.transfer
         self.load_error = ""
         self.status = row.status

@@ -28,6 +28,13 @@ from models.polls.embed import (
     public_poll,
     submit_embed_vote,
 )
+from models.polls.frames import (
+    MAX_FRAME_ORIGINS,
+    frame_ancestors,
+    frame_origins_of,
+    parse_frame_origins,
+    set_poll_frame_origins,
+)
 from models.polls.manage import (
     CreatedPoll,
     OptionCount,
@@ -76,6 +83,7 @@ __all__ = [
     "EMBED_LIMIT_PER_IP",
     "EMBED_LIMIT_PER_RESPONDENT",
     "MAX_CSV_ROWS",
+    "MAX_FRAME_ORIGINS",
     "MAX_OPTIONS",
     "MAX_VOTES_PER_REQUEST",
     "RATE_WINDOW",
@@ -114,6 +122,8 @@ __all__ = [
     "describe_signal",
     "embed_poll",
     "embed_vote",
+    "frame_ancestors",
+    "frame_origins_of",
     "hit_rate_limit",
     "import_votes_csv",
     "is_respondent_token",
@@ -122,10 +132,12 @@ __all__ = [
     "match_options_to_variants",
     "new_slug",
     "option_signals",
+    "parse_frame_origins",
     "poll_summary",
     "public_poll",
     "receive_webhook",
     "respondent_of",
+    "set_poll_frame_origins",
     "set_poll_published",
     "set_poll_status",
     "sign",

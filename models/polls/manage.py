@@ -73,6 +73,8 @@ class PollSummary:
     closed_at: datetime | None
     total_votes: int
     options: list[OptionCount]
+    #: Sites that may frame its embed page (`models.polls.frames`); empty: none may.
+    frame_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +159,21 @@ def create_poll(
     brand_code: str | None = None,
     brand_scope: int | None,
     published: bool = False,
+    frame_origins: str | Sequence[str] | None = None,
 ) -> CreatedPoll:
     """Create an open poll; returns it with its webhook secret (shown only this once).
 
-    It is public (its embed page and public vote) only once `published`.
+    It is public (its embed page and public vote) only once `published`; only the
+    `frame_origins` (`models.polls.frames`) may show its embed page in a frame.
 
     Options need distinct labels (case-insensitive). Signals name what a vote asks for;
     they need not exist in the catalogue, since "wanted but not stocked" is the point.
     A brand-bound caller (`brand_scope`) can only create polls for its own brand.
     """
+    from models.polls.frames import parse_frame_origins  # frames imports this module
+
     question = _text(question, "question", 500)
+    origins = parse_frame_origins(frame_origins)
     brand_id = None
     if brand_code is not None and brand_code.strip():
         brand = session.scalar(select(Brand).where(Brand.code == brand_code.strip().upper()))
@@ -214,6 +221,7 @@ def create_poll(
         brand_id=brand_id,
         webhook_secret="whsec_" + secrets.token_urlsafe(32),
         created_by=actor,
+        frame_origins=" ".join(origins),
     )
     session.add(poll)
     session.flush()
@@ -280,6 +288,7 @@ def poll_summary(
         options=[
             OptionCount(*r[:-1], votes=r[-1], share=r[-1] / total if total else 0.0) for r in rows
         ],
+        frame_origins=tuple(poll.frame_origins.split()),
     )
 
 

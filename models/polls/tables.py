@@ -80,6 +80,11 @@ class Poll(SQLModel, table=True):
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Origins (space-separated, `models.polls.frames`) allowed to frame the embed page;
+    #: empty: none may.
+    frame_origins: str = Field(
+        default="", max_length=2000, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class PollOption(SQLModel, table=True):

@@ -36,6 +36,7 @@ from models.transfers.reading import (
     pick_list,
     transfer_counts,
     transfer_detail,
+    transfer_marker,
     transfer_timeline,
     units_in_transit,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "submit_transfer",
     "transfer_counts",
     "transfer_detail",
+    "transfer_marker",
     "transfer_timeline",
     "units_in_transit",
 ]

@@ -236,6 +236,19 @@ def transfer_timeline(session: Session, transfer_id: int) -> list[TimelineEntry]
     return [TimelineEntry(*r) for r in rows]
 
 
+def transfer_marker(session: Session, transfer_id: int | None = None) -> int:
+    """The newest timeline row id of one transfer (of any, when None); 0 when none.
+
+    Every step (drafting, lines, approval, shipping, each receipt, cancelling) writes a
+    timeline row in its transaction, so this number moves exactly when a transfer
+    changes: an open list or detail page re-reads only then. Reads the
+    (transfer_id, id) index or the primary key only."""
+    query = select(func.max(_e.c.id))
+    if transfer_id is not None:
+        query = query.where(_e.c.transfer_id == transfer_id)
+    return int(session.scalar(query) or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class PickLine:
     sku: str

@@ -1,0 +1,225 @@
+"""Admin › Webhooks › Deliveries: one endpoint's deliveries (status, attempts, response
+code, last error, time), paged and filtered by status; each one's attempts; resend."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard import routes
+from dashboard.components.admin import (
+    MONO,
+    cell,
+    headers,
+    muted,
+    number_cell,
+    table,
+    when,
+)
+from dashboard.components.figures import empty_state
+from dashboard.components.filters import clear_filters, filter_select, filtered_empty
+from dashboard.components.lists import list_view
+from dashboard.registry import page
+from dashboard.states.admin_webhook_deliveries import (
+    ANY_STATUS,
+    STATUS_CHOICES,
+    AdminWebhookDeliveriesState,
+    AttemptItem,
+    DeliveryItem,
+)
+
+TITLE = "Webhook deliveries"
+S = AdminWebhookDeliveriesState
+
+
+def _row(item: DeliveryItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.text(item.event, style=MONO, weight="medium"),
+                muted("evt_" + item.event_id.to_string()),
+                spacing="0",
+            ),
+            vertical_align="middle",
+        ),
+        cell(
+            rx.badge(item.status_label, color_scheme=item.status_color, variant="soft", size="1"),
+            data_testid="delivery-status",
+        ),
+        number_cell(item.attempts),
+        cell(
+            rx.cond(item.code != "", rx.text(item.code, style=MONO), muted("—", size="2")),
+            data_testid="delivery-code",
+        ),
+        cell(
+            rx.cond(
+                item.error != "",
+                rx.text(item.error, size="1", max_width="280px", truncate=True, title=item.error),
+                muted("—", size="2"),
+            )
+        ),
+        cell(
+            rx.vstack(
+                when(item.when, item.when_exact),
+                rx.cond(
+                    (item.next_try != "") & (item.status == "pending"),
+                    muted("next try " + item.next_try),
+                ),
+                spacing="0",
+            )
+        ),
+        cell(
+            rx.hstack(
+                rx.button(
+                    "Attempts",
+                    on_click=S.open_attempts(item.id),
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="1",
+                    disabled=item.attempts == 0,
+                    aria_label="Attempts of delivery " + item.id.to_string(),
+                ),
+                rx.button(
+                    rx.icon("send", size=13),
+                    "Resend",
+                    on_click=S.resend(item.id),
+                    variant="soft",
+                    size="1",
+                    disabled=~item.resendable,
+                    aria_label="Resend delivery " + item.id.to_string(),
+                ),
+                spacing="3",
+                justify="end",
+                align="center",
+            ),
+            justify="end",
+        ),
+        data_testid="delivery-row",
+    )
+
+
+def _toolbar() -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=14), "Webhooks", align="center", spacing="1"),
+                href=routes.ADMIN_WEBHOOKS,
+                size="2",
+                underline="none",
+            ),
+            rx.heading(S.webhook_name, as_="h2", size="4", data_testid="deliveries-webhook"),
+            rx.text(
+                S.webhook_url, style=MONO, size="1", color_scheme="gray", word_break="break-all"
+            ),
+            rx.cond(
+                ~S.webhook_enabled & (S.webhook_name != ""),
+                rx.badge("Disabled: nothing is sent until it is enabled", color_scheme="gray"),
+            ),
+            spacing="1",
+            min_width="0",
+        ),
+        rx.spacer(),
+        clear_filters(S),
+        filter_select(
+            STATUS_CHOICES,
+            value=S.status_filter,
+            on_change=S.filter_status,
+            aria_label="Delivery status",
+            all_label="Every status",
+            all_value=ANY_STATUS,
+            min_width="160px",
+        ),
+        align="end",
+        spacing="3",
+        width="100%",
+        wrap="wrap",
+    )
+
+
+def _list() -> rx.Component:
+    return list_view(
+        columns=headers(
+            "Event",
+            "Status",
+            "Attempts",
+            "Response",
+            "Last error",
+            "Time",
+            "",
+            right=("Attempts",),
+            widths={"": "170px"},
+        ),
+        rows=S.deliveries,
+        row=_row,
+        loaded=S.loaded,
+        error=S.load_error,
+        empty=filtered_empty(
+            S,
+            "No deliveries with this status",
+            "Pick another status or clear the filter.",
+            empty_state(
+                "send",
+                "Nothing sent yet",
+                "Each event this webhook subscribes to becomes a delivery here as soon as it "
+                "happens.",
+            ),
+        ),
+        test_id="deliveries-table",
+        paging=S,
+        summary=S.summary,
+    )
+
+
+def _attempt_row(item: AttemptItem) -> rx.Component:
+    return rx.table.row(
+        cell(rx.text(item.when, size="2", white_space="nowrap")),
+        cell(rx.cond(item.code != "", rx.text(item.code, style=MONO), muted("—", size="2"))),
+        cell(
+            rx.cond(
+                item.error != "",
+                rx.text(item.error, size="1", word_break="break-word"),
+                muted("—", size="2"),
+            )
+        ),
+        number_cell(item.duration),
+        data_testid="attempt-row",
+    )
+
+
+def _attempts_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Attempts of " + S.target_label, size="4"),
+            rx.dialog.description(
+                "Every try, oldest first: the receiver's status code, or why there was none.",
+                size="2",
+                color_scheme="gray",
+                margin_bottom="12px",
+            ),
+            table(
+                *headers("Time", "Code", "Error", "Took", right=("Took",)),
+                body=rx.foreach(S.attempts, _attempt_row),
+                test_id="attempts-table",
+            ),
+            rx.hstack(
+                rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
+                justify="end",
+                padding_top="16px",
+            ),
+            max_width="680px",
+            data_testid="attempts-dialog",
+        ),
+        open=S.dialog == "attempts",
+        on_open_change=S.on_dialog_change,
+    )
+
+
+@page(
+    routes.ADMIN_WEBHOOK_DELIVERIES,
+    TITLE,
+    perm="admin.webhooks",
+    load=S.load,
+    section=routes.ADMIN_WEBHOOKS,
+    description="What was sent to one webhook, and how the receiver answered.",
+)
+def admin_webhook_deliveries_page() -> rx.Component:
+    return rx.vstack(_toolbar(), _list(), _attempts_dialog(), spacing="4", width="100%")
