@@ -177,6 +177,7 @@ def alert_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     listed = {"alerts": [AlertItem(id=world.ids["alert"], subject="x", warehouse="WH1")]}
     return {
         "load": ((), {}),
+        "watch": ((1,), {"_generation": 1}),
         "set_filter": (("kind", "low_stock"), {}),
         "clear_filters": ((), {}),
         "acknowledge": ((world.ids["alert"],), listed),

@@ -19,6 +19,7 @@ from dashboard.components.admin import (
 from dashboard.components.figures import NUMERIC, empty_state
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
 from dashboard.components.lists import list_view
+from dashboard.components.live import live_badge
 from dashboard.states.alerts import (
     ANY,
     KIND_LABELS,
@@ -188,6 +189,10 @@ def inbox_filters() -> rx.Component:
         ),
         rx.spacer(),
         muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
+        rx.cond(
+            S.live_label != "",
+            live_badge(S.live_label, "new alerts and changes show by themselves."),
+        ),
         align="center",
         spacing="3",
         width="100%",

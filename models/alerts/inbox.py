@@ -147,6 +147,17 @@ def _counts_as_open(now: datetime):
     )
 
 
+def alert_marker(session: Session) -> str:
+    """What moves whenever the inbox would look different: the newest alert id and the
+    count in each status (an acknowledge, snooze, reopen or resolve moves a count, a new
+    alert the id). An open inbox page re-reads only when it moved; one small indexed read."""
+    newest = int(session.scalar(select(func.max(_alert.c.id))) or 0)
+    counts = dict(
+        session.execute(select(_alert.c.status, func.count()).group_by(_alert.c.status)).all()
+    )
+    return f"{newest}:" + ":".join(str(counts.get(s.value, 0)) for s in AlertStatus)
+
+
 def open_alert_count(
     session: Session, *, brand_id: int | None = None, now: datetime | None = None
 ) -> int:

@@ -129,3 +129,69 @@ def test_grouping_by_warehouse_shows_headers_that_tick_their_group(
     expect(page).to_have_url(re.compile(r"/alerts\?group=style$"))
     expect(page.get_by_test_id("alert-group").filter(has_text="SOLS · SO-CREW")).to_have_count(1)
     expect(bar).to_have_count(0)
+
+
+def test_an_alert_shows_in_the_open_inbox_without_a_reload(
+    page: Page, seeded: Seeded, alerts: None, artifacts_dir: Path
+) -> None:
+    """Issue 13's must-show: stock falls below a rule while the inbox is open; the event
+    relay raises the alert and the page shows it within 10 s, no reload."""
+    from models.alerts import delete_rule, scan_alerts, set_rule
+    from models.catalog import Variant, Warehouse
+    from models.db import create_db_engine, transaction
+    from models.reservations import Reservation, release, reserve
+    from models.users import User
+
+    sku = "NORTH-NW-STRAIGHT-32"
+    rule_id = merch_id = None
+    engine = create_db_engine(seeded.database_url, pool_size=1)
+    try:
+        with transaction(engine) as session:
+            merch = session.scalar(select(User).where(User.email == seeded.merchandiser.email))
+            variant = session.scalar(select(Variant.id).where(Variant.sku == sku))
+            mcr = session.scalar(select(Warehouse.id).where(Warehouse.code == "MCR"))
+            # Its own rule in Manchester (the most specific wins): 34 available, low at 30.
+            merch_id = merch.id
+            rule_id = set_rule(
+                session,
+                level="variant",
+                subject_id=variant,
+                warehouse_id=mcr,
+                threshold=30,
+                actor_id=merch.id,
+            ).id
+            scan_alerts(session)  # any earlier alert of it there resolves
+
+        sign_in(page, seeded.merchandiser)
+        page.goto("/alerts?warehouse=MCR&kind=low_stock")
+        expect(page.get_by_test_id("live")).to_be_visible()
+        _listed(page)
+        ours = page.get_by_test_id("alert-row").filter(has_text=sku)
+        expect(ours).to_have_count(0)
+        page.evaluate("window.__notReloaded = true")
+
+        with transaction(engine) as session:  # an order holds 10: 24 available ≤ 30
+            reserve(
+                session,
+                variant,
+                10,
+                channel="web",
+                order_ref="E2E-LIVE",
+                actor="e2e",
+                warehouse_id=mcr,
+            )
+        expect(ours).to_have_count(1, timeout=10_000)
+        expect(ours).to_contain_text("24")
+        assert page.evaluate("window.__notReloaded === true")
+        page.screenshot(path=artifacts_dir / "alerts-live.png", full_page=True)
+    finally:
+        with transaction(engine) as session:  # give the units back, drop the rule
+            for held in session.scalars(
+                select(Reservation).where(
+                    Reservation.order_ref == "E2E-LIVE", Reservation.status == "active"
+                )
+            ).all():
+                release(session, held.id, actor="e2e")
+            if rule_id is not None:
+                delete_rule(session, rule_id, actor_id=merch_id)
+        engine.dispose()

@@ -31,7 +31,7 @@ from dashboard.states.alerts.common import (
     warehouse_choices,
     warehouse_id_of,
 )
-from dashboard.states.auth import RoleGuard, requires, signed_in_user
+from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import (
     Choice,
@@ -42,12 +42,14 @@ from dashboard.states.listing import (
     page_number,
     query_param,
 )
+from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.sidebar import SidebarState
 from models.alerts import (
     VIEWS,
     acknowledge_alert,
     acknowledge_many,
     alert_counts,
+    alert_marker,
     group_totals,
     list_alerts,
     reopen_alert,
@@ -180,6 +182,17 @@ def read_inbox(
     return found, alert_counts(session, brand_id=brand_id), totals
 
 
+def read_inbox_since(
+    session: Session, since: str | None, *query: Any
+) -> tuple[str, tuple[Any, Any, dict[int, int]]] | None:
+    """The alert marker and `read_inbox(*query)`; None when the marker is still `since`
+    (the marker read first: a change in between shows on the next check)."""
+    marker = alert_marker(session)
+    if since is not None and marker == since:
+        return None
+    return marker, read_inbox(session, *query)
+
+
 def grouped_items(rows: list[Any], group: str, totals: dict[int, int]) -> list[AlertItem]:
     """The page's rows as items, each group's first row carrying the group's header."""
     items, previous = [], None
@@ -201,8 +214,9 @@ class SnoozeForm(TypedDict, total=False):
     until: str
 
 
-class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
-    """/alerts?view=&kind=&brand=&warehouse=&page=: the inbox."""
+class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
+    """/alerts?view=&kind=&brand=&warehouse=&group=&page=: the inbox; it follows alert
+    changes while open (a new alert shows without a reload)."""
 
     alerts: list[AlertItem] = []
     view: str = "open"
@@ -224,6 +238,9 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
     selected: list[int] = []
     #: Why the last bulk action was refused ("" when it was not).
     bulk_error: str = ""
+    # backend only: what the live refresh re-reads
+    _query: tuple = ()
+    _marker: str = ""
 
     @rx.var
     def selected_label(self) -> str:
@@ -272,7 +289,7 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
 
     @rx.event
     @requires("alerts.read")
-    async def load(self) -> None:
+    async def load(self):
         params = self.router.url.query_parameters
         view = query_param(params, "view")
         self.view = view if view in VIEWS else "open"
@@ -286,18 +303,38 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
         self._close_dialog()
         if not self.brands:
             self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+        generation = self._next_generation()
         await self._refetch()
+        return AlertsState.watch(generation)
+
+    @rx.event(background=True, supersedes=True)
+    async def watch(self, generation: int):
+        """Follow alert changes while the inbox is open (ends when it is left)."""
+        return await follow(self, generation, route=ROUTE, permission="alerts.read")
+
+    def _live_watch(self) -> Watch | None:
+        if not self.loaded or not self._query:
+            return None
+        return Watch("alert", None, (self._marker, self._query))
+
+    async def _live_read(self, token: tuple[str, tuple]) -> Any | None:
+        return await db_read(read_inbox_since, token[0], *token[1])
+
+    def _live_show(self, fresh: Any, user: SessionUser) -> None:
+        self._show(fresh)
 
     async def _refetch(self) -> None:
         f = self._filters()
         page = page_number(self.router.url.query_parameters)
-        read = await self._read_list(
-            "alerts",
-            db_read(read_inbox, page, self.view, f["kind"], f["brand"], f["warehouse"], self.group),
-        )
-        if read is None:
-            return
-        found, counts, totals = read
+        self._query = (page, self.view, f["kind"], f["brand"], f["warehouse"], self.group)
+        read = await self._read_list("alerts", db_read(read_inbox_since, None, *self._query))
+        if read is not None:
+            self._show(read)
+
+    def _show(self, read: tuple[str, tuple[Any, Any, dict[int, int]]]) -> None:
+        """Show what `read_inbox_since` read (on load, after a change, or live)."""
+        self._marker, (found, counts, totals) = read
+        f = self._filters()
         self.counts = {
             "open": units(counts.open),
             "acknowledged": units(counts.acknowledged),
@@ -316,6 +353,7 @@ class AlertsState(RoleGuard, DialogState, PagedList, rx.State):
         shown = set(self._selectable())
         self.selected = [i for i in self.selected if i in shown]
         self.loaded = True
+        self._mark_live()
 
     @rx.event
     @requires("alerts.read")
