@@ -15,6 +15,7 @@ from models.alerts import (
     AlertsRefused,
     acknowledge_alert,
     acknowledge_many,
+    alert_marker,
     group_totals,
     list_alerts,
     scan_alerts,
@@ -199,3 +200,24 @@ def test_grouped_pages_keep_a_group_together_and_count_it_in_the_whole_view(inbo
             list_alerts(session, group_by="colour")
         with pytest.raises(InvalidQuantity):
             group_totals(session, "colour", [1])
+
+
+def test_the_alert_marker_moves_with_every_change_an_inbox_shows(inbox):
+    engine, world, staff, ours, _theirs = inbox
+    with read_session(engine) as session:
+        marks = [alert_marker(session), alert_marker(session)]
+    assert marks[0] == marks[1]  # nothing changed: an open inbox reads nothing more
+    steps = [
+        lambda s: acknowledge_many(s, ours[:1], actor_id=staff.merch),
+        lambda s: snooze_many(
+            s, ours[1:2], until=utcnow() + timedelta(days=1), actor_id=staff.merch
+        ),
+        lambda s: receive(s, world.variants["M"], world.warehouses["ST1"], 1, actor="t"),
+    ]
+    for step in steps:
+        with transaction(engine) as session:
+            step(session)
+            scan_alerts(session)  # the last step raises a new alert (M low in ST1)
+        with read_session(engine) as session:
+            marks.append(alert_marker(session))
+    assert len(set(marks[1:])) == 4

@@ -5,6 +5,7 @@ tests/test_transfer_alert_states.py with every other alert handler."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -164,3 +165,20 @@ def test_the_grouping_lives_in_the_url_and_a_new_url_clears_the_selection(inbox)
     assert "group=" not in rendered(call(state, "set_filter", "group", "none"))
     call(state, "load")  # what the redirect leads to: a fresh load
     assert state.selected == []
+
+
+def test_the_open_inbox_shows_a_new_alert_and_keeps_the_selection(inbox):
+    """The live loop's steps (dashboard/states/live.py drives them): nothing to read while
+    nothing changed; a new alert is read and shown, what was ticked stays ticked."""
+    state = _loaded(inbox)
+    call(state, "select_alert", inbox.alerts["M", "WH1"], True)
+    watch = state._live_watch()
+    assert watch is not None and watch.kind == "alert"
+    assert asyncio.run(state._live_read(watch.token)) is None
+    with transaction(inbox.engine) as session:
+        acknowledge_alert(session, inbox.alerts["L", "WH2"], actor_id=inbox.merch)
+    fresh = asyncio.run(state._live_read(state._live_watch().token))
+    assert fresh is not None
+    state._live_show(fresh, None)
+    assert inbox.alerts["L", "WH2"] not in [a.id for a in state.alerts]
+    assert state.selected == [inbox.alerts["M", "WH1"]] and state.live_label.startswith("Live")
