@@ -30,6 +30,7 @@ from dashboard.session_cookie import (
     split_cookie_header,
 )
 from dashboard.states.auth import AuthState, session_token
+from jobs.logs import redact
 from models.db import set_default_engine, transaction
 from models.secrets import encrypt
 from models.session_codes import CODE_LIFETIME, issue_code, redeem_code
@@ -197,6 +198,12 @@ def test_sign_out_ends_the_session_and_clears_the_cookie(signed_sqlite: Signed) 
 
 
 # --- the websocket: the cookie never reaches Reflex's state -------------------------------
+
+
+def test_a_logged_hand_off_url_hides_the_code() -> None:
+    line = 'GET /auth/session?code=gAAAAABn-x_y=&next=%2Fstock HTTP/1.1" 303'
+    assert redact(line) == 'GET /auth/session?code=[redacted]&next=%2Fstock HTTP/1.1" 303'
+    assert "gAAAA" not in redact("/auth/session?next=/&code=gAAAAABn")
 
 
 def test_split_cookie_header_takes_out_only_the_session() -> None:

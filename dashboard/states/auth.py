@@ -346,8 +346,8 @@ def _unseal(sealed: str) -> str:
 def session_cookie_secure() -> bool | None:
     """Whether the browser may send the session cookie over https only: always in a
     production build (browsers treat localhost as secure, so a local check still works),
-    unless the operator declared a plain-http address in RACKROOM_PUBLIC_URL. Decided
-    when the frontend is built, as Reflex bakes cookie options into it."""
+    unless the operator declared a plain-http address in RACKROOM_PUBLIC_URL. None in
+    development (`dashboard/api/session.py` then marks it Secure over https only)."""
     if not is_prod_mode():
         return None
     return not settings().public_url.lower().startswith("http://")
