@@ -19,7 +19,7 @@ from dashboard.observability import ObservedApp, behind_proxy, observe_http
 from dashboard.pages import embed
 from dashboard.registry import register_pages
 from dashboard.security_headers import security_headers
-from dashboard.session_cookie import session_cookie
+from dashboard.session_cookie import session_cookie, watch_session_cookies
 from dashboard.upload_guard import upload_guard
 from jobs import metrics
 from jobs.logs import configure_logging
@@ -60,5 +60,8 @@ async def background_jobs() -> AsyncIterator[None]:
     with running_scheduler():
         yield
 
+
+# The websocket's session token, remembered per connection (dashboard/session_cookie.py).
+app.register_lifespan_task(watch_session_cookies)
 
 register_pages(app)

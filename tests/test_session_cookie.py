@@ -28,6 +28,7 @@ from dashboard.session_cookie import (
     connection_token,
     session_cookie,
     split_cookie_header,
+    watch_connections,
 )
 from dashboard.states.auth import AuthState, session_token
 from jobs.logs import redact
@@ -212,72 +213,114 @@ def test_split_cookie_header_takes_out_only_the_session() -> None:
     assert split_cookie_header('rackroom_session="quoted"') == ("quoted", "")
 
 
-def _handshake(client_token: str, cookie: str) -> dict[str, Any]:
+def _handshake(cookie: str) -> dict[str, Any]:
     return {
         "type": "websocket",
         "path": "/_event/",
-        "query_string": f"EIO=4&transport=websocket&token={client_token}".encode(),
+        "query_string": b"EIO=4&transport=websocket&token=tab-one",
         "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
     }
+
+
+class FakeNamespace:
+    """Reflex's socket namespace, as far as `watch_connections` touches it."""
+
+    def __init__(self, on_event: Any) -> None:
+        self.on_event, self.disconnected = on_event, []
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        await self.on_event(sid, environ)  # Reflex runs the boot event inside connect
+
+    def on_disconnect(self, sid: str) -> None:
+        self.disconnected.append(sid)
+
+
+def _connect(cookie: str, on_event: Any, sid: str = "sid-1") -> FakeNamespace:
+    """A websocket handshake through the middleware into a watched namespace; then
+    the socket disconnects."""
+    namespace = FakeNamespace(on_event)
+    watch_connections(namespace)
+    watch_connections(namespace)  # idempotent
+
+    async def engineio(scope: dict, receive: Any, send: Any) -> None:
+        environ = {"asgi.scope": scope, "QUERY_STRING": scope["query_string"].decode()}
+        await namespace.on_connect(sid, environ, None)
+        namespace.on_disconnect(sid, "client disconnect")
+
+    asyncio.run(session_cookie(engineio)(_handshake(cookie), None, None))
+    return namespace
+
+
+def _tab(sid: str, client_token: str, headers: dict[str, str] | None = None) -> rx.State:
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data({
+        RouteVar.CLIENT_TOKEN: client_token, RouteVar.SESSION_ID: sid,
+        RouteVar.HEADERS: headers or {}, RouteVar.PATH: "/", RouteVar.ORIGIN: "/",
+    })
+    return root
 
 
 def test_no_token_in_state_deltas_or_pickles(signed_sqlite: Signed) -> None:
     """A signed-in websocket's events find the user, yet nothing Reflex sends or stores
     holds the token: not the router's headers, not a delta, not a pickled state."""
-    token, tab = signed_sqlite.token, "4c0e0b8e-tab-one"
+    token = signed_sqlite.token
     seen: dict[str, Any] = {}
 
-    async def reflex_app(scope: dict, receive: Any, send: Any) -> None:
-        # What Reflex does on connect and for each event of the connection.
-        headers = _decode_asgi_headers(scope["headers"])
-        root = rx.State(_reflex_internal_init=True)
-        root.router = RouterData.from_router_data({
-            RouteVar.CLIENT_TOKEN: tab, RouteVar.SESSION_ID: "sid-1", RouteVar.HEADERS: headers,
-            RouteVar.PATH: "/", RouteVar.ORIGIN: "/",
-        })
+    async def on_event(sid: str, environ: dict) -> None:
+        # What Reflex does with the handshake's headers, and then for an event.
+        headers = _decode_asgi_headers(environ["asgi.scope"]["headers"])
+        root = _tab(sid, "tab-one", headers)
         auth = root._get_state_from_cache(AuthState)
-        seen["live"] = connection_token(tab)
+        seen["live"] = connection_token(sid)
         seen["redirect"] = await auth.require_login()
         seen["email"] = auth.user_email
         seen["delta"] = json.dumps(root.get_delta(), default=str)
         seen["pickles"] = [pickle.dumps(s) for s in (root, auth)] + [root._serialize(),
                                                                     auth._serialize()]
-        seen["headers"] = json.dumps(headers)
+        seen["headers"] = json.dumps(headers) + repr(environ)
         seen["sealed"] = auth._sealed_session
 
-    asyncio.run(session_cookie(reflex_app)(
-        _handshake(tab, f"theme=dark; {SESSION_COOKIE}={token}"), None, None
-    ))
+    namespace = _connect(f"theme=dark; {SESSION_COOKIE}={token}", on_event)
     assert seen["live"] == token and seen["redirect"] is None
     assert seen["email"] == signed_sqlite.email  # the handler did see the session
     assert "theme=dark" in seen["headers"]  # other cookies pass untouched
     assert seen["sealed"] and token not in seen["sealed"]
-    for blob in [seen["delta"], seen["headers"], *seen["pickles"]]:
+    for blob in [seen["delta"], *seen["pickles"]]:
         assert (token.encode() if isinstance(blob, bytes) else token) not in blob
-    assert connection_token(tab) is None  # forgotten when the connection ends
+    assert f"{SESSION_COOKIE}=" not in seen["headers"]  # no header Reflex reads has it
+    assert connection_token("sid-1") is None  # forgotten when the connection ends
+    assert namespace.disconnected == ["sid-1"]
+
+
+def test_a_new_client_token_mid_connection_keeps_the_session(signed_sqlite: Signed) -> None:
+    """Reflex gives a tab a new client token when a reconnect looks like a duplicate tab
+    (its old worker died without saying so): the connection, not the token, counts."""
+    seen: dict[str, Any] = {}
+
+    async def on_event(sid: str, environ: dict) -> None:
+        auth = _tab(sid, "a-new-client-token")._get_state_from_cache(AuthState)
+        seen["token"] = session_token(auth)
+
+    _connect(f"{SESSION_COOKIE}={signed_sqlite.token}", on_event, sid="sid-2")
+    assert seen["token"] == signed_sqlite.token
 
 
 def test_a_handshake_without_the_cookie_signs_the_tab_out(signed_sqlite: Signed) -> None:
     """The cookie decides: a tab whose state still holds a sealed session is signed out
     when its websocket arrives without the cookie (signed out elsewhere)."""
-    tab = "4c0e0b8e-tab-two"
     seen: dict[str, Any] = {}
 
-    async def reflex_app(scope: dict, receive: Any, send: Any) -> None:
-        root = rx.State(_reflex_internal_init=True)
-        root.router = RouterData.from_router_data({RouteVar.CLIENT_TOKEN: tab})
-        auth = sign_in_state(root, signed_sqlite.token)
+    async def on_event(sid: str, environ: dict) -> None:
+        auth = sign_in_state(_tab(sid, "tab-one"), signed_sqlite.token)
         seen["token"] = session_token(auth)
         seen["sealed"] = auth._sealed_session
 
-    asyncio.run(session_cookie(reflex_app)(_handshake(tab, "theme=dark"), None, None))
+    _connect("theme=dark", on_event, sid="sid-3")
     assert seen == {"token": "", "sealed": ""}
 
 
 def test_without_a_connection_here_the_sealed_copy_answers(signed_sqlite: Signed) -> None:
     """Another worker (an upload) has no websocket for the tab: the sealed copy counts."""
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data({RouteVar.CLIENT_TOKEN: "tab-elsewhere"})
-    auth = sign_in_state(root, signed_sqlite.token)
+    auth = sign_in_state(_tab("sid-elsewhere", "tab-elsewhere"), signed_sqlite.token)
     assert session_token(auth) == signed_sqlite.token
     assert signed_sqlite.token not in auth._sealed_session

@@ -320,7 +320,7 @@ def session_token(auth: AuthState, *, refresh: bool = True) -> str:
     upload handled by another worker. `refresh=False` for a read-only state: the sealed
     copy is then not brought up to date.
     """
-    live = connection_token(auth.router.session.client_token)
+    live = connection_token(auth.router.session.session_id)
     sealed = auth._sealed_session
     if live is None:
         return _unseal(sealed)
@@ -457,7 +457,7 @@ class AuthState(rx.State):
         """End the session now, then let `/auth/logout` clear the HttpOnly cookie."""
         token = session_token(self)
         self._sealed_session = ""
-        forget_connection_token(self.router.session.client_token)
+        forget_connection_token(self.router.session.session_id)
         self._show_user(None)
         await self._forget_pages()
         if token:
