@@ -3,14 +3,15 @@
 `variant_stock` holds one row per variant: the sums of its balances' on hand, reserved
 and incoming, and available (on hand − reserved, a stored generated column). Triggers
 on `stock_balance` (migration 0016) apply every balance change to it in the same
-statement, so no write path can forget it; a trigger on `variant` gives each new
+transaction (SQLite: the same statement; PostgreSQL: at commit, in variant order, see
+the migration), so no write path can forget it; a trigger on `variant` gives each new
 variant its row. Whole-catalogue grid views read it through its indexes instead of
 summing every balance. `stock_reconcile.reconcile_totals` checks it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Computed, ForeignKey, Index, Integer
+from sqlalchemy import BigInteger, Column, Computed, ForeignKey, Index, Integer, Table
 from sqlmodel import Field, SQLModel
 
 
@@ -35,3 +36,24 @@ class VariantStock(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, Computed("on_hand - reserved", persisted=True)),
     )
+
+
+#: PostgreSQL's commit-time queue (see migration 0016): each statement's deltas per
+#: variant, applied to `variant_stock` in variant order when the transaction commits,
+#: and the one marker row per transaction whose deferred trigger does it. Both unlogged
+#: there and always empty after a commit; unused on SQLite.
+variant_stock_delta = Table(
+    "variant_stock_delta",
+    SQLModel.metadata,
+    Column("tx", BigInteger, nullable=False),
+    Column("variant_id", Integer, nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("incoming", Integer, nullable=False),
+    Index("ix_variant_stock_delta_tx", "tx"),
+)
+variant_stock_flush = Table(
+    "variant_stock_flush",
+    SQLModel.metadata,
+    Column("tx", BigInteger, primary_key=True, autoincrement=False),
+)

@@ -1,11 +1,18 @@
 """Per-variant stock totals (all warehouses): on hand, reserved, incoming and available,
-kept by triggers on `stock_balance` in the same statement as every balance change, so
+kept by triggers on `stock_balance` in the same transaction as every balance change, so
 whole-catalogue low-stock and sort-by-available pages read an index instead of every
 balance. Every variant has a row (a trigger on `variant` adds it), backfilled here.
 
-PostgreSQL: statement-level AFTER triggers with transition tables upsert one delta per
-variant, in variant-id order (one pass per statement, and the same lock order for every
-writer). SQLite: row-level triggers (one writer at a time).
+PostgreSQL: a statement-level AFTER trigger (transition tables, no per-row overhead)
+records each statement's deltas per variant in `variant_stock_delta` (unlogged,
+insert-only: no lock on anything shared), and a deferred constraint trigger applies the
+transaction's deltas to `variant_stock` at commit, in variant-id order. Upserting the
+totals row at each statement instead would hold it from the first statement to commit,
+and a transaction that then changes another balance of that variant (a transfer ships
+from one warehouse, then books incoming at the other) deadlocks with anyone holding that
+balance and waiting for the totals row (a reservation at the destination). At commit a
+transaction takes no balance lock any more, and takes totals rows in one order: no cycle.
+SQLite: row-level triggers (one writer at a time).
 
 Revision ID: 0016_variant_totals
 Revises: 0015_sec_limits
@@ -22,18 +29,17 @@ down_revision: str | None = "0015_sec_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The deltas of one statement, summed per variant, applied in variant order.
-_UPSERT_PG = """
-    INSERT INTO variant_stock AS t (variant_id, on_hand, reserved, incoming)
-    SELECT variant_id, sum(on_hand), sum(reserved), sum(incoming)
+# One statement's deltas, summed per variant, kept for the commit; and the once-per-
+# transaction marker whose deferred trigger applies them.
+_RECORD_PG = """
+    INSERT INTO variant_stock_delta (tx, variant_id, on_hand, reserved, incoming)
+    SELECT txid_current(), variant_id, sum(on_hand), sum(reserved), sum(incoming)
       FROM ({rows}) AS d
      GROUP BY variant_id
-    HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0
-     ORDER BY variant_id
-    ON CONFLICT (variant_id) DO UPDATE
-       SET on_hand = t.on_hand + excluded.on_hand,
-           reserved = t.reserved + excluded.reserved,
-           incoming = t.incoming + excluded.incoming
+    HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0;
+    IF FOUND THEN
+        INSERT INTO variant_stock_flush (tx) VALUES (txid_current()) ON CONFLICT DO NOTHING;
+    END IF
 """
 _NEW = "SELECT variant_id, on_hand, reserved, incoming FROM new_rows"
 _OLD = (
@@ -42,19 +48,40 @@ _OLD = (
 )
 
 TRIGGERS_PG = f"""
+ALTER TABLE variant_stock_delta SET UNLOGGED;
+ALTER TABLE variant_stock_flush SET UNLOGGED;
 CREATE FUNCTION variant_stock_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-{_UPSERT_PG.format(rows=_NEW)};
+{_RECORD_PG.format(rows=_NEW)};
     RETURN NULL;
 END $$;
 CREATE FUNCTION variant_stock_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-{_UPSERT_PG.format(rows=_NEW + " UNION ALL " + _OLD)};
+{_RECORD_PG.format(rows=_NEW + " UNION ALL " + _OLD)};
     RETURN NULL;
 END $$;
 CREATE FUNCTION variant_stock_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-{_UPSERT_PG.format(rows=_OLD)};
+{_RECORD_PG.format(rows=_OLD)};
+    RETURN NULL;
+END $$;
+CREATE FUNCTION variant_stock_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH taken AS (
+        DELETE FROM variant_stock_delta WHERE tx = NEW.tx
+        RETURNING variant_id, on_hand, reserved, incoming
+    )
+    INSERT INTO variant_stock AS t (variant_id, on_hand, reserved, incoming)
+    SELECT variant_id, sum(on_hand), sum(reserved), sum(incoming)
+      FROM taken
+     GROUP BY variant_id
+    HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0
+     ORDER BY variant_id
+    ON CONFLICT (variant_id) DO UPDATE
+       SET on_hand = t.on_hand + excluded.on_hand,
+           reserved = t.reserved + excluded.reserved,
+           incoming = t.incoming + excluded.incoming;
+    DELETE FROM variant_stock_flush WHERE tx = NEW.tx;
     RETURN NULL;
 END $$;
 CREATE TRIGGER variant_stock_insert AFTER INSERT ON stock_balance
@@ -66,6 +93,9 @@ CREATE TRIGGER variant_stock_update AFTER UPDATE ON stock_balance
 CREATE TRIGGER variant_stock_delete AFTER DELETE ON stock_balance
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION variant_stock_on_delete();
+CREATE CONSTRAINT TRIGGER variant_stock_at_commit AFTER INSERT ON variant_stock_flush
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION variant_stock_apply();
 CREATE FUNCTION variant_stock_new_variants() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO variant_stock (variant_id)
@@ -83,10 +113,12 @@ DROP TRIGGER IF EXISTS variant_stock_new_variant ON variant;
 DROP TRIGGER IF EXISTS variant_stock_insert ON stock_balance;
 DROP TRIGGER IF EXISTS variant_stock_update ON stock_balance;
 DROP TRIGGER IF EXISTS variant_stock_delete ON stock_balance;
+DROP TRIGGER IF EXISTS variant_stock_at_commit ON variant_stock_flush;
 DROP FUNCTION IF EXISTS variant_stock_new_variants();
 DROP FUNCTION IF EXISTS variant_stock_on_insert();
 DROP FUNCTION IF EXISTS variant_stock_on_update();
 DROP FUNCTION IF EXISTS variant_stock_on_delete();
+DROP FUNCTION IF EXISTS variant_stock_apply();
 """
 
 
@@ -139,6 +171,20 @@ def upgrade() -> None:
         sa.Column("incoming", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("available", sa.Integer(), sa.Computed("on_hand - reserved", persisted=True)),
     )
+    # PostgreSQL's commit-time queue (unused on SQLite, created alike for one schema).
+    op.create_table(
+        "variant_stock_delta",
+        sa.Column("tx", sa.BigInteger(), nullable=False),
+        sa.Column("variant_id", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        sa.Column("incoming", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_variant_stock_delta_tx", "variant_stock_delta", ["tx"])
+    op.create_table(
+        "variant_stock_flush",
+        sa.Column("tx", sa.BigInteger(), autoincrement=False, primary_key=True),
+    )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         # Taken before the backfill reads: no balance may change between the two.
@@ -161,4 +207,6 @@ def downgrade() -> None:
     else:
         for name in ("insert", "update", "delete", "new_variant"):
             op.execute(f"DROP TRIGGER IF EXISTS variant_stock_{name}")
+    op.drop_table("variant_stock_flush")
+    op.drop_table("variant_stock_delta")
     op.drop_table("variant_stock")
