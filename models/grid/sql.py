@@ -443,15 +443,27 @@ def _filtered_variants(
     conditions = list(src.conditions)
     quantities: dict[str, ColumnElement] = {}
     if shape.totals and needed:
-        # Every variant has its totals row (a trigger adds it): an inner join, and the
-        # stock state a plain predicate on the indexed `available`.
+        # Every variant has its totals row (a trigger adds it), and the stock state is a
+        # range of the indexed `available`.
         t = _alias(_t, f"{name}_totals")
-        from_clause = from_clause.join(t, t.c.variant_id == v.c.id)
-        quantities = {n: t.c[n] for n in needed}
+        state: ColumnElement[bool] | None = None
         if shape.stock_state == "out":
-            conditions.append(t.c.available <= 0)
+            state = t.c.available <= 0
         elif shape.stock_state == "low":
-            conditions.append(t.c.available.between(1, bindparam("low", type_=Integer)))
+            state = t.c.available.between(1, bindparam("low", type_=Integer))
+        if (sort and shape.sort in QUANTITY_COLUMNS) or state is None:
+            # Sorted by a quantity: walk the quantity's index, joining each variant.
+            from_clause = from_clause.join(t, t.c.variant_id == v.c.id)
+            quantities = {n: t.c[n] for n in needed}
+            conditions += [state] if state is not None else []
+        else:
+            # Only a state: the few variants in it, looked up by primary key (with
+            # = ANY(ARRAY(...)) rather than hashing every variant, as in the search).
+            matching = select(t.c.variant_id).where(state)
+            if dialect == "postgresql":
+                conditions.append(v.c.id == any_(func.array(matching.scalar_subquery())))
+            else:
+                conditions.append(v.c.id.in_(matching))
     elif shape.per_variant:
         quantities = {n: _per_variant_sum(v, dialect, restricts, n) for n in needed}
     elif needed:
