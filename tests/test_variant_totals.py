@@ -362,3 +362,27 @@ def test_a_warehouse_subset_sums_its_balances(engine, cat):  # noqa: F811
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert not any("variant_stock" in s for s in statements)
+
+
+def test_the_nightly_reconcile_records_a_tampered_total(engine):
+    from jobs.housekeeping import reconcile_stock, set_job_engine
+    from models.scheduling import JobRun
+
+    world = make_world(engine)
+    m = world.variants["M"]
+    with transaction(engine) as session:
+        receive(session, m, world.warehouses["WH1"], 5, actor="t")
+    set_job_engine(engine)
+    try:
+        assert reconcile_stock() == 0
+        with transaction(engine) as session:
+            session.execute(
+                update(VariantStock).where(VariantStock.variant_id == m).values(incoming=4)
+            )
+        assert reconcile_stock() == 1
+    finally:
+        set_job_engine(None)
+    with read_session(engine) as session:
+        last = session.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
+    assert (last.status, last.detail["total_drifts"]) == ("drift", 1)
+    assert "incoming total 4 but balances say 0" in last.detail["samples"][0]["describe"]
