@@ -11,7 +11,17 @@ summing every balance. `stock_reconcile.reconcile_totals` checks it.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Computed, ForeignKey, Index, Integer, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -39,9 +49,9 @@ class VariantStock(SQLModel, table=True):
 
 
 #: PostgreSQL's commit-time queue (see migration 0016): each statement's deltas per
-#: variant, applied to `variant_stock` in variant order when the transaction commits,
-#: and the one marker row per transaction whose deferred trigger does it. Both unlogged
-#: there and always empty after a commit; unused on SQLite.
+#: variant, applied to `variant_stock` in variant order when the transaction commits by
+#: a deferred trigger on the transaction's first row (its leader). Unlogged there and
+#: always empty after a commit; unused on SQLite.
 variant_stock_delta = Table(
     "variant_stock_delta",
     SQLModel.metadata,
@@ -50,10 +60,6 @@ variant_stock_delta = Table(
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
     Column("incoming", Integer, nullable=False),
+    Column("leader", Boolean, nullable=False, server_default=false()),
     Index("ix_variant_stock_delta_tx", "tx"),
-)
-variant_stock_flush = Table(
-    "variant_stock_flush",
-    SQLModel.metadata,
-    Column("tx", BigInteger, primary_key=True, autoincrement=False),
 )

@@ -386,3 +386,19 @@ def test_the_nightly_reconcile_records_a_tampered_total(engine):
         last = session.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
     assert (last.status, last.detail["total_drifts"]) == ("drift", 1)
     assert "incoming total 4 but balances say 0" in last.detail["samples"][0]["describe"]
+
+
+def test_a_rolled_back_savepoint_leaves_the_totals_of_what_was_kept(engine):
+    """On PostgreSQL a transaction's first delta row carries the commit-time trigger:
+    rolled back with a savepoint, the next change must carry it again."""
+    world = make_world(engine)
+    m, wh1, wh2 = world.variants["M"], world.warehouses["WH1"], world.warehouses["WH2"]
+    with transaction(engine) as session:
+        with pytest.raises(RuntimeError), session.begin_nested():
+            receive(session, m, wh1, 5, actor="t")
+            raise RuntimeError("undo")
+        receive(session, m, wh2, 2, actor="t")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            receive(session, m, wh1, 7, actor="t")
+            raise RuntimeError("undo")
+    assert assert_totals_exact(engine)[m] == (2, 0, 0, 2)

@@ -5,8 +5,8 @@ balance. Every variant has a row (a trigger on `variant` adds it), backfilled he
 
 PostgreSQL: a statement-level AFTER trigger (transition tables, no per-row overhead)
 records each statement's deltas per variant in `variant_stock_delta` (unlogged,
-insert-only: no lock on anything shared), and a deferred constraint trigger applies the
-transaction's deltas to `variant_stock` at commit, in variant-id order. Upserting the
+insert-only: no lock on anything shared), and a deferred constraint trigger, fired once
+per transaction, applies its deltas to `variant_stock` at commit in variant-id order. Upserting the
 totals row at each statement instead would hold it from the first statement to commit,
 and a transaction that then changes another balance of that variant (a transfer ships
 from one warehouse, then books incoming at the other) deadlocks with anyone holding that
@@ -29,16 +29,19 @@ down_revision: str | None = "0015_sec_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# One statement's deltas, summed per variant, kept for the commit; and the once-per-
-# transaction marker whose deferred trigger applies them.
+# One statement's deltas, summed per variant, kept for the commit. The transaction's first
+# delta row is its leader (a transaction-local setting remembers that one was written):
+# the deferred trigger fires for that row only, once per transaction.
 _RECORD_PG = """
-    INSERT INTO variant_stock_delta (tx, variant_id, on_hand, reserved, incoming)
-    SELECT txid_current(), variant_id, sum(on_hand), sum(reserved), sum(incoming)
+    first := current_setting('rackroom.variant_stock_tx', true) IS DISTINCT FROM tx::text;
+    INSERT INTO variant_stock_delta (tx, variant_id, on_hand, reserved, incoming, leader)
+    SELECT tx, variant_id, sum(on_hand), sum(reserved), sum(incoming),
+           first AND row_number() OVER (ORDER BY variant_id) = 1
       FROM ({rows}) AS d
      GROUP BY variant_id
     HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0;
-    IF FOUND THEN
-        INSERT INTO variant_stock_flush (tx) VALUES (txid_current()) ON CONFLICT DO NOTHING;
+    IF first AND FOUND THEN
+        PERFORM set_config('rackroom.variant_stock_tx', tx::text, true);
     END IF
 """
 _NEW = "SELECT variant_id, on_hand, reserved, incoming FROM new_rows"
@@ -49,18 +52,26 @@ _OLD = (
 
 TRIGGERS_PG = f"""
 ALTER TABLE variant_stock_delta SET UNLOGGED;
-ALTER TABLE variant_stock_flush SET UNLOGGED;
 CREATE FUNCTION variant_stock_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx bigint := txid_current();
+    first boolean;
 BEGIN
 {_RECORD_PG.format(rows=_NEW)};
     RETURN NULL;
 END $$;
 CREATE FUNCTION variant_stock_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx bigint := txid_current();
+    first boolean;
 BEGIN
 {_RECORD_PG.format(rows=_NEW + " UNION ALL " + _OLD)};
     RETURN NULL;
 END $$;
 CREATE FUNCTION variant_stock_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx bigint := txid_current();
+    first boolean;
 BEGIN
 {_RECORD_PG.format(rows=_OLD)};
     RETURN NULL;
@@ -81,7 +92,6 @@ BEGIN
        SET on_hand = t.on_hand + excluded.on_hand,
            reserved = t.reserved + excluded.reserved,
            incoming = t.incoming + excluded.incoming;
-    DELETE FROM variant_stock_flush WHERE tx = NEW.tx;
     RETURN NULL;
 END $$;
 CREATE TRIGGER variant_stock_insert AFTER INSERT ON stock_balance
@@ -93,9 +103,9 @@ CREATE TRIGGER variant_stock_update AFTER UPDATE ON stock_balance
 CREATE TRIGGER variant_stock_delete AFTER DELETE ON stock_balance
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION variant_stock_on_delete();
-CREATE CONSTRAINT TRIGGER variant_stock_at_commit AFTER INSERT ON variant_stock_flush
+CREATE CONSTRAINT TRIGGER variant_stock_at_commit AFTER INSERT ON variant_stock_delta
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION variant_stock_apply();
+    FOR EACH ROW WHEN (NEW.leader) EXECUTE FUNCTION variant_stock_apply();
 CREATE FUNCTION variant_stock_new_variants() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO variant_stock (variant_id)
@@ -113,7 +123,7 @@ DROP TRIGGER IF EXISTS variant_stock_new_variant ON variant;
 DROP TRIGGER IF EXISTS variant_stock_insert ON stock_balance;
 DROP TRIGGER IF EXISTS variant_stock_update ON stock_balance;
 DROP TRIGGER IF EXISTS variant_stock_delete ON stock_balance;
-DROP TRIGGER IF EXISTS variant_stock_at_commit ON variant_stock_flush;
+DROP TRIGGER IF EXISTS variant_stock_at_commit ON variant_stock_delta;
 DROP FUNCTION IF EXISTS variant_stock_new_variants();
 DROP FUNCTION IF EXISTS variant_stock_on_insert();
 DROP FUNCTION IF EXISTS variant_stock_on_update();
@@ -179,12 +189,9 @@ def upgrade() -> None:
         sa.Column("on_hand", sa.Integer(), nullable=False),
         sa.Column("reserved", sa.Integer(), nullable=False),
         sa.Column("incoming", sa.Integer(), nullable=False),
+        sa.Column("leader", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_index("ix_variant_stock_delta_tx", "variant_stock_delta", ["tx"])
-    op.create_table(
-        "variant_stock_flush",
-        sa.Column("tx", sa.BigInteger(), autoincrement=False, primary_key=True),
-    )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         # Taken before the backfill reads: no balance may change between the two.
@@ -207,6 +214,5 @@ def downgrade() -> None:
     else:
         for name in ("insert", "update", "delete", "new_variant"):
             op.execute(f"DROP TRIGGER IF EXISTS variant_stock_{name}")
-    op.drop_table("variant_stock_flush")
     op.drop_table("variant_stock_delta")
     op.drop_table("variant_stock")

@@ -446,20 +446,20 @@ def _filtered_variants(
         # Every variant has its totals row (a trigger adds it), and the stock state is a
         # range of the indexed `available`.
         t = _alias(_t, f"{name}_totals")
-        state: ColumnElement[bool] | None = None
+        in_state: ColumnElement[bool] | None = None
         if shape.stock_state == "out":
-            state = t.c.available <= 0
+            in_state = t.c.available <= 0
         elif shape.stock_state == "low":
-            state = t.c.available.between(1, bindparam("low", type_=Integer))
-        if (sort and shape.sort in QUANTITY_COLUMNS) or state is None:
+            in_state = t.c.available.between(1, bindparam("low", type_=Integer))
+        if (sort and shape.sort in QUANTITY_COLUMNS) or in_state is None:
             # Sorted by a quantity: walk the quantity's index, joining each variant.
             from_clause = from_clause.join(t, t.c.variant_id == v.c.id)
             quantities = {n: t.c[n] for n in needed}
-            conditions += [state] if state is not None else []
+            conditions += [in_state] if in_state is not None else []
         else:
             # Only a state: the few variants in it, looked up by primary key (with
             # = ANY(ARRAY(...)) rather than hashing every variant, as in the search).
-            matching = select(t.c.variant_id).where(state)
+            matching = select(t.c.variant_id).where(in_state)
             if dialect == "postgresql":
                 conditions.append(v.c.id == any_(func.array(matching.scalar_subquery())))
             else:
