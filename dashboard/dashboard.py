@@ -19,6 +19,7 @@ from dashboard.observability import ObservedApp, behind_proxy, observe_http
 from dashboard.pages import embed
 from dashboard.registry import register_pages
 from dashboard.security_headers import security_headers
+from dashboard.session_cookie import session_cookie, watch_session_cookies
 from dashboard.upload_guard import upload_guard
 from jobs import metrics
 from jobs.logs import configure_logging
@@ -32,11 +33,13 @@ metrics.start_process_metrics(settings())
 # request (pages, websocket, uploads, API) passes `behind_proxy`, then `security_headers`,
 # then `observe_http`, then `address_limits` (per client address: /api/ requests and new
 # /_event websockets); `POST /_upload` then passes `upload_guard` (a signed-in session,
-# a body limit) before Reflex reads any of it.
+# a body limit) before Reflex reads any of it; the websocket passes `session_cookie`
+# (the HttpOnly session cookie taken out of what Reflex keeps in state).
 # Every page's head gets the storage stand-in the public poll page needs in iframes.
 app = ObservedApp(
     api_transformer=[
         create_api(),
+        session_cookie,
         upload_guard,
         address_limits,
         observe_http,
@@ -57,5 +60,8 @@ async def background_jobs() -> AsyncIterator[None]:
     with running_scheduler():
         yield
 
+
+# The websocket's session token, remembered per connection (dashboard/session_cookie.py).
+app.register_lifespan_task(watch_session_cookies)
 
 register_pages(app)

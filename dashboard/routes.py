@@ -37,5 +37,9 @@ REPLENISHMENT_EXPORT = "/exports/replenishment.csv"
 #: `{chart}` is a chart's key (`dashboard/states/analytics.py`, `demand.py` CHARTS).
 ANALYTICS_EXPORT = "/exports/analytics/{chart}.csv"
 DEMAND_EXPORT = "/exports/demand/{chart}.csv"
+#: The sign-in hand-off (sets the HttpOnly session cookie) and sign-out (clears it):
+#: backend routes (dashboard/api/session.py), not pages.
+AUTH_SESSION = "/auth/session"
+AUTH_LOGOUT = "/auth/logout"
 #: The errors stored with a past import (the history's dialog).
 IMPORT_ERRORS_EXPORT = "/exports/imports/{run_id}/errors.csv"

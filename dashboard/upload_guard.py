@@ -6,8 +6,9 @@ handler taking `list[rx.UploadFile]` gets the whole multipart body parsed (spool
 disk) before it runs. So, before a byte of the body is read:
 
 - a declared `Content-Length` over `MAX_UPLOAD_BODY` is refused (413);
-- a client whose state holds no live session (`dashboard.states.auth.session_user`:
-  signed in, not expired, not idle) is refused (401) — whatever handler it names.
+- a client whose state holds no live session (`dashboard.states.auth.session_token`
+  and `session_user`: signed in, not expired, not idle) is refused (401) — whatever
+  handler it names.
 
 Then the body is counted as it is read: past `MAX_UPLOAD_BODY` (chunked bodies too) the
 app is told the client went away and the answer is a 413. Each handler keeps its own,
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard.states.auth import AuthState, session_user
+from dashboard.states.auth import AuthState, session_token, session_user
 
 log = logging.getLogger("rackroom.uploads")
 
@@ -47,7 +48,7 @@ async def client_session_token(client_token: str) -> str:
     from reflex.istate.wrappers import get_state
 
     auth = await get_state(client_token, AuthState)
-    return str(auth.token or "")
+    return session_token(auth, refresh=False)
 
 
 async def _signed_in(client_token: str, session_of: SessionOf) -> bool:

@@ -42,6 +42,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(://[^/\s:@]+):[^/\s@]+@"), r"\1:" + REDACTED + "@"),
     # The session cookie, wherever a header dump might show it.
     (re.compile(r"(rackroom_session=)[^;\s\"']+"), r"\1" + REDACTED),
+    # The one-time sign-in hand-off code in a logged URL (models/session_codes.py).
+    (re.compile(r"(/auth/session\?(?:[^\s\"'#]*&)?code=)[^&\s\"'#]+"), r"\1" + REDACTED),
     # key=value / "key": "value" for the names secrets go by.
     (
         re.compile(

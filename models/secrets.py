@@ -142,6 +142,19 @@ def decrypt(token: str, *, where: str = "A stored secret") -> str:
         raise _unreadable(where) from None
 
 
+def decrypt_fresh(token: str, *, max_age: int, now: int | None = None) -> str | None:
+    """The plaintext of `token` if these keys made it at most `max_age` seconds before
+    `now` (Unix seconds; default the clock), else None: for short-lived codes."""
+    try:
+        data = token.encode("ascii")
+        fernet = _fernet()
+        if now is None:
+            return fernet.decrypt(data, ttl=max_age).decode()
+        return fernet.decrypt_at_time(data, ttl=max_age, current_time=now).decode()
+    except (InvalidToken, UnicodeError):
+        return None
+
+
 def rotate_ciphertext(token: str, *, where: str = "A stored secret") -> str:
     """The same secret encrypted with the first (newest) key."""
     try:

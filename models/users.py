@@ -67,6 +67,8 @@ class LoginSession(SQLModel, table=True):
     #: Last use (refreshed at most once a `TOUCH_EVERY`); idle longer than
     #: RACKROOM_SESSION_IDLE_TIMEOUT and the session has ended.
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Hash of the one sign-in hand-off code not yet redeemed (models/session_codes.py).
+    handoff_hash: str | None = Field(default=None, max_length=64, index=True)
 
 
 class ApiKey(SQLModel, table=True):

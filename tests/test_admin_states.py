@@ -30,6 +30,7 @@ from models.api_keys import create_api_key
 from models.catalog import create_brand, create_warehouse
 from models.db import set_default_engine, transaction
 from models.users import ApiKey, Role, User, create_user, start_login_session
+from tests.signin import sign_in_state
 
 #: The tables an admin handler could change.
 TABLES = ("app_user", "login_session", "api_key", "brand", "warehouse")
@@ -79,7 +80,7 @@ def db_snapshot(engine: Engine) -> dict[str, list[tuple]]:
 def page_state(state_cls: type[rx.State], token: str, **preset: Any) -> rx.State:
     """A fresh state tree for one browser tab whose session cookie holds `token`."""
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(state_cls)
     for name, value in preset.items():
         setattr(state, name, value)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select, text
 
 from dashboard.states.admin_webhook_deliveries import AdminWebhookDeliveriesState, DeliveryItem
 from dashboard.states.admin_webhooks import AdminWebhooksState, WebhookItem
-from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.auth import RoleGuard
 from dashboard.states.one_time import OneTimeSecrets
 from jobs.events.delivery import deliver_due
 from jobs.webhooks import create_webhook
@@ -37,6 +37,7 @@ from models.webhooks import (
 )
 from tests.events_support import receiver
 from tests.factories import make_world
+from tests.signin import sign_in_state
 from tests.test_admin_states import rendered
 from tests.test_one_time_secrets import assert_never_pickled
 from tests.test_webhooks import relay_all
@@ -79,7 +80,7 @@ def shop(engine: Engine) -> Iterator[Shop]:
 def page_state(state_cls: type[rx.State], token: str, path: str = "/", **query: str) -> Any:
     """A fresh state tree for one tab with this session cookie, at `path?query`."""
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(state_cls)
     as_path = f"{path}?{urlencode(query)}" if query else path
     state.router = RouterData.from_router_data(

@@ -24,7 +24,6 @@ from sqlalchemy import Engine, func, select
 
 from dashboard.states.analytics import CHARTS, AnalyticsState
 from dashboard.states.analytics_filters import NOT_YOURS, FilterParams
-from dashboard.states.auth import AuthState
 from dashboard.states.demand import (
     MAX_UPLOAD_BYTES,
     DemandState,
@@ -36,6 +35,7 @@ from models.db import set_default_engine, transaction
 from models.polls import Poll, PollVote, is_respondent_token
 from models.users import User, start_login_session
 from tests.e2e.seed import MANAGER, VENDOR, Seeded, seed_database
+from tests.signin import sign_in_state
 
 ORIGIN = "http://shop.test"
 
@@ -63,7 +63,7 @@ def shop(sqlite_engine: Engine) -> Iterator[Shop]:
 def page_state(state_cls: type[rx.State], token: str, path: str, **query: str) -> Any:
     """A fresh state tree for one tab with this session cookie, at `path?query`."""
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(state_cls)
     as_path = f"{path}?{urlencode(query)}" if query else path
     state.router = RouterData.from_router_data({

@@ -167,7 +167,13 @@ def test_events_past_retention_are_purged_once_every_reader_has_passed_them(engi
 
 
 def test_the_inbox_groups_by_style_and_warehouse_and_works_in_bulk(engine):
-    from models.alerts import acknowledge_alerts, alert_groups, group_alert_ids, snooze_alerts
+    from models.alerts import (
+        AlertsRefused,
+        acknowledge_many,
+        alert_groups,
+        group_alert_ids,
+        snooze_many,
+    )
 
     world = make_world(engine, sizes=("S", "M", "L"))
     with transaction(engine) as session:
@@ -201,17 +207,17 @@ def test_the_inbox_groups_by_style_and_warehouse_and_works_in_bulk(engine):
         ("WH2", 3, None),
     ]
     assert [(g.style_code, g.total, g.warehouse_code) for g in by_style.rows] == [("TEE1", 6, None)]
-    with transaction(engine) as session:
+    with pytest.raises(AlertsRefused) as refused, transaction(engine) as session:
         wh1 = group_alert_ids(session, warehouse_id=world.warehouses["WH1"])
-        done = acknowledge_alerts(session, [*wh1, 999_999], actor_id=admin.id)
-        assert done.changed == wh1 and done.skipped == {999_999: "not found"}
-        again = acknowledge_alerts(session, wh1, actor_id=admin.id)
-        assert again.changed == [] and set(again.skipped.values()) == {"acknowledged"}
+        acknowledge_many(session, [*wh1, 999_999], actor_id=admin.id)
+    assert refused.value.refused == {999_999: "not found"}  # and nothing was acknowledged
+    with transaction(engine) as session:
+        assert acknowledge_many(session, wh1, actor_id=admin.id) == wh1
         wh2 = group_alert_ids(session, warehouse_id=world.warehouses["WH2"])
-        snoozed = snooze_alerts(session, wh2, utcnow() + timedelta(days=1), actor_id=admin.id)
-        assert snoozed.changed == wh2
+        until = utcnow() + timedelta(days=1)
+        assert snooze_many(session, wh2, until=until, actor_id=admin.id) == wh2
     with read_session(engine) as session:
         assert alert_groups(session, group_by="warehouse").total == 0
         assert alert_groups(session, view="acknowledged", group_by="warehouse").rows[0].total == 3
-    with pytest.raises(Exception, match="At most 1000 alerts"), transaction(engine) as session:
-        acknowledge_alerts(session, list(range(1, 1200)), actor_id=admin.id)
+    with pytest.raises(Exception, match="At most 500 alerts"), transaction(engine) as session:
+        acknowledge_many(session, list(range(1, 1200)), actor_id=admin.id)

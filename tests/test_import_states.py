@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select
 
 import dashboard.states.import_files as files
 import dashboard.states.imports_flow as imports_flow
-from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.auth import RoleGuard
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_mapping import parse_value_map
 from jobs.imports import ImportLimits
@@ -45,6 +45,7 @@ from tests.import_support import (
     product_row,
     snapshot,
 )
+from tests.signin import sign_in_state
 
 
 @dataclasses.dataclass
@@ -97,7 +98,7 @@ def world(
 
 def page_state(token: str, url: str = "/imports", **preset: Any) -> ImportsState:
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(ImportsState)
     router = RouterData.from_router_data(
         {"headers": {"origin": "http://test"}, "asPath": url, "pathname": "/imports"}

@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 import jobs.live
 from dashboard.states import live as live_module
 from dashboard.states import overview as overview_module
-from dashboard.states.auth import AuthState
 from dashboard.states.live import Watch, follow, same_route
 from dashboard.states.overview import OverviewState
 from dashboard.states.transfers import TransfersState
@@ -37,6 +36,7 @@ from models.events import LIVE_MAX_IDS, EventType, live_topics
 from models.stock import receive
 from models.transfers import approve_transfer, create_transfer, ship_transfer, submit_transfer
 from models.users import User, start_login_session
+from tests.signin import sign_in_state
 from tests.transfer_support import make_staff, stocked_world
 
 # --- the loop, with a stand-in page ------------------------------------------------------------
@@ -239,7 +239,7 @@ def _requested_transfer(world: PgWorld) -> int:
 def page_state(state_cls: type[rx.State], token: str, path: str, **preset: Any) -> Any:
     """A fresh state tree for one tab on `path`, signed in with `token`."""
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(state_cls)
     router = RouterData.from_router_data(
         {"headers": {"origin": "http://test"}, "asPath": path, "pathname": path.split("?")[0]}

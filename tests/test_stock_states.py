@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select, text
 
 from dashboard.states import live as live_module
 from dashboard.states import stock as stock_module
-from dashboard.states.auth import AuthState, RoleGuard
+from dashboard.states.auth import RoleGuard
 from dashboard.states.stock import (
     GridRequest,
     StockState,
@@ -37,6 +37,7 @@ from models.grid import GridFilter
 from models.stock import LedgerEntry, get_balance, receive, set_count
 from models.users import User, create_user, start_login_session
 from tests.e2e.seed import seed_database
+from tests.signin import sign_in_state
 
 TABLES = ("stock_balance", "stock_ledger", "reservation")
 
@@ -85,7 +86,7 @@ def db_snapshot(engine: Engine) -> dict[str, list[tuple]]:
 def page_state(token: str, url: str = "/stock", **preset: Any) -> StockState:
     """A fresh state tree for one tab whose cookie holds `token`, on `url`."""
     root = rx.State(_reflex_internal_init=True)
-    root._get_state_from_cache(AuthState).token = token
+    sign_in_state(root, token)
     state = root._get_state_from_cache(StockState)
     router = RouterData.from_router_data(
         {"headers": {"origin": "http://test"}, "asPath": url, "pathname": "/stock"}

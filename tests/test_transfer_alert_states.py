@@ -177,6 +177,7 @@ def alert_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     listed = {"alerts": [AlertItem(id=world.ids["alert"], subject="x", warehouse="WH1")]}
     return {
         "load": ((), {}),
+        "watch": ((1,), {"_generation": 1}),
         "set_filter": (("kind", "low_stock"), {}),
         "clear_filters": ((), {}),
         "acknowledge": ((world.ids["alert"],), listed),
@@ -186,6 +187,12 @@ def alert_calls(world: World) -> dict[str, tuple[tuple, dict]]:
             ({"until": (date.today() + timedelta(days=3)).isoformat()},),
             {**listed, "dialog": "snooze", "target_id": world.ids["alert"]},
         ),
+        "select_alert": ((world.ids["alert"], True), listed),
+        "select_page": ((True,), listed),
+        "select_group": (("", True), listed),
+        "clear_selection": ((), {**listed, "selected": [world.ids["alert"]]}),
+        "bulk_acknowledge": ((), {**listed, "selected": [world.ids["alert"]]}),
+        "bulk_snooze": ((7,), {**listed, "selected": [world.ids["alert"]]}),
     }
 
 

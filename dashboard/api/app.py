@@ -24,6 +24,7 @@ from dashboard.api.operations import router as operations_router
 from dashboard.api.polls import router as polls_router
 from dashboard.api.ratelimit import RateLimitHeaders
 from dashboard.api.reservations import router as reservations_router
+from dashboard.api.session import router as session_router
 from dashboard.api.stock import router as stock_router
 from dashboard.api.text_guard import RefuseBadText, document_url_text
 from dashboard.api.webhooks import router as webhooks_router
@@ -99,6 +100,7 @@ def create_api() -> FastAPI:
     api.include_router(oauth_router, prefix=PREFIX, responses=errors_for(405, 413, 429, 500))
     api.include_router(operations_router, responses=errors_for(400, 405, 413, 414, 500))
     api.include_router(exports_router)  # the dashboard's CSV files (session cookie)
+    api.include_router(session_router)  # sign-in hand-off and sign-out (HttpOnly cookie)
     add_fallback(api)  # last: anything else under /api/v1 is a JSON 404 or 405
 
     api.add_middleware(DeprecationHeaders)

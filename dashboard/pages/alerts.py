@@ -22,18 +22,22 @@ from dashboard.components.admin import (
     when,
 )
 from dashboard.components.figures import NUMERIC, empty_state
-from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
 from dashboard.components.lists import list_view
+from dashboard.pages.alerts_inbox import (
+    bulk_bar,
+    inbox_counts,
+    inbox_filters,
+    inbox_table,
+    picker,
+    snooze_dialog,
+)
 from dashboard.registry import Nav, page
 from dashboard.states.alerts import (
     ANY,
-    KIND_LABELS,
     LEVEL_LABELS,
     REPLENISH_ROUTE,
     ROUTE,
     RULES_ROUTE,
-    VIEW_LABELS,
-    AlertItem,
     AlertRulesState,
     AlertsState,
     InheritItem,
@@ -102,183 +106,7 @@ def _section(active: str, *content: rx.Component) -> rx.Component:
     return rx.vstack(_section_tabs(active), *content, spacing="4", width="100%")
 
 
-def _picker(
-    label: str,
-    value: rx.Var,
-    on_change,
-    options: list[tuple[str, str]] | rx.Var,
-    all_label: str,
-    width: str = "170px",
-) -> rx.Component:
-    return filter_select(
-        options if isinstance(options, list) else choice_items(options),
-        all_label=all_label,
-        all_value=ANY,
-        value=value,
-        on_change=on_change,
-        aria_label=label,
-        min_width=width,
-    )
-
-
-# --- inbox ------------------------------------------------------------------------------------
-
-
-def _alert_actions(item: AlertItem) -> rx.Component:
-    return rx.hstack(
-        rx.cond(
-            item.can_ack,
-            rx.button(
-                "Acknowledge",
-                on_click=S.acknowledge(item.id),
-                size="1",
-                variant="soft",
-            ),
-        ),
-        rx.cond(
-            ~item.resolved,
-            rx.button(
-                "Snooze…",
-                on_click=S.open_snooze(item.id),
-                size="1",
-                variant="soft",
-                color_scheme="gray",
-            ),
-        ),
-        rx.cond(
-            item.can_reopen,
-            rx.button(
-                "Reopen",
-                on_click=S.reopen(item.id),
-                size="1",
-                variant="outline",
-                color_scheme="gray",
-            ),
-        ),
-        spacing="2",
-        justify="end",
-    )
-
-
-def _alert_row(item: AlertItem) -> rx.Component:
-    return rx.table.row(
-        cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
-        rx.table.row_header_cell(
-            rx.vstack(
-                rx.text(item.subject, size="2", weight="medium", style=MONO, white_space="nowrap"),
-                muted(item.detail),
-                spacing="0",
-            ),
-            vertical_align="middle",
-        ),
-        cell(item.brand),
-        cell(rx.text(item.warehouse, weight="medium")),
-        number_cell(rx.cond(item.available != "", item.available, "—")),
-        number_cell(rx.cond(item.threshold != "", item.threshold, "—")),
-        cell(when(item.since, item.since_exact)),
-        cell(muted(item.state_note, size="1")),
-        cell(_alert_actions(item), justify="end"),
-        data_testid="alert-row",
-        data_kind=item.kind,
-    )
-
-
-def _inbox_filters() -> rx.Component:
-    return rx.hstack(
-        _picker("View", S.view, lambda v: S.set_filter("view", v), list(VIEW_LABELS.items()), ""),
-        _picker(
-            "Kind",
-            S.kind,
-            lambda v: S.set_filter("kind", v),
-            list(KIND_LABELS.items()),
-            "All kinds",
-        ),
-        _picker("Brand", S.brand, lambda v: S.set_filter("brand", v), S.brands, "All brands"),
-        _picker(
-            "Warehouse",
-            S.warehouse,
-            lambda v: S.set_filter("warehouse", v),
-            S.warehouses,
-            "All warehouses",
-        ),
-        clear_filters(S),
-        rx.spacer(),
-        muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
-        align="center",
-        spacing="3",
-        width="100%",
-        wrap="wrap",
-    )
-
-
-def _count_chip(label: str, value: rx.Var, color: str) -> rx.Component:
-    return rx.hstack(
-        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color(color, 9)),
-        rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, size="1", weight="bold", style=NUMERIC),
-        spacing="1",
-        align="center",
-    )
-
-
-def _inbox() -> rx.Component:
-    return list_view(
-        columns=headers(
-            "Kind",
-            "Subject",
-            "Brand",
-            "Warehouse",
-            "Available",
-            "Threshold",
-            "Since",
-            "State",
-            "",
-            right=("Available", "Threshold", ""),
-        ),
-        rows=S.alerts,
-        row=_alert_row,
-        loaded=S.loaded,
-        error=S.load_error,
-        empty=filtered_empty(
-            S,
-            "No alerts match these filters",
-            "Try another kind, brand or warehouse, or clear the filters.",
-            empty_state(
-                "bell-off",
-                "Nothing needs you right now",
-                "Alerts appear when a watched size runs low or out, or a style's core sizes "
-                "break. No alerts at all? Set a threshold under Rules.",
-                rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
-            ),
-        ),
-        test_id="alerts-table",
-        paging=S,
-    )
-
-
-def _snooze_dialog() -> rx.Component:
-    return form_dialog(
-        field(
-            "Until",
-            rx.input(
-                id="snooze-until",
-                name="until",
-                type="date",
-                default_value=S.snooze_default,
-                key=S.snooze_default,
-                required=True,
-                width="100%",
-            ),
-            for_id="snooze-until",
-            hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
-        ),
-        title="Snooze " + S.target_label,
-        description="Hide it from the open inbox for a while.",
-        **dialog_wiring(S, "snooze"),
-        on_submit=S.snooze,
-        submit_label="Snooze",
-        test_id="snooze-dialog",
-    )
+# --- inbox (its pieces: dashboard/pages/alerts_inbox.py) -----------------------------------
 
 
 @page(
@@ -293,20 +121,11 @@ def _snooze_dialog() -> rx.Component:
 def alerts_page() -> rx.Component:
     return _section(
         ROUTE,
-        rx.hstack(
-            _count_chip("Open", S.counts["open"], "red"),
-            _count_chip("Acknowledged", S.counts["acknowledged"], "blue"),
-            _count_chip("Snoozed", S.counts["snoozed"], "gray"),
-            rx.separator(orientation="vertical", size="1"),
-            _count_chip("Low", S.counts["low_stock"], "amber"),
-            _count_chip("Out", S.counts["out_of_stock"], "red"),
-            _count_chip("Broken runs", S.counts["broken_size_run"], "purple"),
-            spacing="4",
-            align="center",
-        ),
-        _inbox_filters(),
-        _inbox(),
-        _snooze_dialog(),
+        inbox_counts(),
+        inbox_filters(),
+        bulk_bar(),
+        inbox_table(),
+        snooze_dialog(),
     )
 
 
@@ -519,7 +338,7 @@ def rules_page() -> rx.Component:
         RULES_ROUTE,
         _inherit_box(),
         rx.hstack(
-            _picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
+            picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
             width="100%",
             align="center",
         ),
@@ -579,7 +398,7 @@ def replenishment_page() -> rx.Component:
     return _section(
         REPLENISH_ROUTE,
         rx.hstack(
-            _picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
+            picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
             rx.button(
                 rx.icon("download", size=14),
                 "Purchase list (CSV)",

@@ -1,8 +1,13 @@
-"""Who is signed in: the session token cookie, sign-in and out, and permission checks.
+"""Who is signed in: the session token, sign-in and out, and permission checks.
 
-The browser keeps only an opaque session token. Every check asks the database
-(`models.users.user_for_token`), so an expired or ended session stops working at
-once; nothing the browser holds is trusted for identity or role.
+The browser keeps only an opaque session token, in an HttpOnly cookie no script can
+read: sign-in hands it over through `GET /auth/session` with a one-time code
+(models/session_codes.py, dashboard/api/session.py). The websocket brings the cookie;
+`dashboard.session_cookie` takes it out before Reflex sees the handshake, so the token
+is in no state var, no delta and no pickle; `session_token(state)` is the one way a
+handler gets it. Every check asks the database (`models.users.user_for_token`), so an
+expired or ended session stops working at once; nothing the browser holds is trusted
+for identity or role.
 
 Every event handler that reads or changes data names its action from the permission
 table (`models.policy.PERMISSIONS`)::
@@ -24,25 +29,29 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import reflex as rx
 from reflex.event import EventSpec
 from reflex.utils.exec import is_prod_mode
 
 from dashboard import routes
+from dashboard.session_cookie import SESSION_COOKIE as SESSION_COOKIE  # the exports read it
+from dashboard.session_cookie import connection_token, forget_connection_token
 from jobs.logs import bind
 from models.catalog import Brand
 from models.db import read_session, transaction
 from models.errors import AuthenticationFailed
 from models.policy import refusal
+from models.secrets import decrypt, encrypt
+from models.session_codes import issue_code
 from models.settings import settings
 from models.users import (
-    SESSION_LIFETIME,
     Role,
     authenticate,
     end_login_session,
@@ -57,8 +66,6 @@ log = logging.getLogger(__name__)
 LOGIN_ROUTE = routes.LOGIN
 HOME_ROUTE = routes.OVERVIEW
 F = TypeVar("F", bound=Callable[..., Any])
-#: The cookie holding the browser's opaque session token (also read by the CSV exports).
-SESSION_COOKIE = "rackroom_session"
 PASSWORD_CHANGE_FIRST = "Choose a new password first: yours was set by an admin."  # noqa: S105 (a message, not a secret)
 
 
@@ -193,7 +200,7 @@ class RoleGuard:
         self, action: str, reason_for: Callable[[SessionUser | None], str]
     ) -> Access:
         auth = await self.get_state(AuthState)  # type: ignore[attr-defined]
-        user = await rx.run_in_thread(functools.partial(session_user, auth.token))
+        user = await rx.run_in_thread(functools.partial(session_user, session_token(auth)))
         auth._show_user(user)
         reason = reason_for(user)
         if not reason:
@@ -270,43 +277,88 @@ def safe_next(target: str) -> str:
     return target
 
 
-def _log_in(email: str, password: str, client_ip: str = "") -> tuple[str, str]:
-    """Check the credentials and open a session: (token, "") or ("", reason)."""
+def _log_in(email: str, password: str, client_ip: str = "") -> tuple[str, str, str]:
+    """Check the credentials and open a session: (token, hand-off code, "") or
+    ("", "", reason)."""
     try:
         # Throttled per account and address; the password is checked outside any
         # write transaction (models/signin.py).
         user = authenticate(email, password, client_ip=client_ip)
     except AuthenticationFailed as failure:
-        return "", failure.message
+        return "", "", failure.message
     with transaction() as session:
-        return start_login_session(session, user), ""
+        token = start_login_session(session, user)
+        return token, issue_code(session, token), ""
 
 
-def _log_out(token: str) -> None:
+def end_session(token: str) -> None:
+    """End the login session `token` on the server (sign-out). Blocking."""
     with transaction() as session:
         end_login_session(session, token)
+
+
+def backend_href(href: str) -> str:
+    """A link to a backend route (not a page): the same origin in production; in
+    development the backend's own port (the cookie, set for the host, goes to both)."""
+    if is_prod_mode():
+        return href
+    return rx.config.get_config().api_url.rstrip("/") + href
+
+
+def go_to_backend(href: str) -> EventSpec:
+    """Navigate the whole page to the backend route `href`. `rx.redirect` would route a
+    same-origin path inside the single-page app, which knows no such page."""
+    return rx.call_script(f"window.location.assign({json.dumps(backend_href(href))})")
+
+
+def session_token(auth: AuthState, *, refresh: bool = True) -> str:
+    """The session token of the tab `auth` belongs to ("" when signed out).
+
+    The websocket's HttpOnly cookie decides (`dashboard.session_cookie`) whenever the
+    tab's connection is held by this process; its sealed copy in the state (Fernet, the
+    app key: never the token itself in a pickle or Redis) answers elsewhere, e.g. an
+    upload handled by another worker. `refresh=False` for a read-only state: the sealed
+    copy is then not brought up to date.
+    """
+    live = connection_token(auth.router.session.session_id)
+    sealed = auth._sealed_session
+    if live is None:
+        return _unseal(sealed)
+    if refresh and live != _unseal(sealed):
+        auth._sealed_session = encrypt(live) if live else ""
+    return live
+
+
+def remember_session_token(auth: AuthState, token: str) -> None:
+    """Seal `token` into the tab's state (tests; code that has no websocket)."""
+    auth._sealed_session = encrypt(token) if token else ""
+
+
+def _unseal(sealed: str) -> str:
+    if not sealed:
+        return ""
+    try:
+        return decrypt(sealed, where="A sealed session token")
+    except Exception:  # another installation's key, or a rotated-out one: signed out
+        return ""
 
 
 def session_cookie_secure() -> bool | None:
     """Whether the browser may send the session cookie over https only: always in a
     production build (browsers treat localhost as secure, so a local check still works),
-    unless the operator declared a plain-http address in RACKROOM_PUBLIC_URL. Decided
-    when the frontend is built, as Reflex bakes cookie options into it."""
+    unless the operator declared a plain-http address in RACKROOM_PUBLIC_URL. None in
+    development (`dashboard/api/session.py` then marks it Secure over https only)."""
     if not is_prod_mode():
         return None
     return not settings().public_url.lower().startswith("http://")
 
 
 class AuthState(rx.State):
-    """The session cookie and what the shell shows about the user."""
+    """What the shell shows about the user. The token is no var (`session_token`)."""
 
-    token: str = rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        same_site="strict",
-        secure=session_cookie_secure(),
-    )
+    #: The token sealed with the app key, for workers without the tab's websocket.
+    #: A backend var: never sent to the browser.
+    _sealed_session: str = ""
     user_name: str = ""
     user_email: str = ""
     user_role: str = ""
@@ -326,7 +378,7 @@ class AuthState(rx.State):
 
     async def _current_user(self) -> SessionUser | None:
         """Re-check the token against the database (and refresh the top bar)."""
-        user = await rx.run_in_thread(functools.partial(session_user, self.token))
+        user = await rx.run_in_thread(functools.partial(session_user, session_token(self)))
         self._show_user(user)
         return user
 
@@ -382,26 +434,32 @@ class AuthState(rx.State):
         self.login_error = ""
         yield
         try:
-            token, error = await rx.run_in_thread(
+            token, code, error = await rx.run_in_thread(
                 functools.partial(_log_in, email, password, self.router.session.client_ip)
             )
         except Exception:
             log.exception("login failed unexpectedly")
-            token, error = "", "Could not sign in right now. Try again in a moment."
-        self.logging_in = False
+            token, code, error = "", "", "Could not sign in right now. Try again in a moment."
         if error:
+            self.logging_in = False
             self.login_error = error
             return
-        self.token = token
         await self._forget_pages()
-        user = await self._current_user()
-        yield rx.redirect(self._after_sign_in(user) if user else HOME_ROUTE)
+        user = await rx.run_in_thread(functools.partial(session_user, token))
+        self._show_user(user)
+        # The cookie comes from an HTTP answer (HttpOnly): the browser fetches it with
+        # the one-time code, then goes on to the page. The form stays busy meanwhile.
+        query = urlencode({"code": code, "next": self._after_sign_in(user) if user else HOME_ROUTE})
+        yield go_to_backend(f"{routes.AUTH_SESSION}?{query}")
 
     @rx.event
     async def log_out(self):
-        token, self.token = self.token, ""
+        """End the session now, then let `/auth/logout` clear the HttpOnly cookie."""
+        token = session_token(self)
+        self._sealed_session = ""
+        forget_connection_token(self.router.session.session_id)
         self._show_user(None)
         await self._forget_pages()
         if token:
-            await rx.run_in_thread(functools.partial(_log_out, token))
-        return rx.redirect(LOGIN_ROUTE)
+            await rx.run_in_thread(functools.partial(end_session, token))
+        return go_to_backend(routes.AUTH_LOGOUT)

@@ -31,25 +31,24 @@ it gives way (its savepoint rolls back, the caller's operation stands) and the n
 scan catches up.
 """
 
+from models.alerts.bulk import BATCH_MAX, AlertsRefused, acknowledge_many, snooze_many
 from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for, scan_alerts
 from models.alerts.inbox import (
-    BULK_LIMIT,
     GROUPINGS,
     VIEWS,
     AlertCounts,
     AlertGroup,
     AlertRow,
-    BulkResult,
     acknowledge_alert,
-    acknowledge_alerts,
     alert_counts,
     alert_groups,
+    alert_marker,
     group_alert_ids,
+    group_totals,
     list_alerts,
     open_alert_count,
     reopen_alert,
     snooze_alert,
-    snooze_alerts,
 )
 from models.alerts.rules import (
     EffectiveRule,
@@ -63,7 +62,7 @@ from models.alerts.rules import (
 from models.alerts.tables import MAX_SNOOZE, Alert, AlertKind, AlertRule, AlertStatus, RuleLevel
 
 __all__ = [
-    "BULK_LIMIT",
+    "BATCH_MAX",
     "CHECK_CHUNK",
     "GROUPINGS",
     "MAX_SNOOZE",
@@ -76,19 +75,21 @@ __all__ = [
     "AlertRow",
     "AlertRule",
     "AlertStatus",
-    "BulkResult",
+    "AlertsRefused",
     "EffectiveRule",
     "RuleLevel",
     "RuleRow",
     "acknowledge_alert",
-    "acknowledge_alerts",
+    "acknowledge_many",
     "alert_counts",
     "alert_groups",
+    "alert_marker",
     "check_alerts_for",
     "delete_rule",
     "effective_rule",
     "effective_rules",
     "group_alert_ids",
+    "group_totals",
     "list_alerts",
     "list_rules",
     "open_alert_count",
@@ -96,5 +97,5 @@ __all__ = [
     "scan_alerts",
     "set_rule",
     "snooze_alert",
-    "snooze_alerts",
+    "snooze_many",
 ]

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from models.admin import PAGE_SIZE, Page
 from models.alerts.tables import (
+    BATCH_MAX,
     MAX_SNOOZE,
     Alert,
     AlertKind,
@@ -32,6 +33,7 @@ from models.alerts.tables import (
 from models.base import utcnow
 from models.errors import InvalidQuantity, InvalidTransition, NotFound
 from models.policy import actor_may
+from models.users import User
 
 # --- working the inbox ----------------------------------------------------------------------
 
@@ -42,6 +44,35 @@ def _as_aware(until: datetime | date) -> datetime:
             raise InvalidQuantity("Snooze time must carry a time zone.", field="until")
         return until.astimezone(UTC)
     return datetime.combine(until, time.min, UTC)
+
+
+#: The statuses an alert may be acknowledged / snoozed from (single and bulk alike).
+ACKNOWLEDGE_FROM = (AlertStatus.OPEN, AlertStatus.SNOOZED)
+SNOOZE_FROM = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED)
+
+
+def acknowledge_values(user: User, now: datetime | None = None) -> dict[str, object]:
+    """The columns an acknowledge by `user` writes: one place for one alert and for many."""
+    return {
+        "status": AlertStatus.ACKNOWLEDGED.value,
+        "acknowledged_at": now or utcnow(),
+        "acknowledged_by": user.email,
+        "snoozed_until": None,
+    }
+
+
+def snooze_values(
+    user: User, until: datetime | date, now: datetime | None = None
+) -> dict[str, object]:
+    """The columns a snooze until `until` writes, after checking `until` is sensible
+    (in the future, within MAX_SNOOZE): shared by one alert and many."""
+    now = now or utcnow()
+    until = _as_aware(until)
+    if until <= now:
+        raise InvalidQuantity("Snooze until a time in the future.", field="until")
+    if until > now + MAX_SNOOZE:
+        raise InvalidQuantity("Snooze for at most a year.", field="until")
+    return {"status": AlertStatus.SNOOZED.value, "snoozed_until": until, "snoozed_by": user.email}
 
 
 def _change(
@@ -76,14 +107,7 @@ def acknowledge_alert(
     """Someone is on it: the alert leaves the open count but stays until it clears."""
     user = actor_may(session, actor_id, "alerts.work")
     return _change(
-        session,
-        alert_id,
-        (AlertStatus.OPEN, AlertStatus.SNOOZED),
-        "acknowledged",
-        status=AlertStatus.ACKNOWLEDGED.value,
-        acknowledged_at=now or utcnow(),
-        acknowledged_by=user.email,
-        snoozed_until=None,
+        session, alert_id, ACKNOWLEDGE_FROM, "acknowledged", **acknowledge_values(user, now)
     )
 
 
@@ -97,21 +121,7 @@ def snooze_alert(
 ) -> Alert:
     """Hide the alert until `until` (a date means its midnight UTC); then it is open again."""
     user = actor_may(session, actor_id, "alerts.work")
-    now = now or utcnow()
-    until = _as_aware(until)
-    if until <= now:
-        raise InvalidQuantity("Snooze until a time in the future.", field="until")
-    if until > now + MAX_SNOOZE:
-        raise InvalidQuantity("Snooze for at most a year.", field="until")
-    return _change(
-        session,
-        alert_id,
-        (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED),
-        "snoozed",
-        status=AlertStatus.SNOOZED.value,
-        snoozed_until=until,
-        snoozed_by=user.email,
-    )
+    return _change(session, alert_id, SNOOZE_FROM, "snoozed", **snooze_values(user, until, now))
 
 
 def reopen_alert(session: Session, alert_id: int, *, actor_id: int) -> Alert:
@@ -135,6 +145,17 @@ def _counts_as_open(now: datetime):
         _alert.c.status == AlertStatus.OPEN.value,
         and_(_alert.c.status == AlertStatus.SNOOZED.value, _alert.c.snoozed_until <= now),
     )
+
+
+def alert_marker(session: Session) -> str:
+    """What moves whenever the inbox would look different: the newest alert id and the
+    count in each status (an acknowledge, snooze, reopen or resolve moves a count, a new
+    alert the id). An open inbox page re-reads only when it moved; one small indexed read."""
+    newest = int(session.scalar(select(func.max(_alert.c.id))) or 0)
+    counts = dict(
+        session.execute(select(_alert.c.status, func.count()).group_by(_alert.c.status)).all()
+    )
+    return f"{newest}:" + ":".join(str(counts.get(s.value, 0)) for s in AlertStatus)
 
 
 def open_alert_count(
@@ -224,10 +245,21 @@ def list_alerts(
     offset: int = 0,
     limit: int = PAGE_SIZE,
     now: datetime | None = None,
+    group_by: str | None = None,
 ) -> Page[AlertRow]:
     """One page of the inbox, newest first. The "open" view includes snoozes that ran out
-    and leaves out running ones; "snoozed" shows only running snoozes."""
+    and leaves out running ones; "snoozed" shows only running snoozes. With `group_by`
+    ("style" or "warehouse") a group's alerts come together (groups by code, then newest
+    first), so a page lists whole groups or the start or end of one; `group_totals`
+    counts each group in the whole view for its header."""
     now = now or utcnow()
+    if group_by not in (None, "style", "warehouse"):
+        raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
+    grouping = {
+        None: (),
+        "style": (_p.c.style_code, _alert.c.product_id),
+        "warehouse": (_w.c.code, _alert.c.warehouse_id),
+    }[group_by]
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
     conditions = _view_conditions(view, kind, brand_id, warehouse_id, now)
     total = session.scalar(select(func.count()).select_from(_alert).where(*conditions)) or 0
@@ -265,11 +297,38 @@ def list_alerts(
             ),
         )
         .where(*conditions)
-        .order_by(_alert.c.raised_at.desc(), _alert.c.id.desc())
+        .order_by(*grouping, _alert.c.raised_at.desc(), _alert.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
     return Page(rows=[AlertRow(*r) for r in rows], total=int(total), offset=offset, limit=limit)
+
+
+def group_totals(
+    session: Session,
+    group_by: str,
+    keys: list[int] | tuple[int, ...],
+    *,
+    view: str = "open",
+    kind: str | None = None,
+    brand_id: int | None = None,
+    warehouse_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """Alerts in the view per group key (product id for "style", warehouse id for
+    "warehouse"), for the groups in `keys`: the counts on a page's group headers."""
+    column = {"style": _alert.c.product_id, "warehouse": _alert.c.warehouse_id}.get(group_by)
+    if column is None:
+        raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
+    if not keys:
+        return {}
+    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now or utcnow())
+    query = (
+        select(column, func.count())
+        .where(*conditions, column.in_(sorted(set(keys))))
+        .group_by(column)
+    )
+    return {int(key): int(n) for key, n in session.execute(query)}
 
 
 def _view_conditions(
@@ -409,119 +468,12 @@ def group_alert_ids(
     brand_id: int | None = None,
     now: datetime | None = None,
 ) -> list[int]:
-    """The ids of a group's alerts in a view (at most BULK_LIMIT), for a bulk action."""
+    """The ids of a group's alerts in a view (at most BATCH_MAX), for a bulk action."""
     conditions = _view_conditions(view, kind, brand_id, warehouse_id, now or utcnow())
     if product_id is not None:
         conditions.append(_alert.c.product_id == product_id)
     return list(
         session.scalars(
-            select(_alert.c.id).where(*conditions).order_by(_alert.c.id).limit(BULK_LIMIT)
+            select(_alert.c.id).where(*conditions).order_by(_alert.c.id).limit(BATCH_MAX)
         )
-    )
-
-
-# --- bulk actions -----------------------------------------------------------------------------
-
-#: Alerts one bulk action may touch.
-BULK_LIMIT = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    """What a bulk action did: the alerts it changed, and those it left (with why)."""
-
-    changed: list[int]
-    #: alert id → why it was left: "not found", or its status ("resolved", …).
-    skipped: dict[int, str]
-
-    def summary(self, verb: str) -> str:
-        done = f"{len(self.changed)} alert(s) {verb}"
-        return f"{done}; {len(self.skipped)} left as they were" if self.skipped else done
-
-
-def _bulk(
-    session: Session,
-    alert_ids: list[int] | tuple[int, ...],
-    allowed_from: tuple[AlertStatus, ...],
-    brand_scope: int | None,
-    **values: object,
-) -> BulkResult:
-    ids = sorted({int(i) for i in alert_ids})
-    if not ids:
-        raise InvalidQuantity("Choose at least one alert.", field="alert_ids")
-    if len(ids) > BULK_LIMIT:
-        raise InvalidQuantity(
-            f"At most {BULK_LIMIT} alerts at once; {len(ids)} chosen.", field="alert_ids"
-        )
-    scope = [_alert.c.id.in_(ids)]
-    if brand_scope is not None:
-        scope.append(_alert.c.brand_id == brand_scope)
-    # Lock in id order first, as the alert engine does, so the two cannot deadlock.
-    current = dict(
-        session.execute(
-            select(_alert.c.id, _alert.c.status)
-            .where(*scope)
-            .order_by(_alert.c.id)
-            .with_for_update()
-        ).all()
-    )
-    changed = list(
-        session.scalars(
-            update(_alert)
-            .where(*scope, _alert.c.status.in_([s.value for s in allowed_from]))
-            .values(**values)
-            .returning(_alert.c.id)
-        )
-    )
-    skipped = {i: current.get(i, "not found") for i in ids if i not in set(changed)}
-    return BulkResult(sorted(changed), skipped)
-
-
-def acknowledge_alerts(
-    session: Session,
-    alert_ids: list[int] | tuple[int, ...],
-    *,
-    actor_id: int,
-    brand_scope: int | None = None,
-    now: datetime | None = None,
-) -> BulkResult:
-    """Acknowledge many alerts at once (open or snoozed ones; others are left, and said)."""
-    user = actor_may(session, actor_id, "alerts.work")
-    return _bulk(
-        session,
-        alert_ids,
-        (AlertStatus.OPEN, AlertStatus.SNOOZED),
-        brand_scope,
-        status=AlertStatus.ACKNOWLEDGED.value,
-        acknowledged_at=now or utcnow(),
-        acknowledged_by=user.email,
-        snoozed_until=None,
-    )
-
-
-def snooze_alerts(
-    session: Session,
-    alert_ids: list[int] | tuple[int, ...],
-    until: datetime | date,
-    *,
-    actor_id: int,
-    brand_scope: int | None = None,
-    now: datetime | None = None,
-) -> BulkResult:
-    """Snooze many alerts until `until` (unresolved ones; resolved ones are left)."""
-    user = actor_may(session, actor_id, "alerts.work")
-    now = now or utcnow()
-    until = _as_aware(until)
-    if until <= now:
-        raise InvalidQuantity("Snooze until a time in the future.", field="until")
-    if until > now + MAX_SNOOZE:
-        raise InvalidQuantity("Snooze for at most a year.", field="until")
-    return _bulk(
-        session,
-        alert_ids,
-        (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED),
-        brand_scope,
-        status=AlertStatus.SNOOZED.value,
-        snoozed_until=until,
-        snoozed_by=user.email,
     )

@@ -141,3 +141,5 @@ _w = Warehouse.__table__
 _brand = Brand.__table__
 
 MAX_SNOOZE = timedelta(days=365)
+#: Alerts one bulk action may touch (`models.alerts.bulk`).
+BATCH_MAX = 500

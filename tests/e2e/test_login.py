@@ -99,6 +99,38 @@ def test_merchandiser_sees_figures_from_the_database(
     expect(page).to_have_url(LOGIN_URL)
 
 
+def test_the_session_cookie_is_httponly_survives_a_reload_and_sign_out_clears_it(
+    page: Page, seeded: Seeded
+) -> None:
+    page.goto("/stock")
+    expect(page).to_have_url(re.compile(r"/login\?next=/stock$"))
+    page.get_by_label("Email").fill(seeded.merchandiser.email)
+    page.get_by_label("Password").fill(seeded.merchandiser.password)
+    page.get_by_label("Password").press("Enter")
+    expect(page).to_have_url(re.compile(r"/stock$"))  # the hand-off kept where they were going
+    expect(page.get_by_test_id("user-name")).to_have_text(seeded.merchandiser.name)
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    # No script can read it: not in document.cookie, not in anything the page holds.
+    assert cookie["value"] not in page.evaluate("document.cookie")
+    assert COOKIE not in page.evaluate("document.cookie")
+    assert cookie["value"] not in page.content()
+    assert cookie["value"] not in page.evaluate(
+        "JSON.stringify(Object.assign({}, window.sessionStorage, window.localStorage))"
+    )
+
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/stock$"))
+    expect(page.get_by_test_id("user-name")).to_have_text(seeded.merchandiser.name)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(LOGIN_URL)
+    assert COOKIE not in {c["name"] for c in page.context.cookies()}
+    page.goto("/stock")
+    expect(page).to_have_url(re.compile(r"/login\?next=/stock$"))
+
+
 def test_vendor_sees_only_their_own_brand(page: Page, seeded: Seeded, artifacts_dir: Path) -> None:
     log_in(page, seeded.vendor)
 

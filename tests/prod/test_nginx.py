@@ -175,6 +175,8 @@ def test_sign_in_and_a_live_grid_over_https_and_wss(
     page = context.new_page()
     sockets: list[str] = []
     page.on("websocket", lambda socket: sockets.append(socket.url))
+    handoffs: list = []  # GET /auth/session, which sets the session cookie
+    page.on("response", lambda r: handoffs.append(r) if "/auth/session" in r.url else None)
     page.goto("/login")
     page.get_by_label("Email").fill(prod.seeded.merchandiser.email)
     page.get_by_label("Password").fill(prod.seeded.merchandiser.password)
@@ -187,7 +189,11 @@ def test_sign_in_and_a_live_grid_over_https_and_wss(
     assert sockets and all(url.startswith(wss) for url in sockets), sockets
     prod.secrets_used.update(c["value"] for c in context.cookies())
     cookie = next(c for c in context.cookies() if c["name"] == "rackroom_session")
-    assert cookie["sameSite"] == "Strict" and cookie["secure"]
+    assert cookie["sameSite"] == "Strict" and cookie["secure"] and cookie["httpOnly"]
+    (handoff,) = handoffs
+    set_cookie = [p.strip().lower() for p in (handoff.header_value("set-cookie") or "").split(";")]
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= set(set_cookie), set_cookie
+    assert "rackroom_session" not in page.evaluate("document.cookie")  # no script reads it
 
     before = int(cell.inner_text().replace(",", ""))
     page.evaluate("window.__sameDocument = true")

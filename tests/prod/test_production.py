@@ -51,15 +51,20 @@ def correct(page: Page, new_count: int) -> None:
     )
 
 
-def event_pids(prod: ProdServer, user_id: int) -> list[int]:
-    """Worker pids that handled this user's Reflex events, oldest first."""
-    pids = []
+def event_entries(prod: ProdServer, user_id: int) -> list[dict]:
+    """The log entries of this user's Reflex events, oldest first."""
+    entries = []
     for line in prod.lines():
         if '"rackroom.events"' in line:
             entry = json.loads(line)
             if entry.get("user_id") == user_id:
-                pids.append(entry["pid"])
-    return pids
+                entries.append(entry)
+    return entries
+
+
+def event_pids(prod: ProdServer, user_id: int) -> list[int]:
+    """Worker pids that handled this user's Reflex events, oldest first."""
+    return [entry["pid"] for entry in event_entries(prod, user_id)]
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +104,15 @@ def test_a_user_keeps_working_when_their_worker_is_killed(prod: ProdServer, tab:
     # The tab notices, reconnects (to the other worker, or the respawned one) ...
     page.wait_for_event("websocket", timeout=30_000)
     assert sockets[-1] is not socket_before
+    # ... and hydrates again, which reloads the grid (a load closes an open dialog): wait
+    # for that load on a live worker before opening the dialog.
+    deadline = time.monotonic() + 30
+    while not any(
+        entry.get("pid") != serving and str(entry.get("event", "")).endswith(".load")
+        for entry in event_entries(prod, merch)
+    ):
+        assert time.monotonic() < deadline, "the reconnected tab never reloaded the grid"
+        time.sleep(0.2)
     # ... and is still signed in: the next correction goes through.
     expect(page.get_by_text(prod.seeded.merchandiser.name)).to_be_visible()
     correct(page, start - 9)
@@ -209,8 +223,12 @@ def test_the_api_gateway_on_the_production_server(prod: ProdServer, ids) -> None
         _, key = create_api_key(session, "prod-graphql", ["stock:read"])
     prod.secrets_used.add(key)
     query = f'{{ variant(sku: "{SKU}") {{ sku inventoryLevels {{ warehouse {{ code }} }} }} }}'
-    answer = httpx.post(f"{prod.url}/api/v1/graphql", json={"query": query},
-                        headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    answer = httpx.post(
+        f"{prod.url}/api/v1/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
     assert answer.status_code == 200 and answer.json()["data"]["variant"]["sku"] == SKU
     assert answer.headers["ratelimit-limit"] == "40"
     assert redis.Redis.from_url(REDIS_URL).keys("rackroom:ratelimit:*")
