@@ -14,7 +14,7 @@ balance and waiting for the totals row (a reservation at the destination). At co
 transaction takes no balance lock any more, and takes totals rows in one order: no cycle.
 SQLite: row-level triggers (one writer at a time).
 
-Revision ID: 0016_variant_totals
+Revision ID: 0017_variant_totals
 Revises: 0015_sec_limits
 Create Date: 2026-12-06 03:00:00
 """
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_variant_totals"
-down_revision: str | None = "0015_sec_limits"
+revision: str = "0017_variant_totals"
+down_revision: str | None = "0016_auth_cookie"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
