@@ -15,7 +15,7 @@ transaction takes no balance lock any more, and takes totals rows in one order: 
 SQLite: row-level triggers (one writer at a time).
 
 Revision ID: 0017_variant_totals
-Revises: 0015_sec_limits
+Revises: 0016_auth_cookie
 Create Date: 2026-12-06 03:00:00
 """
 
