@@ -24,7 +24,7 @@ from models.db import database_url, read_session, transaction
 from models.errors import DomainError
 from models.rate_limits import format_rate
 from models.settings import ConfigError, settings
-from models.stock import reconcile
+from models.stock import reconcile, reconcile_totals
 from models.users import Role, create_user
 
 
@@ -269,9 +269,11 @@ def apikey_revoke(name: str) -> None:
 @main.command("reconcile")
 @click.option("--json", "as_json", is_flag=True, help="Print the drifts as JSON.")
 def reconcile_command(as_json: bool) -> None:
-    """Check that every balance equals the sum of its ledger; exit 1 on any drift."""
+    """Check that every balance equals the sum of its ledger, and every variant's totals
+    the sum of its balances; exit 1 on any drift."""
     with read_session() as session:
         drifts = reconcile(session)
+        totals = reconcile_totals(session)
     if as_json:
         click.echo(
             json.dumps(
@@ -284,14 +286,21 @@ def reconcile_command(as_json: bool) -> None:
                     }
                     for d in drifts
                 ]
+                + [
+                    {"variant_id": t.variant_id, "totals": t.totals, "balances": t.balances}
+                    for t in totals
+                ]
             )
         )
-    elif drifts:
-        for drift in drifts:
+    elif drifts or totals:
+        for drift in [*drifts, *totals]:
             click.echo(drift.describe())
     else:
-        click.echo(f"ok: every balance matches its ledger ({database_url().split('://')[0]})")
-    sys.exit(1 if drifts else 0)
+        click.echo(
+            "ok: every balance matches its ledger and every variant's totals its balances"
+            f" ({database_url().split('://')[0]})"
+        )
+    sys.exit(1 if drifts or totals else 0)
 
 
 @main.command("import")

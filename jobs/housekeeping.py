@@ -20,7 +20,7 @@ from models.errors import NotFound
 from models.reservations import expire_due
 from models.scheduling import record_job_run
 from models.settings import settings
-from models.stock import reconcile
+from models.stock import reconcile, reconcile_totals
 from models.syncs import SyncBusy
 
 log = logging.getLogger("rackroom.jobs")
@@ -77,25 +77,32 @@ def snapshot_stock() -> int:
 
 
 def reconcile_stock() -> int:
-    """Nightly: prove balances equal their ledger; record any drift found (count + samples)."""
+    """Nightly: prove balances equal their ledger and the per-variant totals their
+    balances; record any drift found (count + samples)."""
     started = utcnow()
     clock = time.perf_counter()
     with transaction(job_engine()) as session:
         drifts = reconcile(session)
+        totals = reconcile_totals(session)
         seconds = time.perf_counter() - clock
-        if drifts:
-            summary = f"{len(drifts):,} balance(s) differ from their ledger"
-            log.warning("nightly reconcile: %s; first: %s", summary, drifts[0].describe())
+        if drifts or totals:
+            summary = (
+                f"{len(drifts):,} balance(s) differ from their ledger, "
+                f"{len(totals):,} variant total(s) from their balances"
+            )
+            first = (drifts or totals)[0].describe()
+            log.warning("nightly reconcile: %s; first: %s", summary, first)
         else:
-            summary = "every balance matches its ledger"
+            summary = "every balance matches its ledger and every total its balances"
         record_job_run(
             session,
             "nightly_reconcile",
-            status="drift" if drifts else "ok",
+            status="drift" if drifts or totals else "ok",
             started_at=started,
             summary=f"{summary} ({seconds:.2f}s)",
             detail={
                 "drifts": len(drifts),
+                "total_drifts": len(totals),
                 "samples": [
                     {
                         "variant_id": d.variant_id,
@@ -105,10 +112,19 @@ def reconcile_stock() -> int:
                         "describe": d.describe(),
                     }
                     for d in drifts[:DRIFT_SAMPLES]
+                ]
+                + [
+                    {
+                        "variant_id": t.variant_id,
+                        "totals": list(t.totals) if t.totals else None,
+                        "balances": list(t.balances),
+                        "describe": t.describe(),
+                    }
+                    for t in totals[:DRIFT_SAMPLES]
                 ],
             },
         )
-    return len(drifts)
+    return len(drifts) + len(totals)
 
 
 def sync_brand(brand_code: str) -> str:

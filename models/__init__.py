@@ -17,6 +17,7 @@ from models.scheduling import JobRun, SchedulerLeader, scheduler_jobs
 from models.signin import LoginThrottle
 from models.snapshots import StockSnapshot
 from models.stock import LedgerEntry, StockBalance
+from models.stock_totals import VariantStock
 from models.syncs import Connector, SyncItemState, SyncRun
 from models.transfers import Transfer, TransferEvent, TransferLine
 from models.users import ApiKey, LoginSession, User
@@ -58,6 +59,7 @@ __all__ = [
     "TransferLine",
     "User",
     "Variant",
+    "VariantStock",
     "Warehouse",
     "WebhookAttempt",
     "WebhookDelivery",

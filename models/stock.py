@@ -30,7 +30,7 @@ from models.stock_ledger import (
     require_quantity,
     set_count,
 )
-from models.stock_reconcile import Drift, reconcile
+from models.stock_reconcile import Drift, TotalsDrift, reconcile, reconcile_totals
 
 __all__ = [
     "ADJUSTMENT_REASONS",
@@ -40,6 +40,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerReason",
     "StockBalance",
+    "TotalsDrift",
     "_balance",
     "adjust",
     "change_balance",
@@ -47,6 +48,7 @@ __all__ = [
     "get_balance",
     "receive",
     "reconcile",
+    "reconcile_totals",
     "require_quantity",
     "set_count",
     "set_counts",

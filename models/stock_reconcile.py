@@ -1,4 +1,5 @@
-"""Reconciliation: every balance against the sum of its ledger rows."""
+"""Reconciliation: every balance against the sum of its ledger rows, and every variant's
+totals (`variant_stock`) against the sum of its balances."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session
 
+from models.catalog import Variant
 from models.stock_ledger import _balance, _ledger
+from models.stock_totals import VariantStock
+
+_totals = VariantStock.__table__
+_variant = Variant.__table__
+#: The stacked columns of `reconcile_totals`: whether a totals row exists, its values,
+#: and the balances' sums.
+_STACK_COLUMNS = ("has_row", "t_on", "t_res", "t_inc", "b_on", "b_res", "b_inc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,68 @@ def reconcile(session: Session) -> list[Drift]:
             int(r[0]),
             int(r[1]),
             (int(r[2]), int(r[3]), int(r[4])),
+            (int(r[5]), int(r[6]), int(r[7])),
+        )
+        for r in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsDrift:
+    """A variant whose totals row (`variant_stock`) differs from the sum of its balances,
+    or that has no totals row at all (`totals` is None)."""
+
+    variant_id: int
+    totals: tuple[int, int, int] | None
+    balances: tuple[int, int, int]
+
+    def describe(self) -> str:
+        if self.totals is None:
+            return f"variant {self.variant_id}: no totals row (balances say {self.balances})"
+        names = ("on_hand", "reserved", "incoming")
+        parts = [
+            f"{name} total {held} but balances say {summed}"
+            for name, held, summed in zip(names, self.totals, self.balances, strict=True)
+            if held != summed
+        ]
+        return f"variant {self.variant_id} (all warehouses): " + ", ".join(parts)
+
+
+def reconcile_totals(session: Session) -> list[TotalsDrift]:
+    """Every variant whose totals disagree with its balances, in variant order.
+
+    Variants, totals and balances are stacked and summed per variant in one pass, as in
+    `reconcile`; a variant without a totals row is a drift too (the grid joins on it).
+    """
+    t, v = _totals, _variant
+    zero = literal(0)
+    stacked = union_all(
+        select(v.c.id.label("variant_id"), *(zero.label(n) for n in _STACK_COLUMNS)),
+        select(
+            t.c.variant_id, literal(1), t.c.on_hand, t.c.reserved, t.c.incoming, zero, zero, zero
+        ),
+        select(
+            _balance.c.variant_id,
+            zero,
+            zero,
+            zero,
+            zero,
+            _balance.c.on_hand,
+            _balance.c.reserved,
+            _balance.c.incoming,
+        ),
+    ).subquery()
+    sums = [func.sum(stacked.c[name]) for name in _STACK_COLUMNS]
+    query = (
+        select(stacked.c.variant_id, *sums)
+        .group_by(stacked.c.variant_id)
+        .having((sums[0] != 1) | (sums[1] != sums[4]) | (sums[2] != sums[5]) | (sums[3] != sums[6]))
+        .order_by(stacked.c.variant_id)
+    )
+    return [
+        TotalsDrift(
+            int(r[0]),
+            (int(r[2]), int(r[3]), int(r[4])) if r[1] else None,
             (int(r[5]), int(r[6]), int(r[7])),
         )
         for r in session.execute(query)

@@ -40,6 +40,7 @@ from models.grid.filter import (
 )
 from models.grid.rows import WarehouseColumn
 from models.stock import StockBalance
+from models.stock_totals import VariantStock
 
 _v = Variant.__table__
 _p = Product.__table__
@@ -47,6 +48,7 @@ _br = Brand.__table__
 _a = SkuAlias.__table__
 _b = StockBalance.__table__
 _w = Warehouse.__table__
+_t = VariantStock.__table__
 
 # --- shared query pieces --------------------------------------------------------------------
 #
@@ -65,6 +67,10 @@ _w = Warehouse.__table__
 PER_VARIANT_SHARE = 0.3
 #: Summing per variant always wins for this few candidates.
 PER_VARIANT_FLOOR = 2_000
+#: Over every warehouse, stock state and quantity sorts read the per-variant totals
+#: (`variant_stock`, kept by triggers) through their indexes instead of summing
+#: balances; a warehouse subset sums its balances. Tests turn it off to compare.
+USE_TOTALS = True
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class _Shape:
     descending: bool = False
     restricts: bool = False
     per_variant: bool = True
+    #: Quantities come from `variant_stock` (all warehouses, see USE_TOTALS).
+    totals: bool = False
 
     @classmethod
     def of(cls, f: GridFilter, scope: _Scope) -> _Shape:
@@ -126,6 +134,7 @@ class _Shape:
             descending=f.descending,
             restricts=scope.restricts,
             per_variant=scope.per_variant,
+            totals=USE_TOTALS and not scope.restricts,
         )
 
     @property
@@ -433,7 +442,29 @@ def _filtered_variants(
     )
     conditions = list(src.conditions)
     quantities: dict[str, ColumnElement] = {}
-    if shape.per_variant:
+    if shape.totals and needed:
+        # Every variant has its totals row (a trigger adds it), and the stock state is a
+        # range of the indexed `available`.
+        t = _alias(_t, f"{name}_totals")
+        in_state: ColumnElement[bool] | None = None
+        if shape.stock_state == "out":
+            in_state = t.c.available <= 0
+        elif shape.stock_state == "low":
+            in_state = t.c.available.between(1, bindparam("low", type_=Integer))
+        if (sort and shape.sort in QUANTITY_COLUMNS) or in_state is None:
+            # Sorted by a quantity: walk the quantity's index, joining each variant.
+            from_clause = from_clause.join(t, t.c.variant_id == v.c.id)
+            quantities = {n: t.c[n] for n in needed}
+            conditions += [in_state] if in_state is not None else []
+        else:
+            # Only a state: the few variants in it, looked up by primary key (with
+            # = ANY(ARRAY(...)) rather than hashing every variant, as in the search).
+            matching = select(t.c.variant_id).where(in_state)
+            if dialect == "postgresql":
+                conditions.append(v.c.id == any_(func.array(matching.scalar_subquery())))
+            else:
+                conditions.append(v.c.id.in_(matching))
+    elif shape.per_variant:
         quantities = {n: _per_variant_sum(v, dialect, restricts, n) for n in needed}
     elif needed:
         low = shape.stock_state == "low"
@@ -458,12 +489,13 @@ def _filtered_variants(
     columns += [tie.label(f"t{n}") for n, tie in enumerate(ties)]
     columns += [total.label(f"q_{n}") for n, total in quantities.items()]
     inner = select(*columns).select_from(from_clause).where(*conditions)
-    if shape.per_variant and quantities:
+    per_variant = shape.per_variant and not (shape.totals and needed)
+    if per_variant and quantities:
         # OFFSET 0 keeps the subquery whole, so each per-variant sum runs once per row
         # instead of once for WHERE and again for ORDER BY.
         inner = inner.offset(0)
     rows = inner.subquery(f"{name}_rows")
-    if shape.per_variant and shape.stock_state != "all":
+    if per_variant and shape.stock_state != "all":
         available = rows.c.q_available
         if shape.stock_state == "out":
             state = available <= 0

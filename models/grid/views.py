@@ -55,6 +55,7 @@ from models.grid.sql import (
     _scope,
     _Shape,
     _source,
+    _t,
     _v,
 )
 
@@ -289,7 +290,11 @@ def _style_colours(
     elif sort and shape.sort == "colour":
         keys = [v.c.colour]
     elif sort and shape.sort in QUANTITY_COLUMNS:
-        if shape.per_variant:
+        if shape.totals:
+            t = _alias(_t, "runs_totals")
+            from_clause = from_clause.join(t, t.c.variant_id == v.c.id)
+            keys = [func.sum(t.c[shape.sort])]
+        elif shape.per_variant:
             keys = [func.sum(_per_variant_sum(v, dialect, restricts, shape.sort))]
         else:
             totals = _balance_totals(dialect, restricts, (shape.sort,), False)
