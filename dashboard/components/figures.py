@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 #: Digits of equal width, so columns of numbers line up.
@@ -52,6 +54,16 @@ def numeric_header(label: str) -> rx.Component:
 
 def numeric_cell(value: rx.Var | str, **props) -> rx.Component:
     return rx.table.cell(value, justify="end", style=NUMERIC, white_space="nowrap", **props)
+
+
+def action_link(*children: rx.Component | rx.Var | str, on_click: Any, **props) -> rx.Component:
+    """A link that runs an event instead of going anywhere (it opens a dialog, selects a row).
+
+    `rx.link` without an href renders `href="#"`: following it changes the URL to `…#`, which
+    Reflex treats as a navigation and answers with the page's on_load, closing the dialog the
+    click had just opened. The click's default is therefore prevented.
+    """
+    return rx.link(*children, on_click=on_click.prevent_default, cursor="pointer", **props)
 
 
 def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Component:

@@ -22,7 +22,7 @@ from dashboard.components.admin import (
     when,
 )
 from dashboard.components.charts import chart_panel, panels_page, segmented
-from dashboard.components.figures import empty_state
+from dashboard.components.figures import action_link, empty_state
 from dashboard.components.layout import app_shell
 from dashboard.registry import Nav, page
 from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
@@ -79,12 +79,11 @@ def _poll_row(item: PollItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
             rx.vstack(
-                rx.link(
+                action_link(
                     item.question,
                     on_click=S.select_poll(item.id),
                     size="2",
                     weight="medium",
-                    cursor="pointer",
                     underline="hover",
                     color_scheme=rx.cond(item.selected, "indigo", "gray"),
                     high_contrast=~item.selected,

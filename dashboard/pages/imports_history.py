@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import cell, header, muted, when
-from dashboard.components.figures import empty_state, numeric_cell, numeric_header
+from dashboard.components.figures import action_link, empty_state, numeric_cell, numeric_header
 from dashboard.components.lists import list_view
 from dashboard.pages.imports_flow import SECTION, error_table
 from dashboard.states.imports import ImportsState
@@ -33,11 +33,10 @@ def _number(value: rx.Var | rx.Component) -> rx.Component:
 def _errors_link(item: HistoryItem) -> rx.Component:
     return rx.cond(
         item.has_errors,
-        rx.link(
+        action_link(
             item.errors,
             on_click=S.open_run_errors(item.id),
             color_scheme="red",
-            cursor="pointer",
             title="See the errors",
             aria_label="See the errors of import " + item.id.to_string(),
         ),

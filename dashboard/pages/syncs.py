@@ -21,7 +21,7 @@ from dashboard.components.admin import (
     text_field,
     when,
 )
-from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.figures import NUMERIC, action_link, empty_state
 from dashboard.components.lists import list_view, newer_older
 from dashboard.registry import Nav, page
 from dashboard.states.syncs import (
@@ -145,13 +145,12 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
             ),
             rx.cond(
                 item.last_run_id > 0,
-                rx.link(
+                action_link(
                     item.last_counts,
                     on_click=S.open_run(item.last_run_id),
                     size="1",
                     color_scheme="gray",
                     style=NUMERIC,
-                    cursor="pointer",
                     title="Open this run",
                 ),
                 muted(item.last_counts),
@@ -276,11 +275,10 @@ def _empty() -> rx.Component:
 def _run_row(item: RunItem) -> rx.Component:
     return rx.table.row(
         cell(
-            rx.link(
+            action_link(
                 "#" + item.id.to_string(),
                 on_click=S.open_run(item.id),
                 size="2",
-                cursor="pointer",
                 style=NUMERIC,
             )
         ),
