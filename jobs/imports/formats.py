@@ -18,7 +18,7 @@ from enum import StrEnum
 import polars as pl
 
 from jobs.imports.mappings import MappingSpec
-from jobs.imports.reading import ROW, RawTable
+from jobs.imports.reading import EXTRA, ROW, RawTable
 from jobs.imports.results import ImportRefused
 
 
@@ -152,6 +152,7 @@ def _shopify_products(raw: RawTable) -> Feed:
     ]
     frame = raw.frame.filter(pl.any_horizontal(variant_fields)).select(
         pl.col(ROW),
+        pl.col(EXTRA),
         pl.col(handle[0]).alias("handle"),
         filled("title").alias("title"),
         filled("type", "product category").alias("category"),
@@ -187,6 +188,7 @@ def _shopify_inventory(raw: RawTable) -> Feed:
         title = _blank_to_null(title).forward_fill().over(over).fill_null("")
     frame = raw.frame.select(
         pl.col(ROW),
+        pl.col(EXTRA),
         (pl.col(handle[0]) if handle else pl.lit("")).alias("handle"),
         title.alias("title"),
         pl.lit("").alias("category"),
@@ -216,7 +218,7 @@ def _mapped(raw: RawTable, spec: MappingSpec) -> Feed:
             + ". Is it the right mapping for this file?",
             missing=missing,
         )
-    exprs: list[pl.Expr] = [pl.col(ROW)]
+    exprs: list[pl.Expr] = [pl.col(ROW), pl.col(EXTRA)]
     columns: dict[str, str] = {}
     for name in ("handle", "title", "category", "colour", "size", "sku", "barcode", "price",
                  "location", "quantity"):

@@ -32,7 +32,7 @@ from jobs.imports.normalise import (
     parse_quantity,
     style_code,
 )
-from jobs.imports.reading import ROW
+from jobs.imports.reading import EXTRA, ROW
 from jobs.imports.results import (
     BalanceDiff,
     ImportCounts,
@@ -188,6 +188,11 @@ def make_plan(
         data["quantity"], data["location"], strict=True,
     )
     default_wid = target.default_warehouse_id
+    for i, extra in enumerate(data[EXTRA]):
+        if extra:  # cut cells would shift every value after them: the row is not trusted
+            errors.add(i, rows[i], "(past the last column)", extra,
+                       "row has more cells than the header has columns: is a delimiter "
+                       "inside a value that is not in quotes?")
     for i, row, sku, handle, size_raw, colour_raw, size_expected, colour_expected, barcode, \
             price, raw_qty, location in columns:
         if len(sku) > 64:

@@ -36,6 +36,11 @@ DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 #: Column name of the spreadsheet row number in a RawTable's frame.
 ROW = "__row"
+#: The cells of a row beyond the header's last column, joined ("" when none): a row
+#: with more cells than the header is an error naming that row, never silently cut.
+EXTRA = "__extra"
+#: How many cells past the header are looked at (a row's later extras are cut unseen).
+_EXTRA_SLOTS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,30 +159,40 @@ def read_table(
     if headers_only:
         return RawTable(headers, pl.DataFrame(), encoding, delimiter)
     names = [f"c{i}" for i in range(len(headers))]
+    slots = [f"__x{i}" for i in range(_EXTRA_SLOTS)]
     try:
         frame = pl.read_csv(
             text.encode("utf-8"),
-            has_header=True,
-            new_columns=names,
+            has_header=False,
             separator=delimiter,
-            infer_schema=False,
+            schema={name: pl.String for name in names + slots},
+            missing_columns="insert",
             truncate_ragged_lines=True,
             row_index_name=ROW,
-            row_index_offset=2,
+            row_index_offset=1,
             raise_if_empty=False,
-            n_rows=limits.max_rows + 1,
+            n_rows=limits.max_rows + 2,
         )
     except pl.exceptions.PolarsError as error:
         raise ImportRefused(f"The file could not be read as CSV: {error}".splitlines()[0]) from None
+    frame = frame.filter(pl.col(ROW) > 1)  # the header row, read by _header_row
     if frame.height > limits.max_rows:
         raise ImportRefused(
             f"The file has more than {limits.max_rows:,} rows; split it into smaller files.",
             limit=limits.max_rows,
         )
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
     frame = frame.with_columns(
-        [pl.col(name).fill_null("").str.strip_chars() for name in names]
-    ).filter(pl.any_horizontal([pl.col(name) != "" for name in names]))
+        pl.col(ROW).cast(pl.Int64),
+        *[pl.col(name).fill_null("").str.strip_chars() for name in names],
+        pl.concat_str(
+            [pl.col(slot).str.strip_chars().replace("", None) for slot in slots],
+            separator=delimiter,
+            ignore_nulls=True,
+        )
+        .fill_null("")
+        .alias(EXTRA),
+    ).drop(slots)
+    frame = frame.filter(pl.any_horizontal([pl.col(name) != "" for name in [*names, EXTRA]]))
     if frame.height == 0:
         raise ImportRefused(
             "The file has a header row but no data rows.", headers=len(headers)

@@ -326,6 +326,28 @@ def test_every_validation_error_names_row_column_value_and_reason(engine, ids):
     assert_reconciled(engine)
 
 
+def test_a_row_with_more_cells_than_the_header_is_an_error_naming_it(engine, ids):
+    """An unquoted comma inside a value shifts every later cell: the row is refused, not cut
+    back to the header's width. Empty trailing cells (a spreadsheet's habit) are fine."""
+    rows = [
+        inventory_row("tee", [("Size", "M"), ("Color", "Black")], "A1", "WH1", 5),  # 2
+        [*inventory_row("tee", [("Size", "L"), ("Color", "Black")], "A2", "WH1", 7), "oops"],
+        [*inventory_row("tee", [("Size", "S"), ("Color", "Black")], "A3", "WH1", 1), "", ""],
+    ]
+    data = csv_bytes(INVENTORY_HEADERS, rows)
+    result = dry_run(data, options(warehouse_code=None))
+    assert [(e.row, e.column, e.value) for e in result.errors] == [
+        (3, "(past the last column)", "oops")
+    ]
+    assert "more cells than the header" in result.errors[0].reason
+    assert result.counts.invalid_rows == 1 and not result.ok
+
+    skipped = apply_import(data, options(warehouse_code=None, skip_invalid=True))
+    assert skipped.status == "applied" and skipped.counts.changed_balances == 2
+    wh1 = ids["WH1"]
+    assert set(on_hand(engine)) == {("NRD-TEE-BLACK-M", wh1), ("NRD-TEE-BLACK-S", wh1)}
+
+
 def test_conflicting_duplicate_skus_and_identities_are_errors(engine, ids):
     rows = [
         product_row("tee", "Tee", [("Size", "M")], sku="X1", qty=1),  # 2
