@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -33,7 +34,8 @@ from sqlmodel import Field, Session, SQLModel
 from models.base import BigIntId, UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
 from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
-from models.events import EventType
+from models.events import EventType, writing_enabled
+from models.reservations_pg import hold_params, reserve_statement
 from models.stock import LedgerReason, _balance, change_balance, require_quantity
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -129,8 +131,9 @@ def reserve(
 
     The policy tries active warehouses by priority (lower first), then by most
     available. Raises InsufficientStock when no single warehouse can cover `qty`.
-    The common path is two statements: pick a warehouse and insert the idempotency
-    row, then the guarded balance update with its ledger row.
+    The common path is one statement on PostgreSQL (`models.reservations_pg`) and two
+    on SQLite: pick a warehouse and insert the idempotency row, then the guarded
+    balance update with its ledger row and events.
     """
     require_quantity(qty)
     channel = _require_text(channel, "channel", 64)
@@ -138,17 +141,7 @@ def reserve(
     if not timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
     now = now or utcnow()
-
-    if warehouse_id is not None:
-        warehouse = session.get(Warehouse, warehouse_id)
-        if warehouse is None or not warehouse.is_active:
-            raise NotFound(
-                f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
-            )
-
-    statement = _insert_reservation(
-        session.get_bind().dialect.name, explicit_warehouse=warehouse_id is not None
-    )
+    expires_at = now + ttl
     params = {
         "r_variant": variant_id,
         "r_warehouse": warehouse_id,
@@ -157,50 +150,33 @@ def reserve(
         "r_order_ref": order_ref,
         "r_actor": actor,
         "r_created_at": now,
-        "r_expires_at": now + ttl,
+        "r_expires_at": expires_at,
     }
-    for _attempt in range(3):
-        # One statement picks the warehouse and writes the idempotency row: a
-        # concurrent duplicate waits on its unique key and then sees it.
-        row = session.connection().execute(statement, params).one_or_none()
-        if row is None:
-            break  # a retry of this order, an unknown variant, or nothing available
-        reservation_id, chosen = row
-        balance = change_balance(
-            session,
-            variant_id,
-            chosen,
-            reason=LedgerReason.RESERVE,
+    if session.get_bind().dialect.name == "postgresql":
+        reservation_id, chosen = _reserve_in_one_statement(session, params)
+    else:
+        reservation_id, chosen = _reserve_in_two_statements(session, params)
+    if reservation_id is not None:
+        reservation = Reservation(
+            id=reservation_id,
+            variant_id=variant_id,
+            warehouse_id=chosen,
+            qty=qty,
+            channel=channel,
+            order_ref=order_ref,
+            status=ReservationStatus.ACTIVE.value,
             actor=actor,
-            reserved=qty,
-            reference=f"reservation:{reservation_id}",
-            event=_event(
-                EventType.RESERVATION_CREATED,
-                reservation_id,
-                qty,
-                channel,
-                order_ref,
-                ReservationStatus.ACTIVE,
-                now + ttl,
-            ),
+            created_at=now,
+            expires_at=expires_at,
         )
-        if balance is not None:
-            reservation = Reservation(
-                id=reservation_id,
-                variant_id=variant_id,
-                warehouse_id=chosen,
-                qty=qty,
-                channel=channel,
-                order_ref=order_ref,
-                status=ReservationStatus.ACTIVE.value,
-                actor=actor,
-                created_at=now,
-                expires_at=now + ttl,
-            )
-            return ReserveResult(reservation, created=True)
-        # Another checkout took the units between the pick and the guarded update.
-        session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
+        return ReserveResult(reservation, created=True)
 
+    if warehouse_id is not None:
+        warehouse = session.get(Warehouse, warehouse_id)
+        if warehouse is None or not warehouse.is_active:
+            raise NotFound(
+                f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
+            )
     existing = _existing(session, channel, order_ref, variant_id)
     if existing is not None:
         return _replay(existing, qty, warehouse_id)
@@ -213,6 +189,72 @@ def reserve(
         available=available,
         requested=qty,
     )
+
+
+def _reserve_in_two_statements(
+    session: Session, params: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """SQLite: insert the reservation where the policy picks, then change the balance.
+
+    Returns (reservation id, warehouse id), or (None, None) when nothing was reserved."""
+    statement = _insert_reservation(
+        session.get_bind().dialect.name, explicit_warehouse=params["r_warehouse"] is not None
+    )
+    for _attempt in range(3):
+        # One statement picks the warehouse and writes the idempotency row: a
+        # concurrent duplicate waits on its unique key and then sees it.
+        row = session.connection().execute(statement, params).one_or_none()
+        if row is None:
+            break  # a retry of this order, an unknown variant, or nothing available
+        reservation_id, chosen = row
+        qty, expires_at = params["r_qty"], params["r_expires_at"]
+        balance = change_balance(
+            session,
+            params["r_variant"],
+            chosen,
+            reason=LedgerReason.RESERVE,
+            actor=params["r_actor"],
+            reserved=qty,
+            reference=f"reservation:{reservation_id}",
+            event=_event(
+                EventType.RESERVATION_CREATED,
+                reservation_id,
+                qty,
+                params["r_channel"],
+                params["r_order_ref"],
+                ReservationStatus.ACTIVE,
+                expires_at,
+            ),
+        )
+        if balance is not None:
+            return reservation_id, chosen
+        # Another checkout took the units between the pick and the guarded update.
+        session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
+    return None, None
+
+
+def _reserve_in_one_statement(
+    session: Session, params: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """PostgreSQL: the same in one statement (`models.reservations_pg`)."""
+    events = writing_enabled()
+    statement = reserve_statement(
+        _reservation,
+        keyed=False,
+        explicit_warehouse=params["r_warehouse"] is not None,
+        events=events,
+    )
+    params = {**params, **hold_params(params, events=events)}
+    connection = session.connection()
+    for _attempt in range(3):
+        row = connection.execute(statement, params).one_or_none()
+        if row is None:
+            break  # a retry of this order, an unknown variant, or nothing available
+        if row.on_hand is not None:
+            return row.reservation_id, row.warehouse_id
+        # Another checkout took the units between the pick and the guarded update.
+        connection.execute(_reservation.delete().where(_reservation.c.id == row.reservation_id))
+    return None, None
 
 
 _w = Warehouse.__table__
