@@ -34,8 +34,8 @@ from sqlmodel import Field, Session, SQLModel
 from models.base import BigIntId, UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
 from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
-from models.events import EventType, writing_enabled
-from models.reservations_pg import hold_params, reserve_statement
+from models.events import EventType
+from models.reservations_pg import KeyedHold, hold, keyed_hold
 from models.stock import LedgerReason, _balance, change_balance, require_quantity
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -135,25 +135,12 @@ def reserve(
     on SQLite: pick a warehouse and insert the idempotency row, then the guarded
     balance update with its ledger row and events.
     """
-    require_quantity(qty)
-    channel = _require_text(channel, "channel", 64)
-    order_ref = _require_text(order_ref, "order_ref", 128)
-    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
-        raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
-    now = now or utcnow()
-    expires_at = now + ttl
-    params = {
-        "r_variant": variant_id,
-        "r_warehouse": warehouse_id,
-        "r_qty": qty,
-        "r_channel": channel,
-        "r_order_ref": order_ref,
-        "r_actor": actor,
-        "r_created_at": now,
-        "r_expires_at": expires_at,
-    }
+    params = _request(qty, channel, order_ref, ttl, now)
+    channel, order_ref = params["r_channel"], params["r_order_ref"]
+    now, expires_at = params["r_created_at"], params["r_expires_at"]
+    params.update(r_variant=variant_id, r_warehouse=warehouse_id, r_actor=actor)
     if session.get_bind().dialect.name == "postgresql":
-        reservation_id, chosen = _reserve_in_one_statement(session, params)
+        reservation_id, chosen = hold(session, _reservation, params)
     else:
         reservation_id, chosen = _reserve_in_two_statements(session, params)
     if reservation_id is not None:
@@ -189,6 +176,56 @@ def reserve(
         available=available,
         requested=qty,
     )
+
+
+def _request(
+    qty: int, channel: str, order_ref: str, ttl: timedelta, now: datetime | None
+) -> dict[str, Any]:
+    """The checked request as the reserve statements' parameters."""
+    require_quantity(qty)
+    channel = _require_text(channel, "channel", 64)
+    order_ref = _require_text(order_ref, "order_ref", 128)
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
+    now = now or utcnow()
+    return {
+        "r_qty": qty,
+        "r_channel": channel,
+        "r_order_ref": order_ref,
+        "r_created_at": now,
+        "r_expires_at": now + ttl,
+    }
+
+
+def reserve_by_key(
+    session: Session,
+    key_hash: str,
+    scope: str,
+    sku: str,
+    qty: int,
+    *,
+    channel: str,
+    order_ref: str,
+    warehouse_code: str | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+) -> KeyedHold | None:
+    """The API's reservation in one statement on PostgreSQL: the key (by `key_hash`, live,
+    holding `scope`), the canonical SKU it may touch and the hold together
+    (`models.reservations_pg`).
+
+    None means nothing was written: SQLite, an invalid request, an unknown or revoked
+    key, a missing scope, an alias or barcode, another brand's SKU, a retry or too little
+    stock. The caller then takes the general path (authorize, look up, `reserve`), which
+    answers each of those as before.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    try:
+        params = _request(qty, channel, order_ref, ttl, None)
+    except InvalidQuantity:
+        return None
+    params.update(key_hash=key_hash, r_scope=[scope], r_sku=sku, r_warehouse_code=warehouse_code)
+    return keyed_hold(session, _reservation, params)
 
 
 def _reserve_in_two_statements(
@@ -230,30 +267,6 @@ def _reserve_in_two_statements(
             return reservation_id, chosen
         # Another checkout took the units between the pick and the guarded update.
         session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
-    return None, None
-
-
-def _reserve_in_one_statement(
-    session: Session, params: dict[str, Any]
-) -> tuple[int | None, int | None]:
-    """PostgreSQL: the same in one statement (`models.reservations_pg`)."""
-    events = writing_enabled()
-    statement = reserve_statement(
-        _reservation,
-        keyed=False,
-        explicit_warehouse=params["r_warehouse"] is not None,
-        events=events,
-    )
-    params = {**params, **hold_params(params, events=events)}
-    connection = session.connection()
-    for _attempt in range(3):
-        row = connection.execute(statement, params).one_or_none()
-        if row is None:
-            break  # a retry of this order, an unknown variant, or nothing available
-        if row.on_hand is not None:
-            return row.reservation_id, row.warehouse_id
-        # Another checkout took the units between the pick and the guarded update.
-        connection.execute(_reservation.delete().where(_reservation.c.id == row.reservation_id))
     return None, None
 
 

@@ -25,6 +25,8 @@ caller to the general path, which answers exactly as before.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -43,6 +45,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from models.base import UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
@@ -52,6 +56,7 @@ from models.events import (
     insert_events,
     stock_event_rows,
     time_params,
+    writing_enabled,
 )
 from models.stock import LedgerReason, _balance
 from models.stock_ledger import _ledger
@@ -299,3 +304,80 @@ def reserve_statement(
         .select_from(source)
         .add_cte(*ctes)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedHold:
+    """A reservation the API made in one statement, with who made it and its names."""
+
+    reservation_id: int
+    key_id: int
+    key_name: str
+    key_last_used_at: datetime | None
+    variant_id: int
+    sku: str
+    warehouse_id: int
+    warehouse_code: str
+    channel: str
+    order_ref: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def hold(
+    session: Session, reservation: Table, params: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """Reserve as `models.reservations.reserve` asks, in one statement (retrying a lost
+    race twice). Returns (reservation id, warehouse id), or (None, None) when nothing
+    was reserved."""
+    events = writing_enabled()
+    explicit = params["r_warehouse"] is not None
+    statement = reserve_statement(
+        reservation, keyed=False, explicit_warehouse=explicit, events=events
+    )
+    params = {**params, **hold_params(params, events=events)}
+    connection = session.connection()
+    for _attempt in range(3):
+        row = connection.execute(statement, params).one_or_none()
+        if row is None:
+            break  # a retry of this order, an unknown variant, or nothing available
+        if row.on_hand is not None:
+            return row.reservation_id, row.warehouse_id
+        _lost_race(connection, reservation, row.reservation_id)
+    return None, None
+
+
+def keyed_hold(session: Session, reservation: Table, params: dict[str, Any]) -> KeyedHold | None:
+    """Run the keyed statement; None when it reserved nothing (and left nothing written)."""
+    events = writing_enabled()
+    explicit = params.get("r_warehouse_code") is not None
+    statement = reserve_statement(
+        reservation, keyed=True, explicit_warehouse=explicit, events=events
+    )
+    connection = session.connection()
+    row = connection.execute(statement, {**params, **hold_params(params, events=events)}).first()
+    if row is None or row.reservation_id is None:
+        return None
+    if row.on_hand is None:
+        _lost_race(connection, reservation, row.reservation_id)
+        return None
+    return KeyedHold(
+        row.reservation_id,
+        row.key_id,
+        row.key_name,
+        row.key_last_used_at,
+        row.variant_id,
+        row.sku,
+        row.warehouse_id,
+        row.warehouse_code,
+        params["r_channel"],
+        params["r_order_ref"],
+        params["r_created_at"],
+        params["r_expires_at"],
+    )
+
+
+def _lost_race(connection: Connection, reservation: Table, reservation_id: int) -> None:
+    """Another checkout took the units between the pick and the guarded update: the
+    reservation row goes (nothing else was written)."""
+    connection.execute(reservation.delete().where(reservation.c.id == reservation_id))
