@@ -172,11 +172,19 @@ def key_holder(session: Session, secret: str, *, now: datetime | None = None) ->
     key = session.connection().execute(_KEY_BY_HASH, {"key_hash": hash_secret(secret)}).first()
     if key is None or key.revoked_at is not None:
         return None
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    note_use(session, key.id, key.last_used_at, now)
     return KeyHolder(
         key.id, key.name, frozenset(key.scopes), key.brand_id, key.rate_per_second, key.burst
     )
+
+
+def note_use(
+    session: Session, key_id: int, last_used_at: datetime | None, now: datetime | None = None
+) -> None:
+    """Record that the key was used now, if its last use is older than the resolution."""
+    now = now or utcnow()
+    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +258,9 @@ def limits_for(session: Session, secret: str) -> Limits | None:
         row = session.connection().execute(_TOKEN_BY_HASH, {"token_hash": hash_secret(secret)})
         found = row.first()
     elif secret.startswith(KEY_PREFIX):
-        found = session.connection().execute(
-            _KEY_BY_HASH, {"key_hash": hash_secret(secret)}
-        ).first()
+        found = (
+            session.connection().execute(_KEY_BY_HASH, {"key_hash": hash_secret(secret)}).first()
+        )
     else:
         return None
     if found is None:

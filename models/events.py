@@ -221,10 +221,11 @@ def stock_event_rows(dialect: str, src, *, with_id: bool) -> Any:
     )
 
 
-def extra_event_rows(dialect: str, src) -> Any:
+def extra_event_rows(dialect: str, src, more: Sequence[tuple[str, ColumnElement]] = ()) -> Any:
     """SELECT one event of type `x_type` beside a balance change in `src` (as above): its
-    data is the JSON object `x_data` plus sku, brand, warehouse, ledger_id and at. No row
-    when `x_type` is NULL."""
+    data is the JSON object `x_data` plus sku, brand, warehouse, ledger_id, at and the
+    (key, expression) pairs `more` (values only the statement knows, such as a row id it
+    inserts). No row when `x_type` is NULL."""
     v, b, w = _variant, _brand, _warehouse
     named = [
         ("sku", v.c.sku),
@@ -232,6 +233,7 @@ def extra_event_rows(dialect: str, src) -> Any:
         ("warehouse", w.c.code),
         ("ledger_id", src.c.ledger_id),
         ("at", _text_param("e_at")),
+        *more,
     ]
     if dialect == "postgresql":
         args: list[Any] = []

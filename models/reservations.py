@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -34,6 +35,7 @@ from models.base import BigIntId, UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
 from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
 from models.events import EventType
+from models.reservations_pg import KeyedHold, hold, keyed_hold
 from models.stock import LedgerReason, _balance, change_balance, require_quantity
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -129,15 +131,32 @@ def reserve(
 
     The policy tries active warehouses by priority (lower first), then by most
     available. Raises InsufficientStock when no single warehouse can cover `qty`.
-    The common path is two statements: pick a warehouse and insert the idempotency
-    row, then the guarded balance update with its ledger row.
+    The common path is one statement on PostgreSQL (`models.reservations_pg`) and two
+    on SQLite: pick a warehouse and insert the idempotency row, then the guarded
+    balance update with its ledger row and events.
     """
-    require_quantity(qty)
-    channel = _require_text(channel, "channel", 64)
-    order_ref = _require_text(order_ref, "order_ref", 128)
-    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
-        raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
-    now = now or utcnow()
+    params = _request(qty, channel, order_ref, ttl, now)
+    channel, order_ref = params["r_channel"], params["r_order_ref"]
+    now, expires_at = params["r_created_at"], params["r_expires_at"]
+    params.update(r_variant=variant_id, r_warehouse=warehouse_id, r_actor=actor)
+    if session.get_bind().dialect.name == "postgresql":
+        reservation_id, chosen = hold(session, _reservation, params)
+    else:
+        reservation_id, chosen = _reserve_in_two_statements(session, params)
+    if reservation_id is not None:
+        reservation = Reservation(
+            id=reservation_id,
+            variant_id=variant_id,
+            warehouse_id=chosen,
+            qty=qty,
+            channel=channel,
+            order_ref=order_ref,
+            status=ReservationStatus.ACTIVE.value,
+            actor=actor,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        return ReserveResult(reservation, created=True)
 
     if warehouse_id is not None:
         warehouse = session.get(Warehouse, warehouse_id)
@@ -145,62 +164,6 @@ def reserve(
             raise NotFound(
                 f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
             )
-
-    statement = _insert_reservation(
-        session.get_bind().dialect.name, explicit_warehouse=warehouse_id is not None
-    )
-    params = {
-        "r_variant": variant_id,
-        "r_warehouse": warehouse_id,
-        "r_qty": qty,
-        "r_channel": channel,
-        "r_order_ref": order_ref,
-        "r_actor": actor,
-        "r_created_at": now,
-        "r_expires_at": now + ttl,
-    }
-    for _attempt in range(3):
-        # One statement picks the warehouse and writes the idempotency row: a
-        # concurrent duplicate waits on its unique key and then sees it.
-        row = session.connection().execute(statement, params).one_or_none()
-        if row is None:
-            break  # a retry of this order, an unknown variant, or nothing available
-        reservation_id, chosen = row
-        balance = change_balance(
-            session,
-            variant_id,
-            chosen,
-            reason=LedgerReason.RESERVE,
-            actor=actor,
-            reserved=qty,
-            reference=f"reservation:{reservation_id}",
-            event=_event(
-                EventType.RESERVATION_CREATED,
-                reservation_id,
-                qty,
-                channel,
-                order_ref,
-                ReservationStatus.ACTIVE,
-                now + ttl,
-            ),
-        )
-        if balance is not None:
-            reservation = Reservation(
-                id=reservation_id,
-                variant_id=variant_id,
-                warehouse_id=chosen,
-                qty=qty,
-                channel=channel,
-                order_ref=order_ref,
-                status=ReservationStatus.ACTIVE.value,
-                actor=actor,
-                created_at=now,
-                expires_at=now + ttl,
-            )
-            return ReserveResult(reservation, created=True)
-        # Another checkout took the units between the pick and the guarded update.
-        session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
-
     existing = _existing(session, channel, order_ref, variant_id)
     if existing is not None:
         return _replay(existing, qty, warehouse_id)
@@ -213,6 +176,98 @@ def reserve(
         available=available,
         requested=qty,
     )
+
+
+def _request(
+    qty: int, channel: str, order_ref: str, ttl: timedelta, now: datetime | None
+) -> dict[str, Any]:
+    """The checked request as the reserve statements' parameters."""
+    require_quantity(qty)
+    channel = _require_text(channel, "channel", 64)
+    order_ref = _require_text(order_ref, "order_ref", 128)
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise InvalidQuantity("ttl must be between 1 second and 7 days.", field="ttl_seconds")
+    now = now or utcnow()
+    return {
+        "r_qty": qty,
+        "r_channel": channel,
+        "r_order_ref": order_ref,
+        "r_created_at": now,
+        "r_expires_at": now + ttl,
+    }
+
+
+def reserve_by_key(
+    session: Session,
+    key_hash: str,
+    scope: str,
+    sku: str,
+    qty: int,
+    *,
+    channel: str,
+    order_ref: str,
+    warehouse_code: str | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+) -> KeyedHold | None:
+    """The API's reservation in one statement on PostgreSQL: the key (by `key_hash`, live,
+    holding `scope`), the canonical SKU it may touch and the hold together
+    (`models.reservations_pg`).
+
+    None means nothing was written: SQLite, an invalid request, an unknown or revoked
+    key, a missing scope, an alias or barcode, another brand's SKU, a retry or too little
+    stock. The caller then takes the general path (authorize, look up, `reserve`), which
+    answers each of those as before.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    try:
+        params = _request(qty, channel, order_ref, ttl, None)
+    except InvalidQuantity:
+        return None
+    params.update(key_hash=key_hash, r_scope=[scope], r_sku=sku, r_warehouse_code=warehouse_code)
+    return keyed_hold(session, _reservation, params)
+
+
+def _reserve_in_two_statements(
+    session: Session, params: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """SQLite: insert the reservation where the policy picks, then change the balance.
+
+    Returns (reservation id, warehouse id), or (None, None) when nothing was reserved."""
+    statement = _insert_reservation(
+        session.get_bind().dialect.name, explicit_warehouse=params["r_warehouse"] is not None
+    )
+    for _attempt in range(3):
+        # One statement picks the warehouse and writes the idempotency row: a
+        # concurrent duplicate waits on its unique key and then sees it.
+        row = session.connection().execute(statement, params).one_or_none()
+        if row is None:
+            break  # a retry of this order, an unknown variant, or nothing available
+        reservation_id, chosen = row
+        qty, expires_at = params["r_qty"], params["r_expires_at"]
+        balance = change_balance(
+            session,
+            params["r_variant"],
+            chosen,
+            reason=LedgerReason.RESERVE,
+            actor=params["r_actor"],
+            reserved=qty,
+            reference=f"reservation:{reservation_id}",
+            event=_event(
+                EventType.RESERVATION_CREATED,
+                reservation_id,
+                qty,
+                params["r_channel"],
+                params["r_order_ref"],
+                ReservationStatus.ACTIVE,
+                expires_at,
+            ),
+        )
+        if balance is not None:
+            return reservation_id, chosen
+        # Another checkout took the units between the pick and the guarded update.
+        session.execute(_reservation.delete().where(_reservation.c.id == reservation_id))
+    return None, None
 
 
 _w = Warehouse.__table__
