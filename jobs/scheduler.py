@@ -9,6 +9,7 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
 | scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
+| publish_analytics    | RACKROOM_ANALYTICS_PUBLISH_INTERVAL (30s) | frames as IPC files |
 | purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
 | sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
 | sync-now:<BRAND>     | once, when asked           | "run now" from a page                  |
@@ -54,6 +55,7 @@ from sqlalchemy import Engine, select
 
 from jobs import metrics
 from jobs.alert_scan import run_alert_scan
+from jobs.analytics.shared import publish_analytics
 from jobs.events.service import EventService
 from jobs.housekeeping import (
     expire_reservations,
@@ -159,6 +161,15 @@ def build_scheduler(
         IntervalTrigger(seconds=settings().alert_scan_interval.total_seconds(), timezone=UTC),
         "scan_alerts",
         "Alert scan (low stock, out of stock, broken size runs)",
+    )
+    add(
+        publish_analytics,
+        IntervalTrigger(seconds=settings().analytics_publish_interval.total_seconds(),
+                        timezone=UTC),
+        "publish_analytics",
+        "Publish the analytics frames for the web workers",
+        # Soon after start (workers map the files as they come), not at once.
+        next_run_time=utcnow() + timedelta(seconds=5),
     )
     add(
         purge_events,
