@@ -9,7 +9,7 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
 | scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
-| publish_analytics    | RACKROOM_ANALYTICS_PUBLISH_INTERVAL (30s) | frames as IPC files |
+| refresh_analytics    | every 1 s                  | analytics frames, files for the workers |
 | purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
 | sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
 | sync-now:<BRAND>     | once, when asked           | "run now" from a page                  |
@@ -55,7 +55,7 @@ from sqlalchemy import Engine, select
 
 from jobs import metrics
 from jobs.alert_scan import run_alert_scan
-from jobs.analytics.shared import publish_analytics
+from jobs.analytics.shared import TICK_EVERY, refresh_analytics
 from jobs.events.service import EventService
 from jobs.housekeeping import (
     expire_reservations,
@@ -83,7 +83,7 @@ log = logging.getLogger("rackroom.jobs")
 
 NIGHTLY_GRACE = 12 * 3600
 #: Jobs that run every few seconds: their successful runs are logged at DEBUG only.
-QUIET_JOBS = frozenset({"expire_reservations"})
+QUIET_JOBS = frozenset({"expire_reservations", "refresh_analytics"})
 #: Runs still "running" after this long belonged to a process that died.
 ABANDONED_AFTER = timedelta(minutes=20)
 
@@ -163,13 +163,10 @@ def build_scheduler(
         "Alert scan (low stock, out of stock, broken size runs)",
     )
     add(
-        publish_analytics,
-        IntervalTrigger(seconds=settings().analytics_publish_interval.total_seconds(),
-                        timezone=UTC),
-        "publish_analytics",
-        "Publish the analytics frames for the web workers",
-        # Soon after start (workers map the files as they come), not at once.
-        next_run_time=utcnow() + timedelta(seconds=5),
+        refresh_analytics,
+        IntervalTrigger(seconds=TICK_EVERY, timezone=UTC),
+        "refresh_analytics",
+        "Refresh and publish the analytics frames for the web workers",
     )
     add(
         purge_events,

@@ -241,6 +241,14 @@ class AnalyticsData:
         #: The shared version adopted last, and the frames as published (unchanged since).
         self._version: str | None = None
         self._published: Frames | None = None
+        #: The leader's count of refreshes that changed something (`lead`): this process
+        #: leads, or the count it last caught up with (its own frames are that fresh).
+        self._leading = False
+        self._changes = 0
+        self._counted: Frames | None = None
+        self._published_at = 0.0
+        self._synced_tick: int | None = None
+        self._pending_tick: int | None = None
 
     # --- public -----------------------------------------------------------------------
 
@@ -273,6 +281,31 @@ class AnalyticsData:
                 self._refresh()
             return self._frames
 
+    def lead(self, publish_every: float) -> str | None:
+        """The leader's job (every second): refresh, tell the other processes whether
+        anything changed (the store's tick: they ask the database only then), and
+        publish when something changed and `publish_every` seconds have passed since the
+        last version; the version written, or None."""
+        store = self.store
+        if store is None:
+            return None
+        with self._lock:
+            if not self._leading:
+                self._leading = True
+                self._changes = max(self._changes, store.tick(max_age=None) or 0)
+            if self._frames is None:
+                self._start()
+            else:
+                self._adopt_newer()
+                self._refresh()
+            if self._frames is not self._counted:
+                self._changes += 1
+                self._counted = self._frames
+            due = (self._frames is not self._published
+                   and self._clock() - self._published_at >= publish_every)
+        store.write_tick(self._changes)
+        return self.publish() if due else None
+
     def publish(self) -> str | None:
         """Refresh, and write the frames to the store when they changed since the version
         published last (the leader's job); the version written, or None.
@@ -292,6 +325,7 @@ class AnalyticsData:
             if frames is None or frames is self._published:
                 return None
             state = self._state()
+            self._published_at = self._clock()
         from jobs.analytics.shared import canary
 
         version = store.write(frames, state, canary(self.engine, state))
@@ -299,7 +333,7 @@ class AnalyticsData:
         with self._lock:
             self._version = version
             if published is not None and self._frames is frames:
-                self._frames = self._published = published.frames
+                self._frames = self._published = self._counted = published.frames
         log.info("analytics: published %s (%d sale lines)", version, frames.sales.height)
         return version
 
@@ -322,6 +356,7 @@ class AnalyticsData:
             "ledger_mark": self._ledger_tail.mark,
             "variant_mark": self._variant_mark,
             "dims_loaded_at": wall - (now - self._dims_loaded),
+            "tick": self._changes if self._leading else self._synced_tick,
         }
 
     def _adopt_newer(self) -> bool:
@@ -347,6 +382,8 @@ class AnalyticsData:
         self._variant_mark = int(state["variant_mark"])
         self._dims_loaded = now - (wall - float(state["dims_loaded_at"]))
         self._frames = self._published = published.frames
+        if not self._leading:
+            self._synced_tick = state.get("tick")
         self._checked = 0.0
         return True
 
@@ -553,7 +590,15 @@ class AnalyticsData:
         )
 
     def _unchanged(self) -> bool:
-        """One round trip: have sale lines, ledger rows or variants appeared since?"""
+        """Have sale lines, ledger rows or variants appeared since? While the leader
+        refreshes (its tick is fresh), its count of changes says so without asking the
+        database; otherwise one round trip."""
+        tick = self.store.tick() if self.store is not None and not self._leading else None
+        if tick is not None:
+            if tick == self._synced_tick:
+                return True
+            self._pending_tick = tick  # in step with it once this refresh is done
+            return False
         if self._sales_tail.gaps or self._ledger_tail.gaps:
             return False
         probe = select(
@@ -567,6 +612,12 @@ class AnalyticsData:
                 and (variant or 0) <= self._variant_mark)
 
     def _refresh(self) -> None:
+        self._pending_tick = None
+        self._catch_up()
+        if self._pending_tick is not None:
+            self._synced_tick = self._pending_tick
+
+    def _catch_up(self) -> None:
         frames = self._frames
         assert frames is not None
         now = self._clock()

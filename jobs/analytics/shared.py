@@ -10,12 +10,18 @@ files are mapped. A reader then catches up on what changed since from the databa
 One folder per database under `settings().analytics_dir` (default var/analytics):
 
     <database key>/CURRENT                  name of the newest complete version
+    <database key>/TICK                     the leader's count of changes, and when
     <database key>/v<seq>-<pid>-<random>/   <frame>.arrow per frame of `Frames`, meta.json
 
 A version is written into a hidden temporary folder and renamed into place whole; only
 then is CURRENT replaced (write temp + rename), so a reader never sees half a refresh.
 Older versions are removed; a process still mapping one keeps it (an unlinked file lives
 while mapped) until it moves to the newest.
+
+Between versions the leader refreshes every second and writes TICK: how many of its
+refreshes found changes. A reader whose frames are as fresh as that count does not ask
+the database anything (N workers do not each probe it); when the count moves, or the
+leader is gone (TICK older than `TICK_FRESH`), it catches up from the database itself.
 
 meta.json carries the refresh state (id watermarks and open gaps, see `frames`) and a
 canary: the rows at those watermarks as the writer read them. A reader re-reads them and
@@ -31,6 +37,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +59,11 @@ log = logging.getLogger("rackroom.analytics")
 
 FORMAT = 1
 CURRENT = "CURRENT"
+TICK = "TICK"
+#: A tick older than this and the leader is taken for gone: readers ask the database.
+TICK_FRESH = 5.0
+#: How often the leader refreshes (`refresh_analytics`).
+TICK_EVERY = 1.0
 #: The frames of `Frames` written as files (refreshed_at goes in meta.json).
 FRAME_NAMES = tuple(f.name for f in fields(Frames) if f.name != "refreshed_at")
 #: Versions kept besides the newest (a reader switching over meanwhile still finds its own).
@@ -152,7 +164,29 @@ class FrameStore:
         frames = Frames(refreshed_at=datetime.fromisoformat(meta["refreshed_at"]), **mapped)
         return Published(version, frames, meta["state"], meta["canary"])
 
+    def tick(self, max_age: float | None = TICK_FRESH) -> int | None:
+        """The leader's count of refreshes that found changes, when it wrote it within
+        `max_age` seconds (None: no leader refreshing; ask the database)."""
+        try:
+            count, at = (self.folder / TICK).read_text().split()
+            if max_age is not None and time.time() - float(at) > max_age:
+                return None
+            return int(count)
+        except (OSError, ValueError):
+            return None
+
     # --- writing ----------------------------------------------------------------------
+
+    def write_tick(self, count: int) -> None:
+        """Say that the leader refreshed just now and has seen `count` changes."""
+        private_dir(self.folder)
+        self._replace(TICK, f"{count} {time.time()}")
+
+    def _replace(self, name: str, content: str) -> None:
+        """Write `name` whole or not at all (a temporary file renamed over it)."""
+        temporary = self.folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temporary.write_text(content)
+        temporary.replace(self.folder / name)
 
     def write(self, frames: Frames, state: dict[str, Any], canary: list[str | None]) -> str:
         """Publish `frames` as the newest version; its name."""
@@ -175,9 +209,7 @@ class FrameStore:
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        pointer = self.folder / f".{CURRENT}.{version}.tmp"
-        pointer.write_text(version)
-        pointer.replace(self.folder / CURRENT)
+        self._replace(CURRENT, version)
         self._prune(version)
         return version
 
@@ -187,10 +219,9 @@ class FrameStore:
         older = [v for v in versions if v < newest]
         for version in older[: max(0, len(older) - KEEP_OLDER)]:
             shutil.rmtree(self.folder / version, ignore_errors=True)
-        for leftover in self.folder.glob(".*.tmp"):
+        for leftover in self.folder.glob(".v*.tmp"):
             # A writer that died mid-version (the leader's job runs one at a time).
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _map(path: Path) -> pl.DataFrame:
@@ -201,10 +232,11 @@ def _map(path: Path) -> pl.DataFrame:
     return frame
 
 
-def publish_analytics() -> str | None:
-    """The scheduler job: refresh this process's frames and publish them when they
+def refresh_analytics() -> str | None:
+    """The scheduler job (every `TICK_EVERY` s on the leader): refresh this process's
+    frames, tick, and publish them every RACKROOM_ANALYTICS_PUBLISH_INTERVAL when they
     changed; the version written (None: nothing new, or nothing to share)."""
     from jobs.housekeeping import job_engine
 
     data = shared_analytics(job_engine())
-    return data.publish()
+    return data.lead(settings().analytics_publish_interval.total_seconds())

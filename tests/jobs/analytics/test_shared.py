@@ -121,8 +121,9 @@ def assert_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame])
 def test_two_processes_on_the_shared_files_answer_as_in_process_and_follow_refreshes(
     shop, tmp_path
 ):
+    # The leader's job, publishing at once (its interval is RACKROOM_ANALYTICS_PUBLISH_INTERVAL).
     writer = AnalyticsData(shop.engine, max_staleness=0, store=store_for(shop.engine, tmp_path))
-    first = writer.publish()
+    first = writer.lead(publish_every=0)
     assert first is not None
     url = shop.engine.url.render_as_string(hide_password=False)
     readers = [Reader(url, tmp_path, tmp_path / f"out{i}") for i in range(2)]
@@ -137,7 +138,7 @@ def test_two_processes_on_the_shared_files_answer_as_in_process_and_follow_refre
 
         # The leader refreshes and publishes: both move to the new version.
         add_sale(shop, 11, days_before=2)
-        second = writer.publish()
+        second = writer.lead(publish_every=0)
         assert second is not None and second != first
         expected = answers(AnalyticsData(shop.engine, max_staleness=0).frames())
         for reader in readers:
@@ -146,8 +147,10 @@ def test_two_processes_on_the_shared_files_answer_as_in_process_and_follow_refre
             assert_same(got, expected)
         assert got["velocity"].filter(pl.col("sku") == "NRD-TEE1-BLK-L")["units_7d"][0] == 11
 
-        # A change not yet published: each reader catches up from the database itself.
+        # A change the leader has seen but not yet published (its tick moved): each
+        # reader catches up from the database itself.
         add_sale(shop, 13, days_before=1)
+        assert writer.lead(publish_every=3600) is None
         expected = answers(AnalyticsData(shop.engine, max_staleness=0).frames())
         for reader in readers:
             info, got = reader.ask("third")
@@ -213,3 +216,32 @@ def test_memory_databases_share_nothing(sqlite_engine):
 
     assert FrameStore.for_engine(create_db_engine("sqlite://")) is None
     assert FrameStore.for_engine(sqlite_engine) is not None
+
+
+def test_a_reader_in_step_with_the_leaders_tick_does_not_ask_the_database(shop, tmp_path):
+    from sqlalchemy import event
+
+    store = store_for(shop.engine, tmp_path)
+    leader = AnalyticsData(shop.engine, store=store)
+    leader.lead(publish_every=0)
+    reader = AnalyticsData(shop.engine, max_staleness=0, store=store)
+    reader.frames()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(shop.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            leader.lead(publish_every=3600)  # nothing new: the count stays
+            statements.clear()
+            reader.frames()
+            assert statements == []
+        add_sale(shop, 5, days_before=1)
+        leader.lead(publish_every=3600)
+        statements.clear()
+        assert reader.frames().sales.height == leader.frames().sales.height
+        assert statements  # the count moved: the reader caught up itself
+    finally:
+        event.remove(shop.engine, "before_cursor_execute", seen)
