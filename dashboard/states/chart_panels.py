@@ -128,9 +128,14 @@ class ChartPanels(rx.State, mixin=True):
         async with self:
             return await self.require(action)
 
-    def _start(self, brand_scope: int | None, waves: list[tuple[str, ...]]
-               ) -> tuple[list[Job], dict]:
-        """Under the lock: number the computation and build its waves from the state."""
+    def _start(self, brand_scope: int | None, keys: tuple[str, ...]) -> tuple[Job, dict]:
+        """Under the lock: number a computation of `keys` and build it from the state."""
+        jobs, asked = self._plan(brand_scope, [keys])
+        return jobs[0], asked
+
+    def _plan(self, brand_scope: int | None, waves: list[tuple[str, ...]]
+              ) -> tuple[list[Job], dict]:
+        """Under the lock: number a computation and build its waves from the state."""
         asked = {key: self._asked.get(key, 0) + 1 for wave in waves for key in wave}
         self._asked = {**self._asked, **asked}
         self._running += 1
@@ -158,7 +163,7 @@ class ChartPanels(rx.State, mixin=True):
         first = tuple(key for key in keys if key in self.FIRST_WAVE)
         waves = [wave for wave in (first, *((k,) for k in keys if k not in first)) if wave]
         async with self:
-            jobs, asked = self._start(brand_scope, waves)
+            jobs, asked = self._plan(brand_scope, waves)
         for job in jobs:
             async with self:
                 # Taken over by a newer computation (a filter changed): not computed.
@@ -188,7 +193,7 @@ class ChartPanels(rx.State, mixin=True):
                     self.load_error = self.UNEXPECTED
                 return
             async with self:
-                self._arrive(result, asked, brand_scope)
+                self._arrive(result, {key: asked[key] for key in job.keys}, brand_scope)
         async with self:
             self._finish()
 
