@@ -301,9 +301,10 @@ class AnalyticsData:
             if self._frames is not self._counted:
                 self._changes += 1
                 self._counted = self._frames
+            changes = self._changes
             due = (self._frames is not self._published
                    and self._clock() - self._published_at >= publish_every)
-        store.write_tick(self._changes)
+        store.write_tick(changes)
         return self.publish() if due else None
 
     def publish(self) -> str | None:

@@ -64,6 +64,9 @@ TICK = "TICK"
 TICK_FRESH = 5.0
 #: How often the leader refreshes (`refresh_analytics`).
 TICK_EVERY = 1.0
+#: Seconds between two warnings that the files cannot be written.
+DISK_WARNING_EVERY = 600.0
+_disk_warned = [-DISK_WARNING_EVERY]
 #: The frames of `Frames` written as files (refreshed_at goes in meta.json).
 FRAME_NAMES = tuple(f.name for f in fields(Frames) if f.name != "refreshed_at")
 #: Versions kept besides the newest (a reader switching over meanwhile still finds its own).
@@ -239,4 +242,15 @@ def refresh_analytics() -> str | None:
     from jobs.housekeeping import job_engine
 
     data = shared_analytics(job_engine())
-    return data.lead(settings().analytics_publish_interval.total_seconds())
+    try:
+        return data.lead(settings().analytics_publish_interval.total_seconds())
+    except OSError as error:
+        # A full or read-only disk: the workers load for themselves meanwhile. Said once
+        # in a while, not as a failed run every second.
+        now = time.monotonic()
+        if now - _disk_warned[0] > DISK_WARNING_EVERY:
+            _disk_warned[0] = now
+            log.warning("analytics: cannot write the shared files (%s); each process "
+                        "loads its own frames", error)
+        return None
+
