@@ -677,6 +677,11 @@ class AnalyticsData:
             if variants is not frames.variants or brands is not frames.brands
             else {}
         )
+        self._checked = self._clock()
+        if (sales is frames.sales and stock is frames.stock and receipts is frames.receipts
+                and variants is frames.variants and brands is frames.brands
+                and warehouses is frames.warehouses):
+            return  # only open gaps re-asked, none filled: the same snapshot goes on
 
         self._frames = replace(
             frames,
@@ -689,7 +694,6 @@ class AnalyticsData:
             refreshed_at=utcnow(),
             **labels,
         )
-        self._checked = self._clock()
 
 
 def _with_variant_keys(frame: pl.DataFrame, variants: pl.DataFrame) -> pl.DataFrame:
