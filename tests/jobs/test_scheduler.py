@@ -42,6 +42,7 @@ HOUSEKEEPING = {
     "nightly_reconcile",
     "scan_alerts",
     "purge_events",
+    "refresh_analytics",
 }
 
 
