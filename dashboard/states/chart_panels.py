@@ -4,11 +4,12 @@
 permissions (`READ`, `EXPORT`) and says how to compute (`_work`) and show (`_show`)
 them; the mixin runs that work in background events on the analytics thread pool,
 taking the tab's state lock only to read the filters and to write the answer, never
-while polars or the database works. The charts are computed one at a time in page
-order (the `FIRST_WAVE` together) and each is shown as soon as it is ready, so the top
-of the page answers a filter change first. Each chart remembers the newest computation
-asked of it: a slower, older answer (a filter changed meanwhile) is dropped, not shown,
-and the charts an overtaken computation had not reached yet are not computed at all.
+while polars or the database works. The charts at the top (`FIRST_WAVE`) are computed
+and shown first, then the rest. (Not one chart at a time: the page reads one `charts`
+dict, so each answer re-sends, and the browser re-draws, every figure.) Each chart
+remembers the newest computation asked of it: a slower, older answer (a filter changed
+meanwhile) is dropped, not shown, and a wave an overtaken computation had not reached
+yet is not computed at all.
 """
 
 from __future__ import annotations
@@ -158,10 +159,10 @@ class ChartPanels(rx.State, mixin=True):
         return current
 
     async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
-        """Compute `keys` off the loop and show each as it is ready (or say why not):
-        the first wave together, then the rest one by one in page order."""
+        """Compute `keys` off the loop and show them (or say why not), the first wave
+        first so the top of the page answers sooner."""
         first = tuple(key for key in keys if key in self.FIRST_WAVE)
-        waves = [wave for wave in (first, *((k,) for k in keys if k not in first)) if wave]
+        waves = [wave for wave in (first, tuple(k for k in keys if k not in first)) if wave]
         async with self:
             jobs, asked = self._plan(brand_scope, waves)
         for job in jobs:
