@@ -274,11 +274,7 @@ class AnalyticsData:
     def refresh(self) -> Frames:
         """Fetch changes now, whatever the staleness."""
         with self._lock:
-            if self._frames is None:
-                self._start()
-            else:
-                self._adopt_newer()
-                self._refresh()
+            self._update()
             return self._frames
 
     def lead(self, publish_every: float) -> str | None:
@@ -293,11 +289,7 @@ class AnalyticsData:
             if not self._leading:
                 self._leading = True
                 self._changes = max(self._changes, store.tick(max_age=None) or 0)
-            if self._frames is None:
-                self._start()
-            else:
-                self._adopt_newer()
-                self._refresh()
+            self._update()
             if self._frames is not self._counted:
                 self._changes += 1
                 self._counted = self._frames
@@ -317,11 +309,7 @@ class AnalyticsData:
         if store is None:
             return None
         with self._lock:
-            if self._frames is None:
-                self._start()
-            else:
-                self._adopt_newer()
-                self._refresh()
+            self._update()
             frames = self._frames
             if frames is None or frames is self._published:
                 return None
@@ -339,6 +327,14 @@ class AnalyticsData:
         return version
 
     # --- shared files -----------------------------------------------------------------
+
+    def _update(self) -> None:
+        """Under the lock: start, or move to a newer shared version and catch up."""
+        if self._frames is None:
+            self._start()
+        else:
+            self._adopt_newer()
+            self._refresh()
 
     def _start(self) -> None:
         """First use: the newest shared version and what changed since, else a load."""
