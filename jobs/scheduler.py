@@ -45,6 +45,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -112,7 +113,9 @@ def build_scheduler(
     """
     engine = engine or get_engine()
     set_job_engine(engine)
-    jobstores: dict[str, Any] = {}
+    # Jobs with nothing worth keeping across restarts, run too often to write their next
+    # run time to the database each time.
+    jobstores: dict[str, Any] = {"volatile": MemoryJobStore()}
     store = None
     if persistent:
         store = SQLAlchemyJobStore(engine=_store_engine(engine), tablename=SCHEDULER_JOBS_TABLE)
@@ -167,6 +170,7 @@ def build_scheduler(
         IntervalTrigger(seconds=TICK_EVERY, timezone=UTC),
         "refresh_analytics",
         "Refresh and publish the analytics frames for the web workers",
+        jobstore="volatile",
     )
     add(
         purge_events,

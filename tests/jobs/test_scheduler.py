@@ -42,7 +42,6 @@ HOUSEKEEPING = {
     "nightly_reconcile",
     "scan_alerts",
     "purge_events",
-    "refresh_analytics",
 }
 
 
