@@ -18,7 +18,7 @@ from jobs.analytics.frames import AnalyticsData
 from jobs.analytics.shared import CURRENT, FRAME_NAMES, FrameStore
 from models.db import transaction
 from models.reservations import SaleLine
-from tests.test_analytics import AS_OF, Shop, at
+from tests.jobs.test_analytics import AS_OF, Shop, at
 
 ROOT = Path(__file__).resolve().parents[3]
 
