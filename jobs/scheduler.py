@@ -9,6 +9,7 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
 | scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
+| refresh_analytics    | every 1 s                  | analytics frames, files for the workers |
 | purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
 | sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
 | sync-now:<BRAND>     | once, when asked           | "run now" from a page                  |
@@ -44,6 +45,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -54,6 +56,7 @@ from sqlalchemy import Engine, select
 
 from jobs import metrics
 from jobs.alert_scan import run_alert_scan
+from jobs.analytics.shared import TICK_EVERY, refresh_analytics
 from jobs.events.service import EventService
 from jobs.housekeeping import (
     expire_reservations,
@@ -81,7 +84,7 @@ log = logging.getLogger("rackroom.jobs")
 
 NIGHTLY_GRACE = 12 * 3600
 #: Jobs that run every few seconds: their successful runs are logged at DEBUG only.
-QUIET_JOBS = frozenset({"expire_reservations"})
+QUIET_JOBS = frozenset({"expire_reservations", "refresh_analytics"})
 #: Runs still "running" after this long belonged to a process that died.
 ABANDONED_AFTER = timedelta(minutes=20)
 
@@ -110,7 +113,9 @@ def build_scheduler(
     """
     engine = engine or get_engine()
     set_job_engine(engine)
-    jobstores: dict[str, Any] = {}
+    # Jobs with nothing worth keeping across restarts, run too often to write their next
+    # run time to the database each time.
+    jobstores: dict[str, Any] = {"volatile": MemoryJobStore()}
     store = None
     if persistent:
         store = SQLAlchemyJobStore(engine=_store_engine(engine), tablename=SCHEDULER_JOBS_TABLE)
@@ -159,6 +164,13 @@ def build_scheduler(
         IntervalTrigger(seconds=settings().alert_scan_interval.total_seconds(), timezone=UTC),
         "scan_alerts",
         "Alert scan (low stock, out of stock, broken size runs)",
+    )
+    add(
+        refresh_analytics,
+        IntervalTrigger(seconds=TICK_EVERY, timezone=UTC),
+        "refresh_analytics",
+        "Refresh and publish the analytics frames for the web workers",
+        jobstore="volatile",
     )
     add(
         purge_events,

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     """Where worker processes share their metric counts (set by `make prod`)."""
     leader_timeout: Duration = env("RACKROOM_LEADER_TIMEOUT", timedelta(seconds=60))
     """/api/v1/ready fails when no scheduler leader was seen for this long."""
+    analytics_dir: Path = env("RACKROOM_ANALYTICS_DIR", DATA_DIR / "analytics")
+    """Where the scheduler's leader publishes the analytics frames (Arrow IPC files) that
+    every web worker memory-maps; on a fast local disk, shared by the processes of one
+    machine."""
+    analytics_publish_interval: Duration = env(
+        "RACKROOM_ANALYTICS_PUBLISH_INTERVAL", timedelta(seconds=30)
+    )
+    """How often the leader refreshes and, when anything changed, publishes the analytics
+    frames (workers catch up on newer changes themselves in between)."""
 
     # -- sign-in
     session_idle_timeout: Duration = env("RACKROOM_SESSION_IDLE_TIMEOUT", timedelta(minutes=30))

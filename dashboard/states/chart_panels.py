@@ -4,8 +4,12 @@
 permissions (`READ`, `EXPORT`) and says how to compute (`_work`) and show (`_show`)
 them; the mixin runs that work in background events on the analytics thread pool,
 taking the tab's state lock only to read the filters and to write the answer, never
-while polars or the database works. Each chart remembers the newest computation asked
-of it, so a slower, older answer (a filter changed meanwhile) is dropped, not shown.
+while polars or the database works. The charts at the top (`FIRST_WAVE`) are computed
+and shown first, then the rest. (Not one chart at a time: the page reads one `charts`
+dict, so each answer re-sends, and the browser re-draws, every figure.) Each chart
+remembers the newest computation asked of it: a slower, older answer (a filter changed
+meanwhile) is dropped, not shown, and a wave an overtaken computation had not reached
+yet is not computed at all.
 """
 
 from __future__ import annotations
@@ -126,12 +130,18 @@ class ChartPanels(rx.State, mixin=True):
             return await self.require(action)
 
     def _start(self, brand_scope: int | None, keys: tuple[str, ...]) -> tuple[Job, dict]:
-        """Under the lock: number the computation and build it from the state."""
-        asked = {key: self._asked.get(key, 0) + 1 for key in keys}
+        """Under the lock: number a computation of `keys` and build it from the state."""
+        jobs, asked = self._plan(brand_scope, [keys])
+        return jobs[0], asked
+
+    def _plan(self, brand_scope: int | None, waves: list[tuple[str, ...]]
+              ) -> tuple[list[Job], dict]:
+        """Under the lock: number a computation and build its waves from the state."""
+        asked = {key: self._asked.get(key, 0) + 1 for wave in waves for key in wave}
         self._asked = {**self._asked, **asked}
         self._running += 1
         self.loading, self.load_error = True, ""
-        return Job(keys, self._work(brand_scope, keys)), asked
+        return [Job(wave, self._work(brand_scope, wave)) for wave in waves], asked
 
     def _finish(self) -> None:
         self._running = max(0, self._running - 1)
@@ -153,9 +163,14 @@ class ChartPanels(rx.State, mixin=True):
         first so the top of the page answers sooner."""
         first = tuple(key for key in keys if key in self.FIRST_WAVE)
         waves = [wave for wave in (first, tuple(k for k in keys if k not in first)) if wave]
-        for wave in waves:
+        async with self:
+            jobs, asked = self._plan(brand_scope, waves)
+        for job in jobs:
             async with self:
-                job, asked = self._start(brand_scope, wave)
+                # Taken over by a newer computation (a filter changed): not computed.
+                wanted = any(self._asked.get(key) == asked[key] for key in job.keys)
+            if not wanted:
+                continue
             try:
                 result = await off_loop(job.run)
             except PermissionDenied as refused:
@@ -172,14 +187,16 @@ class ChartPanels(rx.State, mixin=True):
                     self.refusal, self.filter_error = "", error.message
                 return
             except Exception:
-                log.exception("%s: computing %s failed", type(self).__name__, ", ".join(wave))
+                log.exception("%s: computing %s failed", type(self).__name__,
+                              ", ".join(job.keys))
                 async with self:
                     self._finish()
                     self.load_error = self.UNEXPECTED
                 return
             async with self:
-                self._finish()
-                self._arrive(result, asked, brand_scope)
+                self._arrive(result, {key: asked[key] for key in job.keys}, brand_scope)
+        async with self:
+            self._finish()
 
     async def _load_page(self) -> Replies:
         """A page's on_load: check, read the URL (`_from_url`), compute every chart."""

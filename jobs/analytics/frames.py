@@ -18,6 +18,11 @@ fetches what changed:
 
 `frames()` returns an immutable `Frames` snapshot; refreshes swap the whole snapshot
 under a lock, so any number of threads may compute on snapshots meanwhile.
+
+With a `FrameStore` (`shared_analytics()` has one), the process starts from the newest
+version the scheduler's leader published (memory-mapped Arrow IPC files, see
+`jobs.analytics.shared`) instead of loading, catches up on changes from there as above,
+and moves to each newer version as it appears; `publish()` is the leader's side.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, or_, select, tuple_
@@ -41,6 +46,9 @@ from models.catalog import Brand, Product, Variant, Warehouse
 from models.db import get_engine, read_session
 from models.reservations import SaleLine
 from models.stock import LedgerEntry, LedgerReason, StockBalance
+
+if TYPE_CHECKING:
+    from jobs.analytics.shared import FrameStore
 
 log = logging.getLogger("rackroom.analytics")
 
@@ -172,6 +180,18 @@ class _IdTail:
         ttl = GAP_TTL.total_seconds()
         self.gaps = {i: t for i, t in self.gaps.items() if now - t < ttl}
 
+    def export(self, now: float, wall: float) -> dict[str, Any]:
+        """The watermark and gaps for another process (gap times as wall-clock times)."""
+        return {"mark": self.mark, "gaps": {str(i): wall - (now - t) for i, t in self.gaps.items()}}
+
+    @classmethod
+    def restored(cls, data: dict[str, Any], now: float, wall: float) -> _IdTail:
+        """A tail as `export` wrote it, on this process's clock."""
+        tail = cls()
+        tail.mark = int(data["mark"])
+        tail.gaps = {int(i): now - (wall - t) for i, t in data["gaps"].items()}
+        return tail
+
 
 def _adbc_available() -> bool:
     try:
@@ -185,7 +205,7 @@ class AnalyticsData:
     """The process's analytics frames for one database; see the module docstring.
 
     `max_staleness` seconds may pass before `frames()` asks the database for changes
-    again (0 asks every time).
+    again (0 asks every time); `store`: the shared files to start from and move to.
     """
 
     def __init__(
@@ -195,6 +215,7 @@ class AnalyticsData:
         loader: Loader = "auto",
         max_staleness: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        store: FrameStore | None = None,
     ) -> None:
         self.engine = engine or get_engine()
         self.dialect = self.engine.dialect.name
@@ -216,6 +237,18 @@ class AnalyticsData:
         self._ledger_tail = _IdTail()
         self._variant_mark = 0
         self.load_stats = LoadStats()
+        self.store = store
+        #: The shared version adopted last, and the frames as published (unchanged since).
+        self._version: str | None = None
+        self._published: Frames | None = None
+        #: The leader's count of refreshes that changed something (`lead`): this process
+        #: leads, or the count it last caught up with (its own frames are that fresh).
+        self._leading = False
+        self._changes = 0
+        self._counted: Frames | None = None
+        self._published_at = 0.0
+        self._synced_tick: int | None = None
+        self._pending_tick: int | None = None
 
     # --- public -----------------------------------------------------------------------
 
@@ -226,13 +259,14 @@ class AnalyticsData:
             return current
         with self._lock:
             if self._frames is None:
-                self._load()
+                self._start()
             elif self._clock() - self._checked >= self.max_staleness:
+                self._adopt_newer()
                 self._refresh()
             return self._frames
 
     def reload(self) -> Frames:
-        """Drop everything and load from scratch (cold start)."""
+        """Drop everything and load from the database (cold start; no shared files)."""
         with self._lock:
             self._load()
             return self._frames
@@ -240,11 +274,115 @@ class AnalyticsData:
     def refresh(self) -> Frames:
         """Fetch changes now, whatever the staleness."""
         with self._lock:
-            if self._frames is None:
-                self._load()
-            else:
-                self._refresh()
+            self._update()
             return self._frames
+
+    def lead(self, publish_every: float) -> str | None:
+        """The leader's job (every second): refresh, tell the other processes whether
+        anything changed (the store's tick: they ask the database only then), and
+        publish when something changed and `publish_every` seconds have passed since the
+        last version; the version written, or None."""
+        store = self.store
+        if store is None:
+            return None
+        with self._lock:
+            if not self._leading:
+                self._leading = True
+                self._changes = max(self._changes, store.tick(max_age=None) or 0)
+            self._update()
+            if self._frames is not self._counted:
+                self._changes += 1
+                self._counted = self._frames
+            changes = self._changes
+            due = (self._frames is not self._published
+                   and self._clock() - self._published_at >= publish_every)
+        store.write_tick(changes)
+        return self.publish() if due else None
+
+    def publish(self) -> str | None:
+        """Refresh, and write the frames to the store when they changed since the version
+        published last (the leader's job); the version written, or None.
+
+        The files are written outside the lock (readers of this process go on meanwhile);
+        then this process, too, reads the mapped version instead of its own copy."""
+        store = self.store
+        if store is None:
+            return None
+        with self._lock:
+            self._update()
+            frames = self._frames
+            if frames is None or frames is self._published:
+                return None
+            state = self._state()
+            self._published_at = self._clock()
+        from jobs.analytics.shared import canary
+
+        version = store.write(frames, state, canary(self.engine, state))
+        published = store.open(version)
+        with self._lock:
+            self._version = version
+            if published is not None and self._frames is frames:
+                self._frames = self._published = self._counted = published.frames
+        log.info("analytics: published %s (%d sale lines)", version, frames.sales.height)
+        return version
+
+    # --- shared files -----------------------------------------------------------------
+
+    def _update(self) -> None:
+        """Under the lock: start, or move to a newer shared version and catch up."""
+        if self._frames is None:
+            self._start()
+        else:
+            self._adopt_newer()
+            self._refresh()
+
+    def _start(self) -> None:
+        """First use: the newest shared version and what changed since, else a load."""
+        if self._adopt_newer():
+            self._refresh()
+        else:
+            self._load()
+
+    def _state(self) -> dict[str, Any]:
+        """What a process needs, beside the frames, to go on refreshing from them."""
+        now, wall = self._clock(), time.time()
+        return {
+            "sales": self._sales_tail.export(now, wall),
+            "ledger": self._ledger_tail.export(now, wall),
+            "sales_mark": self._sales_tail.mark,
+            "ledger_mark": self._ledger_tail.mark,
+            "variant_mark": self._variant_mark,
+            "dims_loaded_at": wall - (now - self._dims_loaded),
+            "tick": self._changes if self._leading else self._synced_tick,
+        }
+
+    def _adopt_newer(self) -> bool:
+        """Under the lock: switch to the store's newest version when it is not the one
+        adopted last and belongs to this database (its canary rows are still there)."""
+        from jobs.analytics.shared import canary
+
+        store = self.store
+        version = store.current() if store is not None else None
+        if store is None or version is None or version == self._version:
+            return False
+        self._version = version  # tried once, whatever comes of it
+        published = store.open(version)
+        if published is None:
+            return False
+        if canary(self.engine, published.state) != published.canary:
+            log.warning("analytics: shared version %s is of another database life; "
+                        "ignored", version)
+            return False
+        state, now, wall = published.state, self._clock(), time.time()
+        self._sales_tail = _IdTail.restored(state["sales"], now, wall)
+        self._ledger_tail = _IdTail.restored(state["ledger"], now, wall)
+        self._variant_mark = int(state["variant_mark"])
+        self._dims_loaded = now - (wall - float(state["dims_loaded_at"]))
+        self._frames = self._published = published.frames
+        if not self._leading:
+            self._synced_tick = state.get("tick")
+        self._checked = 0.0
+        return True
 
     # --- reading ----------------------------------------------------------------------
 
@@ -449,7 +587,15 @@ class AnalyticsData:
         )
 
     def _unchanged(self) -> bool:
-        """One round trip: have sale lines, ledger rows or variants appeared since?"""
+        """Have sale lines, ledger rows or variants appeared since? While the leader
+        refreshes (its tick is fresh), its count of changes says so without asking the
+        database; otherwise one round trip."""
+        tick = self.store.tick() if self.store is not None and not self._leading else None
+        if tick is not None:
+            if tick == self._synced_tick:
+                return True
+            self._pending_tick = tick  # in step with it once this refresh is done
+            return False
         if self._sales_tail.gaps or self._ledger_tail.gaps:
             return False
         probe = select(
@@ -463,6 +609,12 @@ class AnalyticsData:
                 and (variant or 0) <= self._variant_mark)
 
     def _refresh(self) -> None:
+        self._pending_tick = None
+        self._catch_up()
+        if self._pending_tick is not None:
+            self._synced_tick = self._pending_tick
+
+    def _catch_up(self) -> None:
         frames = self._frames
         assert frames is not None
         now = self._clock()
@@ -521,6 +673,11 @@ class AnalyticsData:
             if variants is not frames.variants or brands is not frames.brands
             else {}
         )
+        self._checked = self._clock()
+        if (sales is frames.sales and stock is frames.stock and receipts is frames.receipts
+                and variants is frames.variants and brands is frames.brands
+                and warehouses is frames.warehouses):
+            return  # only open gaps re-asked, none filled: the same snapshot goes on
 
         self._frames = replace(
             frames,
@@ -533,7 +690,6 @@ class AnalyticsData:
             refreshed_at=utcnow(),
             **labels,
         )
-        self._checked = self._clock()
 
 
 def _with_variant_keys(frame: pl.DataFrame, variants: pl.DataFrame) -> pl.DataFrame:
@@ -545,7 +701,13 @@ def _with_variant_keys(frame: pl.DataFrame, variants: pl.DataFrame) -> pl.DataFr
 
 def _append(frame: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
     combined = pl.concat([frame, more.select(frame.columns)], rechunk=False)
-    return combined.rechunk() if combined.n_chunks() > MAX_CHUNKS else combined
+    if combined.n_chunks() <= MAX_CHUNKS:
+        return combined
+    # Only what came after the first chunk is made contiguous: the first is the bulk
+    # (and may be a shared file's mapped pages, which a rechunk would copy).
+    first = combined.get_column(combined.columns[0]).chunk_lengths()[0]
+    return pl.concat([combined.slice(0, first), combined.slice(first).rechunk()],
+                     rechunk=False)
 
 
 _shared: dict[str, AnalyticsData] = {}
@@ -553,11 +715,19 @@ _shared_lock = threading.Lock()
 
 
 def shared_analytics(engine: Engine | None = None) -> AnalyticsData:
-    """The process-wide `AnalyticsData` for `engine` (default: DATABASE_URL's)."""
+    """The process-wide `AnalyticsData` for `engine` (default: DATABASE_URL's), starting
+    from and following the shared files of its database (`jobs.analytics.shared`)."""
+    from jobs.analytics.shared import FrameStore
+
     engine = engine or get_engine()
     key = engine.url.render_as_string(hide_password=True)
     with _shared_lock:
         data = _shared.get(key)
         if data is None or data.engine is not engine:
-            data = _shared[key] = AnalyticsData(engine)
+            try:
+                store = FrameStore.for_engine(engine)
+            except Exception:  # the database is down: frames() will say so itself
+                log.warning("analytics: no shared files for now", exc_info=True)
+                store = None
+            data = _shared[key] = AnalyticsData(engine, store=store)
         return data
