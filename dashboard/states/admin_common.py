@@ -1,0 +1,107 @@
+"""What every admin list page's state shares: a declared `Listing` (what it reads and how
+a row shows), the paged read with its filters from the URL, the summary above the list,
+and dialogs on one row.
+
+    class AdminBrandsState(RoleGuard, AdminList, rx.State):
+        LISTING: ClassVar[Listing] = Listing(
+            "brands", list_brands, ROUTE, "brands", BrandItem.of, ("brand",)
+        )
+        brands: list[BrandItem] = []
+
+        @rx.event
+        @requires("admin.brands")
+        async def load(self):
+            await self._reload()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from dashboard.formatting import plural
+from dashboard.states.dialogs import TargetDialog, row_by_id
+from dashboard.states.listing import PagedList, db_read, fetch_page, page_number, page_size
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """An admin list, declared: `lister(session, offset=, limit=, **filters)` reads a page
+    of rows, `item` turns a row into what the page shows, kept in the state var `field`.
+
+    `what` names the rows in errors ("The API keys could not be read"), `noun` counts
+    them in the summary (`plural(total, *noun)`), `matching` follows it while filtered.
+    """
+
+    what: str
+    lister: Callable[..., Any]
+    route: str
+    field: str
+    item: Callable[[Any], Any]
+    noun: tuple[str, ...] = ("row",)
+    matching: str = " match the filters"
+    #: What an admin reads when the row they clicked has left the page meanwhile.
+    gone: str = ""
+
+    def gone_message(self) -> str:
+        return self.gone or f"That {self.noun[0]} is not on this page any more. Refresh the list."
+
+
+class AdminList(TargetDialog, PagedList, mixin=True):
+    """A paged, possibly filtered admin list with dialogs on its rows (see `Listing`)."""
+
+    LISTING: ClassVar[Listing]
+    loaded: bool = False
+    load_error: str = ""
+    #: "12 keys", "3 users match the filters"; empty until the first load.
+    summary: str = ""
+
+    def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The lister's keyword filters, and the same as URL parameters (for the pager's
+        links). Lists with filters override it."""
+        return {}, {}
+
+    def _item(self, row: Any) -> Any:
+        return self.LISTING.item(row)
+
+    async def _reload(self) -> None:
+        """A page load: no dialog open, the list read afresh."""
+        self._close_dialog()
+        await self._refetch()
+
+    async def _refetch(self) -> None:
+        """Read this URL's page (`?page=`, `?per=`) of the list with its filters."""
+        spec = self.LISTING
+        params = self.router.url.query_parameters  # type: ignore[attr-defined]
+        query, url = self._list_filters()
+        read = db_read(fetch_page, spec.lister, page_number(params), page_size(params), **query)
+        found = await self._read_list(spec.what, read)
+        if found is None:
+            return
+        self._show_paging(found, spec.route, url)
+        self._show_items([self._item(row) for row in found.rows])
+
+    def _show_items(self, items: list[Any]) -> None:
+        spec = self.LISTING
+        setattr(self, spec.field, items)
+        self.loaded = True
+        filtered = bool(getattr(self, "filtered", False))
+        self.summary = plural(self.total, *spec.noun) + (spec.matching if filtered else "")
+
+    def _listed(self, row_id: int) -> Any:
+        """The listed row `row_id`, or None when it has left the page."""
+        return row_by_id(getattr(self, self.LISTING.field), row_id)
+
+    def _open_row(
+        self, dialog: str, row_id: int, label: Callable[[Any], str]
+    ) -> EventSpec | None:
+        """Open `dialog` on a listed row (named by `label(row)`), or say it is gone."""
+        target = self._listed(row_id)
+        if target is None:
+            return rx.toast.error(self.LISTING.gone_message())
+        self._open_target(dialog, target.id, label(target))
+        return None
