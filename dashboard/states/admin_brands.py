@@ -11,7 +11,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.formatting import units
 from dashboard.items import NO_MOMENT, Moment, item_of
-from dashboard.states.admin_common import AdminList, Listing
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from models.admin import BrandRow, add_brand, list_brands
@@ -44,7 +44,7 @@ class NewBrandForm(TypedDict, total=False):
     name: str
 
 
-class AdminBrandsState(RoleGuard, AdminList, rx.State):
+class AdminBrandsState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "brands", list_brands, routes.ADMIN_BRANDS, "brands", BrandItem.of, ("brand",)
     )

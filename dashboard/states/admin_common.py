@@ -1,8 +1,8 @@
 """What every admin list page's state shares: a declared `Listing` (what it reads and how
-a row shows), the paged read with its filters from the URL, the summary above the list,
-and dialogs on one row.
+a row shows), the paged read with its filters from the URL, the summary above the list
+(`AdminList`), and dialogs on one row (`AdminPage`).
 
-    class AdminBrandsState(RoleGuard, AdminList, rx.State):
+    class AdminBrandsState(RoleGuard, AdminPage, rx.State):
         LISTING: ClassVar[Listing] = Listing(
             "brands", list_brands, ROUTE, "brands", BrandItem.of, ("brand",)
         )
@@ -51,8 +51,8 @@ class Listing:
         return self.gone or f"That {self.noun[0]} is not on this page any more. Refresh the list."
 
 
-class AdminList(TargetDialog, PagedList, mixin=True):
-    """A paged, possibly filtered admin list with dialogs on its rows (see `Listing`)."""
+class AdminList(PagedList, mixin=True):
+    """A paged, possibly filtered admin list (see `Listing`)."""
 
     LISTING: ClassVar[Listing]
     loaded: bool = False
@@ -67,11 +67,6 @@ class AdminList(TargetDialog, PagedList, mixin=True):
 
     def _item(self, row: Any) -> Any:
         return self.LISTING.item(row)
-
-    async def _reload(self) -> None:
-        """A page load: no dialog open, the list read afresh."""
-        self._close_dialog()
-        await self._refetch()
 
     async def _refetch(self) -> None:
         """Read this URL's page (`?page=`, `?per=`) of the list with its filters."""
@@ -95,6 +90,16 @@ class AdminList(TargetDialog, PagedList, mixin=True):
     def _listed(self, row_id: int) -> Any:
         """The listed row `row_id`, or None when it has left the page."""
         return row_by_id(getattr(self, self.LISTING.field), row_id)
+
+
+
+class AdminPage(AdminList, TargetDialog, mixin=True):
+    """An admin list with dialogs on its rows."""
+
+    async def _reload(self) -> None:
+        """A page load: no dialog open, the list read afresh."""
+        self._close_dialog()
+        await self._refetch()
 
     def _open_row(
         self, dialog: str, row_id: int, label: Callable[[Any], str]

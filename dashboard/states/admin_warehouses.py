@@ -11,7 +11,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.items import NO_MOMENT, Moment, item_of
-from dashboard.states.admin_common import AdminList, Listing
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from models.admin import (
@@ -62,7 +62,7 @@ class WarehouseForm(TypedDict, total=False):
     priority: str
 
 
-class AdminWarehousesState(RoleGuard, AdminList, rx.State):
+class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "warehouses", list_warehouses, routes.ADMIN_WAREHOUSES, "warehouses", WarehouseItem.of,
         ("location",), gone="That warehouse is not on this page any more. Refresh.",

@@ -14,7 +14,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.formatting import exact_time
 from dashboard.items import NO_MOMENT, Moment, item_of
-from dashboard.states.admin_common import AdminList, Listing
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.admin_webhooks import STATUS_LOOK, delivery_look
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_read, db_write, query_param
@@ -92,7 +92,7 @@ def _href(webhook_id: int, status: str) -> str:
     return f"{ROUTE}?{urlencode(query)}"
 
 
-class AdminWebhookDeliveriesState(RoleGuard, AdminList, rx.State):
+class AdminWebhookDeliveriesState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "deliveries", list_deliveries, ROUTE, "deliveries", DeliveryItem.of,
         ("delivery", "deliveries"), matching=" with this status",

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from dashboard.states.admin_common import AdminList
+from dashboard.states.admin_common import AdminPage
 from dashboard.states.listing import Choice, db_read
 from models.admin import brand_choices
 
@@ -45,7 +45,7 @@ class OneTimeSecrets:
         return state
 
 
-class SecretDialog(OneTimeSecrets, AdminList, mixin=True):
+class SecretDialog(OneTimeSecrets, AdminPage, mixin=True):
     """An admin list whose create dialog (or a row's) ends by showing a secret once: a new
     API key, a webhook's signing secret, a temporary password.
 
