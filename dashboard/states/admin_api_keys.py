@@ -74,20 +74,11 @@ class NewKeyForm(TypedDict, total=False):
 
 class AdminApiKeysState(SecretDialog, RoleGuard, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "API keys", list_api_key_rows, routes.ADMIN_API_KEYS, "keys", ApiKeyItem.of, ("key",)
+        "admin.api_keys", "API keys", list_api_key_rows, routes.ADMIN_API_KEYS,
+        "keys", ApiKeyItem.of, ("key",),
     )
     #: The open dialog (`dialog`): "", "create", "secret" (the new key, once), "revoke".
     keys: list[ApiKeyItem] = []
-
-    @rx.event
-    @requires("admin.api_keys")
-    async def load(self):
-        await self._reload()
-
-    @rx.event
-    @requires("admin.api_keys")
-    async def open_create(self):
-        await self._open_create()
 
     @rx.event
     @requires("admin.api_keys")

@@ -69,7 +69,7 @@ class FilterForm(TypedDict, total=False):
 
 class AdminAuditState(RoleGuard, AdminList, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "audit log", list_audit, ROUTE, "entries", AuditItem.of, ("entry", "entries")
+        "admin.audit", "audit log", list_audit, ROUTE, "entries", AuditItem.of, ("entry", "entries")
     )
     entries: list[AuditItem] = []
     actions: list[str] = []
@@ -89,10 +89,8 @@ class AdminAuditState(RoleGuard, AdminList, rx.State):
         action = "" if self.action_filter == ANY_ACTION else self.action_filter
         return AuditFilter.parse(action, self.actor_filter, self.since, self.until)
 
-    @rx.event
-    @requires("admin.audit")
-    async def load(self):
-        """on_load: the filters and page come from the URL."""
+    async def _open_page(self) -> None:
+        """The filters and page come from the URL."""
         params = self.router.url.query_parameters
         self.action_filter = query_param(params, "action") or ANY_ACTION
         self.actor_filter = query_param(params, "actor")

@@ -46,14 +46,11 @@ class NewBrandForm(TypedDict, total=False):
 
 class AdminBrandsState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "brands", list_brands, routes.ADMIN_BRANDS, "brands", BrandItem.of, ("brand",)
+        "admin.brands", "brands", list_brands, routes.ADMIN_BRANDS,
+        "brands", BrandItem.of, ("brand",),
     )
     brands: list[BrandItem] = []
 
-    @rx.event
-    @requires("admin.brands")
-    async def load(self):
-        await self._reload()
 
     @rx.event
     @requires("admin.brands")

@@ -4,39 +4,50 @@ a row shows), the paged read with its filters from the URL, the summary above th
 
     class AdminBrandsState(RoleGuard, AdminPage, rx.State):
         LISTING: ClassVar[Listing] = Listing(
-            "brands", list_brands, ROUTE, "brands", BrandItem.of, ("brand",)
+            "admin.brands", "brands", list_brands, ROUTE, "brands", BrandItem.of, ("brand",)
         )
         brands: list[BrandItem] = []
 
-        @rx.event
-        @requires("admin.brands")
-        async def load(self):
-            await self._reload()
+`load` (the page's on_load) is the mixin's, checked against `LISTING.perm`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from dashboard.formatting import plural
+from dashboard.states.auth import requires
 from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.listing import PagedList, db_read, fetch_page, page_number, page_size
 
 
+def checked(perm: str, name: str, step: Callable[..., Awaitable[Any]]) -> Callable:
+    """`step(state, *args)` as the handler `name` under `@requires(perm)`: for handlers
+    a mixin declares once for pages with different permissions."""
+
+    async def handler(state: Any, *args: Any) -> Any:
+        return await step(state, *args)
+
+    handler.__name__ = handler.__qualname__ = name
+    return requires(perm)(handler)
+
+
 @dataclasses.dataclass(frozen=True)
 class Listing:
-    """An admin list, declared: `lister(session, offset=, limit=, **filters)` reads a page
-    of rows, `item` turns a row into what the page shows, kept in the state var `field`.
+    """An admin list, declared: the page's permission `perm` (models.policy),
+    `lister(session, offset=, limit=, **filters)` reads a page of rows, `item` turns a
+    row into what the page shows, kept in the state var `field`.
 
     `what` names the rows in errors ("The API keys could not be read"), `noun` counts
     them in the summary (`plural(total, *noun)`), `matching` follows it while filtered.
     """
 
+    perm: str
     what: str
     lister: Callable[..., Any]
     route: str
@@ -59,6 +70,16 @@ class AdminList(PagedList, mixin=True):
     load_error: str = ""
     #: "12 keys", "3 users match the filters"; empty until the first load.
     summary: str = ""
+
+    @rx.event
+    async def load(self):
+        """on_load: the page's permission (`LISTING.perm`) checked, then `_open_page()`."""
+        return await checked(self.LISTING.perm, "load", type(self)._open_page)(self)
+
+    async def _open_page(self) -> None:
+        """What a page load does once allowed: read the list. Pages with filters in the
+        URL read them first."""
+        await self._refetch()
 
     def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
         """The lister's keyword filters, and the same as URL parameters (for the pager's
@@ -96,7 +117,7 @@ class AdminList(PagedList, mixin=True):
 class AdminPage(AdminList, TargetDialog, mixin=True):
     """An admin list with dialogs on its rows."""
 
-    async def _reload(self) -> None:
+    async def _open_page(self) -> None:
         """A page load: no dialog open, the list read afresh."""
         self._close_dialog()
         await self._refetch()

@@ -80,7 +80,8 @@ class FilterForm(TypedDict, total=False):
 
 class AdminUsersState(SecretDialog, RoleGuard, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "users", admin.list_users, routes.ADMIN_USERS, "users", UserItem.of, ("user",)
+        "admin.users", "users", admin.list_users, routes.ADMIN_USERS,
+        "users", UserItem.of, ("user",),
     )
     users: list[UserItem] = []
     search: str = ""
@@ -100,15 +101,13 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
 
     # --- the list -----------------------------------------------------------------------
 
-    @rx.event
-    @requires("admin.users")
-    async def load(self):
-        """on_load: the filters and page come from the URL."""
+    async def _open_page(self) -> None:
+        """The filters and page come from the URL."""
         params = self.router.url.query_parameters
         self.search = query_param(params, "q")
         role = query_param(params, "role")
         self.role_filter = role if role in ROLE_LABELS else ANY_ROLE
-        await self._reload()
+        await super()._open_page()
 
     @rx.event
     @requires("admin.users")
@@ -151,12 +150,10 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
         """The password dialog shows a temporary password, once."""
         self._show_secret(password, note, dialog="password")
 
-    @rx.event
-    @requires("admin.users")
-    async def open_create(self):
-        await self._open_create(everyone="")
+    async def _open_create(self, everyone: str = "") -> None:
+        """The create dialog: no "All brands" (a vendor has one), a merchandiser first."""
+        await super()._open_create(everyone="")
         self.form_role = Role.MERCHANDISER.value
-        return None
 
     @rx.event
     @requires("admin.users")

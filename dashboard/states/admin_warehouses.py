@@ -64,8 +64,9 @@ class WarehouseForm(TypedDict, total=False):
 
 class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "warehouses", list_warehouses, routes.ADMIN_WAREHOUSES, "warehouses", WarehouseItem.of,
-        ("location",), gone="That warehouse is not on this page any more. Refresh.",
+        "admin.warehouses", "warehouses", list_warehouses, routes.ADMIN_WAREHOUSES,
+        "warehouses", WarehouseItem.of, ("location",),
+        gone="That warehouse is not on this page any more. Refresh.",
     )
     warehouses: list[WarehouseItem] = []
 
@@ -73,11 +74,6 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     form_name: str = ""
     form_kind: str = WarehouseKind.WAREHOUSE.value
     form_priority: str = "100"
-
-    @rx.event
-    @requires("admin.warehouses")
-    async def load(self):
-        await self._reload()
 
     # --- dialogs ------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ def _href(webhook_id: int, status: str) -> str:
 
 class AdminWebhookDeliveriesState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "deliveries", list_deliveries, ROUTE, "deliveries", DeliveryItem.of,
+        "admin.webhooks", "deliveries", list_deliveries, ROUTE, "deliveries", DeliveryItem.of,
         ("delivery", "deliveries"), matching=" with this status",
     )
     webhook_id: int = 0
@@ -110,17 +110,15 @@ class AdminWebhookDeliveriesState(RoleGuard, AdminPage, rx.State):
     def filtered(self) -> bool:
         return self.status_filter != ANY_STATUS
 
-    @rx.event
-    @requires("admin.webhooks")
-    async def load(self):
-        """on_load: the endpoint, the status filter and the page come from the URL."""
+    async def _open_page(self) -> None:
+        """The endpoint, the status filter and the page come from the URL."""
         params = self.router.url.query_parameters
         status = query_param(params, "status")
         self.status_filter = status if status in dict(STATUS_CHOICES) else ANY_STATUS
         webhook = query_param(params, "webhook")
         self.webhook_id = int(webhook) if webhook.isdigit() and len(webhook) < 10 else 0
         self.deliveries, self.loaded = [], False
-        await self._reload()
+        await super()._open_page()
 
     def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
         status = None if self.status_filter == ANY_STATUS else self.status_filter

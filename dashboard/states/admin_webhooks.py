@@ -114,19 +114,15 @@ def _field_message(error: DomainError) -> str:
 
 class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "webhooks", list_endpoint_page, routes.ADMIN_WEBHOOKS, "webhooks", WebhookItem.of,
-        ("endpoint",), gone="That webhook is not on this page any more. Refresh the list.",
+        "admin.webhooks", "webhooks", list_endpoint_page, routes.ADMIN_WEBHOOKS,
+        "webhooks", WebhookItem.of, ("endpoint",),
+        gone="That webhook is not on this page any more. Refresh the list.",
     )
     webhooks: list[WebhookItem] = []
     #: The open dialog (`dialog`): "", "create", "secret" (shown once), "rotate", "delete".
     #: Errors shown under their field of the create dialog.
     url_error: str = ""
     events_error: str = ""
-
-    @rx.event
-    @requires("admin.webhooks")
-    async def load(self):
-        await self._reload()
 
     def _close_dialog(self) -> None:
         """Closing a dialog also forgets the field errors."""
@@ -137,11 +133,6 @@ class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
         self._close_dialog()
         self._show_secret(secret, note)
         self.target_id, self.target_label = endpoint.id or 0, endpoint.name
-
-    @rx.event
-    @requires("admin.webhooks")
-    async def open_create(self):
-        await self._open_create()
 
     @rx.event
     @requires("admin.webhooks")

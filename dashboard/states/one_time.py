@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from dashboard.states.admin_common import AdminPage
+from dashboard.states.admin_common import AdminPage, checked
 from dashboard.states.listing import Choice, db_read
 from models.admin import brand_choices
 
@@ -75,6 +75,11 @@ class SecretDialog(OneTimeSecrets, AdminPage, mixin=True):
         """The brand picker's choices; first `everyone` ("All brands") when given."""
         brands = [Choice(code, f"{name} ({code})") for code, name in await db_read(brand_choices)]
         self.brands = [Choice(ALL_BRANDS, everyone), *brands] if everyone else brands
+
+    @rx.event
+    async def open_create(self):
+        """The create dialog, fresh (checked against the page's permission)."""
+        return await checked(self.LISTING.perm, "open_create", type(self)._open_create)(self)
 
     async def _open_create(self, everyone: str = "All brands") -> None:
         """The create dialog, fresh, its brand picker on `everyone`."""

@@ -13,11 +13,13 @@ import binascii
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import TypeVar
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import OperationDefinitionNode
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
@@ -65,6 +67,7 @@ from models.errors import DomainError, NotFound
 from models.stock import set_count
 from models.stock_queries import levels_by_variant, page_of_balances
 
+M = TypeVar("M", bound=BaseModel)
 #: At most this many SKUs in one `variants(skus:)` or `inventoryLevels(skus:)`.
 MAX_SKUS = 250
 #: Lexical tokens a document may have; a longer one is refused before it is parsed whole.
@@ -234,10 +237,17 @@ class Query:
         return Reservation.of(found, variant.sku if variant else "?")
 
 
-def _invalid(error: ValidationError) -> InvalidInput:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    return InvalidInput(code="validation_error", message=f"{field}: {first['msg']}", field=field)
+def _body(model: type[M], given: object) -> M | InvalidInput:
+    """The REST request body `model` made from a mutation's input (the same field names),
+    so that both APIs validate alike; a refusal as `InvalidInput`."""
+    values = {name: getattr(given, name) for name in model.model_fields if hasattr(given, name)}
+    try:
+        return model(**{k: v.value if isinstance(v, Enum) else v for k, v in values.items()})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        message = f"{field}: {first['msg']}"
+        return InvalidInput(code="validation_error", message=message, field=field)
 
 
 def _write(ctx: Context, scope: Scope, work) -> object:
@@ -268,17 +278,9 @@ class Mutation:
     )
     def reserve(self, info: Info, input: ReserveInput) -> ReservationResult:
         ctx = info.context
-        try:
-            body = ReserveRequest(
-                sku=input.sku,
-                qty=input.qty,
-                order_ref=input.order_ref,
-                channel=input.channel,
-                warehouse=input.warehouse,
-                ttl_seconds=input.ttl_seconds,
-            )
-        except ValidationError as error:
-            return _invalid(error)
+        body = _body(ReserveRequest, input)
+        if isinstance(body, InvalidInput):
+            return body
 
         def work(session):
             variant = variant_for(session, ctx.holder, body.sku)
@@ -316,31 +318,14 @@ class Mutation:
     )
     def set_on_hand(self, info: Info, input: SetOnHandInput) -> InventoryLevelResult:
         ctx = info.context
-        try:
-            body = SetCount(
-                on_hand=input.on_hand,
-                expected_on_hand=input.expected_on_hand,
-                reason=input.reason.value,
-                note=input.note,
-                reference=input.reference,
-            )
-        except ValidationError as error:
-            return _invalid(error)
+        body = _body(SetCount, input)
+        if isinstance(body, InvalidInput):
+            return body
 
         def work(session):
             variant = variant_for(session, ctx.holder, input.sku)
             place = warehouse_for(session, input.warehouse)
-            set_count(
-                session,
-                variant.id,
-                place.id,
-                body.on_hand,
-                expected_on_hand=body.expected_on_hand,
-                reason=body.reason,
-                actor=ctx.holder.actor,
-                note=body.note,
-                reference=body.reference,
-            )
+            set_count(session, variant.id, place.id, actor=ctx.holder.actor, **body.model_dump())
             levels = levels_by_variant(session, [variant.id]).get(variant.id, [])
             level = next((x for x in levels if x.warehouse_id == place.id), None)
             if level is None:  # an inactive warehouse is not listed; say it as REST does
