@@ -128,46 +128,44 @@ def _list() -> rx.Component:
     )
 
 
-def _field_error(message: rx.Var, hint: str, test_id: str) -> rx.Component:
-    """Under a field: its error in red when there is one, else the hint."""
-    return rx.cond(
-        message != "",
-        rx.text(message, size="1", color_scheme="red", role="alert", data_testid=test_id),
+def _checked_field(
+    label: str, id: str, error: rx.Var, hint: str, test_id: str, **props: object
+) -> rx.Component:
+    """A text field whose error (`error`, red, `test_id`) shows under it instead of `hint`."""
+    under = rx.cond(
+        error != "",
+        rx.text(error, size="1", color_scheme="red", role="alert", data_testid=test_id),
         ui.muted(hint),
+    )
+    invalid = rx.cond(error != "", "true", "false")
+    return ui.text_field(
+        label, id, auto_complete="off", aria_invalid=invalid, hint=under, **props
     )
 
 
 def _create_dialog() -> rx.Component:
     return ui.form_dialog(
-        ui.text_field(
+        _checked_field(
             "URL",
             "new-webhook-url",
+            S.url_error,
+            "Where Rackroom POSTs each event (http or https, outside our network).",
+            "url-error",
             name="url",
             required=True,
             auto_focus=True,
-            auto_complete="off",
             placeholder="https://shop.example.com/hooks/rackroom",
             max_length=2000,
-            aria_invalid=rx.cond(S.url_error != "", "true", "false"),
-            hint=_field_error(
-                S.url_error,
-                "Where Rackroom POSTs each event (http or https, outside our network).",
-                "url-error",
-            ),
         ),
-        ui.text_field(
+        _checked_field(
             "Events",
             "new-webhook-events",
+            S.events_error,
+            "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
+            "events-error",
             name="events",
-            auto_complete="off",
             placeholder="stock.changed, reservation.*",
             max_length=500,
-            aria_invalid=rx.cond(S.events_error != "", "true", "false"),
-            hint=_field_error(
-                S.events_error,
-                "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
-                "events-error",
-            ),
         ),
         brand_field(S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."),
         ui.text_field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlencode
 
@@ -146,9 +147,18 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
         if role in ROLE_LABELS:
             self.form_role = role
 
-    def _show_password(self, password: str, note: str) -> None:
-        """The password dialog shows a temporary password, once."""
-        self._show_secret(password, note, dialog="password")
+    def _shows_password(
+        self, note: Callable[[User], str], toast: Callable[[User], str]
+    ) -> Callable[[tuple[User, str]], str]:
+        """What `_attempt` does once a user has a new temporary password: the password
+        dialog shows it (once) under `note`; the toast says `toast`."""
+
+        def done(result: tuple[User, str]) -> str:
+            user, password = result
+            self._show_secret(password, note(user), dialog="password")
+            return toast(user)
+
+        return done
 
     async def _open_create(self, everyone: str = "") -> None:
         """The create dialog: no "All brands" (a vendor has one), a merchandiser first."""
@@ -161,15 +171,11 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
         email = (form.get("email") or "").strip()
         role = self.form_role
         log.info("%s creates user %s (%s)", signed_in_user().email, email, role)
-
-        def done(created: tuple[User, str]) -> str:
-            user, password = created
-            self._show_password(
-                password,
-                f"{user.email} can sign in with this temporary password. "
-                "Give it to them over a channel you trust.",
-            )
-            return f"Created {user.email} as {ROLE_LABELS[role].lower()}"
+        done = self._shows_password(
+            lambda user: f"{user.email} can sign in with this temporary password. "
+            "Give it to them over a channel you trust.",
+            lambda user: f"Created {user.email} as {ROLE_LABELS[role].lower()}",
+        )
 
         return await self._attempt(
             db_write(
@@ -249,15 +255,11 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
         if self.dialog != "reset":
             return None
         log.info("%s resets the password of user %s", signed_in_user().email, self.target_id)
-
-        def done(reset: tuple[User, str]) -> str:
-            user, password = reset
-            self._show_password(
-                password,
-                f"{user.email}'s old password no longer works and their sessions have "
-                "ended. Give them this temporary password over a channel you trust.",
-            )
-            return f"Password reset for {user.email}"
+        done = self._shows_password(
+            lambda user: f"{user.email}'s old password no longer works and their sessions "
+            "have ended. Give them this temporary password over a channel you trust.",
+            lambda user: f"Password reset for {user.email}",
+        )
 
         return await self._attempt(
             db_write(admin.reset_password, self.target_id, actor=signed_in_user().email),

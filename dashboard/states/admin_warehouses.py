@@ -91,18 +91,18 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
         self._open_dialog("create")
         return None
 
+    def _details(self, form: WarehouseForm) -> dict[str, str]:
+        """The dialog's kind and priority, and who sets them."""
+        priority = form.get("priority") or ""
+        return {"kind": self.form_kind, "priority": priority, "actor": signed_in_user().email}
+
     @rx.event
     @requires("admin.warehouses")
     async def create_warehouse(self, form: WarehouseForm):
         log.info("%s creates warehouse %s", signed_in_user().email, form.get("code"))
         return await self._attempt(
             db_write(
-                add_warehouse,
-                form.get("code") or "",
-                form.get("name") or "",
-                kind=self.form_kind,
-                priority=form.get("priority") or "",
-                actor=signed_in_user().email,
+                add_warehouse, form.get("code") or "", form.get("name") or "", **self._details(form)
             ),
             done=lambda w: f"Created {KIND_LABELS[w.kind].lower()} {w.name} ({w.code})",
         )
@@ -125,12 +125,7 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
         log.info("%s edits warehouse %s", signed_in_user().email, self.target_id)
         return await self._attempt(
             db_write(
-                update_warehouse,
-                self.target_id,
-                name=form.get("name") or "",
-                kind=self.form_kind,
-                priority=form.get("priority") or "",
-                actor=signed_in_user().email,
+                update_warehouse, self.target_id, name=form.get("name") or "", **self._details(form)
             ),
             done=lambda w: f"Saved {w.name} ({w.code})",
         )

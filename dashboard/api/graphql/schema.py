@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -265,6 +265,17 @@ def _write(ctx: Context, scope: Scope, work) -> object:
     return result
 
 
+def _mutate(
+    ctx: Context, scope: Scope, model: type[M], given: object, work: Callable[[Any, M], object]
+) -> object:
+    """A mutation: `given` validated as the REST body `model`, then `work(session, body)`
+    in its own transaction (`_write`)."""
+    body = _body(model, given)
+    if isinstance(body, InvalidInput):
+        return body
+    return _write(ctx, scope, lambda session: work(session, body))
+
+
 def _reservation_out(session, reservation: domain.Reservation) -> Reservation:
     variant = session.get(DomainVariant, reservation.variant_id)
     return Reservation.of(reservation, variant.sku if variant else "?")
@@ -278,11 +289,8 @@ class Mutation:
     )
     def reserve(self, info: Info, input: ReserveInput) -> ReservationResult:
         ctx = info.context
-        body = _body(ReserveRequest, input)
-        if isinstance(body, InvalidInput):
-            return body
 
-        def work(session):
+        def work(session, body: ReserveRequest):
             variant = variant_for(session, ctx.holder, body.sku)
             place = warehouse_for(session, body.warehouse).id if body.warehouse else None
             try:
@@ -302,7 +310,7 @@ class Mutation:
             metrics.count_reservation("created" if result.created else "replayed")
             return Reservation.of(result.reservation, variant.sku)
 
-        return _write(ctx, Scope.RESERVATIONS_WRITE, work)
+        return _mutate(ctx, Scope.RESERVATIONS_WRITE, ReserveRequest, input, work)
 
     @strawberry.mutation(description="The order was paid: the held units are sold.")
     def commit_reservation(self, info: Info, id: strawberry.ID) -> ReservationResult:
@@ -318,11 +326,8 @@ class Mutation:
     )
     def set_on_hand(self, info: Info, input: SetOnHandInput) -> InventoryLevelResult:
         ctx = info.context
-        body = _body(SetCount, input)
-        if isinstance(body, InvalidInput):
-            return body
 
-        def work(session):
+        def work(session, body: SetCount):
             variant = variant_for(session, ctx.holder, input.sku)
             place = warehouse_for(session, input.warehouse)
             set_count(session, variant.id, place.id, actor=ctx.holder.actor, **body.model_dump())
@@ -332,7 +337,7 @@ class Mutation:
                 raise NotFound(f"Warehouse {input.warehouse!r} is not active.")
             return InventoryLevel.of(level)
 
-        return _write(ctx, Scope.STOCK_WRITE, work)
+        return _mutate(ctx, Scope.STOCK_WRITE, SetCount, input, work)
 
 
 def _close(ctx: Context, reservation_id: strawberry.ID, close, outcome: str) -> object:
