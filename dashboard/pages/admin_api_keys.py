@@ -6,14 +6,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import (
-    admin_table,
-    brand_field,
-    brand_or_all,
-    labelled,
-    secret_reveal,
-    tags,
-)
+from dashboard.components import admin_lists as lists
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_api_keys import SCOPE_CHOICES, AdminApiKeysState, ApiKeyItem
@@ -25,7 +18,7 @@ COLUMNS = ("Name", "Key", "Scopes", "Brand", "Rate limit", "Created", "Last used
 
 def _row(item: ApiKeyItem) -> rx.Component:
     return rx.table.row(
-        labelled(
+        lists.labelled(
             rx.text(item.name, weight="medium"),
             rx.tooltip(
                 ui.muted("client_id " + item.id.to_string(), size="1"),
@@ -33,8 +26,8 @@ def _row(item: ApiKeyItem) -> rx.Component:
             ),
         ),
         ui.cell(rx.text(item.prefix, style=ui.MONO, data_testid="key-prefix")),
-        ui.cell(tags(item.scopes)),
-        ui.cell(brand_or_all(item.brand)),
+        ui.cell(lists.tags(item.scopes)),
+        ui.cell(lists.brand_or_all(item.brand)),
         ui.cell(
             rx.tooltip(
                 rx.vstack(
@@ -79,7 +72,7 @@ def _row(item: ApiKeyItem) -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return admin_table(
+    return lists.admin_table(
         S,
         *ui.headers(*COLUMNS, widths={"": "72px"}),
         row=_row,
@@ -131,7 +124,7 @@ def _create_dialog() -> rx.Component:
             rx.vstack(*[_scope_option(v, d) for v, d in SCOPE_CHOICES], spacing="2"),
             style={"border": "none", "padding": "0", "margin": "0"},
         ),
-        brand_field(
+        lists.brand_field(
             S,
             "new-key-brand",
             "A key bound to a brand can only read and change that brand's SKUs.",
@@ -171,7 +164,7 @@ def _create_dialog() -> rx.Component:
 def _dialogs() -> rx.Component:
     return rx.fragment(
         _create_dialog(),
-        secret_reveal(
+        lists.secret_reveal(
             S,
             title="Store this key now",
             warning="This is the only time Rackroom shows this key. Only a hash is stored; "

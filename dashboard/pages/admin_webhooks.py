@@ -7,14 +7,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import (
-    admin_table,
-    brand_field,
-    brand_or_all,
-    labelled,
-    secret_reveal,
-    tags,
-)
+from dashboard.components import admin_lists as lists
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
@@ -71,7 +64,7 @@ def _actions(item: WebhookItem) -> rx.Component:
 
 def _row(item: WebhookItem) -> rx.Component:
     return rx.table.row(
-        labelled(
+        lists.labelled(
             rx.link(
                 item.name,
                 href=item.deliveries_href,
@@ -90,8 +83,8 @@ def _row(item: WebhookItem) -> rx.Component:
                 data_testid="webhook-url",
             ),
         ),
-        ui.cell(tags(item.events)),
-        ui.cell(brand_or_all(item.brand)),
+        ui.cell(lists.tags(item.events)),
+        ui.cell(lists.brand_or_all(item.brand)),
         ui.cell(
             rx.cond(
                 item.enabled,
@@ -112,7 +105,7 @@ def _row(item: WebhookItem) -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return admin_table(
+    return lists.admin_table(
         S,
         *ui.headers(*COLUMNS, widths={"": "48px"}),
         row=_row,
@@ -167,7 +160,9 @@ def _create_dialog() -> rx.Component:
             placeholder="stock.changed, reservation.*",
             max_length=500,
         ),
-        brand_field(S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."),
+        lists.brand_field(
+            S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."
+        ),
         ui.text_field(
             "Name",
             "new-webhook-name",
@@ -190,7 +185,7 @@ def _create_dialog() -> rx.Component:
 def _dialogs() -> rx.Component:
     return rx.fragment(
         _create_dialog(),
-        secret_reveal(
+        lists.secret_reveal(
             S,
             title="Store this signing secret now",
             warning="This is the only time Rackroom shows this secret. If it is lost, "
