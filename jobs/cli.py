@@ -375,5 +375,29 @@ from jobs.secrets_cli import secrets_group  # noqa: E402
 main.add_command(secrets_group)
 
 
+@main.group()
+def bi() -> None:
+    """Read-only access for BI tools such as Metabase (PostgreSQL; docs/bi.md)."""
+
+
+@bi.command("grant")
+@click.argument("role")
+@click.option("--password", help="Prompted for (hidden, twice) when not given.")
+@_refusals
+def bi_grant(role: str, password: str | None) -> None:
+    """Create ROLE (or set its password): a login that reads the bi views and nothing else."""
+    from jobs.bi import grant_bi_reader
+    from models.db import get_engine
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    granted = grant_bi_reader(get_engine(), role, password)
+    click.echo(
+        f"{'created' if granted.created else 'updated'} role {granted.role}: reads "
+        f"{len(granted.views)} views in schema bi of database {granted.database} "
+        f"({', '.join(granted.views)}), nothing else"
+    )
+
+
 if __name__ == "__main__":
     main()

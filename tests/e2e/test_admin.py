@@ -1,7 +1,7 @@
 """Admin pages in the browser: an admin manages users and API keys; nobody else gets in.
 
 The server-side checks of every handler are proven without a browser in
-tests/test_admin_states.py; here the pages, dialogs and refusals are driven for real.
+tests/dashboard/test_admin_states.py; here the pages, dialogs and refusals are driven for real.
 """
 
 from __future__ import annotations

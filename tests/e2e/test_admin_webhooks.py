@@ -1,6 +1,6 @@
 """Admin › Webhooks in the browser: an admin subscribes a real receiver on 127.0.0.1 (the
 suite allows it through RACKROOM_OUTBOUND_ALLOW), sees the secret once, and follows a
-stock change to its delivery. The handlers' checks are in tests/test_admin_webhooks.py."""
+stock change to its delivery. The handlers' checks are in tests/dashboard/test_admin_webhooks.py."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ mouse, one by keyboard), acknowledge them together and they leave the open list;
 by warehouse and a header ticks its group.
 
 The handlers' checks and the all-or-nothing refusals are proven without a browser in
-tests/test_alerts_bulk_states.py and tests/test_alerts_bulk.py.
+tests/dashboard/test_alerts_bulk_states.py and tests/models/test_alerts_bulk.py.
 """
 
 from __future__ import annotations

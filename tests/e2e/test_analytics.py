@@ -5,7 +5,7 @@ The figures come from tests/e2e/seed.py: over the last 28 days Northwind's 30-wa
 and 32-waist and Solstice's S crew sold, and Solstice's M crew sold 60 days ago (so it
 is in the 90-day velocity window); one open poll across brands has two votes.
 The server-side checks behind these pages are proven without a browser in
-tests/test_analytics_states.py.
+tests/dashboard/test_analytics_states.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The audit log in the browser: an admin's role change shows up on /admin/audit with who
 made it; a merchandiser gets "no access". The handlers' checks are proven without a
-browser in tests/test_audit.py."""
+browser in tests/models/test_audit.py."""
 
 from __future__ import annotations
 

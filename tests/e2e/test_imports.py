@@ -5,7 +5,7 @@ Shopify sample is checked by a merchandiser; a mapping is built from a file's ow
 headers; bad files say why; a manager only reads.
 
 The server-side refusals of every handler (a forged event for another brand included)
-are proven without a browser in tests/test_import_states.py. This module changes counts
+are proven without a browser in tests/dashboard/test_import_states.py. This module changes counts
 only of variants the seed made, and puts every balance back (and removes the mapping
 it saved) when it ends, so the Overview's seeded figures hold whatever runs next.
 """

@@ -5,7 +5,7 @@ A merchandiser's submitted transfer is open on their detail page and on the list
 tabs); a manager, in another browser context, approves it and then cancels it: the
 merchandiser's tabs follow each step. The Overview's figures follow a stock change made
 outside the browser. The e2e app runs on SQLite, so this is the polling path of
-`dashboard/states/live.py`; NOTIFY on PostgreSQL is proven in tests/test_live_pages.py.
+`dashboard/states/live.py`; NOTIFY on PostgreSQL is proven in tests/dashboard/test_live_pages.py.
 
 The module leaves the seeded data as it found it (the transfer deleted, counts put
 back), so the other browser tests' figures hold whatever order they run in.

@@ -6,7 +6,7 @@ refuses it in a page on another 127.0.0.1 port.
 `reflex run --env dev` serves pages from its own dev server, which sends none of the app's
 headers: the frames here load the backend's answer for the embed path (the production
 server answers pages through the same middleware). Validation and the header's contents
-are proven without a browser in tests/test_poll_frame_origins.py.
+are proven without a browser in tests/models/test_poll_frame_origins.py.
 """
 
 from __future__ import annotations

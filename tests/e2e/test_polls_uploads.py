@@ -3,8 +3,8 @@ random slug and the dialog's switch publishes it; an id URL shows "not available
 signed-in manager's survey CSV streams through the `/_upload` guard, which refuses a
 client without a session before reading the body.
 
-The refusals themselves are proven without a browser in tests/test_polls_public.py,
-tests/test_polls_api.py and tests/test_upload_guard.py.
+The refusals themselves are proven without a browser in tests/models/test_polls_public.py,
+tests/dashboard/api/test_polls_api.py and tests/dashboard/test_upload_guard.py.
 """
 
 from __future__ import annotations

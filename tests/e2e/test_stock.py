@@ -4,7 +4,7 @@ ledger; a change made through the REST API showing on an open grid; and each rol
 view (a manager reads only, a vendor sees nothing of another brand).
 
 The handlers' server-side refusals are proven without a browser in
-tests/test_stock_states.py. This module changes counts; it puts every balance back
+tests/dashboard/test_stock_states.py. This module changes counts; it puts every balance back
 (and removes the manager and API key it created) when it ends, so the Overview's
 seeded figures hold whatever runs next.
 """

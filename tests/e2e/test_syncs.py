@@ -6,7 +6,7 @@ a vendor sees their own brand's feed health, read-only, and no other brand's.
 The brand API is the demo one (`jobs.demo_brand_api`) on a free 127.0.0.1 port of this
 test process; the seeded Northwind brand's connector points at it for the test only
 (created paused, so the app's scheduler leaves it to the buttons). The server-side
-refusals of every handler are proven without a browser in tests/test_syncs_states.py.
+refusals of every handler are proven without a browser in tests/dashboard/test_syncs_states.py.
 """
 
 from __future__ import annotations

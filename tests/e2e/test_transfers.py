@@ -3,7 +3,7 @@ approves it, the merchandiser ships it and receives it short by one; every step 
 the page and in the ledger. A manager cannot ship; a vendor cannot open /transfers.
 
 The handlers' server-side checks are proven without a browser in
-tests/test_transfer_alert_states.py.
+tests/dashboard/test_transfer_alert_states.py.
 """
 
 from __future__ import annotations

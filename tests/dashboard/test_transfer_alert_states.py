@@ -30,8 +30,8 @@ from models.errors import InvalidQuantity
 from models.stock import get_balance
 from models.transfers import Transfer, create_transfer
 from models.users import User, start_login_session
-from tests.test_admin_states import call as _call
-from tests.test_admin_states import fields, page_state, rendered
+from tests.dashboard.test_admin_states import call as _call
+from tests.dashboard.test_admin_states import fields, page_state, rendered
 from tests.transfer_support import make_staff, stocked_world
 
 TABLES = (
@@ -116,7 +116,7 @@ def _lines(world: World) -> list[LineItem]:
 
 
 def call(state, handler: str, *args):
-    """`tests.test_admin_states.call`; background handlers (the pages' live `watch`)
+    """`tests.dashboard.test_admin_states.call`; background handlers (the pages' live `watch`)
     through their function, as Reflex refuses a direct call outside its loop."""
     registered = type(state).event_handlers[handler]
     if registered.is_background:
@@ -418,7 +418,7 @@ def test_alert_handlers_work_for_staff(world):
 
     replenish = page_state(ReplenishmentState, merch, brand="NRD")
     result = call(replenish, "download")
-    # A link to the streamed file (tests/test_exports.py), not the file in the websocket.
+    # A link to the streamed file (tests/dashboard/test_exports.py), not the file in the websocket.
     assert "/exports/replenishment.csv?brand=NRD" in rendered(result)
 
 

@@ -25,7 +25,7 @@ from tests.api_support import UNLIMITED, make_key, serve_api, serve_granian
 from tests.conftest import IN_CI
 from tests.factories import make_world
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/, where the Schemathesis settings live
 ST = Path(sys.executable).parent / "st"
 
 

@@ -447,7 +447,7 @@ def test_history_and_past_errors_are_scoped_to_the_vendors_brand(world):
     assert call(manager, "open_run_errors", north_run) is None
     assert manager.dialog == "run-errors" and len(manager.run_errors) == 3
     assert "SKU belongs to another brand (SOLS)" in manager.run_errors[0].reason
-    # The file itself comes from the export endpoint (tests/test_exports.py).
+    # The file itself comes from the export endpoint (tests/dashboard/test_exports.py).
     link = rendered(call(manager, "download_run_errors"))
     assert f"/exports/imports/{north_run}/errors.csv" in link and "base64" not in link
 

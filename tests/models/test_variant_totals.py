@@ -40,8 +40,8 @@ from models.transfers import (
 from tests.conftest import migrate
 from tests.factories import make_world
 from tests.import_support import PRODUCT_HEADERS, csv_bytes, product_row, setup_brand
-from tests.test_grid import cat  # noqa: F401  (the grid's catalogue fixture)
-from tests.test_migrations import _config
+from tests.models.test_grid import cat  # noqa: F401  (the grid's catalogue fixture)
+from tests.models.test_migrations import _config
 from tests.transfer_support import make_staff, stocked_world
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -186,8 +186,8 @@ def test_import_apply_creates_variants_with_their_totals(engine):
 def test_a_sync_keeps_the_totals(engine):
     from jobs.syncs.run import run_sync
     from models.syncs import set_connector
+    from tests.jobs.test_syncs import stamp
     from tests.sync_support import FAST, DemoBrand, DemoBrandApi, DemoItem, serve_demo
-    from tests.test_syncs import stamp
 
     world = make_world(engine, warehouses=(("WH1", 1), ("WH2", 2)))
     items = [

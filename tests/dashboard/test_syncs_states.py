@@ -1,6 +1,6 @@
 """The /syncs page's state handlers, called directly (no browser), as each role.
 
-Like tests/test_admin_states.py: any client can send any event, so every handler is
+Like tests/dashboard/test_admin_states.py: any client can send any event, so every handler is
 called the way a tampered client could, with the state primed as if a dialog were open.
 Vendors and managers may look (a vendor at their own brand's feed only); merchandisers
 may also run a sync now; only admins pause, resume and change schedules. A refusal
@@ -30,9 +30,9 @@ from models.db import set_default_engine, transaction
 from models.stock import StockBalance, receive
 from models.syncs import Connector, set_connector
 from models.users import Role, create_user, start_login_session
+from tests.dashboard.test_admin_states import page_state
+from tests.dashboard.test_admin_states import rendered as _rendered
 from tests.sync_support import serve_demo
-from tests.test_admin_states import page_state
-from tests.test_admin_states import rendered as _rendered
 
 #: The tables a syncs handler could change (directly or through a sync).
 TABLES = ("sync_connector", "sync_run", "stock_balance", "stock_ledger")

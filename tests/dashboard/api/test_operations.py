@@ -180,7 +180,7 @@ def test_the_grafana_dashboard_charts_only_metrics_that_exist(api_url, world):
     from pathlib import Path
 
     dashboard = json.loads(
-        (Path(__file__).parents[1] / "deploy" / "grafana-dashboard.json").read_text()
+        (Path(__file__).parents[3] / "deploy" / "grafana-dashboard.json").read_text()
     )
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     charted = {m for e in exprs for m in re.findall(r"\brackroom_[a-z_]+", e)}

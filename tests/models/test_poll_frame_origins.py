@@ -23,8 +23,8 @@ from models.polls import (
     set_poll_frame_origins,
 )
 from tests.api_support import client, make_key, serve_api
+from tests.dashboard.test_analytics_states import Shop, call, page_state, rendered, shop  # noqa: F401
 from tests.factories import make_world
-from tests.test_analytics_states import Shop, call, page_state, rendered, shop  # noqa: F401
 
 SHOP = "https://shop.example.com"
 LOCAL = "http://127.0.0.1:8081"

@@ -5,7 +5,7 @@ tests/e2e/test_stock.py."""
 
 from __future__ import annotations
 
-from tests import test_stock_states as base
+from tests.dashboard import test_stock_states as base
 
 world = base.world  # the same seeded database and signed-in users
 

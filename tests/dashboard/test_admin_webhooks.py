@@ -34,12 +34,12 @@ from models.webhooks import (
     list_endpoint_page,
     set_enabled,
 )
+from tests.dashboard.test_admin_states import rendered
+from tests.dashboard.test_one_time_secrets import assert_never_pickled, assert_wraps_pickling
 from tests.events_support import receiver
 from tests.factories import make_world
+from tests.jobs.test_webhooks import relay_all
 from tests.signin import sign_in_state
-from tests.test_admin_states import rendered
-from tests.test_one_time_secrets import assert_never_pickled, assert_wraps_pickling
-from tests.test_webhooks import relay_all
 
 #: The tables a webhook handler could change.
 TABLES = ("webhook_endpoint", "webhook_delivery", "webhook_attempt", "audit_log")

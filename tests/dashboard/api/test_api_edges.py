@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_api import api_url, error, shop  # noqa: F401  (fixtures)
+from tests.dashboard.api.test_api import api_url, error, shop  # noqa: F401  (fixtures)
 
 BIG = "9" * 30
 

@@ -20,7 +20,7 @@ from models.transfers import (
     submit_transfer,
 )
 from tests.factories import make_world
-from tests.test_concurrency_pg import THREADS, race
+from tests.models.test_concurrency_pg import THREADS, race
 from tests.transfer_support import make_staff
 
 pytestmark = pytest.mark.postgres

@@ -412,7 +412,7 @@ def test_zero_is_a_level_through_the_api(shop):
 def test_mutations_race_like_rest(shop, engine, api_url):
     """16 threads reserving one unit each of a SKU with 25 units: exactly 25 holds."""
     world, _other, api = shop
-    from tests.test_concurrency_pg import race
+    from tests.models.test_concurrency_pg import race
 
     with transaction(engine) as session:
         receive(session, world.variants["L"], world.warehouses["WH1"], 25, actor="setup")
@@ -443,7 +443,7 @@ def test_the_printed_schema_is_current():
 
     from dashboard.api.graphql.__main__ import sdl
 
-    path = Path(__file__).resolve().parent.parent / "docs" / "schema.graphql"
+    path = Path(__file__).resolve().parents[3] / "docs" / "schema.graphql"
     assert path.read_text() == sdl(), "run make graphql-schema"
     assert json.dumps(sdl())  # printable
 

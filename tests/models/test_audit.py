@@ -40,14 +40,14 @@ from models.syncs.connectors import pause_sync, set_connector
 from models.users import ApiKey, User, create_user
 from models.webhooks import create_endpoint, rotate_secret, set_enabled
 from tests.api_support import serve_api
-from tests.factories import make_world
-from tests.test_admin_states import (  # noqa: F401 (the `world` fixture)
+from tests.dashboard.test_admin_states import (  # noqa: F401 (the `world` fixture)
     call,
     fields,
     page_state,
     rendered,
     world,
 )
+from tests.factories import make_world
 
 
 def entries(engine) -> list[AuditEntry]:

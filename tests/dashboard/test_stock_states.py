@@ -1,6 +1,6 @@
 """The stock grid's state handlers, called directly (no browser), as each role.
 
-Like tests/test_admin_states.py: a tampered client can send any event, so every
+Like tests/dashboard/test_admin_states.py: a tampered client can send any event, so every
 handler is called as a signed-out visitor, and the correcting ones as a manager and a
 vendor, with the dialog primed as if an editor had opened it. Refusals change nothing
 (database and page state) and say why. The same calls as a merchandiser do save,
@@ -216,7 +216,7 @@ def test_vendor_sees_only_their_brand_whatever_the_url_says(world):
     assert state.drawer_sku == "" and "can't see" in state.drawer_error
     assert state.drawer_ledger == [] and state.drawer_balances == []
     # The export link is the vendor's brand, even if the held filter was tampered with
-    # (and the export endpoint puts the brand back itself: tests/test_exports.py).
+    # (and the export endpoint puts the brand back itself: tests/dashboard/test_exports.py).
     state._filter = GridFilter(brand_ids=(north,))
     link = rendered(call(state, "export_csv"))
     assert "/exports/stock.csv?" in link

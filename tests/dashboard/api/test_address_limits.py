@@ -23,7 +23,7 @@ from dashboard.api.address_limits import Limit, MemoryBuckets, address_limits
 from dashboard.observability import behind_proxy
 from models.settings import ConfigError, reload_settings
 from tests.conftest import IN_CI
-from tests.test_client_address import serving
+from tests.dashboard.test_client_address import serving
 
 BURST = 3
 

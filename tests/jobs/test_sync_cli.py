@@ -11,8 +11,8 @@ from sqlalchemy import select
 from models.db import create_db_engine, read_session
 from models.syncs import Connector
 from tests.factories import make_world
+from tests.jobs.test_cli import rackroom
 from tests.sync_support import DemoBrand, DemoBrandApi, DemoItem, serve_demo
-from tests.test_cli import rackroom
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from dashboard.states.admin_api_keys import AdminApiKeysState
 from dashboard.states.admin_users import AdminUsersState
 from dashboard.states.demand import DemandState
 from dashboard.states.one_time import OneTimeSecrets
-from tests import test_admin_states as admin
-from tests import test_analytics_states as analytics
-from tests.test_admin_states import world  # noqa: F401  (fixture)
-from tests.test_analytics_states import shop  # noqa: F401  (fixture)
+from tests.dashboard import test_admin_states as admin
+from tests.dashboard import test_analytics_states as analytics
+from tests.dashboard.test_admin_states import world  # noqa: F401  (fixture)
+from tests.dashboard.test_analytics_states import shop  # noqa: F401  (fixture)
 
 
 def assert_wraps_pickling(state_cls: type) -> None:

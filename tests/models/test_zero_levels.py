@@ -81,8 +81,8 @@ def test_a_count_of_zero_where_nothing_was_creates_the_level(engine):
 def test_a_sync_stating_zero_creates_the_level(engine):
     from jobs.syncs.run import run_sync
     from models.syncs import set_connector
+    from tests.jobs.test_syncs import stamp
     from tests.sync_support import FAST, DemoBrand, DemoBrandApi, DemoItem, serve_demo
-    from tests.test_syncs import stamp
 
     make_world(engine)
     items = [
@@ -103,7 +103,7 @@ def test_a_sync_stating_zero_creates_the_level(engine):
         assert reconcile(session) == []
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

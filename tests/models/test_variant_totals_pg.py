@@ -31,8 +31,8 @@ from models.transfers import (
     submit_transfer,
 )
 from tests.import_support import INVENTORY_HEADERS, csv_bytes, inventory_row
-from tests.test_concurrency_pg import THREADS, race
-from tests.test_variant_totals import assert_totals_exact, held
+from tests.models.test_concurrency_pg import THREADS, race
+from tests.models.test_variant_totals import assert_totals_exact, held
 from tests.transfer_support import make_staff, stocked_world
 
 pytestmark = pytest.mark.postgres

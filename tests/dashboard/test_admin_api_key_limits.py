@@ -7,7 +7,7 @@ from sqlalchemy import select
 from dashboard.states.admin_api_keys import AdminApiKeysState
 from models.db import transaction
 from models.users import ApiKey
-from tests.test_admin_states import call, page_state, world  # noqa: F401 (fixture)
+from tests.dashboard.test_admin_states import call, page_state, world  # noqa: F401 (fixture)
 
 
 def test_a_key_is_created_with_the_rate_and_burst_given(world):  # noqa: F811

@@ -1,7 +1,7 @@
 """The inbox's selection, bulk bar and grouping, driven through AlertsState's handlers
 (no browser): what is ticked, what a bulk action changes, what it says, and the group
 headers. The refusals to vendors and signed-out callers are in
-tests/test_transfer_alert_states.py with every other alert handler."""
+tests/dashboard/test_transfer_alert_states.py with every other alert handler."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from models.alerts import Alert, acknowledge_alert, scan_alerts, set_rule
 from models.db import read_session, set_default_engine, transaction
 from models.stock import receive
 from models.users import User, start_login_session
+from tests.dashboard.test_admin_states import call, page_state, rendered
 from tests.factories import make_world
-from tests.test_admin_states import call, page_state, rendered
 from tests.transfer_support import make_staff
 
 

@@ -38,8 +38,8 @@ from models.syncs.connectors import set_connector
 from models.webhooks import WebhookEndpoint
 from tests.conftest import migrate
 from tests.factories import make_world
-from tests.test_cli import rackroom
-from tests.test_migrations import _config, fresh_url  # noqa: F401  (fresh_url: a fixture)
+from tests.jobs.test_cli import rackroom
+from tests.models.test_migrations import _config, fresh_url  # noqa: F401  (fresh_url: a fixture)
 
 TOKEN = "tok-7f3a9c-brand-api-credential"
 OLD_KEY = os.environ["RACKROOM_SECRET_KEY"]  # tests/conftest.py's

@@ -224,7 +224,7 @@ def test_csv_export_is_the_whole_table(shop: Shop) -> None:
     events = call(state, "export_csv", "trend")
     script = rendered(events)
     # The size is checked here; the browser fetches the file from the export endpoint
-    # (tests/test_exports.py), with the page's filters and the chart's choices.
+    # (tests/dashboard/test_exports.py), with the page's filters and the chart's choices.
     assert "/exports/analytics/trend.csv?period=90" in script and "base64" not in script
     assert "(90 rows)" in script
     call(state, "set_level", "brand")
@@ -300,7 +300,7 @@ def test_demand_exports_are_links_with_the_filters_poll_and_bucket(shop: Shop) -
     call(state, "set_bucket", "week")
     script = rendered(call(state, "export_csv", "votes"))
     # The size is checked here; the file comes from the export endpoint
-    # (tests/test_exports.py).
+    # (tests/dashboard/test_exports.py).
     assert (f"/exports/demand/votes.csv?bucket=week&period=90&poll={shop.seeded.poll_id}"
             in script) and "base64" not in script
     assert "/exports/demand/wanted.csv?period=90" in rendered(
