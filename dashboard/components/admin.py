@@ -1,5 +1,5 @@
-"""Building blocks of the admin pages: the admin-only shell, form fields, dialogs,
-the one-time secret reveal, status badges, the pager and relative times."""
+"""Building blocks of the admin pages (and others): form fields, dialogs, the one-time
+secret reveal, status badges and relative times. The lists are `components.lists`."""
 
 from __future__ import annotations
 
@@ -10,23 +10,6 @@ import reflex as rx
 from dashboard.components.figures import HEADER, NUMERIC
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
-_PAGER_STEP = {
-    "display": "inline-flex",
-    "align_items": "center",
-    "gap": "4px",
-    "height": "28px",
-    "padding_x": "10px",
-    "border_radius": "var(--radius-2)",
-    "font_size": "13px",
-    "font_weight": "500",
-}
-_PAGER_LINK = {
-    **_PAGER_STEP,
-    "color": rx.color("gray", 12),
-    "background": rx.color("gray", 3),
-    "_hover": {"background": rx.color("gray", 4)},
-}
-_PAGER_OFF = {**_PAGER_STEP, "color": rx.color("gray", 8), "cursor": "default"}
 _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("gray", 11)}
 _LABEL = {"font_size": "13px", "font_weight": "500", "color": rx.color("gray", 12)}
 
@@ -75,8 +58,11 @@ def muted(text: rx.Var | str, **props) -> rx.Component:
     return rx.text(text, **{"size": "1", "color_scheme": "gray", **props})
 
 
-def when(moment: rx.Var, exact: rx.Var) -> rx.Component:
-    """A relative time ("3 h ago") with the exact time on hover."""
+def when(moment: rx.Var, exact: rx.Var | None = None) -> rx.Component:
+    """A relative time ("3 h ago") with the exact time on hover: a `dashboard.items.Moment`
+    var, or the two texts."""
+    if exact is None:
+        moment, exact = moment.ago, moment.exact  # type: ignore[attr-defined]
     return rx.text(moment, title=exact, size="2", white_space="nowrap")
 
 
@@ -85,34 +71,6 @@ def active_badge(active: rx.Var, on: str = "Active", off: str = "Deactivated") -
         active,
         rx.badge(on, color_scheme="green", variant="soft", size="1"),
         rx.badge(off, color_scheme="gray", variant="soft", size="1"),
-    )
-
-
-def pager(range_label: rx.Var, previous_href: rx.Var, next_href: rx.Var) -> rx.Component:
-    """ "26–50 of 132" and links to the previous and next page (the page is in the URL).
-    Nothing when everything fits on one page."""
-
-    def step(label: str, icon: str, href: rx.Var, *, icon_first: bool) -> rx.Component:
-        parts = [rx.icon(icon, size=14), label] if icon_first else [label, rx.icon(icon, size=14)]
-        return rx.cond(
-            href != "",
-            rx.link(*parts, href=href, underline="none", style=_PAGER_LINK),
-            rx.text(*parts, aria_disabled="true", style=_PAGER_OFF),
-        )
-
-    return rx.cond(
-        previous_href.bool() | next_href.bool(),
-        rx.hstack(
-            muted(range_label, style=NUMERIC),
-            rx.spacer(),
-            step("Previous", "chevron-left", previous_href, icon_first=True),
-            step("Next", "chevron-right", next_href, icon_first=False),
-            align="center",
-            spacing="2",
-            width="100%",
-            as_="nav",
-            aria_label="Pages",
-        ),
     )
 
 
@@ -187,6 +145,28 @@ def dialog_wiring(state: Any, name: str) -> dict[str, Any]:
     }
 
 
+def _heading(parts: Any, title: str | rx.Var, description: Any, gap: str) -> list[rx.Component]:
+    """A dialog's title and description (`parts` is `rx.dialog` or `rx.alert_dialog`)."""
+    return [
+        parts.title(title, size="4"),
+        parts.description(description, style=_DESCRIPTION, margin_bottom=gap),
+    ]
+
+
+def _buttons(*buttons: rx.Component, gap: str) -> rx.Component:
+    """A dialog's buttons, at its bottom right."""
+    return rx.hstack(*buttons, justify="end", spacing="2", width="100%", padding_top=gap)
+
+
+def _cancel(**props: Any) -> rx.Component:
+    return rx.button("Cancel", variant="soft", color_scheme="gray", **props)
+
+
+def _act(label: str, saving: rx.Var, danger: bool, **props: Any) -> rx.Component:
+    """The dialog's main button: red when it destroys, spinning while it saves."""
+    return rx.button(label, loading=saving, color_scheme="red" if danger else None, **props)
+
+
 def form_dialog(
     *fields: rx.Component,
     title: str,
@@ -202,36 +182,26 @@ def form_dialog(
     max_width: str = "460px",
 ) -> rx.Component:
     """A dialog around one form: Enter submits, Esc or Cancel closes, errors inline."""
+    form = rx.form(
+        rx.vstack(
+            *fields,
+            form_error(error),
+            _buttons(
+                rx.dialog.close(_cancel(type="button")),
+                _act(submit_label, saving, danger, type="submit"),
+                gap="4px",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        width="100%",
+    )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(title, size="4"),
-            rx.dialog.description(description, style=_DESCRIPTION, margin_bottom="16px"),
-            rx.form(
-                rx.vstack(
-                    *fields,
-                    form_error(error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button(
-                            submit_label,
-                            type="submit",
-                            loading=saving,
-                            color_scheme="red" if danger else None,
-                        ),
-                        justify="end",
-                        spacing="2",
-                        width="100%",
-                        padding_top="4px",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=on_submit,
-                reset_on_submit=False,
-                width="100%",
-            ),
+            *_heading(rx.dialog, title, description, "16px"),
+            form,
             max_width=max_width,
             data_testid=test_id,
         ),
@@ -256,22 +226,12 @@ def confirm_dialog(
     """Are you sure? Cancel has the focus, so Enter alone never destroys anything."""
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title(title, size="4"),
-            rx.alert_dialog.description(description, style=_DESCRIPTION, margin_bottom="16px"),
+            *_heading(rx.alert_dialog, title, description, "16px"),
             form_error(error),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", color_scheme="gray"),
-                ),
-                rx.button(
-                    confirm_label,
-                    on_click=on_confirm,
-                    loading=saving,
-                    color_scheme="red" if danger else None,
-                ),
-                justify="end",
-                spacing="2",
-                padding_top="12px",
+            _buttons(
+                rx.alert_dialog.cancel(_cancel()),
+                _act(confirm_label, saving, danger, on_click=on_confirm),
+                gap="12px",
             ),
             max_width="440px",
             data_testid=test_id,
@@ -295,21 +255,12 @@ def secret_dialog(
     """Shows a secret once: monospaced, selectable, a copy button, and a clear warning."""
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(title, size="4"),
-            rx.dialog.description(description, style=_DESCRIPTION, margin_bottom="14px"),
+            *_heading(rx.dialog, title, description, "14px"),
             rx.callout(
-                warning,
-                icon="triangle-alert",
-                color_scheme="amber",
-                size="1",
-                margin_bottom="12px",
+                warning, icon="triangle-alert", color_scheme="amber", size="1", margin_bottom="12px"
             ),
             copy_box(secret, test_id="secret-value"),
-            rx.hstack(
-                rx.dialog.close(rx.button(done_label)),
-                justify="end",
-                padding_top="18px",
-            ),
+            _buttons(rx.dialog.close(rx.button(done_label)), gap="18px"),
             max_width="560px",
             data_testid=test_id,
         ),
@@ -373,36 +324,6 @@ def spinner_block() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding_y="48px", width="100%")
 
 
-def admin_list(
-    state: Any,
-    rows: rx.Var,
-    table_: rx.Component,
-    *,
-    empty: rx.Component,
-    note: str = "",
-) -> rx.Component:
-    """An admin page's paged table: an optional note with `state.summary` above, the
-    pager below, a spinner before the first load and `empty` when there are no rows."""
-    top = (
-        rx.hstack(
-            muted(note, size="2"), rx.spacer(), muted(state.summary, size="2"), width="100%"
-        )
-        if note
-        else rx.fragment()
-    )
-    return rx.cond(
-        rows.length() > 0,
-        rx.vstack(
-            top,
-            table_,
-            pager(state.range_label, state.previous_href, state.next_href),
-            spacing="3",
-            width="100%",
-        ),
-        rx.cond(state.loaded, empty, spinner_block()),
-    )
-
-
 def active_toggle(
     active: rx.Var,
     *,
@@ -416,11 +337,6 @@ def active_toggle(
         rx.menu.item(rx.icon(off[0], size=14), off[1], color="red", on_click=off[2]),
         rx.menu.item(rx.icon(on[0], size=14), on[1], on_click=on[2]),
     )
-
-
-def admin_body(state: Any, *children: rx.Component) -> rx.Component:
-    """An admin page's body: the state's load error above `children`."""
-    return rx.vstack(load_error(state.load_error), *children, spacing="4", width="100%")
 
 
 def target_confirm(

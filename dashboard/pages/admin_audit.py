@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import MONO, cell, headers, muted, primary_action, when
+from dashboard.components import admin as ui
+from dashboard.components.admin_lists import admin_table
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
-from dashboard.components.lists import list_view
 from dashboard.registry import Nav, page
 from dashboard.states.admin_audit import ANY_ACTION, AdminAuditState, AuditItem
 
@@ -18,18 +18,18 @@ S = AdminAuditState
 
 def _row(item: AuditItem) -> rx.Component:
     return rx.table.row(
-        cell(when(item.when, item.when_exact)),
-        cell(rx.text(item.actor, size="2")),
-        cell(rx.code(item.action, variant="ghost", style=MONO)),
+        ui.cell(ui.when(item.when)),
+        ui.cell(rx.text(item.actor, size="2")),
+        ui.cell(rx.code(item.action, variant="ghost", style=ui.MONO)),
         rx.table.row_header_cell(rx.text(item.target, size="2"), vertical_align="middle"),
-        cell(rx.text(item.changes, size="2", color_scheme="gray"), max_width="420px"),
+        ui.cell(rx.text(item.changes, size="2", color_scheme="gray"), max_width="420px"),
         data_testid="audit-row",
     )
 
 
 def _date(name: str, label: str, value: rx.Var) -> rx.Component:
     return rx.el.label(
-        muted(label, as_="span"),
+        ui.muted(label, as_="span"),
         rx.input(
             name=name,
             type="date",
@@ -93,14 +93,11 @@ def _filters() -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return list_view(
-        columns=headers(
-            "When", "Who", "Action", "Target", "What changed", widths={"When": "120px"}
-        ),
-        rows=S.entries,
+    return admin_table(
+        S,
+        *ui.headers("When", "Who", "Action", "Target", "What changed", widths={"When": "120px"}),
         row=_row,
-        loaded=S.loaded,
-        error=S.load_error,
+        test_id="audit-table",
         empty=filtered_empty(
             S,
             "No entries match these filters",
@@ -112,9 +109,6 @@ def _list() -> rx.Component:
                 "alert rules appear here as they are made.",
             ),
         ),
-        test_id="audit-table",
-        paging=S,
-        summary=S.summary,
     )
 
 
@@ -126,7 +120,7 @@ def _list() -> rx.Component:
     nav=Nav("Audit log", "scroll-text", group="admin"),
     description="Who changed users, brands, warehouses, keys, connectors, webhooks and "
     "alert rules, and when. Entries are never edited or removed.",
-    action=lambda: primary_action("Export CSV", "download", S.export_csv),
+    action=lambda: ui.primary_action("Export CSV", "download", S.export_csv),
 )
 def admin_audit_page() -> rx.Component:
     return rx.fragment(_filters(), _list())

@@ -5,37 +5,16 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    active_badge,
-    active_toggle,
-    admin_body,
-    admin_list,
-    cell,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    muted,
-    primary_action,
-    row_menu,
-    secret_dialog,
-    select_field,
-    table,
-    target_confirm,
-    text_field,
-    when,
-)
+from dashboard.components import admin as ui
+from dashboard.components.admin_lists import admin_table, brand_field, labelled, secret_reveal
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
 from dashboard.registry import Nav, page
-from dashboard.states.admin_users import (
-    ANY_ROLE,
-    ROLE_CHOICES,
-    AdminUsersState,
-    UserItem,
-)
+from dashboard.states.admin_users import ANY_ROLE, ROLE_CHOICES, AdminUsersState, UserItem
 
 TITLE = "Users"
 S = AdminUsersState
+COLUMNS = ("User", "Role", "Brand", "Status", "Last login", "")
 
 
 def _role_badge(item: UserItem) -> rx.Component:
@@ -48,7 +27,7 @@ def _role_badge(item: UserItem) -> rx.Component:
 
 
 def _actions(item: UserItem) -> rx.Component:
-    return row_menu(
+    return ui.row_menu(
         "Actions for " + item.email,
         rx.cond(
             item.is_self,
@@ -65,7 +44,7 @@ def _actions(item: UserItem) -> rx.Component:
             rx.fragment(),
             rx.fragment(
                 rx.menu.separator(),
-                active_toggle(
+                ui.active_toggle(
                     item.active,
                     off=("user-x", "Deactivate…", S.confirm_active(item.id, False)),
                     on=("user-check", "Reactivate…", S.confirm_active(item.id, True)),
@@ -77,24 +56,20 @@ def _actions(item: UserItem) -> rx.Component:
 
 def _row(item: UserItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.vstack(
-                rx.hstack(
-                    rx.text(item.name, size="2", weight="medium"),
-                    rx.cond(item.is_self, rx.badge("You", variant="outline", size="1")),
-                    spacing="2",
-                    align="center",
-                ),
-                muted(item.email),
-                spacing="0",
+        labelled(
+            rx.hstack(
+                rx.text(item.name, size="2", weight="medium"),
+                rx.cond(item.is_self, rx.badge("You", variant="outline", size="1")),
+                spacing="2",
+                align="center",
             ),
-            vertical_align="middle",
+            ui.muted(item.email),
         ),
-        cell(_role_badge(item)),
-        cell(rx.cond(item.brand != "", rx.text(item.brand, size="2"), muted("—"))),
-        cell(active_badge(item.active)),
-        cell(when(item.last_login, item.last_login_exact)),
-        cell(_actions(item), justify="end", width="48px"),
+        ui.cell(_role_badge(item)),
+        ui.cell(rx.cond(item.brand != "", rx.text(item.brand, size="2"), ui.muted("—"))),
+        ui.cell(ui.active_badge(item.active)),
+        ui.cell(ui.when(item.last_login)),
+        ui.cell(_actions(item), justify="end", width="48px"),
         opacity=rx.cond(item.active, "1", "0.6"),
         data_testid="user-row",
     )
@@ -126,7 +101,7 @@ def _filters() -> rx.Component:
         ),
         clear_filters(S),
         rx.spacer(),
-        muted(S.summary, size="2", white_space="nowrap", data_testid="users-summary"),
+        ui.muted(S.summary, size="2", white_space="nowrap", data_testid="users-summary"),
         align="center",
         spacing="3",
         width="100%",
@@ -134,22 +109,12 @@ def _filters() -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return admin_list(
+    return admin_table(
         S,
-        S.users,
-        table(
-            *headers(
-                "User",
-                "Role",
-                "Brand",
-                "Status",
-                "Last login",
-                "",
-                widths={"User": "32%", "": "48px"},
-            ),
-            body=rx.foreach(S.users, _row),
-            test_id="users-table",
-        ),
+        *ui.headers(*COLUMNS, widths={"User": "32%", "": "48px"}),
+        row=_row,
+        test_id="users-table",
+        summary=False,
         empty=filtered_empty(
             S,
             "No users match these filters",
@@ -165,7 +130,7 @@ def _list() -> rx.Component:
 
 def _role_and_brand(prefix: str) -> list[rx.Component]:
     return [
-        select_field(
+        ui.select_field(
             "Role",
             f"{prefix}-role",
             ROLE_CHOICES,
@@ -177,15 +142,11 @@ def _role_and_brand(prefix: str) -> list[rx.Component]:
         ),
         rx.cond(
             S.form_needs_brand,
-            select_field(
-                "Brand",
+            brand_field(
+                S,
                 f"{prefix}-brand",
-                S.brands,
-                name="brand",
+                "A vendor sees this brand's stock and imports, nothing else.",
                 placeholder="Pick the vendor's brand",
-                value=S.form_brand,
-                on_change=S.set_form_brand,
-                hint="A vendor sees this brand's stock and imports, nothing else.",
             ),
         ),
     ]
@@ -193,8 +154,8 @@ def _role_and_brand(prefix: str) -> list[rx.Component]:
 
 def _dialogs() -> rx.Component:
     return rx.fragment(
-        form_dialog(
-            text_field(
+        ui.form_dialog(
+            ui.text_field(
                 "Email",
                 "new-user-email",
                 name="email",
@@ -204,7 +165,7 @@ def _dialogs() -> rx.Component:
                 auto_complete="off",
                 placeholder="name@company.com",
             ),
-            text_field(
+            ui.text_field(
                 "Name",
                 "new-user-name",
                 name="name",
@@ -214,22 +175,22 @@ def _dialogs() -> rx.Component:
             *_role_and_brand("new-user"),
             title="New user",
             description="They get a temporary password, shown to you once after creating.",
-            **dialog_wiring(S, "create"),
+            **ui.dialog_wiring(S, "create"),
             on_submit=S.create_user,
             submit_label="Create user",
             test_id="new-user-dialog",
         ),
-        form_dialog(
+        ui.form_dialog(
             *_role_and_brand("access"),
             title="Change role",
             description="What " + S.target_label + " may see and do. It applies at their "
             "next click; no need to sign in again.",
-            **dialog_wiring(S, "access"),
+            **ui.dialog_wiring(S, "access"),
             on_submit=S.save_access,
             submit_label="Save role",
             test_id="access-dialog",
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "deactivate",
             "Deactivate",
@@ -238,7 +199,7 @@ def _dialogs() -> rx.Component:
             on_confirm=S.set_active,
             test_id="deactivate-dialog",
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "reactivate",
             "Reactivate",
@@ -247,7 +208,7 @@ def _dialogs() -> rx.Component:
             test_id="reactivate-dialog",
             danger=False,
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "reset",
             "Reset the password of",
@@ -257,14 +218,12 @@ def _dialogs() -> rx.Component:
             test_id="reset-dialog",
             confirm_label="Reset password",
         ),
-        secret_dialog(
+        secret_reveal(
+            S,
             title="Temporary password",
-            description=S.temp_password_note,
-            secret=S.temp_password,
             warning="Copy it now: it is shown only this once and Rackroom keeps only a hash.",
-            open=S.dialog == "password",
-            on_open_change=S.on_dialog_change,
             done_label="Done",
+            dialog="password",
             test_id="password-dialog",
         ),
     )
@@ -277,7 +236,7 @@ def _dialogs() -> rx.Component:
     load=S.load,
     nav=Nav("Users", "users", group="admin"),
     description="Who can sign in, and what each person may see and do.",
-    action=lambda: primary_action("New user", "user-plus", S.open_create),
+    action=lambda: ui.primary_action("New user", "user-plus", S.open_create),
 )
 def admin_users_page() -> rx.Component:
-    return admin_body(S, _filters(), _list(), _dialogs())
+    return rx.fragment(_filters(), _list(), _dialogs())

@@ -5,43 +5,23 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    active_badge,
-    active_toggle,
-    admin_body,
-    admin_list,
-    cell,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    number_cell,
-    primary_action,
-    row_menu,
-    select_field,
-    table,
-    target_confirm,
-    text_field,
-    when,
-)
+from dashboard.components import admin as ui
+from dashboard.components.admin_lists import admin_table
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
-from dashboard.states.admin_warehouses import (
-    KIND_CHOICES,
-    AdminWarehousesState,
-    WarehouseItem,
-)
+from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState, WarehouseItem
 
 TITLE = "Warehouses"
 S = AdminWarehousesState
+COLUMNS = ("Code", "Name", "Kind", "Priority", "Status", "Added", "")
 
 
 def _actions(item: WarehouseItem) -> rx.Component:
-    return row_menu(
+    return ui.row_menu(
         "Actions for " + item.code,
         rx.menu.item(rx.icon("pencil", size=14), "Edit…", on_click=S.open_edit(item.id)),
         rx.menu.separator(),
-        active_toggle(
+        ui.active_toggle(
             item.active,
             off=("circle-pause", "Deactivate…", S.confirm_active(item.id, False)),
             on=("circle-play", "Activate…", S.confirm_active(item.id, True)),
@@ -51,9 +31,9 @@ def _actions(item: WarehouseItem) -> rx.Component:
 
 def _row(item: WarehouseItem) -> rx.Component:
     return rx.table.row(
-        cell(rx.text(item.code, style=MONO)),
+        ui.cell(rx.text(item.code, style=ui.MONO)),
         rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
-        cell(
+        ui.cell(
             rx.badge(
                 rx.icon(rx.cond(item.kind == "store", "store", "warehouse"), size=12),
                 item.kind_label,
@@ -62,34 +42,21 @@ def _row(item: WarehouseItem) -> rx.Component:
                 size="1",
             )
         ),
-        number_cell(item.priority),
-        cell(active_badge(item.active, off="Inactive")),
-        cell(when(item.created, item.created_exact)),
-        cell(_actions(item), justify="end", width="48px"),
+        ui.number_cell(item.priority),
+        ui.cell(ui.active_badge(item.active, off="Inactive")),
+        ui.cell(ui.when(item.created)),
+        ui.cell(_actions(item), justify="end", width="48px"),
         opacity=rx.cond(item.active, "1", "0.6"),
         data_testid="warehouse-row",
     )
 
 
 def _list() -> rx.Component:
-    return admin_list(
+    return admin_table(
         S,
-        S.warehouses,
-        table(
-            *headers(
-                "Code",
-                "Name",
-                "Kind",
-                "Priority",
-                "Status",
-                "Added",
-                "",
-                right=("Priority",),
-                widths={"Code": "120px", "": "48px"},
-            ),
-            body=rx.foreach(S.warehouses, _row),
-            test_id="warehouses-table",
-        ),
+        *ui.headers(*COLUMNS, right=("Priority",), widths={"Code": "120px", "": "48px"}),
+        row=_row,
+        test_id="warehouses-table",
         note="Reservations without a warehouse are allocated from the lowest "
         "priority number first.",
         empty=empty_state(
@@ -103,7 +70,7 @@ def _list() -> rx.Component:
 
 def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
     code = [
-        text_field(
+        ui.text_field(
             "Code",
             f"{prefix}-code",
             name="code",
@@ -118,7 +85,7 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
     ]
     return [
         *(code if with_code else []),
-        text_field(
+        ui.text_field(
             "Name",
             f"{prefix}-name",
             name="name",
@@ -130,7 +97,7 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
             max_length=200,
         ),
         rx.grid(
-            select_field(
+            ui.select_field(
                 "Kind",
                 f"{prefix}-kind",
                 KIND_CHOICES,
@@ -138,7 +105,7 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
                 value=S.form_kind,
                 on_change=S.set_form_kind,
             ),
-            text_field(
+            ui.text_field(
                 "Priority",
                 f"{prefix}-priority",
                 name="priority",
@@ -159,25 +126,25 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
 
 def _dialogs() -> rx.Component:
     return rx.fragment(
-        form_dialog(
+        ui.form_dialog(
             *_fields("new-warehouse", with_code=True),
             title="New warehouse",
             description="A warehouse or store that holds stock.",
-            **dialog_wiring(S, "create"),
+            **ui.dialog_wiring(S, "create"),
             on_submit=S.create_warehouse,
             submit_label="Create warehouse",
             test_id="new-warehouse-dialog",
         ),
-        form_dialog(
+        ui.form_dialog(
             *_fields("edit-warehouse", with_code=False),
             title="Edit " + S.target_label,
             description="Name, kind and allocation priority. The code stays.",
-            **dialog_wiring(S, "edit"),
+            **ui.dialog_wiring(S, "edit"),
             on_submit=S.save_warehouse,
             submit_label="Save",
             test_id="edit-warehouse-dialog",
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "deactivate",
             "Deactivate",
@@ -186,7 +153,7 @@ def _dialogs() -> rx.Component:
             on_confirm=S.set_active,
             test_id="deactivate-warehouse-dialog",
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "activate",
             "Activate",
@@ -205,7 +172,7 @@ def _dialogs() -> rx.Component:
     load=S.load,
     nav=Nav("Warehouses", "warehouse", group="admin"),
     description="Warehouses and stores that hold stock, in allocation order.",
-    action=lambda: primary_action("New warehouse", "plus", S.open_create),
+    action=lambda: ui.primary_action("New warehouse", "plus", S.open_create),
 )
 def admin_warehouses_page() -> rx.Component:
-    return admin_body(S, _list(), _dialogs())
+    return rx.fragment(_list(), _dialogs())

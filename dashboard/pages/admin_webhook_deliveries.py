@@ -6,18 +6,10 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    headers,
-    muted,
-    number_cell,
-    table,
-    when,
-)
+from dashboard.components import admin as ui
+from dashboard.components.admin_lists import admin_table, labelled
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty
-from dashboard.components.lists import list_view
 from dashboard.registry import page
 from dashboard.states.admin_webhook_deliveries import (
     ANY_STATUS,
@@ -29,45 +21,48 @@ from dashboard.states.admin_webhook_deliveries import (
 
 TITLE = "Webhook deliveries"
 S = AdminWebhookDeliveriesState
+COLUMNS = ("Event", "Status", "Attempts", "Response", "Last error", "Time", "")
+
+
+def _or_dash(value: rx.Var, shown: rx.Component) -> rx.Component:
+    """`shown` when `value` is not empty, else a dash."""
+    return rx.cond(value != "", shown, ui.muted("—", size="2"))
+
+
+def _code(code: rx.Var) -> rx.Component:
+    """The receiver's HTTP status code, or a dash when there was none."""
+    return _or_dash(code, rx.text(code, style=ui.MONO))
 
 
 def _row(item: DeliveryItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.vstack(
-                rx.text(item.event, style=MONO, weight="medium"),
-                muted("evt_" + item.event_id.to_string()),
-                spacing="0",
-            ),
-            vertical_align="middle",
+        labelled(
+            rx.text(item.event, style=ui.MONO, weight="medium"),
+            ui.muted("evt_" + item.event_id.to_string()),
         ),
-        cell(
+        ui.cell(
             rx.badge(item.status_label, color_scheme=item.status_color, variant="soft", size="1"),
             data_testid="delivery-status",
         ),
-        number_cell(item.attempts),
-        cell(
-            rx.cond(item.code != "", rx.text(item.code, style=MONO), muted("—", size="2")),
-            data_testid="delivery-code",
-        ),
-        cell(
-            rx.cond(
-                item.error != "",
+        ui.number_cell(item.attempts),
+        ui.cell(_code(item.code), data_testid="delivery-code"),
+        ui.cell(
+            _or_dash(
+                item.error,
                 rx.text(item.error, size="1", max_width="280px", truncate=True, title=item.error),
-                muted("—", size="2"),
             )
         ),
-        cell(
+        ui.cell(
             rx.vstack(
-                when(item.when, item.when_exact),
+                ui.when(item.when),
                 rx.cond(
                     (item.next_try != "") & (item.status == "pending"),
-                    muted("next try " + item.next_try),
+                    ui.muted("next try " + item.next_try),
                 ),
                 spacing="0",
             )
         ),
-        cell(
+        ui.cell(
             rx.hstack(
                 rx.button(
                     "Attempts",
@@ -108,7 +103,7 @@ def _toolbar() -> rx.Component:
             ),
             rx.heading(S.webhook_name, as_="h2", size="4", data_testid="deliveries-webhook"),
             rx.text(
-                S.webhook_url, style=MONO, size="1", color_scheme="gray", word_break="break-all"
+                S.webhook_url, style=ui.MONO, size="1", color_scheme="gray", word_break="break-all"
             ),
             rx.cond(
                 ~S.webhook_enabled & (S.webhook_name != ""),
@@ -136,22 +131,11 @@ def _toolbar() -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return list_view(
-        columns=headers(
-            "Event",
-            "Status",
-            "Attempts",
-            "Response",
-            "Last error",
-            "Time",
-            "",
-            right=("Attempts",),
-            widths={"": "170px"},
-        ),
-        rows=S.deliveries,
+    return admin_table(
+        S,
+        *ui.headers(*COLUMNS, right=("Attempts",), widths={"": "170px"}),
         row=_row,
-        loaded=S.loaded,
-        error=S.load_error,
+        test_id="deliveries-table",
         empty=filtered_empty(
             S,
             "No deliveries with this status",
@@ -163,24 +147,15 @@ def _list() -> rx.Component:
                 "happens.",
             ),
         ),
-        test_id="deliveries-table",
-        paging=S,
-        summary=S.summary,
     )
 
 
 def _attempt_row(item: AttemptItem) -> rx.Component:
     return rx.table.row(
-        cell(rx.text(item.when, size="2", white_space="nowrap")),
-        cell(rx.cond(item.code != "", rx.text(item.code, style=MONO), muted("—", size="2"))),
-        cell(
-            rx.cond(
-                item.error != "",
-                rx.text(item.error, size="1", word_break="break-word"),
-                muted("—", size="2"),
-            )
-        ),
-        number_cell(item.duration),
+        ui.cell(rx.text(item.when, size="2", white_space="nowrap")),
+        ui.cell(_code(item.code)),
+        ui.cell(_or_dash(item.error, rx.text(item.error, size="1", word_break="break-word"))),
+        ui.number_cell(item.duration),
         data_testid="attempt-row",
     )
 
@@ -195,8 +170,8 @@ def _attempts_dialog() -> rx.Component:
                 color_scheme="gray",
                 margin_bottom="12px",
             ),
-            table(
-                *headers("Time", "Code", "Error", "Took", right=("Took",)),
+            ui.table(
+                *ui.headers("Time", "Code", "Error", "Took", right=("Took",)),
                 body=rx.foreach(S.attempts, _attempt_row),
                 test_id="attempts-table",
             ),

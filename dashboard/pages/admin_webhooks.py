@@ -6,32 +6,15 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    active_badge,
-    active_toggle,
-    admin_body,
-    admin_list,
-    cell,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    muted,
-    primary_action,
-    row_menu,
-    secret_dialog,
-    select_field,
-    table,
-    target_confirm,
-    text_field,
-    when,
-)
+from dashboard.components import admin as ui
+from dashboard.components import admin_lists as lists
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
 
 TITLE = "Webhooks"
 S = AdminWebhooksState
+COLUMNS = ("Endpoint", "Events", "Brand", "State", "Last delivery", "Created", "")
 
 
 def _last_delivery(item: WebhookItem) -> rx.Component:
@@ -40,22 +23,24 @@ def _last_delivery(item: WebhookItem) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.badge(item.last_status, color_scheme=item.last_color, variant="soft", size="1"),
-                rx.text(item.last_at, title=item.last_at_exact, size="1", white_space="nowrap"),
+                rx.text(item.last_at.ago, title=item.last_at.exact, size="1", white_space="nowrap"),
                 align="center",
                 spacing="2",
             ),
             rx.cond(
                 item.last_detail != "",
-                muted(item.last_detail, max_width="220px", truncate=True, title=item.last_detail),
+                ui.muted(
+                    item.last_detail, max_width="220px", truncate=True, title=item.last_detail
+                ),
             ),
             spacing="1",
         ),
-        muted("Nothing sent yet", size="2"),
+        ui.muted("Nothing sent yet", size="2"),
     )
 
 
 def _actions(item: WebhookItem) -> rx.Component:
-    return row_menu(
+    return ui.row_menu(
         "Actions for " + item.name,
         rx.menu.item(
             rx.icon("list", size=14),
@@ -65,7 +50,7 @@ def _actions(item: WebhookItem) -> rx.Component:
         rx.menu.item(
             rx.icon("refresh-cw", size=14), "Rotate secret…", on_click=S.confirm_rotate(item.id)
         ),
-        active_toggle(
+        ui.active_toggle(
             item.enabled,
             off=("pause", "Disable", S.set_webhook_enabled(item.id, False)),
             on=("play", "Enable", S.set_webhook_enabled(item.id, True)),
@@ -79,46 +64,31 @@ def _actions(item: WebhookItem) -> rx.Component:
 
 def _row(item: WebhookItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.vstack(
-                rx.link(
-                    item.name,
-                    href=item.deliveries_href,
-                    weight="medium",
-                    size="2",
-                    title="See the deliveries of " + item.name,
-                ),
-                rx.text(
-                    item.url,
-                    style=MONO,
-                    size="1",
-                    color_scheme="gray",
-                    max_width="320px",
-                    truncate=True,
-                    title=item.url,
-                    data_testid="webhook-url",
-                ),
-                spacing="0",
+        lists.labelled(
+            rx.link(
+                item.name,
+                href=item.deliveries_href,
+                weight="medium",
+                size="2",
+                title="See the deliveries of " + item.name,
             ),
-            vertical_align="middle",
+            rx.text(
+                item.url,
+                style=ui.MONO,
+                size="1",
+                color_scheme="gray",
+                max_width="320px",
+                truncate=True,
+                title=item.url,
+                data_testid="webhook-url",
+            ),
         ),
-        cell(
-            rx.flex(
-                rx.foreach(
-                    item.events,
-                    lambda glob: rx.badge(glob, variant="outline", color_scheme="gray", size="1"),
-                ),
-                wrap="wrap",
-                gap="4px",
-            )
-        ),
-        cell(
-            rx.cond(item.brand != "", rx.text(item.brand, size="2"), muted("All brands", size="2"))
-        ),
-        cell(
+        ui.cell(lists.tags(item.events)),
+        ui.cell(lists.brand_or_all(item.brand)),
+        ui.cell(
             rx.cond(
                 item.enabled,
-                active_badge(item.enabled, on="Enabled"),
+                ui.active_badge(item.enabled, on="Enabled"),
                 rx.tooltip(
                     rx.badge("Disabled", color_scheme="gray", variant="soft", size="1"),
                     content=item.disabled_reason,
@@ -126,36 +96,20 @@ def _row(item: WebhookItem) -> rx.Component:
             ),
             data_testid="webhook-state",
         ),
-        cell(_last_delivery(item), data_testid="webhook-last"),
-        cell(when(item.created, item.created_exact)),
-        cell(_actions(item), justify="end"),
+        ui.cell(_last_delivery(item), data_testid="webhook-last"),
+        ui.cell(ui.when(item.created)),
+        ui.cell(_actions(item), justify="end"),
         opacity=rx.cond(item.enabled, "1", "0.7"),
         data_testid="webhook-row",
     )
 
 
 def _list() -> rx.Component:
-    return admin_list(
+    return lists.admin_table(
         S,
-        S.webhooks,
-        rx.box(
-            table(
-                *headers(
-                    "Endpoint",
-                    "Events",
-                    "Brand",
-                    "State",
-                    "Last delivery",
-                    "Created",
-                    "",
-                    widths={"": "48px"},
-                ),
-                body=rx.foreach(S.webhooks, _row),
-                test_id="webhooks-table",
-            ),
-            overflow_x="auto",
-            width="100%",
-        ),
+        *ui.headers(*COLUMNS, widths={"": "48px"}),
+        row=_row,
+        test_id="webhooks-table",
         note="Deliveries are signed with the endpoint's secret; a lost secret cannot be "
         "shown again, only rotated.",
         empty=empty_state(
@@ -167,57 +121,49 @@ def _list() -> rx.Component:
     )
 
 
-def _field_error(message: rx.Var, hint: str, test_id: str) -> rx.Component:
-    """Under a field: its error in red when there is one, else the hint."""
-    return rx.cond(
-        message != "",
-        rx.text(message, size="1", color_scheme="red", role="alert", data_testid=test_id),
-        muted(hint),
+def _checked_field(
+    label: str, id: str, error: rx.Var, hint: str, test_id: str, **props: object
+) -> rx.Component:
+    """A text field whose error (`error`, red, `test_id`) shows under it instead of `hint`."""
+    under = rx.cond(
+        error != "",
+        rx.text(error, size="1", color_scheme="red", role="alert", data_testid=test_id),
+        ui.muted(hint),
+    )
+    invalid = rx.cond(error != "", "true", "false")
+    return ui.text_field(
+        label, id, auto_complete="off", aria_invalid=invalid, hint=under, **props
     )
 
 
 def _create_dialog() -> rx.Component:
-    return form_dialog(
-        text_field(
+    return ui.form_dialog(
+        _checked_field(
             "URL",
             "new-webhook-url",
+            S.url_error,
+            "Where Rackroom POSTs each event (http or https, outside our network).",
+            "url-error",
             name="url",
             required=True,
             auto_focus=True,
-            auto_complete="off",
             placeholder="https://shop.example.com/hooks/rackroom",
             max_length=2000,
-            aria_invalid=rx.cond(S.url_error != "", "true", "false"),
-            hint=_field_error(
-                S.url_error,
-                "Where Rackroom POSTs each event (http or https, outside our network).",
-                "url-error",
-            ),
         ),
-        text_field(
+        _checked_field(
             "Events",
             "new-webhook-events",
+            S.events_error,
+            "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
+            "events-error",
             name="events",
-            auto_complete="off",
             placeholder="stock.changed, reservation.*",
             max_length=500,
-            aria_invalid=rx.cond(S.events_error != "", "true", "false"),
-            hint=_field_error(
-                S.events_error,
-                "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
-                "events-error",
-            ),
         ),
-        select_field(
-            "Brand",
-            "new-webhook-brand",
-            S.brands,
-            name="brand",
-            value=S.form_brand,
-            on_change=S.set_form_brand,
-            hint="A brand-bound webhook gets only that brand's events.",
+        lists.brand_field(
+            S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."
         ),
-        text_field(
+        ui.text_field(
             "Name",
             "new-webhook-name",
             name="name",
@@ -228,7 +174,7 @@ def _create_dialog() -> rx.Component:
         ),
         title="New webhook",
         description="The signing secret is shown once, right after you create it.",
-        **dialog_wiring(S, "create"),
+        **ui.dialog_wiring(S, "create"),
         on_submit=S.create_webhook,
         submit_label="Create webhook",
         test_id="new-webhook-dialog",
@@ -239,18 +185,13 @@ def _create_dialog() -> rx.Component:
 def _dialogs() -> rx.Component:
     return rx.fragment(
         _create_dialog(),
-        secret_dialog(
+        lists.secret_reveal(
+            S,
             title="Store this signing secret now",
-            description=S.secret_note,
-            secret=S.new_secret,
             warning="This is the only time Rackroom shows this secret. If it is lost, "
             "rotate it and give the receiver the new one.",
-            open=S.dialog == "secret",
-            on_open_change=S.on_dialog_change,
-            done_label="I have stored it",
-            test_id="secret-dialog",
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "rotate",
             "Rotate the secret of",
@@ -261,7 +202,7 @@ def _dialogs() -> rx.Component:
             confirm_label="Rotate secret",
             danger=False,
         ),
-        target_confirm(
+        ui.target_confirm(
             S,
             "delete",
             "Delete",
@@ -281,7 +222,7 @@ def _dialogs() -> rx.Component:
     load=S.load,
     nav=Nav("Webhooks", "webhook", group="admin"),
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
-    action=lambda: primary_action("New webhook", "plus", S.open_create),
+    action=lambda: ui.primary_action("New webhook", "plus", S.open_create),
 )
 def admin_webhooks_page() -> rx.Component:
-    return admin_body(S, _list(), _dialogs())
+    return rx.fragment(_list(), _dialogs())

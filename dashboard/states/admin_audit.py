@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TypedDict
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from dashboard import routes
 from dashboard.api.exports import audit_export_href, download
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import AdminList, Listing
 from dashboard.states.auth import RoleGuard, requires
-from dashboard.states.listing import (
-    PagedList,
-    db_read,
-    fetch_page,
-    page_number,
-    page_size,
-    query_param,
-)
+from dashboard.states.listing import db_read, query_param
 from models.audit import (
     EXPORT_MAX_ROWS,
     AuditEntry,
@@ -48,8 +42,7 @@ class AuditItem:
     """One entry, ready to show."""
 
     id: int = 0
-    when: str = ""
-    when_exact: str = ""
+    when: Moment = NO_MOMENT
     actor: str = ""
     action: str = ""
     target: str = ""
@@ -58,12 +51,11 @@ class AuditItem:
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditItem:
         label = entry.target_label or entry.target_id
-        return cls(
+        return item_of(
+            cls,
+            entry,
             id=entry.id or 0,
-            when=relative_time(entry.at),
-            when_exact=exact_time(entry.at),
-            actor=entry.actor,
-            action=entry.action,
+            when=Moment.of(entry.at),
             target=f"{entry.target_type.replace('_', ' ')} {label}".strip(),
             changes=describe_changes(entry.changes or {}),
         )
@@ -75,15 +67,16 @@ class FilterForm(TypedDict, total=False):
     until: str
 
 
-class AdminAuditState(RoleGuard, PagedList, rx.State):
+class AdminAuditState(RoleGuard, AdminList, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.audit", "audit log", list_audit, ROUTE, "entries", AuditItem.of, ("entry", "entries")
+    )
     entries: list[AuditItem] = []
     actions: list[str] = []
     action_filter: str = ANY_ACTION
     actor_filter: str = ""
     since: str = ""
     until: str = ""
-    loaded: bool = False
-    load_error: str = ""
     filter_error: str = ""
 
     @rx.var
@@ -92,47 +85,32 @@ class AdminAuditState(RoleGuard, PagedList, rx.State):
             self.action_filter != ANY_ACTION
         )
 
-    @rx.var
-    def summary(self) -> str:
-        if not self.loaded:
-            return ""
-        return plural(self.total, "entry", "entries") + (
-            " match the filters" if self.filtered else ""
-        )
-
     def _filter(self) -> AuditFilter:
         action = "" if self.action_filter == ANY_ACTION else self.action_filter
         return AuditFilter.parse(action, self.actor_filter, self.since, self.until)
 
-    @rx.event
-    @requires("admin.audit")
-    async def load(self):
-        """on_load: the filters and page come from the URL."""
+    async def _open_page(self) -> None:
+        """The filters and page come from the URL."""
         params = self.router.url.query_parameters
         self.action_filter = query_param(params, "action") or ANY_ACTION
         self.actor_filter = query_param(params, "actor")
         self.since, self.until = query_param(params, "from"), query_param(params, "to")
         try:
-            f = self._filter()
+            self._filter()
         except DomainError as error:
             self.filter_error, self.entries, self.loaded = error.message, [], True
             self.total = 0
             return None
         self.filter_error = ""
-        try:
-            self.actions = await db_read(audit_actions)
-            found = await db_read(
-                fetch_page, list_audit, page_number(params), page_size(params), filters=f
-            )
-        except Exception:
-            log.exception("audit log: reading the list failed")
-            self.load_error = "The audit log could not be read. Refresh to try again."
-            return None
-        self.load_error = ""
-        self.entries = [AuditItem.of(entry) for entry in found.rows]
-        self._show_paging(found, ROUTE, f.to_params())
-        self.loaded = True
+        actions = await self._read_list("audit log", db_read(audit_actions))
+        if actions is not None:
+            self.actions = actions
+            await self._refetch()
         return None
+
+    def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
+        f = self._filter()
+        return {"filters": f}, f.to_params()
 
     @rx.event
     @requires("admin.audit")

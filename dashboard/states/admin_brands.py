@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TypedDict
+from typing import ClassVar, TypedDict
 
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.formatting import units
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.dialogs import DialogState
-from dashboard.states.listing import (
-    PagedList,
-    db_write,
-)
+from dashboard.states.listing import db_write
 from models.admin import BrandRow, add_brand, list_brands
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclasses.dataclass
@@ -29,19 +26,16 @@ class BrandItem:
     name: str = ""
     products: str = "0"
     vendors: str = "0"
-    created: str = ""
-    created_exact: str = ""
+    created: Moment = NO_MOMENT
 
     @classmethod
     def of(cls, row: BrandRow) -> BrandItem:
-        return cls(
-            id=row.id,
-            code=row.code,
-            name=row.name,
+        return item_of(
+            cls,
+            row,
             products=units(row.products),
             vendors=units(row.vendors),
-            created=relative_time(row.created_at),
-            created_exact=exact_time(row.created_at),
+            created=Moment.of(row.created_at),
         )
 
 
@@ -50,25 +44,13 @@ class NewBrandForm(TypedDict, total=False):
     name: str
 
 
-class AdminBrandsState(RoleGuard, DialogState, PagedList, rx.State):
+class AdminBrandsState(RoleGuard, AdminPage, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.brands", "brands", list_brands, routes.ADMIN_BRANDS,
+        "brands", BrandItem.of, ("brand",),
+    )
     brands: list[BrandItem] = []
-    loaded: bool = False
-    load_error: str = ""
 
-    @rx.var
-    def summary(self) -> str:
-        return plural(self.total, "brand") if self.loaded else ""
-
-    @rx.event
-    @requires("admin.brands")
-    async def load(self):
-        self._close_dialog()
-        await self._refetch()
-
-    async def _refetch(self) -> None:
-        rows = await self._read_rows("brands", list_brands, routes.ADMIN_BRANDS, sized=True)
-        if rows is not None:
-            self.brands, self.loaded = [BrandItem.of(row) for row in rows], True
 
     @rx.event
     @requires("admin.brands")

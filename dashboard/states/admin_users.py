@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import ClassVar, TypedDict
+from collections.abc import Callable
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import (
-    Choice,
-    PagedList,
-    db_read,
-    db_write,
-    fetch_page,
-    page_number,
-    query_param,
-)
-from dashboard.states.one_time import OneTimeSecrets
-from models.admin import (
-    UserRow,
-    brand_choices,
-    create_account,
-    list_users,
-    reset_password,
-    set_role,
-    set_user_active,
-)
+from dashboard.states.listing import db_write, query_param
+from dashboard.states.one_time import SecretDialog
+from models import admin
 from models.users import Role, User
 
 log = logging.getLogger(__name__)
@@ -46,8 +31,6 @@ ROLE_CHOICES: list[tuple[str, str]] = [
     (Role.VENDOR.value, "Vendor"),
 ]
 ROLE_LABELS = dict(ROLE_CHOICES)
-#: What an admin reads when the row they clicked has left the page meanwhile.
-GONE = "That user is not on this page any more. Refresh the list."
 
 
 @dataclasses.dataclass
@@ -62,23 +45,19 @@ class UserItem:
     brand: str = ""
     brand_code: str = ""
     active: bool = True
-    last_login: str = ""
-    last_login_exact: str = ""
+    last_login: Moment = NO_MOMENT
     is_self: bool = False
 
     @classmethod
-    def of(cls, row: UserRow, self_id: int) -> UserItem:
-        return cls(
-            id=row.id,
-            email=row.email,
+    def of(cls, row: admin.UserRow, self_id: int) -> UserItem:
+        return item_of(
+            cls,
+            row,
             name=row.name or row.email,
-            role=row.role,
             role_label=ROLE_LABELS.get(row.role, row.role),
             brand=row.brand_name,
-            brand_code=row.brand_code,
             active=row.is_active,
-            last_login=relative_time(row.last_login_at),
-            last_login_exact=exact_time(row.last_login_at),
+            last_login=Moment.of(row.last_login_at),
             is_self=row.id == self_id,
         )
 
@@ -100,21 +79,18 @@ class FilterForm(TypedDict, total=False):
     role: str
 
 
-class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.State):
+class AdminUsersState(SecretDialog, RoleGuard, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.users", "users", admin.list_users, routes.ADMIN_USERS,
+        "users", UserItem.of, ("user",),
+    )
     users: list[UserItem] = []
     search: str = ""
     role_filter: str = ANY_ROLE
-    loaded: bool = False
-    load_error: str = ""
-    brands: list[Choice] = []
 
     #: The open dialog (`dialog`): "", "create", "access", "deactivate", "reactivate",
-    #: "reset", "password" (the one-time temporary password).
+    #: "reset", "password" (the one-time temporary password, in `new_secret`).
     form_role: str = Role.MERCHANDISER.value
-    form_brand: str = ""
-    temp_password: str = ""
-    ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("temp_password",)
-    temp_password_note: str = ""
 
     @rx.var
     def form_needs_brand(self) -> bool:
@@ -124,25 +100,15 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
     def filtered(self) -> bool:
         return self.search != "" or self.role_filter != ANY_ROLE
 
-    @rx.var
-    def summary(self) -> str:
-        if not self.loaded:
-            return ""
-        return plural(self.total, "user") + (" match the filters" if self.filtered else "")
-
     # --- the list -----------------------------------------------------------------------
 
-    @rx.event
-    @requires("admin.users")
-    async def load(self):
-        """on_load: the filters and page come from the URL."""
+    async def _open_page(self) -> None:
+        """The filters and page come from the URL."""
         params = self.router.url.query_parameters
         self.search = query_param(params, "q")
         role = query_param(params, "role")
         self.role_filter = role if role in ROLE_LABELS else ANY_ROLE
-        self.dialog = ""
-        await self._fetch(page_number(params), signed_in_user().id)
-        return None
+        await super()._open_page()
 
     @rx.event
     @requires("admin.users")
@@ -153,7 +119,7 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
     @rx.event
     @requires("admin.users")
     async def clear_filters(self):
-        return rx.redirect(ROUTE)
+        return rx.redirect(routes.ADMIN_USERS)
 
     @rx.event
     @requires("admin.users")
@@ -164,24 +130,14 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
     def _href(self, search: str, role: str) -> str:
         params = {"q": search.strip()[:200], "role": role if role in ROLE_LABELS else ""}
         query = urlencode({k: v for k, v in params.items() if v})
-        return f"{ROUTE}?{query}" if query else ROUTE
+        return f"{routes.ADMIN_USERS}?{query}" if query else routes.ADMIN_USERS
 
-    async def _fetch(self, page: int, me: int) -> None:
-        found = await self._read_list(
-            "users",
-            db_read(fetch_page, list_users, page, search=self.search, role=self._role_param()),
-        )
-        if found is None:
-            return
-        self.users = [UserItem.of(row, self_id=me) for row in found.rows]
-        self._show_paging(found, ROUTE, {"q": self.search, "role": self._role_param()})
-        self.loaded = True
+    def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
+        role = "" if self.role_filter == ANY_ROLE else self.role_filter
+        return {"search": self.search, "role": role}, {"q": self.search, "role": role}
 
-    def _role_param(self) -> str:
-        return "" if self.role_filter == ANY_ROLE else self.role_filter
-
-    async def _refetch(self) -> None:
-        await self._fetch(page_number(self.router.url.query_parameters), signed_in_user().id)
+    def _item(self, row: admin.UserRow) -> UserItem:
+        return UserItem.of(row, self_id=signed_in_user().id)
 
     # --- dialogs ------------------------------------------------------------------------
 
@@ -191,36 +147,23 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
         if role in ROLE_LABELS:
             self.form_role = role
 
-    @rx.event
-    def set_form_brand(self, code: str) -> None:
-        self.form_brand = code
+    def _shows_password(
+        self, note: Callable[[User], str], toast: Callable[[User], str]
+    ) -> Callable[[tuple[User, str]], str]:
+        """What `_attempt` does once a user has a new temporary password: the password
+        dialog shows it (once) under `note`; the toast says `toast`."""
 
-    def _close_dialog(self) -> None:
-        """Closing a dialog also forgets a shown temporary password."""
-        super()._close_dialog()
-        self.forget_secrets()
-        self.temp_password_note = ""
+        def done(result: tuple[User, str]) -> str:
+            user, password = result
+            self._show_secret(password, note(user), dialog="password")
+            return toast(user)
 
-    async def _load_brands(self) -> None:
-        self.brands = [
-            Choice(code, f"{name} ({code})") for code, name in await db_read(brand_choices)
-        ]
+        return done
 
-    def _show_password(self, password: str, note: str) -> None:
-        """The password dialog shows a temporary password, once."""
-        self.dialog = "password"
-        self.temp_password = password
-        self.temp_password_note = note
-
-    @rx.event
-    @requires("admin.users")
-    async def open_create(self):
-        self._close_dialog()
-        await self._load_brands()
+    async def _open_create(self, everyone: str = "") -> None:
+        """The create dialog: no "All brands" (a vendor has one), a merchandiser first."""
+        await super()._open_create(everyone="")
         self.form_role = Role.MERCHANDISER.value
-        self.form_brand = ""
-        self.dialog = "create"
-        return None
 
     @rx.event
     @requires("admin.users")
@@ -228,19 +171,15 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
         email = (form.get("email") or "").strip()
         role = self.form_role
         log.info("%s creates user %s (%s)", signed_in_user().email, email, role)
-
-        def done(created: tuple[User, str]) -> str:
-            user, password = created
-            self._show_password(
-                password,
-                f"{user.email} can sign in with this temporary password. "
-                "Give it to them over a channel you trust.",
-            )
-            return f"Created {user.email} as {ROLE_LABELS[role].lower()}"
+        done = self._shows_password(
+            lambda user: f"{user.email} can sign in with this temporary password. "
+            "Give it to them over a channel you trust.",
+            lambda user: f"Created {user.email} as {ROLE_LABELS[role].lower()}",
+        )
 
         return await self._attempt(
             db_write(
-                create_account,
+                admin.create_account,
                 email,
                 role,
                 name=form.get("name") or "",
@@ -250,21 +189,14 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
             done=done,
         )
 
-    def _open_on(self, name: str, user_id: int) -> UserItem | None:
-        """Open dialog `name` on a listed user; None (and no dialog) when it is gone."""
-        target = row_by_id(self.users, user_id)
-        if target is not None:
-            self._open_target(name, target.id, target.email)
-        return target
-
     @rx.event
     @requires("admin.users")
     async def open_access(self, user_id: int):
-        target = row_by_id(self.users, user_id)
+        target = self._listed(user_id)
         if target is None:
-            return rx.toast.error(GONE)
+            return rx.toast.error(self.LISTING.gone_message())
         await self._load_brands()
-        self._open_on("access", user_id)
+        self._open_target("access", target.id, target.email)
         self.form_role = target.role
         self.form_brand = target.brand_code
         return None
@@ -276,7 +208,7 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
         log.info("%s gives user %s role %s", signed_in_user().email, self.target_id, role)
         return await self._attempt(
             db_write(
-                set_role,
+                admin.set_role,
                 self.target_id,
                 role,
                 brand_code=self.form_brand if role == Role.VENDOR.value else "",
@@ -290,9 +222,7 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
     @requires("admin.users")
     async def confirm_active(self, user_id: int, active: bool):
         """Ask before deactivating (or reactivating) a user."""
-        if self._open_on("reactivate" if active else "deactivate", user_id) is None:
-            return rx.toast.error(GONE)
-        return None
+        return self._open_row("reactivate" if active else "deactivate", user_id, _email)
 
     @rx.event
     @requires("admin.users")
@@ -303,7 +233,7 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
         log.info("%s sets user %s active=%s", signed_in_user().email, self.target_id, active)
         return await self._attempt(
             db_write(
-                set_user_active,
+                admin.set_user_active,
                 self.target_id,
                 active,
                 actor_id=signed_in_user().id,
@@ -317,9 +247,7 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
     @rx.event
     @requires("admin.users")
     async def confirm_reset(self, user_id: int):
-        if self._open_on("reset", user_id) is None:
-            return rx.toast.error(GONE)
-        return None
+        return self._open_row("reset", user_id, _email)
 
     @rx.event
     @requires("admin.users")
@@ -327,17 +255,17 @@ class AdminUsersState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.Sta
         if self.dialog != "reset":
             return None
         log.info("%s resets the password of user %s", signed_in_user().email, self.target_id)
-
-        def done(reset: tuple[User, str]) -> str:
-            user, password = reset
-            self._show_password(
-                password,
-                f"{user.email}'s old password no longer works and their sessions have "
-                "ended. Give them this temporary password over a channel you trust.",
-            )
-            return f"Password reset for {user.email}"
+        done = self._shows_password(
+            lambda user: f"{user.email}'s old password no longer works and their sessions "
+            "have ended. Give them this temporary password over a channel you trust.",
+            lambda user: f"Password reset for {user.email}",
+        )
 
         return await self._attempt(
-            db_write(reset_password, self.target_id, actor=signed_in_user().email),
+            db_write(admin.reset_password, self.target_id, actor=signed_in_user().email),
             done=done,
         )
+
+
+def _email(item: UserItem) -> str:
+    return item.email

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TypedDict
+from typing import ClassVar, TypedDict
 
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import PagedList, db_write
+from dashboard.states.listing import db_write
 from models.admin import (
     WarehouseRow,
     add_warehouse,
@@ -25,8 +25,6 @@ from models.catalog import WarehouseKind
 
 log = logging.getLogger(__name__)
 
-ROUTE = routes.ADMIN_WAREHOUSES
-GONE = "That warehouse is not on this page any more. Refresh."
 KIND_CHOICES: list[tuple[str, str]] = [
     (WarehouseKind.WAREHOUSE.value, "Warehouse"),
     (WarehouseKind.STORE.value, "Store"),
@@ -43,21 +41,17 @@ class WarehouseItem:
     kind_label: str = ""
     priority: str = ""
     active: bool = True
-    created: str = ""
-    created_exact: str = ""
+    created: Moment = NO_MOMENT
 
     @classmethod
     def of(cls, row: WarehouseRow) -> WarehouseItem:
-        return cls(
-            id=row.id,
-            code=row.code,
-            name=row.name,
-            kind=row.kind,
+        return item_of(
+            cls,
+            row,
             kind_label=KIND_LABELS.get(row.kind, row.kind),
             priority=f"{row.priority:,}",
             active=row.is_active,
-            created=relative_time(row.created_at),
-            created_exact=exact_time(row.created_at),
+            created=Moment.of(row.created_at),
         )
 
 
@@ -68,31 +62,18 @@ class WarehouseForm(TypedDict, total=False):
     priority: str
 
 
-class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
+class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.warehouses", "warehouses", list_warehouses, routes.ADMIN_WAREHOUSES,
+        "warehouses", WarehouseItem.of, ("location",),
+        gone="That warehouse is not on this page any more. Refresh.",
+    )
     warehouses: list[WarehouseItem] = []
-    loaded: bool = False
-    load_error: str = ""
 
     #: The open dialog (`dialog`): "", "create", "edit", "deactivate", "activate".
     form_name: str = ""
     form_kind: str = WarehouseKind.WAREHOUSE.value
     form_priority: str = "100"
-
-    @rx.var
-    def summary(self) -> str:
-        return plural(self.total, "location") if self.loaded else ""
-
-    @rx.event
-    @requires("admin.warehouses")
-    async def load(self):
-        self._close_dialog()
-        await self._refetch()
-        return None
-
-    async def _refetch(self) -> None:
-        rows = await self._read_rows("warehouses", list_warehouses, ROUTE)
-        if rows is not None:
-            self.warehouses, self.loaded = [WarehouseItem.of(row) for row in rows], True
 
     # --- dialogs ------------------------------------------------------------------------
 
@@ -110,18 +91,18 @@ class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
         self._open_dialog("create")
         return None
 
+    def _details(self, form: WarehouseForm) -> dict[str, str]:
+        """The dialog's kind and priority, and who sets them."""
+        priority = form.get("priority") or ""
+        return {"kind": self.form_kind, "priority": priority, "actor": signed_in_user().email}
+
     @rx.event
     @requires("admin.warehouses")
     async def create_warehouse(self, form: WarehouseForm):
         log.info("%s creates warehouse %s", signed_in_user().email, form.get("code"))
         return await self._attempt(
             db_write(
-                add_warehouse,
-                form.get("code") or "",
-                form.get("name") or "",
-                kind=self.form_kind,
-                priority=form.get("priority") or "",
-                actor=signed_in_user().email,
+                add_warehouse, form.get("code") or "", form.get("name") or "", **self._details(form)
             ),
             done=lambda w: f"Created {KIND_LABELS[w.kind].lower()} {w.name} ({w.code})",
         )
@@ -129,13 +110,12 @@ class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
     @rx.event
     @requires("admin.warehouses")
     async def open_edit(self, warehouse_id: int):
-        target = row_by_id(self.warehouses, warehouse_id)
-        if target is None:
-            return rx.toast.error(GONE)
-        self._open_target("edit", target.id, target.code)
-        self.form_name, self.form_kind = target.name, target.kind
-        self.form_priority = target.priority.replace(",", "")
-        return None
+        refused = self._open_row("edit", warehouse_id, lambda w: w.code)
+        if refused is None:
+            target = self._listed(warehouse_id)
+            self.form_name, self.form_kind = target.name, target.kind
+            self.form_priority = target.priority.replace(",", "")
+        return refused
 
     @rx.event
     @requires("admin.warehouses")
@@ -145,12 +125,7 @@ class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
         log.info("%s edits warehouse %s", signed_in_user().email, self.target_id)
         return await self._attempt(
             db_write(
-                update_warehouse,
-                self.target_id,
-                name=form.get("name") or "",
-                kind=self.form_kind,
-                priority=form.get("priority") or "",
-                actor=signed_in_user().email,
+                update_warehouse, self.target_id, name=form.get("name") or "", **self._details(form)
             ),
             done=lambda w: f"Saved {w.name} ({w.code})",
         )
@@ -158,12 +133,8 @@ class AdminWarehousesState(RoleGuard, TargetDialog, PagedList, rx.State):
     @rx.event
     @requires("admin.warehouses")
     async def confirm_active(self, warehouse_id: int, active: bool):
-        target = row_by_id(self.warehouses, warehouse_id)
-        if target is None:
-            return rx.toast.error(GONE)
-        name = "activate" if active else "deactivate"
-        self._open_target(name, target.id, f"{target.name} ({target.code})")
-        return None
+        dialog = "activate" if active else "deactivate"
+        return self._open_row(dialog, warehouse_id, lambda w: f"{w.name} ({w.code})")
 
     @rx.event
     @requires("admin.warehouses")

@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.formatting import exact_time
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.admin_webhooks import STATUS_LOOK, delivery_look
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import (
-    PagedList,
-    db_read,
-    db_write,
-    fetch_page,
-    page_number,
-    page_size,
-    query_param,
-)
+from dashboard.states.listing import db_read, db_write, query_param
 from models.errors import DomainError, NotFound
 from models.webhooks import (
     DeliveryRow,
@@ -56,27 +49,22 @@ class DeliveryItem:
     attempts: int = 0
     code: str = ""
     error: str = ""
-    when: str = ""
-    when_exact: str = ""
+    when: Moment = NO_MOMENT
     next_try: str = ""
     resendable: bool = True
 
     @classmethod
     def of(cls, row: DeliveryRow) -> DeliveryItem:
         label, color = delivery_look(row.status, row.attempts)
-        moment = row.delivered_at or row.last_attempt_at or row.created_at
-        return cls(
-            id=row.id,
+        return item_of(
+            cls,
+            row,
             event=row.event_type,
-            event_id=row.event_id,
-            status=row.status,
             status_label=label,
             status_color=color,
-            attempts=row.attempts,
             code=str(row.last_status_code) if row.last_status_code else "",
             error=row.last_error or "",
-            when=relative_time(moment),
-            when_exact=exact_time(moment),
+            when=Moment.of(row.delivered_at or row.last_attempt_at or row.created_at),
             next_try=exact_time(row.next_attempt_at) if row.attempts else "",
             resendable=row.status != DeliveryStatus.SENDING.value,
         )
@@ -104,15 +92,17 @@ def _href(webhook_id: int, status: str) -> str:
     return f"{ROUTE}?{urlencode(query)}"
 
 
-class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
+class AdminWebhookDeliveriesState(RoleGuard, AdminPage, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.webhooks", "deliveries", list_deliveries, ROUTE, "deliveries", DeliveryItem.of,
+        ("delivery", "deliveries"), matching=" with this status",
+    )
     webhook_id: int = 0
     webhook_name: str = ""
     webhook_url: str = ""
     webhook_enabled: bool = True
     deliveries: list[DeliveryItem] = []
     status_filter: str = ANY_STATUS
-    loaded: bool = False
-    load_error: str = ""
     #: The "attempts" dialog: one delivery's tries, oldest first.
     attempts: list[AttemptItem] = []
 
@@ -120,41 +110,24 @@ class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
     def filtered(self) -> bool:
         return self.status_filter != ANY_STATUS
 
-    @rx.var
-    def summary(self) -> str:
-        if not self.loaded:
-            return ""
-        return plural(self.total, "delivery", "deliveries") + (
-            " with this status" if self.filtered else ""
-        )
-
-    @rx.event
-    @requires("admin.webhooks")
-    async def load(self):
-        """on_load: the endpoint, the status filter and the page come from the URL."""
-        self._close_dialog()
+    async def _open_page(self) -> None:
+        """The endpoint, the status filter and the page come from the URL."""
         params = self.router.url.query_parameters
         status = query_param(params, "status")
         self.status_filter = status if status in dict(STATUS_CHOICES) else ANY_STATUS
         webhook = query_param(params, "webhook")
         self.webhook_id = int(webhook) if webhook.isdigit() and len(webhook) < 10 else 0
         self.deliveries, self.loaded = [], False
-        await self._refetch()
-        return None
+        await super()._open_page()
+
+    def _list_filters(self) -> tuple[dict[str, Any], dict[str, str]]:
+        status = None if self.status_filter == ANY_STATUS else self.status_filter
+        query = {"endpoint_id": self.webhook_id, "status": status}
+        return query, {"webhook": str(self.webhook_id), "status": status or ""}
 
     async def _refetch(self) -> None:
-        status = None if self.status_filter == ANY_STATUS else self.status_filter
-        params = self.router.url.query_parameters
         try:
             endpoint = await db_read(get_endpoint, self.webhook_id)
-            found = await db_read(
-                fetch_page,
-                list_deliveries,
-                page_number(params),
-                page_size(params),
-                endpoint_id=self.webhook_id,
-                status=status,
-            )
         except NotFound:
             self.load_error = (
                 "There is no such webhook (it may have been deleted). Pick one on the "
@@ -169,13 +142,9 @@ class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
             log.exception("webhook deliveries: reading the list failed")
             self.load_error = "The deliveries could not be read. Refresh to try again."
             return
-        self.load_error = ""
         self.webhook_name, self.webhook_url = endpoint.name, endpoint.url
         self.webhook_enabled = endpoint.enabled
-        self.deliveries = [DeliveryItem.of(row) for row in found.rows]
-        filters = {"webhook": str(self.webhook_id), "status": status or ""}
-        self._show_paging(found, ROUTE, filters)
-        self.loaded = True
+        await super()._refetch()
 
     @rx.event
     @requires("admin.webhooks")
@@ -193,9 +162,9 @@ class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
     @requires("admin.webhooks")
     async def resend(self, delivery_id: int):
         """Send the same event again, as soon as a worker is free."""
-        target = row_by_id(self.deliveries, delivery_id)
+        target = self._listed(delivery_id)
         if target is None:
-            return rx.toast.error("That delivery is not on this page any more. Refresh the list.")
+            return rx.toast.error(self.LISTING.gone_message())
         log.info("%s resends webhook delivery %s", signed_in_user().email, target.id)
         try:
             await db_write(resend_delivery, target.id, endpoint_id=self.webhook_id)
@@ -211,9 +180,9 @@ class AdminWebhookDeliveriesState(RoleGuard, TargetDialog, PagedList, rx.State):
     @requires("admin.webhooks")
     async def open_attempts(self, delivery_id: int):
         """The dialog with one delivery's attempts (status codes, errors, durations)."""
-        target = row_by_id(self.deliveries, delivery_id)
+        target = self._listed(delivery_id)
         if target is None:
-            return rx.toast.error("That delivery is not on this page any more. Refresh the list.")
+            return rx.toast.error(self.LISTING.gone_message())
         try:
             found = await db_read(delivery_attempts, target.id)
         except DomainError as error:

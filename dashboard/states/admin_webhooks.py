@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import ClassVar, TypedDict
+from collections.abc import Awaitable
+from typing import ClassVar, TypedDict, TypeVar
 from urllib.parse import urlencode
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.states.admin_common import Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import Choice, PagedList, db_read, db_write
-from dashboard.states.one_time import OneTimeSecrets
+from dashboard.states.listing import db_write
+from dashboard.states.one_time import SecretDialog
 from jobs.webhooks import create_webhook
-from models.admin import brand_choices
 from models.errors import DomainError
 from models.events import EVENT_TYPES
 from models.webhooks import (
@@ -33,9 +32,8 @@ from models.webhooks import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-ROUTE = routes.ADMIN_WEBHOOKS
-ALL_BRANDS = "*"
 #: The event types the create dialog names (globs such as `reservation.*` work too).
 KNOWN_EVENTS = ", ".join(EVENT_TYPES)
 #: A delivery status as the list shows it, and its badge colour.
@@ -74,10 +72,8 @@ class WebhookItem:
     last_status: str = ""
     last_color: str = ""
     last_detail: str = ""
-    last_at: str = ""
-    last_at_exact: str = ""
-    created: str = ""
-    created_exact: str = ""
+    last_at: Moment = NO_MOMENT
+    created: Moment = NO_MOMENT
     deliveries_href: str = ""
 
     @classmethod
@@ -88,21 +84,17 @@ class WebhookItem:
         detail = f"HTTP {row.last_status_code}" if row.last_status_code else ""
         if row.last_error and row.last_status != "delivered":
             detail = f"{detail} · {row.last_error}" if detail else row.last_error
-        return cls(
-            id=row.id,
-            name=row.name,
-            url=row.url,
+        return item_of(
+            cls,
+            row,
             events=list(row.event_types),
             brand=f"{row.brand_name} ({row.brand_code})" if row.brand_code else "",
-            enabled=row.enabled,
             disabled_reason=row.disabled_reason or "",
             last_status=label,
             last_color=color,
             last_detail=detail,
-            last_at=relative_time(row.last_at) if row.last_at else "",
-            last_at_exact=exact_time(row.last_at),
-            created=relative_time(row.created_at),
-            created_exact=exact_time(row.created_at),
+            last_at=Moment.of(row.last_at, never=""),
+            created=Moment.of(row.created_at),
             deliveries_href=deliveries_href(row.id),
         )
 
@@ -120,128 +112,66 @@ def _field_message(error: DomainError) -> str:
     return error.message[len(prefix) :] if error.message.startswith(prefix) else error.message
 
 
-class AdminWebhooksState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.State):
+class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
+    LISTING: ClassVar[Listing] = Listing(
+        "admin.webhooks", "webhooks", list_endpoint_page, routes.ADMIN_WEBHOOKS,
+        "webhooks", WebhookItem.of, ("endpoint",),
+        gone="That webhook is not on this page any more. Refresh the list.",
+    )
     webhooks: list[WebhookItem] = []
-    loaded: bool = False
-    load_error: str = ""
-    brands: list[Choice] = []
-
     #: The open dialog (`dialog`): "", "create", "secret" (shown once), "rotate", "delete".
-    form_brand: str = ALL_BRANDS
     #: Errors shown under their field of the create dialog.
     url_error: str = ""
     events_error: str = ""
-    new_secret: str = ""
-    ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("new_secret",)
-    secret_note: str = ""
-
-    @rx.var
-    def summary(self) -> str:
-        return plural(self.total, "endpoint") if self.loaded else ""
-
-    @rx.event
-    @requires("admin.webhooks")
-    async def load(self):
-        self._close_dialog()
-        await self._refetch()
-        return None
-
-    async def _refetch(self) -> None:
-        rows = await self._read_rows("webhooks", list_endpoint_page, ROUTE)
-        if rows is not None:
-            self.webhooks, self.loaded = [WebhookItem.of(row) for row in rows], True
-
-    # --- dialogs ------------------------------------------------------------------------
-
-    @rx.event
-    def set_form_brand(self, code: str) -> None:
-        """The brand picked in the create dialog. Changes no data."""
-        self.form_brand = code
 
     def _close_dialog(self) -> None:
-        """Closing a dialog also forgets a shown secret and the field errors."""
+        """Closing a dialog also forgets the field errors."""
         super()._close_dialog()
-        self.forget_secrets()
-        self.secret_note = ""
         self.url_error = self.events_error = ""
 
-    def _show_secret(self, endpoint: WebhookEndpoint, secret: str, note: str) -> None:
+    def _show_endpoint_secret(self, endpoint: WebhookEndpoint, secret: str, note: str) -> None:
         self._close_dialog()
-        self.dialog, self.new_secret, self.secret_note = "secret", secret, note
+        self._show_secret(secret, note)
         self.target_id, self.target_label = endpoint.id or 0, endpoint.name
-
-    @rx.event
-    @requires("admin.webhooks")
-    async def open_create(self):
-        self._close_dialog()
-        self.brands = [
-            Choice(ALL_BRANDS, "All brands"),
-            *[Choice(code, f"{name} ({code})") for code, name in await db_read(brand_choices)],
-        ]
-        self.form_brand = ALL_BRANDS
-        self.dialog = "create"
-        return None
 
     @rx.event
     @requires("admin.webhooks")
     async def create_webhook(self, form: NewWebhookForm):
         if self.dialog != "create":
             return None
-        url = (form.get("url") or "").strip()
-        events = form.get("events") or ""
-        brand = "" if self.form_brand == ALL_BRANDS else self.form_brand
-        actor = signed_in_user().email
-        self.url_error = self.events_error = self.form_error = ""
-        self.saving = True
-        try:
-            endpoint, secret = await db_write(
-                create_webhook,
-                url,
-                events,
-                brand_code=brand or None,
-                name=form.get("name") or None,
-                actor=actor,
-            )
-        except DomainError as error:
-            self.saving = False
-            field = error.details.get("field")
-            if field == "url":
-                self.url_error = _field_message(error)
-            elif field == "events":
-                self.events_error = _field_message(error)
-            else:
-                self.form_error = error.message
-            return None
-        except Exception:
-            log.exception("webhooks: creating an endpoint failed")
-            self.saving = False
-            self.form_error = "Something went wrong and nothing was saved. Try again in a moment."
-            return None
-        log.info("%s creates webhook %s → %s", actor, endpoint.name, endpoint.url)
-        self._show_secret(
+        self.url_error = self.events_error = ""
+        change = db_write(
+            create_webhook,
+            (form.get("url") or "").strip(),
+            form.get("events") or "",
+            brand_code=self._brand_code(),
+            name=form.get("name") or None,
+            actor=signed_in_user().email,
+        )
+        return await self._attempt(_under_fields(self, change), done=self._created)
+
+    def _created(self, created: tuple[WebhookEndpoint, str]) -> str:
+        endpoint, secret = created
+        log.info("%s creates webhook %s → %s", signed_in_user().email, endpoint.name, endpoint.url)
+        self._show_endpoint_secret(
             endpoint,
             secret,
             f"The signing secret of {endpoint.name}. The receiver checks every delivery's "
             "webhook-signature with it (Standard Webhooks).",
         )
-        await self._refetch()
-        return rx.toast.success(f"Created webhook {endpoint.name}")
+        return f"Created webhook {endpoint.name}"
 
     @rx.event
     @requires("admin.webhooks")
     async def set_webhook_enabled(self, webhook_id: int, enabled: bool):
         """Enable or disable at once (no dialog: either is undone by the other)."""
-        target = row_by_id(self.webhooks, webhook_id)
+        target = self._listed(webhook_id)
         if target is None:
-            return rx.toast.error("That webhook is not on this page any more. Refresh the list.")
+            return rx.toast.error(self.LISTING.gone_message())
         actor = signed_in_user().email
         try:
             endpoint = await db_write(
-                set_enabled,
-                target.id,
-                bool(enabled),
-                reason=f"disabled by {actor}",
-                actor=actor,
+                set_enabled, target.id, bool(enabled), reason=f"disabled by {actor}", actor=actor
             )
         except DomainError as error:
             return rx.toast.error(error.message)
@@ -253,34 +183,31 @@ class AdminWebhooksState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.
     @rx.event
     @requires("admin.webhooks")
     async def confirm_rotate(self, webhook_id: int):
-        return self._open_on(webhook_id, "rotate")
+        return self._open_row("rotate", webhook_id, _name)
 
     @rx.event
     @requires("admin.webhooks")
     async def rotate_webhook_secret(self):
         if self.dialog != "rotate":
             return None
-        actor = signed_in_user().email
-        self.saving, self.form_error = True, ""
-        try:
-            endpoint, secret = await db_write(rotate_secret, self.target_id, actor=actor)
-        except DomainError as error:
-            self.saving, self.form_error = False, error.message
-            return None
-        log.info("%s rotates the secret of webhook %s", actor, endpoint.id)
-        self._show_secret(
+        change = db_write(rotate_secret, self.target_id, actor=signed_in_user().email)
+        return await self._attempt(change, done=self._rotated)
+
+    def _rotated(self, rotated: tuple[WebhookEndpoint, str]) -> str:
+        endpoint, secret = rotated
+        log.info("%s rotates the secret of webhook %s", signed_in_user().email, endpoint.id)
+        self._show_endpoint_secret(
             endpoint,
             secret,
             f"The new signing secret of {endpoint.name}. The previous one keeps signing "
             "beside it for 24 hours, so the receiver can switch without missing a message.",
         )
-        await self._refetch()
-        return rx.toast.success(f"Rotated the secret of {endpoint.name}")
+        return f"Rotated the secret of {endpoint.name}"
 
     @rx.event
     @requires("admin.webhooks")
     async def confirm_delete(self, webhook_id: int):
-        return self._open_on(webhook_id, "delete")
+        return self._open_row("delete", webhook_id, _name)
 
     @rx.event
     @requires("admin.webhooks")
@@ -294,9 +221,19 @@ class AdminWebhooksState(OneTimeSecrets, RoleGuard, TargetDialog, PagedList, rx.
             done=f"Deleted {name} and its deliveries",
         )
 
-    def _open_on(self, webhook_id: int, dialog: str) -> EventSpec | None:
-        target = row_by_id(self.webhooks, webhook_id)
-        if target is None:
-            return rx.toast.error("That webhook is not on this page any more. Refresh the list.")
-        self._open_target(dialog, target.id, target.name)
-        return None
+
+def _name(item: WebhookItem) -> str:
+    return item.name
+
+
+async def _under_fields(state: AdminWebhooksState, change: Awaitable[T]) -> T:
+    """`change`; a refusal naming the URL or the events shows under that field instead of
+    above the buttons."""
+    try:
+        return await change
+    except DomainError as error:
+        field = error.details.get("field")
+        if field not in ("url", "events"):
+            raise
+        setattr(state, f"{field}_error", _field_message(error))
+        raise DomainError("") from error

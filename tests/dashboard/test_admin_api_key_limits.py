@@ -16,7 +16,7 @@ def test_a_key_is_created_with_the_rate_and_burst_given(world):  # noqa: F811
     call(keys, "open_create")
     call(keys, "create_key", {"name": "fast", "scopes": ["stock:read"], "rate": "600/m",
                               "burst": "100"})
-    assert keys.dialog == "secret" and "client_id" in keys.new_key_note
+    assert keys.dialog == "secret" and "client_id" in keys.secret_note
     listed = next(item for item in keys.keys if item.name == "fast")
     assert listed.limit == "10/s · burst 100"
     call(keys, "on_dialog_change", False)

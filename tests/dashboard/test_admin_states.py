@@ -254,9 +254,9 @@ def test_admins_handlers_do_change_things(world):
     call(users, "set_form_brand", "NORTH")
     result = call(users, "create_user", {"email": "val@x.test", "name": "Val"})
     assert "Created val@x.test as vendor" in rendered(result)
-    assert users.dialog == "password" and len(users.temp_password) >= 12
+    assert users.dialog == "password" and len(users.new_secret) >= 12
     call(users, "on_dialog_change", False)
-    assert users.temp_password == ""  # the temporary password is shown once, then gone
+    assert users.new_secret == ""  # the temporary password is shown once, then gone
 
     call(users, "confirm_active", world.ids["admin"], False)
     assert call(users, "set_active") is None  # refused by the domain: inline, not a toast

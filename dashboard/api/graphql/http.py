@@ -15,6 +15,7 @@ session is used by one thread only.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import threading
@@ -116,14 +117,17 @@ def _refused(status: int, code: str, message: str, details: dict | None = None) 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _operation(
-    request: Request,
-    secret: str,
-    query: str,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    allowed: frozenset[OperationType],
-) -> JSONResponse:
+@dataclasses.dataclass(frozen=True)
+class _Operation:
+    """What a request asks to run, and which operation types its method allows."""
+
+    query: str
+    variables: dict[str, Any] | None
+    name: str | None
+    allowed: frozenset[OperationType]
+
+
+async def _operation(request: Request, secret: str, asked: _Operation) -> JSONResponse:
     with transaction() as session:
         holder = key_holder(session, secret)
     if holder is None:
@@ -135,15 +139,15 @@ async def _operation(
             secret=secret,
             holder=holder,
             session=session,
-            operation_name=operation_name,
+            operation_name=asked.name,
         )
         try:
             result = await schema.execute(
-                query,
-                variable_values=variables,
+                asked.query,
+                variable_values=asked.variables,
                 context_value=context,
-                operation_name=operation_name,
-                allowed_operation_types=allowed,
+                operation_name=asked.name,
+                allowed_operation_types=asked.allowed,
             )
         except InvalidOperationTypeError as error:
             if error.operation_type is OperationType.MUTATION:
@@ -176,17 +180,8 @@ async def _operation(
     return JSONResponse(body, status_code=context.status)
 
 
-def _run(
-    request: Request,
-    secret: str,
-    query: str,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    allowed: frozenset[OperationType],
-) -> JSONResponse:
-    return _loop().run_until_complete(
-        _operation(request, secret, query, variables, operation_name, allowed)
-    )
+def _run(request: Request, secret: str, asked: _Operation) -> JSONResponse:
+    return _loop().run_until_complete(_operation(request, secret, asked))
 
 
 ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -204,9 +199,8 @@ async def graphql_post(
     body: GraphQLRequest, request: Request, secret: str = Depends(bearer_secret)
 ) -> JSONResponse:
     """Run a GraphQL query or mutation (schema: docs/schema.graphql)."""
-    return await run_in_threadpool(
-        _run, request, secret, body.query, body.variables, body.operationName, ANY_OPERATION
-    )
+    asked = _Operation(body.query, body.variables, body.operationName, ANY_OPERATION)
+    return await run_in_threadpool(_run, request, secret, asked)
 
 
 _GET_PARAMETERS = [
@@ -277,4 +271,5 @@ async def graphql_get(request: Request) -> Any:
     if query is None:
         return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
     secret = bearer_secret(await bearer_scheme(request))
-    return await run_in_threadpool(_run, request, secret, query, variables, name, QUERIES_ONLY)
+    asked = _Operation(query, variables, name, QUERIES_ONLY)
+    return await run_in_threadpool(_run, request, secret, asked)

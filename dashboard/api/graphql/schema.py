@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import OperationDefinitionNode
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
@@ -65,6 +67,7 @@ from models.errors import DomainError, NotFound
 from models.stock import set_count
 from models.stock_queries import levels_by_variant, page_of_balances
 
+M = TypeVar("M", bound=BaseModel)
 #: At most this many SKUs in one `variants(skus:)` or `inventoryLevels(skus:)`.
 MAX_SKUS = 250
 #: Lexical tokens a document may have; a longer one is refused before it is parsed whole.
@@ -234,10 +237,17 @@ class Query:
         return Reservation.of(found, variant.sku if variant else "?")
 
 
-def _invalid(error: ValidationError) -> InvalidInput:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    return InvalidInput(code="validation_error", message=f"{field}: {first['msg']}", field=field)
+def _body(model: type[M], given: object) -> M | InvalidInput:
+    """The REST request body `model` made from a mutation's input (the same field names),
+    so that both APIs validate alike; a refusal as `InvalidInput`."""
+    values = {name: getattr(given, name) for name in model.model_fields if hasattr(given, name)}
+    try:
+        return model(**{k: v.value if isinstance(v, Enum) else v for k, v in values.items()})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        message = f"{field}: {first['msg']}"
+        return InvalidInput(code="validation_error", message=message, field=field)
 
 
 def _write(ctx: Context, scope: Scope, work) -> object:
@@ -255,6 +265,17 @@ def _write(ctx: Context, scope: Scope, work) -> object:
     return result
 
 
+def _mutate(
+    ctx: Context, scope: Scope, model: type[M], given: object, work: Callable[[Any, M], object]
+) -> object:
+    """A mutation: `given` validated as the REST body `model`, then `work(session, body)`
+    in its own transaction (`_write`)."""
+    body = _body(model, given)
+    if isinstance(body, InvalidInput):
+        return body
+    return _write(ctx, scope, lambda session: work(session, body))
+
+
 def _reservation_out(session, reservation: domain.Reservation) -> Reservation:
     variant = session.get(DomainVariant, reservation.variant_id)
     return Reservation.of(reservation, variant.sku if variant else "?")
@@ -268,19 +289,8 @@ class Mutation:
     )
     def reserve(self, info: Info, input: ReserveInput) -> ReservationResult:
         ctx = info.context
-        try:
-            body = ReserveRequest(
-                sku=input.sku,
-                qty=input.qty,
-                order_ref=input.order_ref,
-                channel=input.channel,
-                warehouse=input.warehouse,
-                ttl_seconds=input.ttl_seconds,
-            )
-        except ValidationError as error:
-            return _invalid(error)
 
-        def work(session):
+        def work(session, body: ReserveRequest):
             variant = variant_for(session, ctx.holder, body.sku)
             place = warehouse_for(session, body.warehouse).id if body.warehouse else None
             try:
@@ -300,7 +310,7 @@ class Mutation:
             metrics.count_reservation("created" if result.created else "replayed")
             return Reservation.of(result.reservation, variant.sku)
 
-        return _write(ctx, Scope.RESERVATIONS_WRITE, work)
+        return _mutate(ctx, Scope.RESERVATIONS_WRITE, ReserveRequest, input, work)
 
     @strawberry.mutation(description="The order was paid: the held units are sold.")
     def commit_reservation(self, info: Info, id: strawberry.ID) -> ReservationResult:
@@ -316,38 +326,18 @@ class Mutation:
     )
     def set_on_hand(self, info: Info, input: SetOnHandInput) -> InventoryLevelResult:
         ctx = info.context
-        try:
-            body = SetCount(
-                on_hand=input.on_hand,
-                expected_on_hand=input.expected_on_hand,
-                reason=input.reason.value,
-                note=input.note,
-                reference=input.reference,
-            )
-        except ValidationError as error:
-            return _invalid(error)
 
-        def work(session):
+        def work(session, body: SetCount):
             variant = variant_for(session, ctx.holder, input.sku)
             place = warehouse_for(session, input.warehouse)
-            set_count(
-                session,
-                variant.id,
-                place.id,
-                body.on_hand,
-                expected_on_hand=body.expected_on_hand,
-                reason=body.reason,
-                actor=ctx.holder.actor,
-                note=body.note,
-                reference=body.reference,
-            )
+            set_count(session, variant.id, place.id, actor=ctx.holder.actor, **body.model_dump())
             levels = levels_by_variant(session, [variant.id]).get(variant.id, [])
             level = next((x for x in levels if x.warehouse_id == place.id), None)
             if level is None:  # an inactive warehouse is not listed; say it as REST does
                 raise NotFound(f"Warehouse {input.warehouse!r} is not active.")
             return InventoryLevel.of(level)
 
-        return _write(ctx, Scope.STOCK_WRITE, work)
+        return _mutate(ctx, Scope.STOCK_WRITE, SetCount, input, work)
 
 
 def _close(ctx: Context, reservation_id: strawberry.ID, close, outcome: str) -> object:

@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from dashboard.items import item_of
 from models import catalog, errors
 from models import reservations as domain_reservations
 from models.stock_queries import WarehouseStock
@@ -24,7 +25,7 @@ class Brand:
 
     @classmethod
     def of(cls, brand: catalog.Brand) -> Brand:
-        return cls(code=brand.code, name=brand.name)
+        return item_of(cls, brand)
 
 
 @strawberry.type(description="A brand's style; its variants are colour × size.")
@@ -36,12 +37,7 @@ class Product:
 
     @classmethod
     def of(cls, product: catalog.Product) -> Product:
-        return cls(
-            style_code=product.style_code,
-            name=product.name,
-            category=product.category,
-            attributes=product.attributes,
-        )
+        return item_of(cls, product)
 
 
 @strawberry.type(description="A warehouse or store that holds stock.")
@@ -54,13 +50,18 @@ class Warehouse:
 
     @classmethod
     def of(cls, warehouse: catalog.Warehouse) -> Warehouse:
-        return cls(
-            code=warehouse.code,
-            name=warehouse.name,
-            kind=warehouse.kind,
-            priority=warehouse.priority,
-            active=warehouse.is_active,
-        )
+        return item_of(cls, warehouse, active=warehouse.is_active)
+
+
+def _warehouse(self, info: Info) -> Warehouse:
+    """The warehouse of a level or a reservation (`warehouse_id`)."""
+    return Warehouse.of(info.context.loaders.warehouses()[self.warehouse_id])
+
+
+async def _variant(self, info: Info) -> Variant | None:
+    """The variant of a level or a reservation (`variant_id`)."""
+    found = await info.context.loaders.variant_by_id.load(self.variant_id)
+    return Variant.of(found) if found else None
 
 
 @strawberry.type(description="On hand, reserved, available (= on hand − reserved), incoming.")
@@ -86,25 +87,10 @@ class InventoryLevel:
 
     @classmethod
     def of(cls, level: WarehouseStock) -> InventoryLevel:
-        return cls(
-            sku=level.sku,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            available=level.available,
-            incoming=level.incoming,
-            updated_at=level.updated_at,
-            variant_id=level.variant_id,
-            warehouse_id=level.warehouse_id,
-        )
+        return item_of(cls, level)
 
-    @strawberry.field
-    def warehouse(self, info: Info) -> Warehouse:
-        return Warehouse.of(info.context.loaders.warehouses()[self.warehouse_id])
-
-    @strawberry.field
-    async def variant(self, info: Info) -> Variant | None:
-        found = await info.context.loaders.variant_by_id.load(self.variant_id)
-        return Variant.of(found) if found else None
+    warehouse: Warehouse = strawberry.field(resolver=_warehouse)
+    variant: Variant | None = strawberry.field(resolver=_variant)
 
 
 @strawberry.type(description="A sellable colour × size of a product.")
@@ -120,16 +106,7 @@ class Variant:
 
     @classmethod
     def of(cls, variant: catalog.Variant) -> Variant:
-        return cls(
-            sku=variant.sku,
-            colour=variant.colour,
-            size=variant.size,
-            size_system=variant.size_system,
-            barcode=variant.barcode,
-            id_=variant.id,
-            brand_id=variant.brand_id,
-            product_id=variant.product_id,
-        )
+        return item_of(cls, variant, id_=variant.id)
 
     @strawberry.field
     async def brand(self, info: Info) -> Brand:
@@ -176,28 +153,10 @@ class Reservation:
 
     @classmethod
     def of(cls, reservation: domain_reservations.Reservation, sku: str) -> Reservation:
-        return cls(
-            id=strawberry.ID(str(reservation.id)),
-            sku=sku,
-            qty=reservation.qty,
-            channel=reservation.channel,
-            order_ref=reservation.order_ref,
-            status=reservation.status,
-            created_at=reservation.created_at,
-            expires_at=reservation.expires_at,
-            closed_at=reservation.closed_at,
-            variant_id=reservation.variant_id,
-            warehouse_id=reservation.warehouse_id,
-        )
+        return item_of(cls, reservation, id=strawberry.ID(str(reservation.id)), sku=sku)
 
-    @strawberry.field
-    def warehouse(self, info: Info) -> Warehouse:
-        return Warehouse.of(info.context.loaders.warehouses()[self.warehouse_id])
-
-    @strawberry.field
-    async def variant(self, info: Info) -> Variant | None:
-        found = await info.context.loaders.variant_by_id.load(self.variant_id)
-        return Variant.of(found) if found else None
+    warehouse: Warehouse = strawberry.field(resolver=_warehouse)
+    variant: Variant | None = strawberry.field(resolver=_variant)
 
 
 # --- connections ------------------------------------------------------------------------

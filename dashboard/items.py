@@ -1,0 +1,43 @@
+"""Domain rows turned into what a list or the API shows: `item_of` copies the fields a
+row already has under the same name, and `Moment` is a time as a list shows it.
+
+No Reflex here: the GraphQL types use `item_of` too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, TypeVar
+
+from dashboard.formatting import exact_time, relative_time
+
+T = TypeVar("T")
+
+
+def item_of(cls: type[T], row: object, **given: Any) -> T:
+    """An instance of the dataclass `cls`: the fields in `given` as given, every other
+    field that `row` has an attribute of the same name for copied from it (the rest keep
+    their defaults)."""
+    copied = {
+        f.name: getattr(row, f.name)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.init and f.name not in given and hasattr(row, f.name)
+    }
+    return cls(**copied, **given)
+
+
+@dataclasses.dataclass(frozen=True)
+class Moment:
+    """A time in a list: how long ago ("3 h ago"), and the exact time for the hover."""
+
+    ago: str = ""
+    exact: str = ""
+
+    @classmethod
+    def of(cls, at: datetime | None, never: str = "Never") -> Moment:
+        return cls(relative_time(at, never=never), exact_time(at))
+
+
+#: No time yet: the default of an item's `Moment` field.
+NO_MOMENT = Moment()
