@@ -19,9 +19,8 @@ from dashboard.components.admin import (
     select_field,
     table,
     text_field,
-    when,
 )
-from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.lists import list_view
 from dashboard.pages.alerts_inbox import (
     bulk_bar,
@@ -143,7 +142,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         number_cell(item.lead_time),
         number_cell(item.cover),
         cell(
-            rx.vstack(muted(item.updated_by), when(item.updated, item.updated_exact), spacing="0")
+            rx.vstack(muted(item.updated_by), moment(item.updated), spacing="0")
         ),
         cell(
             rx.icon_button(

@@ -19,10 +19,9 @@ from dashboard.components.admin import (
     row_menu,
     table,
     text_field,
-    when,
 )
 from dashboard.components.charts import chart_panel, panels_page, segmented
-from dashboard.components.figures import action_link, empty_state
+from dashboard.components.figures import action_link, empty_state, error_note, moment
 from dashboard.components.layout import app_shell
 from dashboard.registry import Nav, page
 from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
@@ -102,7 +101,7 @@ def _poll_row(item: PollItem) -> rx.Component:
             style={"font_variant_numeric": "tabular-nums"},
             data_testid="poll-votes",
         ),
-        cell(when(item.created, item.created_exact)),
+        cell(moment(item.created)),
         cell(_poll_actions(item), justify="end", width="48px"),
         background=rx.cond(item.selected, rx.color("accent", 2), "transparent"),
         data_testid="poll-row",
@@ -444,17 +443,8 @@ def _upload_dialog() -> rx.Component:
                     cursor="pointer",
                     data_testid="poll-csv-drop",
                 ),
-                rx.cond(
-                    S.upload_message != "",
-                    rx.callout(
-                        S.upload_message,
-                        icon="circle-alert",
-                        color_scheme="red",
-                        size="1",
-                        role="alert",
-                        width="100%",
-                        data_testid="upload-message",
-                    ),
+                error_note(
+                    S.upload_message, icon="circle-alert", width="100%", test_id="upload-message"
                 ),
                 rx.cond(
                     S.upload_errors.length() > 0,

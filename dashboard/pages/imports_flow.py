@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import MONO, cell, field, header, headers, muted, table
-from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card
+from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
 from dashboard.components.uploads import drop_zone, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
 from dashboard.states.imports import ImportsState
@@ -333,7 +333,7 @@ def _result_callout() -> rx.Component:
 
 def _counts() -> rx.Component:
     c = S.counts
-    return rx.grid(
+    return stat_grid(
         stat_card("New products", c.new_products, "Styles the file adds", test_id="count-products"),
         stat_card("New variants", c.new_variants, "Colour × size", test_id="count-variants"),
         stat_card(
@@ -350,9 +350,6 @@ def _counts() -> rx.Component:
             color=rx.cond(c.has_errors, rx.color("red", 11), rx.color("gray", 12)),
             test_id="count-errors",
         ),
-        columns=rx.breakpoints(initial="2", sm="3", md="5"),
-        spacing="3",
-        width="100%",
     )
 
 

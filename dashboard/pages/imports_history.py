@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import cell, header, muted, when
-from dashboard.components.figures import action_link, empty_state, numeric_cell, numeric_header
+from dashboard.components.admin import cell, header, muted
+from dashboard.components.figures import (
+    action_link,
+    empty_state,
+    moment,
+    numeric_cell,
+    numeric_header,
+)
 from dashboard.components.lists import list_view
 from dashboard.pages.imports_flow import SECTION, error_table
 from dashboard.states.imports import ImportsState
@@ -46,7 +52,7 @@ def _errors_link(item: HistoryItem) -> rx.Component:
 
 def _row(item: HistoryItem) -> rx.Component:
     return rx.table.row(
-        cell(when(item.when, item.when_exact)),
+        cell(moment(item.when)),
         cell(
             rx.vstack(
                 rx.text(item.file_name, size="2", weight="medium", word_break="break-all"),

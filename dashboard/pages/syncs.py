@@ -19,9 +19,8 @@ from dashboard.components.admin import (
     spinner_block,
     table,
     text_field,
-    when,
 )
-from dashboard.components.figures import NUMERIC, action_link, empty_state
+from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
 from dashboard.components.lists import list_view, newer_older
 from dashboard.registry import Nav, page
 from dashboard.states.syncs import (
@@ -115,7 +114,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
 def _freshness_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
         _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
-        muted(item.last_success, title=item.last_success_exact, white_space="nowrap"),
+        muted(item.last_success.text, title=item.last_success.exact, white_space="nowrap"),
     )
 
 
@@ -208,7 +207,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
         _brand_cell(item),
         _schedule_cell(item),
         _freshness_cell(item),
-        cell(when(item.next_run, item.next_run_exact), data_testid="next-run"),
+        cell(moment(item.next_run), data_testid="next-run"),
         _last_run_cell(item),
         _actions(item),
         data_testid="sync-row",
@@ -295,7 +294,7 @@ def _run_row(item: RunItem) -> rx.Component:
             ),
             data_testid="run-status",
         ),
-        cell(when(item.started, item.started_exact)),
+        cell(moment(item.started)),
         cell(muted(item.trigger, size="2")),
         cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
         cell(

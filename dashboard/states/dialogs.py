@@ -88,6 +88,38 @@ class DialogState(rx.State, mixin=True):
         more = description(result) if callable(description) else description
         return rx.toast.success(title, description=more) if more else rx.toast.success(title)
 
+    async def _act(
+        self,
+        change: Awaitable[T],
+        *,
+        done: str,
+        actor: str,
+        what: str,
+        then: Iterable[EventSpec] = (),
+    ) -> EventSpec | list[EventSpec] | None:
+        """Run a row or page action: through `_attempt` while a dialog is open (the error
+        shows in it), else with a toast either way (a refused one refetches the page: the
+        row may have changed under the user). A success is logged as `actor: what` and
+        answered with its toast followed by `then`.
+        """
+        if self.dialog:
+            toast = await self._attempt(change, done=done)
+            if toast is None:
+                return None
+        else:
+            try:
+                await change
+            except DomainError as error:
+                await self._refetch()
+                return rx.toast.error(error.message, description="Nothing was changed.")
+            except Exception:
+                log.exception("%s: %s failed", type(self).__name__, what)
+                return rx.toast.error(UNEXPECTED)
+            await self._refetch()
+            toast = rx.toast.success(done)
+        log.info("%s: %s", actor, what)
+        return [toast, *then]
+
 
 class TargetDialog(DialogState, mixin=True):
     """A `DialogState` whose dialogs act on one row of the page: `target_id`, named in

@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.formatting import Moment, moment_of, plural, relative_time, units
 from dashboard.states.alerts.common import (
     ANY,
     KIND_COLORS,
@@ -81,8 +81,7 @@ class AlertItem:
     warehouse: str = ""
     available: str = ""
     threshold: str = ""
-    since: str = ""
-    since_exact: str = ""
+    since: Moment = dataclasses.field(default_factory=Moment)
     state_note: str = ""
     can_ack: bool = False
     can_reopen: bool = False
@@ -126,8 +125,7 @@ def _alert_item(row: Any) -> AlertItem:
         warehouse=row.warehouse_code,
         available="" if row.available is None else units(row.available),
         threshold="" if row.threshold is None else units(row.threshold),
-        since=relative_time(row.raised_at),
-        since_exact=exact_time(row.raised_at),
+        since=moment_of(row.raised_at),
         state_note=_status_note(row),
         can_ack=row.status in ("open", "snoozed"),
         can_reopen=row.status in ("acknowledged", "snoozed"),
@@ -373,24 +371,13 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
     async def _change(self, alert_id: int, fn: Callable[..., Any], done: str, **kwargs: Any):
         """Run `fn` on the alert: in the open dialog through `_attempt`, else with a toast."""
         user = signed_in_user()
-        change = db_write(fn, alert_id, actor_id=user.id, **kwargs)
-        if self.dialog:
-            toast = await self._attempt(change, done=done)
-            if toast is None:
-                return None
-            log.info("%s: %s alert %s", user.email, fn.__name__, alert_id)
-            return [toast, SidebarState.refresh()]
-        try:
-            await change
-        except DomainError as error:
-            await self._refetch()
-            return rx.toast.error(error.message, description="Nothing was changed.")
-        except Exception:
-            log.exception("alerts: %s on %s failed", fn.__name__, alert_id)
-            return rx.toast.error(UNEXPECTED)
-        log.info("%s: %s alert %s", user.email, fn.__name__, alert_id)
-        await self._refetch()
-        return [rx.toast.success(done), SidebarState.refresh()]
+        return await self._act(
+            db_write(fn, alert_id, actor_id=user.id, **kwargs),
+            done=done,
+            actor=user.email,
+            what=f"{fn.__name__} alert {alert_id}",
+            then=[SidebarState.refresh()],
+        )
 
     @rx.event
     @requires("alerts.work")

@@ -13,7 +13,7 @@ import reflex as rx
 from sqlalchemy import select
 from sqlmodel import Session
 
-from dashboard.formatting import exact_time, relative_time, units
+from dashboard.formatting import Moment, moment_of, units
 from dashboard.states.alerts.common import (
     ANY,
     LEVEL_LABELS,
@@ -55,8 +55,7 @@ class RuleItem:
     lead_time: str = ""
     cover: str = ""
     updated_by: str = ""
-    updated: str = ""
-    updated_exact: str = ""
+    updated: Moment = dataclasses.field(default_factory=Moment)
 
 
 @dataclasses.dataclass
@@ -192,8 +191,7 @@ def _rule_item(r) -> RuleItem:
         lead_time=f"{r.lead_time_days} d",
         cover=f"{r.target_cover_days} d",
         updated_by=r.updated_by,
-        updated=relative_time(r.updated_at),
-        updated_exact=exact_time(r.updated_at),
+        updated=moment_of(r.updated_at),
     )
 
 
