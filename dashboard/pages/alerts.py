@@ -141,9 +141,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         number_cell(item.reorder_qty),
         number_cell(item.lead_time),
         number_cell(item.cover),
-        cell(
-            rx.vstack(muted(item.updated_by), moment(item.updated), spacing="0")
-        ),
+        cell(rx.vstack(muted(item.updated_by), moment(item.updated), spacing="0")),
         cell(
             rx.icon_button(
                 rx.icon("trash-2", size=14),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import cell, header, muted
+from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
 from dashboard.components.figures import (
     action_link,
     empty_state,
@@ -117,32 +118,28 @@ def history() -> rx.Component:
 
 def run_errors_dialog() -> rx.Component:
     """A past import's errors (the first ones; the CSV has all)."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.run_title, size="4"),
-            rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
-            muted(S.run_errors_note, padding_y="10px"),
-            rx.scroll_area(
-                error_table(S.run_errors, "run-error-table"),
-                type="auto",
-                scrollbars="vertical",
-                max_height="50vh",
-            ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("download", size=14),
-                    "Download errors (CSV)",
-                    on_click=S.download_run_errors,
-                    variant="soft",
-                ),
-                rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                justify="end",
-                spacing="2",
-                padding_top="14px",
-            ),
-            max_width="820px",
-            data_testid="run-errors-dialog",
+    return view_dialog(
+        S,
+        "run-errors",
+        muted(S.run_errors_note, padding_y="10px"),
+        rx.scroll_area(
+            error_table(S.run_errors, "run-error-table"),
+            type="auto",
+            scrollbars="vertical",
+            max_height="50vh",
         ),
-        open=S.dialog == "run-errors",
-        on_open_change=S.on_dialog_change,
+        title=rx.dialog.title(S.run_title, size="4"),
+        description=rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
+        footer=dialog_footer(
+            rx.button(
+                rx.icon("download", size=14),
+                "Download errors (CSV)",
+                on_click=S.download_run_errors,
+                variant="soft",
+            ),
+            close_button("Close", variant="soft", color_scheme="gray"),
+            padding_top="14px",
+        ),
+        width="820px",
+        test_id="run-errors-dialog",
     )

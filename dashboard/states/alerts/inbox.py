@@ -369,15 +369,9 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
         return rx.redirect(self._href(kind="", brand="", warehouse=""))
 
     async def _change(self, alert_id: int, fn: Callable[..., Any], done: str, **kwargs: Any):
-        """Run `fn` on the alert: in the open dialog through `_attempt`, else with a toast."""
-        user = signed_in_user()
-        return await self._act(
-            db_write(fn, alert_id, actor_id=user.id, **kwargs),
-            done=done,
-            actor=user.email,
-            what=f"{fn.__name__} alert {alert_id}",
-            then=[SidebarState.refresh()],
-        )
+        """Run `fn` on the alert (the sidebar's open count follows)."""
+        refresh = [SidebarState.refresh()]
+        return await self._act(fn, alert_id, "alert", done=done, then=refresh, **kwargs)
 
     @rx.event
     @requires("alerts.work")
