@@ -21,6 +21,7 @@ from dashboard.components.admin import (
     text_field,
 )
 from dashboard.components.figures import NUMERIC, empty_state, moment
+from dashboard.components.filters import search_form
 from dashboard.components.lists import list_view
 from dashboard.pages.alerts_inbox import (
     bulk_bar,
@@ -179,18 +180,13 @@ def _inherit_box() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("What does a SKU inherit?", as_="h2", size="3"),
-            rx.form(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=14)),
-                    name="sku",
-                    default_value=R.sku,
-                    key=R.sku,
-                    placeholder="SKU, alias or barcode, then Enter",
-                    aria_label="SKU to look up",
-                    width="320px",
-                ),
-                on_submit=R.look_up,
-                reset_on_submit=False,
+            search_form(
+                R.look_up,
+                name="sku",
+                value=R.sku,
+                placeholder="SKU, alias or barcode, then Enter",
+                aria_label="SKU to look up",
+                width="320px",
             ),
             rx.cond(R.inherit_error != "", rx.text(R.inherit_error, color_scheme="red", size="2")),
             rx.cond(
