@@ -9,11 +9,11 @@ from dashboard.components.admin import (
     MONO,
     cell,
     dialog_wiring,
-    field,
     form_dialog,
     headers,
     muted,
     number_cell,
+    text_field,
 )
 from dashboard.components.figures import NUMERIC, empty_state, error_note, moment
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
@@ -256,18 +256,14 @@ def inbox_table() -> rx.Component:
 
 def snooze_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        text_field(
             "Until",
-            rx.input(
-                id="snooze-until",
-                name="until",
-                type="date",
-                default_value=S.snooze_default,
-                key=S.snooze_default,
-                required=True,
-                width="100%",
-            ),
-            for_id="snooze-until",
+            "snooze-until",
+            name="until",
+            type="date",
+            default_value=S.snooze_default,
+            key=S.snooze_default,
+            required=True,
             hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
         ),
         title="Snooze " + S.target_label,

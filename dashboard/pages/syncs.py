@@ -19,6 +19,7 @@ from dashboard.components.admin import (
     spinner_block,
     table,
     text_field,
+    when,
 )
 from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
@@ -208,7 +209,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
         _brand_cell(item),
         _schedule_cell(item),
         _freshness_cell(item),
-        cell(moment(item.next_run), data_testid="next-run"),
+        cell(when(item.next_run, item.next_run_exact), data_testid="next-run"),
         _last_run_cell(item),
         _actions(item),
         data_testid="sync-row",

@@ -118,7 +118,9 @@ class BrandItem:
     last_success: Moment = dataclasses.field(default_factory=Moment)
     freshness: str = ""
     freshness_tone: str = "gray"
-    next_run: Moment = dataclasses.field(default_factory=Moment)
+    #: When the scheduler runs it next ("in 12 min", "—" while paused); exact on hover.
+    next_run: str = ""
+    next_run_exact: str = ""
     last_status: str = ""
     last_status_tone: str = "gray"
     last_counts: str = ""
@@ -144,12 +146,12 @@ class BrandItem:
             last_success=moment_of(health.last_success_at, now),
             freshness=freshness,
             freshness_tone=tone,
-            next_run=Moment(
+            next_run=(
                 "—"
                 if connector.paused
-                else until(health.next_run_at, now) or "Waiting for the scheduler",
-                exact_time(health.next_run_at),
+                else until(health.next_run_at, now) or "Waiting for the scheduler"
             ),
+            next_run_exact=exact_time(health.next_run_at),
             last_status=last.status if last else "",
             last_status_tone=STATUS_TONES.get(last.status, "gray") if last else "gray",
             last_counts=run_counts(last) if last else "Not run yet",
