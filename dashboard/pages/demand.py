@@ -25,8 +25,9 @@ from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
 from dashboard.components.figures import action_link, empty_state, error_note, moment
 from dashboard.components.layout import app_shell
+from dashboard.components.uploads import error_table
 from dashboard.registry import Nav, page
-from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
+from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem
 
 TITLE = "Demand"
 S = DemandState
@@ -392,16 +393,6 @@ def _created_dialog() -> rx.Component:
     )
 
 
-def _row_error(item: RowErrorItem) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(item.row, justify="end"),
-        rx.table.cell(item.column),
-        rx.table.cell(rx.code(item.value)),
-        rx.table.cell(item.reason),
-        data_testid="upload-error-row",
-    )
-
-
 def _upload_dialog() -> rx.Component:
     return view_dialog(
         S,
@@ -435,10 +426,11 @@ def _upload_dialog() -> rx.Component:
             rx.cond(
                 S.upload_errors.length() > 0,
                 rx.box(
-                    table(
-                        *headers("Row", "Column", "Value", "Problem", right=("Row",)),
-                        body=rx.foreach(S.upload_errors, _row_error),
-                        test_id="upload-error-table",
+                    error_table(
+                        S.upload_errors,
+                        "upload-error-table",
+                        reason="Problem",
+                        row_test_id="upload-error-row",
                     ),
                     max_height="220px",
                     overflow_y="auto",

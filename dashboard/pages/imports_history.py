@@ -15,7 +15,8 @@ from dashboard.components.figures import (
     numeric_header,
 )
 from dashboard.components.lists import list_view
-from dashboard.pages.imports_flow import SECTION, error_table
+from dashboard.components.uploads import error_table
+from dashboard.pages.imports_flow import SECTION
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_history import HistoryItem
 
