@@ -45,3 +45,8 @@ def view_dialog(
         open=state.dialog == name,
         on_open_change=state.on_dialog_change,
     )
+
+
+def scrolling(child: rx.Component, max_height: str, **props: Any) -> rx.Component:
+    """`child` (a long table) scrolling vertically past `max_height`, inside a dialog."""
+    return rx.scroll_area(child, type="auto", scrollbars="vertical", max_height=max_height, **props)

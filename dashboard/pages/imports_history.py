@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import cell, header, muted
-from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
+from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import (
     action_link,
     empty_state,
@@ -123,12 +123,7 @@ def run_errors_dialog() -> rx.Component:
         S,
         "run-errors",
         muted(S.run_errors_note, padding_y="10px"),
-        rx.scroll_area(
-            error_table(S.run_errors, "run-error-table"),
-            type="auto",
-            scrollbars="vertical",
-            max_height="50vh",
-        ),
+        scrolling(error_table(S.run_errors, "run-error-table"), "50vh"),
         title=rx.dialog.title(S.run_title, size="4"),
         description=rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
         footer=dialog_footer(

@@ -21,7 +21,7 @@ from dashboard.components.admin import (
     text_field,
     when,
 )
-from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
+from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
 from dashboard.components.lists import list_view, newer_older
 from dashboard.registry import Nav, page
@@ -430,15 +430,13 @@ def _run_dialog() -> rx.Component:
         rx.cond(
             S.run_samples.length() > 0,
             rx.vstack(
-                rx.scroll_area(
+                scrolling(
                     table(
                         *headers("Where", "SKU", "Location", "Problem"),
                         body=rx.foreach(S.run_samples, _sample_row),
                         test_id="run-samples",
                     ),
-                    max_height="360px",
-                    type="auto",
-                    scrollbars="vertical",
+                    "360px",
                 ),
                 muted(S.run_more_errors),
                 spacing="2",
