@@ -24,17 +24,15 @@ from dashboard.states.alerts.common import (
     KIND_LABELS,
     ROUTE,
     VIEW_LABELS,
-    brand_choices,
+    BrandPicker,
     brand_id_of,
     code_or_any,
     href,
-    warehouse_choices,
     warehouse_id_of,
 )
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import (
-    Choice,
     PagedList,
     db_read,
     db_write,
@@ -212,18 +210,15 @@ class SnoozeForm(TypedDict, total=False):
     until: str
 
 
-class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
+class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts?view=&kind=&brand=&warehouse=&group=&page=: the inbox; it follows alert
     changes while open (a new alert shows without a reload)."""
 
     alerts: list[AlertItem] = []
     view: str = "open"
     kind: str = ANY
-    brand: str = ANY
     warehouse: str = ANY
     group: str = ""
-    brands: list[Choice] = []
-    warehouses: list[Choice] = []
     counts: dict[str, str] = {}
     loaded: bool = False
     load_error: str = ""
@@ -293,14 +288,14 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
         self.view = view if view in VIEWS else "open"
         kind = query_param(params, "kind")
         self.kind = kind if kind in KIND_LABELS else ANY
-        self.brand = code_or_any(query_param(params, "brand"))
+        self._read_brand(params)
         self.warehouse = code_or_any(query_param(params, "warehouse"))
         group = query_param(params, "group")
         self.group = group if group in GROUP_LABELS else ""
         self.selected, self.bulk_error = [], ""
         self._close_dialog()
         if not self.brands:
-            self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+            await self._read_choices()
         generation = self._next_generation()
         await self._refetch()
         return AlertsState.watch(generation)

@@ -18,17 +18,14 @@ from dashboard.states.alerts.common import (
     ANY,
     LEVEL_LABELS,
     RULES_ROUTE,
-    brand_choices,
+    BrandPicker,
     brand_id_of,
-    code_or_any,
     href,
-    warehouse_choices,
     warehouse_id_of,
 )
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import (
-    Choice,
     PagedList,
     db_read,
     db_write,
@@ -195,13 +192,10 @@ def _rule_item(r) -> RuleItem:
     )
 
 
-class AlertRulesState(RoleGuard, DialogState, PagedList, rx.State):
+class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
 
     rules: list[RuleItem] = []
-    brand: str = ANY
-    brands: list[Choice] = []
-    warehouses: list[Choice] = []
     loaded: bool = False
     load_error: str = ""
     sku: str = ""
@@ -218,10 +212,10 @@ class AlertRulesState(RoleGuard, DialogState, PagedList, rx.State):
     @requires("alerts.read")
     async def load(self) -> None:
         params = self.router.url.query_parameters
-        self.brand = code_or_any(query_param(params, "brand"))
+        self._read_brand(params)
         self.sku = query_param(params, "sku")
         self._close_dialog()
-        self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+        await self._read_choices()
         await self._refetch()
 
     async def _refetch(self) -> None:
