@@ -91,3 +91,30 @@ def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Componen
         ),
         width="100%",
     )
+
+
+def stat_grid(*cards: rx.Component) -> rx.Component:
+    """A row of up to five stat cards (two a row on a phone, three on a tablet)."""
+    return rx.grid(
+        *cards, columns=rx.breakpoints(initial="2", sm="3", md="5"), spacing="3", width="100%"
+    )
+
+
+def error_note(
+    message: rx.Var, *, test_id: str = "", icon: str = "triangle-alert", **props: Any
+) -> rx.Component:
+    """`message` in a small red callout read out as an alert; nothing while it is empty."""
+    if test_id:
+        props["data_testid"] = test_id
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon=icon, color_scheme="red", size="1", role="alert", **props),
+    )
+
+
+def moment(value: rx.Var, **props: Any) -> rx.Component:
+    """A `Moment`: its words ("3 h ago") with the exact time on hover (size=None: the
+    surrounding text's size)."""
+    props = {"size": "2", "white_space": "nowrap", **props}
+    shown = {name: prop for name, prop in props.items() if prop is not None}
+    return rx.text(value.text, title=value.exact, **shown)

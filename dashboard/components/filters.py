@@ -36,6 +36,12 @@ def search_box(
     )
 
 
+def search_form(on_submit: Any, **box: Any) -> rx.Component:
+    """A `search_box` in its own form: Enter submits it to `on_submit` (the search
+    writes the URL, so the box keeps what was typed)."""
+    return rx.form(search_box(**box), on_submit=on_submit, reset_on_submit=False, width="auto")
+
+
 def clear_filters(state: Any, size: str = "2") -> rx.Component:
     """A quiet "Clear filters" button, shown only while `state.filtered`."""
     return rx.cond(

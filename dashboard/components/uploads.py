@@ -18,7 +18,8 @@ from typing import Any
 
 import reflex as rx
 
-from dashboard.components.figures import NUMERIC
+from dashboard.components.admin import MONO, cell, header, table
+from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header
 
 #: What a CSV drop zone accepts (the browser's file chooser filters by these).
 CSV_FILES = {
@@ -131,4 +132,30 @@ def progress_bar(label: rx.Var | str, percent: rx.Var, *, test_id: str, **props)
         role="status",
         data_testid=test_id,
         **props,
+    )
+
+
+def error_table(
+    rows: rx.Var, test_id: str, *, reason: str = "Reason", row_test_id: str = "error-row"
+) -> rx.Component:
+    """An uploaded file's bad cells as row, column, value and `reason` (an import's check,
+    a past import's errors, a poll's refused answers). `rows` hold row, column, value
+    and reason."""
+
+    def error_row(item: rx.Var) -> rx.Component:
+        return rx.table.row(
+            numeric_cell(item.row),
+            cell(rx.text(item.column, size="2", weight="medium")),
+            cell(rx.text(item.value, style=MONO, word_break="break-all")),
+            cell(rx.text(item.reason, size="2")),
+            data_testid=row_test_id,
+        )
+
+    return table(
+        numeric_header("Row"),
+        header("Column"),
+        header("Value", width="22%"),
+        header(reason, width="46%"),
+        body=rx.foreach(rows, error_row),
+        test_id=test_id,
     )

@@ -19,9 +19,9 @@ from dashboard.components.admin import (
     select_field,
     table,
     text_field,
-    when,
 )
-from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.figures import NUMERIC, empty_state, moment
+from dashboard.components.filters import search_form
 from dashboard.components.lists import list_view
 from dashboard.pages.alerts_inbox import (
     bulk_bar,
@@ -142,9 +142,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         number_cell(item.reorder_qty),
         number_cell(item.lead_time),
         number_cell(item.cover),
-        cell(
-            rx.vstack(muted(item.updated_by), when(item.updated, item.updated_exact), spacing="0")
-        ),
+        cell(rx.vstack(muted(item.updated_by), moment(item.updated), spacing="0")),
         cell(
             rx.icon_button(
                 rx.icon("trash-2", size=14),
@@ -182,18 +180,13 @@ def _inherit_box() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("What does a SKU inherit?", as_="h2", size="3"),
-            rx.form(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=14)),
-                    name="sku",
-                    default_value=R.sku,
-                    key=R.sku,
-                    placeholder="SKU, alias or barcode, then Enter",
-                    aria_label="SKU to look up",
-                    width="320px",
-                ),
-                on_submit=R.look_up,
-                reset_on_submit=False,
+            search_form(
+                R.look_up,
+                name="sku",
+                value=R.sku,
+                placeholder="SKU, alias or barcode, then Enter",
+                aria_label="SKU to look up",
+                width="320px",
             ),
             rx.cond(R.inherit_error != "", rx.text(R.inherit_error, color_scheme="red", size="2")),
             rx.cond(

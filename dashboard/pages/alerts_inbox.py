@@ -9,14 +9,13 @@ from dashboard.components.admin import (
     MONO,
     cell,
     dialog_wiring,
-    field,
     form_dialog,
     headers,
     muted,
     number_cell,
-    when,
+    text_field,
 )
-from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.figures import NUMERIC, empty_state, error_note, moment
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
 from dashboard.components.lists import list_view
 from dashboard.components.live import live_badge
@@ -146,7 +145,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
         cell(rx.text(item.warehouse, weight="medium")),
         number_cell(rx.cond(item.available != "", item.available, "—")),
         number_cell(rx.cond(item.threshold != "", item.threshold, "—")),
-        cell(when(item.since, item.since_exact)),
+        cell(moment(item.since)),
         cell(muted(item.state_note, size="1")),
         cell(_alert_actions(item), justify="end"),
         data_testid="alert-row",
@@ -257,18 +256,14 @@ def inbox_table() -> rx.Component:
 
 def snooze_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        text_field(
             "Until",
-            rx.input(
-                id="snooze-until",
-                name="until",
-                type="date",
-                default_value=S.snooze_default,
-                key=S.snooze_default,
-                required=True,
-                width="100%",
-            ),
-            for_id="snooze-until",
+            "snooze-until",
+            name="until",
+            type="date",
+            default_value=S.snooze_default,
+            key=S.snooze_default,
+            required=True,
             hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
         ),
         title="Snooze " + S.target_label,
@@ -294,20 +289,16 @@ def bulk_bar() -> rx.Component:
                     on_click=S.bulk_acknowledge,
                     size="1",
                 ),
-                rx.button(
-                    "Snooze 1 day",
-                    on_click=S.bulk_snooze(1),
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                ),
-                rx.button(
-                    "Snooze 1 week",
-                    on_click=S.bulk_snooze(7),
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                ),
+                *[
+                    rx.button(
+                        f"Snooze 1 {span}",
+                        on_click=S.bulk_snooze(days),
+                        size="1",
+                        variant="soft",
+                        color_scheme="gray",
+                    )
+                    for span, days in (("day", 1), ("week", 7))
+                ],
                 rx.button(
                     "Clear",
                     on_click=S.clear_selection,
@@ -319,17 +310,7 @@ def bulk_bar() -> rx.Component:
                 align="center",
                 wrap="wrap",
             ),
-            rx.cond(
-                S.bulk_error != "",
-                rx.callout(
-                    S.bulk_error,
-                    icon="triangle-alert",
-                    color_scheme="red",
-                    size="1",
-                    role="alert",
-                    data_testid="bulk-error",
-                ),
-            ),
+            error_note(S.bulk_error, test_id="bulk-error"),
             spacing="2",
             padding="8px 12px",
             border_radius="6px",

@@ -12,6 +12,7 @@ from dashboard import routes
 from dashboard.components.admin import (
     cell,
     copy_box,
+    dialog_wiring,
     field,
     form_dialog,
     headers,
@@ -19,13 +20,14 @@ from dashboard.components.admin import (
     row_menu,
     table,
     text_field,
-    when,
 )
 from dashboard.components.charts import chart_panel, panels_page, segmented
-from dashboard.components.figures import action_link, empty_state
+from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
+from dashboard.components.figures import action_link, empty_state, error_note, moment
 from dashboard.components.layout import app_shell
+from dashboard.components.uploads import error_table
 from dashboard.registry import Nav, page
-from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem, RowErrorItem
+from dashboard.states.demand import ROUTE, SIGNAL_KINDS, DemandState, PollItem
 
 TITLE = "Demand"
 S = DemandState
@@ -102,7 +104,7 @@ def _poll_row(item: PollItem) -> rx.Component:
             style={"font_variant_numeric": "tabular-nums"},
             data_testid="poll-votes",
         ),
-        cell(when(item.created, item.created_exact)),
+        cell(moment(item.created)),
         cell(_poll_actions(item), justify="end", width="48px"),
         background=rx.cond(item.selected, rx.color("accent", 2), "transparent"),
         data_testid="poll-row",
@@ -274,12 +276,9 @@ def _create_dialog() -> rx.Component:
         title="New poll",
         description="Each answer can signal what choosing it asks for (a style code, a size, "
         "a colour, a category or a brand): that is how votes meet stock.",
-        open=S.dialog == "create",
-        on_open_change=S.on_dialog_change,
+        **dialog_wiring(S, "create"),
         on_submit=S.create_poll,
         submit_label="Create poll",
-        saving=S.saving,
-        error=S.form_error,
         test_id="new-poll-dialog",
         max_width="640px",
     )
@@ -350,152 +349,122 @@ def _frame_origins_form() -> rx.Component:
     )
 
 
+def _poll_named() -> rx.Component:
+    """A poll dialog's description: the poll's name."""
+    return rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px")
+
+
 def _embed_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Embed the poll", size="4"),
-            rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px"),
-            _embed_body(),
-            rx.hstack(rx.dialog.close(rx.button("Done")), justify="end", padding_top="16px"),
-            max_width="600px",
-            data_testid="embed-dialog",
-        ),
-        open=S.dialog == "embed",
-        on_open_change=S.on_dialog_change,
+    return view_dialog(
+        S,
+        "embed",
+        _embed_body(),
+        title=rx.dialog.title("Embed the poll", size="4"),
+        description=_poll_named(),
+        width="600px",
+        test_id="embed-dialog",
     )
 
 
 def _created_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Poll created", size="4"),
-            rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px"),
-            rx.vstack(
-                rx.text("Webhook secret", size="2", weight="medium"),
-                rx.callout(
-                    "Copy it now: it is shown only this once. A survey tool signs its "
-                    "webhook calls to /api/v1/polls/{id}/responses with it.",
-                    icon="triangle-alert",
-                    color_scheme="amber",
-                    size="1",
-                ),
-                copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
-                rx.separator(size="4", margin_y="8px"),
-                rx.text("Embed on a storefront", size="2", weight="medium"),
-                _embed_body(),
-                spacing="2",
-                width="100%",
+    return view_dialog(
+        S,
+        "created",
+        rx.vstack(
+            rx.text("Webhook secret", size="2", weight="medium"),
+            rx.callout(
+                "Copy it now: it is shown only this once. A survey tool signs its "
+                "webhook calls to /api/v1/polls/{id}/responses with it.",
+                icon="triangle-alert",
+                color_scheme="amber",
+                size="1",
             ),
-            rx.hstack(rx.dialog.close(rx.button("Done")), justify="end", padding_top="16px"),
-            max_width="600px",
-            data_testid="created-dialog",
+            copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
+            rx.separator(size="4", margin_y="8px"),
+            rx.text("Embed on a storefront", size="2", weight="medium"),
+            _embed_body(),
+            spacing="2",
+            width="100%",
         ),
-        open=S.dialog == "created",
-        on_open_change=S.on_dialog_change,
-    )
-
-
-def _row_error(item: RowErrorItem) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(item.row, justify="end"),
-        rx.table.cell(item.column),
-        rx.table.cell(rx.code(item.value)),
-        rx.table.cell(item.reason),
-        data_testid="upload-error-row",
+        title=rx.dialog.title("Poll created", size="4"),
+        description=_poll_named(),
+        width="600px",
+        test_id="created-dialog",
     )
 
 
 def _upload_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Upload survey answers", size="4"),
-            rx.dialog.description(
-                rx.text(
-                    "Into “",
-                    S.target_label,
-                    "”. A CSV export with a respondent column "
-                    "(respondent, participant id, response id…), an answer column "
-                    "(answer, option, choice) and optionally a date. Every row is "
-                    "recorded, or none: rows naming an unknown answer are listed.",
-                ),
-                style=_DESCRIPTION,
-                margin_bottom="14px",
-            ),
-            rx.vstack(
-                rx.upload.root(
-                    rx.vstack(
-                        rx.icon("file-up", size=20, color=rx.color("gray", 10)),
-                        rx.cond(
-                            rx.selected_files("poll-csv").length() > 0,
-                            rx.text(rx.selected_files("poll-csv")[0], size="2", weight="medium"),
-                            rx.text("Drop the CSV here, or click to choose it", size="2"),
-                        ),
-                        align="center",
-                        spacing="1",
+    return view_dialog(
+        S,
+        "upload",
+        rx.vstack(
+            rx.upload.root(
+                rx.vstack(
+                    rx.icon("file-up", size=20, color=rx.color("gray", 10)),
+                    rx.cond(
+                        rx.selected_files("poll-csv").length() > 0,
+                        rx.text(rx.selected_files("poll-csv")[0], size="2", weight="medium"),
+                        rx.text("Drop the CSV here, or click to choose it", size="2"),
                     ),
-                    id="poll-csv",
-                    accept={"text/csv": [".csv"], "text/plain": [".txt"]},
-                    max_files=1,
-                    multiple=False,
-                    border=f"1px dashed {rx.color('gray', 7)}",
-                    border_radius="var(--radius-3)",
-                    padding="20px",
-                    width="100%",
-                    cursor="pointer",
-                    data_testid="poll-csv-drop",
+                    align="center",
+                    spacing="1",
                 ),
-                rx.cond(
-                    S.upload_message != "",
-                    rx.callout(
-                        S.upload_message,
-                        icon="circle-alert",
-                        color_scheme="red",
-                        size="1",
-                        role="alert",
-                        width="100%",
-                        data_testid="upload-message",
-                    ),
-                ),
-                rx.cond(
-                    S.upload_errors.length() > 0,
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *headers("Row", "Column", "Value", "Problem", right=("Row",)),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(S.upload_errors, _row_error)),
-                            size="1",
-                            variant="surface",
-                            width="100%",
-                        ),
-                        max_height="220px",
-                        overflow_y="auto",
-                        width="100%",
-                        data_testid="upload-errors",
-                    ),
-                ),
-                rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                    rx.button(
-                        rx.icon("upload", size=14),
-                        "Import votes",
-                        on_click=S.upload_csv(rx.upload_files_chunk(upload_id="poll-csv")),
-                        loading=S.saving,
-                    ),
-                    justify="end",
-                    spacing="2",
-                    width="100%",
-                ),
-                spacing="3",
+                id="poll-csv",
+                accept={"text/csv": [".csv"], "text/plain": [".txt"]},
+                max_files=1,
+                multiple=False,
+                border=f"1px dashed {rx.color('gray', 7)}",
+                border_radius="var(--radius-3)",
+                padding="20px",
                 width="100%",
+                cursor="pointer",
+                data_testid="poll-csv-drop",
             ),
-            max_width="600px",
-            data_testid="upload-dialog",
+            error_note(
+                S.upload_message, icon="circle-alert", width="100%", test_id="upload-message"
+            ),
+            rx.cond(
+                S.upload_errors.length() > 0,
+                rx.box(
+                    error_table(
+                        S.upload_errors,
+                        "upload-error-table",
+                        reason="Problem",
+                        row_test_id="upload-error-row",
+                    ),
+                    max_height="220px",
+                    overflow_y="auto",
+                    width="100%",
+                    data_testid="upload-errors",
+                ),
+            ),
+            spacing="3",
+            width="100%",
         ),
-        open=S.dialog == "upload",
-        on_open_change=S.on_dialog_change,
+        title=rx.dialog.title("Upload survey answers", size="4"),
+        description=rx.dialog.description(
+            rx.text(
+                "Into “",
+                S.target_label,
+                "”. A CSV export with a respondent column "
+                "(respondent, participant id, response id…), an answer column "
+                "(answer, option, choice) and optionally a date. Every row is "
+                "recorded, or none: rows naming an unknown answer are listed.",
+            ),
+            style=_DESCRIPTION,
+            margin_bottom="14px",
+        ),
+        footer=dialog_footer(
+            close_button("Cancel", variant="soft", color_scheme="gray"),
+            rx.button(
+                rx.icon("upload", size=14),
+                "Import votes",
+                on_click=S.upload_csv(rx.upload_files_chunk(upload_id="poll-csv")),
+                loading=S.saving,
+            ),
+        ),
+        width="600px",
+        test_id="upload-dialog",
     )
 
 

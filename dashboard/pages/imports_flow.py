@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import MONO, cell, field, header, headers, muted, table
-from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card
-from dashboard.components.uploads import drop_zone, progress_bar
+from dashboard.components.admin import MONO, cell, field, headers, muted, table
+from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
+from dashboard.components.uploads import drop_zone, error_table, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_flow import UPLOAD_ID
-from dashboard.states.imports_items import DiffItem, ErrorItem
+from dashboard.states.imports_items import DiffItem
 from dashboard.states.imports_mapping import NO_WAREHOUSE
 
 S = ImportsState
@@ -333,7 +333,7 @@ def _result_callout() -> rx.Component:
 
 def _counts() -> rx.Component:
     c = S.counts
-    return rx.grid(
+    return stat_grid(
         stat_card("New products", c.new_products, "Styles the file adds", test_id="count-products"),
         stat_card("New variants", c.new_variants, "Colour × size", test_id="count-variants"),
         stat_card(
@@ -350,9 +350,6 @@ def _counts() -> rx.Component:
             color=rx.cond(c.has_errors, rx.color("red", 11), rx.color("gray", 12)),
             test_id="count-errors",
         ),
-        columns=rx.breakpoints(initial="2", sm="3", md="5"),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -403,28 +400,6 @@ def _diff() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-    )
-
-
-def _error_row(item: ErrorItem) -> rx.Component:
-    return rx.table.row(
-        numeric_cell(item.row),
-        cell(rx.text(item.column, size="2", weight="medium")),
-        cell(rx.text(item.value, style=MONO, word_break="break-all")),
-        cell(rx.text(item.reason, size="2")),
-        data_testid="error-row",
-    )
-
-
-def error_table(rows: rx.Var, test_id: str) -> rx.Component:
-    """Errors as row, column, value and reason (the check's, and a past import's)."""
-    return table(
-        numeric_header("Row"),
-        header("Column"),
-        header("Value", width="22%"),
-        header("Reason", width="46%"),
-        body=rx.foreach(rows, _error_row),
-        test_id=test_id,
     )
 
 

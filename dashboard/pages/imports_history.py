@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import cell, header, muted, when
-from dashboard.components.figures import action_link, empty_state, numeric_cell, numeric_header
+from dashboard.components.admin import cell, header, muted
+from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
+from dashboard.components.figures import (
+    action_link,
+    empty_state,
+    moment,
+    numeric_cell,
+    numeric_header,
+)
 from dashboard.components.lists import list_view
-from dashboard.pages.imports_flow import SECTION, error_table
+from dashboard.components.uploads import error_table
+from dashboard.pages.imports_flow import SECTION
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_history import HistoryItem
 
@@ -46,7 +54,7 @@ def _errors_link(item: HistoryItem) -> rx.Component:
 
 def _row(item: HistoryItem) -> rx.Component:
     return rx.table.row(
-        cell(when(item.when, item.when_exact)),
+        cell(moment(item.when)),
         cell(
             rx.vstack(
                 rx.text(item.file_name, size="2", weight="medium", word_break="break-all"),
@@ -111,32 +119,23 @@ def history() -> rx.Component:
 
 def run_errors_dialog() -> rx.Component:
     """A past import's errors (the first ones; the CSV has all)."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.run_title, size="4"),
-            rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
-            muted(S.run_errors_note, padding_y="10px"),
-            rx.scroll_area(
-                error_table(S.run_errors, "run-error-table"),
-                type="auto",
-                scrollbars="vertical",
-                max_height="50vh",
+    return view_dialog(
+        S,
+        "run-errors",
+        muted(S.run_errors_note, padding_y="10px"),
+        scrolling(error_table(S.run_errors, "run-error-table"), "50vh"),
+        title=rx.dialog.title(S.run_title, size="4"),
+        description=rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
+        footer=dialog_footer(
+            rx.button(
+                rx.icon("download", size=14),
+                "Download errors (CSV)",
+                on_click=S.download_run_errors,
+                variant="soft",
             ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("download", size=14),
-                    "Download errors (CSV)",
-                    on_click=S.download_run_errors,
-                    variant="soft",
-                ),
-                rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                justify="end",
-                spacing="2",
-                padding_top="14px",
-            ),
-            max_width="820px",
-            data_testid="run-errors-dialog",
+            close_button("Close", variant="soft", color_scheme="gray"),
+            padding_top="14px",
         ),
-        open=S.dialog == "run-errors",
-        on_open_change=S.on_dialog_change,
+        width="820px",
+        test_id="run-errors-dialog",
     )

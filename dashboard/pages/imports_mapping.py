@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import MONO, dialog_wiring, field, form_dialog
+from dashboard.components.admin import MONO, dialog_wiring, field, form_dialog, text_field
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_mapping import NO_COLUMN, NO_WAREHOUSE, MapField
 
@@ -103,20 +103,15 @@ def _subheading(text: str) -> rx.Component:
 def mapping_dialog() -> rx.Component:
     """New or edit: Enter saves, Esc or Cancel closes, a bad line shows inline."""
     return form_dialog(
-        field(
+        text_field(
             "Mapping name",
-            rx.input(
-                id="map-name",
-                name="name",
-                default_value=S.map_name,
-                required=True,
-                max_length=100,
-                auto_focus=True,
-                auto_complete="off",
-                size="2",
-                width="100%",
-            ),
-            for_id="map-name",
+            "map-name",
+            name="name",
+            default_value=S.map_name,
+            required=True,
+            max_length=100,
+            auto_focus=True,
+            auto_complete="off",
         ),
         _subheading("Columns"),
         rx.grid(

@@ -14,6 +14,7 @@ from dashboard.components.figures import (
     numeric_cell,
     numeric_header,
     stat_card,
+    stat_grid,
 )
 from dashboard.components.layout import app_shell
 from dashboard.components.live import live_badge
@@ -27,7 +28,7 @@ TITLE = "Overview"
 def _stat_cards() -> rx.Component:
     total = OverviewState.total
     loading = OverviewState.loading & ~OverviewState.has_stock
-    return rx.grid(
+    return stat_grid(
         stat_card(
             "Units on hand",
             total.on_hand,
@@ -64,9 +65,6 @@ def _stat_cards() -> rx.Component:
             color=rx.cond(total.has_out_of_stock, rx.color("red", 11), rx.color("gray", 12)),
             test_id="stat-out-of-stock",
         ),
-        columns=rx.breakpoints(initial="2", sm="3", md="5"),
-        spacing="3",
-        width="100%",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import field, form_dialog, muted, select_field, text_field
+from dashboard.components.admin import form_dialog, muted, select_field, text_field
 from dashboard.components.figures import NUMERIC
 from dashboard.states.stock import REASON_CHOICES, StockState
 
@@ -14,22 +14,17 @@ S = StockState
 
 def correction_dialog() -> rx.Component:
     return form_dialog(
-        field(
+        text_field(
             "New on-hand count",
-            rx.input(
-                id="correction-count",
-                name="count",
-                type="number",
-                step="1",
-                input_mode="numeric",
-                default_value=S.edit_count,
-                key=S.edit_seen,
-                auto_focus=True,
-                size="2",
-                width="100%",
-                style=NUMERIC,
-            ),
-            for_id="correction-count",
+            "correction-count",
+            name="count",
+            type="number",
+            step="1",
+            input_mode="numeric",
+            default_value=S.edit_count,
+            key=S.edit_seen,
+            auto_focus=True,
+            style=NUMERIC,
             hint=muted(S.edit_seen, data_testid="correction-seen"),
         ),
         select_field(

@@ -8,7 +8,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import MONO, muted
-from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.components.figures import HEADER, NUMERIC, moment
 from dashboard.components.layout import shown_to
 from dashboard.components.lists import newer_older
 from dashboard.pages.stock_table import state_color
@@ -80,7 +80,7 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
         rx.table.cell(b.on_hand, justify="end", style=NUMERIC),
         rx.table.cell(b.reserved, justify="end", style=NUMERIC),
         rx.table.cell(b.incoming, justify="end", style=NUMERIC),
-        rx.table.cell(rx.text(b.updated, title=b.updated_exact, size="1", white_space="nowrap")),
+        rx.table.cell(moment(b.updated, size="1")),
         rx.cond(
             S.can_edit,
             rx.table.cell(
@@ -105,14 +105,14 @@ def _reservation(r: ReservationItem) -> rx.Component:
         rx.table.cell(r.channel),
         rx.table.cell(r.warehouse),
         rx.table.cell(r.qty, justify="end", style=NUMERIC),
-        rx.table.cell(rx.text(r.expires, title=r.expires_exact, white_space="nowrap")),
+        rx.table.cell(moment(r.expires, size=None)),
     )
 
 
 def _ledger_row(item: LedgerItem) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.text(item.when, title=item.when_exact, white_space="nowrap", size="1"),
+            moment(item.when, size="1"),
         ),
         rx.table.cell(item.warehouse),
         rx.table.cell(

@@ -7,7 +7,7 @@ import reflex as rx
 
 from dashboard.components.admin import muted
 from dashboard.components.figures import NUMERIC
-from dashboard.components.filters import clear_filters
+from dashboard.components.filters import clear_filters, search_form
 from dashboard.components.live import live_badge
 from dashboard.pages.stock_table import HEAT
 from dashboard.states.stock import LOW_STOCK_THRESHOLD, STOCK_CHOICES, StockState
@@ -90,21 +90,13 @@ def filter_bar() -> rx.Component:
     """Search, the pickers, the stock state and the view; each writes the URL."""
     return rx.vstack(
         rx.hstack(
-            rx.form(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=14)),
-                    name="q",
-                    type="search",
-                    default_value=S.search,
-                    key=S.view_key,
-                    placeholder="SKU, alias, barcode or product — Enter",
-                    aria_label="Search stock",
-                    size="2",
-                    width="300px",
-                ),
-                on_submit=S.apply_search,
-                reset_on_submit=False,
-                width="auto",
+            search_form(
+                S.apply_search,
+                name="q",
+                value=S.search,
+                key=S.view_key,
+                placeholder="SKU, alias, barcode or product — Enter",
+                aria_label="Search stock",
             ),
             rx.cond(
                 ~S.is_vendor,

@@ -21,7 +21,8 @@ from dashboard.components.admin import (
     text_field,
     when,
 )
-from dashboard.components.figures import NUMERIC, action_link, empty_state
+from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
+from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
 from dashboard.components.lists import list_view, newer_older
 from dashboard.registry import Nav, page
 from dashboard.states.syncs import (
@@ -115,7 +116,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
 def _freshness_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
         _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
-        muted(item.last_success, title=item.last_success_exact, white_space="nowrap"),
+        muted(item.last_success.text, title=item.last_success.exact, white_space="nowrap"),
     )
 
 
@@ -295,7 +296,7 @@ def _run_row(item: RunItem) -> rx.Component:
             ),
             data_testid="run-status",
         ),
-        cell(when(item.started, item.started_exact)),
+        cell(moment(item.started)),
         cell(muted(item.trigger, size="2")),
         cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
         cell(
@@ -419,41 +420,37 @@ def _sample_row(item: SampleItem) -> rx.Component:
 
 
 def _run_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(S.run_title, size="4", text_transform="none"),
-            rx.dialog.description(
-                S.run_summary, size="2", color_scheme="gray", margin_bottom="12px"
-            ),
-            rx.cond(
-                S.run_message != "",
-                rx.callout(S.run_message, icon="info", size="1", margin_bottom="12px"),
-            ),
-            rx.cond(
-                S.run_samples.length() > 0,
-                rx.vstack(
-                    rx.scroll_area(
-                        table(
-                            *headers("Where", "SKU", "Location", "Problem"),
-                            body=rx.foreach(S.run_samples, _sample_row),
-                            test_id="run-samples",
-                        ),
-                        max_height="360px",
-                        type="auto",
-                        scrollbars="vertical",
-                    ),
-                    muted(S.run_more_errors),
-                    spacing="2",
-                    width="100%",
-                ),
-                muted("No errors or conflicts in this run."),
-            ),
-            rx.hstack(rx.dialog.close(rx.button("Close")), justify="end", padding_top="16px"),
-            max_width="820px",
-            data_testid="run-dialog",
+    return view_dialog(
+        S,
+        "run",
+        rx.cond(
+            S.run_message != "",
+            rx.callout(S.run_message, icon="info", size="1", margin_bottom="12px"),
         ),
-        open=S.dialog == "run",
-        on_open_change=S.on_dialog_change,
+        rx.cond(
+            S.run_samples.length() > 0,
+            rx.vstack(
+                scrolling(
+                    table(
+                        *headers("Where", "SKU", "Location", "Problem"),
+                        body=rx.foreach(S.run_samples, _sample_row),
+                        test_id="run-samples",
+                    ),
+                    "360px",
+                ),
+                muted(S.run_more_errors),
+                spacing="2",
+                width="100%",
+            ),
+            muted("No errors or conflicts in this run."),
+        ),
+        title=rx.dialog.title(S.run_title, size="4", text_transform="none"),
+        description=rx.dialog.description(
+            S.run_summary, size="2", color_scheme="gray", margin_bottom="12px"
+        ),
+        footer=dialog_footer(close_button("Close")),
+        width="820px",
+        test_id="run-dialog",
     )
 
 

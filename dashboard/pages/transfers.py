@@ -7,8 +7,8 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import cell, headers, muted, number_cell, when
-from dashboard.components.figures import NUMERIC, empty_state
+from dashboard.components.admin import cell, headers, muted, number_cell
+from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.lists import list_view
 from dashboard.components.live import live_badge
 from dashboard.pages import (  # noqa: F401 (imported to register their pages)
@@ -62,8 +62,8 @@ def _row(item: TransferItem) -> rx.Component:
         cell(rx.text(item.lines, size="2", white_space="nowrap")),
         number_cell(item.units),
         cell(muted(item.created_by, size="2")),
-        cell(when(item.created, item.created_exact)),
-        cell(when(item.updated, item.updated_exact)),
+        cell(moment(item.created)),
+        cell(moment(item.updated)),
         cell(muted(item.note, size="2", max_width="220px", truncate=True, title=item.note)),
         data_testid="transfer-row",
     )

@@ -203,21 +203,10 @@ def _ship_dialog() -> rx.Component:
             rx.alert_dialog.title("Ship " + D.title + "?", size="4"),
             rx.alert_dialog.description(D.ship_summary, style=_DESCRIPTION, margin_bottom="12px"),
             rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *headers(
-                                "SKU",
-                                "Variant",
-                                "Ships",
-                                "At source",
-                                right=("Ships", "At source"),
-                            ),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(D.lines, _ship_line)),
-                    size="1",
-                    width="100%",
+                table(
+                    *headers("SKU", "Variant", "Ships", "At source", right=("Ships", "At source")),
+                    body=rx.foreach(D.lines, _ship_line),
+                    test_id="ship-lines",
                 ),
                 max_height="260px",
                 overflow_y="auto",

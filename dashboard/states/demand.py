@@ -21,7 +21,7 @@ import polars as pl
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, relative_time
+from dashboard.formatting import Moment, moment_of
 from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
@@ -99,8 +99,7 @@ class PollItem:
     is_open: bool = True
     votes: str = "0"
     options: str = ""
-    created: str = ""
-    created_exact: str = ""
+    created: Moment = dataclasses.field(default_factory=Moment)
     selected: bool = False
     #: Sites that may frame its embed page, one a line.
     frame_origins: str = ""
@@ -117,8 +116,7 @@ class PollItem:
             is_open=poll.status == PollStatus.OPEN.value,
             votes=f"{poll.total_votes:,}",
             options=" · ".join(o.label for o in poll.options),
-            created=relative_time(poll.created_at),
-            created_exact=exact_time(poll.created_at),
+            created=moment_of(poll.created_at),
             selected=poll.id == selected,
             frame_origins="\n".join(poll.frame_origins),
         )

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import reflex as rx
 from reflex.event import EventSpec
 
+from dashboard.states.auth import signed_in_user
+from dashboard.states.listing import db_write
 from models.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,43 @@ class DialogState(rx.State, mixin=True):
         title = done(result) if callable(done) else done
         more = description(result) if callable(description) else description
         return rx.toast.success(title, description=more) if more else rx.toast.success(title)
+
+    async def _act(
+        self,
+        fn: Callable[..., Any],
+        row_id: int,
+        noun: str,
+        *,
+        done: str,
+        then: Iterable[EventSpec] = (),
+        **kwargs: Any,
+    ) -> EventSpec | list[EventSpec] | None:
+        """Run `fn(row_id, actor_id=…, **kwargs)` (a domain change of one `noun`) as the
+        signed-in user: through `_attempt` while a dialog is open (the error shows in it),
+        else with a toast either way (a refused one refetches the page: the row may have
+        changed under the user). A success is logged and answered with its toast
+        followed by `then`.
+        """
+        user = signed_in_user()
+        change = db_write(fn, row_id, actor_id=user.id, **kwargs)
+        what = f"{fn.__name__} {noun} {row_id}"
+        if self.dialog:
+            toast = await self._attempt(change, done=done)
+            if toast is None:
+                return None
+        else:
+            try:
+                await change
+            except DomainError as error:
+                await self._refetch()
+                return rx.toast.error(error.message, description="Nothing was changed.")
+            except Exception:
+                log.exception("%s: %s failed", type(self).__name__, what)
+                return rx.toast.error(UNEXPECTED)
+            await self._refetch()
+            toast = rx.toast.success(done)
+        log.info("%s: %s", user.email, what)
+        return [toast, *then]
 
 
 class TargetDialog(DialogState, mixin=True):

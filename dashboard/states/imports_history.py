@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.formatting import Moment, moment_of, plural, units
 from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.downloads import download
 from dashboard.states.import_files import FORMAT_LABELS, history_page, run_with_errors
@@ -39,8 +39,7 @@ NOT_YOURS = "That import is not in your history."
 @dataclasses.dataclass
 class HistoryItem:
     id: int = 0
-    when: str = ""
-    when_exact: str = ""
+    when: Moment = dataclasses.field(default_factory=Moment)
     actor: str = ""
     file_name: str = ""
     format_label: str = ""
@@ -61,8 +60,7 @@ class HistoryItem:
             fmt = f"Mapping “{run.mapping_name}”"
         return cls(
             id=run.id,
-            when=relative_time(run.created_at),
-            when_exact=exact_time(run.created_at),
+            when=moment_of(run.created_at),
             actor=run.actor,
             file_name=run.file_name or "—",
             format_label=fmt,

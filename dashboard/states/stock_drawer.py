@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from dashboard.formatting import exact_time, relative_time, units
+from dashboard.formatting import Moment, exact_time, moment_of, units
 from dashboard.states.auth import SessionUser, requires, signed_in_user
 from dashboard.states.stock_correction import REASON_LABELS
 from dashboard.states.stock_filters import Events
@@ -63,8 +63,7 @@ class DrawerBalance:
     available: str = "0"
     incoming: str = "0"
     state: str = "ok"
-    updated: str = ""
-    updated_exact: str = ""
+    updated: Moment = dataclasses.field(default_factory=Moment)
     edit_label: str = ""
 
 
@@ -74,15 +73,13 @@ class ReservationItem:
     qty: str = ""
     channel: str = ""
     order_ref: str = ""
-    expires: str = ""
-    expires_exact: str = ""
+    expires: Moment = dataclasses.field(default_factory=Moment)
 
 
 @dataclasses.dataclass
 class LedgerItem:
     id: int = 0
-    when: str = ""
-    when_exact: str = ""
+    when: Moment = dataclasses.field(default_factory=Moment)
     warehouse: str = ""
     change: str = ""
     tone: str = "gray"
@@ -121,8 +118,7 @@ def ledger_item(line: LedgerLine) -> LedgerItem:
     main = line.on_hand_delta or line.reserved_delta or line.incoming_delta
     return LedgerItem(
         id=line.id,
-        when=relative_time(line.created_at),
-        when_exact=exact_time(line.created_at),
+        when=moment_of(line.created_at),
         warehouse=line.warehouse,
         change=", ".join(parts) or "no change",
         tone="green" if main > 0 else ("red" if main < 0 else "gray"),
@@ -252,8 +248,7 @@ class VariantDrawer(rx.State, mixin=True):
                 available=units(b.available),
                 incoming=units(b.incoming),
                 state=stock_state_of(b.available),
-                updated=relative_time(b.updated_at, never="—"),
-                updated_exact=exact_time(b.updated_at),
+                updated=moment_of(b.updated_at, never="—"),
                 edit_label=f"Correct {detail.sku} at {b.warehouse}",
             )
             for b in detail.balances
@@ -264,8 +259,7 @@ class VariantDrawer(rx.State, mixin=True):
                 qty=units(r.qty),
                 channel=r.channel,
                 order_ref=r.order_ref,
-                expires=time_until(r.expires_at),
-                expires_exact=exact_time(r.expires_at),
+                expires=Moment(time_until(r.expires_at), exact_time(r.expires_at)),
             )
             for r in detail.reservations
         ]

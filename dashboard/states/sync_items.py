@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dashboard.formatting import exact_time, plural, relative_time
+from dashboard.formatting import Moment, exact_time, moment_of, plural
 from dashboard.states.sync_history import RunLine
 from models.syncs import BrandSyncHealth, ConflictPolicy, SyncRunView
 
@@ -115,10 +115,10 @@ class BrandItem:
     policy_label: str = ""
     paused: bool = False
     running: bool = False
-    last_success: str = ""
-    last_success_exact: str = ""
+    last_success: Moment = dataclasses.field(default_factory=Moment)
     freshness: str = ""
     freshness_tone: str = "gray"
+    #: When the scheduler runs it next ("in 12 min", "—" while paused); exact on hover.
     next_run: str = ""
     next_run_exact: str = ""
     last_status: str = ""
@@ -143,8 +143,7 @@ class BrandItem:
             policy_label=POLICY_LABELS.get(connector.policy, connector.policy),
             paused=connector.paused,
             running=connector.running_since is not None,
-            last_success=relative_time(health.last_success_at, now),
-            last_success_exact=exact_time(health.last_success_at),
+            last_success=moment_of(health.last_success_at, now),
             freshness=freshness,
             freshness_tone=tone,
             next_run=(
@@ -171,8 +170,7 @@ class RunItem:
     status: str = ""
     tone: str = "gray"
     trigger: str = ""
-    started: str = ""
-    started_exact: str = ""
+    started: Moment = dataclasses.field(default_factory=Moment)
     took: str = ""
     counts: str = ""
     message: str = ""
@@ -191,8 +189,7 @@ class RunItem:
             status=run.status,
             tone=STATUS_TONES.get(run.status, "gray"),
             trigger=", ".join(line.triggers) or run.trigger,
-            started=relative_time(run.started_at, now),
-            started_exact=exact_time(run.started_at),
+            started=moment_of(run.started_at, now),
             took=duration(run.seconds),
             counts=run_counts(run),
             message=run.message,
@@ -206,7 +203,7 @@ class RunItem:
                 f"{line.oldest_at.astimezone(UTC):%H:%M}–{run.started_at.astimezone(UTC):%H:%M}"
                 " UTC, folded into one line"
             )
-            item.started_exact = f"{exact_time(line.oldest_at)} to {item.started_exact}"
+            item.started.exact = f"{exact_time(line.oldest_at)} to {item.started.exact}"
         return item
 
 

@@ -16,7 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from dashboard import routes
-from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.formatting import Moment, moment_of, plural, units
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
     PagedList,
@@ -62,10 +62,8 @@ class TransferItem:
     lines: str = ""
     units: str = ""
     created_by: str = ""
-    created: str = ""
-    created_exact: str = ""
-    updated: str = ""
-    updated_exact: str = ""
+    created: Moment = dataclasses.field(default_factory=Moment)
+    updated: Moment = dataclasses.field(default_factory=Moment)
     note: str = ""
     href: str = ""
 
@@ -80,10 +78,8 @@ class TransferItem:
             lines=plural(row.lines, "line"),
             units=units(row.units),
             created_by=row.created_by,
-            created=relative_time(row.created_at),
-            created_exact=exact_time(row.created_at),
-            updated=relative_time(row.updated_at),
-            updated_exact=exact_time(row.updated_at),
+            created=moment_of(row.created_at),
+            updated=moment_of(row.updated_at),
             note=row.note,
             href=detail_href(row.id),
         )

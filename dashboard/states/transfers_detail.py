@@ -20,8 +20,8 @@ from sqlmodel import Session
 from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time, units
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
-from dashboard.states.dialogs import UNEXPECTED, DialogState
-from dashboard.states.listing import db_read, db_write, query_param
+from dashboard.states.dialogs import DialogState
+from dashboard.states.listing import db_read, query_param
 from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.sidebar import SidebarState
 from dashboard.states.transfers_common import status_color, status_label
@@ -288,23 +288,9 @@ class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
         self.loaded = True
 
     async def _step(self, fn: Callable[..., Any], done: str, **kwargs: Any):
-        """One step of the transfer: inline errors inside a dialog, a toast without one."""
-        user = signed_in_user()
-        change = db_write(fn, self.transfer_id, actor_id=user.id, **kwargs)
-        if self.dialog:
-            toast = await self._attempt(change, done=done)
-            return None if toast is None else [toast, SidebarState.refresh()]
-        try:
-            await change
-        except DomainError as error:
-            await self._refetch()
-            return rx.toast.error(error.message, description="Nothing was changed.")
-        except Exception:
-            log.exception("transfers: %s of %s failed", fn.__name__, self.transfer_id)
-            return rx.toast.error(UNEXPECTED)
-        log.info("%s: %s transfer %s", user.email, fn.__name__, self.transfer_id)
-        await self._refetch()
-        return [rx.toast.success(done), SidebarState.refresh()]
+        """One step of the transfer (the sidebar's counts follow)."""
+        refresh = [SidebarState.refresh()]
+        return await self._act(fn, self.transfer_id, "transfer", done=done, then=refresh, **kwargs)
 
     @rx.event
     @requires("transfers.submit")

@@ -4,13 +4,15 @@ labels of kinds, views and levels, and the brand and warehouse pickers."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
+import reflex as rx
 from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard import routes
-from dashboard.states.listing import Choice, db_read
+from dashboard.states.listing import Choice, db_read, query_param
 from dashboard.states.transfers import brand_options
 from models.alerts import AlertKind
 from models.catalog import Brand, Warehouse
@@ -74,3 +76,21 @@ async def brand_choices() -> list[Choice]:
 
 async def warehouse_choices() -> list[Choice]:
     return [Choice(code, label) for code, label in await db_read(warehouse_code_choices)]
+
+
+class BrandPicker(rx.State, mixin=True):
+    """The brand filter an alert page reads from its URL (`?brand=CODE`), and the brands
+    and warehouses its pickers offer."""
+
+    brand: str = ANY
+    brands: list[Choice] = []
+    warehouses: list[Choice] = []
+
+    def _read_brand(self, params: Mapping[str, str]) -> None:
+        self.brand = code_or_any(query_param(params, "brand"))
+
+    async def _read_choices(self, *, warehouses: bool = True) -> None:
+        """Read the pickers' brands (and warehouses) again."""
+        self.brands = await brand_choices()
+        if warehouses:
+            self.warehouses = await warehouse_choices()

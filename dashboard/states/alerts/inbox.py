@@ -17,24 +17,22 @@ from typing import Any, TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.formatting import Moment, moment_of, plural, relative_time, units
 from dashboard.states.alerts.common import (
     ANY,
     KIND_COLORS,
     KIND_LABELS,
     ROUTE,
     VIEW_LABELS,
-    brand_choices,
+    BrandPicker,
     brand_id_of,
     code_or_any,
     href,
-    warehouse_choices,
     warehouse_id_of,
 )
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import (
-    Choice,
     PagedList,
     db_read,
     db_write,
@@ -81,8 +79,7 @@ class AlertItem:
     warehouse: str = ""
     available: str = ""
     threshold: str = ""
-    since: str = ""
-    since_exact: str = ""
+    since: Moment = dataclasses.field(default_factory=Moment)
     state_note: str = ""
     can_ack: bool = False
     can_reopen: bool = False
@@ -126,8 +123,7 @@ def _alert_item(row: Any) -> AlertItem:
         warehouse=row.warehouse_code,
         available="" if row.available is None else units(row.available),
         threshold="" if row.threshold is None else units(row.threshold),
-        since=relative_time(row.raised_at),
-        since_exact=exact_time(row.raised_at),
+        since=moment_of(row.raised_at),
         state_note=_status_note(row),
         can_ack=row.status in ("open", "snoozed"),
         can_reopen=row.status in ("acknowledged", "snoozed"),
@@ -214,18 +210,15 @@ class SnoozeForm(TypedDict, total=False):
     until: str
 
 
-class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
+class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts?view=&kind=&brand=&warehouse=&group=&page=: the inbox; it follows alert
     changes while open (a new alert shows without a reload)."""
 
     alerts: list[AlertItem] = []
     view: str = "open"
     kind: str = ANY
-    brand: str = ANY
     warehouse: str = ANY
     group: str = ""
-    brands: list[Choice] = []
-    warehouses: list[Choice] = []
     counts: dict[str, str] = {}
     loaded: bool = False
     load_error: str = ""
@@ -295,14 +288,14 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
         self.view = view if view in VIEWS else "open"
         kind = query_param(params, "kind")
         self.kind = kind if kind in KIND_LABELS else ANY
-        self.brand = code_or_any(query_param(params, "brand"))
+        self._read_brand(params)
         self.warehouse = code_or_any(query_param(params, "warehouse"))
         group = query_param(params, "group")
         self.group = group if group in GROUP_LABELS else ""
         self.selected, self.bulk_error = [], ""
         self._close_dialog()
         if not self.brands:
-            self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+            await self._read_choices()
         generation = self._next_generation()
         await self._refetch()
         return AlertsState.watch(generation)
@@ -371,26 +364,9 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, rx.State):
         return rx.redirect(self._href(kind="", brand="", warehouse=""))
 
     async def _change(self, alert_id: int, fn: Callable[..., Any], done: str, **kwargs: Any):
-        """Run `fn` on the alert: in the open dialog through `_attempt`, else with a toast."""
-        user = signed_in_user()
-        change = db_write(fn, alert_id, actor_id=user.id, **kwargs)
-        if self.dialog:
-            toast = await self._attempt(change, done=done)
-            if toast is None:
-                return None
-            log.info("%s: %s alert %s", user.email, fn.__name__, alert_id)
-            return [toast, SidebarState.refresh()]
-        try:
-            await change
-        except DomainError as error:
-            await self._refetch()
-            return rx.toast.error(error.message, description="Nothing was changed.")
-        except Exception:
-            log.exception("alerts: %s on %s failed", fn.__name__, alert_id)
-            return rx.toast.error(UNEXPECTED)
-        log.info("%s: %s alert %s", user.email, fn.__name__, alert_id)
-        await self._refetch()
-        return [rx.toast.success(done), SidebarState.refresh()]
+        """Run `fn` on the alert (the sidebar's open count follows)."""
+        refresh = [SidebarState.refresh()]
+        return await self._act(fn, alert_id, "alert", done=done, then=refresh, **kwargs)
 
     @rx.event
     @requires("alerts.work")

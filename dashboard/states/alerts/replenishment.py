@@ -16,13 +16,12 @@ from dashboard.states.alerts.common import (
     KIND_COLORS,
     KIND_LABELS,
     REPLENISH_ROUTE,
-    brand_choices,
-    code_or_any,
+    BrandPicker,
     href,
 )
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.downloads import download, export_href
-from dashboard.states.listing import Choice, db_read, query_param
+from dashboard.states.listing import db_read
 from models.catalog import brand_by_code
 from models.errors import DomainError
 from models.replenishment import purchase_list_lines, replenishment
@@ -63,11 +62,9 @@ def purchase_list_size(session: Session, brand: str) -> int:
     return len(purchase_list_lines(session, found.id))
 
 
-class ReplenishmentState(RoleGuard, rx.State):
+class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
     """/alerts/replenishment?brand=CODE: what to reorder for alerted variants."""
 
-    brand: str = ANY
-    brands: list[Choice] = []
     lines: list[ReplenishItem] = []
     loaded: bool = False
     load_error: str = ""
@@ -83,8 +80,8 @@ class ReplenishmentState(RoleGuard, rx.State):
     @rx.event
     @requires("replenishment.read")
     async def load(self):
-        self.brand = code_or_any(query_param(self.router.url.query_parameters, "brand"))
-        self.brands = await brand_choices()
+        self._read_brand(self.router.url.query_parameters)
+        await self._read_choices(warehouses=False)
         try:
             found = await db_read(read_replenishment, "" if self.brand == ANY else self.brand)
         except DomainError as error:

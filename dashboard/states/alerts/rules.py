@@ -13,22 +13,19 @@ import reflex as rx
 from sqlalchemy import select
 from sqlmodel import Session
 
-from dashboard.formatting import exact_time, relative_time, units
+from dashboard.formatting import Moment, moment_of, units
 from dashboard.states.alerts.common import (
     ANY,
     LEVEL_LABELS,
     RULES_ROUTE,
-    brand_choices,
+    BrandPicker,
     brand_id_of,
-    code_or_any,
     href,
-    warehouse_choices,
     warehouse_id_of,
 )
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import (
-    Choice,
     PagedList,
     db_read,
     db_write,
@@ -55,8 +52,7 @@ class RuleItem:
     lead_time: str = ""
     cover: str = ""
     updated_by: str = ""
-    updated: str = ""
-    updated_exact: str = ""
+    updated: Moment = dataclasses.field(default_factory=Moment)
 
 
 @dataclasses.dataclass
@@ -192,18 +188,14 @@ def _rule_item(r) -> RuleItem:
         lead_time=f"{r.lead_time_days} d",
         cover=f"{r.target_cover_days} d",
         updated_by=r.updated_by,
-        updated=relative_time(r.updated_at),
-        updated_exact=exact_time(r.updated_at),
+        updated=moment_of(r.updated_at),
     )
 
 
-class AlertRulesState(RoleGuard, DialogState, PagedList, rx.State):
+class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
 
     rules: list[RuleItem] = []
-    brand: str = ANY
-    brands: list[Choice] = []
-    warehouses: list[Choice] = []
     loaded: bool = False
     load_error: str = ""
     sku: str = ""
@@ -220,10 +212,10 @@ class AlertRulesState(RoleGuard, DialogState, PagedList, rx.State):
     @requires("alerts.read")
     async def load(self) -> None:
         params = self.router.url.query_parameters
-        self.brand = code_or_any(query_param(params, "brand"))
+        self._read_brand(params)
         self.sku = query_param(params, "sku")
         self._close_dialog()
-        self.brands, self.warehouses = await brand_choices(), await warehouse_choices()
+        await self._read_choices()
         await self._refetch()
 
     async def _refetch(self) -> None:
