@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 
@@ -44,16 +43,3 @@ def relative_time(
     if days < 60:
         return f"{days} days ago"
     return moment.astimezone(UTC).strftime("%d %b %Y")
-
-
-@dataclasses.dataclass
-class Moment:
-    """A time as a list shows it: in words ("3 h ago") with the exact time on hover."""
-
-    text: str = ""
-    exact: str = ""
-
-
-def moment_of(moment: datetime | None, now: datetime | None = None, never: str = "Never") -> Moment:
-    """`moment` as `relative_time` words and `exact_time` title."""
-    return Moment(relative_time(moment, now, never), exact_time(moment))

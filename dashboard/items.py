@@ -35,8 +35,8 @@ class Moment:
     exact: str = ""
 
     @classmethod
-    def of(cls, at: datetime | None, never: str = "Never") -> Moment:
-        return cls(relative_time(at, never=never), exact_time(at))
+    def of(cls, at: datetime | None, now: datetime | None = None, never: str = "Never") -> Moment:
+        return cls(relative_time(at, now, never), exact_time(at))
 
 
 #: No time yet: the default of an item's `Moment` field.

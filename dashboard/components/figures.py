@@ -117,4 +117,4 @@ def moment(value: rx.Var, **props: Any) -> rx.Component:
     surrounding text's size)."""
     props = {"size": "2", "white_space": "nowrap", **props}
     shown = {name: prop for name, prop in props.items() if prop is not None}
-    return rx.text(value.text, title=value.exact, **shown)
+    return rx.text(value.ago, title=value.exact, **shown)

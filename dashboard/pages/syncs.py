@@ -116,7 +116,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
 def _freshness_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
         _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
-        muted(item.last_success.text, title=item.last_success.exact, white_space="nowrap"),
+        muted(item.last_success.ago, title=item.last_success.exact, white_space="nowrap"),
     )
 
 

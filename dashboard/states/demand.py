@@ -21,7 +21,7 @@ import polars as pl
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import Moment, moment_of
+from dashboard.items import Moment
 from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
@@ -116,7 +116,7 @@ class PollItem:
             is_open=poll.status == PollStatus.OPEN.value,
             votes=f"{poll.total_votes:,}",
             options=" · ".join(o.label for o in poll.options),
-            created=moment_of(poll.created_at),
+            created=Moment.of(poll.created_at),
             selected=poll.id == selected,
             frame_origins="\n".join(poll.frame_origins),
         )

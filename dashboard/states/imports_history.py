@@ -14,7 +14,8 @@ from collections.abc import Mapping
 import reflex as rx
 
 from dashboard import routes
-from dashboard.formatting import Moment, moment_of, plural, units
+from dashboard.formatting import plural, units
+from dashboard.items import Moment
 from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.downloads import download
 from dashboard.states.import_files import FORMAT_LABELS, history_page, run_with_errors
@@ -60,7 +61,7 @@ class HistoryItem:
             fmt = f"Mapping “{run.mapping_name}”"
         return cls(
             id=run.id,
-            when=moment_of(run.created_at),
+            when=Moment.of(run.created_at),
             actor=run.actor,
             file_name=run.file_name or "—",
             format_label=fmt,

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from dashboard.formatting import Moment, exact_time, moment_of, units
+from dashboard.formatting import exact_time, units
+from dashboard.items import Moment
 from dashboard.states.auth import SessionUser, requires, signed_in_user
 from dashboard.states.stock_correction import REASON_LABELS
 from dashboard.states.stock_filters import Events
@@ -118,7 +119,7 @@ def ledger_item(line: LedgerLine) -> LedgerItem:
     main = line.on_hand_delta or line.reserved_delta or line.incoming_delta
     return LedgerItem(
         id=line.id,
-        when=moment_of(line.created_at),
+        when=Moment.of(line.created_at),
         warehouse=line.warehouse,
         change=", ".join(parts) or "no change",
         tone="green" if main > 0 else ("red" if main < 0 else "gray"),
@@ -248,7 +249,7 @@ class VariantDrawer(rx.State, mixin=True):
                 available=units(b.available),
                 incoming=units(b.incoming),
                 state=stock_state_of(b.available),
-                updated=moment_of(b.updated_at, never="—"),
+                updated=Moment.of(b.updated_at, never="—"),
                 edit_label=f"Correct {detail.sku} at {b.warehouse}",
             )
             for b in detail.balances

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dashboard.formatting import Moment, exact_time, moment_of, plural
+from dashboard.formatting import exact_time, plural
+from dashboard.items import Moment
 from dashboard.states.sync_history import RunLine
 from models.syncs import BrandSyncHealth, ConflictPolicy, SyncRunView
 
@@ -143,7 +144,7 @@ class BrandItem:
             policy_label=POLICY_LABELS.get(connector.policy, connector.policy),
             paused=connector.paused,
             running=connector.running_since is not None,
-            last_success=moment_of(health.last_success_at, now),
+            last_success=Moment.of(health.last_success_at, now),
             freshness=freshness,
             freshness_tone=tone,
             next_run=(
@@ -189,7 +190,7 @@ class RunItem:
             status=run.status,
             tone=STATUS_TONES.get(run.status, "gray"),
             trigger=", ".join(line.triggers) or run.trigger,
-            started=moment_of(run.started_at, now),
+            started=Moment.of(run.started_at, now),
             took=duration(run.seconds),
             counts=run_counts(run),
             message=run.message,

@@ -16,7 +16,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from dashboard import routes
-from dashboard.formatting import Moment, moment_of, plural, units
+from dashboard.formatting import plural, units
+from dashboard.items import Moment
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
     PagedList,
@@ -78,8 +79,8 @@ class TransferItem:
             lines=plural(row.lines, "line"),
             units=units(row.units),
             created_by=row.created_by,
-            created=moment_of(row.created_at),
-            updated=moment_of(row.updated_at),
+            created=Moment.of(row.created_at),
+            updated=Moment.of(row.updated_at),
             note=row.note,
             href=detail_href(row.id),
         )

@@ -17,7 +17,8 @@ from typing import Any, TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from dashboard.formatting import Moment, moment_of, plural, relative_time, units
+from dashboard.formatting import plural, relative_time, units
+from dashboard.items import Moment
 from dashboard.states.alerts.common import (
     ANY,
     KIND_COLORS,
@@ -123,7 +124,7 @@ def _alert_item(row: Any) -> AlertItem:
         warehouse=row.warehouse_code,
         available="" if row.available is None else units(row.available),
         threshold="" if row.threshold is None else units(row.threshold),
-        since=moment_of(row.raised_at),
+        since=Moment.of(row.raised_at),
         state_note=_status_note(row),
         can_ack=row.status in ("open", "snoozed"),
         can_reopen=row.status in ("acknowledged", "snoozed"),

@@ -13,7 +13,8 @@ import reflex as rx
 from sqlalchemy import select
 from sqlmodel import Session
 
-from dashboard.formatting import Moment, moment_of, units
+from dashboard.formatting import units
+from dashboard.items import Moment
 from dashboard.states.alerts.common import (
     ANY,
     LEVEL_LABELS,
@@ -188,7 +189,7 @@ def _rule_item(r) -> RuleItem:
         lead_time=f"{r.lead_time_days} d",
         cover=f"{r.target_cover_days} d",
         updated_by=r.updated_by,
-        updated=moment_of(r.updated_at),
+        updated=Moment.of(r.updated_at),
     )
 
 
