@@ -204,7 +204,9 @@ class RunItem:
                 f"{line.oldest_at.astimezone(UTC):%H:%M}–{run.started_at.astimezone(UTC):%H:%M}"
                 " UTC, folded into one line"
             )
-            item.started.exact = f"{exact_time(line.oldest_at)} to {item.started.exact}"
+            item.started = dataclasses.replace(
+                item.started, exact=f"{exact_time(line.oldest_at)} to {item.started.exact}"
+            )
         return item
 
 
