@@ -32,7 +32,7 @@ scan catches up.
 """
 
 from models.alerts.bulk import BATCH_MAX, AlertsRefused, acknowledge_many, snooze_many
-from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for, scan_alerts
+from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for
 from models.alerts.inbox import (
     GROUPINGS,
     VIEWS,
@@ -59,6 +59,7 @@ from models.alerts.rules import (
     list_rules,
     set_rule,
 )
+from models.alerts.scan import scan_alerts
 from models.alerts.tables import MAX_SNOOZE, Alert, AlertKind, AlertRule, AlertStatus, RuleLevel
 
 __all__ = [

@@ -48,6 +48,7 @@ from models.alerts.tables import (
     _p,
     _rule,
     _v,
+    _vc,
     _w,
 )
 from models.base import UTCDateTime, utcnow
@@ -181,10 +182,21 @@ def _core_flags(scope: _Scope | None, dialect: str):
     )
 
 
-def _broken_runs(scope: _Scope | None, dialect: str):
+def _persisted_flags(scope: _Scope | None):
+    """`_core_flags` as the scan persisted them in `variant_core` (current only within a
+    scan, which refreshes them first)."""
+    flags = select(_vc.c.variant_id.label("id"), _vc.c.run_id, _vc.c.core, _vc.c.core_total)
+    if scope is not None:
+        mine = _vc.alias("mine")
+        runs = select(mine.c.run_id).where(mine.c.variant_id.in_(scope.variant_ids))
+        flags = flags.where(_vc.c.run_id.in_(runs))
+    return flags.subquery("core_flags")
+
+
+def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False):
     """(style-colour, warehouse) runs watched at brand or product level whose core sizes
     are not all in stock while some size is."""
-    cf = _core_flags(scope, dialect)
+    cf = _persisted_flags(scope) if persisted else _core_flags(scope, dialect)
     # Only sizes in stock count towards either half of the rule (core sizes in stock,
     # and "some size remains"), so the others are left out before grouping: a run
     # with no group has nothing in stock and is not broken.
@@ -379,7 +391,8 @@ def _resolve(session: Session, ids_query, now: datetime) -> int:
     return len(resolved)
 
 
-def _reopen_snoozed(session: Session, now: datetime) -> int:
+def reopen_snoozed(session: Session, now: datetime) -> int:
+    """Snoozed alerts whose time ran out count as open again."""
     return (
         session.execute(
             update(_alert)
@@ -419,29 +432,24 @@ _DROP_SCAN = {
 }
 
 
-def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChanges:
-    """Re-evaluate every watched balance and run; raise, resolve and reopen alerts.
+def full_diff(session: Session, now: datetime) -> tuple[int, int]:
+    """Re-evaluate every watched balance and run; (raised, resolved).
 
     Set-based: the current conditions (one pass over balances for low/out of stock,
-    one grouped pass for size runs) are compared with the unresolved alerts; what no
-    longer holds is resolved and what is new is raised. On PostgreSQL the comparison
-    is one read-only CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable)
-    and the writes one statement; SQLite keeps the conditions in a temporary table for
-    a few statements. Then one UPDATE reopens snoozes that ran out.
+    one grouped pass for size runs over the persisted core flags, which the caller has
+    refreshed) are compared with the unresolved alerts; what no longer holds is
+    resolved and what is new is raised. On PostgreSQL the comparison is one read-only
+    CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable) and the writes one
+    statement; SQLite keeps the conditions in a temporary table for a few statements.
     """
-    now = now or utcnow()
     if session.get_bind().dialect.name == "postgresql":
         raised, resolved = _sync_postgres(session, now)
         if raised + resolved > _REANALYZE_AFTER:
             # The planner sizes the next scan's joins from these statistics; after a bulk
             # change do now what autovacuum would do a while later.
             session.execute(text("ANALYZE alert"))
-    else:
-        raised, resolved = _sync_sqlite(session, now)
-    reopened = _reopen_snoozed(session, now)
-    if raised or resolved or reopened:
-        log.info("alert scan: %d raised, %d resolved, %d reopened", raised, resolved, reopened)
-    return AlertChanges(raised=raised, resolved=resolved, reopened=reopened)
+        return raised, resolved
+    return _sync_sqlite(session, now)
 
 
 def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
@@ -456,7 +464,7 @@ def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
         .where(unresolved, a.c.kind != AlertKind.BROKEN_SIZE_RUN.value)
         .cte("open_units")
     )
-    runs = _broken_runs(None, "postgresql").cte("runs")
+    runs = _broken_runs(None, "postgresql", persisted=True).cte("runs")
     open_runs = (
         select(a.c.id, a.c.product_id, a.c.colour, a.c.warehouse_id)
         .where(unresolved, a.c.kind == AlertKind.BROKEN_SIZE_RUN.value)
@@ -559,7 +567,8 @@ def _sync_sqlite(session: Session, now: datetime) -> tuple[int, int]:
     connection.execute(drop)
     _scan_table.create(connection)
     columns = list(_CONDITION_COLUMNS)
-    for source in (_watched_balances(None), _broken_runs(None, connection.dialect.name)):
+    dialect = connection.dialect.name
+    for source in (_watched_balances(None), _broken_runs(None, dialect, persisted=True)):
         connection.execute(insert(_scan_table).from_select(columns, _keyed(source)))
     s = _scan_table
     gone = select(_alert.c.id).where(
@@ -605,9 +614,13 @@ def check_alerts_for(
     return AlertChanges(raised=raised, resolved=resolved)
 
 
-def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
+def _check(
+    session: Session, scope: _Scope, now: datetime, *, persisted: bool = False
+) -> AlertChanges:
+    """Raise and resolve the alerts of `scope` (its balances, its variants' runs)."""
+    dialect = session.get_bind().dialect.name
     conditions = _keyed(
-        union_all(_watched_balances(scope), _broken_runs(scope, session.get_bind().dialect.name))
+        union_all(_watched_balances(scope), _broken_runs(scope, dialect, persisted=persisted))
     )
     current = {(r.kind, r.subject_key) for r in session.execute(conditions).all()}
     runs = session.execute(
