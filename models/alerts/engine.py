@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     union_all,
     update,
 )
@@ -39,6 +40,7 @@ from sqlmodel import Session
 
 from models.alerts.rules import _SLOTS
 from models.alerts.tables import (
+    _UNRESOLVED,
     AlertKind,
     AlertStatus,
     RuleLevel,
@@ -65,6 +67,8 @@ log = logging.getLogger("rackroom.alerts")
 class _Scope:
     variant_ids: tuple[int, ...]
     warehouse_ids: tuple[int, ...] | None
+    #: Every variant of the scope's runs, when read from the persisted core flags.
+    run_members: tuple[int, ...] | None = None
 
 
 def _watched_balances(scope: _Scope | None):
@@ -118,7 +122,8 @@ def _watched_balances(scope: _Scope | None):
         )
     )
     if scope is not None:
-        query = query.where(_b.c.variant_id.in_(scope.variant_ids))
+        # On both tables, so the planner reaches variants by key rather than scanning.
+        query = query.where(_b.c.variant_id.in_(scope.variant_ids), _v.c.id.in_(scope.variant_ids))
         if scope.warehouse_ids is not None:
             query = query.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
     return query
@@ -187,10 +192,17 @@ def _persisted_flags(scope: _Scope | None):
     scan, which refreshes them first)."""
     flags = select(_vc.c.variant_id.label("id"), _vc.c.run_id, _vc.c.core, _vc.c.core_total)
     if scope is not None:
-        mine = _vc.alias("mine")
-        runs = select(mine.c.run_id).where(mine.c.variant_id.in_(scope.variant_ids))
-        flags = flags.where(_vc.c.run_id.in_(runs))
+        flags = flags.where(_vc.c.variant_id.in_(scope.run_members or ()))
     return flags.subquery("core_flags")
+
+
+def _with_run_members(session: Session, scope: _Scope) -> _Scope:
+    """`scope` with the members of its runs (from `variant_core`), so the size-run query
+    reaches balances and variants by key: the planner does not push a subquery through."""
+    mine = _vc.alias("mine")
+    runs = select(mine.c.run_id).where(mine.c.variant_id.in_(scope.variant_ids))
+    members = session.scalars(select(_vc.c.variant_id).where(_vc.c.run_id.in_(runs)))
+    return _Scope(scope.variant_ids, scope.warehouse_ids, tuple(sorted(members)))
 
 
 def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False):
@@ -207,6 +219,8 @@ def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False)
     )
     if scope is not None and scope.warehouse_ids is not None:
         runs = runs.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
+    if scope is not None and scope.run_members is not None:
+        runs = runs.where(_b.c.variant_id.in_(scope.run_members))
     runs = (
         runs.group_by(cf.c.run_id, _b.c.warehouse_id)
         .having(func.sum(cf.c.core) < func.max(cf.c.core_total))
@@ -226,6 +240,9 @@ def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False)
         )
         slots.append(r)
     rule_id = func.coalesce(*(r.c.id for r in slots))
+    found = [rule_id.is_not(None)]
+    if scope is not None and scope.run_members is not None:
+        found.append(first.c.id.in_(scope.run_members))
     return (
         select(
             literal(AlertKind.BROKEN_SIZE_RUN.value).label("kind"),
@@ -239,7 +256,7 @@ def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False)
             cast(null(), Integer).label("threshold"),
         )
         .select_from(joined)
-        .where(rule_id.is_not(None))
+        .where(*found)
     )
 
 
@@ -619,10 +636,12 @@ def _check(
 ) -> AlertChanges:
     """Raise and resolve the alerts of `scope` (its balances, its variants' runs)."""
     dialect = session.get_bind().dialect.name
+    if persisted:
+        scope = _with_run_members(session, scope)
     conditions = _keyed(
         union_all(_watched_balances(scope), _broken_runs(scope, dialect, persisted=persisted))
     )
-    current = {(r.kind, r.subject_key) for r in session.execute(conditions).all()}
+    current = {(r.kind, r.subject_key): r for r in session.execute(conditions)}
     runs = session.execute(
         select(_v.c.product_id, _v.c.colour).where(_v.c.id.in_(scope.variant_ids)).distinct()
     ).all()
@@ -635,7 +654,7 @@ def _check(
             in_scope,
             and_(
                 _alert.c.kind == AlertKind.BROKEN_SIZE_RUN.value,
-                or_(*(and_(_alert.c.product_id == p, _alert.c.colour == c) for p, c in runs)),
+                tuple_(_alert.c.product_id, _alert.c.colour).in_([tuple(r) for r in runs]),
             ),
         )
     existing = select(_alert.c.id, _alert.c.kind, _alert.c.subject_key).where(
@@ -643,11 +662,31 @@ def _check(
     )
     if scope.warehouse_ids is not None:
         existing = existing.where(_alert.c.warehouse_id.in_(scope.warehouse_ids))
-    stale = [
-        row.id
-        for row in session.execute(existing.order_by(_alert.c.id).with_for_update())
-        if (row.kind, row.subject_key) not in current
-    ]
+    stale, held = [], set()
+    for row in session.execute(existing.order_by(_alert.c.id).with_for_update()):
+        if (row.kind, row.subject_key) in current:
+            held.add((row.kind, row.subject_key))
+        else:
+            stale.append(row.id)
     resolved = _resolve(session, select(_alert.c.id).where(_alert.c.id.in_(stale)), now)
-    raised = _insert_new(session, conditions, now) if current else 0
-    return AlertChanges(raised=raised, resolved=resolved)
+    # What holds and has no unresolved alert (all of those in scope are locked above): the
+    # rows already read, not the conditions evaluated again.
+    fresh = [current[key]._asdict() for key in sorted(current.keys() - held)]
+    return AlertChanges(raised=_insert_rows(session, fresh, now), resolved=resolved)
+
+
+def _insert_rows(session: Session, rows: list[dict], now: datetime) -> int:
+    """INSERT these conditions (dicts of _CONDITION_COLUMNS) as open alerts, in the order
+    given; a concurrent twin is ignored."""
+    if not rows:
+        return 0
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(_alert)
+        .on_conflict_do_nothing(index_elements=["kind", "subject_key"], index_where=_UNRESOLVED)
+        .returning(_alert.c.id)
+    )
+    opened = {"status": AlertStatus.OPEN.value, "raised_at": now}
+    ids = list(session.execute(statement, [{**row, **opened} for row in rows]).scalars())
+    emit_alert_events(session, EventType.ALERT_RAISED, ids, now)
+    return len(ids)
