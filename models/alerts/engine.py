@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.ddl import CreateTableAs
 from sqlmodel import Session
@@ -323,8 +325,17 @@ def emit_alert_events(
             ("at", cast(bindparam("e_at", type_=String), String)),
         ],
     )
-    for start in range(0, len(alert_ids), 5_000):
-        chunk = sorted(alert_ids)[start : start + 5_000]
+    ordered = sorted(alert_ids)
+    # PostgreSQL takes the ids as one array (a list of 5,000 bind parameters costs more to
+    # send and plan than the insert itself); SQLite as a list, within its parameter limit.
+    size = 100_000 if dialect == "postgresql" else 5_000
+    for start in range(0, len(ordered), size):
+        chunk = ordered[start : start + size]
+        wanted = (
+            _alert.c.id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
+            if dialect == "postgresql"
+            else _alert.c.id.in_(chunk)
+        )
         rows = (
             select(
                 literal(event_type.value, String),
@@ -338,7 +349,7 @@ def emit_alert_events(
             .join(_p, _p.c.id == _alert.c.product_id)
             .join(_w, _w.c.id == _alert.c.warehouse_id)
             .outerjoin(_v, _v.c.id == _alert.c.variant_id)
-            .where(_alert.c.id.in_(chunk))
+            .where(wanted)
             .order_by(_alert.c.id)
         )
         session.connection().execute(insert_events(rows), time_params(now))
