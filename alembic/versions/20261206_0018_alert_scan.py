@@ -58,13 +58,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "variant_core",
-        sa.Column(
-            "variant_id",
-            sa.Integer(),
-            sa.ForeignKey("variant.id", ondelete="CASCADE"),
-            autoincrement=False,
-            nullable=False,
-        ),
+        sa.Column("variant_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("core", sa.Integer(), nullable=False),
         sa.Column("core_total", sa.Integer(), nullable=False),

@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    ForeignKey,
     Integer,
     Table,
     text,
@@ -169,14 +168,9 @@ class VariantCore(SQLModel, table=True):
     __tablename__ = "variant_core"
     __table_args__ = (SAIndex("ix_variant_core_run", "run_id"),)
 
-    variant_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("variant.id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
+    #: No foreign key: a cache the scan rewrites whole, and a per-row key check made
+    #: rebuilding it cost more than computing it (variants are never deleted).
+    variant_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     #: The run's lowest variant id.
     run_id: int
     core: int
