@@ -198,15 +198,6 @@ def _persisted_flags(scope: _Scope | None):
     return flags.subquery("core_flags")
 
 
-def _with_run_members(session: Session, scope: _Scope) -> _Scope:
-    """`scope` with the members of its runs (from `variant_core`), so the size-run query
-    reaches balances and variants by key: the planner does not push a subquery through."""
-    mine = _vc.alias("mine")
-    runs = select(mine.c.run_id).where(mine.c.variant_id.in_(scope.variant_ids))
-    members = session.scalars(select(_vc.c.variant_id).where(_vc.c.run_id.in_(runs)))
-    return _Scope(scope.variant_ids, scope.warehouse_ids, tuple(sorted(members)))
-
-
 def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False):
     """(style-colour, warehouse) runs watched at brand or product level whose core sizes
     are not all in stock while some size is."""
@@ -645,10 +636,9 @@ def check_alerts_for(
 def _check(
     session: Session, scope: _Scope, now: datetime, *, persisted: bool = False
 ) -> AlertChanges:
-    """Raise and resolve the alerts of `scope` (its balances, its variants' runs)."""
+    """Raise and resolve the alerts of `scope` (its balances, its variants' runs); with
+    `persisted`, its runs' members are in scope.run_members (`scan._with_run_members`)."""
     dialect = session.get_bind().dialect.name
-    if persisted:
-        scope = _with_run_members(session, scope)
     conditions = _keyed(
         union_all(_watched_balances(scope), _broken_runs(scope, dialect, persisted=persisted))
     )

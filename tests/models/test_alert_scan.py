@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select, update
 
 import models.alerts.scan as scan_module
-from models.alerts import Alert, AlertRule, delete_rule, scan_alerts, set_rule
+from models.alerts import Alert, AlertRule, delete_rule
 from models.catalog import Variant
 from models.db import read_session, transaction
 from models.sizes import normalise_size, size_rank
 from models.stock import LedgerReason, StockBalance, adjust, ensure_balances, receive
 from tests.factories import make_world
+from tests.test_alerts import _rule as _set_rule
+from tests.test_alerts import _scan
 from tests.transfer_support import add_style, make_staff
 
 ALPHA = ("XS", "S", "M", "L", "XL")
@@ -43,23 +45,6 @@ def world(engine, monkeypatch):
                     ensure_balances(session, [(variant_id, warehouse_id)])
     _set_rule(engine, staff, "brand", world.brand_id, None, 2)
     return engine, world, staff
-
-
-def _set_rule(engine, staff, level, subject_id, warehouse_id, threshold) -> int:
-    with transaction(engine) as session:
-        return set_rule(
-            session,
-            level=level,
-            subject_id=subject_id,
-            warehouse_id=warehouse_id,
-            threshold=threshold,
-            actor_id=staff.merch,
-        ).id
-
-
-def _scan(engine, **kwargs):
-    with transaction(engine) as session:
-        return scan_alerts(session, **kwargs)
 
 
 def _inbox(engine) -> set[tuple[str, str]]:
