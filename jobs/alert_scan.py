@@ -1,4 +1,5 @@
-"""The alert scan job: re-evaluate every watched balance and size run on a schedule.
+"""The alert scan job: keep every watched balance and size run's alerts current on a schedule
+(incremental: only what changed since the last scan; see `models.alerts.scan`).
 
 `check_alerts_for` keeps alerts current as operations run; this scan catches what
 those calls could not see (reservations, imports and syncs that do not call it, rule
@@ -22,7 +23,7 @@ ATTEMPTS = 3
 
 
 def run_alert_scan(engine: Engine | None = None) -> AlertChanges:
-    """One full scan in one transaction, retried on a deadlock or serialisation failure.
+    """One scan in one transaction, retried on a deadlock or serialisation failure.
 
     Without `engine` it works on the scheduler's database (`job_engine()`), so the job
     stores no arguments in the persistent job store.

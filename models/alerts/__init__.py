@@ -24,15 +24,16 @@ its condition clears, and a new alert is raised if the condition returns later.
 
 Alerts are kept current two ways: `check_alerts_for` re-evaluates a few variants in a
 few warehouses (cheap; call it after an operation that changed them, in the same
-transaction), and `scan_alerts` re-evaluates everything in a handful of set-based
-statements (the scheduler runs it). Both lock alert rows in id order and insert new
-ones in (kind, subject) order; should `check_alerts_for` still lose a lock conflict,
-it gives way (its savepoint rolls back, the caller's operation stands) and the next
-scan catches up.
+transaction), and `scan_alerts` (the scheduler runs it) re-evaluates everything the
+first time and once a day, and in between only the variants whose balances or sizing
+changed and those under rules that changed (`models.alerts.scan`). Both lock alert
+rows in id order and insert new ones in (kind, subject) order; should
+`check_alerts_for` still lose a lock conflict, it gives way (its savepoint rolls back,
+the caller's operation stands) and the next scan catches up.
 """
 
 from models.alerts.bulk import BATCH_MAX, AlertsRefused, acknowledge_many, snooze_many
-from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for, scan_alerts
+from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for
 from models.alerts.inbox import (
     GROUPINGS,
     VIEWS,
@@ -59,6 +60,7 @@ from models.alerts.rules import (
     list_rules,
     set_rule,
 )
+from models.alerts.scan import scan_alerts
 from models.alerts.tables import MAX_SNOOZE, Alert, AlertKind, AlertRule, AlertStatus, RuleLevel
 
 __all__ = [

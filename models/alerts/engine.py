@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -29,16 +30,19 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.ddl import CreateTableAs
 from sqlmodel import Session
 
 from models.alerts.rules import _SLOTS
 from models.alerts.tables import (
+    _UNRESOLVED,
     AlertKind,
     AlertStatus,
     RuleLevel,
@@ -48,6 +52,7 @@ from models.alerts.tables import (
     _p,
     _rule,
     _v,
+    _vc,
     _w,
 )
 from models.base import UTCDateTime, utcnow
@@ -64,6 +69,8 @@ log = logging.getLogger("rackroom.alerts")
 class _Scope:
     variant_ids: tuple[int, ...]
     warehouse_ids: tuple[int, ...] | None
+    #: Every variant of the scope's runs, when read from the persisted core flags.
+    run_members: tuple[int, ...] | None = None
 
 
 def _watched_balances(scope: _Scope | None):
@@ -117,7 +124,8 @@ def _watched_balances(scope: _Scope | None):
         )
     )
     if scope is not None:
-        query = query.where(_b.c.variant_id.in_(scope.variant_ids))
+        # On both tables, so the planner reaches variants by key rather than scanning.
+        query = query.where(_b.c.variant_id.in_(scope.variant_ids), _v.c.id.in_(scope.variant_ids))
         if scope.warehouse_ids is not None:
             query = query.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
     return query
@@ -181,10 +189,19 @@ def _core_flags(scope: _Scope | None, dialect: str):
     )
 
 
-def _broken_runs(scope: _Scope | None, dialect: str):
+def _persisted_flags(scope: _Scope | None):
+    """`_core_flags` as the scan persisted them in `variant_core` (current only within a
+    scan, which refreshes them first)."""
+    flags = select(_vc.c.variant_id.label("id"), _vc.c.run_id, _vc.c.core, _vc.c.core_total)
+    if scope is not None:
+        flags = flags.where(_vc.c.variant_id.in_(scope.run_members or ()))
+    return flags.subquery("core_flags")
+
+
+def _broken_runs(scope: _Scope | None, dialect: str, *, persisted: bool = False):
     """(style-colour, warehouse) runs watched at brand or product level whose core sizes
     are not all in stock while some size is."""
-    cf = _core_flags(scope, dialect)
+    cf = _persisted_flags(scope) if persisted else _core_flags(scope, dialect)
     # Only sizes in stock count towards either half of the rule (core sizes in stock,
     # and "some size remains"), so the others are left out before grouping: a run
     # with no group has nothing in stock and is not broken.
@@ -195,6 +212,8 @@ def _broken_runs(scope: _Scope | None, dialect: str):
     )
     if scope is not None and scope.warehouse_ids is not None:
         runs = runs.where(_b.c.warehouse_id.in_(scope.warehouse_ids))
+    if scope is not None and scope.run_members is not None:
+        runs = runs.where(_b.c.variant_id.in_(scope.run_members))
     runs = (
         runs.group_by(cf.c.run_id, _b.c.warehouse_id)
         .having(func.sum(cf.c.core) < func.max(cf.c.core_total))
@@ -214,6 +233,9 @@ def _broken_runs(scope: _Scope | None, dialect: str):
         )
         slots.append(r)
     rule_id = func.coalesce(*(r.c.id for r in slots))
+    found = [rule_id.is_not(None)]
+    if scope is not None and scope.run_members is not None:
+        found.append(first.c.id.in_(scope.run_members))
     return (
         select(
             literal(AlertKind.BROKEN_SIZE_RUN.value).label("kind"),
@@ -227,7 +249,7 @@ def _broken_runs(scope: _Scope | None, dialect: str):
             cast(null(), Integer).label("threshold"),
         )
         .select_from(joined)
-        .where(rule_id.is_not(None))
+        .where(*found)
     )
 
 
@@ -294,8 +316,17 @@ def emit_alert_events(
             ("at", cast(bindparam("e_at", type_=String), String)),
         ],
     )
-    for start in range(0, len(alert_ids), 5_000):
-        chunk = sorted(alert_ids)[start : start + 5_000]
+    ordered = sorted(alert_ids)
+    # PostgreSQL takes the ids as one array (a list of 5,000 bind parameters costs more to
+    # send and plan than the insert itself); SQLite as a list, within its parameter limit.
+    size = 100_000 if dialect == "postgresql" else 5_000
+    for start in range(0, len(ordered), size):
+        chunk = ordered[start : start + size]
+        wanted = (
+            _alert.c.id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
+            if dialect == "postgresql"
+            else _alert.c.id.in_(chunk)
+        )
         rows = (
             select(
                 literal(event_type.value, String),
@@ -309,7 +340,7 @@ def emit_alert_events(
             .join(_p, _p.c.id == _alert.c.product_id)
             .join(_w, _w.c.id == _alert.c.warehouse_id)
             .outerjoin(_v, _v.c.id == _alert.c.variant_id)
-            .where(_alert.c.id.in_(chunk))
+            .where(wanted)
             .order_by(_alert.c.id)
         )
         session.connection().execute(insert_events(rows), time_params(now))
@@ -379,7 +410,8 @@ def _resolve(session: Session, ids_query, now: datetime) -> int:
     return len(resolved)
 
 
-def _reopen_snoozed(session: Session, now: datetime) -> int:
+def reopen_snoozed(session: Session, now: datetime) -> int:
+    """Snoozed alerts whose time ran out count as open again."""
     return (
         session.execute(
             update(_alert)
@@ -419,29 +451,24 @@ _DROP_SCAN = {
 }
 
 
-def scan_alerts(session: Session, *, now: datetime | None = None) -> AlertChanges:
-    """Re-evaluate every watched balance and run; raise, resolve and reopen alerts.
+def full_diff(session: Session, now: datetime) -> tuple[int, int]:
+    """Re-evaluate every watched balance and run; (raised, resolved).
 
     Set-based: the current conditions (one pass over balances for low/out of stock,
-    one grouped pass for size runs) are compared with the unresolved alerts; what no
-    longer holds is resolved and what is new is raised. On PostgreSQL the comparison
-    is one read-only CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable)
-    and the writes one statement; SQLite keeps the conditions in a temporary table for
-    a few statements. Then one UPDATE reopens snoozes that ran out.
+    one grouped pass for size runs over the persisted core flags, which the caller has
+    refreshed) are compared with the unresolved alerts; what no longer holds is
+    resolved and what is new is raised. On PostgreSQL the comparison is one read-only
+    CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable) and the writes one
+    statement; SQLite keeps the conditions in a temporary table for a few statements.
     """
-    now = now or utcnow()
     if session.get_bind().dialect.name == "postgresql":
         raised, resolved = _sync_postgres(session, now)
         if raised + resolved > _REANALYZE_AFTER:
             # The planner sizes the next scan's joins from these statistics; after a bulk
             # change do now what autovacuum would do a while later.
             session.execute(text("ANALYZE alert"))
-    else:
-        raised, resolved = _sync_sqlite(session, now)
-    reopened = _reopen_snoozed(session, now)
-    if raised or resolved or reopened:
-        log.info("alert scan: %d raised, %d resolved, %d reopened", raised, resolved, reopened)
-    return AlertChanges(raised=raised, resolved=resolved, reopened=reopened)
+        return raised, resolved
+    return _sync_sqlite(session, now)
 
 
 def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
@@ -456,7 +483,7 @@ def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
         .where(unresolved, a.c.kind != AlertKind.BROKEN_SIZE_RUN.value)
         .cte("open_units")
     )
-    runs = _broken_runs(None, "postgresql").cte("runs")
+    runs = _broken_runs(None, "postgresql", persisted=True).cte("runs")
     open_runs = (
         select(a.c.id, a.c.product_id, a.c.colour, a.c.warehouse_id)
         .where(unresolved, a.c.kind == AlertKind.BROKEN_SIZE_RUN.value)
@@ -559,7 +586,8 @@ def _sync_sqlite(session: Session, now: datetime) -> tuple[int, int]:
     connection.execute(drop)
     _scan_table.create(connection)
     columns = list(_CONDITION_COLUMNS)
-    for source in (_watched_balances(None), _broken_runs(None, connection.dialect.name)):
+    dialect = connection.dialect.name
+    for source in (_watched_balances(None), _broken_runs(None, dialect, persisted=True)):
         connection.execute(insert(_scan_table).from_select(columns, _keyed(source)))
     s = _scan_table
     gone = select(_alert.c.id).where(
@@ -605,11 +633,16 @@ def check_alerts_for(
     return AlertChanges(raised=raised, resolved=resolved)
 
 
-def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
+def _check(
+    session: Session, scope: _Scope, now: datetime, *, persisted: bool = False
+) -> AlertChanges:
+    """Raise and resolve the alerts of `scope` (its balances, its variants' runs); with
+    `persisted`, its runs' members are in scope.run_members (`scan._with_run_members`)."""
+    dialect = session.get_bind().dialect.name
     conditions = _keyed(
-        union_all(_watched_balances(scope), _broken_runs(scope, session.get_bind().dialect.name))
+        union_all(_watched_balances(scope), _broken_runs(scope, dialect, persisted=persisted))
     )
-    current = {(r.kind, r.subject_key) for r in session.execute(conditions).all()}
+    current = {(r.kind, r.subject_key): r for r in session.execute(conditions)}
     runs = session.execute(
         select(_v.c.product_id, _v.c.colour).where(_v.c.id.in_(scope.variant_ids)).distinct()
     ).all()
@@ -622,7 +655,7 @@ def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
             in_scope,
             and_(
                 _alert.c.kind == AlertKind.BROKEN_SIZE_RUN.value,
-                or_(*(and_(_alert.c.product_id == p, _alert.c.colour == c) for p, c in runs)),
+                tuple_(_alert.c.product_id, _alert.c.colour).in_([tuple(r) for r in runs]),
             ),
         )
     existing = select(_alert.c.id, _alert.c.kind, _alert.c.subject_key).where(
@@ -630,11 +663,31 @@ def _check(session: Session, scope: _Scope, now: datetime) -> AlertChanges:
     )
     if scope.warehouse_ids is not None:
         existing = existing.where(_alert.c.warehouse_id.in_(scope.warehouse_ids))
-    stale = [
-        row.id
-        for row in session.execute(existing.order_by(_alert.c.id).with_for_update())
-        if (row.kind, row.subject_key) not in current
-    ]
+    stale, held = [], set()
+    for row in session.execute(existing.order_by(_alert.c.id).with_for_update()):
+        if (row.kind, row.subject_key) in current:
+            held.add((row.kind, row.subject_key))
+        else:
+            stale.append(row.id)
     resolved = _resolve(session, select(_alert.c.id).where(_alert.c.id.in_(stale)), now)
-    raised = _insert_new(session, conditions, now) if current else 0
-    return AlertChanges(raised=raised, resolved=resolved)
+    # What holds and has no unresolved alert (all of those in scope are locked above): the
+    # rows already read, not the conditions evaluated again.
+    fresh = [current[key]._asdict() for key in sorted(current.keys() - held)]
+    return AlertChanges(raised=_insert_rows(session, fresh, now), resolved=resolved)
+
+
+def _insert_rows(session: Session, rows: list[dict], now: datetime) -> int:
+    """INSERT these conditions (dicts of _CONDITION_COLUMNS) as open alerts, in the order
+    given; a concurrent twin is ignored."""
+    if not rows:
+        return 0
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(_alert)
+        .on_conflict_do_nothing(index_elements=["kind", "subject_key"], index_where=_UNRESOLVED)
+        .returning(_alert.c.id)
+    )
+    opened = {"status": AlertStatus.OPEN.value, "raised_at": now}
+    ids = list(session.execute(statement, [{**row, **opened} for row in rows]).scalars())
+    emit_alert_events(session, EventType.ALERT_RAISED, ids, now)
+    return len(ids)

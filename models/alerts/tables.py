@@ -6,7 +6,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
+    Column,
+    Integer,
+    Table,
     text,
 )
 from sqlalchemy import Index as SAIndex
@@ -132,6 +136,55 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class AlertScanState(SQLModel, table=True):
+    """Where the last scan left off (one row, id 1; `models.alerts.scan`)."""
+
+    __tablename__ = "alert_scan_state"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    #: PostgreSQL: the xmin (xid8) of the last scan's first snapshot; every row version
+    #: written by an older transaction was visible to that scan.
+    watermark: int = Field(default=0, sa_type=BigInteger)
+    scanned_at: datetime = Field(sa_type=UTCDateTime)
+    full_scan_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AlertRuleSeen(SQLModel, table=True):
+    """The rules as the last scan applied them: a rule that differs has changed since."""
+
+    __tablename__ = "alert_rule_seen"
+
+    rule_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    level: str = Field(max_length=16)
+    subject_id: int
+    warehouse_id: int | None = Field(default=None)
+    threshold: int
+
+
+class VariantCore(SQLModel, table=True):
+    """Persisted core-size flags (`engine._core_flags`), refreshed by the scan for the
+    runs whose variants changed."""
+
+    __tablename__ = "variant_core"
+    __table_args__ = (SAIndex("ix_variant_core_run", "run_id"),)
+
+    #: No foreign key: a cache the scan rewrites whole, and a per-row key check made
+    #: rebuilding it cost more than computing it (variants are never deleted).
+    variant_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    #: The run's lowest variant id.
+    run_id: int
+    core: int
+    core_total: int
+
+
+#: SQLite only (triggers in migration 0018): variants whose balances or sizing changed
+#: since the last scan. PostgreSQL reads row versions' xmin instead (no trigger cost).
+alert_dirty = Table(
+    "alert_dirty",
+    SQLModel.metadata,
+    Column("variant_id", Integer, primary_key=True, autoincrement=False),
+)
+
 _rule = AlertRule.__table__
 _alert = Alert.__table__
 _b = StockBalance.__table__
@@ -139,6 +192,9 @@ _v = Variant.__table__
 _p = Product.__table__
 _w = Warehouse.__table__
 _brand = Brand.__table__
+_state = AlertScanState.__table__
+_seen = AlertRuleSeen.__table__
+_vc = VariantCore.__table__
 
 MAX_SNOOZE = timedelta(days=365)
 #: Alerts one bulk action may touch (`models.alerts.bulk`).
