@@ -374,6 +374,11 @@ from jobs.secrets_cli import secrets_group  # noqa: E402
 
 main.add_command(secrets_group)
 
+# Cycle counts: `rackroom cyclecount …` (jobs/cyclecount_cli.py).
+from jobs.cyclecount_cli import cyclecount  # noqa: E402
+
+main.add_command(cyclecount)
+
 
 if __name__ == "__main__":
     main()
