@@ -17,7 +17,14 @@ from sqlmodel import Session
 
 from models.base import utcnow
 from models.catalog import Variant, Warehouse
-from models.cycle_counts.planning import classify_abc, due_today, plan, require_warehouse
+from models.cycle_counts.planning import (
+    DueItem,
+    PlanRow,
+    classify_abc,
+    due_today,
+    plan,
+    require_warehouse,
+)
 from models.cycle_counts.tables import (
     CountItem,
     CountLine,
@@ -333,3 +340,30 @@ def approve(session: Session, line_id: object, *, actor_id: int | None, note: st
 
 def reject(session: Session, line_id: object, *, actor_id: int | None, note: str = "") -> str:
     return decide_variance(session, line_id, approve=False, actor_id=actor_id, note=note)
+
+
+@dataclass(frozen=True, slots=True)
+class CountBoard:
+    """What the counts page shows for one warehouse: today's list, the open sheet (blind),
+    and the plan."""
+
+    due: list[DueItem]
+    sheet: BlindSheet | None
+    plan: list[PlanRow]
+
+
+def count_board(
+    session: Session, warehouse_id: int, *, actor_id: int | None, today: date | None = None
+) -> CountBoard:
+    actor_may(session, actor_id, "cycle_counts.count")
+    require_warehouse(session, warehouse_id)
+    open_id = session.scalar(
+        select(CountSheet.id).where(
+            CountSheet.warehouse_id == warehouse_id, CountSheet.status == SheetStatus.OPEN.value
+        )
+    )
+    return CountBoard(
+        due_today(session, warehouse_id, today or utcnow().date()),
+        blind_sheet(session, open_id, actor_id=actor_id) if open_id is not None else None,
+        plan(session, warehouse_id),
+    )
