@@ -7,33 +7,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
 import click
 from sqlalchemy import func, select
 
+from jobs.cli_support import refusals as _refusals
 from models import cycle_counts as cc
 from models.catalog import warehouse_by_code
 from models.db import read_session, transaction
-from models.errors import DomainError, NotFound
+from models.errors import NotFound
 from models.users import User
 
 _AS = click.option(
     "--as", "email", required=True, help="The user acting (email); their role counts."
 )
-
-
-def _refusals(command: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except DomainError as error:
-            click.echo(f"error: {error.message}", err=True)
-            sys.exit(1)
-
-    return run
 
 
 def _user_id(session, email: str) -> int:

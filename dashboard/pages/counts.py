@@ -16,6 +16,7 @@ from dashboard.components.admin import (
     muted,
     number_cell,
     select,
+    table,
     target_confirm,
 )
 from dashboard.components.figures import empty_state
@@ -100,13 +101,10 @@ def _sheet() -> rx.Component:
                 size="2",
             ),
             rx.box(
-                rx.table.root(
-                    rx.table.header(rx.table.row(*headers("Class", "SKU", "Item", "Counted"))),
-                    rx.table.body(rx.foreach(S.sheet_lines, _line_row)),
-                    variant="surface",
-                    size="1",
-                    width="100%",
-                    data_testid="count-sheet",
+                table(
+                    *headers("Class", "SKU", "Item", "Counted"),
+                    body=rx.foreach(S.sheet_lines, _line_row),
+                    test_id="count-sheet",
                 ),
                 overflow_x="auto",
                 width="100%",
@@ -184,19 +182,10 @@ def _plan() -> rx.Component:
             "above it waits for a manager.",
             size="2",
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *headers(
-                        "Class", "Counted every", "Tolerance", "SKUs", right=("Tolerance", "SKUs")
-                    )
-                )
-            ),
-            rx.table.body(rx.foreach(S.plan, _plan_row)),
-            variant="surface",
-            size="1",
-            width="100%",
-            data_testid="count-plan",
+        table(
+            *headers("Class", "Counted every", "Tolerance", "SKUs", right=("Tolerance", "SKUs")),
+            body=rx.foreach(S.plan, _plan_row),
+            test_id="count-plan",
         ),
         spacing="2",
         width="100%",

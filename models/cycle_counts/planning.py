@@ -198,8 +198,8 @@ def set_plan(
 def due_today(session: Session, warehouse_id: int, today: date) -> list[DueItem]:
     """Today's count list: per class, the items due (never counted, or last counted at
     least the class's interval ago), most overdue first, at most the class's daily share
-    (items in the class / interval days, rounded up) so each class is counted once per
-    interval, spread evenly over its days."""
+    (items in the class / interval days, rounded up, less those counted today) so each
+    class is counted once per interval, spread evenly over its days."""
     rows = session.execute(
         select(_item.c.variant_id, Variant.sku, _item.c.abc_class, _item.c.last_counted_on)
         .join(Variant, Variant.id == _item.c.variant_id)
@@ -215,10 +215,12 @@ def due_today(session: Session, warehouse_id: int, today: date) -> list[DueItem]
     for row in plan(session, warehouse_id):
         share = math.ceil(row.items / row.interval_days)
         cutoff = today - timedelta(days=row.interval_days)
+        in_class = [(int(v), sku, last) for v, sku, abc, last in rows if abc == row.abc_class]
+        counted_today = sum(1 for _v, _sku, last in in_class if last == today)
         picked = [
-            DueItem(int(v), sku, abc, last)
-            for v, sku, abc, last in rows
-            if abc == row.abc_class and (last is None or last <= cutoff)
+            DueItem(v, sku, row.abc_class, last)
+            for v, sku, last in in_class
+            if last is None or last <= cutoff
         ]
-        due.extend(picked[:share])
+        due.extend(picked[: max(share - counted_today, 0)])
     return due

@@ -120,7 +120,11 @@ def test_the_daily_list_spreads_a_class_over_its_interval(engine: Engine):
             receive(session, variant_id, wh, 1, actor="setup")
         assert classify_abc(session, wh, now=NOW)["C"] == 35
         due = due_today(session, wh, TODAY)
-    assert len(due) == 1  # 35 C items over 365 days: one a day
+        assert len(due) == 1  # 35 C items over 365 days: one a day
+        session.get(CountItem, (wh, due[0].variant_id)).last_counted_on = TODAY
+        session.flush()
+        assert due_today(session, wh, TODAY) == []  # today's share is done
+        assert len(due_today(session, wh, TODAY + timedelta(days=1))) == 1
 
 
 def _sheet_with_counts(engine, staff, wh, counts_by_sku):
