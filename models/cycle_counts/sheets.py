@@ -88,15 +88,23 @@ class Variance:
     counted_by: str
 
 
-def _sheet(session: Session, sheet_id: object) -> CountSheet:
-    sheet = session.get(CountSheet, sheet_id) if isinstance(sheet_id, int) else None
+#: Row locks (PostgreSQL) that serialise two submits of one sheet, a count against a
+#: submit, two decisions on one line and two starts at one warehouse; NO KEY UPDATE does
+#: not block the rows whose foreign keys point at the locked one.
+_LOCK = {"with_for_update": {"key_share": True}, "populate_existing": True}
+
+
+def _sheet(session: Session, sheet_id: object, *, lock: bool = False) -> CountSheet:
+    found = isinstance(sheet_id, int) and not isinstance(sheet_id, bool)
+    sheet = session.get(CountSheet, sheet_id, **(_LOCK if lock else {})) if found else None
     if sheet is None:
         raise NotFound(f"No count sheet {sheet_id!r}.", field="sheet_id")
     return sheet
 
 
-def _line(session: Session, line_id: object) -> CountLine:
-    line = session.get(CountLine, line_id) if isinstance(line_id, int) else None
+def _line(session: Session, line_id: object, *, lock: bool = False) -> CountLine:
+    found = isinstance(line_id, int) and not isinstance(line_id, bool)
+    line = session.get(CountLine, line_id, **(_LOCK if lock else {})) if found else None
     if line is None:
         raise NotFound(f"No count line {line_id!r}.", field="line_id")
     return line
@@ -126,7 +134,8 @@ def start_sheet(
     today's due list with each line's on hand kept as its hidden `expected`. A warehouse
     never classified is classified first."""
     actor_may(session, actor_id, "cycle_counts.count")
-    warehouse = require_warehouse(session, warehouse_id)
+    require_warehouse(session, warehouse_id)
+    warehouse = session.get(Warehouse, warehouse_id, **_LOCK)
     if not warehouse.is_active:
         raise Conflict(f"Warehouse {warehouse.code} is inactive.", field="warehouse")
     open_sheet = session.scalar(
@@ -199,7 +208,7 @@ def record_count(
     user = actor_may(session, actor_id, "cycle_counts.count")
     line = _line(session, line_id)
     value = parse_counted(counted)
-    if _sheet(session, line.sheet_id).status != SheetStatus.OPEN.value:
+    if _sheet(session, line.sheet_id, lock=True).status != SheetStatus.OPEN.value:
         raise InvalidTransition("This sheet was submitted; its counts can no longer change.")
     line.counted, line.counted_by_id = value, user.id
     session.flush()
@@ -234,7 +243,7 @@ def _mark_counted(session: Session, line: CountLine, warehouse_id: int, on: date
 def submit_sheet(session: Session, sheet_id: int, *, actor_id: int | None) -> SubmitResult:
     """Apply the lines within tolerance, queue the rest for approval, report conflicts."""
     user = actor_may(session, actor_id, "cycle_counts.count")
-    sheet = _sheet(session, sheet_id)
+    sheet = _sheet(session, sheet_id, lock=True)
     if sheet.status != SheetStatus.OPEN.value:
         raise InvalidTransition("This sheet was already submitted.")
     lines = list(
@@ -307,7 +316,7 @@ def decide_variance(
     rejects (nothing set; the variant is due again). Returns the line's new status:
     `applied`, `rejected`, or `conflict` when the stock moved meanwhile."""
     user = actor_may(session, actor_id, "cycle_counts.approve")
-    line = _line(session, line_id)
+    line = _line(session, line_id, lock=True)
     if line.status != LineStatus.PENDING.value:
         raise InvalidTransition(f"This variance is {line.status}, not waiting for approval.")
     sheet = _sheet(session, line.sheet_id)
