@@ -12,12 +12,15 @@ from dashboard.components.admin import (
     MONO,
     admin_body,
     cell,
+    dialog_wiring,
+    form_dialog,
     headers,
     muted,
     number_cell,
     select,
     table,
     target_confirm,
+    text_field,
 )
 from dashboard.components.figures import empty_state
 from dashboard.components.lists import list_view
@@ -89,7 +92,7 @@ def _sheet() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Count sheet #", S.sheet_id, size="3"),
+                rx.heading("Count sheet #", S.sheet_id, as_="h2", size="3"),
                 rx.spacer(),
                 muted(S.counted_summary, size="2", data_testid="counted-summary"),
                 width="100%",
@@ -133,7 +136,7 @@ def _today() -> rx.Component:
         _sheet(),
         rx.vstack(
             rx.hstack(
-                rx.heading("Due today", size="3"),
+                rx.heading("Due today", as_="h2", size="3"),
                 rx.spacer(),
                 rx.button(
                     rx.icon("clipboard-list", size=15),
@@ -170,12 +173,59 @@ def _plan_row(row: PlanItem) -> rx.Component:
         cell(row.every),
         number_cell(row.tolerance),
         number_cell(row.skus),
+        cell(
+            rx.cond(
+                S.can_plan,
+                rx.button(
+                    "Edit",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=S.open_plan(row.abc_class),
+                    aria_label="Edit the plan of class " + row.abc_class,
+                ),
+            ),
+            justify="end",
+        ),
+    )
+
+
+def _plan_dialog() -> rx.Component:
+    return form_dialog(
+        text_field(
+            "Counted every (days)",
+            "plan-every",
+            name="every",
+            type="number",
+            min=1,
+            max=3650,
+            required=True,
+            auto_focus=True,
+            default_value=S.form_every,
+        ),
+        text_field(
+            "Tolerance (units either way)",
+            "plan-tolerance",
+            name="tolerance",
+            type="number",
+            min=0,
+            required=True,
+            default_value=S.form_tolerance,
+            hint="A count this close to the system's number is applied without approval.",
+        ),
+        title="Plan for class " + S.plan_class,
+        description="How often this warehouse counts the class, and how far a count may be "
+        "off before a manager decides.",
+        **dialog_wiring(S, "plan"),
+        on_submit=S.save_plan,
+        submit_label="Save",
+        test_id="plan-dialog",
     )
 
 
 def _plan() -> rx.Component:
     return rx.vstack(
-        rx.heading("Plan", size="3"),
+        rx.heading("Plan", as_="h2", size="3"),
         muted(
             "A: the SKUs selling the first 80% of units, B: the next 15%, C: the rest. "
             "A count within the tolerance (units either way) is applied at once; "
@@ -183,10 +233,13 @@ def _plan() -> rx.Component:
             size="2",
         ),
         table(
-            *headers("Class", "Counted every", "Tolerance", "SKUs", right=("Tolerance", "SKUs")),
+            *headers(
+                "Class", "Counted every", "Tolerance", "SKUs", "", right=("Tolerance", "SKUs")
+            ),
             body=rx.foreach(S.plan, _plan_row),
             test_id="count-plan",
         ),
+        _plan_dialog(),
         spacing="2",
         width="100%",
     )
@@ -222,7 +275,7 @@ def _variances() -> rx.Component:
     return rx.cond(
         S.can_approve,
         rx.vstack(
-            rx.heading("Variances waiting for approval", size="3"),
+            rx.heading("Variances waiting for approval", as_="h2", size="3"),
             list_view(
                 columns=headers(
                     "Warehouse",

@@ -72,6 +72,11 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
     sheet_lines: list[LineRow] = []
     variances: list[VarianceRow] = []
     can_approve: bool = False
+    can_plan: bool = False
+    #: The plan dialog's class ("A", "B", "C") and its fields as typed.
+    plan_class: str = ""
+    form_every: str = ""
+    form_tolerance: str = ""
     loaded: bool = False
     load_error: str = ""
 
@@ -91,6 +96,7 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
         values = [c.value for c in self.warehouses]
         self.warehouse = wanted if wanted in values else (values[0] if values else "")
         self.can_approve = allows(signed_in_user().role, "cycle_counts.approve")
+        self.can_plan = allows(signed_in_user().role, "cycle_counts.plan")
         await self._refetch()
         return None
 
@@ -205,6 +211,37 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
         return await self._attempt(
             db_write(decision, self.target_id, actor_id=signed_in_user().id),
             done=_decided,
+        )
+
+    @rx.event
+    @requires("cycle_counts.plan")
+    async def open_plan(self, abc_class: str):
+        row = next((p for p in self.plan if p.abc_class == abc_class), None)
+        if row is None or not self.warehouse:
+            return None
+        self._open_dialog("plan")
+        self.plan_class = row.abc_class
+        self.form_every, self.form_tolerance = row.every.split()[0], row.tolerance
+        return None
+
+    @rx.event
+    @requires("cycle_counts.plan")
+    async def save_plan(self, form: dict[str, str]):
+        if self.dialog != "plan" or not self.warehouse:
+            return None
+        return await self._attempt(
+            db_write(
+                cc.set_plan,
+                int(self.warehouse),
+                self.plan_class,
+                actor_id=signed_in_user().id,
+                interval_days=str(form.get("every") or ""),
+                tolerance=str(form.get("tolerance") or ""),
+            ),
+            done=lambda row: (
+                f"Class {row.abc_class}: counted every {row.interval_days} days, "
+                f"tolerance {row.tolerance}"
+            ),
         )
 
 

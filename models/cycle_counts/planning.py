@@ -149,6 +149,9 @@ def plan(session: Session, warehouse_id: int) -> list[PlanRow]:
 
 
 def _bounded(value: object, field: str, low: int, high: int) -> int:
+    """A whole number in [low, high] (digits typed in a form count), else InvalidQuantity."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidQuantity(
             f"{field} must be a whole number from {low} to {high}, got {value!r}.", field=field
@@ -162,8 +165,8 @@ def set_plan(
     abc_class: str,
     *,
     actor_id: int | None,
-    interval_days: int | None = None,
-    tolerance: int | None = None,
+    interval_days: int | str | None = None,
+    tolerance: int | str | None = None,
 ) -> PlanRow:
     """Change how often a class is counted and/or its tolerance (managers and admins)."""
     user = actor_may(session, actor_id, "cycle_counts.plan")

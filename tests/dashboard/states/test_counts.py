@@ -85,3 +85,18 @@ def test_a_vendor_is_refused_and_nothing_changes(setup: Setup):
     refused = call(vendor, "start_sheet")
     assert "count stock on cycle count sheets" in rendered(refused)
     assert _count(setup.engine, CountSheet) == 0 and _count(setup.engine, CountLine) == 0
+
+
+def test_the_plan_is_edited_by_a_manager_and_bad_numbers_are_named(setup: Setup):
+    merch = page_state(CountsState, setup.tokens["merch"])
+    call(merch, "load")
+    assert not merch.can_plan
+    assert "change the count plan" in rendered(call(merch, "open_plan", "A"))
+    boss = page_state(CountsState, setup.tokens["manager"])
+    call(boss, "load")
+    call(boss, "open_plan", "A")
+    assert (boss.dialog, boss.form_every, boss.form_tolerance) == ("plan", "30", "2")
+    call(boss, "save_plan", {"every": "soon", "tolerance": "1"})
+    assert "interval_days must be" in boss.form_error and boss.dialog == "plan"
+    call(boss, "save_plan", {"every": "7", "tolerance": "1"})
+    assert boss.dialog == "" and (boss.plan[0].every, boss.plan[0].tolerance) == ("7 days", "1")
