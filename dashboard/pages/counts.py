@@ -1,6 +1,6 @@
 """/counts: cycle counts. Today's list for a warehouse, the blind count sheet (a number
-per line; Enter moves to the next line, the last to Submit), the plan, and for managers
-the variances above tolerance with Approve and Reject."""
+per line; Enter moves to the next line), the plan, and for managers the variances above
+tolerance with Approve and Reject."""
 
 from __future__ import annotations
 
@@ -29,14 +29,15 @@ from dashboard.states.counts import CountsState, DueRow, LineRow, PlanItem, Vari
 
 S = CountsState
 
-#: Enter in a count moves the focus to the next line's input (its blur saves the count),
-#: and from the last line to Submit: all in the browser, so fast typing never races it.
+#: Enter in a count moves the focus to the next line's input (the blur saves the count);
+#: on the last line it only saves (moving to Submit would let the same Enter press it).
+#: All in the browser, so fast typing never races a round trip.
 NEXT_ON_ENTER = FunctionStringVar.create(
     "((key) => { if (key !== 'Enter') return; "
     "const all = Array.from(document.querySelectorAll('[data-count-input]'))"
     ".map((el) => el.tagName === 'INPUT' ? el : el.querySelector('input')); "
-    "const next = all[all.indexOf(document.activeElement) + 1] "
-    "|| document.getElementById('submit-sheet'); if (next) next.focus(); })"
+    "const here = document.activeElement; const next = all[all.indexOf(here) + 1]; "
+    "if (next) { next.focus(); } else if (here) { here.blur(); } })"
 )
 _STATUS_COLOURS = {
     "open": "gray",
@@ -45,6 +46,13 @@ _STATUS_COLOURS = {
     "rejected": "red",
     "conflict": "red",
 }
+
+
+def _section_head(title: rx.Component | str, *aside: rx.Component) -> rx.Component:
+    """A section's h2 with, on the right, what goes beside it (a figure, a button)."""
+    heading = rx.heading(title, as_="h2", size="3") if isinstance(title, str) else title
+    first = [] if isinstance(title, str) and not title else [heading]
+    return rx.hstack(*first, rx.spacer(), *aside, width="100%", align="center")
 
 
 def _class_badge(abc: rx.Var) -> rx.Component:
@@ -91,12 +99,9 @@ def _line_row(line: LineRow) -> rx.Component:
 def _sheet() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(
+            _section_head(
                 rx.heading("Count sheet #", S.sheet_id, as_="h2", size="3"),
-                rx.spacer(),
                 muted(S.counted_summary, size="2", data_testid="counted-summary"),
-                width="100%",
-                align="center",
             ),
             muted(
                 "Count what is on the shelf; the system's number is hidden on purpose. "
@@ -112,8 +117,8 @@ def _sheet() -> rx.Component:
                 overflow_x="auto",
                 width="100%",
             ),
-            rx.hstack(
-                rx.spacer(),
+            _section_head(
+                "",
                 rx.button(
                     rx.icon("send", size=15),
                     "Submit sheet",
@@ -121,7 +126,6 @@ def _sheet() -> rx.Component:
                     on_click=S.submit_sheet,
                     data_testid="submit-sheet",
                 ),
-                width="100%",
             ),
             spacing="3",
             width="100%",
@@ -135,17 +139,14 @@ def _today() -> rx.Component:
         S.sheet_id != 0,
         _sheet(),
         rx.vstack(
-            rx.hstack(
-                rx.heading("Due today", as_="h2", size="3"),
-                rx.spacer(),
+            _section_head(
+                "Due today",
                 rx.button(
                     rx.icon("clipboard-list", size=15),
                     "Start count",
                     on_click=S.start_sheet,
                     data_testid="start-count",
                 ),
-                width="100%",
-                align="center",
             ),
             list_view(
                 columns=headers("Class", "SKU", "Last counted", widths={"Class": "80px"}),
@@ -225,7 +226,7 @@ def _plan_dialog() -> rx.Component:
 
 def _plan() -> rx.Component:
     return rx.vstack(
-        rx.heading("Plan", as_="h2", size="3"),
+        _section_head("Plan"),
         muted(
             "A: the SKUs selling the first 80% of units, B: the next 15%, C: the rest. "
             "A count within the tolerance (units either way) is applied at once; "
@@ -275,7 +276,7 @@ def _variances() -> rx.Component:
     return rx.cond(
         S.can_approve,
         rx.vstack(
-            rx.heading("Variances waiting for approval", as_="h2", size="3"),
+            _section_head("Variances waiting for approval"),
             list_view(
                 columns=headers(
                     "Warehouse",
