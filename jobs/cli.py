@@ -8,38 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import click
 from sqlalchemy import select
 
+from jobs.cli_support import refusals as _refusals
 from jobs.logs import configure_logging
 from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
 from models.audit import CLI, fields_of
 from models.audit import record as audit_record
 from models.catalog import Brand, WarehouseKind, create_brand, create_warehouse
 from models.db import database_url, read_session, transaction
-from models.errors import DomainError
 from models.rate_limits import format_rate
 from models.settings import ConfigError, settings
 from models.stock import reconcile, reconcile_totals
 from models.users import Role, create_user
-
-
-def _refusals(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into a one-line message and exit code 1."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except DomainError as error:
-            click.echo(f"error: {error.message}", err=True)
-            sys.exit(1)
-
-    return run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -373,6 +356,11 @@ main.add_command(webhook)
 from jobs.secrets_cli import secrets_group  # noqa: E402
 
 main.add_command(secrets_group)
+
+# Cycle counts: `rackroom cyclecount …` (jobs/cyclecount_cli.py).
+from jobs.cyclecount_cli import cyclecount  # noqa: E402
+
+main.add_command(cyclecount)
 
 
 @main.group()

@@ -8,6 +8,7 @@ from models.alerts import Alert, AlertRule
 from models.api_keys import ApiToken
 from models.audit import AuditEntry
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
+from models.cycle_counts import CountItem, CountLine, CountPlan, CountSheet, VarianceDecision
 from models.events import Event, EventCursor
 from models.imports import ColumnMapping, ImportRun
 from models.polls import Poll, PollOption, PollRateLimit, PollSignatureUse, PollVote
@@ -33,6 +34,10 @@ __all__ = [
     "Brand",
     "ColumnMapping",
     "Connector",
+    "CountItem",
+    "CountLine",
+    "CountPlan",
+    "CountSheet",
     "Event",
     "EventCursor",
     "ImportRun",
@@ -58,6 +63,7 @@ __all__ = [
     "TransferEvent",
     "TransferLine",
     "User",
+    "VarianceDecision",
     "Variant",
     "VariantStock",
     "Warehouse",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from models.stock_counts import CountTarget, set_counts
 from models.stock_ledger import (
     ADJUSTMENT_REASONS,
+    COUNT_REASONS,
     Balance,
     LedgerEntry,
     LedgerReason,
@@ -34,6 +35,7 @@ from models.stock_reconcile import Drift, TotalsDrift, reconcile, reconcile_tota
 
 __all__ = [
     "ADJUSTMENT_REASONS",
+    "COUNT_REASONS",
     "Balance",
     "CountTarget",
     "Drift",

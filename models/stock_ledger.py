@@ -64,6 +64,7 @@ class LedgerReason(StrEnum):
     TRANSFER_IN = "transfer_in"
     IMPORT = "import"
     SYNC = "sync"
+    CYCLE_COUNT = "cycle_count"
 
 
 #: Reasons a person may give for correcting a count by hand.
@@ -74,6 +75,8 @@ ADJUSTMENT_REASONS = (
     LedgerReason.CORRECTION,
     LedgerReason.LOST,
 )
+#: Reasons `set_count` accepts: a person's, and a planned cycle count's.
+COUNT_REASONS = (*ADJUSTMENT_REASONS, LedgerReason.CYCLE_COUNT)
 
 
 class StockBalance(SQLModel, table=True):
@@ -494,7 +497,7 @@ def set_count(
     StaleCount if the balance is no longer 12. Without it, the current value is read
     and swapped in the same way, so a concurrent change is never silently lost.
     """
-    reason = _adjustment_reason(reason)
+    reason = _adjustment_reason(reason, COUNT_REASONS)
     require_quantity(on_hand, field="on_hand", allow_zero=True)
     if expected_on_hand is not None:
         require_quantity(expected_on_hand, field="expected_on_hand", allow_zero=True)
@@ -534,12 +537,14 @@ def set_count(
     raise StaleCount("The count keeps changing underneath; try again.", on_hand=current.on_hand)
 
 
-def _adjustment_reason(reason: LedgerReason | str) -> LedgerReason:
+def _adjustment_reason(
+    reason: LedgerReason | str, reasons: tuple[LedgerReason, ...] = ADJUSTMENT_REASONS
+) -> LedgerReason:
     try:
         parsed = LedgerReason(reason)
     except ValueError:
         parsed = None
-    if parsed not in ADJUSTMENT_REASONS:
-        allowed = ", ".join(r.value for r in ADJUSTMENT_REASONS)
+    if parsed not in reasons:
+        allowed = ", ".join(r.value for r in reasons)
         raise InvalidQuantity(f"Reason {reason!r} is not one of: {allowed}.", field="reason")
     return parsed

@@ -6,6 +6,7 @@ from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     overview,
     stock,
     transfers,
+    counts,
     alerts,
     imports,
     syncs,
