@@ -2,7 +2,7 @@
 and their lines (expected hidden from counters), and managers' variance decisions.
 
 Revision ID: 0019_cycle_counts
-Revises: 0017_variant_totals
+Revises: 0018_alert_scan
 Create Date: 2026-12-06 05:13:00
 """
 
@@ -15,7 +15,7 @@ import models.base
 from alembic import op
 
 revision: str = "0019_cycle_counts"
-down_revision: str | None = "0017_variant_totals"
+down_revision: str | None = "0018_alert_scan"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

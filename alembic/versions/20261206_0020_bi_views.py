@@ -5,7 +5,7 @@ else; the views run with their owner's rights, so that role needs no grant on th
 beneath. docs/bi.md describes each view. SQLite has no schemas: nothing is made there.
 
 Revision ID: 0020_bi_views
-Revises: 0017_variant_totals
+Revises: 0019_cycle_counts
 Create Date: 2026-12-06 05:40:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0020_bi_views"
-down_revision: str | None = "0017_variant_totals"
+down_revision: str | None = "0019_cycle_counts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
