@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.db import create_db_engine
-from tests.test_cli import database, rackroom  # noqa: F401 (the fixture)
+from tests.jobs.test_cli import database, rackroom  # noqa: F401 (the fixture)
 from tests.transfer_support import make_staff, stocked_world
 
 

@@ -16,8 +16,8 @@ from models.db import read_session, transaction
 from models.sizes import normalise_size, size_rank
 from models.stock import LedgerReason, StockBalance, adjust, ensure_balances, receive
 from tests.factories import make_world
-from tests.test_alerts import _rule as _set_rule
-from tests.test_alerts import _scan
+from tests.models.test_alerts import _rule as _set_rule
+from tests.models.test_alerts import _scan
 from tests.transfer_support import add_style, make_staff
 
 ALPHA = ("XS", "S", "M", "L", "XL")

@@ -23,8 +23,8 @@ from models.db import read_session, transaction
 from models.errors import InsufficientStock, InvalidTransition
 from models.reservations import commit, reserve
 from models.stock import LedgerEntry, get_balance, reconcile
+from tests.models.test_concurrency_pg import THREADS, race
 from tests.models.test_cycle_counts import NOW, TODAY
-from tests.test_concurrency_pg import THREADS, race
 from tests.transfer_support import add_sales, make_staff, stocked_world
 
 pytestmark = pytest.mark.postgres

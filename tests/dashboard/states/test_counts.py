@@ -14,8 +14,8 @@ from dashboard.states.counts import CountsState
 from models.cycle_counts import CountLine, CountSheet, classify_abc
 from models.db import read_session, set_default_engine, transaction
 from models.users import User, start_login_session
+from tests.dashboard.test_admin_states import call, page_state, rendered
 from tests.models.test_cycle_counts import NOW
-from tests.test_admin_states import call, page_state, rendered
 from tests.transfer_support import add_sales, make_staff, stocked_world
 
 
