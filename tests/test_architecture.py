@@ -122,3 +122,16 @@ def test_no_module_is_longer_than_one_reader_can_hold(layer):
         and (lines := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_every_page_module_imports_and_registers_once():
+    """A page module that fails to import only shows in the browser suite otherwise."""
+    import importlib
+
+    import dashboard.pages
+    from dashboard.registry import PAGES
+
+    for path in sorted((ROOT / "dashboard" / "pages").glob("*.py")):
+        importlib.import_module(f"dashboard.pages.{path.stem}")
+    routes = [registered.route for registered in PAGES]
+    assert dashboard.pages and routes and len(routes) == len(set(routes))

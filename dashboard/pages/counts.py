@@ -10,11 +10,11 @@ from reflex.vars import FunctionStringVar
 from dashboard import routes
 from dashboard.components.admin import (
     MONO,
-    admin_body,
     cell,
     dialog_wiring,
     form_dialog,
     headers,
+    load_error,
     muted,
     number_cell,
     select,
@@ -349,4 +349,12 @@ def _warehouse_picker() -> rx.Component:
     "wait for a manager.",
 )
 def counts_page() -> rx.Component:
-    return admin_body(S, _warehouse_picker(), _today(), _variances(), _plan())
+    return rx.vstack(
+        load_error(S.load_error),
+        _warehouse_picker(),
+        _today(),
+        _variances(),
+        _plan(),
+        spacing="4",
+        width="100%",
+    )
