@@ -155,6 +155,8 @@ def test_admin_subscribes_a_receiver_sees_the_secret_once_and_its_deliveries(
         page.get_by_test_id("rotate-dialog").get_by_role("button", name="Rotate secret").click()
         rotated = page.get_by_test_id("secret-dialog").get_by_test_id("secret-value").inner_text()
         assert rotated.startswith("whsec_") and rotated != secret
+        # The confirmation has finished closing (while it fades out, Escape is its own).
+        expect(page.get_by_test_id("rotate-dialog")).to_have_count(0)
         page.keyboard.press("Escape")
         expect(page.get_by_test_id("secret-dialog")).to_have_count(0)
         assert rotated not in page.content()
