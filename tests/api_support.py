@@ -100,6 +100,7 @@ def serve_granian(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or "",
         "RACKROOM_SCHEDULER": "off",
+        "PYTHONUNBUFFERED": "1",  # the access log is read while the server runs
     }
     output = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
@@ -130,6 +131,16 @@ def serve_granian(
             if time.monotonic() > deadline:
                 raise RuntimeError("granian did not answer in 90 s")
             time.sleep(0.2)
+        if log and workers > 1:
+            # One worker answering is not all of them: a test that spreads its calls over
+            # the workers waits until each has served a request (a fresh connection each
+            # time, so any idle worker may take it) — the others may still be importing.
+            while len(serving_pids(log)) < workers:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only workers {serving_pids(log)} answered in 90 s")
+                with suppress(httpx.HTTPError):
+                    httpx.get(f"{url}/api/v1/health", timeout=2)
+                time.sleep(0.05)
         yield url
     finally:
         with suppress(ProcessLookupError):
@@ -142,6 +153,15 @@ def serve_granian(
             process.wait(timeout=10)
         if log:
             output.close()
+
+
+def serving_pids(log: Path, path: str = "") -> set[str]:
+    """The `pid=N` of every Granian worker whose access-log lines mention `path`."""
+    return {
+        line.split()[0]
+        for line in log.read_text().splitlines()
+        if line.startswith("pid=") and path in line
+    }
 
 
 def make_key(
