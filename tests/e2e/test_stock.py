@@ -408,6 +408,33 @@ def test_a_change_through_the_api_appears_on_the_open_grid_without_reload(
     expect(page.get_by_test_id("ledger-row").first).to_contain_text("api:e2e-stock-feed")
 
 
+def test_a_correction_in_one_session_shows_in_another_open_grid_without_reload(
+    page: Page, seeded: Seeded, db: Ids, browser: Browser, app: RunningApp
+) -> None:
+    """Two merchandisers on /stock: one corrects a count, the other's grid follows."""
+    sign_in(page, seeded.merchandiser)
+    open_stock(page, "?q=SO-CREW-L")
+    watched = page.get_by_role("button", name="Correct SOLS-SO-CREW-L at LDN")
+    before = int(watched.inner_text().replace(",", ""))
+    page.evaluate("window.__sameDocument = true")
+
+    other_context = browser.new_context(base_url=app.url, viewport={"width": 1360, "height": 860})
+    try:
+        other = other_context.new_page()
+        sign_in(other, seeded.merchandiser)
+        open_stock(other, "?q=SO-CREW-L")
+        other.get_by_role("button", name="Correct SOLS-SO-CREW-L at LDN").click()
+        dialog = other.get_by_test_id("correction-dialog")
+        dialog.get_by_label("New on-hand count").fill(str(before + 3))
+        dialog.get_by_label("New on-hand count").press("Enter")
+        expect(other.get_by_text("Count saved")).to_be_visible()
+    finally:
+        other_context.close()
+
+    expect(watched).to_have_text(f"{before + 3:,}", timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+
+
 def test_a_manager_reads_every_brand_but_has_no_edit_control(
     page: Page, db: Ids, seeded: Seeded
 ) -> None:
