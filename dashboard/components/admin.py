@@ -7,6 +7,7 @@ from typing import Any
 
 import reflex as rx
 
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
@@ -81,12 +82,11 @@ def field(
     label: str, control: rx.Component, *, for_id: str, hint: str | rx.Component | None = None
 ) -> rx.Component:
     """A label tied to its control (`for`/`id`), the control, and an optional hint."""
-    return rx.vstack(
+    return column(
         rx.el.label(label, html_for=for_id, style=_LABEL),
         control,
         muted(hint) if isinstance(hint, str) else hint,
-        spacing="1",
-        width="100%",
+        gap="1",
     )
 
 
@@ -183,7 +183,7 @@ def form_dialog(
 ) -> rx.Component:
     """A dialog around one form: Enter submits, Esc or Cancel closes, errors inline."""
     form = rx.form(
-        rx.vstack(
+        column(
             *fields,
             form_error(error),
             _buttons(
@@ -191,8 +191,6 @@ def form_dialog(
                 _act(submit_label, saving, danger, type="submit"),
                 gap="4px",
             ),
-            spacing="3",
-            width="100%",
         ),
         on_submit=on_submit,
         reset_on_submit=False,
@@ -271,7 +269,7 @@ def secret_dialog(
 
 def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
     """A value to copy (a secret, a snippet): monospaced, selectable, a Copy button."""
-    return rx.hstack(
+    return inline(
         rx.box(
             rx.text(value, style=MONO, data_testid=test_id),
             flex="1",
@@ -283,9 +281,9 @@ def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
             word_break="break-all",
             user_select="all",
         ),
-        rx.button(
-            rx.icon("copy", size=14),
+        button(
             "Copy",
+            "copy",
             on_click=[
                 rx.set_clipboard(value),
                 rx.toast.success(f"{label} copied" if label else "Copied to the clipboard",
@@ -295,8 +293,6 @@ def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
             size="2",
             aria_label=f"Copy the {label.lower()}" if label else "Copy",
         ),
-        align="center",
-        spacing="2",
         width="100%",
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from dashboard.components.admin import muted, secret_dialog, select_field
+from dashboard.components.blocks import column
 from dashboard.components.lists import list_view
 
 
@@ -38,9 +39,7 @@ def admin_table(
     )
     if not note:
         return table
-    return rx.vstack(
-        rx.cond(rows.length() > 0, muted(note, size="2")), table, spacing="2", width="100%"
-    )
+    return column(rx.cond(rows.length() > 0, muted(note, size="2")), table, gap="2")
 
 
 def labelled(*lines: rx.Component) -> rx.Component:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import reflex as rx
 
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.filters import clear_filters
 from dashboard.states.analytics_filters import PERIOD_CHOICES
@@ -149,7 +150,7 @@ def table_pager(
         if on_page is not None
         else rx.fragment()
     )
-    return rx.hstack(
+    return inline(
         rx.cond(
             view.total_rows > 0,
             rx.text(
@@ -162,8 +163,6 @@ def table_pager(
         ),
         rx.spacer(),
         buttons,
-        align="center",
-        spacing="2",
         width="100%",
     )
 
@@ -183,9 +182,9 @@ def chart_card(
     """A chart with its title (an h2), what it shows and in which units, a Chart/Table
     switch, per-chart controls and a CSV export of the whole table."""
     export = (
-        rx.button(
-            rx.icon("download", size=14),
+        button(
             "CSV",
+            "download",
             on_click=on_export(view.key),
             variant="soft",
             color_scheme="gray",
@@ -196,7 +195,7 @@ def chart_card(
         if on_export is not None
         else rx.fragment()
     )
-    table_view = rx.vstack(
+    table_view = column(
         rx.cond(
             view.total_rows > 0,
             data_table(view, test_id=test_id),
@@ -205,8 +204,7 @@ def chart_card(
                                                            FILTER_HINT)),
         ),
         table_pager(view, on_page, test_id=test_id),
-        spacing="2",
-        width="100%",
+        gap="2",
     )
     heading = rx.vstack(
         rx.heading(view.title, as_="h2", size="3", weight="bold"),
@@ -221,16 +219,14 @@ def chart_card(
         else rx.fragment()
     )
     if table_only:
-        body = rx.vstack(
+        body = column(
             rx.hstack(heading, export, align="start", spacing="3", width="100%"),
             options,
             table_view,
-            spacing="3",
-            width="100%",
         )
     else:
         body = rx.tabs.root(
-            rx.vstack(
+            column(
                 rx.hstack(
                     heading,
                     rx.tabs.list(
@@ -255,8 +251,6 @@ def chart_card(
                     width="100%",
                 ),
                 rx.tabs.content(table_view, value="table", width="100%"),
-                spacing="3",
-                width="100%",
             ),
             default_value="chart",
             width="100%",
@@ -350,7 +344,7 @@ def filter_bar(
             size="2",
         ),
         rx.form(
-            rx.hstack(
+            inline(
                 rx.el.label("ending", html_for="filter-end", style={
                     "font_size": "13px", "color": rx.color("gray", 11)}),
                 rx.input(
@@ -364,8 +358,6 @@ def filter_bar(
                     width="140px",
                     title="The last day of the period (empty: today)",
                 ),
-                align="center",
-                spacing="2",
             ),
             on_submit=s.apply_end,
             reset_on_submit=False,
@@ -373,24 +365,33 @@ def filter_bar(
         ),
         clear_filters(s),
     ]
-    return rx.hstack(*parts, align="center", spacing="3", wrap="wrap", width="100%",
-                     role="search", aria_label="Filters")
+    return inline(
+        *parts,
+        wrap="wrap",
+        width="100%",
+        role="search",
+        aria_label="Filters",
+        gap="3",
+    )
 
 
 def filter_status(state: type[rx.State]) -> rx.Component:
     """The period the figures cover, and a spinner while they are being computed."""
     s = state
-    return rx.hstack(
+    return inline(
         rx.cond(
             s.loading,
-            rx.hstack(rx.spinner(size="1"), rx.text("Updating…", size="1"),
-                      align="center", spacing="1", data_testid="analytics-loading"),
+            inline(
+                rx.spinner(size="1"),
+                rx.text("Updating…", size="1"),
+                data_testid="analytics-loading",
+                gap="1",
+            ),
         ),
         rx.text(s.period_text, size="1", color_scheme="gray", data_testid="period-text"),
-        align="center",
-        spacing="3",
         color=rx.color("gray", 11),
         min_height="20px",
+        gap="3",
     )
 
 
@@ -439,7 +440,7 @@ def panels_page(
     a refusal (nothing read; a link to what the viewer may see), a bad filter (a link
     clearing them), or a computation that failed."""
     s = state
-    return rx.vstack(
+    return column(
         filter_bar(s, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name,
                    with_category=with_category),
         filter_status(s),
@@ -459,6 +460,4 @@ def panels_page(
                 body,
             ),
         ),
-        spacing="3",
-        width="100%",
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import reflex as rx
 
+from dashboard.components.blocks import button
 from dashboard.components.figures import empty_state
 
 
@@ -46,9 +47,9 @@ def clear_filters(state: Any, size: str = "2") -> rx.Component:
     """A quiet "Clear filters" button, shown only while `state.filtered`."""
     return rx.cond(
         state.filtered,
-        rx.button(
-            rx.icon("x", size=14),
+        button(
             "Clear filters",
+            "x",
             on_click=state.clear_filters,
             variant="ghost",
             color_scheme="gray",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import empty_state
 from dashboard.registry import Page, nav_pages
 from dashboard.states.auth import AuthState
@@ -117,21 +118,19 @@ def _nav_item(entry: Page, active_route: str) -> rx.Component:
 
 def sidebar(active_route: str) -> rx.Component:
     return rx.vstack(
-        rx.hstack(
+        inline(
             rx.image(src="/logo.svg", alt="", width="26px", height="26px"),
             rx.text("Rackroom", size="3", weight="bold", class_name="nav-label"),
-            align="center",
-            spacing="2",
             height=TOP_BAR_HEIGHT,
             padding_x="14px",
             width="100%",
         ),
         rx.el.nav(
-            rx.vstack(
+            column(
                 *[_nav_item(entry, active_route) for entry in nav_pages("main")],
                 rx.cond(
                     _any_allowed(nav_pages("admin")),
-                    rx.vstack(
+                    column(
                         rx.text(
                             "Admin",
                             size="1",
@@ -143,15 +142,13 @@ def sidebar(active_route: str) -> rx.Component:
                             class_name="nav-label",
                         ),
                         *[_nav_item(entry, active_route) for entry in nav_pages("admin")],
-                        spacing="1",
-                        width="100%",
                         data_testid="nav-admin",
+                        gap="1",
                     ),
                 ),
-                spacing="1",
-                width="100%",
                 padding_x="8px",
                 padding_top="8px",
+                gap="1",
             ),
             # A real <nav> landmark (Radix Flex renders only div or span).
             aria_label="Sections",
@@ -178,7 +175,7 @@ def sidebar(active_route: str) -> rx.Component:
 
 
 def top_bar() -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.cond(
             AuthState.brand_name != "",
             rx.text(AuthState.brand_name, size="2", color_scheme="gray"),
@@ -194,7 +191,7 @@ def top_bar() -> rx.Component:
             title="Switch between light and dark",
         ),
         rx.separator(orientation="vertical", size="1"),
-        rx.hstack(
+        inline(
             rx.text(AuthState.user_name, size="2", weight="medium", data_testid="user-name"),
             rx.badge(
                 AuthState.user_role,
@@ -203,19 +200,15 @@ def top_bar() -> rx.Component:
                 text_transform="capitalize",
                 data_testid="user-role",
             ),
-            align="center",
-            spacing="2",
         ),
-        rx.button(
-            rx.icon("log-out", size=14),
+        button(
             "Log out",
+            "log-out",
             on_click=AuthState.log_out,
             variant="ghost",
             color_scheme="gray",
             size="2",
         ),
-        align="center",
-        spacing="4",
         height=TOP_BAR_HEIGHT,
         padding_x="24px",
         width="100%",
@@ -224,6 +217,7 @@ def top_bar() -> rx.Component:
         position="sticky",
         top="0",
         z_index="10",
+        gap="4",
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import reflex as rx
 
 from dashboard.components.admin import load_error, muted, table
+from dashboard.components.blocks import column, inline
 from dashboard.components.figures import NUMERIC
 from dashboard.states.listing import PAGE_SIZES, PagedList
 
@@ -49,10 +50,10 @@ def pager(state: type[PagedList]) -> rx.Component:
     """
     return rx.cond(
         state.total > 0,
-        rx.hstack(
+        inline(
             muted(state.range_label, style=NUMERIC, data_testid="pager-range"),
             rx.spacer(),
-            rx.hstack(
+            inline(
                 muted("Rows"),
                 rx.select(
                     [str(size) for size in PAGE_SIZES],
@@ -62,15 +63,11 @@ def pager(state: type[PagedList]) -> rx.Component:
                     variant="soft",
                     aria_label="Rows per page",
                 ),
-                align="center",
-                spacing="2",
             ),
             _step("First", "chevrons-left", state.first_href, forward=False, icon_only=True),
             _step("Previous", "chevron-left", state.previous_href, forward=False),
             _step("Next", "chevron-right", state.next_href, forward=True),
             _step("Last", "chevrons-right", state.last_href, forward=True, icon_only=True),
-            align="center",
-            spacing="2",
             width="100%",
             as_="nav",
             aria_label="Pages",
@@ -97,11 +94,11 @@ def list_view(
     Before the first load a spinner; a load error as a callout above; no rows after
     loading the `empty` state (which should say what to do next); the pager below.
     """
-    return rx.vstack(
+    return column(
         load_error(error),
         rx.cond(
             rows.length() > 0,
-            rx.vstack(
+            column(
                 rx.hstack(rx.spacer(), muted(summary, size="2"), width="100%")
                 if summary is not None
                 else rx.fragment(),
@@ -111,8 +108,6 @@ def list_view(
                     width="100%",
                 ),
                 pager(paging) if paging is not None else rx.fragment(),
-                spacing="3",
-                width="100%",
             ),
             rx.cond(
                 loaded,
@@ -122,8 +117,6 @@ def list_view(
                 ),
             ),
         ),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -147,13 +140,11 @@ def newer_older(
             *parts, on_click=on_click, disabled=off, variant="soft", color_scheme="gray", size="1"
         )
 
-    return rx.hstack(
+    return inline(
         label,
         rx.spacer(),
         step("Newer", "chevron-left", on_newer, newer_off, True),
         step("Older", "chevron-right", on_older, older_off, False),
-        align="center",
-        spacing="2",
         width="100%",
         **props,
     )

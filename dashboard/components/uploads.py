@@ -19,6 +19,7 @@ from typing import Any
 import reflex as rx
 
 from dashboard.components.admin import MONO, cell, header, table
+from dashboard.components.blocks import column
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header
 
 #: What a CSV drop zone accepts (the browser's file chooser filters by these).
@@ -117,7 +118,7 @@ def drop_zone(
 
 def progress_bar(label: rx.Var | str, percent: rx.Var, *, test_id: str, **props) -> rx.Component:
     """A spinner, what is happening, the percentage and a bar (announced as a status)."""
-    return rx.vstack(
+    return column(
         rx.hstack(
             rx.spinner(size="1"),
             rx.text(label, size="2"),
@@ -127,11 +128,10 @@ def progress_bar(label: rx.Var | str, percent: rx.Var, *, test_id: str, **props)
             align="center",
         ),
         rx.progress(value=percent, max=100, size="1", width="100%"),
-        spacing="2",
-        width="100%",
         role="status",
         data_testid=test_id,
         **props,
+        gap="2",
     )
 
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import form_error, text_field
+from dashboard.components.blocks import column
 from dashboard.registry import page
 from dashboard.states.account import AccountState as S
 from dashboard.states.auth import AuthState
@@ -39,7 +40,7 @@ def _who() -> rx.Component:
 def _password_form() -> rx.Component:
     return rx.card(
         rx.form(
-            rx.vstack(
+            column(
                 rx.heading("Change your password", as_="h2", size="3"),
                 rx.cond(
                     AuthState.must_change_password,
@@ -85,8 +86,6 @@ def _password_form() -> rx.Component:
                     justify="end",
                     width="100%",
                 ),
-                spacing="3",
-                width="100%",
             ),
             on_submit=S.change_password,
             reset_on_submit=True,

@@ -7,6 +7,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table
+from dashboard.components.blocks import column, inline
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
 from dashboard.registry import Nav, page
@@ -43,8 +44,8 @@ def _date(name: str, label: str, value: rx.Var) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
+    return column(
+        inline(
             filter_select(
                 rx.foreach(S.actions, lambda a: rx.select.item(a, value=a)),
                 all_label="All actions",
@@ -55,7 +56,7 @@ def _filters() -> rx.Component:
                 min_width="200px",
             ),
             rx.form(
-                rx.hstack(
+                inline(
                     search_box(
                         name="actor",
                         value=S.actor_filter,
@@ -67,19 +68,17 @@ def _filters() -> rx.Component:
                     _date("since", "From", S.since),
                     _date("until", "To", S.until),
                     rx.button("Apply", type="submit", variant="soft", size="2"),
-                    align="center",
-                    spacing="3",
                     wrap="wrap",
+                    gap="3",
                 ),
                 on_submit=S.apply_filters,
                 reset_on_submit=False,
                 width="auto",
             ),
             clear_filters(S),
-            align="center",
-            spacing="3",
             wrap="wrap",
             width="100%",
+            gap="3",
         ),
         rx.cond(
             S.filter_error != "",
@@ -87,8 +86,7 @@ def _filters() -> rx.Component:
                 S.filter_error, icon="triangle-alert", color_scheme="red", role="alert", size="1"
             ),
         ),
-        spacing="2",
-        width="100%",
+        gap="2",
     )
 
 

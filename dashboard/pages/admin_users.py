@@ -7,6 +7,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table, brand_field, labelled, secret_reveal
+from dashboard.components.blocks import inline
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
 from dashboard.registry import Nav, page
@@ -57,11 +58,9 @@ def _actions(item: UserItem) -> rx.Component:
 def _row(item: UserItem) -> rx.Component:
     return rx.table.row(
         labelled(
-            rx.hstack(
+            inline(
                 rx.text(item.name, size="2", weight="medium"),
                 rx.cond(item.is_self, rx.badge("You", variant="outline", size="1")),
-                spacing="2",
-                align="center",
             ),
             ui.muted(item.email),
         ),
@@ -76,7 +75,7 @@ def _row(item: UserItem) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.form(
             search_box(
                 id="user-search",
@@ -102,9 +101,8 @@ def _filters() -> rx.Component:
         clear_filters(S),
         rx.spacer(),
         ui.muted(S.summary, size="2", white_space="nowrap", data_testid="users-summary"),
-        align="center",
-        spacing="3",
         width="100%",
+        gap="3",
     )
 
 

@@ -8,6 +8,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table, labelled
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty
 from dashboard.registry import page
@@ -63,7 +64,7 @@ def _row(item: DeliveryItem) -> rx.Component:
             )
         ),
         ui.cell(
-            rx.hstack(
+            inline(
                 rx.button(
                     "Attempts",
                     on_click=S.open_attempts(item.id),
@@ -73,18 +74,18 @@ def _row(item: DeliveryItem) -> rx.Component:
                     disabled=item.attempts == 0,
                     aria_label="Attempts of delivery " + item.id.to_string(),
                 ),
-                rx.button(
-                    rx.icon("send", size=13),
+                button(
                     "Resend",
+                    "send",
                     on_click=S.resend(item.id),
                     variant="soft",
                     size="1",
                     disabled=~item.resendable,
                     aria_label="Resend delivery " + item.id.to_string(),
+                    icon_size=13,
                 ),
-                spacing="3",
                 justify="end",
-                align="center",
+                gap="3",
             ),
             justify="end",
         ),
@@ -96,7 +97,7 @@ def _toolbar() -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.link(
-                rx.hstack(rx.icon("arrow-left", size=14), "Webhooks", align="center", spacing="1"),
+                inline(rx.icon("arrow-left", size=14), "Webhooks", gap="1"),
                 href=routes.ADMIN_WEBHOOKS,
                 size="2",
                 underline="none",
@@ -197,4 +198,4 @@ def _attempts_dialog() -> rx.Component:
     description="What was sent to one webhook, and how the receiver answered.",
 )
 def admin_webhook_deliveries_page() -> rx.Component:
-    return rx.vstack(_toolbar(), _list(), _attempts_dialog(), spacing="4", width="100%")
+    return column(_toolbar(), _list(), _attempts_dialog(), gap="4")

@@ -8,6 +8,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
+from dashboard.components.blocks import inline
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
@@ -21,11 +22,9 @@ def _last_delivery(item: WebhookItem) -> rx.Component:
     return rx.cond(
         item.last_status != "",
         rx.vstack(
-            rx.hstack(
+            inline(
                 rx.badge(item.last_status, color_scheme=item.last_color, variant="soft", size="1"),
                 rx.text(item.last_at.ago, title=item.last_at.exact, size="1", white_space="nowrap"),
-                align="center",
-                spacing="2",
             ),
             rx.cond(
                 item.last_detail != "",

@@ -20,6 +20,7 @@ from dashboard.components.admin import (
     table,
     text_field,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.filters import search_form
 from dashboard.components.lists import list_view
@@ -103,7 +104,7 @@ ORDER_FIGURES = (
 
 def _section(active: str, *content: rx.Component) -> rx.Component:
     """An alert page: the section tabs, then its content."""
-    return rx.vstack(_section_tabs(active), *content, spacing="4", width="100%")
+    return column(_section_tabs(active), *content, gap="4")
 
 
 # --- inbox (its pieces: dashboard/pages/alerts_inbox.py) -----------------------------------
@@ -178,7 +179,7 @@ def _inherit_row(item: InheritItem) -> rx.Component:
 
 def _inherit_box() -> rx.Component:
     return rx.card(
-        rx.vstack(
+        column(
             rx.heading("What does a SKU inherit?", as_="h2", size="3"),
             search_form(
                 R.look_up,
@@ -202,8 +203,6 @@ def _inherit_box() -> rx.Component:
                     size="2",
                 ),
             ),
-            spacing="3",
-            width="100%",
         ),
         width="100%",
     )
@@ -390,11 +389,11 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
 def replenishment_page() -> rx.Component:
     return _section(
         REPLENISH_ROUTE,
-        rx.hstack(
+        inline(
             picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
-            rx.button(
-                rx.icon("download", size=14),
+            button(
                 "Purchase list (CSV)",
+                "download",
                 on_click=Q.download,
                 variant="soft",
                 disabled=Q.brand == ANY,
@@ -403,8 +402,7 @@ def replenishment_page() -> rx.Component:
             rx.spacer(),
             muted(Q.summary, size="2"),
             width="100%",
-            align="center",
-            spacing="3",
+            gap="3",
         ),
         list_view(
             columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),

@@ -15,6 +15,7 @@ from dashboard.components.admin import (
     number_cell,
     text_field,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state, error_note, moment
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
 from dashboard.components.lists import list_view
@@ -100,11 +101,9 @@ def _group_header(item: AlertItem) -> rx.Component:
             )
         ),
         rx.table.row_header_cell(
-            rx.hstack(
+            inline(
                 rx.text(item.group_label, size="2", weight="bold"),
                 rx.badge(item.group_count, variant="soft", color_scheme="gray", size="1"),
-                spacing="2",
-                align="center",
             ),
             col_span=9,
             vertical_align="middle",
@@ -156,7 +155,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
 
 
 def inbox_filters() -> rx.Component:
-    return rx.hstack(
+    return inline(
         picker("View", S.view, lambda v: S.set_filter("view", v), list(VIEW_LABELS.items()), ""),
         picker(
             "Kind",
@@ -174,7 +173,7 @@ def inbox_filters() -> rx.Component:
             "All warehouses",
         ),
         clear_filters(S),
-        rx.hstack(
+        inline(
             rx.text("Group by", size="2", color_scheme="gray", as_="label"),
             filter_select(
                 [("none", "None"), ("style", "Style"), ("warehouse", "Warehouse")],
@@ -183,8 +182,6 @@ def inbox_filters() -> rx.Component:
                 aria_label="Group by",
                 min_width="130px",
             ),
-            spacing="2",
-            align="center",
         ),
         rx.spacer(),
         muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
@@ -192,20 +189,18 @@ def inbox_filters() -> rx.Component:
             S.live_label != "",
             live_badge(S.live_label, "new alerts and changes show by themselves."),
         ),
-        align="center",
-        spacing="3",
         width="100%",
         wrap="wrap",
+        gap="3",
     )
 
 
 def _count_chip(label: str, value: rx.Var, color: str) -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.box(width="8px", height="8px", border_radius="50%", background=rx.color(color, 9)),
         rx.text(label, size="1", color_scheme="gray"),
         rx.text(value, size="1", weight="bold", style=NUMERIC),
-        spacing="1",
-        align="center",
+        gap="1",
     )
 
 
@@ -279,16 +274,11 @@ def bulk_bar() -> rx.Component:
     """Shown while alerts are ticked: how many, the bulk actions, and why the last failed."""
     return rx.cond(
         S.selected.length() > 0,
-        rx.vstack(
-            rx.hstack(
+        column(
+            inline(
                 rx.text(S.selected_label, size="2", weight="bold", data_testid="bulk-count"),
                 rx.text("·", color_scheme="gray"),
-                rx.button(
-                    rx.icon("check", size=14),
-                    "Acknowledge",
-                    on_click=S.bulk_acknowledge,
-                    size="1",
-                ),
+                button("Acknowledge", "check", on_click=S.bulk_acknowledge, size="1"),
                 *[
                     rx.button(
                         f"Snooze 1 {span}",
@@ -306,26 +296,24 @@ def bulk_bar() -> rx.Component:
                     variant="ghost",
                     color_scheme="gray",
                 ),
-                spacing="3",
-                align="center",
                 wrap="wrap",
+                gap="3",
             ),
             error_note(S.bulk_error, test_id="bulk-error"),
-            spacing="2",
             padding="8px 12px",
             border_radius="6px",
             background=rx.color("accent", 3),
-            width="100%",
             role="region",
             aria_label="Bulk actions",
             aria_live="polite",
             data_testid="bulk-bar",
+            gap="2",
         ),
     )
 
 
 def inbox_counts() -> rx.Component:
-    return rx.hstack(
+    return inline(
         _count_chip("Open", S.counts["open"], "red"),
         _count_chip("Acknowledged", S.counts["acknowledged"], "blue"),
         _count_chip("Snoozed", S.counts["snoozed"], "gray"),
@@ -333,6 +321,5 @@ def inbox_counts() -> rx.Component:
         _count_chip("Low", S.counts["low_stock"], "amber"),
         _count_chip("Out", S.counts["out_of_stock"], "red"),
         _count_chip("Broken runs", S.counts["broken_size_run"], "purple"),
-        spacing="4",
-        align="center",
+        gap="4",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import column
 from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.layout import app_shell
 from dashboard.registry import Nav, page
@@ -78,15 +79,14 @@ def _pair(left: rx.Component, right: rx.Component) -> rx.Component:
 
 
 def _charts() -> rx.Component:
-    return rx.vstack(
+    return column(
         _card("trend"),
         _card("velocity", _velocity_controls()),
         _pair(_card("movers_top"), _card("movers_bottom")),
         _pair(_card("cover"), _card("sell_through")),
         _pair(_card("slow"), _card("ageing")),
         _pair(_card("size_curve"), _card("history", _history_controls())),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
 
 

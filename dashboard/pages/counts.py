@@ -22,6 +22,7 @@ from dashboard.components.admin import (
     target_confirm,
     text_field,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import empty_state
 from dashboard.components.lists import list_view
 from dashboard.registry import Nav, page
@@ -98,7 +99,7 @@ def _line_row(line: LineRow) -> rx.Component:
 
 def _sheet() -> rx.Component:
     return rx.card(
-        rx.vstack(
+        column(
             _section_head(
                 rx.heading("Count sheet #", S.sheet_id, as_="h2", size="3"),
                 muted(S.counted_summary, size="2", data_testid="counted-summary"),
@@ -119,16 +120,15 @@ def _sheet() -> rx.Component:
             ),
             _section_head(
                 "",
-                rx.button(
-                    rx.icon("send", size=15),
+                button(
                     "Submit sheet",
+                    "send",
                     id="submit-sheet",
                     on_click=S.submit_sheet,
                     data_testid="submit-sheet",
+                    icon_size=15,
                 ),
             ),
-            spacing="3",
-            width="100%",
         ),
         width="100%",
     )
@@ -138,14 +138,15 @@ def _today() -> rx.Component:
     return rx.cond(
         S.sheet_id != 0,
         _sheet(),
-        rx.vstack(
+        column(
             _section_head(
                 "Due today",
-                rx.button(
-                    rx.icon("clipboard-list", size=15),
+                button(
                     "Start count",
+                    "clipboard-list",
                     on_click=S.start_sheet,
                     data_testid="start-count",
+                    icon_size=15,
                 ),
             ),
             list_view(
@@ -162,8 +163,6 @@ def _today() -> rx.Component:
                 ),
                 test_id="due-table",
             ),
-            spacing="3",
-            width="100%",
         ),
     )
 
@@ -225,7 +224,7 @@ def _plan_dialog() -> rx.Component:
 
 
 def _plan() -> rx.Component:
-    return rx.vstack(
+    return column(
         _section_head("Plan"),
         muted(
             "A: the SKUs selling the first 80% of units, B: the next 15%, C: the rest. "
@@ -241,8 +240,7 @@ def _plan() -> rx.Component:
             test_id="count-plan",
         ),
         _plan_dialog(),
-        spacing="2",
-        width="100%",
+        gap="2",
     )
 
 
@@ -275,7 +273,7 @@ def _variance_row(row: VarianceRow) -> rx.Component:
 def _variances() -> rx.Component:
     return rx.cond(
         S.can_approve,
-        rx.vstack(
+        column(
             _section_head("Variances waiting for approval"),
             list_view(
                 columns=headers(
@@ -315,14 +313,12 @@ def _variances() -> rx.Component:
                 confirm_label="Reject",
                 test_id="reject-variance-dialog",
             ),
-            spacing="3",
-            width="100%",
         ),
     )
 
 
 def _warehouse_picker() -> rx.Component:
-    return rx.hstack(
+    return inline(
         muted("Warehouse", size="2"),
         rx.box(
             select(
@@ -334,8 +330,7 @@ def _warehouse_picker() -> rx.Component:
             ),
             width="260px",
         ),
-        align="center",
-        spacing="3",
+        gap="3",
     )
 
 
@@ -349,12 +344,11 @@ def _warehouse_picker() -> rx.Component:
     "wait for a manager.",
 )
 def counts_page() -> rx.Component:
-    return rx.vstack(
+    return column(
         load_error(S.load_error),
         _warehouse_picker(),
         _today(),
         _variances(),
         _plan(),
-        spacing="4",
-        width="100%",
+        gap="4",
     )

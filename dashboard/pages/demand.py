@@ -21,6 +21,7 @@ from dashboard.components.admin import (
     table,
     text_field,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
 from dashboard.components.figures import action_link, empty_state, error_note, moment
@@ -136,13 +137,7 @@ def _polls() -> rx.Component:
                 "Ask customers what they want: create a poll with New poll (or POST "
                 "/api/v1/polls), put it on the storefront with its embed snippet, or "
                 "upload a survey tool's CSV export.",
-                rx.button(
-                    rx.icon("plus", size=14),
-                    "New poll",
-                    on_click=S.open_create,
-                    variant="soft",
-                    size="2",
-                ),
+                button("New poll", "plus", on_click=S.open_create, variant="soft", size="2"),
             ),
             rx.center(rx.spinner(size="3"), padding_y="32px", width="100%"),
         ),
@@ -157,7 +152,7 @@ def _card(key: str, description: str, **props) -> rx.Component:
 
 
 def _charts() -> rx.Component:
-    return rx.vstack(
+    return column(
         _card(
             "votes",
             "Each answer's share of the day's (or week's) votes, so busy and quiet days "
@@ -177,8 +172,7 @@ def _charts() -> rx.Component:
             "0 variants matched means we do not carry it at all.",
             table_only=True,
         ),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
 
 
@@ -186,7 +180,7 @@ def _charts() -> rx.Component:
 
 
 def _option_row(slot: rx.Var, index: rx.Var) -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.text(index + 1, size="1", color_scheme="gray", width="16px", text_align="right"),
         rx.input(
             name="label_" + slot.to_string(),
@@ -216,8 +210,6 @@ def _option_row(slot: rx.Var, index: rx.Var) -> rx.Component:
             flex="1",
             auto_complete="off",
         ),
-        align="center",
-        spacing="2",
         width="100%",
         data_testid="option-row",
     )
@@ -256,22 +248,21 @@ def _create_dialog() -> rx.Component:
             placeholder="Which size should we restock?",
         ),
         brand_field,
-        rx.vstack(
+        column(
             rx.text("Answers", style={"font_size": "13px", "font_weight": "500"}),
             rx.foreach(S.option_slots, _option_row),
             rx.cond(
                 S.can_add_option,
-                rx.button(
-                    rx.icon("plus", size=14),
+                button(
                     "Add answer",
+                    "plus",
                     type="button",
                     on_click=S.add_option_row,
                     variant="ghost",
                     size="1",
                 ),
             ),
-            spacing="2",
-            width="100%",
+            gap="2",
         ),
         title="New poll",
         description="Each answer can signal what choosing it asks for (a style code, a size, "
@@ -285,40 +276,35 @@ def _create_dialog() -> rx.Component:
 
 
 def _embed_body() -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.text(
             "Paste this where the poll should appear, and list that site below:", size="2"
         ),
         copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
-        rx.hstack(
+        inline(
             muted("Public page:"),
             rx.link(
                 S.embed_url, href=S.embed_url, is_external=True, size="1", data_testid="embed-url"
             ),
-            spacing="2",
-            align="center",
         ),
         rx.el.label(
-            rx.hstack(
+            inline(
                 rx.switch(checked=S.embed_published, on_change=S.set_published,
                           data_testid="embed-published"),
                 rx.text("Published: the link takes votes while the poll is open", size="2"),
-                spacing="2",
-                align="center",
             ),
         ),
         muted("Unpublished or closed, the link shows “not available”. Anyone with it can "
               "vote once; votes are capped per address per minute and per day."),
         _frame_origins_form(),
-        spacing="2",
-        width="100%",
+        gap="2",
     )
 
 
 def _frame_origins_form() -> rx.Component:
     """The sites whose pages may show the poll in an iframe (none listed: no site may)."""
     return rx.form(
-        rx.vstack(
+        column(
             rx.text("Sites that may show it in a frame", size="2", weight="medium"),
             rx.text_area(
                 name="frame_origins",
@@ -339,8 +325,7 @@ def _frame_origins_form() -> rx.Component:
                 align="center",
                 width="100%",
             ),
-            spacing="1",
-            width="100%",
+            gap="1",
         ),
         on_submit=S.save_frame_origins,
         reset_on_submit=False,
@@ -370,7 +355,7 @@ def _created_dialog() -> rx.Component:
     return view_dialog(
         S,
         "created",
-        rx.vstack(
+        column(
             rx.text("Webhook secret", size="2", weight="medium"),
             rx.callout(
                 "Copy it now: it is shown only this once. A survey tool signs its "
@@ -383,8 +368,7 @@ def _created_dialog() -> rx.Component:
             rx.separator(size="4", margin_y="8px"),
             rx.text("Embed on a storefront", size="2", weight="medium"),
             _embed_body(),
-            spacing="2",
-            width="100%",
+            gap="2",
         ),
         title=rx.dialog.title("Poll created", size="4"),
         description=_poll_named(),
@@ -397,7 +381,7 @@ def _upload_dialog() -> rx.Component:
     return view_dialog(
         S,
         "upload",
-        rx.vstack(
+        column(
             rx.upload.root(
                 rx.vstack(
                     rx.icon("file-up", size=20, color=rx.color("gray", 10)),
@@ -438,8 +422,6 @@ def _upload_dialog() -> rx.Component:
                     data_testid="upload-errors",
                 ),
             ),
-            spacing="3",
-            width="100%",
         ),
         title=rx.dialog.title("Upload survey answers", size="4"),
         description=rx.dialog.description(
@@ -456,9 +438,9 @@ def _upload_dialog() -> rx.Component:
         ),
         footer=dialog_footer(
             close_button("Cancel", variant="soft", color_scheme="gray"),
-            rx.button(
-                rx.icon("upload", size=14),
+            button(
                 "Import votes",
+                "upload",
                 on_click=S.upload_csv(rx.upload_files_chunk(upload_id="poll-csv")),
                 loading=S.saving,
             ),
@@ -475,13 +457,7 @@ def _content() -> rx.Component:
     return rx.fragment(
         panels_page(
             S,
-            rx.vstack(
-                rx.heading("Polls", as_="h2", size="3", weight="bold"),
-                _polls(),
-                _charts(),
-                spacing="3",
-                width="100%",
-            ),
+            column(rx.heading("Polls", as_="h2", size="3", weight="bold"), _polls(), _charts()),
             route=ROUTE,
             test_prefix="demand",
             with_category=False,
@@ -501,7 +477,7 @@ def demand_page() -> rx.Component:
         title=TITLE,
         route=ROUTE,
         description="What customers ask for in polls, beside what we have in stock.",
-        action=rx.button(rx.icon("plus", size=15), "New poll", on_click=S.open_create, size="2"),
+        action=button("New poll", "plus", on_click=S.open_create, size="2", icon_size=15),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import column
 from dashboard.registry import page
 from dashboard.states.embed import EmbedState
 
@@ -17,7 +18,7 @@ TITLE = "Poll"
 
 
 def _outcome(icon: str, colour: str, title: str, body: str | rx.Var, test_id: str) -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.center(
             rx.icon(icon, size=22, color=rx.color(colour, 11)),
             width="44px",
@@ -29,17 +30,16 @@ def _outcome(icon: str, colour: str, title: str, body: str | rx.Var, test_id: st
         rx.text(body, size="2", color_scheme="gray"),
         align="center",
         text_align="center",
-        spacing="2",
         padding_y="12px",
-        width="100%",
         role="status",
         data_testid=test_id,
+        gap="2",
     )
 
 
 def _form() -> rx.Component:
     return rx.form(
-        rx.vstack(
+        column(
             rx.radio_cards.root(
                 rx.foreach(
                     S.options,
@@ -77,8 +77,6 @@ def _form() -> rx.Component:
                 text_align="center",
                 width="100%",
             ),
-            spacing="3",
-            width="100%",
         ),
         on_submit=S.vote,
         reset_on_submit=False,
@@ -139,7 +137,7 @@ def embed_poll_page() -> rx.Component:
     return rx.box(
         rx.el.style(TRANSPARENT_FRAME),
         rx.card(
-            rx.vstack(
+            column(
                 rx.cond(
                     (S.question != "") & (S.status != "missing"),
                     rx.heading(
@@ -147,8 +145,7 @@ def embed_poll_page() -> rx.Component:
                     ),
                 ),
                 _body(),
-                spacing="4",
-                width="100%",
+                gap="4",
             ),
             size="3",
             width="100%",

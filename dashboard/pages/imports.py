@@ -10,6 +10,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import load_error
+from dashboard.components.blocks import column
 from dashboard.components.layout import app_shell
 from dashboard.pages.imports_flow import workspace
 from dashboard.pages.imports_history import history, run_errors_dialog
@@ -61,14 +62,13 @@ def _description() -> rx.Component:
 )
 def imports_page() -> rx.Component:
     return app_shell(
-        rx.vstack(
+        column(
             load_error(S.load_error),
             rx.cond(S.can_import, workspace(), rx.cond(S.loaded, _read_only_note())),
             history(),
             mapping_dialog(),
             run_errors_dialog(),
-            spacing="5",
-            width="100%",
+            gap="5",
         ),
         title=TITLE,
         route=routes.IMPORTS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import MONO, cell, field, headers, muted, table
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
 from dashboard.components.uploads import drop_zone, error_table, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
@@ -34,12 +35,7 @@ _STEP = {
 
 
 def _step_title(number: str, title: str) -> rx.Component:
-    return rx.hstack(
-        rx.box(number, style=_STEP),
-        rx.heading(title, as_="h2", style=SECTION),
-        align="center",
-        spacing="2",
-    )
+    return inline(rx.box(number, style=_STEP), rx.heading(title, as_="h2", style=SECTION))
 
 
 # --- 1. the file --------------------------------------------------------------------------
@@ -153,16 +149,14 @@ def _picker(id_: str, options: rx.Var, value: rx.Var, on_change, placeholder: st
 def _brand_field() -> rx.Component:
     return rx.cond(
         S.brand_locked,
-        rx.vstack(
+        column(
             rx.el.label(
                 "Brand", html_for="import-brand", style={"font_size": "13px", "font_weight": "500"}
             ),
-            rx.hstack(
+            inline(
                 rx.icon("lock", size=13, color=rx.color("gray", 10)),
                 rx.text(S.brand_name, size="2", weight="medium"),
                 id="import-brand",
-                align="center",
-                spacing="2",
                 height="32px",
                 padding_x="10px",
                 width="100%",
@@ -171,8 +165,7 @@ def _brand_field() -> rx.Component:
                 data_testid="brand-fixed",
             ),
             muted("Your account imports for your own brand only."),
-            spacing="1",
-            width="100%",
+            gap="1",
         ),
         field(
             "Brand",
@@ -186,7 +179,7 @@ def _brand_field() -> rx.Component:
 def _format_field() -> rx.Component:
     return field(
         "Kind of file",
-        rx.vstack(
+        column(
             _picker(
                 "import-format",
                 S.format_choices,
@@ -195,9 +188,9 @@ def _format_field() -> rx.Component:
                 "Choose a format or mapping",
             ),
             rx.hstack(
-                rx.button(
-                    rx.icon("columns-3", size=14),
+                button(
                     "New mapping…",
+                    "columns-3",
                     on_click=S.open_mapping_editor(False),
                     disabled=S.file_state != "ready",
                     variant="ghost",
@@ -205,20 +198,20 @@ def _format_field() -> rx.Component:
                 ),
                 rx.cond(
                     S.mapping_selected,
-                    rx.button(
-                        rx.icon("pencil", size=13),
+                    button(
                         "Edit mapping…",
+                        "pencil",
                         on_click=S.open_mapping_editor(True),
                         variant="ghost",
                         size="1",
+                        icon_size=13,
                     ),
                 ),
                 spacing="4",
                 padding_top="4px",
                 padding_left="6px",
             ),
-            spacing="1",
-            width="100%",
+            gap="1",
         ),
         for_id="import-format",
         hint="Any other CSV is read through a mapping saved for the brand.",
@@ -278,20 +271,20 @@ def _choices_card() -> rx.Component:
         _brand_field(),
         _format_field(),
         _warehouse_field(),
-        rx.hstack(
-            rx.button(
-                rx.icon("list-checks", size=15),
+        inline(
+            button(
                 "Run dry run",
+                "list-checks",
                 on_click=S.run_dry_run,
                 disabled=~S.ready_to_check,
                 loading=S.busy == "dry_run",
                 size="2",
+                icon_size=15,
             ),
             muted(S.check_hint, size="1"),
-            align="center",
-            spacing="3",
             padding_top="4px",
             width="100%",
+            gap="3",
         ),
         _progress("dry_run"),
     )
@@ -361,12 +354,10 @@ def _diff_row(item: DiffItem) -> rx.Component:
         cell(rx.text(item.variant, size="2")),
         cell(rx.text(item.warehouse, size="2")),
         numeric_cell(
-            rx.hstack(
+            inline(
                 rx.text(item.old, color=rx.color("gray", 10)),
                 rx.icon("arrow-right", size=12, color=rx.color("gray", 9)),
                 rx.text(item.new, weight="medium"),
-                spacing="2",
-                align="center",
                 justify="end",
             )
         ),
@@ -382,7 +373,7 @@ def _diff_row(item: DiffItem) -> rx.Component:
 def _diff() -> rx.Component:
     return rx.cond(
         S.sample.length() > 0,
-        rx.vstack(
+        column(
             rx.hstack(
                 rx.heading("What changes", as_="h3", size="2", weight="bold"),
                 muted(S.sample_note),
@@ -397,8 +388,7 @@ def _diff() -> rx.Component:
                 body=rx.foreach(S.sample, _diff_row),
                 test_id="diff-table",
             ),
-            spacing="2",
-            width="100%",
+            gap="2",
         ),
     )
 
@@ -406,30 +396,29 @@ def _diff() -> rx.Component:
 def _errors() -> rx.Component:
     return rx.cond(
         S.error_total > 0,
-        rx.vstack(
-            rx.hstack(
+        column(
+            inline(
                 rx.heading("Errors", as_="h3", size="2", weight="bold"),
                 muted(S.error_range, style=NUMERIC, data_testid="error-range"),
                 rx.spacer(),
-                rx.button(
-                    rx.icon("download", size=14),
+                button(
                     "Download errors (CSV)",
+                    "download",
                     on_click=S.download_errors,
                     variant="soft",
                     size="1",
                 ),
-                align="center",
-                spacing="3",
                 width="100%",
+                gap="3",
             ),
             error_table(S.error_rows, "error-table"),
             rx.cond(
                 S.has_previous_errors | S.has_next_errors,
                 rx.hstack(
                     rx.spacer(),
-                    rx.button(
-                        rx.icon("chevron-left", size=14),
+                    button(
                         "Previous",
+                        "chevron-left",
                         on_click=S.page_errors(-1),
                         disabled=~S.has_previous_errors,
                         variant="soft",
@@ -451,8 +440,7 @@ def _errors() -> rx.Component:
                     aria_label="Error pages",
                 ),
             ),
-            spacing="2",
-            width="100%",
+            gap="2",
         ),
     )
 
@@ -460,11 +448,11 @@ def _errors() -> rx.Component:
 def _apply_bar() -> rx.Component:
     return rx.cond(
         S.result_checked | (S.applied_as > 0),
-        rx.hstack(
+        inline(
             rx.cond(
                 S.counts.has_errors & (S.applied_as == 0),
                 rx.el.label(
-                    rx.hstack(
+                    inline(
                         rx.switch(
                             checked=S.skip_invalid,
                             on_change=S.set_skip_invalid,
@@ -472,37 +460,35 @@ def _apply_bar() -> rx.Component:
                             disabled=S.busy != "",
                         ),
                         rx.text("Skip invalid rows", size="2", weight="medium"),
-                        align="center",
-                        spacing="2",
                     ),
                     html_for="skip-invalid",
                     cursor="pointer",
                 ),
             ),
             muted(S.apply_hint, size="1", flex="1", data_testid="apply-hint"),
-            rx.button(
-                rx.icon("check", size=15),
+            button(
                 rx.cond(S.applied_as > 0, "Applied", "Apply"),
+                "check",
                 on_click=S.apply,
                 disabled=~S.can_apply,
                 loading=S.busy == "apply",
                 size="2",
                 data_testid="apply-button",
+                icon_size=15,
             ),
-            align="center",
-            spacing="4",
             width="100%",
             padding="12px 14px",
             border_radius="var(--radius-3)",
             background=rx.color("gray", 2),
             border=f"1px solid {rx.color('gray', 5)}",
+            gap="4",
         ),
     )
 
 
 def workspace() -> rx.Component:
     """The three steps: the file and its choices side by side, the result below."""
-    return rx.vstack(
+    return column(
         rx.grid(
             _file_card(),
             _choices_card(),
@@ -511,8 +497,7 @@ def workspace() -> rx.Component:
             width="100%",
         ),
         _result(),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
 
 

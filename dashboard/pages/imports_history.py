@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import cell, header, muted
+from dashboard.components.blocks import button, column
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import (
     action_link,
@@ -75,7 +76,7 @@ def _row(item: HistoryItem) -> rx.Component:
 
 def history() -> rx.Component:
     """The heading with the count, then the list with its pager."""
-    return rx.vstack(
+    return column(
         rx.hstack(
             rx.heading("History", as_="h2", style=SECTION),
             muted(S.history_summary, size="2", data_testid="history-summary"),
@@ -111,8 +112,6 @@ def history() -> rx.Component:
             test_id="history-table",
             paging=S,
         ),
-        spacing="3",
-        width="100%",
         padding_top="8px",
     )
 
@@ -127,9 +126,9 @@ def run_errors_dialog() -> rx.Component:
         title=rx.dialog.title(S.run_title, size="4"),
         description=rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
         footer=dialog_footer(
-            rx.button(
-                rx.icon("download", size=14),
+            button(
                 "Download errors (CSV)",
+                "download",
                 on_click=S.download_run_errors,
                 variant="soft",
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import MONO, dialog_wiring, field, form_dialog, text_field
+from dashboard.components.blocks import column
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_mapping import NO_COLUMN, NO_WAREHOUSE, MapField
 
@@ -14,7 +15,7 @@ S = ImportsState
 
 def _column_picker(item: MapField) -> rx.Component:
     id_ = "map-col-" + item.field
-    return rx.vstack(
+    return column(
         rx.el.label(item.label, html_for=id_, style={"font_size": "13px", "font_weight": "500"}),
         rx.select.root(
             rx.select.trigger(id=id_, width="100%"),
@@ -38,9 +39,8 @@ def _column_picker(item: MapField) -> rx.Component:
             max_width="100%",
             title=item.values_hint,
         ),
-        spacing="1",
-        width="100%",
         min_width="0",
+        gap="1",
     )
 
 

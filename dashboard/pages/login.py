@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import column, inline
 from dashboard.registry import page
 from dashboard.states.auth import LOGIN_ROUTE, AuthState
 
@@ -26,7 +27,7 @@ def _field(label: str, **input_props) -> rx.Component:
 
 def _form() -> rx.Component:
     return rx.form(
-        rx.vstack(
+        column(
             _field(
                 "Email",
                 id="email",
@@ -62,8 +63,7 @@ def _form() -> rx.Component:
                 width="100%",
                 loading=AuthState.logging_in,
             ),
-            spacing="4",
-            width="100%",
+            gap="4",
         ),
         on_submit=AuthState.log_in,
         reset_on_submit=False,
@@ -75,8 +75,8 @@ def _form() -> rx.Component:
 def login_page() -> rx.Component:
     # Anchored near the top, not centred: an error message must not make the form jump.
     return rx.flex(
-        rx.vstack(
-            rx.hstack(
+        column(
+            inline(
                 rx.center(
                     rx.icon("boxes", size=18, color="white"),
                     width="32px",
@@ -85,27 +85,23 @@ def login_page() -> rx.Component:
                     background=rx.color("accent", 9),
                 ),
                 rx.text("Rackroom", size="5", weight="bold"),
-                align="center",
-                spacing="2",
             ),
             rx.card(
-                rx.vstack(
+                column(
                     rx.vstack(
                         rx.heading("Sign in", as_="h1", size="5"),
                         rx.text("to the inventory back office", size="2", color_scheme="gray"),
                         spacing="1",
                     ),
                     _form(),
-                    spacing="5",
-                    width="100%",
+                    gap="5",
                 ),
                 size="4",
                 width="100%",
             ),
             align="center",
-            spacing="5",
-            width="100%",
             max_width="400px",
+            gap="5",
         ),
         justify="center",
         align="start",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.charts import chart_card
 from dashboard.components.figures import (
     NUMERIC,
@@ -83,7 +84,7 @@ def _figure_row(row: FigureRow) -> rx.Component:
 
 
 def _figure_table(title: str, first_column: str, rows: rx.Var, test_id: str) -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.heading(title, as_="h2", size="3", weight="bold"),
         rx.table.root(
             rx.table.header(
@@ -102,13 +103,12 @@ def _figure_table(title: str, first_column: str, rows: rx.Var, test_id: str) -> 
             width="100%",
             data_testid=test_id,
         ),
-        spacing="2",
-        width="100%",
+        gap="2",
     )
 
 
 def _gap(item: GapItem) -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.vstack(
             rx.text(item.label, size="2", weight="medium"),
             rx.text(
@@ -122,17 +122,16 @@ def _gap(item: GapItem) -> rx.Component:
             flex="1",
         ),
         rx.badge(item.votes, variant="soft", size="1", style=NUMERIC),
-        align="center",
-        spacing="3",
         width="100%",
         title=item.question,
         data_testid="overview-gap",
+        gap="3",
     )
 
 
 def _gaps() -> rx.Component:
     return rx.card(
-        rx.vstack(
+        column(
             rx.hstack(
                 rx.heading("Top gaps: wanted but not stocked", as_="h2", size="3", weight="bold"),
                 rx.spacer(),
@@ -147,12 +146,7 @@ def _gaps() -> rx.Component:
                 rx.box(
                     rx.cond(
                         OverviewState.gaps.length() > 0,
-                        rx.vstack(
-                            rx.foreach(OverviewState.gaps, _gap),
-                            spacing="3",
-                            width="100%",
-                            padding_top="4px",
-                        ),
+                        column(rx.foreach(OverviewState.gaps, _gap), padding_top="4px"),
                         rx.text(
                             "Nothing customers voted for is missing. Polls on the Demand page "
                             "tell you what they ask for.",
@@ -164,8 +158,7 @@ def _gaps() -> rx.Component:
                 ),
                 loading=OverviewState.key_charts_loading,
             ),
-            spacing="2",
-            width="100%",
+            gap="2",
         ),
         width="100%",
         data_testid="overview-gaps",
@@ -184,7 +177,7 @@ def _alerts_card() -> rx.Component:
 
 
 def _key_charts() -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.cond(
             OverviewState.key_charts_error != "",
             rx.callout(
@@ -207,7 +200,7 @@ def _key_charts() -> rx.Component:
                 grid_column=rx.breakpoints(initial="span 1", md="span 2"),
                 min_width="0",
             ),
-            rx.vstack(
+            column(
                 rx.cond(
                     OverviewState.is_vendor,
                     _alerts_card(),
@@ -221,16 +214,12 @@ def _key_charts() -> rx.Component:
                     ),
                 ),
                 _gaps(),
-                spacing="3",
-                width="100%",
                 min_width="0",
             ),
             columns=rx.breakpoints(initial="1", md="3"),
             spacing="3",
             width="100%",
         ),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -255,16 +244,16 @@ def _load_error() -> rx.Component:
 
 
 def _content() -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.cond(OverviewState.load_error != "", _load_error()),
         rx.cond(
             OverviewState.has_stock | OverviewState.loading,
-            rx.vstack(
+            column(
                 _stat_cards(),
                 _key_charts(),
                 rx.cond(
                     OverviewState.has_stock,
-                    rx.vstack(
+                    column(
                         rx.cond(
                             ~OverviewState.is_vendor,
                             _figure_table(
@@ -277,23 +266,20 @@ def _content() -> rx.Component:
                             OverviewState.by_warehouse,
                             "table-by-warehouse",
                         ),
-                        spacing="6",
-                        width="100%",
                         padding_top="12px",
+                        gap="6",
                     ),
                 ),
-                spacing="5",
-                width="100%",
+                gap="5",
             ),
             _no_stock(),
         ),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
 
 
 def _description() -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.text(OverviewState.scope_description, size="2", color_scheme="gray"),
         rx.cond(
             OverviewState.live_label != "",
@@ -302,16 +288,15 @@ def _description() -> rx.Component:
                 "the stock figures update by themselves when stock changes.",
             ),
         ),
-        align="center",
-        spacing="3",
         wrap="wrap",
+        gap="3",
     )
 
 
 def _refresh_button() -> rx.Component:
-    return rx.button(
-        rx.icon("refresh-cw", size=14),
+    return button(
         "Refresh",
+        "refresh-cw",
         on_click=OverviewState.load,
         loading=OverviewState.loading,
         variant="soft",

@@ -13,6 +13,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import load_error
+from dashboard.components.blocks import button, column
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import filtered_empty
 from dashboard.components.layout import app_shell
@@ -51,12 +52,7 @@ def _grid() -> rx.Component:
             S.loaded,
             rx.cond(
                 has_rows,
-                rx.vstack(
-                    rx.cond(S.view == "sizes", sizes_table(), balances_table()),
-                    pager(),
-                    spacing="3",
-                    width="100%",
-                ),
+                column(rx.cond(S.view == "sizes", sizes_table(), balances_table()), pager()),
                 _empty(),
             ),
             rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
@@ -90,13 +86,14 @@ def _notes() -> rx.Component:
 
 
 def _export_button() -> rx.Component:
-    return rx.button(
-        rx.icon("download", size=15),
+    return button(
         "Export CSV",
+        "download",
         on_click=S.export_csv,
         loading=S.exporting,
         size="2",
         title="The filtered view, every page, as a CSV file",
+        icon_size=15,
     )
 
 
@@ -105,7 +102,7 @@ def _export_button() -> rx.Component:
 )
 def stock_page() -> rx.Component:
     return app_shell(
-        rx.vstack(
+        column(
             load_error(S.load_error),
             _notes(),
             filter_bar(),
@@ -113,8 +110,7 @@ def stock_page() -> rx.Component:
             _grid(),
             correction_dialog(),
             variant_drawer(),
-            spacing="4",
-            width="100%",
+            gap="4",
         ),
         title=TITLE,
         route=ROUTE,

@@ -8,6 +8,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import MONO, muted
+from dashboard.components.blocks import button, column
 from dashboard.components.figures import HEADER, NUMERIC, moment
 from dashboard.components.layout import shown_to
 from dashboard.components.lists import newer_older
@@ -32,12 +33,11 @@ _SHEET = {
 
 
 def _section(title: str, *children: rx.Component, test_id: str = "") -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.heading(title, as_="h3", size="2", weight="bold"),
         *children,
-        spacing="2",
-        width="100%",
         data_testid=test_id or None,
+        gap="2",
     )
 
 
@@ -84,13 +84,14 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
         rx.cond(
             S.can_edit,
             rx.table.cell(
-                rx.button(
-                    rx.icon("pencil", size=12),
+                button(
                     "Correct",
+                    "pencil",
                     on_click=S.open_correction(S.drawer_variant, b.warehouse_id, b.on_hand_count),
                     aria_label=b.edit_label,
                     variant="soft",
                     size="1",
+                    icon_size=12,
                 ),
                 justify="end",
             ),
@@ -149,7 +150,7 @@ def _fact(fact: Fact) -> rx.Component:
 
 
 def _drawer_body() -> rx.Component:
-    return rx.vstack(
+    return column(
         _section(
             "Balances",
             _mini_table(
@@ -233,8 +234,7 @@ def _drawer_body() -> rx.Component:
                 muted("No other codes name this variant.", size="2"),
             ),
         ),
-        spacing="5",
-        width="100%",
+        gap="5",
     )
 
 
@@ -259,12 +259,7 @@ def variant_drawer() -> rx.Component:
                 shown_to(
                     "transfers.create",
                     rx.link(
-                        rx.button(
-                            rx.icon("arrow-left-right", size=14),
-                            "Add to transfer",
-                            variant="soft",
-                            size="2",
-                        ),
+                        button("Add to transfer", "arrow-left-right", variant="soft", size="2"),
                         href=f"{routes.TRANSFERS}?new=1&sku=" + S.drawer_sku,
                         on_click=S.on_drawer_change(False),
                         data_testid="add-to-transfer",

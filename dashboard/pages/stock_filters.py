@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import muted
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC
 from dashboard.components.filters import clear_filters, search_form
 from dashboard.components.live import live_badge
@@ -39,9 +40,9 @@ def _text_items(values: rx.Var) -> rx.Component:
 def _warehouse_picker() -> rx.Component:
     return rx.popover.root(
         rx.popover.trigger(
-            rx.button(
-                rx.icon("warehouse", size=14),
+            button(
                 S.warehouse_label,
+                "warehouse",
                 rx.icon("chevron-down", size=14),
                 variant="surface",
                 color_scheme="gray",
@@ -88,8 +89,8 @@ def _warehouse_picker() -> rx.Component:
 
 def filter_bar() -> rx.Component:
     """Search, the pickers, the stock state and the view; each writes the URL."""
-    return rx.vstack(
-        rx.hstack(
+    return column(
+        inline(
             search_form(
                 S.apply_search,
                 name="q",
@@ -122,12 +123,10 @@ def filter_bar() -> rx.Component:
                 "Colour", "All colours", S.colour, "colour", _text_items(S.colour_choices), "120px"
             ),
             _picker("Size", "All sizes", S.size, "size", _text_items(S.size_choices), "100px"),
-            spacing="2",
-            align="center",
             wrap="wrap",
             width="100%",
         ),
-        rx.hstack(
+        inline(
             rx.segmented_control.root(
                 *[rx.segmented_control.item(label, value=value) for value, label in STOCK_CHOICES],
                 value=S.stock,
@@ -145,12 +144,9 @@ def filter_bar() -> rx.Component:
                 size="1",
                 aria_label="View",
             ),
-            align="center",
-            spacing="3",
             width="100%",
+            gap="3",
         ),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -162,7 +158,7 @@ def _dot(color: str) -> rx.Component:
 
 
 def _swatch(level: str, label: str) -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.box(
             width="14px",
             height="14px",
@@ -171,16 +167,15 @@ def _swatch(level: str, label: str) -> rx.Component:
             border=f"1px solid {rx.color('gray', 6)}",
         ),
         muted(label),
-        spacing="1",
-        align="center",
+        gap="1",
     )
 
 
 def _legend() -> rx.Component:
     low = f"1–{LOW_STOCK_THRESHOLD}"
-    balances = rx.hstack(
+    balances = inline(
         *[
-            rx.hstack(_dot(color), muted(label), spacing="1", align="center")
+            inline(_dot(color), muted(label), gap="1")
             for color, label in (
                 (rx.color("red", 9), "Out (0)"),
                 (rx.color("amber", 9), f"Low ({low})"),
@@ -188,21 +183,19 @@ def _legend() -> rx.Component:
             )
         ],
         muted("· hover a number for on hand and reserved", display=["none", "none", "block"]),
-        spacing="3",
-        align="center",
+        gap="3",
     )
-    sizes = rx.hstack(
+    sizes = inline(
         _swatch("out", "Out"),
         _swatch("low", low),
         _swatch("ok1", f"{LOW_STOCK_THRESHOLD + 1}–9"),
         _swatch("ok2", "10–49"),
         _swatch("ok3", "50+"),
-        rx.hstack(muted("·", weight="bold"), muted("not made"), spacing="1", align="center"),
+        inline(muted("·", weight="bold"), muted("not made"), gap="1"),
         rx.badge("Broken run", color_scheme="orange", variant="soft", size="1"),
         muted("= a core size is out while others remain"),
-        spacing="3",
-        align="center",
         wrap="wrap",
+        gap="3",
     )
     return rx.box(
         rx.cond(S.view == "sizes", sizes, balances),
@@ -213,14 +206,13 @@ def _legend() -> rx.Component:
 
 def summary_bar() -> rx.Component:
     """How many rows match, the live badge, and the legend of the view shown."""
-    return rx.hstack(
+    return inline(
         rx.text(S.summary, size="2", weight="medium", data_testid="grid-summary", style=NUMERIC),
         rx.cond(S.loading, rx.spinner(size="1")),
         live_badge(S.live_label, "rows update by themselves when stock changes elsewhere."),
         rx.spacer(),
         _legend(),
-        align="center",
-        spacing="3",
         width="100%",
         wrap="wrap",
+        gap="3",
     )

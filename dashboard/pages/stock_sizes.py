@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import muted
+from dashboard.components.blocks import column
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.pages.stock_table import (
     EDIT_BUTTON,
@@ -95,7 +96,7 @@ def _run_row(row: RunItem) -> rx.Component:
 
 
 def sizes_table() -> rx.Component:
-    return rx.vstack(
+    return column(
         muted(
             "Available units per size, summed over "
             + rx.cond(S.warehouses.length() > 0, "the chosen warehouses", "every active warehouse")
@@ -117,6 +118,5 @@ def sizes_table() -> rx.Component:
             body=rx.foreach(S.runs, _run_row),
             test_id="sizes-table",
         ),
-        spacing="2",
-        width="100%",
+        gap="2",
     )

@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from dashboard.components.admin import muted
+from dashboard.components.blocks import inline
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.lists import _step
 from dashboard.states.stock import PAGE_SIZES, StockState
@@ -151,7 +152,7 @@ def grid_table(*, header: rx.Component, body: rx.Component, test_id: str) -> rx.
 
 def pager() -> rx.Component:
     """ "1–50 of 132", rows per page, and first / previous / "Page 1 of 3" / next / last."""
-    return rx.hstack(
+    return inline(
         muted(S.range_label, style=NUMERIC, size="2"),
         rx.select.root(
             rx.select.trigger(aria_label="Rows per page", variant="ghost"),
@@ -169,8 +170,6 @@ def pager() -> rx.Component:
         rx.text(S.page_label, size="2", style=NUMERIC, padding_x="6px", data_testid="page-label"),
         _step("Next", "chevron-right", S.next_href, forward=True),
         _step("Last", "chevrons-right", S.last_href, forward=True),
-        align="center",
-        spacing="2",
         width="100%",
         as_="nav",
         aria_label="Pages",

@@ -21,6 +21,7 @@ from dashboard.components.admin import (
     text_field,
     when,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
 from dashboard.components.lists import list_view, newer_older
@@ -73,13 +74,11 @@ def _two_lines(top: rx.Component, below: rx.Component, **props) -> rx.Component:
 def _brand_cell(item: BrandItem) -> rx.Component:
     return rx.table.row_header_cell(
         rx.vstack(
-            rx.hstack(
+            inline(
                 rx.text(item.name, size="2", weight="medium"),
                 rx.badge(item.style, variant="outline", color_scheme="gray", size="1"),
-                spacing="2",
-                align="center",
             ),
-            rx.hstack(
+            inline(
                 muted(item.code),
                 muted("·"),
                 rx.tooltip(
@@ -88,8 +87,7 @@ def _brand_cell(item: BrandItem) -> rx.Component:
                     ),
                     content=item.url,
                 ),
-                spacing="1",
-                align="center",
+                gap="1",
             ),
             muted(
                 rx.cond(item.token_set, "token set", "no token"),
@@ -123,7 +121,7 @@ def _freshness_cell(item: BrandItem) -> rx.Component:
 def _last_run_cell(item: BrandItem) -> rx.Component:
     return cell(
         rx.vstack(
-            rx.hstack(
+            inline(
                 rx.cond(
                     item.running,
                     _badge(rx.spinner(size="1"), "Running", tone="blue"),
@@ -141,8 +139,6 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
                         white_space="nowrap",
                     ),
                 ),
-                spacing="2",
-                align="center",
             ),
             rx.cond(
                 item.last_run_id > 0,
@@ -169,9 +165,9 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
 
 
 def _actions(item: BrandItem) -> rx.Component:
-    run_button = rx.button(
-        rx.icon("refresh-cw", size=14),
+    run_button = button(
         "Run now",
+        "refresh-cw",
         on_click=S.run_now(item.code),
         loading=S.in_flight.contains(item.code) | item.running,
         variant="soft",
@@ -193,13 +189,7 @@ def _actions(item: BrandItem) -> rx.Component:
         title="More",
     )
     return cell(
-        rx.hstack(
-            rx.cond(S.can_run, run_button),
-            rx.cond(S.can_manage, menu),
-            spacing="2",
-            justify="end",
-            align="center",
-        ),
+        inline(rx.cond(S.can_run, run_button), rx.cond(S.can_manage, menu), justify="end"),
         justify="end",
     )
 
@@ -219,12 +209,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
 
 def _legend() -> rx.Component:
     def key(tone: str, label: str, meaning: str) -> rx.Component:
-        return rx.hstack(
-            _badge(label, tone=tone),
-            muted(meaning),
-            spacing="1",
-            align="center",
-        )
+        return inline(_badge(label, tone=tone), muted(meaning), gap="1")
 
     return rx.hstack(
         key("green", "Fresh", "synced within its interval"),
@@ -237,7 +222,7 @@ def _legend() -> rx.Component:
 
 
 def _connectors() -> rx.Component:
-    return rx.vstack(
+    return column(
         table(
             *headers(
                 "Brand and feed",
@@ -252,8 +237,6 @@ def _connectors() -> rx.Component:
             test_id="syncs-table",
         ),
         _legend(),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -285,14 +268,13 @@ def _run_row(item: RunItem) -> rx.Component:
         ),
         cell(rx.text(item.brand, size="2", weight="medium")),
         cell(
-            rx.hstack(
+            inline(
                 _status_badge(item.status, item.tone),
                 rx.cond(
                     item.runs > 1,
                     muted("× " + item.runs.to_string(), style=NUMERIC, data_testid="run-folded"),
                 ),
-                spacing="1",
-                align="center",
+                gap="1",
             ),
             data_testid="run-status",
         ),
@@ -362,7 +344,7 @@ def _runs_pager() -> rx.Component:
 
 
 def _runs() -> rx.Component:
-    return rx.vstack(
+    return column(
         rx.hstack(
             rx.heading("Recent runs", as_="h2", size="4"),
             rx.spacer(),
@@ -402,8 +384,6 @@ def _runs() -> rx.Component:
             test_id="runs-table",
         ),
         _runs_pager(),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -429,7 +409,7 @@ def _run_dialog() -> rx.Component:
         ),
         rx.cond(
             S.run_samples.length() > 0,
-            rx.vstack(
+            column(
                 scrolling(
                     table(
                         *headers("Where", "SKU", "Location", "Problem"),
@@ -439,8 +419,7 @@ def _run_dialog() -> rx.Component:
                     "360px",
                 ),
                 muted(S.run_more_errors),
-                spacing="2",
-                width="100%",
+                gap="2",
             ),
             muted("No errors or conflicts in this run."),
         ),
@@ -501,7 +480,7 @@ def _vendor_empty() -> rx.Component:
 
 
 def _content() -> rx.Component:
-    return rx.vstack(
+    return column(
         load_error(S.load_error),
         rx.hstack(
             rx.cond(
@@ -533,8 +512,7 @@ def _content() -> rx.Component:
         ),
         _schedule_dialog(),
         _run_dialog(),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
 
 
@@ -545,8 +523,13 @@ def _content() -> rx.Component:
     load=S.load,
     nav=Nav("Syncs", "refresh-cw"),
     description="Brand stock feeds: how current each brand is, and what every run did.",
-    action=lambda: rx.button(
-        rx.icon("rotate-cw", size=15), "Refresh", on_click=S.refresh, variant="soft", size="2"
+    action=lambda: button(
+        "Refresh",
+        "rotate-cw",
+        on_click=S.refresh,
+        variant="soft",
+        size="2",
+        icon_size=15,
     ),
 )
 def syncs_page() -> rx.Component:

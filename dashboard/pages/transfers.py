@@ -8,6 +8,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import cell, headers, muted, number_cell
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.lists import list_view
 from dashboard.components.live import live_badge
@@ -107,16 +108,17 @@ def _list() -> rx.Component:
 def _actions() -> rx.Component:
     return rx.hstack(
         rx.link(
-            rx.button(rx.icon("sparkles", size=15), "Suggestions", variant="soft", size="2"),
+            button("Suggestions", "sparkles", variant="soft", size="2", icon_size=15),
             href=routes.TRANSFER_SUGGESTIONS,
         ),
         rx.cond(
             S.can_create,
-            rx.button(
-                rx.icon("plus", size=15),
+            button(
                 "New transfer",
+                "plus",
                 on_click=NewTransferState.open_create,
                 size="2",
+                icon_size=15,
             ),
         ),
         spacing="2",
@@ -133,8 +135,8 @@ def _actions() -> rx.Component:
     action=_actions,
 )
 def transfers_page() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
+    return column(
+        inline(
             rx.el.nav(
                 rx.hstack(rx.foreach(S.tabs, _tab), spacing="1", wrap="wrap"),
                 aria_label="Transfer status",
@@ -145,12 +147,10 @@ def transfers_page() -> rx.Component:
                 S.loaded,
                 live_badge(S.live_label, "the list updates by itself when a transfer changes."),
             ),
-            align="center",
-            spacing="3",
             width="100%",
+            gap="3",
         ),
         _list(),
         new_transfer_dialog(),
-        spacing="4",
-        width="100%",
+        gap="4",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components.blocks import column
 from dashboard.components.figures import empty_state
 from dashboard.states.auth import AuthState
 
@@ -25,7 +26,7 @@ def staff_only(*content: rx.Component) -> rx.Component:
             data_testid="no-access",
             width="100%",
         ),
-        rx.vstack(*content, spacing="4", width="100%"),
+        column(*content, gap="4"),
     )
 
 

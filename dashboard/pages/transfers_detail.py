@@ -20,6 +20,7 @@ from dashboard.components.admin import (
     table,
     text_field,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import app_shell, gate
 from dashboard.components.live import live_badge
@@ -104,7 +105,7 @@ def _actions() -> rx.Component:
         rx.cond(D.can_ship, rx.button("Ship…", on_click=D.confirm_ship)),
         rx.cond(D.can_receive, rx.button("Receive…", on_click=D.open_receive)),
         rx.link(
-            rx.button(rx.icon("printer", size=14), "Pick list", variant="soft", size="2"),
+            button("Pick list", "printer", variant="soft", size="2"),
             href=routes.PICK_LIST + "?id=" + D.transfer_id.to_string(),
         ),
         rx.cond(
@@ -163,11 +164,9 @@ def _receive_dialog() -> rx.Component:
             width="100%",
         ),
         rx.el.label(
-            rx.hstack(
+            inline(
                 rx.checkbox(name="keep_open"),
                 rx.text("More is still coming: keep it in transit", size="2"),
-                spacing="2",
-                align="center",
             ),
         ),
         text_field(
@@ -254,15 +253,14 @@ def _cancel_dialog() -> rx.Component:
 
 def _summary_card() -> rx.Component:
     return rx.card(
-        rx.vstack(
-            rx.hstack(
+        column(
+            inline(
                 status_badge(D.status_label, D.color, size="2", data_testid="status"),
                 rx.text(D.next_step, size="2", color_scheme="gray"),
                 rx.spacer(),
                 live_badge(D.live_label, "steps taken elsewhere show here by themselves."),
-                align="center",
-                spacing="3",
                 width="100%",
+                gap="3",
             ),
             rx.grid(
                 _fact("From", D.source),
@@ -277,8 +275,7 @@ def _summary_card() -> rx.Component:
             ),
             rx.cond(D.note != "", rx.text(D.note, size="2")),
             _actions(),
-            spacing="4",
-            width="100%",
+            gap="4",
         ),
         width="100%",
     )
@@ -287,10 +284,10 @@ def _summary_card() -> rx.Component:
 def _detail() -> rx.Component:
     return rx.cond(
         D.status != "",
-        rx.vstack(
+        column(
             _summary_card(),
             rx.grid(
-                rx.vstack(
+                column(
                     rx.heading("Lines", as_="h2", size="3"),
                     table(
                         *headers(
@@ -308,19 +305,17 @@ def _detail() -> rx.Component:
                         body=rx.foreach(D.lines, _line_row),
                         test_id="lines-table",
                     ),
-                    spacing="2",
-                    width="100%",
                     overflow_x="auto",
+                    gap="2",
                 ),
-                rx.vstack(
+                column(
                     rx.heading("Timeline", as_="h2", size="3"),
                     rx.card(
                         rx.vstack(rx.foreach(D.timeline, _event), spacing="3"),
                         width="100%",
                         data_testid="timeline",
                     ),
-                    spacing="2",
-                    width="100%",
+                    gap="2",
                 ),
                 columns="minmax(0, 3fr) minmax(220px, 1fr)",
                 spacing="5",
@@ -329,8 +324,7 @@ def _detail() -> rx.Component:
             _ship_dialog(),
             _receive_dialog(),
             _cancel_dialog(),
-            spacing="5",
-            width="100%",
+            gap="5",
         ),
         rx.cond(D.loaded, rx.fragment(), rx.center(rx.spinner(size="3"), padding_y="48px")),
     )
@@ -342,9 +336,7 @@ def transfer_detail_page() -> rx.Component:
     return app_shell(
         gate(
             "transfers.read",
-            rx.vstack(
-                back_to_list(), load_error(D.load_error), _detail(), spacing="4", width="100%"
-            ),
+            column(back_to_list(), load_error(D.load_error), _detail(), gap="4"),
         ),
         title=D.title,  # type: ignore[arg-type]  # a Var renders like the text
         route=routes.TRANSFERS,

@@ -15,6 +15,7 @@ from dashboard.components.admin import (
     select_field,
     text_field,
 )
+from dashboard.components.blocks import column, inline
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.states.transfers_new import CheckItem, HitItem, NewTransferState
 
@@ -24,7 +25,7 @@ _TONE = {"ok": "green", "warning": "amber", "problem": "red"}
 
 def _hit(hit: HitItem) -> rx.Component:
     return rx.el.button(
-        rx.hstack(
+        inline(
             rx.vstack(
                 rx.text(hit.sku, style=MONO, weight="medium"),
                 muted(hit.label),
@@ -41,9 +42,8 @@ def _hit(hit: HitItem) -> rx.Component:
                 color=rx.cond(hit.short, rx.color("red", 11), rx.color("gray", 11)),
             ),
             rx.icon("plus", size=14, color=rx.color("accent", 11)),
-            align="center",
-            spacing="3",
             width="100%",
+            gap="3",
         ),
         type="button",
         on_click=S.add_line(hit.sku),
@@ -65,7 +65,7 @@ def _hit(hit: HitItem) -> rx.Component:
 def _picker() -> rx.Component:
     return field(
         "Find a SKU",
-        rx.vstack(
+        column(
             rx.input(
                 rx.input.slot(rx.icon("search", size=14)),
                 id="transfer-find",
@@ -94,8 +94,7 @@ def _picker() -> rx.Component:
                     muted("No variant matches " + S.query + ".", data_testid="sku-no-hits"),
                 ),
             ),
-            spacing="1",
-            width="100%",
+            gap="1",
         ),
         for_id="transfer-find",
         hint="Click a result to put it on a line (again for one more unit).",
@@ -128,7 +127,7 @@ def _check_row(item: CheckItem) -> rx.Component:
 def _checks() -> rx.Component:
     return rx.cond(
         S.checks.length() > 0,
-        rx.vstack(
+        column(
             muted(S.check_summary, data_testid="line-check-summary"),
             rx.box(
                 rx.table.root(
@@ -156,8 +155,7 @@ def _checks() -> rx.Component:
                 width="100%",
                 data_testid="line-checks",
             ),
-            spacing="1",
-            width="100%",
+            gap="1",
         ),
     )
 

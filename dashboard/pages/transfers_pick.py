@@ -7,6 +7,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import MONO
+from dashboard.components.blocks import button
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import gate, shown_to
 from dashboard.registry import page
@@ -92,9 +93,9 @@ def pick_list_page() -> rx.Component:
                 rx.spacer(),
                 shown_to(
                     "transfers.read",
-                    rx.button(
-                        rx.icon("printer", size=14),
+                    button(
                         "Print",
+                        "printer",
                         on_click=rx.call_script("window.print()"),
                         disabled=~found,
                     ),

@@ -15,6 +15,7 @@ from dashboard.components.admin import (
     number_cell,
     table,
 )
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state
 from dashboard.pages.transfers_common import back_to_list
 from dashboard.registry import page
@@ -42,8 +43,8 @@ def _move_row(move: MoveItem) -> rx.Component:
 
 def _group(group: RouteGroup) -> rx.Component:
     return rx.card(
-        rx.vstack(
-            rx.hstack(
+        column(
+            inline(
                 rx.checkbox(
                     checked=group.selected,
                     on_change=lambda on: G.toggle_route(group.key, on),
@@ -52,8 +53,7 @@ def _group(group: RouteGroup) -> rx.Component:
                 ),
                 rx.heading(group.route, as_="h2", size="3", style=NUMERIC),
                 muted(group.summary, size="2"),
-                align="center",
-                spacing="3",
+                gap="3",
             ),
             rx.box(
                 table(
@@ -77,8 +77,6 @@ def _group(group: RouteGroup) -> rx.Component:
                 overflow_x="auto",
                 width="100%",
             ),
-            spacing="3",
-            width="100%",
         ),
         width="100%",
         data_testid="route-group",
@@ -87,7 +85,7 @@ def _group(group: RouteGroup) -> rx.Component:
 
 
 def _toolbar() -> rx.Component:
-    return rx.hstack(
+    return inline(
         rx.select.root(
             rx.select.trigger(placeholder="Pick a brand", aria_label="Brand"),
             rx.select.content(
@@ -96,7 +94,7 @@ def _toolbar() -> rx.Component:
             value=G.brand,
             on_change=G.pick_brand,
         ),
-        rx.hstack(
+        inline(
             muted("Moves of at least", size="2", white_space="nowrap"),
             rx.select.root(
                 rx.select.trigger(aria_label="Smallest move"),
@@ -109,26 +107,24 @@ def _toolbar() -> rx.Component:
                 value=G.min_qty,
                 on_change=G.set_min,
             ),
-            align="center",
-            spacing="2",
         ),
         rx.spacer(),
         muted(G.filter_note, size="2", data_testid="suggest-summary"),
         rx.cond(
             G.can_create & (G.groups.length() > 0),
-            rx.button(
-                rx.icon("file-plus", size=15),
+            button(
                 G.draft_label,
+                "file-plus",
                 on_click=G.create_drafts,
                 loading=G.saving,
                 disabled=G.selected_count == 0,
                 data_testid="draft-routes",
+                icon_size=15,
             ),
         ),
         width="100%",
-        align="center",
-        spacing="3",
         wrap="wrap",
+        gap="3",
     )
 
 
@@ -173,15 +169,14 @@ def _empty() -> rx.Component:
     "and is short, with the weeks of cover before → after. Tick a route to draft it.",
 )
 def suggestions_page() -> rx.Component:
-    return rx.vstack(
+    return column(
         back_to_list(),
         _toolbar(),
         load_error(G.load_error),
         rx.cond(
             G.groups.length() > 0,
-            rx.vstack(rx.foreach(G.groups, _group), spacing="4", width="100%"),
+            column(rx.foreach(G.groups, _group), gap="4"),
             _empty(),
         ),
-        spacing="4",
-        width="100%",
+        gap="4",
     )
