@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import HEADER, NUMERIC
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
@@ -22,13 +22,6 @@ def primary_action(label: str, icon: str, on_click: rx.EventHandler) -> rx.Compo
     return rx.button(rx.icon(icon, size=15), label, on_click=on_click, size="2")
 
 
-def load_error(message: rx.Var) -> rx.Component:
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
-    )
-
-
 # --- tables ---------------------------------------------------------------------------------
 
 
@@ -36,10 +29,7 @@ def table(*header: rx.Component, body: rx.Component, test_id: str) -> rx.Compone
     return rx.table.root(
         rx.table.header(rx.table.row(*header)),
         rx.table.body(body),
-        variant="surface",
-        size="1",
-        width="100%",
-        data_testid=test_id,
+        variant="surface", size="1", width="100%", data_testid=test_id,
     )
 
 
@@ -112,25 +102,14 @@ def select(
     return rx.select.root(
         rx.select.trigger(id=id, width="100%", placeholder=placeholder or None),
         rx.select.content(*items, position="popper"),
-        name=name,
-        size="2",
+        name=name, size="2",
         **props,
     )
 
 
 def form_error(message: rx.Var) -> rx.Component:
-    return rx.cond(
-        message != "",
-        rx.callout(
-            message,
-            icon="circle-alert",
-            color_scheme="red",
-            size="1",
-            role="alert",
-            width="100%",
-            data_testid="form-error",
-        ),
-    )
+    """A dialog's or form's inline error."""
+    return notice(message, icon="circle-alert", size="1", test_id="form-error")
 
 
 def dialog_wiring(state: Any, name: str) -> dict[str, Any]:
@@ -192,19 +171,15 @@ def form_dialog(
                 gap="4px",
             ),
         ),
-        on_submit=on_submit,
-        reset_on_submit=False,
-        width="100%",
+        on_submit=on_submit, reset_on_submit=False, width="100%",
     )
     return rx.dialog.root(
         rx.dialog.content(
             *_heading(rx.dialog, title, description, "16px"),
             form,
-            max_width=max_width,
-            data_testid=test_id,
+            max_width=max_width, data_testid=test_id,
         ),
-        open=open,
-        on_open_change=on_open_change,
+        open=open, on_open_change=on_open_change,
     )
 
 
@@ -231,11 +206,9 @@ def confirm_dialog(
                 _act(confirm_label, saving, danger, on_click=on_confirm),
                 gap="12px",
             ),
-            max_width="440px",
-            data_testid=test_id,
+            max_width="440px", data_testid=test_id,
         ),
-        open=open,
-        on_open_change=on_open_change,
+        open=open, on_open_change=on_open_change,
     )
 
 
@@ -259,11 +232,9 @@ def secret_dialog(
             ),
             copy_box(secret, test_id="secret-value"),
             _buttons(rx.dialog.close(rx.button(done_label)), gap="18px"),
-            max_width="560px",
-            data_testid=test_id,
+            max_width="560px", data_testid=test_id,
         ),
-        open=open,
-        on_open_change=on_open_change,
+        open=open, on_open_change=on_open_change,
     )
 
 
@@ -272,14 +243,9 @@ def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
     return inline(
         rx.box(
             rx.text(value, style=MONO, data_testid=test_id),
-            flex="1",
-            min_width="0",
-            padding="8px 10px",
-            border_radius="var(--radius-2)",
-            background=rx.color("gray", 3),
-            border=f"1px solid {rx.color('gray', 6)}",
-            word_break="break-all",
-            user_select="all",
+            flex="1", min_width="0", padding="8px 10px", border_radius="var(--radius-2)",
+            background=rx.color("gray", 3), border=f"1px solid {rx.color('gray', 6)}",
+            word_break="break-all", user_select="all",
         ),
         button(
             "Copy",
@@ -289,8 +255,7 @@ def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
                 rx.toast.success(f"{label} copied" if label else "Copied to the clipboard",
                                  duration=2000),
             ],
-            variant="soft",
-            size="2",
+            variant="soft", size="2",
             aria_label=f"Copy the {label.lower()}" if label else "Copy",
         ),
         width="100%",
@@ -304,11 +269,7 @@ def row_menu(label: rx.Var | str, *items: rx.Component, title: str = "Actions"
         rx.menu.trigger(
             rx.icon_button(
                 rx.icon("ellipsis", size=16),
-                variant="ghost",
-                color_scheme="gray",
-                size="1",
-                aria_label=label,
-                title=title,
+                variant="ghost", color_scheme="gray", size="1", aria_label=label, title=title,
             )
         ),
         rx.menu.content(*items, size="1", align="end"),
@@ -348,13 +309,10 @@ def target_confirm(
 ) -> rx.Component:
     """"`verb` <the row>?": the confirm dialog `name` on the state's `target_label`."""
     return confirm_dialog(
-        title=verb + " " + state.target_label + "?",
-        description=description,
+        title=verb + " " + state.target_label + "?", description=description,
         confirm_label=confirm_label or verb,
         **dialog_wiring(state, name),
-        on_confirm=on_confirm,
-        test_id=test_id,
-        danger=danger,
+        on_confirm=on_confirm, test_id=test_id, danger=danger,
     )
 
 

@@ -27,15 +27,8 @@ def admin_table(
     loading, empty and error states."""
     rows = getattr(state, state.LISTING.field)
     table = list_view(
-        columns=list(columns),
-        rows=rows,
-        row=row,
-        loaded=state.loaded,
-        error=state.load_error,
-        empty=empty,
-        test_id=test_id,
-        paging=state,
-        summary=state.summary if summary else None,
+        columns=list(columns), rows=rows, row=row, loaded=state.loaded, error=state.load_error,
+        empty=empty, test_id=test_id, paging=state, summary=state.summary if summary else None,
     )
     if not note:
         return table
@@ -53,8 +46,7 @@ def tags(values: rx.Var) -> rx.Component:
         rx.foreach(
             values, lambda value: rx.badge(value, variant="outline", color_scheme="gray", size="1")
         ),
-        wrap="wrap",
-        gap="4px",
+        wrap="wrap", gap="4px",
     )
 
 
@@ -69,10 +61,7 @@ def brand_field(state: Any, id: str, hint: str, **props: Any) -> rx.Component:
         "Brand",
         id,
         state.brands,
-        name="brand",
-        value=state.form_brand,
-        on_change=state.set_form_brand,
-        hint=hint,
+        name="brand", value=state.form_brand, on_change=state.set_form_brand, hint=hint,
         **props,
     )
 
@@ -88,12 +77,7 @@ def secret_reveal(
 ) -> rx.Component:
     """The `SecretDialog` state's secret and note, shown once while `dialog` is open."""
     return secret_dialog(
-        title=title,
-        description=state.secret_note,
-        secret=state.new_secret,
-        warning=warning,
-        open=state.dialog == dialog,
-        on_open_change=state.on_dialog_change,
-        done_label=done_label,
+        title=title, description=state.secret_note, secret=state.new_secret, warning=warning,
+        open=state.dialog == dialog, on_open_change=state.on_dialog_change, done_label=done_label,
         test_id=test_id,
     )

@@ -35,14 +35,9 @@ def plot(view: rx.Var, *, test_id: str) -> rx.Component:
         rx.plotly.basic(
             data=view.figure.to(go.Figure),
             template=rx.color_mode_cond(light=LIGHT_TEMPLATE, dark=DARK_TEMPLATE),
-            config=PLOT_CONFIG,
-            use_resize_handler=True,
-            width="100%",
-            height=view.height,
+            config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=view.height,
         ),
-        width="100%",
-        min_height=CHART_HEIGHT,
-        data_testid=f"{test_id}-figure",
+        width="100%", min_height=CHART_HEIGHT, data_testid=f"{test_id}-figure",
     )
 
 
@@ -65,15 +60,10 @@ def chart_empty(
             rx.text(hint, size="1", color_scheme="gray", text_align="center",
                     max_width="420px", data_testid="chart-empty-hint")
             if not isinstance(hint, str) or hint else rx.fragment(),
-            align="center",
-            spacing="2",
-            padding_x="16px",
+            align="center", spacing="2", padding_x="16px",
         ),
-        height=height,
-        width="100%",
-        border=f"1px dashed {rx.color('gray', 6)}",
-        border_radius="var(--radius-3)",
-        data_testid="chart-empty",
+        height=height, width="100%", border=f"1px dashed {rx.color('gray', 6)}",
+        border_radius="var(--radius-3)", data_testid="chart-empty",
     )
 
 
@@ -99,22 +89,16 @@ def data_table(view: rx.Var, *, test_id: str) -> rx.Component:
                             row,
                             lambda value, i: rx.table.cell(
                                 value,
-                                text_align=view.align[i],
-                                white_space="nowrap",
-                                style=NUMERIC,
+                                text_align=view.align[i], white_space="nowrap", style=NUMERIC,
                             ),
                         ),
                         data_testid=f"{test_id}-row",
                     ),
                 )
             ),
-            variant="surface",
-            size="1",
-            width="100%",
+            variant="surface", size="1", width="100%",
         ),
-        overflow_x="auto",
-        width="100%",
-        data_testid=f"{test_id}-table",
+        overflow_x="auto", width="100%", data_testid=f"{test_id}-table",
     )
 
 
@@ -128,21 +112,13 @@ def table_pager(
             rx.hstack(
                 rx.icon_button(
                     rx.icon("chevron-left", size=14),
-                    on_click=on_page(view.key, view.page - 1),
-                    disabled=view.page <= 1,
-                    variant="soft",
-                    color_scheme="gray",
-                    size="1",
-                    aria_label="Previous rows",
+                    on_click=on_page(view.key, view.page - 1), disabled=view.page <= 1,
+                    variant="soft", color_scheme="gray", size="1", aria_label="Previous rows",
                 ),
                 rx.icon_button(
                     rx.icon("chevron-right", size=14),
-                    on_click=on_page(view.key, view.page + 1),
-                    disabled=view.page >= view.pages,
-                    variant="soft",
-                    color_scheme="gray",
-                    size="1",
-                    aria_label="Next rows",
+                    on_click=on_page(view.key, view.page + 1), disabled=view.page >= view.pages,
+                    variant="soft", color_scheme="gray", size="1", aria_label="Next rows",
                 ),
                 spacing="2",
             ),
@@ -155,10 +131,7 @@ def table_pager(
             view.total_rows > 0,
             rx.text(
                 view.range_label,
-                size="1",
-                color_scheme="gray",
-                style=NUMERIC,
-                data_testid=f"{test_id}-range",
+                size="1", color_scheme="gray", style=NUMERIC, data_testid=f"{test_id}-range",
             ),
         ),
         rx.spacer(),
@@ -185,10 +158,7 @@ def chart_card(
         button(
             "CSV",
             "download",
-            on_click=on_export(view.key),
-            variant="soft",
-            color_scheme="gray",
-            size="1",
+            on_click=on_export(view.key), variant="soft", color_scheme="gray", size="1",
             title="Download the whole table as CSV",
             aria_label="Download " + view.title + " as CSV",
         )
@@ -209,9 +179,7 @@ def chart_card(
     heading = rx.vstack(
         rx.heading(view.title, as_="h2", size="3", weight="bold"),
         rx.text(description, size="1", color_scheme="gray"),
-        spacing="1",
-        min_width="0",
-        flex="1",
+        spacing="1", min_width="0", flex="1",
     )
     options = (
         rx.hstack(controls, spacing="2", wrap="wrap", width="100%")
@@ -235,9 +203,7 @@ def chart_card(
                         size="1",
                     ),
                     export,
-                    align="start",
-                    spacing="3",
-                    width="100%",
+                    align="start", spacing="3", width="100%",
                 ),
                 options,
                 rx.tabs.content(
@@ -247,21 +213,16 @@ def chart_card(
                                     hint=rx.cond(view.hint != "", view.hint, FILTER_HINT)),
                         plot(view, test_id=test_id),
                     ),
-                    value="chart",
-                    width="100%",
+                    value="chart", width="100%",
                 ),
                 rx.tabs.content(table_view, value="table", width="100%"),
             ),
-            default_value="chart",
-            width="100%",
+            default_value="chart", width="100%",
         )
     return rx.card(
         rx.skeleton(body, loading=view.title == ""),
-        width="100%",
-        min_width="0",
-        opacity=rx.cond(loading, "0.6", "1"),
-        transition="opacity 120ms",
-        data_testid=test_id,
+        width="100%", min_width="0", opacity=rx.cond(loading, "0.6", "1"),
+        transition="opacity 120ms", data_testid=test_id,
         aria_busy=rx.cond(loading, "true", "false"),
     )
 
@@ -272,10 +233,7 @@ def segmented(
     """A small segmented control for a chart's own choice (level, window, series)."""
     return rx.segmented_control.root(
         *[rx.segmented_control.item(text, value=key) for key, text in options],
-        value=value,
-        on_change=on_change,
-        size="1",
-        aria_label=label,
+        value=value, on_change=on_change, size="1", aria_label=label,
     )
 
 
@@ -299,9 +257,7 @@ def _picker(
             rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value)),
             position="popper",
         ),
-        value=value,
-        on_change=on_change,
-        size="2",
+        value=value, on_change=on_change, size="2",
     )
 
 
@@ -348,30 +304,18 @@ def filter_bar(
                 rx.el.label("ending", html_for="filter-end", style={
                     "font_size": "13px", "color": rx.color("gray", 11)}),
                 rx.input(
-                    id="filter-end",
-                    name="end",
-                    type="date",
-                    default_value=s.end,
-                    key=s.end,
-                    on_change=s.set_end,
-                    size="2",
-                    width="140px",
+                    id="filter-end", name="end", type="date", default_value=s.end, key=s.end,
+                    on_change=s.set_end, size="2", width="140px",
                     title="The last day of the period (empty: today)",
                 ),
             ),
-            on_submit=s.apply_end,
-            reset_on_submit=False,
-            width="auto",
+            on_submit=s.apply_end, reset_on_submit=False, width="auto",
         ),
         clear_filters(s),
     ]
     return inline(
         *parts,
-        wrap="wrap",
-        width="100%",
-        role="search",
-        aria_label="Filters",
-        gap="3",
+        wrap="wrap", width="100%", role="search", aria_label="Filters", gap="3",
     )
 
 
@@ -384,14 +328,11 @@ def filter_status(state: type[rx.State]) -> rx.Component:
             inline(
                 rx.spinner(size="1"),
                 rx.text("Updating…", size="1"),
-                data_testid="analytics-loading",
-                gap="1",
+                data_testid="analytics-loading", gap="1",
             ),
         ),
         rx.text(s.period_text, size="1", color_scheme="gray", data_testid="period-text"),
-        color=rx.color("gray", 11),
-        min_height="20px",
-        gap="3",
+        color=rx.color("gray", 11), min_height="20px", gap="3",
     )
 
 
@@ -403,10 +344,7 @@ def chart_panel(state: type[rx.State], key: str, *, test_id: str, description: s
     """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV."""
     return chart_card(
         state.charts[key],
-        test_id=test_id,
-        description=description,
-        loading=state.loading,
-        on_page=state.table_page,
+        test_id=test_id, description=description, loading=state.loading, on_page=state.table_page,
         on_export=state.export_csv,
         **props,
     )
@@ -420,11 +358,7 @@ def _problem(text: rx.Var, link: str, href: str, *, icon: str, color: str,
             rx.link(link, href=href, size="2", weight="medium"),
             spacing="1",
         ),
-        icon=icon,
-        color_scheme=color,
-        role="alert",
-        width="100%",
-        data_testid=test_id,
+        icon=icon, color_scheme=color, role="alert", width="100%", data_testid=test_id,
     )
 
 

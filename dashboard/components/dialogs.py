@@ -39,11 +39,9 @@ def view_dialog(
             *head,
             *body,
             dialog_footer(close_button()) if footer is None else footer,
-            max_width=width,
-            data_testid=test_id,
+            max_width=width, data_testid=test_id,
         ),
-        open=state.dialog == name,
-        on_open_change=state.on_dialog_change,
+        open=state.dialog == name, on_open_change=state.on_dialog_change,
     )
 
 

@@ -25,10 +25,7 @@ def stat_card(
             rx.skeleton(
                 rx.text(
                     value,
-                    size="7",
-                    weight="bold",
-                    color=color,
-                    style=NUMERIC,
+                    size="7", weight="bold", color=color, style=NUMERIC,
                     data_testid=test_id or None,
                 ),
                 loading=loading,
@@ -72,9 +69,7 @@ def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Componen
         rx.vstack(
             rx.center(
                 rx.icon(icon, size=22, color=rx.color("gray", 10)),
-                width="44px",
-                height="44px",
-                border_radius="var(--radius-3)",
+                width="44px", height="44px", border_radius="var(--radius-3)",
                 background=rx.color("gray", 3),
             ),
             rx.text(title, size="3", weight="bold"),
@@ -82,11 +77,7 @@ def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Componen
                 rx.text(part, size="2", color_scheme="gray") if isinstance(part, str) else part
                 for part in body
             ],
-            align="center",
-            spacing="2",
-            padding_y="40px",
-            text_align="center",
-            max_width="460px",
+            align="center", spacing="2", padding_y="40px", text_align="center", max_width="460px",
             margin_x="auto",
         ),
         width="100%",
@@ -97,18 +88,6 @@ def stat_grid(*cards: rx.Component) -> rx.Component:
     """A row of up to five stat cards (two a row on a phone, three on a tablet)."""
     return rx.grid(
         *cards, columns=rx.breakpoints(initial="2", sm="3", md="5"), spacing="3", width="100%"
-    )
-
-
-def error_note(
-    message: rx.Var, *, test_id: str = "", icon: str = "triangle-alert", **props: Any
-) -> rx.Component:
-    """`message` in a small red callout read out as an alert; nothing while it is empty."""
-    if test_id:
-        props["data_testid"] = test_id
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon=icon, color_scheme="red", size="1", role="alert", **props),
     )
 
 

@@ -25,14 +25,8 @@ def search_box(
     """A search input that submits with Enter; `key` re-mounts it when the URL changes."""
     return rx.input(
         rx.input.slot(rx.icon(icon, size=14)),
-        name=name,
-        type="search",
-        default_value=value,
-        key=value if key is None else key,
-        placeholder=placeholder,
-        aria_label=aria_label,
-        size="2",
-        width=width,
+        name=name, type="search", default_value=value, key=value if key is None else key,
+        placeholder=placeholder, aria_label=aria_label, size="2", width=width,
         **props,
     )
 
@@ -50,10 +44,7 @@ def clear_filters(state: Any, size: str = "2") -> rx.Component:
         button(
             "Clear filters",
             "x",
-            on_click=state.clear_filters,
-            variant="ghost",
-            color_scheme="gray",
-            size=size,
+            on_click=state.clear_filters, variant="ghost", color_scheme="gray", size=size,
         ),
     )
 
@@ -94,9 +85,7 @@ def filter_select(
     return rx.select.root(
         rx.select.trigger(aria_label=aria_label, **trigger),
         rx.select.content(*(first if all_label else []), *items),
-        value=value,
-        on_change=on_change,
-        size="2",
+        value=value, on_change=on_change, size="2",
     )
 
 

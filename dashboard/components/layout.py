@@ -35,8 +35,7 @@ def no_access() -> rx.Component:
             "Your role doesn't include it. If you need it, ask an admin.",
             rx.link("Back to the overview", href=routes.OVERVIEW, size="2", weight="medium"),
         ),
-        data_testid="no-access",
-        width="100%",
+        data_testid="no-access", width="100%",
     )
 
 
@@ -78,12 +77,8 @@ def _live_count(which: str) -> rx.Component:
         value > 0,
         rx.badge(
             value.to_string(),
-            color_scheme=color,
-            variant="soft",
-            size="1",
-            radius="full",
-            title=value.to_string() + title,
-            data_testid=f"nav-count-{which}",
+            color_scheme=color, variant="soft", size="1", radius="full",
+            title=value.to_string() + title, data_testid=f"nav-count-{which}",
         ),
     )
 
@@ -100,11 +95,8 @@ def _nav_item(entry: Page, active_route: str) -> rx.Component:
         content.append(rx.box(_live_count(nav.count), class_name="nav-label"))
     item = rx.link(
         *content,
-        href=entry.route,
-        underline="none",
-        aria_current="page" if active else None,
-        title=nav.label,
-        aria_label=nav.label,
+        href=entry.route, underline="none", aria_current="page" if active else None,
+        title=nav.label, aria_label=nav.label,
         style={
             **_ITEM_STYLE,
             "color": rx.color("accent", 11) if active else rx.color("gray", 12),
@@ -121,9 +113,7 @@ def sidebar(active_route: str) -> rx.Component:
         inline(
             rx.image(src="/logo.svg", alt="", width="26px", height="26px"),
             rx.text("Rackroom", size="3", weight="bold", class_name="nav-label"),
-            height=TOP_BAR_HEIGHT,
-            padding_x="14px",
-            width="100%",
+            height=TOP_BAR_HEIGHT, padding_x="14px", width="100%",
         ),
         rx.el.nav(
             column(
@@ -133,35 +123,23 @@ def sidebar(active_route: str) -> rx.Component:
                     column(
                         rx.text(
                             "Admin",
-                            size="1",
-                            weight="medium",
-                            color=rx.color("gray", 10),
-                            padding_x="10px",
-                            padding_top="14px",
-                            padding_bottom="2px",
+                            size="1", weight="medium", color=rx.color("gray", 10),
+                            padding_x="10px", padding_top="14px", padding_bottom="2px",
                             class_name="nav-label",
                         ),
                         *[_nav_item(entry, active_route) for entry in nav_pages("admin")],
-                        data_testid="nav-admin",
-                        gap="1",
+                        data_testid="nav-admin", gap="1",
                     ),
                 ),
-                padding_x="8px",
-                padding_top="8px",
-                gap="1",
+                padding_x="8px", padding_top="8px", gap="1",
             ),
             # A real <nav> landmark (Radix Flex renders only div or span).
             aria_label="Sections",
             on_mount=SidebarState.refresh,
             width="100%",
         ),
-        spacing="0",
-        width=SIDEBAR_WIDTH,
-        min_width=SIDEBAR_WIDTH,
-        height="100vh",
-        position="sticky",
-        top="0",
-        background=rx.color("gray", 2),
+        spacing="0", width=SIDEBAR_WIDTH, min_width=SIDEBAR_WIDTH, height="100vh",
+        position="sticky", top="0", background=rx.color("gray", 2),
         border_right=f"1px solid {rx.color('gray', 5)}",
         data_testid="sidebar",
         style={
@@ -183,41 +161,25 @@ def top_bar() -> rx.Component:
         rx.spacer(),
         rx.icon_button(
             rx.color_mode_cond(light=rx.icon("moon", size=16), dark=rx.icon("sun", size=16)),
-            on_click=rx.toggle_color_mode,
-            variant="ghost",
-            color_scheme="gray",
-            size="2",
-            aria_label="Switch between light and dark",
-            title="Switch between light and dark",
+            on_click=rx.toggle_color_mode, variant="ghost", color_scheme="gray", size="2",
+            aria_label="Switch between light and dark", title="Switch between light and dark",
         ),
         rx.separator(orientation="vertical", size="1"),
         inline(
             rx.text(AuthState.user_name, size="2", weight="medium", data_testid="user-name"),
             rx.badge(
                 AuthState.user_role,
-                variant="soft",
-                size="1",
-                text_transform="capitalize",
-                data_testid="user-role",
+                variant="soft", size="1", text_transform="capitalize", data_testid="user-role",
             ),
         ),
         button(
             "Log out",
             "log-out",
-            on_click=AuthState.log_out,
-            variant="ghost",
-            color_scheme="gray",
-            size="2",
+            on_click=AuthState.log_out, variant="ghost", color_scheme="gray", size="2",
         ),
-        height=TOP_BAR_HEIGHT,
-        padding_x="24px",
-        width="100%",
+        height=TOP_BAR_HEIGHT, padding_x="24px", width="100%",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 1),
-        position="sticky",
-        top="0",
-        z_index="10",
-        gap="4",
+        background=rx.color("gray", 1), position="sticky", top="0", z_index="10", gap="4",
     )
 
 
@@ -237,9 +199,7 @@ def page_header(
         ),
         rx.spacer(),
         action,
-        align="end",
-        width="100%",
-        padding_bottom="20px",
+        align="end", width="100%", padding_bottom="20px",
     )
 
 
@@ -264,18 +224,11 @@ def app_shell(
                 rx.box(
                     page_header(title, description, action),
                     *content,
-                    as_="main",
-                    padding_x="32px",
-                    padding_y="24px",
-                    max_width="1200px",
+                    as_="main", padding_x="32px", padding_y="24px", max_width="1200px",
                 ),
-                flex="1",
-                min_width="0",
+                flex="1", min_width="0",
             ),
-            spacing="0",
-            align="start",
-            width="100%",
-            min_height="100vh",
+            spacing="0", align="start", width="100%", min_height="100vh",
         ),
         _checking_session(),
     )

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import reflex as rx
 
-from dashboard.components.admin import load_error, muted, table
-from dashboard.components.blocks import column, inline
+from dashboard.components.admin import muted, table
+from dashboard.components.blocks import column, inline, notice
 from dashboard.components.figures import NUMERIC
 from dashboard.states.listing import PAGE_SIZES, PagedList
 
@@ -57,10 +57,7 @@ def pager(state: type[PagedList]) -> rx.Component:
                 muted("Rows"),
                 rx.select(
                     [str(size) for size in PAGE_SIZES],
-                    value=state.per_page,
-                    on_change=state.set_per_page,
-                    size="1",
-                    variant="soft",
+                    value=state.per_page, on_change=state.set_per_page, size="1", variant="soft",
                     aria_label="Rows per page",
                 ),
             ),
@@ -68,10 +65,7 @@ def pager(state: type[PagedList]) -> rx.Component:
             _step("Previous", "chevron-left", state.previous_href, forward=False),
             _step("Next", "chevron-right", state.next_href, forward=True),
             _step("Last", "chevrons-right", state.last_href, forward=True, icon_only=True),
-            width="100%",
-            as_="nav",
-            aria_label="Pages",
-            data_testid="pager",
+            width="100%", as_="nav", aria_label="Pages", data_testid="pager",
             style={"& .pager-label": {"display": "none"}},
         ),
     )
@@ -95,7 +89,7 @@ def list_view(
     loading the `empty` state (which should say what to do next); the pager below.
     """
     return column(
-        load_error(error),
+        notice(error),
         rx.cond(
             rows.length() > 0,
             column(
@@ -104,8 +98,7 @@ def list_view(
                 else rx.fragment(),
                 rx.box(
                     table(*columns, body=rx.foreach(rows, row), test_id=test_id),
-                    overflow_x="auto",
-                    width="100%",
+                    overflow_x="auto", width="100%",
                 ),
                 pager(paging) if paging is not None else rx.fragment(),
             ),

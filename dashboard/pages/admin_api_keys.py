@@ -57,17 +57,13 @@ def _row(item: ApiKeyItem) -> rx.Component:
                 item.live,
                 rx.button(
                     "Revoke",
-                    on_click=S.confirm_revoke(item.id),
-                    variant="ghost",
-                    color_scheme="red",
-                    size="1",
-                    aria_label="Revoke " + item.name,
+                    on_click=S.confirm_revoke(item.id), variant="ghost", color_scheme="red",
+                    size="1", aria_label="Revoke " + item.name,
                 ),
             ),
             justify="end",
         ),
-        opacity=rx.cond(item.live, "1", "0.6"),
-        data_testid="key-row",
+        opacity=rx.cond(item.live, "1", "0.6"), data_testid="key-row",
     )
 
 
@@ -75,8 +71,7 @@ def _list() -> rx.Component:
     return lists.admin_table(
         S,
         *ui.headers(*COLUMNS, widths={"": "72px"}),
-        row=_row,
-        test_id="keys-table",
+        row=_row, test_id="keys-table",
         note="Only the first characters of each key are kept in the clear; "
         "a lost key cannot be shown again, only revoked and replaced.",
         empty=empty_state(
@@ -96,10 +91,7 @@ def _scope_option(value: str, description: str) -> rx.Component:
             ui.muted(description),
             spacing="0",
         ),
-        display="flex",
-        gap="10px",
-        align_items="start",
-        cursor="pointer",
+        display="flex", gap="10px", align_items="start", cursor="pointer",
     )
 
 
@@ -108,12 +100,8 @@ def _create_dialog() -> rx.Component:
         ui.text_field(
             "Name",
             "new-key-name",
-            name="name",
-            required=True,
-            auto_focus=True,
-            auto_complete="off",
-            placeholder="shopify-storefront",
-            max_length=100,
+            name="name", required=True, auto_focus=True, auto_complete="off",
+            placeholder="shopify-storefront", max_length=100,
             hint="Who uses it; shown as the actor of every change it makes.",
         ),
         rx.el.fieldset(
@@ -133,31 +121,21 @@ def _create_dialog() -> rx.Component:
             ui.text_field(
                 "Rate",
                 "new-key-rate",
-                name="rate",
-                placeholder="20/s",
-                auto_complete="off",
-                max_length=20,
+                name="rate", placeholder="20/s", auto_complete="off", max_length=20,
                 hint="Requests refilled per second (50/s) or minute (600/m).",
             ),
             ui.text_field(
                 "Burst",
                 "new-key-burst",
-                name="burst",
-                placeholder="40",
-                auto_complete="off",
-                input_mode="numeric",
-                max_length=6,
-                hint="Requests it may make at once.",
+                name="burst", placeholder="40", auto_complete="off", input_mode="numeric",
+                max_length=6, hint="Requests it may make at once.",
             ),
-            spacing="3",
-            width="100%",
+            spacing="3", width="100%",
         ),
         title="New API key",
         description="The key is shown once, right after you create it.",
         **ui.dialog_wiring(S, "create"),
-        on_submit=S.create_key,
-        submit_label="Create key",
-        test_id="new-key-dialog",
+        on_submit=S.create_key, submit_label="Create key", test_id="new-key-dialog",
     )
 
 
@@ -176,9 +154,7 @@ def _dialogs() -> rx.Component:
             "Revoke",
             description="Every request with this key is refused from now on. Clients using "
             "it stop working until they get a new key. This cannot be undone.",
-            on_confirm=S.revoke_key,
-            test_id="revoke-dialog",
-            confirm_label="Revoke key",
+            on_confirm=S.revoke_key, test_id="revoke-dialog", confirm_label="Revoke key",
         ),
     )
 
@@ -186,8 +162,7 @@ def _dialogs() -> rx.Component:
 @page(
     routes.ADMIN_API_KEYS,
     TITLE,
-    perm="admin.api_keys",
-    load=S.load,
+    perm="admin.api_keys", load=S.load,
     nav=Nav("API keys", "key-round", group="admin"),
     description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
     action=lambda: ui.primary_action("New API key", "plus", S.open_create),

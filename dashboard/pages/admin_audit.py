@@ -7,7 +7,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table
-from dashboard.components.blocks import column, inline
+from dashboard.components.blocks import column, inline, notice
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
 from dashboard.registry import Nav, page
@@ -32,11 +32,7 @@ def _date(name: str, label: str, value: rx.Var) -> rx.Component:
     return rx.el.label(
         ui.muted(label, as_="span"),
         rx.input(
-            name=name,
-            type="date",
-            default_value=value,
-            key=value,
-            aria_label=f"{label} date",
+            name=name, type="date", default_value=value, key=value, aria_label=f"{label} date",
             size="2",
         ),
         style={"display": "flex", "align_items": "center", "gap": "6px"},
@@ -48,44 +44,27 @@ def _filters() -> rx.Component:
         inline(
             filter_select(
                 rx.foreach(S.actions, lambda a: rx.select.item(a, value=a)),
-                all_label="All actions",
-                all_value=ANY_ACTION,
-                value=S.action_filter,
-                on_change=S.filter_action,
-                aria_label="Filter by action",
-                min_width="200px",
+                all_label="All actions", all_value=ANY_ACTION, value=S.action_filter,
+                on_change=S.filter_action, aria_label="Filter by action", min_width="200px",
             ),
             rx.form(
                 inline(
                     search_box(
-                        name="actor",
-                        value=S.actor_filter,
-                        icon="user",
-                        placeholder="Who (email, api:key, cli)",
-                        aria_label="Filter by who",
+                        name="actor", value=S.actor_filter, icon="user",
+                        placeholder="Who (email, api:key, cli)", aria_label="Filter by who",
                         width="240px",
                     ),
                     _date("since", "From", S.since),
                     _date("until", "To", S.until),
                     rx.button("Apply", type="submit", variant="soft", size="2"),
-                    wrap="wrap",
-                    gap="3",
+                    wrap="wrap", gap="3",
                 ),
-                on_submit=S.apply_filters,
-                reset_on_submit=False,
-                width="auto",
+                on_submit=S.apply_filters, reset_on_submit=False, width="auto",
             ),
             clear_filters(S),
-            wrap="wrap",
-            width="100%",
-            gap="3",
+            wrap="wrap", width="100%", gap="3",
         ),
-        rx.cond(
-            S.filter_error != "",
-            rx.callout(
-                S.filter_error, icon="triangle-alert", color_scheme="red", role="alert", size="1"
-            ),
-        ),
+        notice(S.filter_error, size="1", width="auto"),
         gap="2",
     )
 
@@ -94,8 +73,7 @@ def _list() -> rx.Component:
     return admin_table(
         S,
         *ui.headers("When", "Who", "Action", "Target", "What changed", widths={"When": "120px"}),
-        row=_row,
-        test_id="audit-table",
+        row=_row, test_id="audit-table",
         empty=filtered_empty(
             S,
             "No entries match these filters",
@@ -113,8 +91,7 @@ def _list() -> rx.Component:
 @page(
     routes.ADMIN_AUDIT,
     TITLE,
-    perm="admin.audit",
-    load=S.load,
+    perm="admin.audit", load=S.load,
     nav=Nav("Audit log", "scroll-text", group="admin"),
     description="Who changed users, brands, warehouses, keys, connectors, webhooks and "
     "alert rules, and when. Entries are never edited or removed.",

@@ -31,8 +31,7 @@ def _list() -> rx.Component:
     return admin_table(
         S,
         *ui.headers(*COLUMNS, right=("Products", "Vendor logins"), widths={"Code": "140px"}),
-        row=_row,
-        test_id="brands-table",
+        row=_row, test_id="brands-table",
         empty=empty_state(
             "tags",
             "No brands yet",
@@ -47,40 +46,28 @@ def _create_dialog() -> rx.Component:
         ui.text_field(
             "Code",
             "new-brand-code",
-            name="code",
-            required=True,
-            auto_focus=True,
-            auto_complete="off",
-            placeholder="NORTH",
-            max_length=32,
-            style={"text_transform": "uppercase"},
+            name="code", required=True, auto_focus=True, auto_complete="off", placeholder="NORTH",
+            max_length=32, style={"text_transform": "uppercase"},
             hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
         ),
         ui.text_field(
             "Name",
             "new-brand-name",
-            name="name",
-            required=True,
-            auto_complete="off",
-            placeholder="Northwind Denim",
+            name="name", required=True, auto_complete="off", placeholder="Northwind Denim",
             max_length=200,
         ),
         title="New brand",
         description="A brand whose stock Rackroom holds. Vendors and API keys can then be "
         "bound to it.",
         **ui.dialog_wiring(S, "create"),
-        on_submit=S.create_brand,
-        submit_label="Create brand",
-        test_id="new-brand-dialog",
+        on_submit=S.create_brand, submit_label="Create brand", test_id="new-brand-dialog",
     )
 
 
 @page(
     routes.ADMIN_BRANDS,
     TITLE,
-    perm="admin.brands",
-    load=S.load,
-    nav=Nav("Brands", "tags", group="admin"),
+    perm="admin.brands", load=S.load, nav=Nav("Brands", "tags", group="admin"),
     description="The brands Rackroom holds stock for.",
     action=lambda: ui.primary_action("New brand", "plus", S.open_create),
 )

@@ -22,8 +22,7 @@ def _role_badge(item: UserItem) -> rx.Component:
     return rx.badge(
         item.role_label,
         color_scheme=rx.cond(item.role == "admin", "indigo", "gray"),
-        variant="soft",
-        size="1",
+        variant="soft", size="1",
     )
 
 
@@ -69,8 +68,7 @@ def _row(item: UserItem) -> rx.Component:
         ui.cell(ui.active_badge(item.active)),
         ui.cell(ui.when(item.last_login)),
         ui.cell(_actions(item), justify="end", width="48px"),
-        opacity=rx.cond(item.active, "1", "0.6"),
-        data_testid="user-row",
+        opacity=rx.cond(item.active, "1", "0.6"), data_testid="user-row",
     )
 
 
@@ -78,31 +76,22 @@ def _filters() -> rx.Component:
     return inline(
         rx.form(
             search_box(
-                id="user-search",
-                name="q",
-                value=S.search,
+                id="user-search", name="q", value=S.search,
                 placeholder="Search name or email, then Enter",
                 aria_label="Search users",
             ),
             rx.el.input(type="hidden", name="role", value=S.role_filter),
-            on_submit=S.apply_filters,
-            reset_on_submit=False,
-            width="auto",
+            on_submit=S.apply_filters, reset_on_submit=False, width="auto",
         ),
         filter_select(
             ROLE_CHOICES,
-            all_label="All roles",
-            all_value=ANY_ROLE,
-            value=S.role_filter,
-            on_change=S.filter_role,
-            aria_label="Filter by role",
-            min_width="150px",
+            all_label="All roles", all_value=ANY_ROLE, value=S.role_filter,
+            on_change=S.filter_role, aria_label="Filter by role", min_width="150px",
         ),
         clear_filters(S),
         rx.spacer(),
         ui.muted(S.summary, size="2", white_space="nowrap", data_testid="users-summary"),
-        width="100%",
-        gap="3",
+        width="100%", gap="3",
     )
 
 
@@ -110,9 +99,7 @@ def _list() -> rx.Component:
     return admin_table(
         S,
         *ui.headers(*COLUMNS, widths={"User": "32%", "": "48px"}),
-        row=_row,
-        test_id="users-table",
-        summary=False,
+        row=_row, test_id="users-table", summary=False,
         empty=filtered_empty(
             S,
             "No users match these filters",
@@ -132,9 +119,7 @@ def _role_and_brand(prefix: str) -> list[rx.Component]:
             "Role",
             f"{prefix}-role",
             ROLE_CHOICES,
-            name="role",
-            value=S.form_role,
-            on_change=S.set_form_role,
+            name="role", value=S.form_role, on_change=S.set_form_role,
             hint="Admins manage everything; merchandisers work stock; managers read and "
             "approve; vendors see only their brand.",
         ),
@@ -156,27 +141,20 @@ def _dialogs() -> rx.Component:
             ui.text_field(
                 "Email",
                 "new-user-email",
-                name="email",
-                type="email",
-                required=True,
-                auto_focus=True,
-                auto_complete="off",
+                name="email", type="email", required=True, auto_focus=True, auto_complete="off",
                 placeholder="name@company.com",
             ),
             ui.text_field(
                 "Name",
                 "new-user-name",
-                name="name",
-                auto_complete="off",
+                name="name", auto_complete="off",
                 hint="Optional; shown in the top bar and in history.",
             ),
             *_role_and_brand("new-user"),
             title="New user",
             description="They get a temporary password, shown to you once after creating.",
             **ui.dialog_wiring(S, "create"),
-            on_submit=S.create_user,
-            submit_label="Create user",
-            test_id="new-user-dialog",
+            on_submit=S.create_user, submit_label="Create user", test_id="new-user-dialog",
         ),
         ui.form_dialog(
             *_role_and_brand("access"),
@@ -184,9 +162,7 @@ def _dialogs() -> rx.Component:
             description="What " + S.target_label + " may see and do. It applies at their "
             "next click; no need to sign in again.",
             **ui.dialog_wiring(S, "access"),
-            on_submit=S.save_access,
-            submit_label="Save role",
-            test_id="access-dialog",
+            on_submit=S.save_access, submit_label="Save role", test_id="access-dialog",
         ),
         ui.target_confirm(
             S,
@@ -194,17 +170,14 @@ def _dialogs() -> rx.Component:
             "Deactivate",
             description="They are signed out everywhere at once and cannot sign in until "
             "reactivated. Their history stays.",
-            on_confirm=S.set_active,
-            test_id="deactivate-dialog",
+            on_confirm=S.set_active, test_id="deactivate-dialog",
         ),
         ui.target_confirm(
             S,
             "reactivate",
             "Reactivate",
             description="They can sign in again with their current password.",
-            on_confirm=S.set_active,
-            test_id="reactivate-dialog",
-            danger=False,
+            on_confirm=S.set_active, test_id="reactivate-dialog", danger=False,
         ),
         ui.target_confirm(
             S,
@@ -212,17 +185,13 @@ def _dialogs() -> rx.Component:
             "Reset the password of",
             description="Their current password stops working and they are signed out "
             "everywhere. You will see a temporary password once.",
-            on_confirm=S.reset_password,
-            test_id="reset-dialog",
-            confirm_label="Reset password",
+            on_confirm=S.reset_password, test_id="reset-dialog", confirm_label="Reset password",
         ),
         secret_reveal(
             S,
             title="Temporary password",
             warning="Copy it now: it is shown only this once and Rackroom keeps only a hash.",
-            done_label="Done",
-            dialog="password",
-            test_id="password-dialog",
+            done_label="Done", dialog="password", test_id="password-dialog",
         ),
     )
 
@@ -230,9 +199,7 @@ def _dialogs() -> rx.Component:
 @page(
     routes.ADMIN_USERS,
     TITLE,
-    perm="admin.users",
-    load=S.load,
-    nav=Nav("Users", "users", group="admin"),
+    perm="admin.users", load=S.load, nav=Nav("Users", "users", group="admin"),
     description="Who can sign in, and what each person may see and do.",
     action=lambda: ui.primary_action("New user", "user-plus", S.open_create),
 )

@@ -37,17 +37,14 @@ def _row(item: WarehouseItem) -> rx.Component:
             rx.badge(
                 rx.icon(rx.cond(item.kind == "store", "store", "warehouse"), size=12),
                 item.kind_label,
-                variant="soft",
-                color_scheme="gray",
-                size="1",
+                variant="soft", color_scheme="gray", size="1",
             )
         ),
         ui.number_cell(item.priority),
         ui.cell(ui.active_badge(item.active, off="Inactive")),
         ui.cell(ui.when(item.created)),
         ui.cell(_actions(item), justify="end", width="48px"),
-        opacity=rx.cond(item.active, "1", "0.6"),
-        data_testid="warehouse-row",
+        opacity=rx.cond(item.active, "1", "0.6"), data_testid="warehouse-row",
     )
 
 
@@ -55,8 +52,7 @@ def _list() -> rx.Component:
     return admin_table(
         S,
         *ui.headers(*COLUMNS, right=("Priority",), widths={"Code": "120px", "": "48px"}),
-        row=_row,
-        test_id="warehouses-table",
+        row=_row, test_id="warehouses-table",
         note="Reservations without a warehouse are allocated from the lowest "
         "priority number first.",
         empty=empty_state(
@@ -73,13 +69,8 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
         ui.text_field(
             "Code",
             f"{prefix}-code",
-            name="code",
-            required=True,
-            auto_focus=True,
-            auto_complete="off",
-            placeholder="LDN",
-            max_length=32,
-            style={"text_transform": "uppercase"},
+            name="code", required=True, auto_focus=True, auto_complete="off", placeholder="LDN",
+            max_length=32, style={"text_transform": "uppercase"},
             hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
         )
     ]
@@ -88,38 +79,23 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
         ui.text_field(
             "Name",
             f"{prefix}-name",
-            name="name",
-            required=True,
-            auto_focus=not with_code,
-            auto_complete="off",
-            default_value=S.form_name,
-            placeholder="London DC",
-            max_length=200,
+            name="name", required=True, auto_focus=not with_code, auto_complete="off",
+            default_value=S.form_name, placeholder="London DC", max_length=200,
         ),
         rx.grid(
             ui.select_field(
                 "Kind",
                 f"{prefix}-kind",
                 KIND_CHOICES,
-                name="kind",
-                value=S.form_kind,
-                on_change=S.set_form_kind,
+                name="kind", value=S.form_kind, on_change=S.set_form_kind,
             ),
             ui.text_field(
                 "Priority",
                 f"{prefix}-priority",
-                name="priority",
-                type="number",
-                min=0,
-                max=10000,
-                step=1,
-                required=True,
-                default_value=S.form_priority,
-                hint="Lower is allocated from first.",
+                name="priority", type="number", min=0, max=10000, step=1, required=True,
+                default_value=S.form_priority, hint="Lower is allocated from first.",
             ),
-            columns="2",
-            spacing="3",
-            width="100%",
+            columns="2", spacing="3", width="100%",
         ),
     ]
 
@@ -131,8 +107,7 @@ def _dialogs() -> rx.Component:
             title="New warehouse",
             description="A warehouse or store that holds stock.",
             **ui.dialog_wiring(S, "create"),
-            on_submit=S.create_warehouse,
-            submit_label="Create warehouse",
+            on_submit=S.create_warehouse, submit_label="Create warehouse",
             test_id="new-warehouse-dialog",
         ),
         ui.form_dialog(
@@ -140,9 +115,7 @@ def _dialogs() -> rx.Component:
             title="Edit " + S.target_label,
             description="Name, kind and allocation priority. The code stays.",
             **ui.dialog_wiring(S, "edit"),
-            on_submit=S.save_warehouse,
-            submit_label="Save",
-            test_id="edit-warehouse-dialog",
+            on_submit=S.save_warehouse, submit_label="Save", test_id="edit-warehouse-dialog",
         ),
         ui.target_confirm(
             S,
@@ -150,17 +123,14 @@ def _dialogs() -> rx.Component:
             "Deactivate",
             description="Reservations are no longer allocated from it and it drops out of "
             "stock lookups. Its stock records and history stay; you can activate it again.",
-            on_confirm=S.set_active,
-            test_id="deactivate-warehouse-dialog",
+            on_confirm=S.set_active, test_id="deactivate-warehouse-dialog",
         ),
         ui.target_confirm(
             S,
             "activate",
             "Activate",
             description="Its stock can be reserved and allocated again.",
-            on_confirm=S.set_active,
-            test_id="activate-warehouse-dialog",
-            danger=False,
+            on_confirm=S.set_active, test_id="activate-warehouse-dialog", danger=False,
         ),
     )
 
@@ -168,8 +138,7 @@ def _dialogs() -> rx.Component:
 @page(
     routes.ADMIN_WAREHOUSES,
     TITLE,
-    perm="admin.warehouses",
-    load=S.load,
+    perm="admin.warehouses", load=S.load,
     nav=Nav("Warehouses", "warehouse", group="admin"),
     description="Warehouses and stores that hold stock, in allocation order.",
     action=lambda: ui.primary_action("New warehouse", "plus", S.open_create),

@@ -67,25 +67,19 @@ def _row(item: DeliveryItem) -> rx.Component:
             inline(
                 rx.button(
                     "Attempts",
-                    on_click=S.open_attempts(item.id),
-                    variant="ghost",
-                    color_scheme="gray",
-                    size="1",
-                    disabled=item.attempts == 0,
+                    on_click=S.open_attempts(item.id), variant="ghost", color_scheme="gray",
+                    size="1", disabled=item.attempts == 0,
                     aria_label="Attempts of delivery " + item.id.to_string(),
                 ),
                 button(
                     "Resend",
                     "send",
-                    on_click=S.resend(item.id),
-                    variant="soft",
-                    size="1",
+                    on_click=S.resend(item.id), variant="soft", size="1",
                     disabled=~item.resendable,
                     aria_label="Resend delivery " + item.id.to_string(),
                     icon_size=13,
                 ),
-                justify="end",
-                gap="3",
+                justify="end", gap="3",
             ),
             justify="end",
         ),
@@ -98,9 +92,7 @@ def _toolbar() -> rx.Component:
         rx.vstack(
             rx.link(
                 inline(rx.icon("arrow-left", size=14), "Webhooks", gap="1"),
-                href=routes.ADMIN_WEBHOOKS,
-                size="2",
-                underline="none",
+                href=routes.ADMIN_WEBHOOKS, size="2", underline="none",
             ),
             rx.heading(S.webhook_name, as_="h2", size="4", data_testid="deliveries-webhook"),
             rx.text(
@@ -110,24 +102,16 @@ def _toolbar() -> rx.Component:
                 ~S.webhook_enabled & (S.webhook_name != ""),
                 rx.badge("Disabled: nothing is sent until it is enabled", color_scheme="gray"),
             ),
-            spacing="1",
-            min_width="0",
+            spacing="1", min_width="0",
         ),
         rx.spacer(),
         clear_filters(S),
         filter_select(
             STATUS_CHOICES,
-            value=S.status_filter,
-            on_change=S.filter_status,
-            aria_label="Delivery status",
-            all_label="Every status",
-            all_value=ANY_STATUS,
-            min_width="160px",
+            value=S.status_filter, on_change=S.filter_status, aria_label="Delivery status",
+            all_label="Every status", all_value=ANY_STATUS, min_width="160px",
         ),
-        align="end",
-        spacing="3",
-        width="100%",
-        wrap="wrap",
+        align="end", spacing="3", width="100%", wrap="wrap",
     )
 
 
@@ -135,8 +119,7 @@ def _list() -> rx.Component:
     return admin_table(
         S,
         *ui.headers(*COLUMNS, right=("Attempts",), widths={"": "170px"}),
-        row=_row,
-        test_id="deliveries-table",
+        row=_row, test_id="deliveries-table",
         empty=filtered_empty(
             S,
             "No deliveries with this status",
@@ -167,34 +150,26 @@ def _attempts_dialog() -> rx.Component:
             rx.dialog.title("Attempts of " + S.target_label, size="4"),
             rx.dialog.description(
                 "Every try, oldest first: the receiver's status code, or why there was none.",
-                size="2",
-                color_scheme="gray",
-                margin_bottom="12px",
+                size="2", color_scheme="gray", margin_bottom="12px",
             ),
             ui.table(
                 *ui.headers("Time", "Code", "Error", "Took", right=("Took",)),
-                body=rx.foreach(S.attempts, _attempt_row),
-                test_id="attempts-table",
+                body=rx.foreach(S.attempts, _attempt_row), test_id="attempts-table",
             ),
             rx.hstack(
                 rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                justify="end",
-                padding_top="16px",
+                justify="end", padding_top="16px",
             ),
-            max_width="680px",
-            data_testid="attempts-dialog",
+            max_width="680px", data_testid="attempts-dialog",
         ),
-        open=S.dialog == "attempts",
-        on_open_change=S.on_dialog_change,
+        open=S.dialog == "attempts", on_open_change=S.on_dialog_change,
     )
 
 
 @page(
     routes.ADMIN_WEBHOOK_DELIVERIES,
     TITLE,
-    perm="admin.webhooks",
-    load=S.load,
-    section=routes.ADMIN_WEBHOOKS,
+    perm="admin.webhooks", load=S.load, section=routes.ADMIN_WEBHOOKS,
     description="What was sent to one webhook, and how the receiver answered.",
 )
 def admin_webhook_deliveries_page() -> rx.Component:

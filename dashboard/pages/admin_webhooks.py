@@ -66,20 +66,13 @@ def _row(item: WebhookItem) -> rx.Component:
         lists.labelled(
             rx.link(
                 item.name,
-                href=item.deliveries_href,
-                weight="medium",
-                size="2",
+                href=item.deliveries_href, weight="medium", size="2",
                 title="See the deliveries of " + item.name,
             ),
             rx.text(
                 item.url,
-                style=ui.MONO,
-                size="1",
-                color_scheme="gray",
-                max_width="320px",
-                truncate=True,
-                title=item.url,
-                data_testid="webhook-url",
+                style=ui.MONO, size="1", color_scheme="gray", max_width="320px", truncate=True,
+                title=item.url, data_testid="webhook-url",
             ),
         ),
         ui.cell(lists.tags(item.events)),
@@ -98,8 +91,7 @@ def _row(item: WebhookItem) -> rx.Component:
         ui.cell(_last_delivery(item), data_testid="webhook-last"),
         ui.cell(ui.when(item.created)),
         ui.cell(_actions(item), justify="end"),
-        opacity=rx.cond(item.enabled, "1", "0.7"),
-        data_testid="webhook-row",
+        opacity=rx.cond(item.enabled, "1", "0.7"), data_testid="webhook-row",
     )
 
 
@@ -107,8 +99,7 @@ def _list() -> rx.Component:
     return lists.admin_table(
         S,
         *ui.headers(*COLUMNS, widths={"": "48px"}),
-        row=_row,
-        test_id="webhooks-table",
+        row=_row, test_id="webhooks-table",
         note="Deliveries are signed with the endpoint's secret; a lost secret cannot be "
         "shown again, only rotated.",
         empty=empty_state(
@@ -143,9 +134,7 @@ def _create_dialog() -> rx.Component:
             S.url_error,
             "Where Rackroom POSTs each event (http or https, outside our network).",
             "url-error",
-            name="url",
-            required=True,
-            auto_focus=True,
+            name="url", required=True, auto_focus=True,
             placeholder="https://shop.example.com/hooks/rackroom",
             max_length=2000,
         ),
@@ -155,9 +144,7 @@ def _create_dialog() -> rx.Component:
             S.events_error,
             "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
             "events-error",
-            name="events",
-            placeholder="stock.changed, reservation.*",
-            max_length=500,
+            name="events", placeholder="stock.changed, reservation.*", max_length=500,
         ),
         lists.brand_field(
             S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."
@@ -165,18 +152,13 @@ def _create_dialog() -> rx.Component:
         ui.text_field(
             "Name",
             "new-webhook-name",
-            name="name",
-            auto_complete="off",
-            placeholder="The URL's host",
-            max_length=100,
+            name="name", auto_complete="off", placeholder="The URL's host", max_length=100,
             hint="Optional; how lists and the audit log name it.",
         ),
         title="New webhook",
         description="The signing secret is shown once, right after you create it.",
         **ui.dialog_wiring(S, "create"),
-        on_submit=S.create_webhook,
-        submit_label="Create webhook",
-        test_id="new-webhook-dialog",
+        on_submit=S.create_webhook, submit_label="Create webhook", test_id="new-webhook-dialog",
         max_width="520px",
     )
 
@@ -196,10 +178,8 @@ def _dialogs() -> rx.Component:
             "Rotate the secret of",
             description="A new signing secret is made and shown once. The current one keeps "
             "signing beside it for 24 hours, so the receiver can switch in that time.",
-            on_confirm=S.rotate_webhook_secret,
-            test_id="rotate-dialog",
-            confirm_label="Rotate secret",
-            danger=False,
+            on_confirm=S.rotate_webhook_secret, test_id="rotate-dialog",
+            confirm_label="Rotate secret", danger=False,
         ),
         ui.target_confirm(
             S,
@@ -207,9 +187,7 @@ def _dialogs() -> rx.Component:
             "Delete",
             description="The endpoint, its deliveries and their attempts are removed; "
             "nothing more is sent to it. This cannot be undone (disable it to pause instead).",
-            on_confirm=S.delete_webhook,
-            test_id="delete-dialog",
-            confirm_label="Delete webhook",
+            on_confirm=S.delete_webhook, test_id="delete-dialog", confirm_label="Delete webhook",
         ),
     )
 
@@ -217,8 +195,7 @@ def _dialogs() -> rx.Component:
 @page(
     routes.ADMIN_WEBHOOKS,
     TITLE,
-    perm="admin.webhooks",
-    load=S.load,
+    perm="admin.webhooks", load=S.load,
     nav=Nav("Webhooks", "webhook", group="admin"),
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
     action=lambda: ui.primary_action("New webhook", "plus", S.open_create),

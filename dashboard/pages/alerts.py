@@ -59,9 +59,7 @@ def _section_tabs(active: str) -> rx.Component:
         return rx.link(
             rx.icon(icon, size=14),
             label,
-            href=href,
-            underline="none",
-            aria_current="page" if on else None,
+            href=href, underline="none", aria_current="page" if on else None,
             style={
                 "display": "inline-flex",
                 "align_items": "center",
@@ -83,8 +81,7 @@ def _section_tabs(active: str) -> rx.Component:
             border_bottom=f"1px solid {rx.color('gray', 5)}",
             width="100%",
         ),
-        aria_label="Alert sections",
-        width="100%",
+        aria_label="Alert sections", width="100%",
     )
 
 
@@ -113,9 +110,7 @@ def _section(active: str, *content: rx.Component) -> rx.Component:
 @page(
     routes.ALERTS,
     TITLE,
-    perm="alerts.read",
-    load=S.load,
-    nav=Nav("Alerts", "bell", count="alerts"),
+    perm="alerts.read", load=S.load, nav=Nav("Alerts", "bell", count="alerts"),
     description="Low stock, out of stock and broken size runs, one per subject; they "
     "resolve themselves when the stock recovers.",
 )
@@ -147,10 +142,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         cell(
             rx.icon_button(
                 rx.icon("trash-2", size=14),
-                on_click=R.confirm_delete(item.id),
-                variant="ghost",
-                color_scheme="red",
-                size="1",
+                on_click=R.confirm_delete(item.id), variant="ghost", color_scheme="red", size="1",
                 aria_label="Delete rule for " + item.subject,
             ),
             justify="end",
@@ -183,19 +175,16 @@ def _inherit_box() -> rx.Component:
             rx.heading("What does a SKU inherit?", as_="h2", size="3"),
             search_form(
                 R.look_up,
-                name="sku",
-                value=R.sku,
+                name="sku", value=R.sku,
                 placeholder="SKU, alias or barcode, then Enter",
-                aria_label="SKU to look up",
-                width="320px",
+                aria_label="SKU to look up", width="320px",
             ),
             rx.cond(R.inherit_error != "", rx.text(R.inherit_error, color_scheme="red", size="2")),
             rx.cond(
                 R.inherited.length() > 0,
                 table(
                     *headers("Warehouse", *INHERITED, "Comes from", right=INHERITED),
-                    body=rx.foreach(R.inherited, _inherit_row),
-                    test_id="inherit-table",
+                    body=rx.foreach(R.inherited, _inherit_row), test_id="inherit-table",
                 ),
                 muted(
                     "The most specific rule wins, whole: variant, then product, then brand; at "
@@ -214,17 +203,12 @@ def _rule_dialog() -> rx.Component:
             "Level",
             "rule-level",
             list(LEVEL_LABELS.items()),
-            name="level",
-            value=R.form_level,
-            on_change=R.set_form_level,
+            name="level", value=R.form_level, on_change=R.set_form_level,
         ),
         text_field(
             "Brand code, style code or SKU",
             "rule-subject",
-            name="subject",
-            default_value=R.form_subject,
-            key=R.form_subject,
-            required=True,
+            name="subject", default_value=R.form_subject, key=R.form_subject, required=True,
             auto_complete="off",
         ),
         field(
@@ -236,9 +220,7 @@ def _rule_dialog() -> rx.Component:
                     rx.foreach(R.warehouses, lambda c: rx.select.item(c.label, value=c.value)),
                     position="popper",
                 ),
-                name="warehouse",
-                value=R.form_warehouse,
-                on_change=R.set_form_warehouse,
+                name="warehouse", value=R.form_warehouse, on_change=R.set_form_warehouse,
             ),
             for_id="rule-warehouse",
         ),
@@ -246,45 +228,29 @@ def _rule_dialog() -> rx.Component:
             text_field(
                 "Low at or below",
                 "rule-threshold",
-                name="threshold",
-                type="number",
-                min="0",
-                required=True,
+                name="threshold", type="number", min="0", required=True,
             ),
             text_field(
                 "Reorder qty (min)",
                 "rule-reorder",
-                name="reorder_qty",
-                type="number",
-                min="0",
-                placeholder="0",
+                name="reorder_qty", type="number", min="0", placeholder="0",
             ),
             text_field(
                 "Lead time (days)",
                 "rule-lead",
-                name="lead_time_days",
-                type="number",
-                min="0",
-                placeholder="14",
+                name="lead_time_days", type="number", min="0", placeholder="14",
             ),
             text_field(
                 "Target cover (days)",
                 "rule-cover",
-                name="target_cover_days",
-                type="number",
-                min="0",
-                placeholder="28",
+                name="target_cover_days", type="number", min="0", placeholder="28",
             ),
-            columns="2",
-            spacing="3",
-            width="100%",
+            columns="2", spacing="3", width="100%",
         ),
         title="Set a rule",
         description="Replaces the rule for the same level, subject and warehouse if there is one.",
         **dialog_wiring(R, "rule"),
-        on_submit=R.save_rule,
-        submit_label="Save rule",
-        test_id="rule-dialog",
+        on_submit=R.save_rule, submit_label="Save rule", test_id="rule-dialog",
     )
 
 
@@ -300,27 +266,21 @@ def _rules() -> rx.Component:
             "",
             right=RULE_FIGURES,
         ),
-        rows=R.rules,
-        row=_rule_row,
-        loaded=R.loaded,
-        error=R.load_error,
+        rows=R.rules, row=_rule_row, loaded=R.loaded, error=R.load_error,
         empty=empty_state(
             "sliders-horizontal",
             "No rules yet",
             "Nothing is watched until a rule says so. Start with a brand default "
             "(all warehouses), then refine a style or a SKU where it differs.",
         ),
-        test_id="rules-table",
-        paging=R,
+        test_id="rules-table", paging=R,
     )
 
 
 @page(
     routes.ALERT_RULES,
     "Alert rules",
-    perm="alerts.read",
-    load=R.load,
-    section=routes.ALERTS,
+    perm="alerts.read", load=R.load, section=routes.ALERTS,
     description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
     "style or SKU level.",
     action=lambda: primary_action("New rule", "plus", R.open_create),
@@ -331,8 +291,7 @@ def rules_page() -> rx.Component:
         _inherit_box(),
         rx.hstack(
             picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
-            width="100%",
-            align="center",
+            width="100%", align="center",
         ),
         _rules(),
         _rule_dialog(),
@@ -342,8 +301,7 @@ def rules_page() -> rx.Component:
             "no longer watched.",
             confirm_label="Delete rule",
             **dialog_wiring(R, "delete"),
-            on_confirm=R.delete,
-            test_id="delete-rule-dialog",
+            on_confirm=R.delete, test_id="delete-rule-dialog",
         ),
     )
 
@@ -367,10 +325,7 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
         number_cell(item.lead),
         rx.table.cell(
             item.suggested,
-            justify="end",
-            style=NUMERIC,
-            font_weight="700",
-            vertical_align="middle",
+            justify="end", style=NUMERIC, font_weight="700", vertical_align="middle",
             color=rx.cond(item.to_order, rx.color("accent", 11), rx.color("gray", 10)),
         ),
         data_testid="replenish-row",
@@ -380,9 +335,7 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
 @page(
     routes.REPLENISHMENT,
     "Replenishment",
-    perm="replenishment.read",
-    load=Q.load,
-    section=routes.ALERTS,
+    perm="replenishment.read", load=Q.load, section=routes.ALERTS,
     description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
     "per brand.",
 )
@@ -394,22 +347,16 @@ def replenishment_page() -> rx.Component:
             button(
                 "Purchase list (CSV)",
                 "download",
-                on_click=Q.download,
-                variant="soft",
-                disabled=Q.brand == ANY,
+                on_click=Q.download, variant="soft", disabled=Q.brand == ANY,
                 title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
             ),
             rx.spacer(),
             muted(Q.summary, size="2"),
-            width="100%",
-            gap="3",
+            width="100%", gap="3",
         ),
         list_view(
             columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
-            rows=Q.lines,
-            row=_replenish_row,
-            loaded=Q.loaded,
-            error=Q.load_error,
+            rows=Q.lines, row=_replenish_row, loaded=Q.loaded, error=Q.load_error,
             empty=empty_state(
                 "shopping-cart",
                 "Nothing to reorder",

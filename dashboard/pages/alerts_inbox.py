@@ -15,8 +15,8 @@ from dashboard.components.admin import (
     number_cell,
     text_field,
 )
-from dashboard.components.blocks import button, column, inline
-from dashboard.components.figures import NUMERIC, empty_state, error_note, moment
+from dashboard.components.blocks import button, column, inline, notice
+from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
 from dashboard.components.lists import list_view
 from dashboard.components.live import live_badge
@@ -42,11 +42,7 @@ def picker(
 ) -> rx.Component:
     return filter_select(
         options if isinstance(options, list) else choice_items(options),
-        all_label=all_label,
-        all_value=ANY,
-        value=value,
-        on_change=on_change,
-        aria_label=label,
+        all_label=all_label, all_value=ANY, value=value, on_change=on_change, aria_label=label,
         min_width=width,
     )
 
@@ -60,33 +56,24 @@ def _alert_actions(item: AlertItem) -> rx.Component:
             item.can_ack,
             rx.button(
                 "Acknowledge",
-                on_click=S.acknowledge(item.id),
-                size="1",
-                variant="soft",
+                on_click=S.acknowledge(item.id), size="1", variant="soft",
             ),
         ),
         rx.cond(
             ~item.resolved,
             rx.button(
                 "Snooze…",
-                on_click=S.open_snooze(item.id),
-                size="1",
-                variant="soft",
-                color_scheme="gray",
+                on_click=S.open_snooze(item.id), size="1", variant="soft", color_scheme="gray",
             ),
         ),
         rx.cond(
             item.can_reopen,
             rx.button(
                 "Reopen",
-                on_click=S.reopen(item.id),
-                size="1",
-                variant="outline",
-                color_scheme="gray",
+                on_click=S.reopen(item.id), size="1", variant="outline", color_scheme="gray",
             ),
         ),
-        spacing="2",
-        justify="end",
+        spacing="2", justify="end",
     )
 
 
@@ -105,12 +92,9 @@ def _group_header(item: AlertItem) -> rx.Component:
                 rx.text(item.group_label, size="2", weight="bold"),
                 rx.badge(item.group_count, variant="soft", color_scheme="gray", size="1"),
             ),
-            col_span=9,
-            vertical_align="middle",
+            col_span=9, vertical_align="middle",
         ),
-        background=rx.color("gray", 2),
-        data_testid="alert-group",
-        data_group=item.group_key,
+        background=rx.color("gray", 2), data_testid="alert-group", data_group=item.group_key,
     )
 
 
@@ -147,9 +131,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
         cell(moment(item.since)),
         cell(muted(item.state_note, size="1")),
         cell(_alert_actions(item), justify="end"),
-        data_testid="alert-row",
-        data_kind=item.kind,
-        data_alert_id=item.id,
+        data_testid="alert-row", data_kind=item.kind, data_alert_id=item.id,
         data_selected=S.selected.contains(item.id).to_string(),
     )
 
@@ -178,8 +160,7 @@ def inbox_filters() -> rx.Component:
             filter_select(
                 [("none", "None"), ("style", "Style"), ("warehouse", "Warehouse")],
                 value=rx.cond(S.group == "", "none", S.group),
-                on_change=lambda v: S.set_filter("group", v),
-                aria_label="Group by",
+                on_change=lambda v: S.set_filter("group", v), aria_label="Group by",
                 min_width="130px",
             ),
         ),
@@ -189,9 +170,7 @@ def inbox_filters() -> rx.Component:
             S.live_label != "",
             live_badge(S.live_label, "new alerts and changes show by themselves."),
         ),
-        width="100%",
-        wrap="wrap",
-        gap="3",
+        width="100%", wrap="wrap", gap="3",
     )
 
 
@@ -209,8 +188,7 @@ def inbox_table() -> rx.Component:
         columns=[
             rx.table.column_header_cell(
                 rx.checkbox(
-                    checked=S.page_selected,
-                    on_change=S.select_page,
+                    checked=S.page_selected, on_change=S.select_page,
                     aria_label="Select all alerts on this page",
                 ),
                 width="36px",
@@ -228,10 +206,7 @@ def inbox_table() -> rx.Component:
                 right=("Available", "Threshold", ""),
             ),
         ],
-        rows=S.alerts,
-        row=_alert_row,
-        loaded=S.loaded,
-        error=S.load_error,
+        rows=S.alerts, row=_alert_row, loaded=S.loaded, error=S.load_error,
         empty=filtered_empty(
             S,
             "No alerts match these filters",
@@ -244,8 +219,7 @@ def inbox_table() -> rx.Component:
                 rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
             ),
         ),
-        test_id="alerts-table",
-        paging=S,
+        test_id="alerts-table", paging=S,
     )
 
 
@@ -254,19 +228,14 @@ def snooze_dialog() -> rx.Component:
         text_field(
             "Until",
             "snooze-until",
-            name="until",
-            type="date",
-            default_value=S.snooze_default,
-            key=S.snooze_default,
+            name="until", type="date", default_value=S.snooze_default, key=S.snooze_default,
             required=True,
             hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
         ),
         title="Snooze " + S.target_label,
         description="Hide it from the open inbox for a while.",
         **dialog_wiring(S, "snooze"),
-        on_submit=S.snooze,
-        submit_label="Snooze",
-        test_id="snooze-dialog",
+        on_submit=S.snooze, submit_label="Snooze", test_id="snooze-dialog",
     )
 
 
@@ -282,31 +251,20 @@ def bulk_bar() -> rx.Component:
                 *[
                     rx.button(
                         f"Snooze 1 {span}",
-                        on_click=S.bulk_snooze(days),
-                        size="1",
-                        variant="soft",
+                        on_click=S.bulk_snooze(days), size="1", variant="soft",
                         color_scheme="gray",
                     )
                     for span, days in (("day", 1), ("week", 7))
                 ],
                 rx.button(
                     "Clear",
-                    on_click=S.clear_selection,
-                    size="1",
-                    variant="ghost",
-                    color_scheme="gray",
+                    on_click=S.clear_selection, size="1", variant="ghost", color_scheme="gray",
                 ),
-                wrap="wrap",
-                gap="3",
+                wrap="wrap", gap="3",
             ),
-            error_note(S.bulk_error, test_id="bulk-error"),
-            padding="8px 12px",
-            border_radius="6px",
-            background=rx.color("accent", 3),
-            role="region",
-            aria_label="Bulk actions",
-            aria_live="polite",
-            data_testid="bulk-bar",
+            notice(S.bulk_error, size="1", width="auto", test_id="bulk-error"),
+            padding="8px 12px", border_radius="6px", background=rx.color("accent", 3),
+            role="region", aria_label="Bulk actions", aria_live="polite", data_testid="bulk-bar",
             gap="2",
         ),
     )

@@ -58,8 +58,7 @@ def _velocity_controls() -> rx.Component:
             S.set_window,
             "Velocity window",
         ),
-        spacing="2",
-        wrap="wrap",
+        spacing="2", wrap="wrap",
     )
 
 
@@ -95,8 +94,7 @@ def _charts() -> rx.Component:
 def analytics_page() -> rx.Component:
     return app_shell(
         panels_page(S, _charts(), route=ROUTE, test_prefix="analytics"),
-        title=TITLE,
-        route=ROUTE,
+        title=TITLE, route=ROUTE,
         description="Sales velocity, cover, sell-through, slow movers, ageing, size curves "
         "and stock history. Every chart has a table view and a CSV export.",
     )

@@ -14,7 +14,6 @@ from dashboard.components.admin import (
     dialog_wiring,
     form_dialog,
     headers,
-    load_error,
     muted,
     number_cell,
     select,
@@ -22,7 +21,7 @@ from dashboard.components.admin import (
     target_confirm,
     text_field,
 )
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import empty_state
 from dashboard.components.lists import list_view
 from dashboard.registry import Nav, page
@@ -77,17 +76,11 @@ def _line_row(line: LineRow) -> rx.Component:
         cell(
             rx.vstack(
                 rx.input(
-                    key=line.id,
-                    default_value=line.counted,
-                    input_mode="numeric",
-                    placeholder="Count",
-                    aria_label="Counted units of " + line.sku,
-                    on_blur=S.record(line.id),
-                    on_key_down=NEXT_ON_ENTER,
+                    key=line.id, default_value=line.counted, input_mode="numeric",
+                    placeholder="Count", aria_label="Counted units of " + line.sku,
+                    on_blur=S.record(line.id), on_key_down=NEXT_ON_ENTER,
                     color_scheme=rx.cond(line.error != "", "red", "gray"),
-                    width="110px",
-                    size="2",
-                    data_count_input="1",
+                    width="110px", size="2", data_count_input="1",
                 ),
                 rx.cond(line.error != "", rx.text(line.error, color="red", size="1", role="alert")),
                 spacing="1",
@@ -112,20 +105,16 @@ def _sheet() -> rx.Component:
             rx.box(
                 table(
                     *headers("Class", "SKU", "Item", "Counted"),
-                    body=rx.foreach(S.sheet_lines, _line_row),
-                    test_id="count-sheet",
+                    body=rx.foreach(S.sheet_lines, _line_row), test_id="count-sheet",
                 ),
-                overflow_x="auto",
-                width="100%",
+                overflow_x="auto", width="100%",
             ),
             _section_head(
                 "",
                 button(
                     "Submit sheet",
                     "send",
-                    id="submit-sheet",
-                    on_click=S.submit_sheet,
-                    data_testid="submit-sheet",
+                    id="submit-sheet", on_click=S.submit_sheet, data_testid="submit-sheet",
                     icon_size=15,
                 ),
             ),
@@ -144,17 +133,12 @@ def _today() -> rx.Component:
                 button(
                     "Start count",
                     "clipboard-list",
-                    on_click=S.start_sheet,
-                    data_testid="start-count",
-                    icon_size=15,
+                    on_click=S.start_sheet, data_testid="start-count", icon_size=15,
                 ),
             ),
             list_view(
                 columns=headers("Class", "SKU", "Last counted", widths={"Class": "80px"}),
-                rows=S.due,
-                row=_due_row,
-                loaded=S.loaded,
-                error=S.load_error,
+                rows=S.due, row=_due_row, loaded=S.loaded, error=S.load_error,
                 empty=empty_state(
                     "circle-check",
                     "Nothing listed for today",
@@ -178,9 +162,7 @@ def _plan_row(row: PlanItem) -> rx.Component:
                 S.can_plan,
                 rx.button(
                     "Edit",
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
+                    size="1", variant="soft", color_scheme="gray",
                     on_click=S.open_plan(row.abc_class),
                     aria_label="Edit the plan of class " + row.abc_class,
                 ),
@@ -195,31 +177,20 @@ def _plan_dialog() -> rx.Component:
         text_field(
             "Counted every (days)",
             "plan-every",
-            name="every",
-            type="number",
-            min=1,
-            max=3650,
-            required=True,
-            auto_focus=True,
+            name="every", type="number", min=1, max=3650, required=True, auto_focus=True,
             default_value=S.form_every,
         ),
         text_field(
             "Tolerance (units either way)",
             "plan-tolerance",
-            name="tolerance",
-            type="number",
-            min=0,
-            required=True,
-            default_value=S.form_tolerance,
+            name="tolerance", type="number", min=0, required=True, default_value=S.form_tolerance,
             hint="A count this close to the system's number is applied without approval.",
         ),
         title="Plan for class " + S.plan_class,
         description="How often this warehouse counts the class, and how far a count may be "
         "off before a manager decides.",
         **dialog_wiring(S, "plan"),
-        on_submit=S.save_plan,
-        submit_label="Save",
-        test_id="plan-dialog",
+        on_submit=S.save_plan, submit_label="Save", test_id="plan-dialog",
     )
 
 
@@ -236,8 +207,7 @@ def _plan() -> rx.Component:
             *headers(
                 "Class", "Counted every", "Tolerance", "SKUs", "", right=("Tolerance", "SKUs")
             ),
-            body=rx.foreach(S.plan, _plan_row),
-            test_id="count-plan",
+            body=rx.foreach(S.plan, _plan_row), test_id="count-plan",
         ),
         _plan_dialog(),
         gap="2",
@@ -257,13 +227,10 @@ def _variance_row(row: VarianceRow) -> rx.Component:
                 rx.button("Approve", size="1", on_click=S.confirm_decision(row.id, "approve")),
                 rx.button(
                     "Reject",
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
+                    size="1", variant="soft", color_scheme="gray",
                     on_click=S.confirm_decision(row.id, "reject"),
                 ),
-                spacing="2",
-                justify="end",
+                spacing="2", justify="end",
             )
         ),
         data_testid="variance-row",
@@ -286,10 +253,7 @@ def _variances() -> rx.Component:
                     "",
                     right=("Expected", "Counted", "Difference"),
                 ),
-                rows=S.variances,
-                row=_variance_row,
-                loaded=S.loaded,
-                error=S.load_error,
+                rows=S.variances, row=_variance_row, loaded=S.loaded, error=S.load_error,
                 empty=muted("No variances are waiting.", size="2"),
                 test_id="variances-table",
             ),
@@ -299,9 +263,7 @@ def _variances() -> rx.Component:
                 "Approve count of",
                 description="On hand is set to the counted number, unless the stock moved "
                 "since the count (then nothing changes and the SKU is due again).",
-                on_confirm=S.decide,
-                confirm_label="Approve",
-                danger=False,
+                on_confirm=S.decide, confirm_label="Approve", danger=False,
                 test_id="approve-variance-dialog",
             ),
             target_confirm(
@@ -309,9 +271,7 @@ def _variances() -> rx.Component:
                 "reject",
                 "Reject count of",
                 description="On hand stays as it is and the SKU is due for counting again.",
-                on_confirm=S.decide,
-                confirm_label="Reject",
-                test_id="reject-variance-dialog",
+                on_confirm=S.decide, confirm_label="Reject", test_id="reject-variance-dialog",
             ),
         ),
     )
@@ -324,9 +284,7 @@ def _warehouse_picker() -> rx.Component:
             select(
                 "counts-warehouse",
                 S.warehouses,
-                name="warehouse",
-                value=S.warehouse,
-                on_change=S.pick_warehouse,
+                name="warehouse", value=S.warehouse, on_change=S.pick_warehouse,
             ),
             width="260px",
         ),
@@ -337,15 +295,13 @@ def _warehouse_picker() -> rx.Component:
 @page(
     routes.COUNTS,
     "Cycle counts",
-    perm="cycle_counts.count",
-    load=S.load,
-    nav=Nav("Counts", "clipboard-check"),
+    perm="cycle_counts.count", load=S.load, nav=Nav("Counts", "clipboard-check"),
     description="Today's counts per warehouse, counted blind; variances above tolerance "
     "wait for a manager.",
 )
 def counts_page() -> rx.Component:
     return column(
-        load_error(S.load_error),
+        notice(S.load_error),
         _warehouse_picker(),
         _today(),
         _variances(),

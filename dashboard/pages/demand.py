@@ -21,10 +21,10 @@ from dashboard.components.admin import (
     table,
     text_field,
 )
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
-from dashboard.components.figures import action_link, empty_state, error_note, moment
+from dashboard.components.figures import action_link, empty_state, moment
 from dashboard.components.layout import app_shell
 from dashboard.components.uploads import error_table
 from dashboard.registry import Nav, page
@@ -60,8 +60,7 @@ def _poll_actions(item: PollItem) -> rx.Component:
         rx.menu.item(
             rx.icon("file-up", size=14),
             "Upload survey CSV…",
-            on_click=S.open_upload(item.id),
-            disabled=~item.is_open,
+            on_click=S.open_upload(item.id), disabled=~item.is_open,
         ),
         rx.menu.separator(),
         rx.cond(
@@ -84,10 +83,7 @@ def _poll_row(item: PollItem) -> rx.Component:
             rx.vstack(
                 action_link(
                     item.question,
-                    on_click=S.select_poll(item.id),
-                    size="2",
-                    weight="medium",
-                    underline="hover",
+                    on_click=S.select_poll(item.id), size="2", weight="medium", underline="hover",
                     color_scheme=rx.cond(item.selected, "indigo", "gray"),
                     high_contrast=~item.selected,
                 ),
@@ -100,8 +96,7 @@ def _poll_row(item: PollItem) -> rx.Component:
         cell(_status_badge(item)),
         rx.table.cell(
             item.votes,
-            justify="end",
-            vertical_align="middle",
+            justify="end", vertical_align="middle",
             style={"font_variant_numeric": "tabular-nums"},
             data_testid="poll-votes",
         ),
@@ -123,11 +118,9 @@ def _polls() -> rx.Component:
                 "Votes",
                 "Created",
                 "",
-                right=("Votes",),
-                widths={"Poll": "46%", "": "48px"},
+                right=("Votes",), widths={"Poll": "46%", "": "48px"},
             ),
-            body=rx.foreach(S.polls, _poll_row),
-            test_id="polls-table",
+            body=rx.foreach(S.polls, _poll_row), test_id="polls-table",
         ),
         rx.cond(
             S.loaded,
@@ -183,12 +176,9 @@ def _option_row(slot: rx.Var, index: rx.Var) -> rx.Component:
     return inline(
         rx.text(index + 1, size="1", color_scheme="gray", width="16px", text_align="right"),
         rx.input(
-            name="label_" + slot.to_string(),
-            placeholder="Answer, e.g. Navy knit",
+            name="label_" + slot.to_string(), placeholder="Answer, e.g. Navy knit",
             aria_label="Answer " + (index + 1).to_string(),
-            size="2",
-            flex="2",
-            auto_complete="off",
+            size="2", flex="2", auto_complete="off",
         ),
         rx.select.root(
             rx.select.trigger(
@@ -198,20 +188,14 @@ def _option_row(slot: rx.Var, index: rx.Var) -> rx.Component:
                 *[rx.select.item(label, value=kind) for kind, label in SIGNAL_KINDS],
                 position="popper",
             ),
-            name="kind_" + slot.to_string(),
-            default_value="none",
-            size="2",
+            name="kind_" + slot.to_string(), default_value="none", size="2",
         ),
         rx.input(
-            name="value_" + slot.to_string(),
-            placeholder="e.g. M, Navy, SO-CREW",
+            name="value_" + slot.to_string(), placeholder="e.g. M, Navy, SO-CREW",
             aria_label="Signal value of answer " + (index + 1).to_string(),
-            size="2",
-            flex="1",
-            auto_complete="off",
+            size="2", flex="1", auto_complete="off",
         ),
-        width="100%",
-        data_testid="option-row",
+        width="100%", data_testid="option-row",
     )
 
 
@@ -229,9 +213,7 @@ def _create_dialog() -> rx.Component:
                     rx.foreach(S.brand_choices, lambda c: rx.select.item(c.label, value=c.value)),
                     position="popper",
                 ),
-                name="brand",
-                default_value="all",
-                size="2",
+                name="brand", default_value="all", size="2",
             ),
             for_id="poll-brand",
             hint="A poll about one brand is visible to that brand's vendors too.",
@@ -241,10 +223,7 @@ def _create_dialog() -> rx.Component:
         text_field(
             "Question",
             "poll-question",
-            name="question",
-            required=True,
-            auto_focus=True,
-            auto_complete="off",
+            name="question", required=True, auto_focus=True, auto_complete="off",
             placeholder="Which size should we restock?",
         ),
         brand_field,
@@ -256,10 +235,7 @@ def _create_dialog() -> rx.Component:
                 button(
                     "Add answer",
                     "plus",
-                    type="button",
-                    on_click=S.add_option_row,
-                    variant="ghost",
-                    size="1",
+                    type="button", on_click=S.add_option_row, variant="ghost", size="1",
                 ),
             ),
             gap="2",
@@ -268,9 +244,7 @@ def _create_dialog() -> rx.Component:
         description="Each answer can signal what choosing it asks for (a style code, a size, "
         "a colour, a category or a brand): that is how votes meet stock.",
         **dialog_wiring(S, "create"),
-        on_submit=S.create_poll,
-        submit_label="Create poll",
-        test_id="new-poll-dialog",
+        on_submit=S.create_poll, submit_label="Create poll", test_id="new-poll-dialog",
         max_width="640px",
     )
 
@@ -307,12 +281,8 @@ def _frame_origins_form() -> rx.Component:
         column(
             rx.text("Sites that may show it in a frame", size="2", weight="medium"),
             rx.text_area(
-                name="frame_origins",
-                default_value=S.embed_origins,
-                key=S.embed_origins,
-                placeholder="https://shop.example.com",
-                rows="3",
-                width="100%",
+                name="frame_origins", default_value=S.embed_origins, key=S.embed_origins,
+                placeholder="https://shop.example.com", rows="3", width="100%",
                 aria_label="Sites that may show it in a frame",
                 data_testid="embed-origins",
             ),
@@ -321,16 +291,11 @@ def _frame_origins_form() -> rx.Component:
                       "None listed: no site may frame the poll."),
                 rx.button("Save sites", type="submit", size="1", variant="soft",
                           data_testid="embed-origins-save"),
-                justify="between",
-                align="center",
-                width="100%",
+                justify="between", align="center", width="100%",
             ),
             gap="1",
         ),
-        on_submit=S.save_frame_origins,
-        reset_on_submit=False,
-        width="100%",
-        padding_top="8px",
+        on_submit=S.save_frame_origins, reset_on_submit=False, width="100%", padding_top="8px",
     )
 
 
@@ -345,9 +310,7 @@ def _embed_dialog() -> rx.Component:
         "embed",
         _embed_body(),
         title=rx.dialog.title("Embed the poll", size="4"),
-        description=_poll_named(),
-        width="600px",
-        test_id="embed-dialog",
+        description=_poll_named(), width="600px", test_id="embed-dialog",
     )
 
 
@@ -360,9 +323,7 @@ def _created_dialog() -> rx.Component:
             rx.callout(
                 "Copy it now: it is shown only this once. A survey tool signs its "
                 "webhook calls to /api/v1/polls/{id}/responses with it.",
-                icon="triangle-alert",
-                color_scheme="amber",
-                size="1",
+                icon="triangle-alert", color_scheme="amber", size="1",
             ),
             copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
             rx.separator(size="4", margin_y="8px"),
@@ -371,9 +332,7 @@ def _created_dialog() -> rx.Component:
             gap="2",
         ),
         title=rx.dialog.title("Poll created", size="4"),
-        description=_poll_named(),
-        width="600px",
-        test_id="created-dialog",
+        description=_poll_named(), width="600px", test_id="created-dialog",
     )
 
 
@@ -390,35 +349,24 @@ def _upload_dialog() -> rx.Component:
                         rx.text(rx.selected_files("poll-csv")[0], size="2", weight="medium"),
                         rx.text("Drop the CSV here, or click to choose it", size="2"),
                     ),
-                    align="center",
-                    spacing="1",
+                    align="center", spacing="1",
                 ),
                 id="poll-csv",
                 accept={"text/csv": [".csv"], "text/plain": [".txt"]},
-                max_files=1,
-                multiple=False,
-                border=f"1px dashed {rx.color('gray', 7)}",
-                border_radius="var(--radius-3)",
-                padding="20px",
-                width="100%",
-                cursor="pointer",
+                max_files=1, multiple=False, border=f"1px dashed {rx.color('gray', 7)}",
+                border_radius="var(--radius-3)", padding="20px", width="100%", cursor="pointer",
                 data_testid="poll-csv-drop",
             ),
-            error_note(
-                S.upload_message, icon="circle-alert", width="100%", test_id="upload-message"
-            ),
+            notice(S.upload_message, icon="circle-alert", size="1", test_id="upload-message"),
             rx.cond(
                 S.upload_errors.length() > 0,
                 rx.box(
                     error_table(
                         S.upload_errors,
                         "upload-error-table",
-                        reason="Problem",
-                        row_test_id="upload-error-row",
+                        reason="Problem", row_test_id="upload-error-row",
                     ),
-                    max_height="220px",
-                    overflow_y="auto",
-                    width="100%",
+                    max_height="220px", overflow_y="auto", width="100%",
                     data_testid="upload-errors",
                 ),
             ),
@@ -433,8 +381,7 @@ def _upload_dialog() -> rx.Component:
                 "(answer, option, choice) and optionally a date. Every row is "
                 "recorded, or none: rows naming an unknown answer are listed.",
             ),
-            style=_DESCRIPTION,
-            margin_bottom="14px",
+            style=_DESCRIPTION, margin_bottom="14px",
         ),
         footer=dialog_footer(
             close_button("Cancel", variant="soft", color_scheme="gray"),
@@ -445,8 +392,7 @@ def _upload_dialog() -> rx.Component:
                 loading=S.saving,
             ),
         ),
-        width="600px",
-        test_id="upload-dialog",
+        width="600px", test_id="upload-dialog",
     )
 
 
@@ -458,9 +404,7 @@ def _content() -> rx.Component:
         panels_page(
             S,
             column(rx.heading("Polls", as_="h2", size="3", weight="bold"), _polls(), _charts()),
-            route=ROUTE,
-            test_prefix="demand",
-            with_category=False,
+            route=ROUTE, test_prefix="demand", with_category=False,
         ),
         _create_dialog(),
         _created_dialog(),
@@ -474,8 +418,7 @@ def _content() -> rx.Component:
 def demand_page() -> rx.Component:
     return app_shell(
         _content(),
-        title=TITLE,
-        route=ROUTE,
+        title=TITLE, route=ROUTE,
         description="What customers ask for in polls, beside what we have in stock.",
         action=button("New poll", "plus", on_click=S.open_create, size="2", icon_size=15),
     )

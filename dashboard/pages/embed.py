@@ -21,18 +21,11 @@ def _outcome(icon: str, colour: str, title: str, body: str | rx.Var, test_id: st
     return column(
         rx.center(
             rx.icon(icon, size=22, color=rx.color(colour, 11)),
-            width="44px",
-            height="44px",
-            border_radius="999px",
-            background=rx.color(colour, 3),
+            width="44px", height="44px", border_radius="999px", background=rx.color(colour, 3),
         ),
         rx.text(title, size="4", weight="bold"),
         rx.text(body, size="2", color_scheme="gray"),
-        align="center",
-        text_align="center",
-        padding_y="12px",
-        role="status",
-        data_testid=test_id,
+        align="center", text_align="center", padding_y="12px", role="status", data_testid=test_id,
         gap="2",
     )
 
@@ -45,18 +38,11 @@ def _form() -> rx.Component:
                     S.options,
                     lambda option: rx.radio_cards.item(
                         rx.text(option.label, size="2", weight="medium"),
-                        value=option.value,
-                        justify_content="flex-start",
+                        value=option.value, justify_content="flex-start",
                     ),
                 ),
-                name="option",
-                value=S.choice,
-                on_value_change=S.pick,
-                columns="1",
-                gap="2",
-                size="1",
-                width="100%",
-                aria_label="Answers",
+                name="option", value=S.choice, on_value_change=S.pick, columns="1", gap="2",
+                size="1", width="100%", aria_label="Answers",
             ),
             rx.cond(
                 S.message != "",
@@ -64,23 +50,14 @@ def _form() -> rx.Component:
             ),
             rx.button(
                 "Vote",
-                type="submit",
-                size="3",
-                width="100%",
-                loading=S.sending,
-                disabled=S.choice == "",
+                type="submit", size="3", width="100%", loading=S.sending, disabled=S.choice == "",
             ),
             rx.text(
                 "One vote per person. We never show who voted.",
-                size="1",
-                color_scheme="gray",
-                text_align="center",
-                width="100%",
+                size="1", color_scheme="gray", text_align="center", width="100%",
             ),
         ),
-        on_submit=S.vote,
-        reset_on_submit=False,
-        width="100%",
+        on_submit=S.vote, reset_on_submit=False, width="100%",
     )
 
 
@@ -147,13 +124,9 @@ def embed_poll_page() -> rx.Component:
                 _body(),
                 gap="4",
             ),
-            size="3",
-            width="100%",
-            max_width="520px",
-            margin_x="auto",
+            size="3", width="100%", max_width="520px", margin_x="auto",
         ),
-        padding="8px",
-        width="100%",
+        padding="8px", width="100%",
     )
 
 

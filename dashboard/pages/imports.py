@@ -9,8 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import load_error
-from dashboard.components.blocks import column
+from dashboard.components.blocks import column, notice
 from dashboard.components.layout import app_shell
 from dashboard.pages.imports_flow import workspace
 from dashboard.pages.imports_history import history, run_errors_dialog
@@ -27,11 +26,7 @@ def _read_only_note() -> rx.Component:
     return rx.callout(
         "Managers read the import history. Brands' staff, merchandisers and admins upload "
         "and apply feeds.",
-        icon="eye",
-        color_scheme="gray",
-        size="1",
-        width="100%",
-        data_testid="read-only-note",
+        icon="eye", color_scheme="gray", size="1", width="100%", data_testid="read-only-note",
     )
 
 
@@ -47,8 +42,7 @@ def _description() -> rx.Component:
                 "What brands' CSV feeds changed: who imported which file, when, and how it went.",
             ),
         ),
-        size="2",
-        color_scheme="gray",
+        size="2", color_scheme="gray",
     )
 
 
@@ -63,14 +57,12 @@ def _description() -> rx.Component:
 def imports_page() -> rx.Component:
     return app_shell(
         column(
-            load_error(S.load_error),
+            notice(S.load_error),
             rx.cond(S.can_import, workspace(), rx.cond(S.loaded, _read_only_note())),
             history(),
             mapping_dialog(),
             run_errors_dialog(),
             gap="5",
         ),
-        title=TITLE,
-        route=routes.IMPORTS,
-        description=_description(),
+        title=TITLE, route=routes.IMPORTS, description=_description(),
     )

@@ -30,8 +30,7 @@ def _status_badge(item: HistoryItem) -> rx.Component:
         color_scheme=rx.match(
             item.status, ("applied", "green"), ("refused", "amber"), ("failed", "red"), "gray"
         ),
-        variant="soft",
-        size="1",
+        variant="soft", size="1",
     )
 
 
@@ -44,9 +43,7 @@ def _errors_link(item: HistoryItem) -> rx.Component:
         item.has_errors,
         action_link(
             item.errors,
-            on_click=S.open_run_errors(item.id),
-            color_scheme="red",
-            title="See the errors",
+            on_click=S.open_run_errors(item.id), color_scheme="red", title="See the errors",
             aria_label="See the errors of import " + item.id.to_string(),
         ),
         rx.text("0", color=rx.color("gray", 10)),
@@ -80,8 +77,7 @@ def history() -> rx.Component:
         rx.hstack(
             rx.heading("History", as_="h2", style=SECTION),
             muted(S.history_summary, size="2", data_testid="history-summary"),
-            align="baseline",
-            spacing="3",
+            align="baseline", spacing="3",
         ),
         list_view(
             columns=[
@@ -95,10 +91,7 @@ def history() -> rx.Component:
                 numeric_header("Errors"),
                 header("Status", justify="end"),
             ],
-            rows=S.history,
-            row=_row,
-            loaded=S.loaded,
-            error=S.history_error,
+            rows=S.history, row=_row, loaded=S.loaded, error=S.history_error,
             empty=empty_state(
                 "history",
                 "No imports yet",
@@ -109,8 +102,7 @@ def history() -> rx.Component:
                     "Imports appear here once brands or merchandisers apply their feeds.",
                 ),
             ),
-            test_id="history-table",
-            paging=S,
+            test_id="history-table", paging=S,
         ),
         padding_top="8px",
     )
@@ -129,12 +121,10 @@ def run_errors_dialog() -> rx.Component:
             button(
                 "Download errors (CSV)",
                 "download",
-                on_click=S.download_run_errors,
-                variant="soft",
+                on_click=S.download_run_errors, variant="soft",
             ),
             close_button("Close", variant="soft", color_scheme="gray"),
             padding_top="14px",
         ),
-        width="820px",
-        test_id="run-errors-dialog",
+        width="820px", test_id="run-errors-dialog",
     )

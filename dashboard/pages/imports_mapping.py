@@ -31,16 +31,10 @@ def _column_picker(item: MapField) -> rx.Component:
         ),
         rx.text(
             rx.cond(item.values_hint != "", item.values_hint, item.description),
-            size="1",
-            color_scheme="gray",
-            overflow="hidden",
-            text_overflow="ellipsis",
-            white_space="nowrap",
-            max_width="100%",
-            title=item.values_hint,
+            size="1", color_scheme="gray", overflow="hidden", text_overflow="ellipsis",
+            white_space="nowrap", max_width="100%", title=item.values_hint,
         ),
-        min_width="0",
-        gap="1",
+        min_width="0", gap="1",
     )
 
 
@@ -48,17 +42,10 @@ def _value_map(name: str, label: str, value: rx.Var, hint: str) -> rx.Component:
     return field(
         label,
         rx.text_area(
-            id="map-" + name,
-            name=name,
-            default_value=value,
-            placeholder="their label = ours",
-            rows="4",
-            size="1",
-            width="100%",
-            style=MONO,
+            id="map-" + name, name=name, default_value=value, placeholder="their label = ours",
+            rows="4", size="1", width="100%", style=MONO,
         ),
-        for_id="map-" + name,
-        hint=hint,
+        for_id="map-" + name, hint=hint,
     )
 
 
@@ -73,9 +60,7 @@ def _default_location() -> rx.Component:
                 rx.foreach(S.warehouses, lambda c: rx.select.item(c.label, value=c.value)),
                 position="popper",
             ),
-            name="default_location",
-            default_value=S.map_default_location,
-            size="1",
+            name="default_location", default_value=S.map_default_location, size="1",
         ),
         for_id="map-default-location",
     )
@@ -85,12 +70,8 @@ def _default(key: str, label: str, value: rx.Var, placeholder: str) -> rx.Compon
     return field(
         label,
         rx.input(
-            id=f"map-default-{key}",
-            name=f"default_{key}",
-            default_value=value,
-            size="1",
-            width="100%",
-            placeholder=placeholder,
+            id=f"map-default-{key}", name=f"default_{key}", default_value=value, size="1",
+            width="100%", placeholder=placeholder,
         ),
         for_id=f"map-default-{key}",
     )
@@ -106,19 +87,13 @@ def mapping_dialog() -> rx.Component:
         text_field(
             "Mapping name",
             "map-name",
-            name="name",
-            default_value=S.map_name,
-            required=True,
-            max_length=100,
-            auto_focus=True,
+            name="name", default_value=S.map_name, required=True, max_length=100, auto_focus=True,
             auto_complete="off",
         ),
         _subheading("Columns"),
         rx.grid(
             rx.foreach(S.map_fields, _column_picker),
-            columns=rx.breakpoints(initial="1", sm="2"),
-            spacing="3",
-            width="100%",
+            columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%",
         ),
         _subheading("Their values → ours"),
         rx.grid(
@@ -127,9 +102,7 @@ def mapping_dialog() -> rx.Component:
             _value_map(
                 "locations", "Locations", S.map_locations, "their location = our warehouse code"
             ),
-            columns=rx.breakpoints(initial="1", sm="3"),
-            spacing="3",
-            width="100%",
+            columns=rx.breakpoints(initial="1", sm="3"), spacing="3", width="100%",
         ),
         _subheading("When a cell is blank"),
         rx.grid(
@@ -137,16 +110,12 @@ def mapping_dialog() -> rx.Component:
             _default("category", "Category", S.map_default_category, "e.g. Knitwear"),
             _default("colour", "Colour", S.map_default_colour, "e.g. Black"),
             _default("size", "Size", S.map_default_size, "e.g. One Size"),
-            columns=rx.breakpoints(initial="2", sm="4"),
-            spacing="3",
-            width="100%",
+            columns=rx.breakpoints(initial="2", sm="4"), spacing="3", width="100%",
         ),
         title=S.map_title,
         description="Which of this file's columns holds each of our fields. Suggested matches "
         "are filled in; check them. Saved for the brand, for its later files.",
         **dialog_wiring(S, "mapping"),
-        on_submit=S.save_mapping,
-        submit_label="Save mapping",
-        test_id="mapping-dialog",
+        on_submit=S.save_mapping, submit_label="Save mapping", test_id="mapping-dialog",
         max_width="820px",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.blocks import column, inline
+from dashboard.components.blocks import column, inline, notice
 from dashboard.registry import page
 from dashboard.states.auth import LOGIN_ROUTE, AuthState
 
@@ -18,10 +18,7 @@ def _field(label: str, **input_props) -> rx.Component:
     return rx.el.label(
         rx.text(label, size="2", weight="medium"),
         rx.input(size="3", width="100%", required=True, **input_props),
-        display="flex",
-        flex_direction="column",
-        gap="6px",
-        width="100%",
+        display="flex", flex_direction="column", gap="6px", width="100%",
     )
 
 
@@ -30,44 +27,21 @@ def _form() -> rx.Component:
         column(
             _field(
                 "Email",
-                id="email",
-                name="email",
-                type="email",
-                auto_complete="username",
-                auto_focus=True,
+                id="email", name="email", type="email", auto_complete="username", auto_focus=True,
                 placeholder="you@company.com",
             ),
             _field(
                 "Password",
-                id="password",
-                name="password",
-                type="password",
-                auto_complete="current-password",
+                id="password", name="password", type="password", auto_complete="current-password",
             ),
-            rx.cond(
-                AuthState.login_error != "",
-                rx.callout(
-                    AuthState.login_error,
-                    icon="circle-alert",
-                    color_scheme="red",
-                    size="1",
-                    role="alert",
-                    width="100%",
-                    data_testid="login-error",
-                ),
-            ),
+            notice(AuthState.login_error, icon="circle-alert", size="1", test_id="login-error"),
             rx.button(
                 "Sign in",
-                type="submit",
-                size="3",
-                width="100%",
-                loading=AuthState.logging_in,
+                type="submit", size="3", width="100%", loading=AuthState.logging_in,
             ),
             gap="4",
         ),
-        on_submit=AuthState.log_in,
-        reset_on_submit=False,
-        width="100%",
+        on_submit=AuthState.log_in, reset_on_submit=False, width="100%",
     )
 
 
@@ -79,9 +53,7 @@ def login_page() -> rx.Component:
             inline(
                 rx.center(
                     rx.icon("boxes", size=18, color="white"),
-                    width="32px",
-                    height="32px",
-                    border_radius="var(--radius-3)",
+                    width="32px", height="32px", border_radius="var(--radius-3)",
                     background=rx.color("accent", 9),
                 ),
                 rx.text("Rackroom", size="5", weight="bold"),
@@ -96,18 +68,11 @@ def login_page() -> rx.Component:
                     _form(),
                     gap="5",
                 ),
-                size="4",
-                width="100%",
+                size="4", width="100%",
             ),
-            align="center",
-            max_width="400px",
-            gap="5",
+            align="center", max_width="400px", gap="5",
         ),
-        justify="center",
-        align="start",
-        min_height="100vh",
-        padding="24px",
-        padding_top="14vh",
+        justify="center", align="start", min_height="100vh", padding="24px", padding_top="14vh",
         background=rx.color("gray", 2),
     )
 

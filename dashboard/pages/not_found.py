@@ -18,6 +18,5 @@ def not_found_page() -> rx.Component:
             "The link may be old or mistyped. The sidebar lists every page you can open.",
             rx.link("Go to the overview", href=routes.OVERVIEW, size="2", weight="medium"),
         ),
-        data_testid="not-found",
-        width="100%",
+        data_testid="not-found", width="100%",
     )

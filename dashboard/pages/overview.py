@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.charts import chart_card
 from dashboard.components.figures import (
     NUMERIC,
@@ -34,29 +34,25 @@ def _stat_cards() -> rx.Component:
             "Units on hand",
             total.on_hand,
             f"Across {OverviewState.variant_summary}",
-            loading=loading,
-            test_id="stat-on-hand",
+            loading=loading, test_id="stat-on-hand",
         ),
         stat_card(
             "Available",
             total.available,
             "On hand minus reserved",
-            loading=loading,
-            test_id="stat-available",
+            loading=loading, test_id="stat-available",
         ),
         stat_card(
             "Reserved",
             total.reserved,
             "Held for open checkouts",
-            loading=loading,
-            test_id="stat-reserved",
+            loading=loading, test_id="stat-reserved",
         ),
         stat_card(
             "Incoming",
             total.incoming,
             "In transit to a warehouse",
-            loading=loading,
-            test_id="stat-incoming",
+            loading=loading, test_id="stat-incoming",
         ),
         stat_card(
             "Out-of-stock variants",
@@ -98,10 +94,7 @@ def _figure_table(title: str, first_column: str, rows: rx.Var, test_id: str) -> 
                 )
             ),
             rx.table.body(rx.foreach(rows, _figure_row)),
-            variant="surface",
-            size="1",
-            width="100%",
-            data_testid=test_id,
+            variant="surface", size="1", width="100%", data_testid=test_id,
         ),
         gap="2",
     )
@@ -114,18 +107,12 @@ def _gap(item: GapItem) -> rx.Component:
             rx.text(
                 item.signal,
                 rx.cond(item.carried, " · none available", " · not carried"),
-                size="1",
-                color_scheme="gray",
+                size="1", color_scheme="gray",
             ),
-            spacing="0",
-            min_width="0",
-            flex="1",
+            spacing="0", min_width="0", flex="1",
         ),
         rx.badge(item.votes, variant="soft", size="1", style=NUMERIC),
-        width="100%",
-        title=item.question,
-        data_testid="overview-gap",
-        gap="3",
+        width="100%", title=item.question, data_testid="overview-gap", gap="3",
     )
 
 
@@ -136,8 +123,7 @@ def _gaps() -> rx.Component:
                 rx.heading("Top gaps: wanted but not stocked", as_="h2", size="3", weight="bold"),
                 rx.spacer(),
                 rx.link("Demand", href="/demand", size="2", weight="medium"),
-                align="center",
-                width="100%",
+                align="center", width="100%",
             ),
             rx.text(OverviewState.gap_summary, size="1", color_scheme="gray"),
             rx.skeleton(
@@ -150,8 +136,7 @@ def _gaps() -> rx.Component:
                         rx.text(
                             "Nothing customers voted for is missing. Polls on the Demand page "
                             "tell you what they ask for.",
-                            size="2",
-                            color_scheme="gray",
+                            size="2", color_scheme="gray",
                         ),
                     ),
                     width="100%",
@@ -160,8 +145,7 @@ def _gaps() -> rx.Component:
             ),
             gap="2",
         ),
-        width="100%",
-        data_testid="overview-gaps",
+        width="100%", data_testid="overview-gaps",
     )
 
 
@@ -178,16 +162,7 @@ def _alerts_card() -> rx.Component:
 
 def _key_charts() -> rx.Component:
     return column(
-        rx.cond(
-            OverviewState.key_charts_error != "",
-            rx.callout(
-                OverviewState.key_charts_error,
-                icon="triangle-alert",
-                color_scheme="amber",
-                role="alert",
-                width="100%",
-            ),
-        ),
+        notice(OverviewState.key_charts_error, tone="amber", role="alert"),
         rx.grid(
             rx.box(
                 chart_card(
@@ -206,19 +181,14 @@ def _key_charts() -> rx.Component:
                     _alerts_card(),
                     rx.link(
                         _alerts_card(),
-                        href="/alerts",
-                        underline="none",
-                        color="inherit",
-                        width="100%",
+                        href="/alerts", underline="none", color="inherit", width="100%",
                         aria_label="Open alerts",
                     ),
                 ),
                 _gaps(),
                 min_width="0",
             ),
-            columns=rx.breakpoints(initial="1", md="3"),
-            spacing="3",
-            width="100%",
+            columns=rx.breakpoints(initial="1", md="3"), spacing="3", width="100%",
         ),
     )
 
@@ -233,19 +203,9 @@ def _no_stock() -> rx.Component:
     )
 
 
-def _load_error() -> rx.Component:
-    return rx.callout(
-        OverviewState.load_error,
-        icon="triangle-alert",
-        color_scheme="red",
-        role="alert",
-        width="100%",
-    )
-
-
 def _content() -> rx.Component:
     return column(
-        rx.cond(OverviewState.load_error != "", _load_error()),
+        notice(OverviewState.load_error),
         rx.cond(
             OverviewState.has_stock | OverviewState.loading,
             column(
@@ -266,8 +226,7 @@ def _content() -> rx.Component:
                             OverviewState.by_warehouse,
                             "table-by-warehouse",
                         ),
-                        padding_top="12px",
-                        gap="6",
+                        padding_top="12px", gap="6",
                     ),
                 ),
                 gap="5",
@@ -288,8 +247,7 @@ def _description() -> rx.Component:
                 "the stock figures update by themselves when stock changes.",
             ),
         ),
-        wrap="wrap",
-        gap="3",
+        wrap="wrap", gap="3",
     )
 
 
@@ -297,10 +255,7 @@ def _refresh_button() -> rx.Component:
     return button(
         "Refresh",
         "refresh-cw",
-        on_click=OverviewState.load,
-        loading=OverviewState.loading,
-        variant="soft",
-        size="2",
+        on_click=OverviewState.load, loading=OverviewState.loading, variant="soft", size="2",
     )
 
 
@@ -309,10 +264,7 @@ def _refresh_button() -> rx.Component:
 def overview_page() -> rx.Component:
     return app_shell(
         _content(),
-        title=TITLE,
-        route=ROUTE,
-        description=_description(),
-        action=_refresh_button(),
+        title=TITLE, route=ROUTE, description=_description(), action=_refresh_button(),
     )
 
 

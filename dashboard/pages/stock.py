@@ -12,8 +12,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import load_error
-from dashboard.components.blocks import button, column
+from dashboard.components.blocks import button, column, notice
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import filtered_empty
 from dashboard.components.layout import app_shell
@@ -58,9 +57,7 @@ def _grid() -> rx.Component:
             rx.center(rx.spinner(size="3"), padding_y="64px", width="100%"),
         ),
         opacity=rx.cond(S.loading & S.loaded, "0.6", "1"),
-        transition="opacity 120ms",
-        width="100%",
-        data_testid="stock-grid",
+        transition="opacity 120ms", width="100%", data_testid="stock-grid",
         data_view_key=S.view_key,
     )
 
@@ -74,10 +71,7 @@ def _notes() -> rx.Component:
                 rx.foreach(S.notes, lambda note: rx.text(note, size="2")),
                 spacing="1",
             ),
-            color_scheme="amber",
-            size="1",
-            width="100%",
-            data_testid="grid-notes",
+            color_scheme="amber", size="1", width="100%", data_testid="grid-notes",
         ),
     )
 
@@ -89,9 +83,7 @@ def _export_button() -> rx.Component:
     return button(
         "Export CSV",
         "download",
-        on_click=S.export_csv,
-        loading=S.exporting,
-        size="2",
+        on_click=S.export_csv, loading=S.exporting, size="2",
         title="The filtered view, every page, as a CSV file",
         icon_size=15,
     )
@@ -103,7 +95,7 @@ def _export_button() -> rx.Component:
 def stock_page() -> rx.Component:
     return app_shell(
         column(
-            load_error(S.load_error),
+            notice(S.load_error),
             _notes(),
             filter_bar(),
             summary_bar(),
@@ -112,8 +104,7 @@ def stock_page() -> rx.Component:
             variant_drawer(),
             gap="4",
         ),
-        title=TITLE,
-        route=ROUTE,
+        title=TITLE, route=ROUTE,
         description=rx.text(S.scope_label, size="2", color_scheme="gray"),
         action=_export_button(),
     )

@@ -50,14 +50,11 @@ def _balance_row(row: BalanceItem) -> rx.Component:
         rx.table.row_header_cell(
             rx.el.button(
                 row.sku,
-                type="button",
-                on_click=S.open_variant(row.variant_id),
-                aria_label=row.open_label,
+                type="button", on_click=S.open_variant(row.variant_id), aria_label=row.open_label,
                 title="Open the variant: facts, balances, reservations and history",
                 style={**LINK_BUTTON, **MONO},
             ),
-            style=sticky("start"),
-            white_space="nowrap",
+            style=sticky("start"), white_space="nowrap",
         ),
         rx.table.cell(
             rx.vstack(
@@ -72,9 +69,7 @@ def _balance_row(row: BalanceItem) -> rx.Component:
             row.cells,
             lambda cell: rx.table.cell(
                 _stock_number(cell),
-                justify="end",
-                style=NUMERIC,
-                white_space="nowrap",
+                justify="end", style=NUMERIC, white_space="nowrap",
                 font_weight=rx.cond(cell.state == "ok", "400", "500"),
             ),
         ),
@@ -82,9 +77,7 @@ def _balance_row(row: BalanceItem) -> rx.Component:
         _number(row.on_hand),
         _number(row.reserved),
         _number(row.incoming),
-        align="center",
-        data_testid="balance-row",
-        data_sku=row.sku,
+        align="center", data_testid="balance-row", data_sku=row.sku,
     )
 
 
@@ -99,8 +92,7 @@ def _group_header(label: str, **props: Any) -> rx.Component:
 def _warehouse_header(column: Column) -> rx.Component:
     return rx.table.column_header_cell(
         rx.text(column.code, title=column.name + " — available units"),
-        justify="end",
-        style=HEADER,
+        justify="end", style=HEADER,
     )
 
 
@@ -125,6 +117,5 @@ def balances_table() -> rx.Component:
                 sort_header("Incoming", "incoming", numeric=True),
             ),
         ),
-        body=rx.foreach(S.rows, _balance_row),
-        test_id="balances-table",
+        body=rx.foreach(S.rows, _balance_row), test_id="balances-table",
     )

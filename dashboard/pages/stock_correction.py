@@ -17,14 +17,8 @@ def correction_dialog() -> rx.Component:
         text_field(
             "New on-hand count",
             "correction-count",
-            name="count",
-            type="number",
-            step="1",
-            input_mode="numeric",
-            default_value=S.edit_count,
-            key=S.edit_seen,
-            auto_focus=True,
-            style=NUMERIC,
+            name="count", type="number", step="1", input_mode="numeric",
+            default_value=S.edit_count, key=S.edit_seen, auto_focus=True, style=NUMERIC,
             hint=muted(S.edit_seen, data_testid="correction-seen"),
         ),
         select_field(
@@ -41,11 +35,7 @@ def correction_dialog() -> rx.Component:
         title=S.edit_title,
         description="Set on hand to the units you counted. If someone changes this count "
         "before you save, nothing is overwritten and you see the new figure.",
-        open=S.edit_open,
-        on_open_change=S.on_correction_change,
-        on_submit=S.save_correction,
-        submit_label="Save count",
-        saving=S.saving,
-        error=S.edit_error,
+        open=S.edit_open, on_open_change=S.on_correction_change, on_submit=S.save_correction,
+        submit_label="Save count", saving=S.saving, error=S.edit_error,
         test_id="correction-dialog",
     )

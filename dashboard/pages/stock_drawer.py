@@ -36,8 +36,7 @@ def _section(title: str, *children: rx.Component, test_id: str = "") -> rx.Compo
     return column(
         rx.heading(title, as_="h3", size="2", weight="bold"),
         *children,
-        data_testid=test_id or None,
-        gap="2",
+        data_testid=test_id or None, gap="2",
     )
 
 
@@ -60,10 +59,7 @@ def _mini_table(
             )
         ),
         rx.table.body(body),
-        variant="surface",
-        size="1",
-        width="100%",
-        data_testid=test_id,
+        variant="surface", size="1", width="100%", data_testid=test_id,
     )
 
 
@@ -72,10 +68,7 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
         rx.table.row_header_cell(b.warehouse, weight="medium"),
         rx.table.cell(
             b.available,
-            justify="end",
-            style=NUMERIC,
-            color=state_color(b.state),
-            font_weight="600",
+            justify="end", style=NUMERIC, color=state_color(b.state), font_weight="600",
         ),
         rx.table.cell(b.on_hand, justify="end", style=NUMERIC),
         rx.table.cell(b.reserved, justify="end", style=NUMERIC),
@@ -88,10 +81,7 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
                     "Correct",
                     "pencil",
                     on_click=S.open_correction(S.drawer_variant, b.warehouse_id, b.on_hand_count),
-                    aria_label=b.edit_label,
-                    variant="soft",
-                    size="1",
-                    icon_size=12,
+                    aria_label=b.edit_label, variant="soft", size="1", icon_size=12,
                 ),
                 justify="end",
             ),
@@ -125,8 +115,7 @@ def _ledger_row(item: LedgerItem) -> rx.Component:
                     ("red", rx.color("red", 11)),
                     rx.color("gray", 11),
                 ),
-                style=NUMERIC,
-                white_space="nowrap",
+                style=NUMERIC, white_space="nowrap",
             ),
         ),
         rx.table.cell(
@@ -199,11 +188,8 @@ def _drawer_body() -> rx.Component:
             ),
             newer_older(
                 muted(S.ledger_label),
-                on_newer=S.ledger_newer,
-                newer_off=~S.ledger_has_newer,
-                on_older=S.ledger_older,
-                older_off=~S.ledger_has_older,
-                icon_size=12,
+                on_newer=S.ledger_newer, newer_off=~S.ledger_has_newer, on_older=S.ledger_older,
+                older_off=~S.ledger_has_older, icon_size=12,
             ),
             test_id="drawer-history",
         ),
@@ -211,10 +197,7 @@ def _drawer_body() -> rx.Component:
             "Details",
             rx.grid(
                 rx.foreach(S.drawer_facts, _fact),
-                columns="140px 1fr",
-                gap_x="12px",
-                gap_y="4px",
-                width="100%",
+                columns="140px 1fr", gap_x="12px", gap_y="4px", width="100%",
             ),
         ),
         _section(
@@ -228,8 +211,7 @@ def _drawer_body() -> rx.Component:
                             a.label + ": " + a.value, variant="outline", color_scheme="gray"
                         ),
                     ),
-                    wrap="wrap",
-                    gap="6px",
+                    wrap="wrap", gap="6px",
                 ),
                 muted("No other codes name this variant.", size="2"),
             ),
@@ -245,9 +227,7 @@ def variant_drawer() -> rx.Component:
                 rx.vstack(
                     rx.dialog.title(
                         S.drawer_sku,
-                        size="5",
-                        font_family="var(--code-font-family)",
-                        margin="0",
+                        size="5", font_family="var(--code-font-family)", margin="0",
                         data_testid="drawer-sku",
                     ),
                     rx.dialog.description(S.drawer_title, size="2", color_scheme="gray"),
@@ -261,16 +241,13 @@ def variant_drawer() -> rx.Component:
                     rx.link(
                         button("Add to transfer", "arrow-left-right", variant="soft", size="2"),
                         href=f"{routes.TRANSFERS}?new=1&sku=" + S.drawer_sku,
-                        on_click=S.on_drawer_change(False),
-                        data_testid="add-to-transfer",
+                        on_click=S.on_drawer_change(False), data_testid="add-to-transfer",
                     ),
                 ),
                 rx.dialog.close(
                     rx.icon_button(
                         rx.icon("x", size=16),
-                        variant="ghost",
-                        color_scheme="gray",
-                        aria_label="Close",
+                        variant="ghost", color_scheme="gray", aria_label="Close",
                     )
                 ),
                 align="start",
@@ -286,9 +263,7 @@ def variant_drawer() -> rx.Component:
                     _drawer_body(),
                 ),
             ),
-            style=_SHEET,
-            data_testid="variant-drawer",
+            style=_SHEET, data_testid="variant-drawer",
         ),
-        open=S.drawer_open,
-        on_open_change=S.on_drawer_change,
+        open=S.drawer_open, on_open_change=S.on_drawer_change,
     )

@@ -27,9 +27,7 @@ def _picker(
             items,
             position="popper",
         ),
-        value=value,
-        on_change=lambda v: S.set_filter(name, v),
-        size="2",
+        value=value, on_change=lambda v: S.set_filter(name, v), size="2",
     )
 
 
@@ -44,10 +42,7 @@ def _warehouse_picker() -> rx.Component:
                 S.warehouse_label,
                 "warehouse",
                 rx.icon("chevron-down", size=14),
-                variant="surface",
-                color_scheme="gray",
-                size="2",
-                aria_label="Warehouses",
+                variant="surface", color_scheme="gray", size="2", aria_label="Warehouses",
                 data_testid="warehouse-picker",
             )
         ),
@@ -63,10 +58,7 @@ def _warehouse_picker() -> rx.Component:
                             on_change=lambda _checked: S.toggle_warehouse(c.value),
                         ),
                         c.label,
-                        display="flex",
-                        gap="8px",
-                        align_items="center",
-                        font_size="14px",
+                        display="flex", gap="8px", align_items="center", font_size="14px",
                         cursor="pointer",
                     ),
                 ),
@@ -74,13 +66,10 @@ def _warehouse_picker() -> rx.Component:
                     S.warehouses.length() > 0,
                     rx.button(
                         "All warehouses",
-                        on_click=S.toggle_warehouse("all"),
-                        variant="ghost",
-                        size="1",
+                        on_click=S.toggle_warehouse("all"), variant="ghost", size="1",
                     ),
                 ),
-                spacing="2",
-                min_width="240px",
+                spacing="2", min_width="240px",
             ),
             align="start",
         ),
@@ -93,9 +82,7 @@ def filter_bar() -> rx.Component:
         inline(
             search_form(
                 S.apply_search,
-                name="q",
-                value=S.search,
-                key=S.view_key,
+                name="q", value=S.search, key=S.view_key,
                 placeholder="SKU, alias, barcode or product — Enter",
                 aria_label="Search stock",
             ),
@@ -123,15 +110,12 @@ def filter_bar() -> rx.Component:
                 "Colour", "All colours", S.colour, "colour", _text_items(S.colour_choices), "120px"
             ),
             _picker("Size", "All sizes", S.size, "size", _text_items(S.size_choices), "100px"),
-            wrap="wrap",
-            width="100%",
+            wrap="wrap", width="100%",
         ),
         inline(
             rx.segmented_control.root(
                 *[rx.segmented_control.item(label, value=value) for value, label in STOCK_CHOICES],
-                value=S.stock,
-                on_change=lambda v: S.set_filter("stock", v),
-                size="1",
+                value=S.stock, on_change=lambda v: S.set_filter("stock", v), size="1",
                 aria_label="Stock state",
             ),
             clear_filters(S, size="1"),
@@ -139,13 +123,10 @@ def filter_bar() -> rx.Component:
             rx.segmented_control.root(
                 rx.segmented_control.item("Balances", value="balances"),
                 rx.segmented_control.item("Size run", value="sizes"),
-                value=S.view,
-                on_change=lambda v: S.set_filter("view", v),
-                size="1",
+                value=S.view, on_change=lambda v: S.set_filter("view", v), size="1",
                 aria_label="View",
             ),
-            width="100%",
-            gap="3",
+            width="100%", gap="3",
         ),
     )
 
@@ -160,10 +141,7 @@ def _dot(color: str) -> rx.Component:
 def _swatch(level: str, label: str) -> rx.Component:
     return inline(
         rx.box(
-            width="14px",
-            height="14px",
-            border_radius="3px",
-            background=HEAT[level],
+            width="14px", height="14px", border_radius="3px", background=HEAT[level],
             border=f"1px solid {rx.color('gray', 6)}",
         ),
         muted(label),
@@ -194,13 +172,11 @@ def _legend() -> rx.Component:
         inline(muted("·", weight="bold"), muted("not made"), gap="1"),
         rx.badge("Broken run", color_scheme="orange", variant="soft", size="1"),
         muted("= a core size is out while others remain"),
-        wrap="wrap",
-        gap="3",
+        wrap="wrap", gap="3",
     )
     return rx.box(
         rx.cond(S.view == "sizes", sizes, balances),
-        aria_label="Legend",
-        data_testid="legend",
+        aria_label="Legend", data_testid="legend",
     )
 
 
@@ -212,7 +188,5 @@ def summary_bar() -> rx.Component:
         live_badge(S.live_label, "rows update by themselves when stock changes elsewhere."),
         rx.spacer(),
         _legend(),
-        width="100%",
-        wrap="wrap",
-        gap="3",
+        width="100%", wrap="wrap", gap="3",
     )

@@ -31,10 +31,8 @@ def _size_cell(cell: SizeCell) -> rx.Component:
         cell.variant_id > 0,
         rx.el.button(
             cell.label,
-            type="button",
-            on_click=S.open_variant(cell.variant_id),
-            title=cell.hint + " — click to open",
-            aria_label=cell.hint,
+            type="button", on_click=S.open_variant(cell.variant_id),
+            title=cell.hint + " — click to open", aria_label=cell.hint,
             style={**EDIT_BUTTON, "min_width": "36px", "margin_right": "0", "color": "inherit"},
         ),
         rx.text(cell.label, title=cell.hint, as_="span"),
@@ -79,9 +77,7 @@ def _run_row(row: RunItem) -> rx.Component:
                 rx.badge(
                     rx.icon("triangle-alert", size=12),
                     "Broken run",
-                    color_scheme="orange",
-                    variant="soft",
-                    size="1",
+                    color_scheme="orange", variant="soft", size="1",
                     title="A core size is out while other sizes still have stock",
                     data_testid="broken-run",
                 ),
@@ -89,8 +85,7 @@ def _run_row(row: RunItem) -> rx.Component:
             ),
             white_space="nowrap",
         ),
-        align="center",
-        data_testid="run-row",
+        align="center", data_testid="run-row",
         data_broken=rx.cond(row.broken, "true", "false"),
     )
 
@@ -115,8 +110,7 @@ def sizes_table() -> rx.Component:
                     rx.table.column_header_cell("Run", style=HEADER),
                 )
             ),
-            body=rx.foreach(S.runs, _run_row),
-            test_id="sizes-table",
+            body=rx.foreach(S.runs, _run_row), test_id="sizes-table",
         ),
         gap="2",
     )

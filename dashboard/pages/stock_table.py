@@ -108,12 +108,8 @@ def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) ->
         rx.link(
             label,
             rx.text(S.sort_marks[key], as_="span", color=rx.color("accent", 11)),
-            href=S.sort_links[key],
-            underline="none",
-            color="inherit",
-            title=f"Sort by {label.lower()}",
-            display="inline-flex",
-            gap="4px",
+            href=S.sort_links[key], underline="none", color="inherit",
+            title=f"Sort by {label.lower()}", display="inline-flex", gap="4px",
         ),
         justify="end" if numeric else "start",
         aria_sort=rx.cond(active, rx.cond(S.direction == "asc", "ascending", "descending"), "none"),
@@ -126,11 +122,8 @@ def total_cell(value: rx.Var, state: rx.Var) -> rx.Component:
     """A row's total available units, stuck to the right edge."""
     return rx.table.cell(
         value,
-        justify="end",
-        style={**NUMERIC, **sticky("end")},
-        color=state_color(state),
-        font_weight="600",
-        data_testid="row-total",
+        justify="end", style={**NUMERIC, **sticky("end")}, color=state_color(state),
+        font_weight="600", data_testid="row-total",
     )
 
 
@@ -139,11 +132,7 @@ def grid_table(*, header: rx.Component, body: rx.Component, test_id: str) -> rx.
     return rx.table.root(
         header,
         rx.table.body(body),
-        variant="surface",
-        size="1",
-        width="100%",
-        style=SCROLLING,
-        data_testid=test_id,
+        variant="surface", size="1", width="100%", style=SCROLLING, data_testid=test_id,
     )
 
 
@@ -170,7 +159,5 @@ def pager() -> rx.Component:
         rx.text(S.page_label, size="2", style=NUMERIC, padding_x="6px", data_testid="page-label"),
         _step("Next", "chevron-right", S.next_href, forward=True),
         _step("Last", "chevrons-right", S.last_href, forward=True),
-        width="100%",
-        as_="nav",
-        aria_label="Pages",
+        width="100%", as_="nav", aria_label="Pages",
     )

@@ -12,7 +12,6 @@ from dashboard.components.admin import (
     dialog_wiring,
     form_dialog,
     headers,
-    load_error,
     muted,
     row_menu,
     select_field,
@@ -21,7 +20,7 @@ from dashboard.components.admin import (
     text_field,
     when,
 )
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
 from dashboard.components.lists import list_view, newer_older
@@ -54,10 +53,7 @@ def _one_line(text: rx.Var, width: str, **props) -> rx.Component:
     """Small text cut to one line of at most `width`, with an ellipsis."""
     return rx.text(
         text,
-        size="1",
-        max_width=width,
-        overflow="hidden",
-        text_overflow="ellipsis",
+        size="1", max_width=width, overflow="hidden", text_overflow="ellipsis",
         white_space="nowrap",
         **props,
     )
@@ -134,9 +130,7 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
                     item.recent_failures > 0,
                     rx.text(
                         item.recent_failures.to_string() + " of the last 10 failed",
-                        size="1",
-                        color=rx.color("red", 11),
-                        white_space="nowrap",
+                        size="1", color=rx.color("red", 11), white_space="nowrap",
                     ),
                 ),
             ),
@@ -144,11 +138,8 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
                 item.last_run_id > 0,
                 action_link(
                     item.last_counts,
-                    on_click=S.open_run(item.last_run_id),
-                    size="1",
-                    color_scheme="gray",
-                    style=NUMERIC,
-                    title="Open this run",
+                    on_click=S.open_run(item.last_run_id), size="1", color_scheme="gray",
+                    style=NUMERIC, title="Open this run",
                 ),
                 muted(item.last_counts),
             ),
@@ -170,9 +161,7 @@ def _actions(item: BrandItem) -> rx.Component:
         "refresh-cw",
         on_click=S.run_now(item.code),
         loading=S.in_flight.contains(item.code) | item.running,
-        variant="soft",
-        size="1",
-        aria_label="Run " + item.name + " now",
+        variant="soft", size="1", aria_label="Run " + item.name + " now",
     )
     menu = row_menu(
         "More for " + item.name,
@@ -202,8 +191,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
         cell(when(item.next_run, item.next_run_exact), data_testid="next-run"),
         _last_run_cell(item),
         _actions(item),
-        data_testid="sync-row",
-        data_brand=item.code,
+        data_testid="sync-row", data_brand=item.code,
     )
 
 
@@ -215,9 +203,7 @@ def _legend() -> rx.Component:
         key("green", "Fresh", "synced within its interval"),
         key("amber", "Late", "a run is overdue"),
         key("red", "Stale", "no success for two intervals, or never"),
-        spacing="4",
-        wrap="wrap",
-        aria_label="What the colours mean",
+        spacing="4", wrap="wrap", aria_label="What the colours mean",
     )
 
 
@@ -233,8 +219,7 @@ def _connectors() -> rx.Component:
                 "",
                 widths={"Brand and feed": "30%", "": "150px"},
             ),
-            body=rx.foreach(S.brands, _brand_row),
-            test_id="syncs-table",
+            body=rx.foreach(S.brands, _brand_row), test_id="syncs-table",
         ),
         _legend(),
     )
@@ -261,9 +246,7 @@ def _run_row(item: RunItem) -> rx.Component:
         cell(
             action_link(
                 "#" + item.id.to_string(),
-                on_click=S.open_run(item.id),
-                size="2",
-                style=NUMERIC,
+                on_click=S.open_run(item.id), size="2", style=NUMERIC,
             )
         ),
         cell(rx.text(item.brand, size="2", weight="medium")),
@@ -301,10 +284,7 @@ def _run_row(item: RunItem) -> rx.Component:
                 item.error_count > 0,
                 rx.button(
                     item.error_count.to_string() + " errors",
-                    on_click=S.open_run(item.id),
-                    color_scheme="red",
-                    variant="ghost",
-                    size="1",
+                    on_click=S.open_run(item.id), color_scheme="red", variant="ghost", size="1",
                 ),
                 muted("—"),
             ),
@@ -322,9 +302,7 @@ def _runs_filter() -> rx.Component:
             rx.select.separator(),
             rx.foreach(S.brand_choices, lambda c: rx.select.item(c[1], value=c[0])),
         ),
-        value=S.brand_filter,
-        on_change=S.filter_brand,
-        size="2",
+        value=S.brand_filter, on_change=S.filter_brand, size="2",
     )
 
 
@@ -333,12 +311,8 @@ def _runs_pager() -> rx.Component:
         (S.runs_page > 1) | S.runs_more,
         newer_older(
             muted("Page " + S.runs_page.to_string(), style=NUMERIC),
-            on_newer=S.newer_runs,
-            newer_off=S.runs_page <= 1,
-            on_older=S.older_runs,
-            older_off=~S.runs_more,
-            as_="nav",
-            aria_label="Pages of runs",
+            on_newer=S.newer_runs, newer_off=S.runs_page <= 1, on_older=S.older_runs,
+            older_off=~S.runs_more, as_="nav", aria_label="Pages of runs",
         ),
     )
 
@@ -349,9 +323,7 @@ def _runs() -> rx.Component:
             rx.heading("Recent runs", as_="h2", size="4"),
             rx.spacer(),
             rx.cond(~S.scoped, _runs_filter()),
-            align="center",
-            width="100%",
-            padding_top="12px",
+            align="center", width="100%", padding_top="12px",
         ),
         list_view(
             columns=[
@@ -368,10 +340,7 @@ def _runs() -> rx.Component:
                     widths={"Run": "64px", "What happened": "40%"},
                 ),
             ],
-            rows=S.runs,
-            row=_run_row,
-            loaded=S.loaded,
-            error=rx.Var.create(""),
+            rows=S.runs, row=_run_row, loaded=S.loaded, error=rx.Var.create(""),
             empty=empty_state(
                 "history",
                 "No runs yet",
@@ -413,8 +382,7 @@ def _run_dialog() -> rx.Component:
                 scrolling(
                     table(
                         *headers("Where", "SKU", "Location", "Problem"),
-                        body=rx.foreach(S.run_samples, _sample_row),
-                        test_id="run-samples",
+                        body=rx.foreach(S.run_samples, _sample_row), test_id="run-samples",
                     ),
                     "360px",
                 ),
@@ -427,9 +395,7 @@ def _run_dialog() -> rx.Component:
         description=rx.dialog.description(
             S.run_summary, size="2", color_scheme="gray", margin_bottom="12px"
         ),
-        footer=dialog_footer(close_button("Close")),
-        width="820px",
-        test_id="run-dialog",
+        footer=dialog_footer(close_button("Close")), width="820px", test_id="run-dialog",
     )
 
 
@@ -438,22 +404,15 @@ def _schedule_dialog() -> rx.Component:
         text_field(
             "Every",
             "sync-every",
-            name="every",
-            default_value=S.form_every,
-            key=S.target_code,
-            required=True,
-            auto_focus=True,
-            auto_complete="off",
-            placeholder="15m",
+            name="every", default_value=S.form_every, key=S.target_code, required=True,
+            auto_focus=True, auto_complete="off", placeholder="15m",
             hint="Like 45s, 15m, 1h or 1h30m (from 5 s to 7 days).",
         ),
         select_field(
             "When the brand and Rackroom disagree",
             "sync-policy",
             POLICY_CHOICES,
-            name="policy",
-            value=S.form_policy,
-            on_change=S.set_form_policy,
+            name="policy", value=S.form_policy, on_change=S.set_form_policy,
             hint="Newest wins: the later change (feed timestamp or our correction) stands. "
             "Platform corrections win: the brand is the authority, except for counts "
             "corrected here after its last update.",
@@ -461,9 +420,7 @@ def _schedule_dialog() -> rx.Component:
         title="Schedule of " + S.target_label,
         description="How often the brand's feed is read, and whose number wins a conflict.",
         **dialog_wiring(S, "schedule"),
-        on_submit=S.save_schedule,
-        submit_label="Save schedule",
-        test_id="schedule-dialog",
+        on_submit=S.save_schedule, submit_label="Save schedule", test_id="schedule-dialog",
     )
 
 
@@ -481,7 +438,7 @@ def _vendor_empty() -> rx.Component:
 
 def _content() -> rx.Component:
     return column(
-        load_error(S.load_error),
+        notice(S.load_error),
         rx.hstack(
             rx.cond(
                 S.brands.length() > 0,
@@ -519,17 +476,12 @@ def _content() -> rx.Component:
 @page(
     routes.SYNCS,
     TITLE,
-    perm="syncs.read",
-    load=S.load,
-    nav=Nav("Syncs", "refresh-cw"),
+    perm="syncs.read", load=S.load, nav=Nav("Syncs", "refresh-cw"),
     description="Brand stock feeds: how current each brand is, and what every run did.",
     action=lambda: button(
         "Refresh",
         "rotate-cw",
-        on_click=S.refresh,
-        variant="soft",
-        size="2",
-        icon_size=15,
+        on_click=S.refresh, variant="soft", size="2", icon_size=15,
     ),
 )
 def syncs_page() -> rx.Component:

@@ -33,9 +33,7 @@ def _tab(tab: StatusTab) -> rx.Component:
     return rx.link(
         rx.text(tab.label, as_="span"),
         rx.text(tab.count, as_="span", style=NUMERIC, color=rx.color("gray", 10)),
-        href=tab.href,
-        underline="none",
-        aria_current=rx.cond(active, "page", None),
+        href=tab.href, underline="none", aria_current=rx.cond(active, "page", None),
         style={
             "display": "inline-flex",
             "gap": "6px",
@@ -86,10 +84,7 @@ def _list() -> rx.Component:
                 right=("Units",),
             ),
         ],
-        rows=S.transfers,
-        row=_row,
-        loaded=S.loaded,
-        error=S.load_error,
+        rows=S.transfers, row=_row, loaded=S.loaded, error=S.load_error,
         empty=empty_state(
             "arrow-left-right",
             rx.cond(S.status_filter == "all", "No transfers yet", "No transfers in this state"),
@@ -100,8 +95,7 @@ def _list() -> rx.Component:
                 rx.link("Show all transfers", href=routes.TRANSFERS, size="2", weight="medium"),
             ),
         ),
-        test_id="transfers-table",
-        paging=S,
+        test_id="transfers-table", paging=S,
     )
 
 
@@ -116,9 +110,7 @@ def _actions() -> rx.Component:
             button(
                 "New transfer",
                 "plus",
-                on_click=NewTransferState.open_create,
-                size="2",
-                icon_size=15,
+                on_click=NewTransferState.open_create, size="2", icon_size=15,
             ),
         ),
         spacing="2",
@@ -128,8 +120,7 @@ def _actions() -> rx.Component:
 @page(
     routes.TRANSFERS,
     "Transfers",
-    perm="transfers.read",
-    load=S.load,
+    perm="transfers.read", load=S.load,
     nav=Nav("Transfers", "arrow-left-right", count="transfers"),
     description="Stock moving between warehouses and stores, with every step on record.",
     action=_actions,
@@ -147,8 +138,7 @@ def transfers_page() -> rx.Component:
                 S.loaded,
                 live_badge(S.live_label, "the list updates by itself when a transfer changes."),
             ),
-            width="100%",
-            gap="3",
+            width="100%", gap="3",
         ),
         _list(),
         new_transfer_dialog(),

@@ -23,8 +23,7 @@ def staff_only(*content: rx.Component) -> rx.Component:
                 "Stock page.",
                 rx.link("Back to the overview", href="/", size="2", weight="medium"),
             ),
-            data_testid="no-access",
-            width="100%",
+            data_testid="no-access", width="100%",
         ),
         column(*content, gap="4"),
     )
@@ -37,6 +36,5 @@ def status_badge(label: rx.Var, color: rx.Var, **props) -> rx.Component:
 def back_to_list() -> rx.Component:
     return rx.link(
         rx.hstack(rx.icon("arrow-left", size=14), "All transfers", spacing="1"),
-        href=routes.TRANSFERS,
-        size="2",
+        href=routes.TRANSFERS, size="2",
     )

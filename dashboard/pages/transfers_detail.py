@@ -14,13 +14,12 @@ from dashboard.components.admin import (
     form_dialog,
     form_error,
     headers,
-    load_error,
     muted,
     number_cell,
     table,
     text_field,
 )
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import app_shell, gate
 from dashboard.components.live import live_badge
@@ -35,8 +34,7 @@ _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("g
 def _available(line: LineItem) -> rx.Component:
     return rx.table.cell(
         line.source_available,
-        justify="end",
-        style=NUMERIC,
+        justify="end", style=NUMERIC,
         color=rx.cond(line.short_of_stock, rx.color("red", 11), None),
         title=rx.cond(line.short_of_stock, "Less available than the line needs", ""),
     )
@@ -55,20 +53,15 @@ def _line_row(line: LineItem) -> rx.Component:
         number_cell(line.received),
         number_cell(line.short),
         number_cell(line.damaged),
-        data_testid="transfer-line",
-        data_sku=line.sku,
+        data_testid="transfer-line", data_sku=line.sku,
     )
 
 
 def _event(item: EventItem) -> rx.Component:
     return rx.hstack(
         rx.box(
-            width="10px",
-            height="10px",
-            border_radius="50%",
-            background=rx.color(item.color, 9),
-            margin_top="5px",
-            flex_shrink="0",
+            width="10px", height="10px", border_radius="50%", background=rx.color(item.color, 9),
+            margin_top="5px", flex_shrink="0",
         ),
         rx.vstack(
             rx.text(item.label, size="2", weight="bold"),
@@ -76,15 +69,12 @@ def _event(item: EventItem) -> rx.Component:
                 item.actor,
                 " · ",
                 rx.el.span(item.when, title=item.exact),
-                size="1",
-                color_scheme="gray",
+                size="1", color_scheme="gray",
             ),
             rx.cond(item.note != "", rx.text(item.note, size="1")),
             spacing="0",
         ),
-        spacing="3",
-        align="start",
-        data_testid="timeline-entry",
+        spacing="3", align="start", data_testid="timeline-entry",
     )
 
 
@@ -114,9 +104,7 @@ def _actions() -> rx.Component:
                 "Cancel transfer", on_click=D.confirm_cancel, variant="soft", color_scheme="red"
             ),
         ),
-        spacing="2",
-        wrap="wrap",
-        data_testid="transfer-actions",
+        spacing="2", wrap="wrap", data_testid="transfer-actions",
     )
 
 
@@ -125,11 +113,7 @@ def _receive_line(line: LineItem) -> rx.Component:
         return rx.input(
             name=name + "-" + line.variant_id.to_string(),
             default_value=value.to_string() if isinstance(value, rx.Var) else str(value),
-            type="number",
-            min="0",
-            aria_label=label + " " + line.sku,
-            width="72px",
-            size="1",
+            type="number", min="0", aria_label=label + " " + line.sku, width="72px", size="1",
             style=NUMERIC,
         )
 
@@ -147,8 +131,7 @@ def _receive_line(line: LineItem) -> rx.Component:
             cell(number("received", line.outstanding, "Received")),
             cell(number("short", 0, "Short")),
             cell(number("damaged", 0, "Damaged")),
-            data_testid="receipt-line",
-            data_sku=line.sku,
+            data_testid="receipt-line", data_sku=line.sku,
         ),
     )
 
@@ -160,8 +143,7 @@ def _receive_dialog() -> rx.Component:
                 rx.table.row(*headers("SKU", "Received", "Short", "Damaged"))
             ),
             rx.table.body(rx.foreach(D.lines, _receive_line)),
-            size="1",
-            width="100%",
+            size="1", width="100%",
         ),
         rx.el.label(
             inline(
@@ -172,16 +154,13 @@ def _receive_dialog() -> rx.Component:
         text_field(
             "Note",
             "receipt-note",
-            name="note",
-            auto_complete="off",
+            name="note", auto_complete="off",
         ),
         title="Book the receipt",
         description="Per line: good units go on hand, damaged ones are written off, short "
         "ones leave incoming. Unbooked units count as short unless you keep it in transit.",
         **dialog_wiring(D, "receive"),
-        on_submit=D.receive,
-        submit_label="Book receipt",
-        test_id="receive-dialog",
+        on_submit=D.receive, submit_label="Book receipt", test_id="receive-dialog",
     )
 
 
@@ -204,12 +183,9 @@ def _ship_dialog() -> rx.Component:
             rx.box(
                 table(
                     *headers("SKU", "Variant", "Ships", "At source", right=("Ships", "At source")),
-                    body=rx.foreach(D.lines, _ship_line),
-                    test_id="ship-lines",
+                    body=rx.foreach(D.lines, _ship_line), test_id="ship-lines",
                 ),
-                max_height="260px",
-                overflow_y="auto",
-                margin_bottom="12px",
+                max_height="260px", overflow_y="auto", margin_bottom="12px",
             ),
             rx.cond(
                 D.short_lines > 0,
@@ -217,25 +193,18 @@ def _ship_dialog() -> rx.Component:
                     D.short_lines.to_string()
                     + " line(s) ask for more than the source has now: shipping will be "
                     "refused until the stock is there.",
-                    icon="triangle-alert",
-                    color_scheme="amber",
-                    size="1",
-                    margin_bottom="8px",
+                    icon="triangle-alert", color_scheme="amber", size="1", margin_bottom="8px",
                 ),
             ),
             form_error(D.form_error),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Not yet", variant="soft", color_scheme="gray")),
                 rx.button("Ship " + D.total_units, on_click=D.ship, loading=D.saving),
-                justify="end",
-                spacing="2",
-                padding_top="12px",
+                justify="end", spacing="2", padding_top="12px",
             ),
-            max_width="560px",
-            data_testid="ship-dialog",
+            max_width="560px", data_testid="ship-dialog",
         ),
-        open=D.dialog == "ship",
-        on_open_change=D.on_dialog_change,
+        open=D.dialog == "ship", on_open_change=D.on_dialog_change,
     )
 
 
@@ -246,8 +215,7 @@ def _cancel_dialog() -> rx.Component:
         "cancelled.",
         confirm_label="Cancel transfer",
         **dialog_wiring(D, "cancel"),
-        on_confirm=D.cancel,
-        test_id="cancel-dialog",
+        on_confirm=D.cancel, test_id="cancel-dialog",
     )
 
 
@@ -259,8 +227,7 @@ def _summary_card() -> rx.Component:
                 rx.text(D.next_step, size="2", color_scheme="gray"),
                 rx.spacer(),
                 live_badge(D.live_label, "steps taken elsewhere show here by themselves."),
-                width="100%",
-                gap="3",
+                width="100%", gap="3",
             ),
             rx.grid(
                 _fact("From", D.source),
@@ -269,9 +236,7 @@ def _summary_card() -> rx.Component:
                 _fact("Drafted by", D.created_by),
                 _fact("Submitted by", D.requested_by),
                 _fact("Approved by", D.approved_by),
-                columns="3",
-                spacing="4",
-                width="100%",
+                columns="3", spacing="4", width="100%",
             ),
             rx.cond(D.note != "", rx.text(D.note, size="2")),
             _actions(),
@@ -302,24 +267,19 @@ def _detail() -> rx.Component:
                             "Damaged",
                             right=("Qty", "Available at source", "Received", "Short", "Damaged"),
                         ),
-                        body=rx.foreach(D.lines, _line_row),
-                        test_id="lines-table",
+                        body=rx.foreach(D.lines, _line_row), test_id="lines-table",
                     ),
-                    overflow_x="auto",
-                    gap="2",
+                    overflow_x="auto", gap="2",
                 ),
                 column(
                     rx.heading("Timeline", as_="h2", size="3"),
                     rx.card(
                         rx.vstack(rx.foreach(D.timeline, _event), spacing="3"),
-                        width="100%",
-                        data_testid="timeline",
+                        width="100%", data_testid="timeline",
                     ),
                     gap="2",
                 ),
-                columns="minmax(0, 3fr) minmax(220px, 1fr)",
-                spacing="5",
-                width="100%",
+                columns="minmax(0, 3fr) minmax(220px, 1fr)", spacing="5", width="100%",
             ),
             _ship_dialog(),
             _receive_dialog(),
@@ -336,7 +296,7 @@ def transfer_detail_page() -> rx.Component:
     return app_shell(
         gate(
             "transfers.read",
-            column(back_to_list(), load_error(D.load_error), _detail(), gap="4"),
+            column(back_to_list(), notice(D.load_error), _detail(), gap="4"),
         ),
         title=D.title,  # type: ignore[arg-type]  # a Var renders like the text
         route=routes.TRANSFERS,

@@ -68,9 +68,7 @@ def _sheet() -> rx.Component:
             rx.el.p("Picked by ____________________"),
             rx.el.p("Checked by ____________________"),
             rx.el.p("Date __________"),
-            spacing="6",
-            padding_top="40px",
-            font_size="14px",
+            spacing="6", padding_top="40px", font_size="14px",
         ),
     )
 
@@ -96,12 +94,10 @@ def pick_list_page() -> rx.Component:
                     button(
                         "Print",
                         "printer",
-                        on_click=rx.call_script("window.print()"),
-                        disabled=~found,
+                        on_click=rx.call_script("window.print()"), disabled=~found,
                     ),
                 ),
-                style=_PRINT_HIDDEN,
-                padding_bottom="16px",
+                style=_PRINT_HIDDEN, padding_bottom="16px",
             ),
             rx.el.h1(
                 rx.cond(
@@ -115,13 +111,8 @@ def pick_list_page() -> rx.Component:
                 "transfers.read",
                 rx.cond(found, _sheet(), rx.el.p(P.load_error, data_testid="pick-error")),
             ),
-            background="white",
-            color="black",
-            min_height="100vh",
-            padding="32px 40px",
-            max_width="1000px",
-            margin_x="auto",
-            class_name="pick-list",
+            background="white", color="black", min_height="100vh", padding="32px 40px",
+            max_width="1000px", margin_x="auto", class_name="pick-list",
         ),
         rx.center(rx.spinner(size="3"), height="100vh"),
     )

@@ -10,12 +10,11 @@ from dashboard.components.admin import (
     MONO,
     cell,
     headers,
-    load_error,
     muted,
     number_cell,
     table,
 )
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, empty_state
 from dashboard.pages.transfers_common import back_to_list
 from dashboard.registry import page
@@ -48,8 +47,7 @@ def _group(group: RouteGroup) -> rx.Component:
                 rx.checkbox(
                     checked=group.selected,
                     on_change=lambda on: G.toggle_route(group.key, on),
-                    disabled=~G.can_create,
-                    aria_label="Draft " + group.route,
+                    disabled=~G.can_create, aria_label="Draft " + group.route,
                 ),
                 rx.heading(group.route, as_="h2", size="3", style=NUMERIC),
                 muted(group.summary, size="2"),
@@ -71,16 +69,12 @@ def _group(group: RouteGroup) -> rx.Component:
                             "Cover at destination",
                         ),
                     ),
-                    body=rx.foreach(group.moves, _move_row),
-                    test_id="moves-table",
+                    body=rx.foreach(group.moves, _move_row), test_id="moves-table",
                 ),
-                overflow_x="auto",
-                width="100%",
+                overflow_x="auto", width="100%",
             ),
         ),
-        width="100%",
-        data_testid="route-group",
-        data_route=group.route,
+        width="100%", data_testid="route-group", data_route=group.route,
     )
 
 
@@ -91,8 +85,7 @@ def _toolbar() -> rx.Component:
             rx.select.content(
                 rx.foreach(G.brands, lambda c: rx.select.item(c.label, value=c.value))
             ),
-            value=G.brand,
-            on_change=G.pick_brand,
+            value=G.brand, on_change=G.pick_brand,
         ),
         inline(
             muted("Moves of at least", size="2", white_space="nowrap"),
@@ -104,8 +97,7 @@ def _toolbar() -> rx.Component:
                         for n in MIN_CHOICES
                     ]
                 ),
-                value=G.min_qty,
-                on_change=G.set_min,
+                value=G.min_qty, on_change=G.set_min,
             ),
         ),
         rx.spacer(),
@@ -115,16 +107,11 @@ def _toolbar() -> rx.Component:
             button(
                 G.draft_label,
                 "file-plus",
-                on_click=G.create_drafts,
-                loading=G.saving,
-                disabled=G.selected_count == 0,
-                data_testid="draft-routes",
-                icon_size=15,
+                on_click=G.create_drafts, loading=G.saving, disabled=G.selected_count == 0,
+                data_testid="draft-routes", icon_size=15,
             ),
         ),
-        width="100%",
-        wrap="wrap",
-        gap="3",
+        width="100%", wrap="wrap", gap="3",
     )
 
 
@@ -150,8 +137,7 @@ def _empty() -> rx.Component:
                         "Every size of this brand has enough cover where it sells, or no "
                         "warehouse has stock to spare.",
                     ),
-                    size="2",
-                    color_scheme="gray",
+                    size="2", color_scheme="gray",
                 ),
             ),
             rx.center(rx.spinner(size="3"), padding_y="48px"),
@@ -162,9 +148,7 @@ def _empty() -> rx.Component:
 @page(
     routes.TRANSFER_SUGGESTIONS,
     "Suggested transfers",
-    perm="transfers.read",
-    load=G.load,
-    section=routes.TRANSFERS,
+    perm="transfers.read", load=G.load, section=routes.TRANSFERS,
     description="Moves from warehouses where a size sells slowly to where it sells fast "
     "and is short, with the weeks of cover before → after. Tick a route to draft it.",
 )
@@ -172,7 +156,7 @@ def suggestions_page() -> rx.Component:
     return column(
         back_to_list(),
         _toolbar(),
-        load_error(G.load_error),
+        notice(G.load_error),
         rx.cond(
             G.groups.length() > 0,
             column(rx.foreach(G.groups, _group), gap="4"),
