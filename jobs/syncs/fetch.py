@@ -5,7 +5,7 @@
 - Network errors and 5xx answers are retried with exponential backoff and jitter
   (a random share of the growing delay, so many brands failing together do not
   retry in lockstep); other 4xx answers are not (they will not get better).
-- 429 waits as long as Retry-After says (seconds or an HTTP date), if that fits in
+- 429, and 503 with a Retry-After, wait as long as it says (seconds or an HTTP date), if that fits in
   the run's time; without the header it backs off like a 5xx.
 - Bodies are streamed and abandoned past a byte limit (after decompression, so a
   small gzip bomb is bounded too); a Content-Length over the limit is refused first.
@@ -187,8 +187,8 @@ class Fetcher:
                 if attempt < self.limits.max_attempts:
                     self._wait(self.backoff(attempt), url, f"retrying {what}")
                 continue
-            if status == 429:
-                last_problem = "429 Too Many Requests"
+            if status == 429 or (status == 503 and retry_after is not None):
+                last_problem = f"{status} {_reason(status)}"
                 if attempt == self.limits.max_attempts:
                     break
                 if retry_after is None:
@@ -197,7 +197,7 @@ class Fetcher:
                 if retry_after > self.limits.max_retry_after or retry_after >= self.remaining():
                     raise FetchFailed(
                         "fetch",
-                        f"The brand asked to wait {retry_after:g}s (429 Retry-After) before "
+                        f"The brand asked to wait {retry_after:g}s ({status} Retry-After) before "
                         f"{what}; that is past this run's limit, the next run will try again.",
                         url=url,
                     )
