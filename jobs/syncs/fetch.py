@@ -5,8 +5,8 @@
 - Network errors and 5xx answers are retried with exponential backoff and jitter
   (a random share of the growing delay, so many brands failing together do not
   retry in lockstep); other 4xx answers are not (they will not get better).
-- 429, and 503 with a Retry-After, wait as long as it says (seconds or an HTTP date), if that fits in
-  the run's time; without the header it backs off like a 5xx.
+- 429, and 503 with a Retry-After, wait as long as it says (seconds or an HTTP
+  date), if that fits in the run's time; without the header they back off like a 5xx.
 - Bodies are streamed and abandoned past a byte limit (after decompression, so a
   small gzip bomb is bounded too); a Content-Length over the limit is refused first.
 - Redirects are not followed: a moved feed is a configuration change to make, and
