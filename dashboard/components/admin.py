@@ -176,8 +176,7 @@ def form_dialog(
     return rx.dialog.root(
         rx.dialog.content(
             *_heading(rx.dialog, title, description, "16px"),
-            form,
-            max_width=max_width, data_testid=test_id,
+            form, max_width=max_width, data_testid=test_id,
         ),
         open=open, on_open_change=on_open_change,
     )
@@ -228,7 +227,8 @@ def secret_dialog(
         rx.dialog.content(
             *_heading(rx.dialog, title, description, "14px"),
             rx.callout(
-                warning, icon="triangle-alert", color_scheme="amber", size="1", margin_bottom="12px"
+                warning, icon="triangle-alert", color_scheme="amber", size="1",
+                margin_bottom="12px",
             ),
             copy_box(secret, test_id="secret-value"),
             _buttons(rx.dialog.close(rx.button(done_label)), gap="18px"),
@@ -248,8 +248,7 @@ def copy_box(value: rx.Var, *, test_id: str, label: str = "") -> rx.Component:
             word_break="break-all", user_select="all",
         ),
         button(
-            "Copy",
-            "copy",
+            "Copy", "copy",
             on_click=[
                 rx.set_clipboard(value),
                 rx.toast.success(f"{label} copied" if label else "Copied to the clipboard",

@@ -58,10 +58,8 @@ def brand_or_all(brand: rx.Var) -> rx.Component:
 def brand_field(state: Any, id: str, hint: str, **props: Any) -> rx.Component:
     """The brand picker of a `SecretDialog` state's dialogs."""
     return select_field(
-        "Brand",
-        id,
-        state.brands,
-        name="brand", value=state.form_brand, on_change=state.set_form_brand, hint=hint,
+        "Brand", id, state.brands, name="brand", value=state.form_brand,
+        on_change=state.set_form_brand, hint=hint,
         **props,
     )
 

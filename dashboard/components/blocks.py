@@ -39,6 +39,7 @@ def notice(
         props["data_testid"] = test_id
     props.setdefault("width", "100%")
     callout = rx.callout(
-        message, icon=icon or _TONE_ICONS.get(tone, "info"), color_scheme=tone, size=size, **props
+        message, icon=icon or _TONE_ICONS.get(tone, "info"), color_scheme=tone, size=size,
+        **props,
     )
     return rx.cond(message != "", callout) if isinstance(message, rx.Var) else callout

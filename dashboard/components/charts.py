@@ -76,7 +76,7 @@ def data_table(view: rx.Var, *, test_id: str) -> rx.Component:
                     rx.foreach(
                         view.columns,
                         lambda name, i: rx.table.column_header_cell(
-                            name, style=HEADER, text_align=view.align[i]
+                            name, style=HEADER, text_align=view.align[i],
                         ),
                     )
                 )
@@ -88,8 +88,8 @@ def data_table(view: rx.Var, *, test_id: str) -> rx.Component:
                         rx.foreach(
                             row,
                             lambda value, i: rx.table.cell(
-                                value,
-                                text_align=view.align[i], white_space="nowrap", style=NUMERIC,
+                                value, text_align=view.align[i], white_space="nowrap",
+                                style=NUMERIC,
                             ),
                         ),
                         data_testid=f"{test_id}-row",
@@ -130,13 +130,12 @@ def table_pager(
         rx.cond(
             view.total_rows > 0,
             rx.text(
-                view.range_label,
-                size="1", color_scheme="gray", style=NUMERIC, data_testid=f"{test_id}-range",
+                view.range_label, size="1", color_scheme="gray", style=NUMERIC,
+                data_testid=f"{test_id}-range",
             ),
         ),
         rx.spacer(),
-        buttons,
-        width="100%",
+        buttons, width="100%",
     )
 
 
@@ -156,10 +155,8 @@ def chart_card(
     switch, per-chart controls and a CSV export of the whole table."""
     export = (
         button(
-            "CSV",
-            "download",
-            on_click=on_export(view.key), variant="soft", color_scheme="gray", size="1",
-            title="Download the whole table as CSV",
+            "CSV", "download", on_click=on_export(view.key), variant="soft", color_scheme="gray",
+            size="1", title="Download the whole table as CSV",
             aria_label="Download " + view.title + " as CSV",
         )
         if on_export is not None
@@ -189,8 +186,7 @@ def chart_card(
     if table_only:
         body = column(
             rx.hstack(heading, export, align="start", spacing="3", width="100%"),
-            options,
-            table_view,
+            options, table_view,
         )
     else:
         body = rx.tabs.root(
@@ -202,8 +198,7 @@ def chart_card(
                         rx.tabs.trigger("Table", value="table"),
                         size="1",
                     ),
-                    export,
-                    align="start", spacing="3", width="100%",
+                    export, align="start", spacing="3", width="100%",
                 ),
                 options,
                 rx.tabs.content(

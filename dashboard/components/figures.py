@@ -24,8 +24,7 @@ def stat_card(
             rx.text(label, size="2", color_scheme="gray", weight="medium"),
             rx.skeleton(
                 rx.text(
-                    value,
-                    size="7", weight="bold", color=color, style=NUMERIC,
+                    value, size="7", weight="bold", color=color, style=NUMERIC,
                     data_testid=test_id or None,
                 ),
                 loading=loading,
@@ -87,7 +86,9 @@ def empty_state(icon: str, title: str, *body: rx.Component | str) -> rx.Componen
 def stat_grid(*cards: rx.Component) -> rx.Component:
     """A row of up to five stat cards (two a row on a phone, three on a tablet)."""
     return rx.grid(
-        *cards, columns=rx.breakpoints(initial="2", sm="3", md="5"), spacing="3", width="100%"
+        *cards,
+        columns=rx.breakpoints(initial="2", sm="3", md="5"),
+        spacing="3", width="100%",
     )
 
 

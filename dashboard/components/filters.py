@@ -42,9 +42,8 @@ def clear_filters(state: Any, size: str = "2") -> rx.Component:
     return rx.cond(
         state.filtered,
         button(
-            "Clear filters",
-            "x",
-            on_click=state.clear_filters, variant="ghost", color_scheme="gray", size=size,
+            "Clear filters", "x", on_click=state.clear_filters, variant="ghost",
+            color_scheme="gray", size=size,
         ),
     )
 
@@ -55,9 +54,7 @@ def filtered_empty(state: Any, title: str, hint: str, empty: rx.Component) -> rx
     return rx.cond(
         state.filtered,
         empty_state(
-            "search-x",
-            title,
-            hint,
+            "search-x", title, hint,
             rx.button("Clear filters", on_click=state.clear_filters, variant="soft", size="2"),
         ),
         empty,

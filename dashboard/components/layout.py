@@ -122,8 +122,7 @@ def sidebar(active_route: str) -> rx.Component:
                     _any_allowed(nav_pages("admin")),
                     column(
                         rx.text(
-                            "Admin",
-                            size="1", weight="medium", color=rx.color("gray", 10),
+                            "Admin", size="1", weight="medium", color=rx.color("gray", 10),
                             padding_x="10px", padding_top="14px", padding_bottom="2px",
                             class_name="nav-label",
                         ),
@@ -168,14 +167,13 @@ def top_bar() -> rx.Component:
         inline(
             rx.text(AuthState.user_name, size="2", weight="medium", data_testid="user-name"),
             rx.badge(
-                AuthState.user_role,
-                variant="soft", size="1", text_transform="capitalize", data_testid="user-role",
+                AuthState.user_role, variant="soft", size="1", text_transform="capitalize",
+                data_testid="user-role",
             ),
         ),
         button(
-            "Log out",
-            "log-out",
-            on_click=AuthState.log_out, variant="ghost", color_scheme="gray", size="2",
+            "Log out", "log-out", on_click=AuthState.log_out, variant="ghost", color_scheme="gray",
+            size="2",
         ),
         height=TOP_BAR_HEIGHT, padding_x="24px", width="100%",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
@@ -198,8 +196,7 @@ def page_header(
             spacing="1",
         ),
         rx.spacer(),
-        action,
-        align="end", width="100%", padding_bottom="20px",
+        action, align="end", width="100%", padding_bottom="20px",
     )
 
 

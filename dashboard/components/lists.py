@@ -103,10 +103,10 @@ def list_view(
                 pager(paging) if paging is not None else rx.fragment(),
             ),
             rx.cond(
-                loaded,
-                empty,
+                loaded, empty,
                 rx.center(
-                    rx.spinner(size="3"), padding_y="48px", width="100%", aria_busy="true"
+                    rx.spinner(size="3"),
+                    padding_y="48px", width="100%", aria_busy="true",
                 ),
             ),
         ),
@@ -130,7 +130,8 @@ def newer_older(
         glyph = rx.icon(icon, size=icon_size)
         parts = [glyph, word] if first else [word, glyph]
         return rx.button(
-            *parts, on_click=on_click, disabled=off, variant="soft", color_scheme="gray", size="1"
+            *parts,
+            on_click=on_click, disabled=off, variant="soft", color_scheme="gray", size="1",
         )
 
     return inline(

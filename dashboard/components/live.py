@@ -12,7 +12,6 @@ def live_badge(label: rx.Var[str] | str, what: str, *, test_id: str = "live") ->
     what updates by itself ("rows update by themselves when stock changes elsewhere")."""
     return rx.badge(
         rx.box(width="6px", height="6px", border_radius="50%", background=rx.color("grass", 9)),
-        "Live",
-        color_scheme="grass", variant="soft", size="1", title=label + " — " + what,
+        "Live", color_scheme="grass", variant="soft", size="1", title=label + " — " + what,
         data_testid=test_id,
     )

@@ -56,9 +56,8 @@ def _row(item: ApiKeyItem) -> rx.Component:
             rx.cond(
                 item.live,
                 rx.button(
-                    "Revoke",
-                    on_click=S.confirm_revoke(item.id), variant="ghost", color_scheme="red",
-                    size="1", aria_label="Revoke " + item.name,
+                    "Revoke", on_click=S.confirm_revoke(item.id), variant="ghost",
+                    color_scheme="red", size="1", aria_label="Revoke " + item.name,
                 ),
             ),
             justify="end",
@@ -75,8 +74,7 @@ def _list() -> rx.Component:
         note="Only the first characters of each key are kept in the clear; "
         "a lost key cannot be shown again, only revoked and replaced.",
         empty=empty_state(
-            "key-round",
-            "No API keys yet",
+            "key-round", "No API keys yet",
             "Storefronts and brand systems call the REST API with a key. Create one "
             "with New API key and give it only the scopes it needs.",
         ),
@@ -98,10 +96,8 @@ def _scope_option(value: str, description: str) -> rx.Component:
 def _create_dialog() -> rx.Component:
     return ui.form_dialog(
         ui.text_field(
-            "Name",
-            "new-key-name",
-            name="name", required=True, auto_focus=True, auto_complete="off",
-            placeholder="shopify-storefront", max_length=100,
+            "Name", "new-key-name", name="name", required=True, auto_focus=True,
+            auto_complete="off", placeholder="shopify-storefront", max_length=100,
             hint="Who uses it; shown as the actor of every change it makes.",
         ),
         rx.el.fieldset(
@@ -113,22 +109,18 @@ def _create_dialog() -> rx.Component:
             style={"border": "none", "padding": "0", "margin": "0"},
         ),
         lists.brand_field(
-            S,
-            "new-key-brand",
+            S, "new-key-brand",
             "A key bound to a brand can only read and change that brand's SKUs.",
         ),
         rx.hstack(
             ui.text_field(
-                "Rate",
-                "new-key-rate",
-                name="rate", placeholder="20/s", auto_complete="off", max_length=20,
+                "Rate", "new-key-rate", name="rate", placeholder="20/s", auto_complete="off",
+                max_length=20,
                 hint="Requests refilled per second (50/s) or minute (600/m).",
             ),
             ui.text_field(
-                "Burst",
-                "new-key-burst",
-                name="burst", placeholder="40", auto_complete="off", input_mode="numeric",
-                max_length=6, hint="Requests it may make at once.",
+                "Burst", "new-key-burst", name="burst", placeholder="40", auto_complete="off",
+                input_mode="numeric", max_length=6, hint="Requests it may make at once.",
             ),
             spacing="3", width="100%",
         ),
@@ -143,15 +135,12 @@ def _dialogs() -> rx.Component:
     return rx.fragment(
         _create_dialog(),
         lists.secret_reveal(
-            S,
-            title="Store this key now",
+            S, title="Store this key now",
             warning="This is the only time Rackroom shows this key. Only a hash is stored; "
             "if it is lost, revoke it and create a new one.",
         ),
         ui.target_confirm(
-            S,
-            "revoke",
-            "Revoke",
+            S, "revoke", "Revoke",
             description="Every request with this key is refused from now on. Clients using "
             "it stop working until they get a new key. This cannot be undone.",
             on_confirm=S.revoke_key, test_id="revoke-dialog", confirm_label="Revoke key",
@@ -160,9 +149,7 @@ def _dialogs() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_API_KEYS,
-    TITLE,
-    perm="admin.api_keys", load=S.load,
+    routes.ADMIN_API_KEYS, TITLE, perm="admin.api_keys", load=S.load,
     nav=Nav("API keys", "key-round", group="admin"),
     description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
     action=lambda: ui.primary_action("New API key", "plus", S.open_create),

@@ -79,8 +79,7 @@ def _list() -> rx.Component:
             "No entries match these filters",
             "Try another action, person or date range, or clear the filters.",
             empty_state(
-                "scroll-text",
-                "Nothing recorded yet",
+                "scroll-text", "Nothing recorded yet",
                 "Changes to users, brands, warehouses, API keys, connectors, webhooks and "
                 "alert rules appear here as they are made.",
             ),
@@ -89,9 +88,7 @@ def _list() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_AUDIT,
-    TITLE,
-    perm="admin.audit", load=S.load,
+    routes.ADMIN_AUDIT, TITLE, perm="admin.audit", load=S.load,
     nav=Nav("Audit log", "scroll-text", group="admin"),
     description="Who changed users, brands, warehouses, keys, connectors, webhooks and "
     "alert rules, and when. Entries are never edited or removed.",

@@ -33,8 +33,7 @@ def _list() -> rx.Component:
         *ui.headers(*COLUMNS, right=("Products", "Vendor logins"), widths={"Code": "140px"}),
         row=_row, test_id="brands-table",
         empty=empty_state(
-            "tags",
-            "No brands yet",
+            "tags", "No brands yet",
             "Create the first brand with New brand. Its products and stock then "
             "arrive through CSV imports, brand syncs or the API.",
         ),
@@ -44,17 +43,14 @@ def _list() -> rx.Component:
 def _create_dialog() -> rx.Component:
     return ui.form_dialog(
         ui.text_field(
-            "Code",
-            "new-brand-code",
-            name="code", required=True, auto_focus=True, auto_complete="off", placeholder="NORTH",
-            max_length=32, style={"text_transform": "uppercase"},
+            "Code", "new-brand-code", name="code", required=True, auto_focus=True,
+            auto_complete="off", placeholder="NORTH", max_length=32,
+            style={"text_transform": "uppercase"},
             hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
         ),
         ui.text_field(
-            "Name",
-            "new-brand-name",
-            name="name", required=True, auto_complete="off", placeholder="Northwind Denim",
-            max_length=200,
+            "Name", "new-brand-name", name="name", required=True, auto_complete="off",
+            placeholder="Northwind Denim", max_length=200,
         ),
         title="New brand",
         description="A brand whose stock Rackroom holds. Vendors and API keys can then be "
@@ -65,9 +61,8 @@ def _create_dialog() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_BRANDS,
-    TITLE,
-    perm="admin.brands", load=S.load, nav=Nav("Brands", "tags", group="admin"),
+    routes.ADMIN_BRANDS, TITLE, perm="admin.brands", load=S.load,
+    nav=Nav("Brands", "tags", group="admin"),
     description="The brands Rackroom holds stock for.",
     action=lambda: ui.primary_action("New brand", "plus", S.open_create),
 )

@@ -33,11 +33,13 @@ def _actions(item: UserItem) -> rx.Component:
             item.is_self,
             rx.menu.item("This is you", disabled=True),
             rx.menu.item(
-                rx.icon("user-cog", size=14), "Change role…", on_click=S.open_access(item.id)
+                rx.icon("user-cog", size=14),
+                "Change role…", on_click=S.open_access(item.id),
             ),
         ),
         rx.menu.item(
-            rx.icon("key-round", size=14), "Reset password…", on_click=S.confirm_reset(item.id)
+            rx.icon("key-round", size=14),
+            "Reset password…", on_click=S.confirm_reset(item.id),
         ),
         rx.cond(
             item.is_self,
@@ -84,8 +86,7 @@ def _filters() -> rx.Component:
             on_submit=S.apply_filters, reset_on_submit=False, width="auto",
         ),
         filter_select(
-            ROLE_CHOICES,
-            all_label="All roles", all_value=ANY_ROLE, value=S.role_filter,
+            ROLE_CHOICES, all_label="All roles", all_value=ANY_ROLE, value=S.role_filter,
             on_change=S.filter_role, aria_label="Filter by role", min_width="150px",
         ),
         clear_filters(S),
@@ -101,12 +102,10 @@ def _list() -> rx.Component:
         *ui.headers(*COLUMNS, widths={"User": "32%", "": "48px"}),
         row=_row, test_id="users-table", summary=False,
         empty=filtered_empty(
-            S,
-            "No users match these filters",
+            S, "No users match these filters",
             "Try another name or email, or clear the filters to see everyone.",
             empty_state(
-                "users",
-                "No users yet",
+                "users", "No users yet",
                 "Create the first account with New user; they get a temporary password.",
             ),
         ),
@@ -118,8 +117,7 @@ def _role_and_brand(prefix: str) -> list[rx.Component]:
         ui.select_field(
             "Role",
             f"{prefix}-role",
-            ROLE_CHOICES,
-            name="role", value=S.form_role, on_change=S.set_form_role,
+            ROLE_CHOICES, name="role", value=S.form_role, on_change=S.set_form_role,
             hint="Admins manage everything; merchandisers work stock; managers read and "
             "approve; vendors see only their brand.",
         ),
@@ -139,15 +137,11 @@ def _dialogs() -> rx.Component:
     return rx.fragment(
         ui.form_dialog(
             ui.text_field(
-                "Email",
-                "new-user-email",
-                name="email", type="email", required=True, auto_focus=True, auto_complete="off",
-                placeholder="name@company.com",
+                "Email", "new-user-email", name="email", type="email", required=True,
+                auto_focus=True, auto_complete="off", placeholder="name@company.com",
             ),
             ui.text_field(
-                "Name",
-                "new-user-name",
-                name="name", auto_complete="off",
+                "Name", "new-user-name", name="name", auto_complete="off",
                 hint="Optional; shown in the top bar and in history.",
             ),
             *_role_and_brand("new-user"),
@@ -165,31 +159,24 @@ def _dialogs() -> rx.Component:
             on_submit=S.save_access, submit_label="Save role", test_id="access-dialog",
         ),
         ui.target_confirm(
-            S,
-            "deactivate",
-            "Deactivate",
+            S, "deactivate", "Deactivate",
             description="They are signed out everywhere at once and cannot sign in until "
             "reactivated. Their history stays.",
             on_confirm=S.set_active, test_id="deactivate-dialog",
         ),
         ui.target_confirm(
-            S,
-            "reactivate",
-            "Reactivate",
+            S, "reactivate", "Reactivate",
             description="They can sign in again with their current password.",
             on_confirm=S.set_active, test_id="reactivate-dialog", danger=False,
         ),
         ui.target_confirm(
-            S,
-            "reset",
-            "Reset the password of",
+            S, "reset", "Reset the password of",
             description="Their current password stops working and they are signed out "
             "everywhere. You will see a temporary password once.",
             on_confirm=S.reset_password, test_id="reset-dialog", confirm_label="Reset password",
         ),
         secret_reveal(
-            S,
-            title="Temporary password",
+            S, title="Temporary password",
             warning="Copy it now: it is shown only this once and Rackroom keeps only a hash.",
             done_label="Done", dialog="password", test_id="password-dialog",
         ),
@@ -197,9 +184,8 @@ def _dialogs() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_USERS,
-    TITLE,
-    perm="admin.users", load=S.load, nav=Nav("Users", "users", group="admin"),
+    routes.ADMIN_USERS, TITLE, perm="admin.users", load=S.load,
+    nav=Nav("Users", "users", group="admin"),
     description="Who can sign in, and what each person may see and do.",
     action=lambda: ui.primary_action("New user", "user-plus", S.open_create),
 )

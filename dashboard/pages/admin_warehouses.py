@@ -36,8 +36,7 @@ def _row(item: WarehouseItem) -> rx.Component:
         ui.cell(
             rx.badge(
                 rx.icon(rx.cond(item.kind == "store", "store", "warehouse"), size=12),
-                item.kind_label,
-                variant="soft", color_scheme="gray", size="1",
+                item.kind_label, variant="soft", color_scheme="gray", size="1",
             )
         ),
         ui.number_cell(item.priority),
@@ -56,8 +55,7 @@ def _list() -> rx.Component:
         note="Reservations without a warehouse are allocated from the lowest "
         "priority number first.",
         empty=empty_state(
-            "warehouse",
-            "No warehouses or stores yet",
+            "warehouse", "No warehouses or stores yet",
             "Create one with New warehouse. Stock is always held somewhere, so "
             "receipts, imports and reservations need at least one.",
         ),
@@ -86,8 +84,7 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
             ui.select_field(
                 "Kind",
                 f"{prefix}-kind",
-                KIND_CHOICES,
-                name="kind", value=S.form_kind, on_change=S.set_form_kind,
+                KIND_CHOICES, name="kind", value=S.form_kind, on_change=S.set_form_kind,
             ),
             ui.text_field(
                 "Priority",
@@ -118,17 +115,13 @@ def _dialogs() -> rx.Component:
             on_submit=S.save_warehouse, submit_label="Save", test_id="edit-warehouse-dialog",
         ),
         ui.target_confirm(
-            S,
-            "deactivate",
-            "Deactivate",
+            S, "deactivate", "Deactivate",
             description="Reservations are no longer allocated from it and it drops out of "
             "stock lookups. Its stock records and history stay; you can activate it again.",
             on_confirm=S.set_active, test_id="deactivate-warehouse-dialog",
         ),
         ui.target_confirm(
-            S,
-            "activate",
-            "Activate",
+            S, "activate", "Activate",
             description="Its stock can be reserved and allocated again.",
             on_confirm=S.set_active, test_id="activate-warehouse-dialog", danger=False,
         ),
@@ -136,9 +129,7 @@ def _dialogs() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_WAREHOUSES,
-    TITLE,
-    perm="admin.warehouses", load=S.load,
+    routes.ADMIN_WAREHOUSES, TITLE, perm="admin.warehouses", load=S.load,
     nav=Nav("Warehouses", "warehouse", group="admin"),
     description="Warehouses and stores that hold stock, in allocation order.",
     action=lambda: ui.primary_action("New warehouse", "plus", S.open_create),

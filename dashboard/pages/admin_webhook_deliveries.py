@@ -66,15 +66,12 @@ def _row(item: DeliveryItem) -> rx.Component:
         ui.cell(
             inline(
                 rx.button(
-                    "Attempts",
-                    on_click=S.open_attempts(item.id), variant="ghost", color_scheme="gray",
-                    size="1", disabled=item.attempts == 0,
+                    "Attempts", on_click=S.open_attempts(item.id), variant="ghost",
+                    color_scheme="gray", size="1", disabled=item.attempts == 0,
                     aria_label="Attempts of delivery " + item.id.to_string(),
                 ),
                 button(
-                    "Resend",
-                    "send",
-                    on_click=S.resend(item.id), variant="soft", size="1",
+                    "Resend", "send", on_click=S.resend(item.id), variant="soft", size="1",
                     disabled=~item.resendable,
                     aria_label="Resend delivery " + item.id.to_string(),
                     icon_size=13,
@@ -96,7 +93,8 @@ def _toolbar() -> rx.Component:
             ),
             rx.heading(S.webhook_name, as_="h2", size="4", data_testid="deliveries-webhook"),
             rx.text(
-                S.webhook_url, style=ui.MONO, size="1", color_scheme="gray", word_break="break-all"
+                S.webhook_url, style=ui.MONO, size="1", color_scheme="gray",
+                word_break="break-all",
             ),
             rx.cond(
                 ~S.webhook_enabled & (S.webhook_name != ""),
@@ -107,9 +105,9 @@ def _toolbar() -> rx.Component:
         rx.spacer(),
         clear_filters(S),
         filter_select(
-            STATUS_CHOICES,
-            value=S.status_filter, on_change=S.filter_status, aria_label="Delivery status",
-            all_label="Every status", all_value=ANY_STATUS, min_width="160px",
+            STATUS_CHOICES, value=S.status_filter, on_change=S.filter_status,
+            aria_label="Delivery status", all_label="Every status", all_value=ANY_STATUS,
+            min_width="160px",
         ),
         align="end", spacing="3", width="100%", wrap="wrap",
     )
@@ -125,8 +123,7 @@ def _list() -> rx.Component:
             "No deliveries with this status",
             "Pick another status or clear the filter.",
             empty_state(
-                "send",
-                "Nothing sent yet",
+                "send", "Nothing sent yet",
                 "Each event this webhook subscribes to becomes a delivery here as soon as it "
                 "happens.",
             ),
@@ -168,8 +165,7 @@ def _attempts_dialog() -> rx.Component:
 
 @page(
     routes.ADMIN_WEBHOOK_DELIVERIES,
-    TITLE,
-    perm="admin.webhooks", load=S.load, section=routes.ADMIN_WEBHOOKS,
+    TITLE, perm="admin.webhooks", load=S.load, section=routes.ADMIN_WEBHOOKS,
     description="What was sent to one webhook, and how the receiver answered.",
 )
 def admin_webhook_deliveries_page() -> rx.Component:

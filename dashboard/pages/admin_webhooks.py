@@ -29,7 +29,7 @@ def _last_delivery(item: WebhookItem) -> rx.Component:
             rx.cond(
                 item.last_detail != "",
                 ui.muted(
-                    item.last_detail, max_width="220px", truncate=True, title=item.last_detail
+                    item.last_detail, max_width="220px", truncate=True, title=item.last_detail,
                 ),
             ),
             spacing="1",
@@ -43,11 +43,11 @@ def _actions(item: WebhookItem) -> rx.Component:
         "Actions for " + item.name,
         rx.menu.item(
             rx.icon("list", size=14),
-            "Deliveries",
-            on_click=rx.redirect(item.deliveries_href),
+            "Deliveries", on_click=rx.redirect(item.deliveries_href),
         ),
         rx.menu.item(
-            rx.icon("refresh-cw", size=14), "Rotate secret…", on_click=S.confirm_rotate(item.id)
+            rx.icon("refresh-cw", size=14),
+            "Rotate secret…", on_click=S.confirm_rotate(item.id),
         ),
         ui.active_toggle(
             item.enabled,
@@ -56,7 +56,8 @@ def _actions(item: WebhookItem) -> rx.Component:
         ),
         rx.menu.separator(),
         rx.menu.item(
-            rx.icon("trash-2", size=14), "Delete…", color="red", on_click=S.confirm_delete(item.id)
+            rx.icon("trash-2", size=14),
+            "Delete…", color="red", on_click=S.confirm_delete(item.id),
         ),
     )
 
@@ -65,14 +66,12 @@ def _row(item: WebhookItem) -> rx.Component:
     return rx.table.row(
         lists.labelled(
             rx.link(
-                item.name,
-                href=item.deliveries_href, weight="medium", size="2",
+                item.name, href=item.deliveries_href, weight="medium", size="2",
                 title="See the deliveries of " + item.name,
             ),
             rx.text(
-                item.url,
-                style=ui.MONO, size="1", color_scheme="gray", max_width="320px", truncate=True,
-                title=item.url, data_testid="webhook-url",
+                item.url, style=ui.MONO, size="1", color_scheme="gray", max_width="320px",
+                truncate=True, title=item.url, data_testid="webhook-url",
             ),
         ),
         ui.cell(lists.tags(item.events)),
@@ -103,8 +102,7 @@ def _list() -> rx.Component:
         note="Deliveries are signed with the endpoint's secret; a lost secret cannot be "
         "shown again, only rotated.",
         empty=empty_state(
-            "webhook",
-            "No webhooks yet",
+            "webhook", "No webhooks yet",
             "A webhook sends Rackroom's events (stock changes, reservations, transfers, "
             "alerts) to a URL as they happen. Create one with New webhook.",
         ),
@@ -122,37 +120,33 @@ def _checked_field(
     )
     invalid = rx.cond(error != "", "true", "false")
     return ui.text_field(
-        label, id, auto_complete="off", aria_invalid=invalid, hint=under, **props
+        label, id, auto_complete="off", aria_invalid=invalid, hint=under,
+        **props,
     )
 
 
 def _create_dialog() -> rx.Component:
     return ui.form_dialog(
         _checked_field(
-            "URL",
-            "new-webhook-url",
-            S.url_error,
+            "URL", "new-webhook-url", S.url_error,
             "Where Rackroom POSTs each event (http or https, outside our network).",
-            "url-error",
-            name="url", required=True, auto_focus=True,
+            "url-error", name="url", required=True, auto_focus=True,
             placeholder="https://shop.example.com/hooks/rackroom",
             max_length=2000,
         ),
         _checked_field(
-            "Events",
-            "new-webhook-events",
-            S.events_error,
+            "Events", "new-webhook-events", S.events_error,
             "Event types or globs, separated by commas. Known: " + KNOWN_EVENTS + ".",
-            "events-error",
-            name="events", placeholder="stock.changed, reservation.*", max_length=500,
+            "events-error", name="events", placeholder="stock.changed, reservation.*",
+            max_length=500,
         ),
         lists.brand_field(
-            S, "new-webhook-brand", "A brand-bound webhook gets only that brand's events."
+            S, "new-webhook-brand",
+            "A brand-bound webhook gets only that brand's events.",
         ),
         ui.text_field(
-            "Name",
-            "new-webhook-name",
-            name="name", auto_complete="off", placeholder="The URL's host", max_length=100,
+            "Name", "new-webhook-name", name="name", auto_complete="off",
+            placeholder="The URL's host", max_length=100,
             hint="Optional; how lists and the audit log name it.",
         ),
         title="New webhook",
@@ -167,24 +161,19 @@ def _dialogs() -> rx.Component:
     return rx.fragment(
         _create_dialog(),
         lists.secret_reveal(
-            S,
-            title="Store this signing secret now",
+            S, title="Store this signing secret now",
             warning="This is the only time Rackroom shows this secret. If it is lost, "
             "rotate it and give the receiver the new one.",
         ),
         ui.target_confirm(
-            S,
-            "rotate",
-            "Rotate the secret of",
+            S, "rotate", "Rotate the secret of",
             description="A new signing secret is made and shown once. The current one keeps "
             "signing beside it for 24 hours, so the receiver can switch in that time.",
             on_confirm=S.rotate_webhook_secret, test_id="rotate-dialog",
             confirm_label="Rotate secret", danger=False,
         ),
         ui.target_confirm(
-            S,
-            "delete",
-            "Delete",
+            S, "delete", "Delete",
             description="The endpoint, its deliveries and their attempts are removed; "
             "nothing more is sent to it. This cannot be undone (disable it to pause instead).",
             on_confirm=S.delete_webhook, test_id="delete-dialog", confirm_label="Delete webhook",
@@ -193,9 +182,7 @@ def _dialogs() -> rx.Component:
 
 
 @page(
-    routes.ADMIN_WEBHOOKS,
-    TITLE,
-    perm="admin.webhooks", load=S.load,
+    routes.ADMIN_WEBHOOKS, TITLE, perm="admin.webhooks", load=S.load,
     nav=Nav("Webhooks", "webhook", group="admin"),
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
     action=lambda: ui.primary_action("New webhook", "plus", S.open_create),

@@ -58,8 +58,7 @@ def _section_tabs(active: str) -> rx.Component:
         on = href == active
         return rx.link(
             rx.icon(icon, size=14),
-            label,
-            href=href, underline="none", aria_current="page" if on else None,
+            label, href=href, underline="none", aria_current="page" if on else None,
             style={
                 "display": "inline-flex",
                 "align_items": "center",
@@ -108,9 +107,8 @@ def _section(active: str, *content: rx.Component) -> rx.Component:
 
 
 @page(
-    routes.ALERTS,
-    TITLE,
-    perm="alerts.read", load=S.load, nav=Nav("Alerts", "bell", count="alerts"),
+    routes.ALERTS, TITLE, perm="alerts.read", load=S.load,
+    nav=Nav("Alerts", "bell", count="alerts"),
     description="Low stock, out of stock and broken size runs, one per subject; they "
     "resolve themselves when the stock recovers.",
 )
@@ -160,8 +158,7 @@ def _inherit_row(item: InheritItem) -> rx.Component:
         number_cell(item.cover),
         cell(
             rx.text(
-                item.source,
-                size="2",
+                item.source, size="2",
                 color=rx.cond(item.watched, rx.color("gray", 12), rx.color("gray", 10)),
             )
         ),
@@ -174,8 +171,7 @@ def _inherit_box() -> rx.Component:
         column(
             rx.heading("What does a SKU inherit?", as_="h2", size="3"),
             search_form(
-                R.look_up,
-                name="sku", value=R.sku,
+                R.look_up, name="sku", value=R.sku,
                 placeholder="SKU, alias or barcode, then Enter",
                 aria_label="SKU to look up", width="320px",
             ),
@@ -200,16 +196,14 @@ def _inherit_box() -> rx.Component:
 def _rule_dialog() -> rx.Component:
     return form_dialog(
         select_field(
-            "Level",
-            "rule-level",
+            "Level", "rule-level",
             list(LEVEL_LABELS.items()),
             name="level", value=R.form_level, on_change=R.set_form_level,
         ),
         text_field(
             "Brand code, style code or SKU",
-            "rule-subject",
-            name="subject", default_value=R.form_subject, key=R.form_subject, required=True,
-            auto_complete="off",
+            "rule-subject", name="subject", default_value=R.form_subject, key=R.form_subject,
+            required=True, auto_complete="off",
         ),
         field(
             "Warehouse",
@@ -226,24 +220,20 @@ def _rule_dialog() -> rx.Component:
         ),
         rx.grid(
             text_field(
-                "Low at or below",
-                "rule-threshold",
-                name="threshold", type="number", min="0", required=True,
+                "Low at or below", "rule-threshold", name="threshold", type="number", min="0",
+                required=True,
             ),
             text_field(
-                "Reorder qty (min)",
-                "rule-reorder",
-                name="reorder_qty", type="number", min="0", placeholder="0",
+                "Reorder qty (min)", "rule-reorder", name="reorder_qty", type="number", min="0",
+                placeholder="0",
             ),
             text_field(
-                "Lead time (days)",
-                "rule-lead",
-                name="lead_time_days", type="number", min="0", placeholder="14",
+                "Lead time (days)", "rule-lead", name="lead_time_days", type="number", min="0",
+                placeholder="14",
             ),
             text_field(
-                "Target cover (days)",
-                "rule-cover",
-                name="target_cover_days", type="number", min="0", placeholder="28",
+                "Target cover (days)", "rule-cover", name="target_cover_days", type="number",
+                min="0", placeholder="28",
             ),
             columns="2", spacing="3", width="100%",
         ),
@@ -257,19 +247,13 @@ def _rule_dialog() -> rx.Component:
 def _rules() -> rx.Component:
     return list_view(
         columns=headers(
-            "Level",
-            "Subject",
-            "Brand",
-            "Warehouse",
+            "Level", "Subject", "Brand", "Warehouse",
             *RULE_FIGURES,
-            "Changed",
-            "",
-            right=RULE_FIGURES,
+            "Changed", "", right=RULE_FIGURES,
         ),
         rows=R.rules, row=_rule_row, loaded=R.loaded, error=R.load_error,
         empty=empty_state(
-            "sliders-horizontal",
-            "No rules yet",
+            "sliders-horizontal", "No rules yet",
             "Nothing is watched until a rule says so. Start with a brand default "
             "(all warehouses), then refine a style or a SKU where it differs.",
         ),
@@ -278,9 +262,7 @@ def _rules() -> rx.Component:
 
 
 @page(
-    routes.ALERT_RULES,
-    "Alert rules",
-    perm="alerts.read", load=R.load, section=routes.ALERTS,
+    routes.ALERT_RULES, "Alert rules", perm="alerts.read", load=R.load, section=routes.ALERTS,
     description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
     "style or SKU level.",
     action=lambda: primary_action("New rule", "plus", R.open_create),
@@ -324,8 +306,8 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
         number_cell(item.reorder_qty),
         number_cell(item.lead),
         rx.table.cell(
-            item.suggested,
-            justify="end", style=NUMERIC, font_weight="700", vertical_align="middle",
+            item.suggested, justify="end", style=NUMERIC, font_weight="700",
+            vertical_align="middle",
             color=rx.cond(item.to_order, rx.color("accent", 11), rx.color("gray", 10)),
         ),
         data_testid="replenish-row",
@@ -333,9 +315,8 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
 
 
 @page(
-    routes.REPLENISHMENT,
-    "Replenishment",
-    perm="replenishment.read", load=Q.load, section=routes.ALERTS,
+    routes.REPLENISHMENT, "Replenishment", perm="replenishment.read", load=Q.load,
+    section=routes.ALERTS,
     description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
     "per brand.",
 )
@@ -345,9 +326,8 @@ def replenishment_page() -> rx.Component:
         inline(
             picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
             button(
-                "Purchase list (CSV)",
-                "download",
-                on_click=Q.download, variant="soft", disabled=Q.brand == ANY,
+                "Purchase list (CSV)", "download", on_click=Q.download, variant="soft",
+                disabled=Q.brand == ANY,
                 title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
             ),
             rx.spacer(),
@@ -358,8 +338,7 @@ def replenishment_page() -> rx.Component:
             columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
             rows=Q.lines, row=_replenish_row, loaded=Q.loaded, error=Q.load_error,
             empty=empty_state(
-                "shopping-cart",
-                "Nothing to reorder",
+                "shopping-cart", "Nothing to reorder",
                 "Suggestions appear for variants with an open low- or out-of-stock alert.",
             ),
             test_id="replenish-table",

@@ -55,22 +55,21 @@ def _alert_actions(item: AlertItem) -> rx.Component:
         rx.cond(
             item.can_ack,
             rx.button(
-                "Acknowledge",
-                on_click=S.acknowledge(item.id), size="1", variant="soft",
+                "Acknowledge", on_click=S.acknowledge(item.id), size="1", variant="soft",
             ),
         ),
         rx.cond(
             ~item.resolved,
             rx.button(
-                "Snooze…",
-                on_click=S.open_snooze(item.id), size="1", variant="soft", color_scheme="gray",
+                "Snooze…", on_click=S.open_snooze(item.id), size="1", variant="soft",
+                color_scheme="gray",
             ),
         ),
         rx.cond(
             item.can_reopen,
             rx.button(
-                "Reopen",
-                on_click=S.reopen(item.id), size="1", variant="outline", color_scheme="gray",
+                "Reopen", on_click=S.reopen(item.id), size="1", variant="outline",
+                color_scheme="gray",
             ),
         ),
         spacing="2", justify="end",
@@ -140,19 +139,16 @@ def inbox_filters() -> rx.Component:
     return inline(
         picker("View", S.view, lambda v: S.set_filter("view", v), list(VIEW_LABELS.items()), ""),
         picker(
-            "Kind",
-            S.kind,
+            "Kind", S.kind,
             lambda v: S.set_filter("kind", v),
             list(KIND_LABELS.items()),
             "All kinds",
         ),
         picker("Brand", S.brand, lambda v: S.set_filter("brand", v), S.brands, "All brands"),
         picker(
-            "Warehouse",
-            S.warehouse,
+            "Warehouse", S.warehouse,
             lambda v: S.set_filter("warehouse", v),
-            S.warehouses,
-            "All warehouses",
+            S.warehouses, "All warehouses",
         ),
         clear_filters(S),
         inline(
@@ -194,16 +190,8 @@ def inbox_table() -> rx.Component:
                 width="36px",
             ),
             *headers(
-                "Kind",
-                "Subject",
-                "Brand",
-                "Warehouse",
-                "Available",
-                "Threshold",
-                "Since",
-                "State",
-                "",
-                right=("Available", "Threshold", ""),
+                "Kind", "Subject", "Brand", "Warehouse", "Available", "Threshold", "Since",
+                "State", "", right=("Available", "Threshold", ""),
             ),
         ],
         rows=S.alerts, row=_alert_row, loaded=S.loaded, error=S.load_error,
@@ -212,8 +200,7 @@ def inbox_table() -> rx.Component:
             "No alerts match these filters",
             "Try another kind, brand or warehouse, or clear the filters.",
             empty_state(
-                "bell-off",
-                "Nothing needs you right now",
+                "bell-off", "Nothing needs you right now",
                 "Alerts appear when a watched size runs low or out, or a style's core sizes "
                 "break. No alerts at all? Set a threshold under Rules.",
                 rx.link("Set up rules", href=RULES_ROUTE, size="2", weight="medium"),
@@ -226,10 +213,8 @@ def inbox_table() -> rx.Component:
 def snooze_dialog() -> rx.Component:
     return form_dialog(
         text_field(
-            "Until",
-            "snooze-until",
-            name="until", type="date", default_value=S.snooze_default, key=S.snooze_default,
-            required=True,
+            "Until", "snooze-until", name="until", type="date", default_value=S.snooze_default,
+            key=S.snooze_default, required=True,
             hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
         ),
         title="Snooze " + S.target_label,
@@ -257,8 +242,8 @@ def bulk_bar() -> rx.Component:
                     for span, days in (("day", 1), ("week", 7))
                 ],
                 rx.button(
-                    "Clear",
-                    on_click=S.clear_selection, size="1", variant="ghost", color_scheme="gray",
+                    "Clear", on_click=S.clear_selection, size="1", variant="ghost",
+                    color_scheme="gray",
                 ),
                 wrap="wrap", gap="3",
             ),

@@ -49,14 +49,12 @@ def _velocity_controls() -> rx.Component:
                 ("variant", "Variant"),
                 ("warehouse", "Warehouse"),
             ],
-            S.set_level,
-            "Velocity per",
+            S.set_level, "Velocity per",
         ),
         segmented(
             S.window,
             [("7", "7 d"), ("28", "28 d"), ("90", "90 d")],
-            S.set_window,
-            "Velocity window",
+            S.set_window, "Velocity window",
         ),
         spacing="2", wrap="wrap",
     )
@@ -66,14 +64,13 @@ def _history_controls() -> rx.Component:
     return segmented(
         S.history_by,
         [("total", "Total"), ("brand", "Per brand"), ("warehouse", "Per warehouse")],
-        S.set_history_by,
-        "Stock history series",
+        S.set_history_by, "Stock history series",
     )
 
 
 def _pair(left: rx.Component, right: rx.Component) -> rx.Component:
     return rx.grid(
-        left, right, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"
+        left, right, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%",
     )
 
 

@@ -112,10 +112,8 @@ def _sheet() -> rx.Component:
             _section_head(
                 "",
                 button(
-                    "Submit sheet",
-                    "send",
-                    id="submit-sheet", on_click=S.submit_sheet, data_testid="submit-sheet",
-                    icon_size=15,
+                    "Submit sheet", "send", id="submit-sheet", on_click=S.submit_sheet,
+                    data_testid="submit-sheet", icon_size=15,
                 ),
             ),
         ),
@@ -131,17 +129,15 @@ def _today() -> rx.Component:
             _section_head(
                 "Due today",
                 button(
-                    "Start count",
-                    "clipboard-list",
-                    on_click=S.start_sheet, data_testid="start-count", icon_size=15,
+                    "Start count", "clipboard-list", on_click=S.start_sheet,
+                    data_testid="start-count", icon_size=15,
                 ),
             ),
             list_view(
                 columns=headers("Class", "SKU", "Last counted", widths={"Class": "80px"}),
                 rows=S.due, row=_due_row, loaded=S.loaded, error=S.load_error,
                 empty=empty_state(
-                    "circle-check",
-                    "Nothing listed for today",
+                    "circle-check", "Nothing listed for today",
                     "Start count classes a warehouse's SKUs from units sold the first time; "
                     "after that a SKU is listed when its class's interval has passed.",
                 ),
@@ -161,8 +157,7 @@ def _plan_row(row: PlanItem) -> rx.Component:
             rx.cond(
                 S.can_plan,
                 rx.button(
-                    "Edit",
-                    size="1", variant="soft", color_scheme="gray",
+                    "Edit", size="1", variant="soft", color_scheme="gray",
                     on_click=S.open_plan(row.abc_class),
                     aria_label="Edit the plan of class " + row.abc_class,
                 ),
@@ -175,15 +170,12 @@ def _plan_row(row: PlanItem) -> rx.Component:
 def _plan_dialog() -> rx.Component:
     return form_dialog(
         text_field(
-            "Counted every (days)",
-            "plan-every",
-            name="every", type="number", min=1, max=3650, required=True, auto_focus=True,
-            default_value=S.form_every,
+            "Counted every (days)", "plan-every", name="every", type="number", min=1, max=3650,
+            required=True, auto_focus=True, default_value=S.form_every,
         ),
         text_field(
-            "Tolerance (units either way)",
-            "plan-tolerance",
-            name="tolerance", type="number", min=0, required=True, default_value=S.form_tolerance,
+            "Tolerance (units either way)", "plan-tolerance", name="tolerance", type="number",
+            min=0, required=True, default_value=S.form_tolerance,
             hint="A count this close to the system's number is applied without approval.",
         ),
         title="Plan for class " + S.plan_class,
@@ -205,7 +197,7 @@ def _plan() -> rx.Component:
         ),
         table(
             *headers(
-                "Class", "Counted every", "Tolerance", "SKUs", "", right=("Tolerance", "SKUs")
+                "Class", "Counted every", "Tolerance", "SKUs", "", right=("Tolerance", "SKUs"),
             ),
             body=rx.foreach(S.plan, _plan_row), test_id="count-plan",
         ),
@@ -226,8 +218,7 @@ def _variance_row(row: VarianceRow) -> rx.Component:
             rx.hstack(
                 rx.button("Approve", size="1", on_click=S.confirm_decision(row.id, "approve")),
                 rx.button(
-                    "Reject",
-                    size="1", variant="soft", color_scheme="gray",
+                    "Reject", size="1", variant="soft", color_scheme="gray",
                     on_click=S.confirm_decision(row.id, "reject"),
                 ),
                 spacing="2", justify="end",
@@ -244,13 +235,7 @@ def _variances() -> rx.Component:
             _section_head("Variances waiting for approval"),
             list_view(
                 columns=headers(
-                    "Warehouse",
-                    "SKU",
-                    "Expected",
-                    "Counted",
-                    "Difference",
-                    "Counted by",
-                    "",
+                    "Warehouse", "SKU", "Expected", "Counted", "Difference", "Counted by", "",
                     right=("Expected", "Counted", "Difference"),
                 ),
                 rows=S.variances, row=_variance_row, loaded=S.loaded, error=S.load_error,
@@ -258,18 +243,14 @@ def _variances() -> rx.Component:
                 test_id="variances-table",
             ),
             target_confirm(
-                S,
-                "approve",
-                "Approve count of",
+                S, "approve", "Approve count of",
                 description="On hand is set to the counted number, unless the stock moved "
                 "since the count (then nothing changes and the SKU is due again).",
                 on_confirm=S.decide, confirm_label="Approve", danger=False,
                 test_id="approve-variance-dialog",
             ),
             target_confirm(
-                S,
-                "reject",
-                "Reject count of",
+                S, "reject", "Reject count of",
                 description="On hand stays as it is and the SKU is due for counting again.",
                 on_confirm=S.decide, confirm_label="Reject", test_id="reject-variance-dialog",
             ),
@@ -282,9 +263,8 @@ def _warehouse_picker() -> rx.Component:
         muted("Warehouse", size="2"),
         rx.box(
             select(
-                "counts-warehouse",
-                S.warehouses,
-                name="warehouse", value=S.warehouse, on_change=S.pick_warehouse,
+                "counts-warehouse", S.warehouses, name="warehouse", value=S.warehouse,
+                on_change=S.pick_warehouse,
             ),
             width="260px",
         ),
@@ -293,9 +273,8 @@ def _warehouse_picker() -> rx.Component:
 
 
 @page(
-    routes.COUNTS,
-    "Cycle counts",
-    perm="cycle_counts.count", load=S.load, nav=Nav("Counts", "clipboard-check"),
+    routes.COUNTS, "Cycle counts", perm="cycle_counts.count", load=S.load,
+    nav=Nav("Counts", "clipboard-check"),
     description="Today's counts per warehouse, counted blind; variances above tolerance "
     "wait for a manager.",
 )

@@ -51,27 +51,26 @@ def _poll_actions(item: PollItem) -> rx.Component:
         "Actions for " + item.question,
         rx.menu.item(
             rx.icon("chart-line", size=14),
-            "Show votes over time",
-            on_click=S.select_poll(item.id),
+            "Show votes over time", on_click=S.select_poll(item.id),
         ),
         rx.menu.item(
-            rx.icon("code", size=14), "Embed on a storefront…", on_click=S.open_embed(item.id)
+            rx.icon("code", size=14),
+            "Embed on a storefront…", on_click=S.open_embed(item.id),
         ),
         rx.menu.item(
             rx.icon("file-up", size=14),
-            "Upload survey CSV…",
-            on_click=S.open_upload(item.id), disabled=~item.is_open,
+            "Upload survey CSV…", on_click=S.open_upload(item.id), disabled=~item.is_open,
         ),
         rx.menu.separator(),
         rx.cond(
             item.is_open,
             rx.menu.item(
-                rx.icon("lock", size=14), "Close poll", on_click=S.set_status(item.id, "closed")
+                rx.icon("lock", size=14),
+                "Close poll", on_click=S.set_status(item.id, "closed"),
             ),
             rx.menu.item(
                 rx.icon("lock-open", size=14),
-                "Reopen poll",
-                on_click=S.set_status(item.id, "open"),
+                "Reopen poll", on_click=S.set_status(item.id, "open"),
             ),
         ),
     )
@@ -82,8 +81,8 @@ def _poll_row(item: PollItem) -> rx.Component:
         rx.table.row_header_cell(
             rx.vstack(
                 action_link(
-                    item.question,
-                    on_click=S.select_poll(item.id), size="2", weight="medium", underline="hover",
+                    item.question, on_click=S.select_poll(item.id), size="2", weight="medium",
+                    underline="hover",
                     color_scheme=rx.cond(item.selected, "indigo", "gray"),
                     high_contrast=~item.selected,
                 ),
@@ -95,8 +94,7 @@ def _poll_row(item: PollItem) -> rx.Component:
         cell(rx.text(item.brand, size="2")),
         cell(_status_badge(item)),
         rx.table.cell(
-            item.votes,
-            justify="end", vertical_align="middle",
+            item.votes, justify="end", vertical_align="middle",
             style={"font_variant_numeric": "tabular-nums"},
             data_testid="poll-votes",
         ),
@@ -112,21 +110,15 @@ def _polls() -> rx.Component:
         S.polls.length() > 0,
         table(
             *headers(
-                "Poll",
-                "Brand",
-                "Status",
-                "Votes",
-                "Created",
-                "",
-                right=("Votes",), widths={"Poll": "46%", "": "48px"},
+                "Poll", "Brand", "Status", "Votes", "Created", "", right=("Votes",),
+                widths={"Poll": "46%", "": "48px"},
             ),
             body=rx.foreach(S.polls, _poll_row), test_id="polls-table",
         ),
         rx.cond(
             S.loaded,
             empty_state(
-                "vote",
-                "No polls yet",
+                "vote", "No polls yet",
                 "Ask customers what they want: create a poll with New poll (or POST "
                 "/api/v1/polls), put it on the storefront with its embed snippet, or "
                 "upload a survey tool's CSV export.",
@@ -151,7 +143,9 @@ def _charts() -> rx.Component:
             "Each answer's share of the day's (or week's) votes, so busy and quiet days "
             "compare. Hover for the number of votes.",
             controls=segmented(
-                S.bucket, [("day", "Per day"), ("week", "Per week")], S.set_bucket, "Votes per"
+                S.bucket,
+                [("day", "Per day"), ("week", "Per week")],
+                S.set_bucket, "Votes per",
             ),
         ),
         _card(
@@ -221,10 +215,8 @@ def _create_dialog() -> rx.Component:
     )
     return form_dialog(
         text_field(
-            "Question",
-            "poll-question",
-            name="question", required=True, auto_focus=True, auto_complete="off",
-            placeholder="Which size should we restock?",
+            "Question", "poll-question", name="question", required=True, auto_focus=True,
+            auto_complete="off", placeholder="Which size should we restock?",
         ),
         brand_field,
         column(
@@ -233,9 +225,8 @@ def _create_dialog() -> rx.Component:
             rx.cond(
                 S.can_add_option,
                 button(
-                    "Add answer",
-                    "plus",
-                    type="button", on_click=S.add_option_row, variant="ghost", size="1",
+                    "Add answer", "plus", type="button", on_click=S.add_option_row,
+                    variant="ghost", size="1",
                 ),
             ),
             gap="2",
@@ -258,7 +249,7 @@ def _embed_body() -> rx.Component:
         inline(
             muted("Public page:"),
             rx.link(
-                S.embed_url, href=S.embed_url, is_external=True, size="1", data_testid="embed-url"
+                S.embed_url, href=S.embed_url, is_external=True, size="1", data_testid="embed-url",
             ),
         ),
         rx.el.label(
@@ -306,8 +297,7 @@ def _poll_named() -> rx.Component:
 
 def _embed_dialog() -> rx.Component:
     return view_dialog(
-        S,
-        "embed",
+        S, "embed",
         _embed_body(),
         title=rx.dialog.title("Embed the poll", size="4"),
         description=_poll_named(), width="600px", test_id="embed-dialog",
@@ -316,8 +306,7 @@ def _embed_dialog() -> rx.Component:
 
 def _created_dialog() -> rx.Component:
     return view_dialog(
-        S,
-        "created",
+        S, "created",
         column(
             rx.text("Webhook secret", size="2", weight="medium"),
             rx.callout(
@@ -338,8 +327,7 @@ def _created_dialog() -> rx.Component:
 
 def _upload_dialog() -> rx.Component:
     return view_dialog(
-        S,
-        "upload",
+        S, "upload",
         column(
             rx.upload.root(
                 rx.vstack(
@@ -362,9 +350,8 @@ def _upload_dialog() -> rx.Component:
                 S.upload_errors.length() > 0,
                 rx.box(
                     error_table(
-                        S.upload_errors,
-                        "upload-error-table",
-                        reason="Problem", row_test_id="upload-error-row",
+                        S.upload_errors, "upload-error-table", reason="Problem",
+                        row_test_id="upload-error-row",
                     ),
                     max_height="220px", overflow_y="auto", width="100%",
                     data_testid="upload-errors",
@@ -374,8 +361,7 @@ def _upload_dialog() -> rx.Component:
         title=rx.dialog.title("Upload survey answers", size="4"),
         description=rx.dialog.description(
             rx.text(
-                "Into “",
-                S.target_label,
+                "Into “", S.target_label,
                 "”. A CSV export with a respondent column "
                 "(respondent, participant id, response id…), an answer column "
                 "(answer, option, choice) and optionally a date. Every row is "
@@ -386,8 +372,7 @@ def _upload_dialog() -> rx.Component:
         footer=dialog_footer(
             close_button("Cancel", variant="soft", color_scheme="gray"),
             button(
-                "Import votes",
-                "upload",
+                "Import votes", "upload",
                 on_click=S.upload_csv(rx.upload_files_chunk(upload_id="poll-csv")),
                 loading=S.saving,
             ),

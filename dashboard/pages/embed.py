@@ -49,8 +49,8 @@ def _form() -> rx.Component:
                 rx.text(S.message, size="2", color=rx.color("red", 11), role="alert"),
             ),
             rx.button(
-                "Vote",
-                type="submit", size="3", width="100%", loading=S.sending, disabled=S.choice == "",
+                "Vote", type="submit", size="3", width="100%", loading=S.sending,
+                disabled=S.choice == "",
             ),
             rx.text(
                 "One vote per person. We never show who voted.",
@@ -70,9 +70,7 @@ def _body() -> rx.Component:
         (
             "thanks",
             _outcome(
-                "circle-check",
-                "green",
-                "Thanks for voting!",
+                "circle-check", "green", "Thanks for voting!",
                 "Your answer helps decide what we stock next.",
                 "embed-thanks",
             ),
@@ -80,9 +78,7 @@ def _body() -> rx.Component:
         (
             "already",
             _outcome(
-                "check-check",
-                "indigo",
-                "You have already voted",
+                "check-check", "indigo", "You have already voted",
                 "One vote per person in this poll. Thank you!",
                 "embed-already",
             ),
@@ -96,9 +92,7 @@ def _body() -> rx.Component:
             ),
         ),
         _outcome(
-            "circle-help",
-            "gray",
-            "This poll is not available",
+            "circle-help", "gray", "This poll is not available",
             "It may have ended, or the link is not quite right. Thank you for your interest.",
             "embed-missing",
         ),
@@ -118,7 +112,8 @@ def embed_poll_page() -> rx.Component:
                 rx.cond(
                     (S.question != "") & (S.status != "missing"),
                     rx.heading(
-                        S.question, as_="h1", size="4", weight="bold", data_testid="embed-question"
+                        S.question, as_="h1", size="4", weight="bold",
+                        data_testid="embed-question",
                     ),
                 ),
                 _body(),

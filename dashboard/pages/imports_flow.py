@@ -134,7 +134,8 @@ def _brand_field() -> rx.Component:
         S.brand_locked,
         column(
             rx.el.label(
-                "Brand", html_for="import-brand", style={"font_size": "13px", "font_weight": "500"}
+                "Brand", html_for="import-brand",
+                style={"font_size": "13px", "font_weight": "500"},
             ),
             inline(
                 rx.icon("lock", size=13, color=rx.color("gray", 10)),
@@ -160,26 +161,19 @@ def _format_field() -> rx.Component:
         "Kind of file",
         column(
             _picker(
-                "import-format",
-                S.format_choices,
-                S.format_value,
-                S.choose_format,
+                "import-format", S.format_choices, S.format_value, S.choose_format,
                 "Choose a format or mapping",
             ),
             rx.hstack(
                 button(
-                    "New mapping…",
-                    "columns-3",
-                    on_click=S.open_mapping_editor(False), disabled=S.file_state != "ready",
-                    variant="ghost", size="1",
+                    "New mapping…", "columns-3", on_click=S.open_mapping_editor(False),
+                    disabled=S.file_state != "ready", variant="ghost", size="1",
                 ),
                 rx.cond(
                     S.mapping_selected,
                     button(
-                        "Edit mapping…",
-                        "pencil",
-                        on_click=S.open_mapping_editor(True), variant="ghost", size="1",
-                        icon_size=13,
+                        "Edit mapping…", "pencil", on_click=S.open_mapping_editor(True),
+                        variant="ghost", size="1", icon_size=13,
                     ),
                 ),
                 spacing="4", padding_top="4px", padding_left="6px",
@@ -198,10 +192,7 @@ def _warehouse_field() -> rx.Component:
         field(
             "Warehouse",
             _picker(
-                "import-warehouse",
-                S.warehouses,
-                S.warehouse_code,
-                S.choose_warehouse,
+                "import-warehouse", S.warehouses, S.warehouse_code, S.choose_warehouse,
                 "Where are these quantities?",
             ),
             for_id="import-warehouse",
@@ -216,8 +207,7 @@ def _warehouse_field() -> rx.Component:
                     rx.select.content(
                         rx.select.item("None: every row names its location", value=NO_WAREHOUSE),
                         rx.select.separator(),
-                        default_items,
-                        position="popper",
+                        default_items, position="popper",
                     ),
                     value=rx.cond(S.warehouse_code != "", S.warehouse_code, NO_WAREHOUSE),
                     on_change=S.choose_warehouse, size="2",
@@ -237,17 +227,14 @@ def _progress(kind: str) -> rx.Component:
 
 def _choices_card() -> rx.Component:
     return _step_card(
-        "2",
-        "What it is",
+        "2", "What it is",
         _brand_field(),
         _format_field(),
         _warehouse_field(),
         inline(
             button(
-                "Run dry run",
-                "list-checks",
-                on_click=S.run_dry_run, disabled=~S.ready_to_check, loading=S.busy == "dry_run",
-                size="2", icon_size=15,
+                "Run dry run", "list-checks", on_click=S.run_dry_run, disabled=~S.ready_to_check,
+                loading=S.busy == "dry_run", size="2", icon_size=15,
             ),
             muted(S.check_hint, size="1"),
             padding_top="4px", width="100%", gap="3",
@@ -295,15 +282,13 @@ def _counts() -> rx.Component:
         stat_card("New products", c.new_products, "Styles the file adds", test_id="count-products"),
         stat_card("New variants", c.new_variants, "Colour × size", test_id="count-variants"),
         stat_card(
-            "Changed balances",
-            c.changed,
+            "Changed balances", c.changed,
             "On hand set to the file's count",
             test_id="count-changed",
         ),
         stat_card("Unchanged", c.unchanged, "Already at the file's count", test_id="count-same"),
         stat_card(
-            "Errors",
-            c.errors,
+            "Errors", c.errors,
             rx.cond(c.has_errors, "In " + c.invalid_rows, "Every row is valid"),
             color=rx.cond(c.has_errors, rx.color("red", 11), rx.color("gray", 12)),
             test_id="count-errors",
@@ -365,9 +350,8 @@ def _errors() -> rx.Component:
                 muted(S.error_range, style=NUMERIC, data_testid="error-range"),
                 rx.spacer(),
                 button(
-                    "Download errors (CSV)",
-                    "download",
-                    on_click=S.download_errors, variant="soft", size="1",
+                    "Download errors (CSV)", "download", on_click=S.download_errors,
+                    variant="soft", size="1",
                 ),
                 width="100%", gap="3",
             ),
@@ -377,10 +361,9 @@ def _errors() -> rx.Component:
                 rx.hstack(
                     rx.spacer(),
                     button(
-                        "Previous",
-                        "chevron-left",
-                        on_click=S.page_errors(-1), disabled=~S.has_previous_errors,
-                        variant="soft", color_scheme="gray", size="1",
+                        "Previous", "chevron-left", on_click=S.page_errors(-1),
+                        disabled=~S.has_previous_errors, variant="soft", color_scheme="gray",
+                        size="1",
                     ),
                     rx.button(
                         "Next",
@@ -416,9 +399,8 @@ def _apply_bar() -> rx.Component:
             muted(S.apply_hint, size="1", flex="1", data_testid="apply-hint"),
             button(
                 rx.cond(S.applied_as > 0, "Applied", "Apply"),
-                "check",
-                on_click=S.apply, disabled=~S.can_apply, loading=S.busy == "apply", size="2",
-                data_testid="apply-button", icon_size=15,
+                "check", on_click=S.apply, disabled=~S.can_apply, loading=S.busy == "apply",
+                size="2", data_testid="apply-button", icon_size=15,
             ),
             width="100%", padding="12px 14px", border_radius="var(--radius-3)",
             background=rx.color("gray", 2), border=f"1px solid {rx.color('gray', 5)}", gap="4",
@@ -443,8 +425,7 @@ def _result() -> rx.Component:
     return rx.cond(
         S.result_kind != "",
         _step_card(
-            "3",
-            "Check and apply",
+            "3", "Check and apply",
             _result_callout(),
             rx.cond(
                 (S.result_kind != "refused") & (S.result_kind != "failed") | S.counts.has_errors,

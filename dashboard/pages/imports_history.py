@@ -28,7 +28,11 @@ def _status_badge(item: HistoryItem) -> rx.Component:
     return rx.badge(
         item.status_label,
         color_scheme=rx.match(
-            item.status, ("applied", "green"), ("refused", "amber"), ("failed", "red"), "gray"
+            item.status,
+            ("applied", "green"),
+            ("refused", "amber"),
+            ("failed", "red"),
+            "gray",
         ),
         variant="soft", size="1",
     )
@@ -42,8 +46,8 @@ def _errors_link(item: HistoryItem) -> rx.Component:
     return rx.cond(
         item.has_errors,
         action_link(
-            item.errors,
-            on_click=S.open_run_errors(item.id), color_scheme="red", title="See the errors",
+            item.errors, on_click=S.open_run_errors(item.id), color_scheme="red",
+            title="See the errors",
             aria_label="See the errors of import " + item.id.to_string(),
         ),
         rx.text("0", color=rx.color("gray", 10)),
@@ -93,8 +97,7 @@ def history() -> rx.Component:
             ],
             rows=S.history, row=_row, loaded=S.loaded, error=S.history_error,
             empty=empty_state(
-                "history",
-                "No imports yet",
+                "history", "No imports yet",
                 rx.cond(
                     S.can_import,
                     "Upload a CSV above and run the dry run; every apply (and every "
@@ -111,17 +114,15 @@ def history() -> rx.Component:
 def run_errors_dialog() -> rx.Component:
     """A past import's errors (the first ones; the CSV has all)."""
     return view_dialog(
-        S,
-        "run-errors",
+        S, "run-errors",
         muted(S.run_errors_note, padding_y="10px"),
         scrolling(error_table(S.run_errors, "run-error-table"), "50vh"),
         title=rx.dialog.title(S.run_title, size="4"),
         description=rx.dialog.description(S.run_message, size="2", color_scheme="gray"),
         footer=dialog_footer(
             button(
-                "Download errors (CSV)",
-                "download",
-                on_click=S.download_run_errors, variant="soft",
+                "Download errors (CSV)", "download", on_click=S.download_run_errors,
+                variant="soft",
             ),
             close_button("Close", variant="soft", color_scheme="gray"),
             padding_top="14px",

@@ -85,10 +85,8 @@ def mapping_dialog() -> rx.Component:
     """New or edit: Enter saves, Esc or Cancel closes, a bad line shows inline."""
     return form_dialog(
         text_field(
-            "Mapping name",
-            "map-name",
-            name="name", default_value=S.map_name, required=True, max_length=100, auto_focus=True,
-            auto_complete="off",
+            "Mapping name", "map-name", name="name", default_value=S.map_name, required=True,
+            max_length=100, auto_focus=True, auto_complete="off",
         ),
         _subheading("Columns"),
         rx.grid(
@@ -100,7 +98,8 @@ def mapping_dialog() -> rx.Component:
             _value_map("sizes", "Sizes", S.map_sizes, "e.g. Mittel = M"),
             _value_map("colours", "Colours", S.map_colours, "e.g. schwarz = Black"),
             _value_map(
-                "locations", "Locations", S.map_locations, "their location = our warehouse code"
+                "locations", "Locations", S.map_locations,
+                "their location = our warehouse code",
             ),
             columns=rx.breakpoints(initial="1", sm="3"), spacing="3", width="100%",
         ),

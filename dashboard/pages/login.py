@@ -26,18 +26,16 @@ def _form() -> rx.Component:
     return rx.form(
         column(
             _field(
-                "Email",
-                id="email", name="email", type="email", auto_complete="username", auto_focus=True,
-                placeholder="you@company.com",
+                "Email", id="email", name="email", type="email", auto_complete="username",
+                auto_focus=True, placeholder="you@company.com",
             ),
             _field(
-                "Password",
-                id="password", name="password", type="password", auto_complete="current-password",
+                "Password", id="password", name="password", type="password",
+                auto_complete="current-password",
             ),
             notice(AuthState.login_error, icon="circle-alert", size="1", test_id="login-error"),
             rx.button(
-                "Sign in",
-                type="submit", size="3", width="100%", loading=AuthState.logging_in,
+                "Sign in", type="submit", size="3", width="100%", loading=AuthState.logging_in,
             ),
             gap="4",
         ),

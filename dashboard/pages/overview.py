@@ -31,33 +31,24 @@ def _stat_cards() -> rx.Component:
     loading = OverviewState.loading & ~OverviewState.has_stock
     return stat_grid(
         stat_card(
-            "Units on hand",
-            total.on_hand,
+            "Units on hand", total.on_hand,
             f"Across {OverviewState.variant_summary}",
             loading=loading, test_id="stat-on-hand",
         ),
         stat_card(
-            "Available",
-            total.available,
-            "On hand minus reserved",
-            loading=loading, test_id="stat-available",
+            "Available", total.available, "On hand minus reserved", loading=loading,
+            test_id="stat-available",
         ),
         stat_card(
-            "Reserved",
-            total.reserved,
-            "Held for open checkouts",
-            loading=loading, test_id="stat-reserved",
+            "Reserved", total.reserved, "Held for open checkouts", loading=loading,
+            test_id="stat-reserved",
         ),
         stat_card(
-            "Incoming",
-            total.incoming,
-            "In transit to a warehouse",
-            loading=loading, test_id="stat-incoming",
+            "Incoming", total.incoming, "In transit to a warehouse", loading=loading,
+            test_id="stat-incoming",
         ),
         stat_card(
-            "Out-of-stock variants",
-            total.out_of_stock,
-            "Nothing available anywhere",
+            "Out-of-stock variants", total.out_of_stock, "Nothing available anywhere",
             loading=loading,
             color=rx.cond(total.has_out_of_stock, rx.color("red", 11), rx.color("gray", 12)),
             test_id="stat-out-of-stock",
@@ -151,8 +142,7 @@ def _gaps() -> rx.Component:
 
 def _alerts_card() -> rx.Component:
     return stat_card(
-        "Open alerts",
-        OverviewState.open_alerts,
+        "Open alerts", OverviewState.open_alerts,
         "Low stock, out of stock, broken size runs",
         loading=OverviewState.key_charts_loading,
         color=rx.cond(OverviewState.has_open_alerts, rx.color("red", 11), rx.color("gray", 12)),
@@ -166,8 +156,7 @@ def _key_charts() -> rx.Component:
         rx.grid(
             rx.box(
                 chart_card(
-                    OverviewState.trend,
-                    test_id="overview-trend",
+                    OverviewState.trend, test_id="overview-trend",
                     description="Units sold per day over the last 28 days, the 7-day "
                     "moving average and last year's. Analytics has the rest.",
                     loading=OverviewState.key_charts_loading,
@@ -195,8 +184,7 @@ def _key_charts() -> rx.Component:
 
 def _no_stock() -> rx.Component:
     return empty_state(
-        "package-open",
-        "No stock recorded yet",
+        "package-open", "No stock recorded yet",
         "Figures appear here once goods are received into a warehouse "
         "or a brand's inventory feed is imported.",
         rx.text(OverviewState.empty_hint, size="2", color_scheme="gray"),
@@ -217,13 +205,11 @@ def _content() -> rx.Component:
                         rx.cond(
                             ~OverviewState.is_vendor,
                             _figure_table(
-                                "By brand", "Brand", OverviewState.by_brand, "table-by-brand"
+                                "By brand", "Brand", OverviewState.by_brand, "table-by-brand",
                             ),
                         ),
                         _figure_table(
-                            "By warehouse",
-                            "Warehouse",
-                            OverviewState.by_warehouse,
+                            "By warehouse", "Warehouse", OverviewState.by_warehouse,
                             "table-by-warehouse",
                         ),
                         padding_top="12px", gap="6",
@@ -253,9 +239,8 @@ def _description() -> rx.Component:
 
 def _refresh_button() -> rx.Component:
     return button(
-        "Refresh",
-        "refresh-cw",
-        on_click=OverviewState.load, loading=OverviewState.loading, variant="soft", size="2",
+        "Refresh", "refresh-cw", on_click=OverviewState.load, loading=OverviewState.loading,
+        variant="soft", size="2",
     )
 
 

@@ -36,8 +36,7 @@ def _empty() -> rx.Component:
         "Try a shorter search (part of a SKU, barcode or product name), another "
         "warehouse, or clear the filters.",
         empty_state(
-            "package-open",
-            "No variants to show yet",
+            "package-open", "No variants to show yet",
             "Stock appears here once a brand's catalogue and counts arrive: upload a feed "
             "under Imports, or set up a brand sync.",
         ),
@@ -81,16 +80,14 @@ def _notes() -> rx.Component:
 
 def _export_button() -> rx.Component:
     return button(
-        "Export CSV",
-        "download",
-        on_click=S.export_csv, loading=S.exporting, size="2",
+        "Export CSV", "download", on_click=S.export_csv, loading=S.exporting, size="2",
         title="The filtered view, every page, as a CSV file",
         icon_size=15,
     )
 
 
 @page(
-    routes.STOCK, TITLE, perm="stock.read", load=S.load, nav=Nav("Stock", "package"), shell=False
+    routes.STOCK, TITLE, perm="stock.read", load=S.load, nav=Nav("Stock", "package"), shell=False,
 )
 def stock_page() -> rx.Component:
     return app_shell(

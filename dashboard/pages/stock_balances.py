@@ -30,8 +30,7 @@ def _stock_number(cell: StockCell) -> rx.Component:
     return rx.cond(
         S.can_edit,
         rx.el.button(
-            cell.available,
-            type="button",
+            cell.available, type="button",
             on_click=S.open_correction(cell.variant_id, cell.warehouse_id, cell.on_hand),
             aria_label=cell.edit_label,
             title=cell.hint + " — click to correct the count",
@@ -49,8 +48,8 @@ def _balance_row(row: BalanceItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
             rx.el.button(
-                row.sku,
-                type="button", on_click=S.open_variant(row.variant_id), aria_label=row.open_label,
+                row.sku, type="button", on_click=S.open_variant(row.variant_id),
+                aria_label=row.open_label,
                 title="Open the variant: facts, balances, reservations and history",
                 style={**LINK_BUTTON, **MONO},
             ),

@@ -15,19 +15,16 @@ S = StockState
 def correction_dialog() -> rx.Component:
     return form_dialog(
         text_field(
-            "New on-hand count",
-            "correction-count",
-            name="count", type="number", step="1", input_mode="numeric",
-            default_value=S.edit_count, key=S.edit_seen, auto_focus=True, style=NUMERIC,
+            "New on-hand count", "correction-count", name="count", type="number", step="1",
+            input_mode="numeric", default_value=S.edit_count, key=S.edit_seen, auto_focus=True,
+            style=NUMERIC,
             hint=muted(S.edit_seen, data_testid="correction-seen"),
         ),
         select_field(
-            "Reason", "correction-reason", REASON_CHOICES, name="reason", default_value="count"
+            "Reason", "correction-reason", REASON_CHOICES, name="reason", default_value="count",
         ),
         text_field(
-            "Note",
-            "correction-note",
-            name="note",
+            "Note", "correction-note", name="note",
             placeholder="Optional: what you found, where",
             auto_complete="off",
             hint="Saved in the ledger with your name and the time.",

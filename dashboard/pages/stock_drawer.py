@@ -51,7 +51,7 @@ def _mini_table(
             rx.table.row(
                 *[
                     rx.table.column_header_cell(
-                        label, justify="end" if numeric else "start", style=HEADER
+                        label, justify="end" if numeric else "start", style=HEADER,
                     )
                     for label, numeric in headers
                 ],
@@ -67,8 +67,8 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(b.warehouse, weight="medium"),
         rx.table.cell(
-            b.available,
-            justify="end", style=NUMERIC, color=state_color(b.state), font_weight="600",
+            b.available, justify="end", style=NUMERIC, color=state_color(b.state),
+            font_weight="600",
         ),
         rx.table.cell(b.on_hand, justify="end", style=NUMERIC),
         rx.table.cell(b.reserved, justify="end", style=NUMERIC),
@@ -78,8 +78,7 @@ def _drawer_balance(b: DrawerBalance) -> rx.Component:
             S.can_edit,
             rx.table.cell(
                 button(
-                    "Correct",
-                    "pencil",
+                    "Correct", "pencil",
                     on_click=S.open_correction(S.drawer_variant, b.warehouse_id, b.on_hand_count),
                     aria_label=b.edit_label, variant="soft", size="1", icon_size=12,
                 ),
@@ -208,7 +207,8 @@ def _drawer_body() -> rx.Component:
                     rx.foreach(
                         S.drawer_aliases,
                         lambda a: rx.badge(
-                            a.label + ": " + a.value, variant="outline", color_scheme="gray"
+                            a.label + ": " + a.value,
+                            variant="outline", color_scheme="gray",
                         ),
                     ),
                     wrap="wrap", gap="6px",
@@ -226,8 +226,7 @@ def variant_drawer() -> rx.Component:
             rx.hstack(
                 rx.vstack(
                     rx.dialog.title(
-                        S.drawer_sku,
-                        size="5", font_family="var(--code-font-family)", margin="0",
+                        S.drawer_sku, size="5", font_family="var(--code-font-family)", margin="0",
                         data_testid="drawer-sku",
                     ),
                     rx.dialog.description(S.drawer_title, size="2", color_scheme="gray"),

@@ -24,8 +24,7 @@ def _picker(
         rx.select.content(
             rx.select.item(all_label, value="all"),
             rx.select.separator(),
-            items,
-            position="popper",
+            items, position="popper",
         ),
         value=value, on_change=lambda v: S.set_filter(name, v), size="2",
     )
@@ -39,8 +38,7 @@ def _warehouse_picker() -> rx.Component:
     return rx.popover.root(
         rx.popover.trigger(
             button(
-                S.warehouse_label,
-                "warehouse",
+                S.warehouse_label, "warehouse",
                 rx.icon("chevron-down", size=14),
                 variant="surface", color_scheme="gray", size="2", aria_label="Warehouses",
                 data_testid="warehouse-picker",
@@ -57,16 +55,15 @@ def _warehouse_picker() -> rx.Component:
                             checked=S.warehouses.contains(c.value),
                             on_change=lambda _checked: S.toggle_warehouse(c.value),
                         ),
-                        c.label,
-                        display="flex", gap="8px", align_items="center", font_size="14px",
+                        c.label, display="flex", gap="8px", align_items="center", font_size="14px",
                         cursor="pointer",
                     ),
                 ),
                 rx.cond(
                     S.warehouses.length() > 0,
                     rx.button(
-                        "All warehouses",
-                        on_click=S.toggle_warehouse("all"), variant="ghost", size="1",
+                        "All warehouses", on_click=S.toggle_warehouse("all"), variant="ghost",
+                        size="1",
                     ),
                 ),
                 spacing="2", min_width="240px",
@@ -81,33 +78,28 @@ def filter_bar() -> rx.Component:
     return column(
         inline(
             search_form(
-                S.apply_search,
-                name="q", value=S.search, key=S.view_key,
+                S.apply_search, name="q", value=S.search, key=S.view_key,
                 placeholder="SKU, alias, barcode or product — Enter",
                 aria_label="Search stock",
             ),
             rx.cond(
                 ~S.is_vendor,
                 _picker(
-                    "Brand",
-                    "All brands",
-                    S.brand,
-                    "brand",
+                    "Brand", "All brands", S.brand, "brand",
                     rx.foreach(S.brand_choices, lambda c: rx.select.item(c.label, value=c.value)),
                     "140px",
                 ),
             ),
             _warehouse_picker(),
             _picker(
-                "Category",
-                "All categories",
-                S.category,
-                "category",
+                "Category", "All categories", S.category, "category",
                 _text_items(S.category_choices),
                 "130px",
             ),
             _picker(
-                "Colour", "All colours", S.colour, "colour", _text_items(S.colour_choices), "120px"
+                "Colour", "All colours", S.colour, "colour",
+                _text_items(S.colour_choices),
+                "120px",
             ),
             _picker("Size", "All sizes", S.size, "size", _text_items(S.size_choices), "100px"),
             wrap="wrap", width="100%",

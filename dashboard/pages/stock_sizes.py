@@ -30,16 +30,14 @@ def _size_cell(cell: SizeCell) -> rx.Component:
     content = rx.cond(
         cell.variant_id > 0,
         rx.el.button(
-            cell.label,
-            type="button", on_click=S.open_variant(cell.variant_id),
+            cell.label, type="button", on_click=S.open_variant(cell.variant_id),
             title=cell.hint + " — click to open", aria_label=cell.hint,
             style={**EDIT_BUTTON, "min_width": "36px", "margin_right": "0", "color": "inherit"},
         ),
         rx.text(cell.label, title=cell.hint, as_="span"),
     )
     return rx.table.cell(
-        content,
-        justify="end",
+        content, justify="end",
         style={
             **NUMERIC,
             "background": heat(cell.level, HEAT),
@@ -76,8 +74,7 @@ def _run_row(row: RunItem) -> rx.Component:
                 row.broken,
                 rx.badge(
                     rx.icon("triangle-alert", size=12),
-                    "Broken run",
-                    color_scheme="orange", variant="soft", size="1",
+                    "Broken run", color_scheme="orange", variant="soft", size="1",
                     title="A core size is out while other sizes still have stock",
                     data_testid="broken-run",
                 ),

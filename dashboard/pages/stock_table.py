@@ -121,8 +121,7 @@ def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) ->
 def total_cell(value: rx.Var, state: rx.Var) -> rx.Component:
     """A row's total available units, stuck to the right edge."""
     return rx.table.cell(
-        value,
-        justify="end", style={**NUMERIC, **sticky("end")}, color=state_color(state),
+        value, justify="end", style={**NUMERIC, **sticky("end")}, color=state_color(state),
         font_weight="600", data_testid="row-total",
     )
 

@@ -52,8 +52,7 @@ def _status_badge(status: rx.Var, tone: rx.Var) -> rx.Component:
 def _one_line(text: rx.Var, width: str, **props) -> rx.Component:
     """Small text cut to one line of at most `width`, with an ellipsis."""
     return rx.text(
-        text,
-        size="1", max_width=width, overflow="hidden", text_overflow="ellipsis",
+        text, size="1", max_width=width, overflow="hidden", text_overflow="ellipsis",
         white_space="nowrap",
         **props,
     )
@@ -79,7 +78,8 @@ def _brand_cell(item: BrandItem) -> rx.Component:
                 muted("·"),
                 rx.tooltip(
                     _one_line(
-                        item.url, "260px", color_scheme="gray", style={**MONO, "font_size": "12px"}
+                        item.url, "260px", color_scheme="gray",
+                        style={**MONO, "font_size": "12px"},
                     ),
                     content=item.url,
                 ),
@@ -137,16 +137,15 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
             rx.cond(
                 item.last_run_id > 0,
                 action_link(
-                    item.last_counts,
-                    on_click=S.open_run(item.last_run_id), size="1", color_scheme="gray",
-                    style=NUMERIC, title="Open this run",
+                    item.last_counts, on_click=S.open_run(item.last_run_id), size="1",
+                    color_scheme="gray", style=NUMERIC, title="Open this run",
                 ),
                 muted(item.last_counts),
             ),
             rx.cond(
                 (item.last_status == "failed") & (item.last_message != ""),
                 _one_line(
-                    item.last_message, "300px", color=rx.color("red", 11), title=item.last_message
+                    item.last_message, "300px", color=rx.color("red", 11), title=item.last_message,
                 ),
             ),
             spacing="1",
@@ -157,9 +156,7 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
 
 def _actions(item: BrandItem) -> rx.Component:
     run_button = button(
-        "Run now",
-        "refresh-cw",
-        on_click=S.run_now(item.code),
+        "Run now", "refresh-cw", on_click=S.run_now(item.code),
         loading=S.in_flight.contains(item.code) | item.running,
         variant="soft", size="1", aria_label="Run " + item.name + " now",
     )
@@ -167,8 +164,7 @@ def _actions(item: BrandItem) -> rx.Component:
         "More for " + item.name,
         rx.menu.item(
             rx.icon("calendar-clock", size=14),
-            "Edit schedule…",
-            on_click=S.open_schedule(item.code),
+            "Edit schedule…", on_click=S.open_schedule(item.code),
         ),
         rx.cond(
             item.paused,
@@ -211,12 +207,7 @@ def _connectors() -> rx.Component:
     return column(
         table(
             *headers(
-                "Brand and feed",
-                "Schedule",
-                "Freshness",
-                "Next run",
-                "Last run",
-                "",
+                "Brand and feed", "Schedule", "Freshness", "Next run", "Last run", "",
                 widths={"Brand and feed": "30%", "": "150px"},
             ),
             body=rx.foreach(S.brands, _brand_row), test_id="syncs-table",
@@ -227,8 +218,7 @@ def _connectors() -> rx.Component:
 
 def _empty() -> rx.Component:
     return empty_state(
-        "refresh-cw-off",
-        "No brand connectors yet",
+        "refresh-cw-off", "No brand connectors yet",
         "A connector tells Rackroom where a brand publishes its stock. Set one up from "
         "the command line, then its syncs show here:",
         rx.code_block(CONNECTOR_COMMAND, language="bash", width="100%", text_align="left"),
@@ -270,8 +260,7 @@ def _run_row(item: RunItem) -> rx.Component:
                 rx.cond(
                     item.message != "",
                     rx.text(
-                        item.message,
-                        size="1",
+                        item.message, size="1",
                         color_scheme=rx.cond(item.status == "failed", "red", "gray"),
                     ),
                 ),
@@ -328,22 +317,14 @@ def _runs() -> rx.Component:
         list_view(
             columns=[
                 *headers(
-                    "Run",
-                    "Brand",
-                    "Status",
-                    "Started",
-                    "Trigger",
-                    "Took",
-                    "What happened",
-                    "Errors",
-                    right=("Took", "Errors"),
+                    "Run", "Brand", "Status", "Started", "Trigger", "Took", "What happened",
+                    "Errors", right=("Took", "Errors"),
                     widths={"Run": "64px", "What happened": "40%"},
                 ),
             ],
             rows=S.runs, row=_run_row, loaded=S.loaded, error=rx.Var.create(""),
             empty=empty_state(
-                "history",
-                "No runs yet",
+                "history", "No runs yet",
                 rx.cond(
                     S.brand_filter == ALL_BRANDS,
                     "Runs appear as the scheduler syncs each brand, or when you press Run now.",
@@ -370,8 +351,7 @@ def _sample_row(item: SampleItem) -> rx.Component:
 
 def _run_dialog() -> rx.Component:
     return view_dialog(
-        S,
-        "run",
+        S, "run",
         rx.cond(
             S.run_message != "",
             rx.callout(S.run_message, icon="info", size="1", margin_bottom="12px"),
@@ -393,7 +373,7 @@ def _run_dialog() -> rx.Component:
         ),
         title=rx.dialog.title(S.run_title, size="4", text_transform="none"),
         description=rx.dialog.description(
-            S.run_summary, size="2", color_scheme="gray", margin_bottom="12px"
+            S.run_summary, size="2", color_scheme="gray", margin_bottom="12px",
         ),
         footer=dialog_footer(close_button("Close")), width="820px", test_id="run-dialog",
     )
@@ -402,17 +382,14 @@ def _run_dialog() -> rx.Component:
 def _schedule_dialog() -> rx.Component:
     return form_dialog(
         text_field(
-            "Every",
-            "sync-every",
-            name="every", default_value=S.form_every, key=S.target_code, required=True,
-            auto_focus=True, auto_complete="off", placeholder="15m",
+            "Every", "sync-every", name="every", default_value=S.form_every, key=S.target_code,
+            required=True, auto_focus=True, auto_complete="off", placeholder="15m",
             hint="Like 45s, 15m, 1h or 1h30m (from 5 s to 7 days).",
         ),
         select_field(
             "When the brand and Rackroom disagree",
-            "sync-policy",
-            POLICY_CHOICES,
-            name="policy", value=S.form_policy, on_change=S.set_form_policy,
+            "sync-policy", POLICY_CHOICES, name="policy", value=S.form_policy,
+            on_change=S.set_form_policy,
             hint="Newest wins: the later change (feed timestamp or our correction) stands. "
             "Platform corrections win: the brand is the authority, except for counts "
             "corrected here after its last update.",
@@ -474,14 +451,10 @@ def _content() -> rx.Component:
 
 
 @page(
-    routes.SYNCS,
-    TITLE,
-    perm="syncs.read", load=S.load, nav=Nav("Syncs", "refresh-cw"),
+    routes.SYNCS, TITLE, perm="syncs.read", load=S.load, nav=Nav("Syncs", "refresh-cw"),
     description="Brand stock feeds: how current each brand is, and what every run did.",
     action=lambda: button(
-        "Refresh",
-        "rotate-cw",
-        on_click=S.refresh, variant="soft", size="2", icon_size=15,
+        "Refresh", "rotate-cw", on_click=S.refresh, variant="soft", size="2", icon_size=15,
     ),
 )
 def syncs_page() -> rx.Component:

@@ -72,16 +72,8 @@ def _list() -> rx.Component:
     return list_view(
         columns=[
             *headers(
-                "Transfer",
-                "Status",
-                "Route",
-                "Lines",
-                "Units",
-                "Drafted by",
-                "Created",
-                "Last step",
-                "Note",
-                right=("Units",),
+                "Transfer", "Status", "Route", "Lines", "Units", "Drafted by", "Created",
+                "Last step", "Note", right=("Units",),
             ),
         ],
         rows=S.transfers, row=_row, loaded=S.loaded, error=S.load_error,
@@ -108,9 +100,8 @@ def _actions() -> rx.Component:
         rx.cond(
             S.can_create,
             button(
-                "New transfer",
-                "plus",
-                on_click=NewTransferState.open_create, size="2", icon_size=15,
+                "New transfer", "plus", on_click=NewTransferState.open_create, size="2",
+                icon_size=15,
             ),
         ),
         spacing="2",
@@ -118,9 +109,7 @@ def _actions() -> rx.Component:
 
 
 @page(
-    routes.TRANSFERS,
-    "Transfers",
-    perm="transfers.read", load=S.load,
+    routes.TRANSFERS, "Transfers", perm="transfers.read", load=S.load,
     nav=Nav("Transfers", "arrow-left-right", count="transfers"),
     description="Stock moving between warehouses and stores, with every step on record.",
     action=_actions,

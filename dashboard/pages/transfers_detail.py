@@ -33,8 +33,7 @@ _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("g
 
 def _available(line: LineItem) -> rx.Component:
     return rx.table.cell(
-        line.source_available,
-        justify="end", style=NUMERIC,
+        line.source_available, justify="end", style=NUMERIC,
         color=rx.cond(line.short_of_stock, rx.color("red", 11), None),
         title=rx.cond(line.short_of_stock, "Less available than the line needs", ""),
     )
@@ -66,8 +65,7 @@ def _event(item: EventItem) -> rx.Component:
         rx.vstack(
             rx.text(item.label, size="2", weight="bold"),
             rx.text(
-                item.actor,
-                " · ",
+                item.actor, " · ",
                 rx.el.span(item.when, title=item.exact),
                 size="1", color_scheme="gray",
             ),
@@ -101,7 +99,7 @@ def _actions() -> rx.Component:
         rx.cond(
             D.can_cancel,
             rx.button(
-                "Cancel transfer", on_click=D.confirm_cancel, variant="soft", color_scheme="red"
+                "Cancel transfer", on_click=D.confirm_cancel, variant="soft", color_scheme="red",
             ),
         ),
         spacing="2", wrap="wrap", data_testid="transfer-actions",
@@ -152,9 +150,7 @@ def _receive_dialog() -> rx.Component:
             ),
         ),
         text_field(
-            "Note",
-            "receipt-note",
-            name="note", auto_complete="off",
+            "Note", "receipt-note", name="note", auto_complete="off",
         ),
         title="Book the receipt",
         description="Per line: good units go on hand, damaged ones are written off, short "
@@ -256,15 +252,8 @@ def _detail() -> rx.Component:
                     rx.heading("Lines", as_="h2", size="3"),
                     table(
                         *headers(
-                            "SKU",
-                            "Product",
-                            "Colour",
-                            "Size",
-                            "Qty",
-                            "Available at source",
-                            "Received",
-                            "Short",
-                            "Damaged",
+                            "SKU", "Product", "Colour", "Size", "Qty", "Available at source",
+                            "Received", "Short", "Damaged",
                             right=("Qty", "Available at source", "Received", "Short", "Damaged"),
                         ),
                         body=rx.foreach(D.lines, _line_row), test_id="lines-table",

@@ -33,8 +33,7 @@ def _hit(hit: HitItem) -> rx.Component:
             ),
             rx.spacer(),
             rx.text(
-                hit.available,
-                size="1", white_space="nowrap", style=NUMERIC,
+                hit.available, size="1", white_space="nowrap", style=NUMERIC,
                 color=rx.cond(hit.short, rx.color("red", 11), rx.color("gray", 11)),
             ),
             rx.icon("plus", size=14, color=rx.color("accent", 11)),
@@ -149,18 +148,12 @@ def new_transfer_dialog() -> rx.Component:
     return form_dialog(
         rx.hstack(
             select_field(
-                "From",
-                "transfer-source",
-                S.warehouses,
-                name="source", placeholder="Source warehouse", value=S.form_source,
-                on_change=S.set_form_source,
+                "From", "transfer-source", S.warehouses, name="source",
+                placeholder="Source warehouse", value=S.form_source, on_change=S.set_form_source,
             ),
             select_field(
-                "To",
-                "transfer-dest",
-                S.warehouses,
-                name="dest", placeholder="Destination", value=S.form_dest,
-                on_change=S.set_form_dest,
+                "To", "transfer-dest", S.warehouses, name="dest", placeholder="Destination",
+                value=S.form_dest, on_change=S.set_form_dest,
             ),
             spacing="3", width="100%",
         ),
@@ -178,9 +171,7 @@ def new_transfer_dialog() -> rx.Component:
         ),
         _checks(),
         text_field(
-            "Note",
-            "transfer-note",
-            name="note", auto_complete="off",
+            "Note", "transfer-note", name="note", auto_complete="off",
             hint="Optional: why this move (shown on the list and the pick list).",
         ),
         title="New transfer",

@@ -92,9 +92,8 @@ def pick_list_page() -> rx.Component:
                 shown_to(
                     "transfers.read",
                     button(
-                        "Print",
-                        "printer",
-                        on_click=rx.call_script("window.print()"), disabled=~found,
+                        "Print", "printer", on_click=rx.call_script("window.print()"),
+                        disabled=~found,
                     ),
                 ),
                 style=_PRINT_HIDDEN, padding_bottom="16px",

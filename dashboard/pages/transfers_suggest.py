@@ -56,11 +56,7 @@ def _group(group: RouteGroup) -> rx.Component:
             rx.box(
                 table(
                     *headers(
-                        "SKU",
-                        "Variant",
-                        "Units",
-                        "Sells / wk (from → to)",
-                        "Cover at source",
+                        "SKU", "Variant", "Units", "Sells / wk (from → to)", "Cover at source",
                         "Cover at destination",
                         right=(
                             "Units",
@@ -105,10 +101,8 @@ def _toolbar() -> rx.Component:
         rx.cond(
             G.can_create & (G.groups.length() > 0),
             button(
-                G.draft_label,
-                "file-plus",
-                on_click=G.create_drafts, loading=G.saving, disabled=G.selected_count == 0,
-                data_testid="draft-routes", icon_size=15,
+                G.draft_label, "file-plus", on_click=G.create_drafts, loading=G.saving,
+                disabled=G.selected_count == 0, data_testid="draft-routes", icon_size=15,
             ),
         ),
         width="100%", wrap="wrap", gap="3",
@@ -119,8 +113,7 @@ def _empty() -> rx.Component:
     return rx.cond(
         G.brand == "",
         empty_state(
-            "sparkles",
-            "Pick a brand",
+            "sparkles", "Pick a brand",
             "Rackroom looks at each size's sales per warehouse over 28 days and "
             "proposes moves from where it sits to where it sells and runs short "
             "(target: 4 weeks of cover).",
@@ -128,8 +121,7 @@ def _empty() -> rx.Component:
         rx.cond(
             G.loaded,
             empty_state(
-                "circle-check",
-                "Nothing to rebalance",
+                "circle-check", "Nothing to rebalance",
                 rx.text(
                     rx.cond(
                         G.all_moves > 0,
@@ -146,9 +138,8 @@ def _empty() -> rx.Component:
 
 
 @page(
-    routes.TRANSFER_SUGGESTIONS,
-    "Suggested transfers",
-    perm="transfers.read", load=G.load, section=routes.TRANSFERS,
+    routes.TRANSFER_SUGGESTIONS, "Suggested transfers", perm="transfers.read", load=G.load,
+    section=routes.TRANSFERS,
     description="Moves from warehouses where a size sells slowly to where it sells fast "
     "and is short, with the weeks of cover before → after. Tick a route to draft it.",
 )
