@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -147,22 +148,24 @@ def get_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Reserva
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut)
 def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The order was paid: the held units are sold (on hand and reserved both go down)."""
-    with transaction() as session:
-        holder = authorize(session, secret, CAN_RESERVE)
-        owned_reservation(session, holder, reservation_id)
-        out = _out(session, commit(session, reservation_id, actor=holder.actor))
-    metrics.count_reservation("committed")
-    return out
+    return _settle(reservation_id, secret, commit, "committed")
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
 def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The checkout was abandoned: the held units are available again."""
+    return _settle(reservation_id, secret, release, "released")
+
+
+def _settle(
+    reservation_id: int, secret: str, step: Callable[..., Reservation], outcome: str
+) -> ReservationOut:
+    """Commit or release one of the key's own reservations (`step`), counted as `outcome`."""
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
         owned_reservation(session, holder, reservation_id)
-        out = _out(session, release(session, reservation_id, actor=holder.actor))
-    metrics.count_reservation("released")
+        out = _out(session, step(session, reservation_id, actor=holder.actor))
+    metrics.count_reservation(outcome)
     return out
 
 

@@ -53,17 +53,7 @@ def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
         variant = variant_for(session, holder, sku)
         facts = variant_facts(session, variant)
         rows = stock_by_warehouse(session, variant.id)
-    warehouses = [
-        Balance(
-            warehouse=r.warehouse,
-            on_hand=r.on_hand,
-            reserved=r.reserved,
-            available=r.available,
-            incoming=r.incoming,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
+    warehouses = [Balance.model_validate(r, from_attributes=True) for r in rows]
     return VariantStock(
         sku=variant.sku,
         brand=facts.brand.code,
@@ -173,18 +163,7 @@ def list_balances(
             warehouse_id=warehouse_id,
             updated_since=since,
         )
-    items = [
-        BalanceRow(
-            sku=r.sku,
-            warehouse=r.warehouse,
-            on_hand=r.on_hand,
-            reserved=r.reserved,
-            available=r.available,
-            incoming=r.incoming,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
+    items = [BalanceRow.model_validate(r, from_attributes=True) for r in rows]
     last = rows[-1] if len(rows) == limit else None
     return BalancePage(
         items=items,

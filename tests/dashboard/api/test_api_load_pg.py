@@ -16,6 +16,7 @@ from tests.factories import make_world
 
 pytestmark = pytest.mark.postgres
 UNITS, ATTEMPTS, THREADS = 25, 240, 16
+HOLD_SECONDS = 12
 
 
 def test_concurrent_http_reservations_get_exactly_the_units_then_expire(pg_engine):
@@ -43,7 +44,10 @@ def test_concurrent_http_reservations_get_exactly_the_units_then_expire(pg_engin
                                     "qty": 1,
                                     "order_ref": f"order-{i}",
                                     "channel": "web",
-                                    "ttl_seconds": 3,
+                                    # Long enough that none expires while the crowd is
+                                    # still checking out on a busy machine (an expired
+                                    # hold frees its unit for a later request).
+                                    "ttl_seconds": HOLD_SECONDS,
                                 },
                             ).status_code
                         )
@@ -58,7 +62,7 @@ def test_concurrent_http_reservations_get_exactly_the_units_then_expire(pg_engin
                 assert (balance.reserved, balance.available) == (UNITS, 0)
                 assert reconcile(session) == []
 
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + HOLD_SECONDS + 20
             while time.monotonic() < deadline:
                 with read_session(pg_engine) as session:
                     balance = get_balance(session, world.variants["M"], world.warehouses["WH1"])
