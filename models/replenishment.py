@@ -4,8 +4,9 @@ For every unresolved low-stock or out-of-stock alert (a variant in a warehouse),
 the rule that governs that balance now:
 
     daily velocity = net units sold there in the last `days` days / `days`
-    wanted         = max(ceil(daily velocity × (lead time + target cover days)),
-                         threshold + 1)
+    demand uplift  = ceil(poll votes for the variant in the same window × units per vote)
+    wanted         = max(ceil(daily velocity × (lead time + target cover days))
+                         + demand uplift, threshold + 1)
     position       = available + incoming
     suggested      = 0 if wanted ≤ position, else max(wanted − position, reorder qty)
 
@@ -13,6 +14,11 @@ so an order covers the sales expected while it is on its way plus the target cov
 lifts the balance clear of the low-stock threshold, and is never smaller than the
 rule's reorder quantity (the vendor's minimum or case pack). Arithmetic is exact
 (fractions), so the numbers match a hand calculation.
+
+Customer polls say what people ask for before it sells (`models.polls.demand_by_variant`):
+every line carries the votes for poll options that describe its variant, and a caller
+may turn them into units with `units_per_vote` (0 by default: votes are shown, not
+ordered on, until a merchandiser decides how much one vote is worth).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from sqlalchemy import and_, func, select
@@ -33,6 +40,7 @@ from models.base import utcnow
 from models.catalog import Brand, Product, Variant, Warehouse
 from models.csv_safety import safe_cell
 from models.errors import InvalidQuantity, NotFound
+from models.polls import demand_by_variant
 from models.reservations import SaleLine
 from models.stock import StockBalance
 
@@ -80,6 +88,28 @@ def sales_by_balance(
     return sold
 
 
+#: The most units one vote may be worth (a typo such as 100 instead of 1.00 is refused).
+MAX_UNITS_PER_VOTE = 10
+
+
+def units_per_vote_of(value: object) -> Fraction:
+    """`value` (a number or its text, e.g. "0.5") as exact units per vote, 0 to
+    MAX_UNITS_PER_VOTE; InvalidQuantity naming the value otherwise."""
+    text = str(value).strip() if value is not None else ""
+    try:
+        parsed = Fraction(Decimal(text or "0"))
+    except (InvalidOperation, ValueError, OverflowError):
+        parsed = None
+    if isinstance(value, bool) or parsed is None or not 0 <= parsed <= MAX_UNITS_PER_VOTE:
+        raise InvalidQuantity(
+            f"Units per vote must be a number from 0 to {MAX_UNITS_PER_VOTE}, "
+            f"not {text[:20]!r}.",
+            field="units_per_vote",
+            value=text[:20],
+        )
+    return parsed
+
+
 def suggested_order_qty(
     *,
     sold: int,
@@ -90,10 +120,13 @@ def suggested_order_qty(
     reorder_qty: int,
     available: int,
     incoming: int,
+    demand_votes: int = 0,
+    units_per_vote: Fraction = Fraction(0),
 ) -> int:
     """The formula in the module docstring, for one balance."""
     daily = Fraction(max(sold, 0), days)
-    wanted = max(math.ceil(daily * (lead_time_days + target_cover_days)), threshold + 1)
+    uplift = math.ceil(max(demand_votes, 0) * units_per_vote)
+    wanted = max(math.ceil(daily * (lead_time_days + target_cover_days)) + uplift, threshold + 1)
     position = available + incoming
     if wanted <= position:
         return 0
@@ -124,6 +157,8 @@ class ReplenishmentLine:
     lead_time_days: int
     target_cover_days: int
     suggested_qty: int
+    #: Poll votes in the window for options that describe this variant.
+    demand_votes: int = 0
 
     @property
     def weekly_velocity(self) -> float:
@@ -143,10 +178,12 @@ def replenishment(
     warehouse_id: int | None = None,
     days: int = DEFAULT_DAYS,
     only_to_order: bool = False,
+    units_per_vote: Fraction = Fraction(0),
     now: datetime | None = None,
 ) -> list[ReplenishmentLine]:
     """A line per alerted variant-warehouse (unresolved low/out-of-stock alert), ordered by
-    brand, style, colour, size, warehouse; `only_to_order` drops lines suggesting 0."""
+    brand, style, colour, size, warehouse; `only_to_order` drops lines suggesting 0.
+    `units_per_vote` (see `units_per_vote_of`) adds poll demand to what is wanted."""
     days = _require_days(days)
     now = now or utcnow()
     query = (
@@ -188,12 +225,14 @@ def replenishment(
     pairs = [(r[3], r[10]) for r in rows]
     sold = sales_by_balance(session, pairs, days=days, now=now)
     rules = effective_rules(session, pairs)
+    votes = _votes_by_variant(session, brand_id, since=now - timedelta(days=days), now=now)
     lines = []
     for r in rows:
         rule = rules.get((r[3], r[10]))
         if rule is None:
             continue  # the rule went away; the next scan resolves the alert
         units = sold.get((r[3], r[10]), 0)
+        demand = votes.get(r[3], 0)
         qty = suggested_order_qty(
             sold=units,
             days=days,
@@ -203,6 +242,8 @@ def replenishment(
             reorder_qty=rule.reorder_qty,
             available=int(r[12]),
             incoming=int(r[13]),
+            demand_votes=demand,
+            units_per_vote=units_per_vote,
         )
         if only_to_order and qty == 0:
             continue
@@ -218,9 +259,19 @@ def replenishment(
                 lead_time_days=rule.lead_time_days,
                 target_cover_days=rule.target_cover_days,
                 suggested_qty=qty,
+                demand_votes=demand,
             )
         )
     return lines
+
+
+def _votes_by_variant(
+    session: Session, brand_id: int | None, *, since: datetime, now: datetime
+) -> dict[int, int]:
+    """Votes per variant answered in the window, `now` included (as sales are)."""
+    until = now + timedelta(microseconds=1)
+    frame = demand_by_variant(session, brand_id=brand_id, since=since, until=until)
+    return dict(zip(frame["variant_id"].to_list(), frame["demand_votes"].to_list(), strict=True))
 
 
 CSV_HEADER = (
@@ -240,6 +291,7 @@ CSV_HEADER = (
     "lead_time_days",
     "target_cover_days",
     "order_qty",
+    "demand_votes",
 )
 
 
@@ -254,12 +306,16 @@ def purchase_list_lines(
     days: int = DEFAULT_DAYS,
     now: datetime | None = None,
     max_rows: int = PURCHASE_LIST_MAX_ROWS,
+    units_per_vote: Fraction = Fraction(0),
 ) -> list[ReplenishmentLine]:
     """The lines of the brand's purchase list (something to order); NotFound for an
     unknown brand, InvalidQuantity when there are more than `max_rows`."""
     if session.get(Brand, brand_id) is None:
         raise NotFound(f"No brand with id {brand_id}.", brand_id=brand_id)
-    lines = replenishment(session, brand_id=brand_id, days=days, only_to_order=True, now=now)
+    lines = replenishment(
+        session, brand_id=brand_id, days=days, only_to_order=True, now=now,
+        units_per_vote=units_per_vote,
+    )
     if len(lines) > max_rows:
         raise InvalidQuantity(
             f"The purchase list has {len(lines):,} lines; an export holds at most "
@@ -279,12 +335,15 @@ def iter_purchase_list_csv(
     now: datetime | None = None,
     max_rows: int = PURCHASE_LIST_MAX_ROWS,
     chunk: int = 500,
+    units_per_vote: Fraction = Fraction(0),
 ) -> Iterator[str]:
     """The brand's purchase list as CSV text, a few hundred lines a piece: one row per
     variant and destination with something to order. The size is checked before the
     first piece. Every cell goes through `safe_cell`, so a product name such as
     ``=HYPERLINK(...)`` stays text in a spreadsheet."""
-    lines = purchase_list_lines(session, brand_id, days=days, now=now, max_rows=max_rows)
+    lines = purchase_list_lines(
+        session, brand_id, days=days, now=now, max_rows=max_rows, units_per_vote=units_per_vote
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
@@ -309,6 +368,7 @@ def iter_purchase_list_csv(
                     x.lead_time_days,
                     x.target_cover_days,
                     x.suggested_qty,
+                    x.demand_votes,
                 )
             ]
         )

@@ -94,6 +94,7 @@ ORDER_FIGURES = (
     "Low at ≤",
     "Min order",
     "Lead + cover",
+    "Votes",
     "Order",
 )
 
@@ -305,12 +306,30 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
         number_cell(item.threshold),
         number_cell(item.reorder_qty),
         number_cell(item.lead),
+        number_cell(item.votes),
         rx.table.cell(
             item.suggested, justify="end", style=NUMERIC, font_weight="700",
             vertical_align="middle",
             color=rx.cond(item.to_order, rx.color("accent", 11), rx.color("gray", 10)),
         ),
         data_testid="replenish-row",
+    )
+
+
+def _uplift_form() -> rx.Component:
+    """Units per poll vote: Enter applies (the URL keeps it, so the CSV and a shared link
+    order the same)."""
+    return rx.form(
+        inline(
+            rx.text("Units per vote", as_="label", html_for="per-vote", size="2"),
+            rx.input(
+                id="per-vote", name="per_vote", default_value=Q.per_vote, key=Q.per_vote,
+                placeholder="0", input_mode="decimal", width="72px", size="2",
+                title="Units to order on top of sales for each customer-poll vote (0 to 10)",
+            ),
+            rx.button("Apply", type="submit", variant="soft", size="2"),
+        ),
+        on_submit=Q.apply_per_vote, reset_on_submit=False, data_testid="uplift-form",
     )
 
 
@@ -330,9 +349,10 @@ def replenishment_page() -> rx.Component:
                 disabled=Q.brand == ANY,
                 title=rx.cond(Q.brand == ANY, "Pick a brand first", "Download the CSV"),
             ),
+            _uplift_form(),
             rx.spacer(),
             muted(Q.summary, size="2"),
-            width="100%", gap="3",
+            width="100%", gap="3", wrap="wrap",
         ),
         list_view(
             columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
@@ -344,8 +364,9 @@ def replenishment_page() -> rx.Component:
             test_id="replenish-table",
         ),
         muted(
-            "Order = max(sales per day × (lead time + target cover), threshold + 1) − "
-            "(available + incoming), at least the minimum order; 28 days of sales.",
+            "Order = max(sales per day × (lead time + target cover) + votes × units per "
+            "vote, threshold + 1) − (available + incoming), at least the minimum order; 28 "
+            "days of sales and of customer-poll votes.",
             size="1",
         ),
     )

@@ -182,6 +182,11 @@ def test_a_purchase_list_streams_one_brand_with_formulas_neutralised(more):
     assert missing.status_code == 422 and "Pick a brand" in missing.text
     unknown = _fetch(url, "/exports/replenishment.csv?brand=NOPE", tokens["merchandiser"])
     assert unknown.status_code == 404 and "NOPE" in unknown.text
+    # Poll demand: a votes column always, units per vote only when asked and sensible.
+    assert rows[0]["demand_votes"] == "0"
+    silly = _fetch(url, "/exports/replenishment.csv?brand=NRD&per_vote=1e9",
+                   tokens["merchandiser"])
+    assert silly.status_code == 422 and "Units per vote" in silly.text
 
 
 def test_a_purchase_list_refuses_no_session_and_roles_without_the_permission(more):

@@ -213,6 +213,7 @@ def replenish_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     return {
         "load": ((), {}),
         "filter_brand": (("NRD",), {}),
+        "apply_per_vote": (({"per_vote": "1"},), {}),
         "download": ((), {"brand": "NRD"}),
     }
 
@@ -420,6 +421,12 @@ def test_alert_handlers_work_for_staff(world):
     result = call(replenish, "download")
     # A link to the streamed file (tests/dashboard/test_exports.py), not the file in the websocket.
     assert "/exports/replenishment.csv?brand=NRD" in rendered(result)
+    # Units per vote travel in the URL, to the page's own read and to the CSV link.
+    assert "per_vote=1.5" in rendered(call(replenish, "apply_per_vote", {"per_vote": " 1.5 "}))
+    with_uplift = page_state(ReplenishmentState, merch, brand="NRD", per_vote="1.5")
+    assert "per_vote=1.5" in rendered(call(with_uplift, "download"))
+    refused = page_state(ReplenishmentState, merch, brand="NRD", per_vote="lots")
+    assert "Units per vote must be a number" in rendered(call(refused, "download"))
 
 
 def test_parse_lines_refusals():

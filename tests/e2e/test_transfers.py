@@ -412,6 +412,12 @@ def test_alert_inbox_rules_and_replenishment(
     text = Path(download.value.path()).read_text()
     assert text.startswith("brand,sku,barcode,style,product")
     assert "SOLS-SO-CREW-M" in text  # 66 at MCR, low at 100: order up to 101
+    # Customer-poll votes per line; units per vote go into the address (and the CSV).
+    expect(page.get_by_role("columnheader", name="Votes")).to_be_visible()
+    page.get_by_label("Units per vote").fill("0.5")
+    page.get_by_label("Units per vote").press("Enter")
+    expect(page).to_have_url(re.compile(r"/alerts/replenishment\?brand=SOLS&per_vote=0.5$"))
+    expect(page.get_by_test_id("replenish-row").first).to_be_visible()
     page.screenshot(path=artifacts_dir / "alerts-replenishment.png", full_page=True)
 
     page.emulate_media(color_scheme="dark")

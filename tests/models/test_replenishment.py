@@ -15,7 +15,12 @@ from models.base import utcnow
 from models.catalog import Product, Variant
 from models.db import read_session, transaction
 from models.errors import InvalidQuantity, NotFound
-from models.replenishment import purchase_list_csv, replenishment, suggested_order_qty
+from models.replenishment import (
+    purchase_list_csv,
+    replenishment,
+    suggested_order_qty,
+    units_per_vote_of,
+)
 from models.reservations import reserve
 from models.stock import LedgerReason, StockBalance, change_balance, receive, reconcile
 from models.transfer_suggestions import create_suggested_transfers, suggest_transfers
@@ -248,3 +253,40 @@ def test_stock_already_on_its_way_counts_at_the_destination(setup):
 
 def _product(session, variant_id: int) -> int:
     return session.get(Variant, variant_id).product_id
+
+
+# --- poll demand ---------------------------------------------------------------------------
+
+
+def test_poll_votes_show_on_each_line_and_lift_the_order_only_when_asked(engine):
+    from tests.models.test_polls import NOW as POLL_NOW
+    from tests.models.test_polls import Demand, _votes
+
+    demand = Demand(engine)  # M @ WH1: 14 on hand, 2 reserved; 14 sold three days before
+    _votes(demand)  # 3 votes for size M, 1 for the tee (every size): M has 4, S and L 1
+    staff = make_staff(engine, demand.nrd.brand_id)
+    m, wh1 = demand.nrd.variants["M"], demand.nrd.warehouses["WH1"]
+    _rule(engine, staff, m, wh1, 20, lead_time_days=14, target_cover_days=28)
+    with transaction(engine) as session:
+        scan_alerts(session, now=POLL_NOW)
+        shown = replenishment(session, now=POLL_NOW)
+        lifted = replenishment(session, now=POLL_NOW, units_per_vote=units_per_vote_of("2.5"))
+        csv_text = purchase_list_csv(session, demand.nrd.brand_id, now=POLL_NOW)
+    # 14 sold in 28 days over 42 days → 21 wanted; 12 available → 9. Votes alone order nothing.
+    line = next(x for x in shown if x.variant_id == m)
+    assert (line.demand_votes, line.suggested_qty) == (4, 9)
+    # 4 votes × 2.5 units → 10 more wanted: 31 − 12 = 19.
+    assert next(x for x in lifted if x.variant_id == m).suggested_qty == 19
+    assert next(csv.DictReader(io.StringIO(csv_text)))["demand_votes"] == "4"
+
+
+@pytest.mark.parametrize("given", ["-1", "11", "abc", "nan", "inf", "1e400", True])
+def test_units_per_vote_refuses_what_is_not_a_sensible_number(given):
+    with pytest.raises(InvalidQuantity) as refused:
+        units_per_vote_of(given)
+    assert refused.value.details["field"] == "units_per_vote"
+
+
+def test_units_per_vote_reads_decimals_exactly():
+    assert units_per_vote_of("0.1") * 30 == 3
+    assert units_per_vote_of("") == 0 and units_per_vote_of(None) == 0

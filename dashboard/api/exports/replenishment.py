@@ -1,5 +1,5 @@
-"""`GET /exports/replenishment.csv?brand=CODE`: one brand's purchase list
-(`replenishment.export`)."""
+"""`GET /exports/replenishment.csv?brand=CODE[&per_vote=N]`: one brand's purchase list
+(`replenishment.export`), with N units more per customer-poll vote when given."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from starlette.responses import PlainTextResponse, Response
 from dashboard import routes
 from dashboard.api.exports.common import router, signed_in, streamed
 from models.catalog import brand_by_code
-from models.replenishment import iter_purchase_list_csv
+from models.errors import DomainError
+from models.replenishment import iter_purchase_list_csv, units_per_vote_of
 
 ONE_BRAND = "Pick a brand first: a purchase list goes to one brand."
 
@@ -28,11 +29,15 @@ async def replenishment_csv(request: Request) -> Response:
     if not code and user.brand_scope is None:
         return PlainTextResponse(ONE_BRAND, status_code=422)
     scope = user.brand_scope
+    try:
+        per_vote = units_per_vote_of(request.query_params.get("per_vote", ""))
+    except DomainError as refused:
+        return PlainTextResponse(refused.message, status_code=422)
 
     def produce(session: Session) -> Iterator[str]:
         brand_id = scope if scope is not None else brand_by_code(session, code).id
         assert brand_id is not None
-        return iter_purchase_list_csv(session, brand_id)
+        return iter_purchase_list_csv(session, brand_id, units_per_vote=per_vote)
 
     # The name holds the code only as far as it is letters, digits and dashes.
     safe = re.sub(r"[^a-z0-9-]", "", code.lower())

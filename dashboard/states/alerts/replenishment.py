@@ -1,4 +1,5 @@
-"""/alerts/replenishment?brand=CODE: what to reorder for alerted variants, and a CSV
+"""/alerts/replenishment?brand=CODE&per_vote=N: what to reorder for alerted variants,
+with the customer-poll votes for each and, when asked, N units more per vote; and a CSV
 purchase list per brand (`replenishment.read`, `replenishment.export`)."""
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from dashboard.states.alerts.common import (
 )
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.downloads import download, export_href
-from dashboard.states.listing import db_read
+from dashboard.states.listing import db_read, query_param
 from models.catalog import brand_by_code
 from models.errors import DomainError
-from models.replenishment import purchase_list_lines, replenishment
+from models.replenishment import purchase_list_lines, replenishment, units_per_vote_of
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +47,29 @@ class ReplenishItem:
     lead: str = ""
     suggested: str = ""
     to_order: bool = False
+    votes: str = ""
 
 
-def read_replenishment(session: Session, brand: str) -> list:
+def read_replenishment(session: Session, brand: str, per_vote: str) -> list:
     brand_id = None
     if brand:
         brand_id = brand_by_code(session, brand).id
-    return replenishment(session, brand_id=brand_id)
+    return replenishment(session, brand_id=brand_id, units_per_vote=units_per_vote_of(per_vote))
 
 
-def purchase_list_size(session: Session, brand: str) -> int:
+def purchase_list_size(session: Session, brand: str, per_vote: str) -> int:
     """The lines of `brand`'s purchase list; InvalidQuantity when too many to export."""
     found = brand_by_code(session, brand)
     assert found.id is not None
-    return len(purchase_list_lines(session, found.id))
+    return len(purchase_list_lines(session, found.id, units_per_vote=units_per_vote_of(per_vote)))
 
 
 class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
     """/alerts/replenishment?brand=CODE: what to reorder for alerted variants."""
 
     lines: list[ReplenishItem] = []
+    #: Units added to what is wanted per poll vote (`?per_vote=`; "" is none).
+    per_vote: str = ""
     loaded: bool = False
     load_error: str = ""
     downloading: bool = False
@@ -80,10 +84,14 @@ class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
     @rx.event
     @requires("replenishment.read")
     async def load(self):
-        self._read_brand(self.router.url.query_parameters)
+        params = self.router.url.query_parameters
+        self._read_brand(params)
+        self.per_vote = query_param(params, "per_vote")[:20]
         await self._read_choices(warehouses=False)
         try:
-            found = await db_read(read_replenishment, "" if self.brand == ANY else self.brand)
+            found = await db_read(
+                read_replenishment, "" if self.brand == ANY else self.brand, self.per_vote
+            )
         except DomainError as error:
             self.load_error, self.lines, self.loaded = error.message, [], True
             return None
@@ -109,6 +117,7 @@ class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
                 lead=f"{x.lead_time_days} + {x.target_cover_days} d",
                 suggested=units(x.suggested_qty),
                 to_order=x.suggested_qty > 0,
+                votes=units(x.demand_votes) if x.demand_votes else "–",
             )
             for x in found[:500]
         ]
@@ -118,7 +127,14 @@ class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
     @rx.event
     @requires("replenishment.read")
     def filter_brand(self, code: str):
-        return rx.redirect(href(REPLENISH_ROUTE, brand=code[:40]))
+        return rx.redirect(href(REPLENISH_ROUTE, brand=code[:40], per_vote=self.per_vote))
+
+    @rx.event
+    @requires("replenishment.read")
+    def apply_per_vote(self, form: dict):
+        """The uplift form: units per vote into the URL (checked when the page loads)."""
+        value = str(form.get("per_vote", "")).strip()[:20]
+        return rx.redirect(href(REPLENISH_ROUTE, brand=self.brand, per_vote=value))
 
     @rx.event
     @requires("replenishment.export")
@@ -128,10 +144,11 @@ class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
         if self.brand == ANY:
             return rx.toast.error("Pick a brand first: a purchase list goes to one brand.")
         try:
-            rows = await db_read(purchase_list_size, self.brand)
+            rows = await db_read(purchase_list_size, self.brand, self.per_vote)
         except DomainError as error:
             return rx.toast.error(error.message)
+        query = {"brand": self.brand} | ({"per_vote": self.per_vote} if self.per_vote else {})
         return [
-            download(export_href(routes.REPLENISHMENT_EXPORT, {"brand": self.brand})),
+            download(export_href(routes.REPLENISHMENT_EXPORT, query)),
             rx.toast.success(f"Purchase list for {self.brand}: {plural(rows, 'line')}"),
         ]
