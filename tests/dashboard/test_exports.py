@@ -54,7 +54,7 @@ def shop(sqlite_engine):
 
 def _get(url: str, token: str | None, query: str = "") -> httpx.Response:
     cookies = {SESSION_COOKIE: token} if token else {}
-    return httpx.get(url + routes.STOCK_EXPORT + query, cookies=cookies)
+    return httpx.get(url + routes.STOCK_EXPORT + query, cookies=cookies, timeout=60)
 
 
 def _rows(response: httpx.Response) -> list[list[str]]:
@@ -162,7 +162,9 @@ def more(shop):
 
 
 def _fetch(url: str, path: str, token: str | None) -> httpx.Response:
-    return httpx.get(url + path, cookies={SESSION_COOKIE: token} if token else {})
+    # A generous read timeout: the first analytics export builds the frames, which takes
+    # seconds on a busy machine (httpx's default of 5 s failed such a run).
+    return httpx.get(url + path, cookies={SESSION_COOKIE: token} if token else {}, timeout=60)
 
 
 def test_a_purchase_list_streams_one_brand_with_formulas_neutralised(more):
