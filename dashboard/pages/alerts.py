@@ -321,7 +321,7 @@ def _uplift_form() -> rx.Component:
     order the same)."""
     return rx.form(
         inline(
-            rx.text("Units per vote", as_="label", html_for="per-vote", size="2"),
+            rx.el.label("Units per vote", html_for="per-vote", font_size="14px"),
             rx.input(
                 id="per-vote", name="per_vote", default_value=Q.per_vote, key=Q.per_vote,
                 placeholder="0", input_mode="decimal", width="72px", size="2",
@@ -329,7 +329,8 @@ def _uplift_form() -> rx.Component:
             ),
             rx.button("Apply", type="submit", variant="soft", size="2"),
         ),
-        on_submit=Q.apply_per_vote, reset_on_submit=False, data_testid="uplift-form",
+        on_submit=Q.apply_per_vote, reset_on_submit=False, width="auto",
+        data_testid="uplift-form",
     )
 
 
