@@ -7,6 +7,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import cell, headers, muted, number_cell
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.charts import panels_page
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import filtered_empty
@@ -29,8 +30,7 @@ DESCRIPTION = (
 def _row(row: MarkdownItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.vstack(rx.text(row.product, size="2", weight="medium"), muted(row.style),
-                      spacing="0"),
+            column(rx.text(row.product, size="2", weight="medium"), muted(row.style), gap="0"),
             vertical_align="middle",
         ),
         cell(rx.text(row.colour, size="2")),
@@ -42,44 +42,31 @@ def _row(row: MarkdownItem) -> rx.Component:
         cell(rx.badge(row.tier, color_scheme=row.tier_colour, variant="soft", title=row.reason,
                       data_testid="tier")),
         number_cell(row.projected),
-        data_testid="markdown-row",
-        data_key=row.key,
-    )
-
-
-def _export() -> rx.Component:
-    return rx.hstack(
-        rx.spacer(),
-        rx.button(rx.icon("download", size=15), "Export CSV", variant="soft", size="2",
-                  on_click=S.export_csv(TABLE), disabled=S.total == 0,
-                  data_testid="markdowns-export"),
-        width="100%",
+        data_testid="markdown-row", data_key=row.key,
     )
 
 
 def _list() -> rx.Component:
-    return rx.vstack(
-        _export(),
+    return column(
+        inline(
+            rx.spacer(),
+            button("Export CSV", "download", variant="soft", size="2",
+                   on_click=S.export_csv(TABLE), disabled=S.total == 0,
+                   data_testid="markdowns-export"),
+            width="100%",
+        ),
         list_view(
             columns=headers("Product", "Colour", *FIGURES[:-1], "Markdown", FIGURES[-1],
                             right=FIGURES),
-            rows=S.rows,
-            row=_row,
-            loaded=S.loaded,
-            error=S.load_error,
+            rows=S.rows, row=_row, loaded=S.loaded, error=S.load_error,
             empty=filtered_empty(
-                S, "No style-colour matches these filters",
-                "Try another brand or category.",
+                S, "No style-colour matches these filters", "Try another brand or category.",
                 empty_state("tag", "Nothing in stock to mark down",
                             "Suggestions appear here for every style-colour with units on "
                             "hand, once stock has been received."),
             ),
-            test_id="markdowns-table",
-            paging=S,
-            summary=S.period_text,
+            test_id="markdowns-table", paging=S, summary=S.period_text,
         ),
-        spacing="3",
-        width="100%",
     )
 
 

@@ -63,20 +63,21 @@ class MarkdownItem:
     reason: str = ""
     projected: str = ""
 
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> MarkdownItem:
-        cover, age, tier = row["weeks_of_cover"], row["age_days"], row["tier"]
-        shares = {"sell_through": row["sell_through"], "projected": row["projected_sell_through"]}
-        return item_of(
-            cls, SimpleNamespace(**row),
-            key=f"{row['product_id']}:{row['colour']}",
-            style=f"{row['brand']} · {row['style_code']} · {row['category'] or 'no category'}",
-            on_hand=units(row["on_hand"]), sold=units(row["units_sold"]),
-            cover=md.NO_SALES if cover is None else f"{cover:,.1f}",
-            age="no receipt" if age is None else f"{age:,} days",
-            tier=f"{tier} %", tier_colour=TIER_COLOURS.get(tier, "gray"),
-            **{name: f"{share:.0%}" for name, share in shares.items()},
-        )
+
+def markdown_item(row: Mapping[str, Any]) -> MarkdownItem:
+    """A row of `markdowns.markdown_suggestions` as the list shows it."""
+    cover, age, tier = row["weeks_of_cover"], row["age_days"], row["tier"]
+    shares = {"sell_through": row["sell_through"], "projected": row["projected_sell_through"]}
+    return item_of(
+        MarkdownItem, SimpleNamespace(**row),
+        key=f"{row['product_id']}:{row['colour']}",
+        style=f"{row['brand']} · {row['style_code']} · {row['category'] or 'no category'}",
+        on_hand=units(row["on_hand"]), sold=units(row["units_sold"]),
+        cover=md.NO_SALES if cover is None else f"{cover:,.1f}",
+        age="no receipt" if age is None else f"{age:,} days",
+        tier=f"{tier} %", tier_colour=TIER_COLOURS.get(tier, "gray"),
+        **{name: f"{share:.0%}" for name, share in shares.items()},
+    )
 
 
 def params_of(query: Mapping[str, str]) -> FilterParams:
@@ -101,7 +102,7 @@ def read_page(params: FilterParams, brand_scope: int | None, page: int, per_page
     table = md.markdown_suggestions(frames, filters, brand_scope=brand_scope)
     pages = max(1, -(-table.height // per_page))
     offset = (min(page, pages) - 1) * per_page
-    rows = [MarkdownItem.of(r) for r in table.slice(offset, per_page).iter_rows(named=True)]
+    rows = [markdown_item(r) for r in table.slice(offset, per_page).iter_rows(named=True)]
     return MarkdownResult(
         filter_choices(frames, brand_scope),
         Page(rows=rows, total=table.height, offset=offset, limit=per_page),
