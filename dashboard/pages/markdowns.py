@@ -18,7 +18,8 @@ from jobs.analytics import markdowns as md
 
 TITLE = "Markdowns"
 S = MarkdownsState
-FIGURES = ("On hand", "Sold", "Weeks of cover", "Sell-through", "Age", "Projected")
+FIGURES = ("On hand", f"Sold in {md.DEFAULT_WEEKS} wk", "Weeks of cover", "Sell-through", "Age",
+           "Projected")
 RULES = "; ".join(f"{r.tier} % from {r.reason}" for r in md.RULES)
 DESCRIPTION = (
     "A suggested markdown per style-colour from its age since first receipt and its weeks "
@@ -65,7 +66,7 @@ def _list() -> rx.Component:
                             "Suggestions appear here for every style-colour with units on "
                             "hand, once stock has been received."),
             ),
-            test_id="markdowns-table", paging=S, summary=S.period_text,
+            test_id="markdowns-table", paging=S,
         ),
     )
 
