@@ -16,6 +16,8 @@ REPLENISHMENT = "/alerts/replenishment"
 IMPORTS = "/imports"
 SYNCS = "/syncs"
 ANALYTICS = "/analytics"
+#: Markdown suggestions per style-colour (`?brand=&category=&page=&per=`).
+MARKDOWNS = "/analytics/markdowns"
 DEMAND = "/demand"
 ADMIN_USERS = "/admin/users"
 ADMIN_BRANDS = "/admin/brands"
@@ -39,6 +41,8 @@ REPLENISHMENT_EXPORT = "/exports/replenishment.csv"
 #: `{chart}` is a chart's key (`dashboard/states/analytics.py`, `demand.py` CHARTS).
 ANALYTICS_EXPORT = "/exports/analytics/{chart}.csv"
 DEMAND_EXPORT = "/exports/demand/{chart}.csv"
+#: The markdown suggestions of the filters in the query (`?brand=&category=`).
+MARKDOWNS_EXPORT = "/exports/markdowns.csv"
 #: The sign-in hand-off (sets the HttpOnly session cookie) and sign-out (clears it):
 #: backend routes (dashboard/api/session.py), not pages.
 AUTH_SESSION = "/auth/session"

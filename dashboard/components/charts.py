@@ -262,9 +262,11 @@ def filter_bar(
     periods: list[tuple[str, str]],
     vendor_brand: rx.Var,
     with_category: bool = True,
+    with_period: bool = True,
 ) -> rx.Component:
     """Brand, category, warehouse, period and end date: each applies at once (pickers)
-    or on Enter / leaving the field (the date), and goes into the URL."""
+    or on Enter / leaving the field (the date), and goes into the URL. Without
+    `with_period`, only brand and category (a page of figures as of today)."""
     s = state
     brand = rx.cond(
         s.is_vendor,
@@ -280,7 +282,7 @@ def filter_bar(
                     on_change=lambda v: s.set_filter("category", v), label="Category",
                     width="150px")
         )
-    parts += [
+    parts += [clear_filters(s)] if not with_period else [
         _picker(s.warehouse, s.warehouse_choices, everything="All warehouses",
                 on_change=lambda v: s.set_filter("warehouse", v), label="Warehouse",
                 width="170px"),
@@ -364,6 +366,7 @@ def panels_page(
     route: str,
     test_prefix: str,
     with_category: bool = True,
+    with_period: bool = True,
 ) -> rx.Component:
     """A page of chart panels: the filter bar and the period, then `body`, or why not:
     a refusal (nothing read; a link to what the viewer may see), a bad filter (a link
@@ -371,7 +374,7 @@ def panels_page(
     s = state
     return column(
         filter_bar(s, periods=PERIOD_CHOICES, vendor_brand=AuthState.brand_name,
-                   with_category=with_category),
+                   with_category=with_category, with_period=with_period),
         filter_status(s),
         rx.cond(
             s.load_error != "",

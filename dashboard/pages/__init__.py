@@ -11,6 +11,7 @@ from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     imports,
     syncs,
     analytics,
+    markdowns,
     demand,
     account,
     admin_users,

@@ -2,7 +2,7 @@
 
 Asking PostgreSQL to GROUP BY five million sale lines takes about a second; polars does
 the same over an in-memory frame in a few tens of milliseconds (DESIGN.md). So
-`AnalyticsData` loads the sale lines, balances, last receipts and the catalogue once
+`AnalyticsData` loads the sale lines, balances, first and last receipts and the catalogue once
 (ADBC on PostgreSQL, COPY→CSV without it, a cursor on SQLite) and afterwards only
 fetches what changed:
 
@@ -83,7 +83,12 @@ BALANCE_SCHEMA = {
     "incoming": pl.Int32,
     "updated_at": UTC_US,
 }
-RECEIPT_SCHEMA = {"variant_id": pl.Int32, "warehouse_id": pl.Int32, "last_receipt_at": UTC_US}
+RECEIPT_SCHEMA = {
+    "variant_id": pl.Int32,
+    "warehouse_id": pl.Int32,
+    "first_receipt_at": UTC_US,
+    "last_receipt_at": UTC_US,
+}
 VARIANT_SCHEMA = {
     "variant_id": pl.Int32,
     "product_id": pl.Int32,
@@ -110,7 +115,7 @@ class Frames:
 
     sales: id, variant_id, warehouse_id, qty (net: returns negative), sold_at, brand_id,
     product_id. stock: one row per balance with on_hand, reserved, incoming, brand_id,
-    product_id. receipts: last receipt per (variant, warehouse). variants, brands,
+    product_id. receipts: first and last receipt per (variant, warehouse). variants, brands,
     warehouses: the catalogue with display labels.
     """
 
@@ -522,7 +527,8 @@ class AnalyticsData:
         with ThreadPoolExecutor(max_workers=3) as pool:
             receipts_job = pool.submit(
                 self._read,
-                select(_l.c.variant_id, _l.c.warehouse_id, func.max(_l.c.created_at))
+                select(_l.c.variant_id, _l.c.warehouse_id, func.min(_l.c.created_at),
+                       func.max(_l.c.created_at))
                 .where(_l.c.reason.in_(RECEIPT_REASONS))
                 .group_by(_l.c.variant_id, _l.c.warehouse_id),
                 RECEIPT_SCHEMA,
@@ -655,7 +661,7 @@ class AnalyticsData:
             select(_l.c.id, _l.c.variant_id, _l.c.warehouse_id, _l.c.reason, _l.c.created_at)
             .where(self._ledger_tail.where(_l.c.id)),
             {"id": pl.Int64, "variant_id": pl.Int32, "warehouse_id": pl.Int32,
-             "reason": pl.String, "last_receipt_at": UTC_US},
+             "reason": pl.String, "created_at": UTC_US},
             bulk=False,
         )
         self._ledger_tail.advance(ledger_rows["id"], now)
@@ -663,9 +669,16 @@ class AnalyticsData:
         new_receipts = ledger_rows.filter(pl.col("reason").is_in(RECEIPT_REASONS))
         if len(new_receipts):
             receipts = (
-                pl.concat([receipts, new_receipts.select(list(RECEIPT_SCHEMA))])
+                pl.concat([
+                    receipts,
+                    new_receipts.select(
+                        "variant_id", "warehouse_id",
+                        pl.col("created_at").alias("first_receipt_at"),
+                        pl.col("created_at").alias("last_receipt_at"),
+                    ),
+                ])
                 .group_by("variant_id", "warehouse_id")
-                .agg(pl.col("last_receipt_at").max())
+                .agg(pl.col("first_receipt_at").min(), pl.col("last_receipt_at").max())
             )
         stock = self._changed_balances(frames.stock, ledger_rows, variants)
         labels = (

@@ -57,7 +57,8 @@ from models.stock import LedgerEntry
 
 log = logging.getLogger("rackroom.analytics")
 
-FORMAT = 1
+#: 2: receipts carry first_receipt_at (markdowns' age) beside last_receipt_at.
+FORMAT = 2
 CURRENT = "CURRENT"
 TICK = "TICK"
 #: A tick older than this and the leader is taken for gone: readers ask the database.

@@ -325,3 +325,52 @@ def test_a_chart_table_larger_than_the_limit_is_refused_before_any_row(seeded, m
     answer = _fetch(url, "/exports/analytics/trend.csv", tokens["manager"])
     assert answer.status_code == 422
     assert "28 rows" in answer.text and "at most 5" in answer.text
+
+
+# --- markdown suggestions (the same seed) ----------------------------------------------------
+
+
+def _markdowns(url: str, token: str | None, query: str = "") -> httpx.Response:
+    return _fetch(url, routes.MARKDOWNS_EXPORT + query, token)
+
+
+def _table(answer: httpx.Response) -> list[dict[str, str]]:
+    assert answer.status_code == 200, answer.text
+    return list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+
+
+def test_markdowns_stream_for_the_filters_with_formulas_neutralised(seeded):
+    url, tokens, _ = seeded
+    answer = _markdowns(url, tokens["manager"])
+    assert answer.headers["content-disposition"].startswith(
+        'attachment; filename="rackroom-markdowns-')
+    rows = _table(answer)
+    assert [(r["brand"], r["product"], r["markdown"], r["age_days"]) for r in rows] == [
+        ("SOLS", "'=HYPERLINK(\"x\")", "50 %", "150"),  # a vendor's text stays text
+        ("NORTH", "Straight Jean", "0 %", "0"),
+    ]
+    assert rows[0]["weeks_of_cover"] == "266.4" and rows[0]["reason"].startswith("120+ days")
+    assert [r["brand"] for r in _table(_markdowns(url, tokens["manager"], "?brand=NORTH"))] \
+        == ["NORTH"]
+    assert [r["brand"] for r in _table(_markdowns(url, tokens["manager"],
+                                                  "?category=Knitwear"))] == ["SOLS"]
+    assert _table(_markdowns(url, tokens["manager"], "?brand=NORTH&category=Knitwear")) == []
+    unknown = _markdowns(url, tokens["manager"], "?brand=NOPE")
+    assert unknown.status_code == 404 and "NOPE" in unknown.text
+
+
+def test_markdowns_export_is_checked_and_scoped_to_a_vendors_brand(seeded):
+    url, tokens, _ = seeded
+    assert [r["brand"] for r in _table(_markdowns(url, tokens["vendor"]))] == ["SOLS"]
+    for query in ("?brand=NORTH", "?brand=NOPE"):
+        refused = _markdowns(url, tokens["vendor"], query)
+        assert refused.status_code == 403 and "own brand" in refused.text
+        assert "Straight Jean" not in refused.text
+    with transaction() as session:
+        merchandiser = create_user(session, "mx@x.test", "password-123", "merchandiser")
+        token = start_login_session(session, merchandiser)
+    refused = _markdowns(url, token)
+    assert refused.status_code == 403 and "export markdown suggestions" in refused.text
+    assert _markdowns(url, None).status_code == 401
+    assert _markdowns(url, "forged").status_code == 401
+    assert _markdowns(url, tokens["fresh"]).status_code == 403

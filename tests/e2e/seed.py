@@ -60,6 +60,9 @@ SALES: tuple[tuple[str, str, int, int], ...] = (
     ("SO-CREW-S", "LDN", 5, 40),
     ("SO-CREW-M", "MCR", 4, 60),
 )
+#: Days since Solstice's M crew arrived at Manchester: its oat crew is that old, and has
+#: no end to its cover in sight (a 50 % markdown); Northwind's jean arrived today.
+RECEIVED_DAYS_AGO = 150
 POLL_QUESTION = "Which should we stock next?"
 #: (label, signals). Nobody carries an XL crew or a black jean: both are "wanted but not
 #: stocked" once voted for; the oat M crew is in stock.
@@ -153,7 +156,7 @@ def seed_database(url: str) -> Seeded:
             receive(session, vid("NW-STRAIGHT-32"), london.id, 200, actor=actor)
             receive(session, vid("NW-STRAIGHT-32"), manchester.id, 34, actor=actor)
             receive(session, vid("SO-CREW-S"), london.id, 500, actor=actor)
-            receive(session, vid("SO-CREW-M"), manchester.id, 66, actor=actor)
+            _received_long_ago(session, vid("SO-CREW-M"), manchester.id, 66, actor)
             reserve(
                 session,
                 vid("NW-STRAIGHT-30"),
@@ -197,6 +200,23 @@ def seed_database(url: str) -> Seeded:
         poll_slug=poll_slug,
         poll_options=tuple(label for label, _ in POLL_OPTIONS),
     )
+
+
+def _received_long_ago(
+    session: Session, variant_id: int, warehouse_id: int, qty: int, actor: str
+) -> None:
+    """A receipt from before Rackroom (`RECEIVED_DAYS_AGO`): like the sale history,
+    written as it was recorded then (its balance and its ledger row, the row dated
+    then), since the stock operations stamp every change with the time they run."""
+    from models.stock import LedgerEntry, LedgerReason, StockBalance
+
+    then = datetime.now(UTC) - timedelta(days=RECEIVED_DAYS_AGO)
+    session.add(StockBalance(variant_id=variant_id, warehouse_id=warehouse_id, on_hand=qty,
+                             updated_at=then))
+    session.add(LedgerEntry(variant_id=variant_id, warehouse_id=warehouse_id,
+                            on_hand_delta=qty, reason=LedgerReason.RECEIPT.value,
+                            reference="PO-OPENING", actor=actor, created_at=then))
+    session.flush()
 
 
 def _seed_analytics(

@@ -1,6 +1,7 @@
 """`GET /exports/analytics/{chart}.csv` and `GET /exports/demand/{chart}.csv`: one chart's
 whole table for the filters in the query (the page's own filter URL) and the chart's
-choices (velocity level and window, history grouping; the poll and bucket of votes).
+choices (velocity level and window, history grouping; the poll and bucket of votes);
+`GET /exports/markdowns.csv`: the markdown suggestions' table, the same way.
 
 The tables come from the page states' own blocking functions, so the file holds what
 the page shows; `resolve` refuses a vendor any brand but theirs (403) and scopes the
@@ -18,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from dashboard import routes
 from dashboard.api.exports.common import first_then_rest, refused, router, signed_in
-from dashboard.states import analytics, demand
+from dashboard.states import analytics, demand, markdowns
 from dashboard.states.analytics_filters import FilterParams
 from dashboard.states.chart_panels import export_size, off_loop
 from jobs.analytics.export import iter_csv
@@ -44,6 +45,10 @@ def _demand_table(chart: str, query: Mapping[str, str], scope: int | None) -> Ta
                               field="bucket")
     return functools.partial(demand.demand_table, chart, FilterParams.from_query(query),
                              scope, int(poll or 0), bucket)
+
+
+def _markdowns_table(chart: str, query: Mapping[str, str], scope: int | None) -> Table:
+    return functools.partial(markdowns.markdown_table, markdowns.params_of(query), scope)
 
 
 async def _chart_csv(
@@ -75,3 +80,10 @@ async def analytics_csv(request: Request, chart: str) -> Response:
 async def demand_csv(request: Request, chart: str) -> Response:
     """A /demand chart's whole table, as CSV."""
     return await _chart_csv(request, chart, "demand.export", demand.CHARTS, _demand_table)
+
+
+@router.get(routes.MARKDOWNS_EXPORT)
+async def markdowns_csv(request: Request) -> Response:
+    """The /analytics/markdowns suggestions for the brand and category in the query."""
+    return await _chart_csv(request, markdowns.TABLE, "markdowns.export", (markdowns.TABLE,),
+                            _markdowns_table)
