@@ -10,26 +10,19 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    Column,
     Integer,
-    MetaData,
     String,
-    Table,
     and_,
     any_,
     bindparam,
     case,
     cast,
-    column,
     exists,
     func,
-    insert,
     literal,
     null,
     or_,
     select,
-    table,
-    text,
     tuple_,
     union_all,
     update,
@@ -37,7 +30,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.sql.ddl import CreateTableAs
 from sqlmodel import Session
 
 from models.alerts.rules import _SLOTS
@@ -292,6 +284,59 @@ def _keyed(source):
 # --- their events -------------------------------------------------------------------------
 
 
+#: The alert columns an event is built from (`alert_event_rows`).
+EVENT_SOURCE = (
+    "id",
+    "kind",
+    "status",
+    "brand_id",
+    "product_id",
+    "variant_id",
+    "colour",
+    "warehouse_id",
+    "available",
+    "threshold",
+)
+
+
+def alert_event_rows(dialect: str, event_type: EventType, src):
+    """SELECT the `event_type` event rows (`insert_events` columns) of the alerts in `src`,
+    a selectable with the EVENT_SOURCE columns (the table, or an INSERT/UPDATE's
+    RETURNING), in alert id order. The time comes from `time_params`."""
+    data = json_object(
+        dialect,
+        [
+            ("alert_id", src.c.id),
+            ("kind", src.c.kind),
+            ("status", src.c.status),
+            ("brand", _brand.c.code),
+            ("style_code", _p.c.style_code),
+            ("colour", src.c.colour),
+            ("sku", _v.c.sku),
+            ("size", _v.c.size),
+            ("warehouse", _w.c.code),
+            ("available", src.c.available),
+            ("threshold", src.c.threshold),
+            ("at", cast(bindparam("e_at", type_=String), String)),
+        ],
+    )
+    return (
+        select(
+            literal(event_type.value, String),
+            bindparam("e_now", type_=UTCDateTime),
+            src.c.brand_id,
+            literal("alert:", String) + cast(src.c.id, String),
+            data,
+        )
+        .select_from(src)
+        .join(_brand, _brand.c.id == src.c.brand_id)
+        .join(_p, _p.c.id == src.c.product_id)
+        .join(_w, _w.c.id == src.c.warehouse_id)
+        .outerjoin(_v, _v.c.id == src.c.variant_id)
+        .order_by(src.c.id)
+    )
+
+
 def emit_alert_events(
     session: Session, event_type: EventType, alert_ids: list[int], now: datetime
 ) -> None:
@@ -299,23 +344,6 @@ def emit_alert_events(
     if not alert_ids or not writing_enabled():
         return
     dialect = session.get_bind().dialect.name
-    data = json_object(
-        dialect,
-        [
-            ("alert_id", _alert.c.id),
-            ("kind", _alert.c.kind),
-            ("status", _alert.c.status),
-            ("brand", _brand.c.code),
-            ("style_code", _p.c.style_code),
-            ("colour", _alert.c.colour),
-            ("sku", _v.c.sku),
-            ("size", _v.c.size),
-            ("warehouse", _w.c.code),
-            ("available", _alert.c.available),
-            ("threshold", _alert.c.threshold),
-            ("at", cast(bindparam("e_at", type_=String), String)),
-        ],
-    )
     ordered = sorted(alert_ids)
     # PostgreSQL takes the ids as one array (a list of 5,000 bind parameters costs more to
     # send and plan than the insert itself); SQLite as a list, within its parameter limit.
@@ -327,22 +355,7 @@ def emit_alert_events(
             if dialect == "postgresql"
             else _alert.c.id.in_(chunk)
         )
-        rows = (
-            select(
-                literal(event_type.value, String),
-                bindparam("e_now", type_=UTCDateTime),
-                _alert.c.brand_id,
-                literal("alert:", String) + cast(_alert.c.id, String),
-                data,
-            )
-            .select_from(_alert)
-            .join(_brand, _brand.c.id == _alert.c.brand_id)
-            .join(_p, _p.c.id == _alert.c.product_id)
-            .join(_w, _w.c.id == _alert.c.warehouse_id)
-            .outerjoin(_v, _v.c.id == _alert.c.variant_id)
-            .where(wanted)
-            .order_by(_alert.c.id)
-        )
+        rows = alert_event_rows(dialect, event_type, _alert).where(wanted)
         session.connection().execute(insert_events(rows), time_params(now))
 
 
@@ -356,39 +369,6 @@ class AlertChanges:
     reopened: int = 0
     #: True when check_alerts_for gave way to a lock conflict (the scan catches up).
     skipped: bool = False
-
-
-def _insert_new(session: Session, source, now: datetime) -> int:
-    """INSERT conditions from `source` (a select of _CONDITION_COLUMNS) that have no
-    unresolved alert yet, in (kind, subject) order; a concurrent twin is ignored."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    src = source.subquery("src")
-    fresh = (
-        select(
-            *(src.c[name] for name in _CONDITION_COLUMNS),
-            cast(literal(AlertStatus.OPEN.value), String),
-            literal(now, UTCDateTime),
-        )
-        .where(
-            ~exists().where(
-                _alert.c.kind == src.c.kind,
-                _alert.c.subject_key == src.c.subject_key,
-                _alert.c.status != AlertStatus.RESOLVED.value,
-            )
-        )
-        .order_by(src.c.kind, src.c.subject_key)
-    )
-    statement = (
-        dialect.insert(_alert)
-        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
-        .on_conflict_do_nothing(
-            index_elements=["kind", "subject_key"], index_where=_alert.c.status != "resolved"
-        )
-    )
-    # rowcount of INSERT … SELECT … ON CONFLICT is not reliable across drivers: count ids.
-    ids = list(session.execute(statement.returning(_alert.c.id)).scalars())
-    emit_alert_events(session, EventType.ALERT_RAISED, ids, now)
-    return len(ids)
 
 
 def _resolve(session: Session, ids_query, now: datetime) -> int:
@@ -424,180 +404,6 @@ def reopen_snoozed(session: Session, now: datetime) -> int:
 
 #: Variants per round of check_alerts_for.
 CHECK_CHUNK = 500
-#: Alerts raised + resolved by one scan beyond which it refreshes the table's statistics.
-_REANALYZE_AFTER = 20_000
-
-_scan_metadata = MetaData()
-#: Where the full scan keeps the current conditions while it diffs them with alerts.
-_scan_table = Table(
-    "alert_scan",
-    _scan_metadata,
-    Column("kind", String(24), nullable=False),
-    Column("subject_key", String(120), nullable=False),
-    Column("brand_id", Integer, nullable=False),
-    Column("product_id", Integer, nullable=False),
-    Column("variant_id", Integer),
-    Column("colour", String(60), nullable=False),
-    Column("warehouse_id", Integer, nullable=False),
-    Column("rule_id", Integer),
-    Column("available", Integer),
-    Column("threshold", Integer),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-_DROP_SCAN = {
-    "postgresql": text("DROP TABLE IF EXISTS pg_temp.alert_scan"),
-    "sqlite": text("DROP TABLE IF EXISTS temp.alert_scan"),
-}
-
-
-def full_diff(session: Session, now: datetime) -> tuple[int, int]:
-    """Re-evaluate every watched balance and run; (raised, resolved).
-
-    Set-based: the current conditions (one pass over balances for low/out of stock,
-    one grouped pass for size runs over the persisted core flags, which the caller has
-    refreshed) are compared with the unresolved alerts; what no longer holds is
-    resolved and what is new is raised. On PostgreSQL the comparison is one read-only
-    CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable) and the writes one
-    statement; SQLite keeps the conditions in a temporary table for a few statements.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        raised, resolved = _sync_postgres(session, now)
-        if raised + resolved > _REANALYZE_AFTER:
-            # The planner sizes the next scan's joins from these statistics; after a bulk
-            # change do now what autovacuum would do a while later.
-            session.execute(text("ANALYZE alert"))
-        return raised, resolved
-    return _sync_sqlite(session, now)
-
-
-def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
-    """Conditions FULL JOIN unresolved alerts on integer keys (variant and warehouse, or
-    run and warehouse) into a temporary table of differences; then one statement
-    resolves the gone and inserts the new."""
-    a = _alert
-    unresolved = a.c.status != AlertStatus.RESOLVED.value
-    units = _watched_balances(None).cte("units")
-    open_units = (
-        select(a.c.id, a.c.kind, a.c.variant_id, a.c.warehouse_id)
-        .where(unresolved, a.c.kind != AlertKind.BROKEN_SIZE_RUN.value)
-        .cte("open_units")
-    )
-    runs = _broken_runs(None, "postgresql", persisted=True).cte("runs")
-    open_runs = (
-        select(a.c.id, a.c.product_id, a.c.colour, a.c.warehouse_id)
-        .where(unresolved, a.c.kind == AlertKind.BROKEN_SIZE_RUN.value)
-        .cte("open_runs")
-    )
-    unit_diff = (
-        select(open_units.c.id.label("alert_id"), *(units.c[c] for c in _FACTS))
-        .select_from(
-            units.join(
-                open_units,
-                and_(
-                    open_units.c.variant_id == units.c.variant_id,
-                    open_units.c.warehouse_id == units.c.warehouse_id,
-                    open_units.c.kind == units.c.kind,
-                ),
-                full=True,
-            )
-        )
-        .where(or_(open_units.c.id.is_(None), units.c.kind.is_(None)))
-    )
-    run_diff = (
-        select(open_runs.c.id.label("alert_id"), *(runs.c[c] for c in _FACTS))
-        .select_from(
-            runs.join(
-                open_runs,
-                and_(
-                    open_runs.c.product_id == runs.c.product_id,
-                    open_runs.c.colour == runs.c.colour,
-                    open_runs.c.warehouse_id == runs.c.warehouse_id,
-                ),
-                full=True,
-            )
-        )
-        .where(or_(open_runs.c.id.is_(None), runs.c.kind.is_(None)))
-    )
-    # Computing the difference is read-only, so as CREATE TABLE AS it may use parallel
-    # workers (a statement that writes never does); what is left to write is small.
-    connection = session.connection()
-    connection.execute(text("DROP TABLE IF EXISTS pg_temp.alert_diff"))
-    connection.execute(CreateTableAs(union_all(unit_diff, run_diff), "alert_diff", temporary=True))
-    diff = table(
-        "alert_diff",
-        column("alert_id", BigInteger),
-        *(column(name, _alert.c[name].type) for name in _FACTS),
-    )
-    locked = (
-        select(a.c.id)
-        .where(a.c.id.in_(select(diff.c.alert_id).where(diff.c.alert_id.is_not(None))))
-        .order_by(a.c.id)
-        .with_for_update()
-        .cte("locked")
-    )
-    resolved = (
-        update(a)
-        .where(a.c.id == locked.c.id, unresolved)
-        .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
-        .returning(a.c.id)
-        .cte("resolved")
-    )
-    key = _subject_key(
-        diff.c.kind, diff.c.warehouse_id, diff.c.variant_id, diff.c.product_id, diff.c.colour
-    ).label("subject_key")
-    fresh = (
-        select(
-            key,
-            *(diff.c[c] for c in _FACTS),
-            cast(literal(AlertStatus.OPEN.value), String),
-            literal(now, UTCDateTime),
-        )
-        .where(diff.c.alert_id.is_(None))
-        .order_by(diff.c.kind, key)
-    )
-    raised = (
-        postgresql.insert(a)
-        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
-        .on_conflict_do_nothing(
-            index_elements=["kind", "subject_key"], index_where=a.c.status != "resolved"
-        )
-        .returning(a.c.id)
-        .cte("raised")
-    )
-    changed = union_all(
-        select(literal("raised").label("what"), raised.c.id),
-        select(literal("resolved").label("what"), resolved.c.id),
-    )
-    rows = session.execute(changed).all()
-    connection.execute(text("DROP TABLE pg_temp.alert_diff"))
-    raised_ids = [i for what, i in rows if what == "raised"]
-    resolved_ids = [i for what, i in rows if what == "resolved"]
-    emit_alert_events(session, EventType.ALERT_RESOLVED, resolved_ids, now)
-    emit_alert_events(session, EventType.ALERT_RAISED, raised_ids, now)
-    return len(raised_ids), len(resolved_ids)
-
-
-def _sync_sqlite(session: Session, now: datetime) -> tuple[int, int]:
-    connection = session.connection()
-    drop = _DROP_SCAN[connection.dialect.name]
-    # A failed scan leaves its table to the rollback; one left on the connection by a
-    # caller that swallowed the error is dropped here.
-    connection.execute(drop)
-    _scan_table.create(connection)
-    columns = list(_CONDITION_COLUMNS)
-    dialect = connection.dialect.name
-    for source in (_watched_balances(None), _broken_runs(None, dialect, persisted=True)):
-        connection.execute(insert(_scan_table).from_select(columns, _keyed(source)))
-    s = _scan_table
-    gone = select(_alert.c.id).where(
-        _alert.c.status != AlertStatus.RESOLVED.value,
-        ~exists().where(s.c.kind == _alert.c.kind, s.c.subject_key == _alert.c.subject_key),
-    )
-    resolved = _resolve(session, gone, now)
-    raised = _insert_new(session, select(*(s.c[c] for c in columns)), now)
-    connection.execute(drop)
-    return raised, resolved
 
 
 def check_alerts_for(

@@ -1,6 +1,6 @@
 """The alert scan: everything the first time (and once a day), then only what changed.
 
-A full scan re-evaluates every watched balance and size run (`engine.full_diff`). The
+A full scan re-evaluates every watched balance and size run (`full.full_diff`). The
 steady scan re-evaluates the variants that can have changed since the last scan:
 
 - those whose balances or sizing changed. PostgreSQL: row versions of `stock_balance`
@@ -33,9 +33,9 @@ from models.alerts.engine import (
     _check,
     _core_flags,
     _Scope,
-    full_diff,
     reopen_snoozed,
 )
+from models.alerts.full import full_diff
 from models.alerts.tables import _rule, _seen, _state, _v, _vc, alert_dirty
 from models.base import utcnow
 
