@@ -13,9 +13,11 @@ warehouse) and variant rules (all warehouses and one store), so every level of
 inheritance is exercised. The seeded stock is thin (many balances of a few units), so
 even these thresholds put a large share of balances in the inbox.
 
-The first scan raises every alert (an empty inbox); the steady scans, each after 200
-stock changes, are what the job does every few minutes. The ratio is steady scan /
-baseline (median of 3 each; the faster of the baseline with and without its prefilter).
+The first scan raises every alert (an empty inbox), with its `alert.raised` events; the
+steady scans, each after 200 stock changes, are what the job does every few minutes.
+Two ratios against the baseline (median of 3; the faster of the baseline with and
+without its prefilter): `ratio_steady` (also `ratio`, the headline: aim ≤ 1.2) and
+`ratio_first` (aim ≤ 3).
 
     DATABASE_URL=postgresql+psycopg://…/empty_db python bench/alerts.py [--scale small]
 
@@ -223,10 +225,8 @@ def main() -> None:
     print(f"{'full scan, steady (median)':<34} {scan:>8.3f}")
     print(f"{'baseline low-stock query':<34} {statistics.median(baselines):>8.3f}")
     print(f"{'baseline without prefilter':<34} {statistics.median(plain):>8.3f}")
-    print(
-        f"ratio (steady scan / faster baseline): {ratio:.2f}x; first scan / baseline: "
-        f"{first / baseline:.2f}x"
-    )
+    print(f"ratio steady (steady scan / faster baseline): {ratio:.2f}x (aim <= 1.2)")
+    print(f"ratio first (first scan / faster baseline):   {first / baseline:.2f}x (aim <= 3)")
     if not agree:
         raise SystemExit("the scan and the baseline disagree on the low-stock set")
     emit(
@@ -243,6 +243,7 @@ def main() -> None:
             "baseline_s": round(statistics.median(baselines), 3),
             "baseline_plain_s": round(statistics.median(plain), 3),
             "ratio_first": round(first / baseline, 3),
+            "ratio_steady": round(ratio, 3),
             "ratio": round(ratio, 3),
         }
     )
