@@ -15,7 +15,7 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from models.alerts import AlertChanges, scan_alerts
+from models.alerts import AlertChanges, archive_resolved, scan_alerts
 from models.db import transaction
 
 log = logging.getLogger("rackroom.jobs")
@@ -55,3 +55,17 @@ def run_alert_scan(engine: Engine | None = None) -> AlertChanges:
         )
         return changes
     raise AssertionError("unreachable")
+
+
+def run_alert_archive(engine: Engine | None = None) -> int:
+    """Nightly: move alerts resolved longer ago than RACKROOM_ALERT_ARCHIVE_AFTER to the
+    archive, in one transaction; returns how many moved."""
+    if engine is None:
+        from jobs.housekeeping import job_engine
+
+        engine = job_engine()
+    with transaction(engine) as session:
+        moved = archive_resolved(session)
+    if moved:
+        log.info("archived %d resolved alert(s)", moved)
+    return moved

@@ -9,6 +9,7 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
 | scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
+| archive_alerts       | 02:00 UTC                  | resolved alerts past their time: archive |
 | refresh_analytics    | every 1 s                  | analytics frames, files for the workers |
 | purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
 | sync:<BRAND>         | the connector's interval   | the brand's stock feed                 |
@@ -55,7 +56,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
 
 from jobs import metrics
-from jobs.alert_scan import run_alert_scan
+from jobs.alert_scan import run_alert_archive, run_alert_scan
 from jobs.analytics.shared import TICK_EVERY, refresh_analytics
 from jobs.events.service import EventService
 from jobs.housekeeping import (
@@ -164,6 +165,13 @@ def build_scheduler(
         IntervalTrigger(seconds=settings().alert_scan_interval.total_seconds(), timezone=UTC),
         "scan_alerts",
         "Alert scan (low stock, out of stock, broken size runs)",
+    )
+    add(
+        run_alert_archive,
+        CronTrigger(hour=2, minute=0, timezone=UTC),
+        "archive_alerts",
+        "Archive resolved alerts past RACKROOM_ALERT_ARCHIVE_AFTER",
+        misfire_grace_time=NIGHTLY_GRACE,
     )
     add(
         refresh_analytics,

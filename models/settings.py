@@ -167,6 +167,8 @@ class Settings(BaseSettings):
     # -- jobs and rules
     alert_scan_interval: Duration = env("RACKROOM_ALERT_SCAN_INTERVAL", timedelta(minutes=5))
     """How often the full alert scan runs."""
+    alert_archive_after: Duration = env("RACKROOM_ALERT_ARCHIVE_AFTER", timedelta(days=30))
+    """How long resolved alerts stay in the hot table before the nightly job archives them."""
     sync_concurrency: int = env("RACKROOM_SYNC_CONCURRENCY", 4, ge=1, le=64)
     """Brand syncs that may run at once."""
     allow_self_approval: bool = env("RACKROOM_ALLOW_SELF_APPROVAL", False)

@@ -32,6 +32,7 @@ rows in id order and insert new ones in (kind, subject) order; should
 the caller's operation stands) and the next scan catches up.
 """
 
+from models.alerts.archive import archive_resolved
 from models.alerts.bulk import BATCH_MAX, AlertsRefused, acknowledge_many, snooze_many
 from models.alerts.engine import CHECK_CHUNK, AlertChanges, check_alerts_for
 from models.alerts.inbox import (
@@ -86,6 +87,7 @@ __all__ = [
     "alert_counts",
     "alert_groups",
     "alert_marker",
+    "archive_resolved",
     "check_alerts_for",
     "delete_rule",
     "effective_rule",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlmodel import Session
@@ -24,6 +25,7 @@ from models.alerts.tables import (
     AlertKind,
     AlertStatus,
     _alert,
+    _archive,
     _b,
     _brand,
     _p,
@@ -90,6 +92,12 @@ def _change(
     ).one_or_none()
     alert = session.get(Alert, alert_id)
     if alert is None:
+        if session.scalar(select(_archive.c.id).where(_archive.c.id == alert_id)) is not None:
+            raise InvalidTransition(
+                f"Alert {alert_id} is resolved (archived); it cannot be {verb}.",
+                alert_id=alert_id,
+                status=AlertStatus.RESOLVED.value,
+            )
         raise NotFound(f"No alert with id {alert_id}.", alert_id=alert_id)
     session.refresh(alert)
     if changed is None:
@@ -140,11 +148,24 @@ def reopen_alert(session: Session, alert_id: int, *, actor_id: int) -> Alert:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _counts_as_open(now: datetime):
+def _counts_as_open(now: datetime, a=_alert):
     return or_(
-        _alert.c.status == AlertStatus.OPEN.value,
-        and_(_alert.c.status == AlertStatus.SNOOZED.value, _alert.c.snoozed_until <= now),
+        a.c.status == AlertStatus.OPEN.value,
+        and_(a.c.status == AlertStatus.SNOOZED.value, a.c.snoozed_until <= now),
     )
+
+
+def _source(view: str):
+    """What a view reads: `alert`, or for "resolved" also the archive (same columns)."""
+    if view != "resolved":
+        return _alert
+    columns = [c.name for c in _alert.c]
+    return union_all(
+        select(*(_alert.c[c] for c in columns)).where(
+            _alert.c.status == AlertStatus.RESOLVED.value
+        ),
+        select(*(_archive.c[c] for c in columns)),
+    ).subquery("alerts")
 
 
 def alert_marker(session: Session) -> str:
@@ -255,49 +276,48 @@ def list_alerts(
     now = now or utcnow()
     if group_by not in (None, "style", "warehouse"):
         raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
+    a = _source(view) if view in VIEWS else _alert
     grouping = {
         None: (),
-        "style": (_p.c.style_code, _alert.c.product_id),
-        "warehouse": (_w.c.code, _alert.c.warehouse_id),
+        "style": (_p.c.style_code, a.c.product_id),
+        "warehouse": (_w.c.code, a.c.warehouse_id),
     }[group_by]
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
-    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now)
-    total = session.scalar(select(func.count()).select_from(_alert).where(*conditions)) or 0
+    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now, a)
+    total = session.scalar(select(func.count()).select_from(a).where(*conditions)) or 0
     rows = session.execute(
         select(
-            _alert.c.id,
-            _alert.c.kind,
-            _alert.c.status,
+            a.c.id,
+            a.c.kind,
+            a.c.status,
             _brand.c.code,
-            _alert.c.product_id,
+            a.c.product_id,
             _p.c.style_code,
             _p.c.name,
-            _alert.c.colour,
-            _alert.c.variant_id,
+            a.c.colour,
+            a.c.variant_id,
             func.coalesce(_v.c.sku, ""),
             func.coalesce(_v.c.size, ""),
-            _alert.c.warehouse_id,
+            a.c.warehouse_id,
             _w.c.code,
             _b.c.on_hand - _b.c.reserved,
-            _alert.c.threshold,
-            _alert.c.raised_at,
-            _alert.c.snoozed_until,
-            _alert.c.acknowledged_by,
-            _alert.c.resolved_at,
+            a.c.threshold,
+            a.c.raised_at,
+            a.c.snoozed_until,
+            a.c.acknowledged_by,
+            a.c.resolved_at,
         )
-        .select_from(_alert)
-        .join(_brand, _brand.c.id == _alert.c.brand_id)
-        .join(_p, _p.c.id == _alert.c.product_id)
-        .join(_w, _w.c.id == _alert.c.warehouse_id)
-        .outerjoin(_v, _v.c.id == _alert.c.variant_id)
+        .select_from(a)
+        .join(_brand, _brand.c.id == a.c.brand_id)
+        .join(_p, _p.c.id == a.c.product_id)
+        .join(_w, _w.c.id == a.c.warehouse_id)
+        .outerjoin(_v, _v.c.id == a.c.variant_id)
         .outerjoin(
             _b,
-            and_(
-                _b.c.variant_id == _alert.c.variant_id, _b.c.warehouse_id == _alert.c.warehouse_id
-            ),
+            and_(_b.c.variant_id == a.c.variant_id, _b.c.warehouse_id == a.c.warehouse_id),
         )
         .where(*conditions)
-        .order_by(*grouping, _alert.c.raised_at.desc(), _alert.c.id.desc())
+        .order_by(*grouping, a.c.raised_at.desc(), a.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
@@ -317,12 +337,13 @@ def group_totals(
 ) -> dict[int, int]:
     """Alerts in the view per group key (product id for "style", warehouse id for
     "warehouse"), for the groups in `keys`: the counts on a page's group headers."""
-    column = {"style": _alert.c.product_id, "warehouse": _alert.c.warehouse_id}.get(group_by)
+    a = _source(view) if view in VIEWS else _alert
+    column = {"style": a.c.product_id, "warehouse": a.c.warehouse_id}.get(group_by)
     if column is None:
         raise InvalidQuantity(f"Group by style or warehouse, not {group_by!r}.", field="group")
     if not keys:
         return {}
-    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now or utcnow())
+    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now or utcnow(), a)
     query = (
         select(column, func.count())
         .where(*conditions, column.in_(sorted(set(keys))))
@@ -332,7 +353,12 @@ def group_totals(
 
 
 def _view_conditions(
-    view: str, kind: str | None, brand_id: int | None, warehouse_id: int | None, now: datetime
+    view: str,
+    kind: str | None,
+    brand_id: int | None,
+    warehouse_id: int | None,
+    now: datetime,
+    a=_alert,
 ) -> list:
     """The WHERE of an inbox view with its filters (shared by the list, groups and bulk)."""
     if view not in VIEWS:
@@ -343,18 +369,18 @@ def _view_conditions(
         except ValueError:
             raise InvalidQuantity(f"Unknown alert kind {kind!r}.", field="kind") from None
     if view == "open":
-        condition = _counts_as_open(now)
+        condition = _counts_as_open(now, a)
     elif view == "snoozed":
-        condition = and_(_alert.c.status == AlertStatus.SNOOZED.value, _alert.c.snoozed_until > now)
+        condition = and_(a.c.status == AlertStatus.SNOOZED.value, a.c.snoozed_until > now)
     else:
-        condition = _alert.c.status.in_([s.value for s in VIEWS[view]])
+        condition = a.c.status.in_([s.value for s in VIEWS[view]])
     conditions = [condition]
     if kind is not None:
-        conditions.append(_alert.c.kind == kind)
+        conditions.append(a.c.kind == kind)
     if brand_id is not None:
-        conditions.append(_alert.c.brand_id == brand_id)
+        conditions.append(a.c.brand_id == brand_id)
     if warehouse_id is not None:
-        conditions.append(_alert.c.warehouse_id == warehouse_id)
+        conditions.append(a.c.warehouse_id == warehouse_id)
     return conditions
 
 
@@ -401,32 +427,31 @@ def alert_groups(
         )
     now = now or utcnow()
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
-    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now)
+    a = _source(view) if view in VIEWS else _alert
+    conditions = _view_conditions(view, kind, brand_id, warehouse_id, now, a)
     by_style = group_by in ("style", "style_warehouse")
     by_place = group_by in ("warehouse", "style_warehouse")
     style_keys = (
-        _alert.c.product_id,
+        a.c.product_id,
         _p.c.style_code,
         _p.c.name.label("product"),
         _brand.c.code.label("brand_code"),
     )
-    place_keys = (_alert.c.warehouse_id, _w.c.code.label("warehouse_code"))
+    place_keys = (a.c.warehouse_id, _w.c.code.label("warehouse_code"))
     keys = [*(style_keys if by_style else ()), *(place_keys if by_place else ())]
-    counts = [
-        func.sum(case((_alert.c.kind == k.value, 1), else_=0)).label(k.value) for k in AlertKind
-    ]
+    counts = [func.sum(case((a.c.kind == k.value, 1), else_=0)).label(k.value) for k in AlertKind]
     grouped = (
         select(
             *keys,
             func.count().label("total"),
             *counts,
-            func.min(_alert.c.raised_at).label("oldest"),
-            func.max(_alert.c.raised_at).label("newest"),
+            func.min(a.c.raised_at).label("oldest"),
+            func.max(a.c.raised_at).label("newest"),
         )
-        .select_from(_alert)
-        .join(_brand, _brand.c.id == _alert.c.brand_id)
-        .join(_p, _p.c.id == _alert.c.product_id)
-        .join(_w, _w.c.id == _alert.c.warehouse_id)
+        .select_from(a)
+        .join(_brand, _brand.c.id == a.c.brand_id)
+        .join(_p, _p.c.id == a.c.product_id)
+        .join(_w, _w.c.id == a.c.warehouse_id)
         .where(*conditions)
         .group_by(*(k.element if hasattr(k, "element") else k for k in keys))
     )
@@ -434,7 +459,7 @@ def alert_groups(
     rows = session.execute(
         grouped.order_by(
             func.count().desc(),
-            func.min(_alert.c.raised_at),
+            func.min(a.c.raised_at),
             *(k.element if hasattr(k, "element") else k for k in keys),
         )
         .offset(offset)

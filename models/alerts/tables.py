@@ -90,7 +90,32 @@ class AlertRule(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Alert(SQLModel, table=True):
+class AlertFields(SQLModel):
+    """An alert's columns, shared by the hot table and its archive."""
+
+    kind: str = Field(max_length=24)
+    #: "w<warehouse>:v<variant>" or "w<warehouse>:p<product>:<colour>".
+    subject_key: str = Field(max_length=120)
+    status: str = Field(default=AlertStatus.OPEN.value, max_length=16)
+    brand_id: int = Field(foreign_key="brand.id")
+    product_id: int = Field(foreign_key="product.id")
+    variant_id: int | None = Field(default=None, foreign_key="variant.id")
+    colour: str = Field(default="", max_length=60)
+    warehouse_id: int = Field(foreign_key="warehouse.id")
+    #: The rule that applied when it was raised (rules may change later).
+    rule_id: int | None = Field(default=None)
+    #: Available units when raised (variant alerts).
+    available: int | None = Field(default=None)
+    threshold: int | None = Field(default=None)
+    raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Alert(AlertFields, table=True):
     __tablename__ = "alert"
     __table_args__ = (
         CheckConstraint(
@@ -114,26 +139,23 @@ class Alert(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    kind: str = Field(max_length=24)
-    #: "w<warehouse>:v<variant>" or "w<warehouse>:p<product>:<colour>".
-    subject_key: str = Field(max_length=120)
-    status: str = Field(default=AlertStatus.OPEN.value, max_length=16)
-    brand_id: int = Field(foreign_key="brand.id")
-    product_id: int = Field(foreign_key="product.id")
-    variant_id: int | None = Field(default=None, foreign_key="variant.id")
-    colour: str = Field(default="", max_length=60)
-    warehouse_id: int = Field(foreign_key="warehouse.id")
-    #: The rule that applied when it was raised (rules may change later).
-    rule_id: int | None = Field(default=None)
-    #: Available units when raised (variant alerts).
-    available: int | None = Field(default=None)
-    threshold: int | None = Field(default=None)
-    raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    acknowledged_by: str | None = Field(default=None, max_length=200)
-    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    snoozed_by: str | None = Field(default=None, max_length=200)
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AlertArchive(AlertFields, table=True):
+    """Resolved alerts older than RACKROOM_ALERT_ARCHIVE_AFTER, moved out of the hot table
+    with their ids (`models.alerts.archive`); the inbox's resolved view reads both."""
+
+    __tablename__ = "alert_archive"
+    __table_args__ = (
+        CheckConstraint("status = 'resolved'", name="alert_archive_resolved"),
+        SAIndex("ix_alert_archive_raised", "raised_at"),
+        SAIndex("ix_alert_archive_brand", "brand_id", "raised_at"),
+        SAIndex("ix_alert_archive_warehouse", "warehouse_id", "raised_at"),
+    )
+
+    #: The alert's own id (from `alert`'s sequence; never reused).
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    archived_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AlertScanState(SQLModel, table=True):
@@ -187,6 +209,7 @@ alert_dirty = Table(
 
 _rule = AlertRule.__table__
 _alert = Alert.__table__
+_archive = AlertArchive.__table__
 _b = StockBalance.__table__
 _v = Variant.__table__
 _p = Product.__table__

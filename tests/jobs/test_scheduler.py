@@ -41,6 +41,7 @@ HOUSEKEEPING = {
     "nightly_snapshot",
     "nightly_reconcile",
     "scan_alerts",
+    "archive_alerts",
     "purge_events",
 }
 
