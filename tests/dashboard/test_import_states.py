@@ -215,6 +215,7 @@ UI_ONLY = {
     "on_dialog_change",
     "set_map_column",
     "set_skip_invalid",
+    "set_warnings_checked",
     "upload_progress",
     "drop_rejected",
 }
@@ -392,6 +393,12 @@ def test_a_vendor_checks_a_feed_skips_its_invalid_rows_and_reapplying_changes_no
     ]
 
     call(vendor, "set_skip_invalid", True)
+    # The new variant's row has no SKU: one is generated, and Apply waits for the tick.
+    assert [(w.kind, w.title) for w in vendor.warnings] == [
+        ("generated_skus", "SKUs will be generated (1)")
+    ]
+    assert vendor.can_apply is False
+    call(vendor, "set_warnings_checked", True)
     assert vendor.can_apply
     result = call(vendor, "apply")
     assert "Applied import #" in rendered(result)
@@ -431,6 +438,7 @@ def test_apply_needs_a_dry_run_of_the_same_file_and_choices(world):
 def test_history_and_past_errors_are_scoped_to_the_vendors_brand(world):
     admin = ready_state(world, "admin", brand_code="NORTH", skip_invalid=True)
     call(admin, "run_dry_run")
+    call(admin, "set_warnings_checked", True)
     call(admin, "apply")  # for NORTH, SOLS' SKU is a third error
     assert admin.result_kind == "applied", admin.result_message
     north_run = admin.applied_as
@@ -530,6 +538,15 @@ def test_the_real_sample_needs_a_warehouse_then_applies_whole(world):
     call(merch, "run_dry_run")
     c = merch.counts
     assert (c.new_products, c.new_variants, c.changed, c.errors) == ("20", "22", "22", "0")
+    # partners-demo's file into NORTH: four kinds of warning, and Apply waits for the tick.
+    assert [w.kind for w in merch.warnings] == [
+        "vendor", "generated_skus", "missing_colour", "missing_size"
+    ]
+    assert merch.warnings[0].title == "Another brand's file? (22)"
+    assert "'partners-demo'" in merch.warnings[0].text and "rows 2, 3" in merch.warnings[0].text
+    assert merch.sample[0].product == "Ocean Blue Shirt"
+    assert merch.can_apply is False and "I have checked these warnings" in merch.apply_hint
+    call(merch, "set_warnings_checked", True)
     assert merch.can_apply
     result = call(merch, "apply")
     assert "22 balances changed" in rendered(result)

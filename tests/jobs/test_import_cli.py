@@ -52,9 +52,18 @@ def test_dry_run_apply_and_reapply_of_the_sample(database):
     assert "new products 20 · new variants 22 · new aliases 0 · changed balances 22" in (
         planned.stdout
     )
-    assert "row 3: DEMO-CLASSIC-VARSITY-TOP-S (S) @ WH1: 0 → 1" in planned.stdout
+    assert "row 3: Classic Varsity Top — DEMO-CLASSIC-VARSITY-TOP-S (S) @ WH1: 0 → 1" in (
+        planned.stdout
+    )
+    assert "The Vendor column names another brand than DEMO (Demo): 'partners-demo'" in (
+        planned.stdout
+    )
 
-    applied = rackroom(database, *args, "--actor", "ops@example")
+    refused = rackroom(database, *args, "--actor", "ops@example")
+    assert refused.returncode == 1 and "refused: nothing written" in refused.stdout
+    assert "--accept-warnings" in refused.stdout
+
+    applied = rackroom(database, *args, "--actor", "ops@example", "--accept-warnings")
     assert applied.returncode == 0 and "applied as import 1" in applied.stdout
 
     again = rackroom(database, *args, "--json")
@@ -93,7 +102,7 @@ def test_errors_exit_non_zero_unless_skipped(database, tmp_path):
         "reason": "unknown location: no warehouse has this code or name",
     }
 
-    skipped = rackroom(database, *args, "--skip-invalid")
+    skipped = rackroom(database, *args, "--skip-invalid", "--accept-warnings")
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "Skipped 2 invalid row(s)" in skipped.stdout and "changed balances 1" in skipped.stdout
 
