@@ -64,14 +64,6 @@ class DiffItem:
         )
 
 
-_WARNING_TITLES = {
-    "vendor": "Another brand's file?",
-    "generated_skus": "SKUs will be generated",
-    "missing_colour": "No colour",
-    "missing_size": "No size",
-}
-
-
 @dataclasses.dataclass
 class WarningItem:
     """One kind of warning of a dry run: its title, count and the first rows."""
@@ -82,8 +74,7 @@ class WarningItem:
 
     @classmethod
     def of(cls, warning: ImportWarning) -> WarningItem:
-        title = _WARNING_TITLES.get(warning.kind, warning.kind)
-        return cls(warning.kind, f"{title} ({warning.count:,})", warning.describe())
+        return cls(warning.kind, f"{warning.title} ({warning.count:,})", warning.describe())
 
 
 @dataclasses.dataclass

@@ -54,9 +54,22 @@ class ImportWarning:
     rows: list[int] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
 
+    @property
+    def title(self) -> str:
+        """A few words for a heading."""
+        return WARNING_TITLES.get(self.kind, self.kind)
+
     def describe(self) -> str:
         shown = f" (rows {_rows(self.rows, self.count)})" if self.rows else ""
         return self.message + shown
+
+
+WARNING_TITLES = {
+    "vendor": "Another brand's file?",
+    "generated_skus": "SKUs will be generated",
+    "missing_colour": "No colour",
+    "missing_size": "No size",
+}
 
 
 def _rows(rows: list[int], count: int) -> str:
