@@ -136,3 +136,17 @@ def test_a_file_over_the_limit_is_refused_before_reading(database, tmp_path):
 def test_unknown_brand_is_refused(database):
     result = rackroom(database, "import", str(SAMPLE), "--brand", "NOPE", "--warehouse", "WH1")
     assert result.returncode == 1 and "No brand with code 'NOPE'" in result.stdout
+
+
+def test_revert_an_import_from_the_command_line(database):
+    args = ("import", str(SAMPLE), "--brand", "DEMO", "--warehouse", "WH1", "--accept-warnings")
+    assert rackroom(database, *args).returncode == 0
+    reverted = rackroom(database, "import", "revert", "1", "--actor", "ops@example")
+    assert reverted.returncode == 0, reverted.stderr
+    assert "Reverted import 1 (DEMO): 22 balance(s) put back" in reverted.stdout
+    again = rackroom(database, "import", "revert", "1")
+    assert again.returncode == 1
+    assert "error: Import 1 was already reverted by ops@example" in again.stderr
+    missing = rackroom(database, "import", "revert", "7")
+    assert missing.returncode == 1 and "There is no import 7." in missing.stderr
+    assert rackroom(database, "reconcile").returncode == 0
