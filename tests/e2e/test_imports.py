@@ -131,6 +131,18 @@ def pick(page: Page, label: str, option: str) -> None:
     page.get_by_role("option", name=option).click()
 
 
+def set_on_hand(db: Db, sku: str, warehouse: str, qty: int) -> None:
+    """A hand correction behind the page's back (stock that moved since an import)."""
+    from models.catalog import Variant, Warehouse
+    from models.db import transaction
+    from models.stock import set_count
+
+    with transaction(db.engine) as session:
+        variant_id = session.scalar(select(Variant.id).where(Variant.sku == sku))
+        warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse))
+        set_count(session, variant_id, warehouse_id, qty, actor="e2e", reason="correction")
+
+
 def brand_on_hand(db: Db, code: str) -> int:
     from models.catalog import Variant
     from models.db import read_session
@@ -373,6 +385,29 @@ def test_the_sample_into_another_brand_warns_and_applies_only_once_ticked(
     apply.click()
     expect(result.get_by_test_id("result-message")).to_contain_text("Applied as import #")
     assert brand_on_hand(db, "NORTH") == before + 22
+    import_id = int(
+        re.search(r"#(\d+)", result.get_by_test_id("result-message").inner_text()).group(1)
+    )
+
+    # Revert it from the history: stock moved since, so first refused (naming the balance,
+    # nothing changed); put back by hand, the revert then restores every balance.
+    set_on_hand(db, "NORTH-OCEAN-BLUE-SHIRT-OS", "LDN", 4)
+    row = page.get_by_test_id("history-row").filter(has_text="shopify-apparel-products.csv")
+    row.first.get_by_role("button", name=f"Revert import {import_id}").click()
+    dialog = page.get_by_test_id("revert-dialog")
+    expect(dialog).to_contain_text(f"Revert import #{import_id}")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name="Revert import").click()
+    expect(dialog).to_contain_text("NORTH-OCEAN-BLUE-SHIRT-OS @ LDN: the import set 1, now 4")
+    assert brand_on_hand(db, "NORTH") == before + 22 + 3
+    shot(page, artifacts_dir / "imports-revert-refused.png", full_page=False)
+    set_on_hand(db, "NORTH-OCEAN-BLUE-SHIRT-OS", "LDN", 1)
+    dialog.get_by_role("button", name="Revert import").click()
+    expect(page.get_by_text(f"Reverted import #{import_id}")).to_be_visible()
+    expect(dialog).to_have_count(0)
+    expect(row.first).to_contain_text("Reverted")
+    expect(row.first.get_by_role("button", name=f"Revert import {import_id}")).to_have_count(0)
+    assert brand_on_hand(db, "NORTH") == before
 
 
 def test_a_mapping_is_made_from_the_files_headers_and_checks_the_file(
