@@ -286,7 +286,36 @@ def reconcile_command(as_json: bool) -> None:
     sys.exit(1 if drifts or totals else 0)
 
 
-@main.command("import")
+class _ImportGroup(click.Group):
+    """`rackroom import FILE …` imports a file; `rackroom import revert ID` undoes one.
+
+    An argument that is not a subcommand's name is a file: it goes to `import file`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["file", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("import", cls=_ImportGroup)
+def import_group() -> None:
+    """Import a vendor CSV (`rackroom import FILE --brand B …`), or revert an import."""
+
+
+@import_group.command("revert")
+@click.argument("import_id", type=int)
+@click.option("--actor", default="cli", show_default=True, help="Who the ledger names.")
+@_refusals
+def import_revert(import_id: int, actor: str) -> None:
+    """Undo applied import ID with compensating ledger rows; refused (naming the
+    balances) when stock has moved since, or when it was reverted already."""
+    from jobs.imports import revert_import
+
+    result = revert_import(import_id, actor=actor)
+    click.echo(result.message)
+
+
+@import_group.command("file")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--brand", "brand_code", required=True, help="The brand the file belongs to.")
 @click.option(
@@ -299,6 +328,10 @@ def reconcile_command(as_json: bool) -> None:
 @click.option("--warehouse", "warehouse_code", help="Where quantities without a location go.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Apply the valid rows, skip the others.")
+@click.option(
+    "--accept-warnings", is_flag=True,
+    help="Apply although the dry run warned (another Vendor, generated SKUs, no colour/size).",
+)
 @click.option("--actor", default="cli", show_default=True, help="Who the ledger names.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def import_command(
@@ -309,6 +342,7 @@ def import_command(
     warehouse_code: str | None,
     dry_run: bool,
     skip_invalid: bool,
+    accept_warnings: bool,
     actor: str,
     as_json: bool,
 ) -> None:
@@ -327,6 +361,7 @@ def import_command(
         file_name=Path(file).name,
         actor=actor,
         skip_invalid=skip_invalid,
+        accept_warnings=accept_warnings,
     )
     try:
         data = load_file(file, options.limits)

@@ -64,6 +64,9 @@ class ImportRun(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: An applied import undone by compensating ledger rows (jobs.imports.revert).
+    reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reverted_by: str | None = Field(default=None, max_length=200)
 
 
 class ColumnMapping(SQLModel, table=True):

@@ -59,6 +59,8 @@ PERMISSIONS: dict[str, Permission] = {
     "replenishment.export": Permission(STAFF, "download purchase lists"),
     "imports.read": Permission(EVERYONE, "see imports"),
     "imports.run": Permission(frozenset({ADMIN, MERCHANDISER, VENDOR}), "import files"),
+    #: Those who may apply may undo; vendors only their own brand's (the brand scope).
+    "imports.revert": Permission(frozenset({ADMIN, MERCHANDISER, VENDOR}), "revert imports"),
     "syncs.read": Permission(EVERYONE, "see brand syncs"),
     "syncs.run": Permission(MOVERS, "run brand syncs"),
     "syncs.manage": Permission(ADMINS, "change brand syncs"),

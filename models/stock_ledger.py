@@ -63,6 +63,7 @@ class LedgerReason(StrEnum):
     TRANSFER_OUT = "transfer_out"
     TRANSFER_IN = "transfer_in"
     IMPORT = "import"
+    IMPORT_REVERT = "import_revert"
     SYNC = "sync"
     CYCLE_COUNT = "cycle_count"
 

@@ -12,7 +12,7 @@ from dashboard import routes
 from dashboard.components.blocks import column, notice
 from dashboard.components.layout import app_shell
 from dashboard.pages.imports_flow import workspace
-from dashboard.pages.imports_history import history, run_errors_dialog
+from dashboard.pages.imports_history import history, revert_dialog, run_errors_dialog
 from dashboard.pages.imports_mapping import mapping_dialog
 from dashboard.registry import Nav, page
 from dashboard.states.auth import AuthState
@@ -62,6 +62,7 @@ def imports_page() -> rx.Component:
             history(),
             mapping_dialog(),
             run_errors_dialog(),
+            revert_dialog(),
             gap="5",
         ),
         title=TITLE, route=routes.IMPORTS, description=_description(),

@@ -6,13 +6,13 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.admin import MONO, cell, field, headers, muted, table
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
 from dashboard.components.uploads import drop_zone, error_table, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
 from dashboard.states.imports import ImportsState
 from dashboard.states.imports_flow import UPLOAD_ID
-from dashboard.states.imports_items import DiffItem
+from dashboard.states.imports_items import DiffItem, WarningItem
 from dashboard.states.imports_mapping import NO_WAREHOUSE
 
 S = ImportsState
@@ -331,13 +331,40 @@ def _diff() -> rx.Component:
             ),
             table(
                 numeric_header("Row"),
-                *headers("SKU", "Style", "Colour / size", "Warehouse"),
+                *headers("SKU", "Product", "Colour / size", "Warehouse"),
                 numeric_header("On hand"),
                 numeric_header("Change"),
                 body=rx.foreach(S.sample, _diff_row), test_id="diff-table",
             ),
             gap="2",
         ),
+    )
+
+
+def _warning(item: WarningItem) -> rx.Component:
+    return notice(
+        rx.fragment(rx.text.strong(item.title), rx.el.br(), item.text),
+        tone="amber", icon="triangle-alert", test_id="import-warning", role="status",
+    )
+
+
+def _warnings() -> rx.Component:
+    """Each kind of warning with its count and first rows; applying needs the tick below."""
+    return rx.cond(
+        S.warnings.length() > 0,
+        column(
+            rx.heading("Check before applying", as_="h3", size="2", weight="bold"),
+            rx.foreach(S.warnings, _warning),
+            gap="2", data_testid="import-warnings",
+        ),
+    )
+
+
+def _toggle(control: rx.Component, id_: str, text: str) -> rx.Component:
+    """A switch or checkbox with its label (a click on the words toggles it too)."""
+    return rx.el.label(
+        inline(control, rx.text(text, size="2", weight="medium")),
+        html_for=id_, cursor="pointer",
     )
 
 
@@ -384,16 +411,24 @@ def _apply_bar() -> rx.Component:
         S.result_checked | (S.applied_as > 0),
         inline(
             rx.cond(
-                S.counts.has_errors & (S.applied_as == 0),
-                rx.el.label(
-                    inline(
-                        rx.switch(
-                            checked=S.skip_invalid, on_change=S.set_skip_invalid,
-                            id="skip-invalid", disabled=S.busy != "",
-                        ),
-                        rx.text("Skip invalid rows", size="2", weight="medium"),
+                (S.warnings.length() > 0) & (S.applied_as == 0),
+                _toggle(
+                    rx.checkbox(
+                        checked=S.warnings_checked, on_change=S.set_warnings_checked,
+                        id="warnings-checked", disabled=S.busy != "",
+                        data_testid="warnings-checked",
                     ),
-                    html_for="skip-invalid", cursor="pointer",
+                    "warnings-checked", "I have checked these warnings",
+                ),
+            ),
+            rx.cond(
+                S.counts.has_errors & (S.applied_as == 0),
+                _toggle(
+                    rx.switch(
+                        checked=S.skip_invalid, on_change=S.set_skip_invalid,
+                        id="skip-invalid", disabled=S.busy != "",
+                    ),
+                    "skip-invalid", "Skip invalid rows",
                 ),
             ),
             muted(S.apply_hint, size="1", flex="1", data_testid="apply-hint"),
@@ -431,6 +466,7 @@ def _result() -> rx.Component:
                 (S.result_kind != "refused") & (S.result_kind != "failed") | S.counts.has_errors,
                 _counts(),
             ),
+            _warnings(),
             _diff(),
             _errors(),
             _apply_bar(),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import cell, header, muted
-from dashboard.components.blocks import button, column
+from dashboard.components.admin import cell, confirm_dialog, header, muted
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import (
     action_link,
@@ -70,7 +70,22 @@ def _row(item: HistoryItem) -> rx.Component:
         _number(item.new_variants),
         _number(item.changed),
         _number(_errors_link(item)),
-        cell(rx.tooltip(_status_badge(item), content=item.message), justify="end"),
+        cell(
+            inline(
+                rx.cond(
+                    item.can_revert & S.can_revert,
+                    button(
+                        "Revert", "undo-2",
+                        on_click=S.open_revert(item.id), variant="soft", color_scheme="gray",
+                        size="1", aria_label="Revert import " + item.id.to_string(),
+                        data_testid="revert-button",
+                    ),
+                ),
+                rx.tooltip(_status_badge(item), content=item.message),
+                justify="end", gap="2",
+            ),
+            justify="end",
+        ),
         data_testid="history-row",
     )
 
@@ -128,4 +143,21 @@ def run_errors_dialog() -> rx.Component:
             padding_top="14px",
         ),
         width="820px", test_id="run-errors-dialog",
+    )
+
+
+def revert_dialog() -> rx.Component:
+    """Are you sure? Reverting puts back every balance the import set (or is refused,
+    naming the balances that moved since)."""
+    return confirm_dialog(
+        title=S.revert_title,
+        description=(
+            "Every on-hand count this import set goes back to what it was before, with "
+            "compensating ledger rows. If any of them has changed since, nothing is "
+            "reverted and the balances are listed. Products and variants it created stay."
+        ),
+        confirm_label="Revert import",
+        open=S.dialog == "revert", on_open_change=S.on_dialog_change,
+        on_confirm=S.confirm_revert, saving=S.saving, error=S.form_error,
+        test_id="revert-dialog",
     )

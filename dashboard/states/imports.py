@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportFlow, rx.State):
     load_error: str = ""
     can_import: bool = False
+    can_revert: bool = False
     is_vendor: bool = False
     brand_locked: bool = False
     brand_name: str = ""
@@ -120,6 +121,7 @@ class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportF
             return access.page_refusal
         user = access.user
         self.can_import = allows(user.role, "imports.run")
+        self.can_revert = allows(user.role, "imports.revert")
         self.is_vendor = user.brand_scope is not None
         self._close_dialog()
         try:

@@ -45,6 +45,7 @@ from dashboard.states.imports_items import (
     CountsView,
     DiffItem,
     ErrorItem,
+    WarningItem,
     counts_view,
     drop_refusal,
     error_items,
@@ -181,6 +182,10 @@ class ImportFlow(rx.State, mixin=True):
     error_rows: list[ErrorItem] = []
     error_offset: int = 0
     skip_invalid: bool = False
+    #: The dry run's warnings, and the tick "I have checked these warnings" (reset with
+    #: every new file or dry run) without which Apply stays disabled.
+    warnings: list[WarningItem] = []
+    warnings_checked: bool = False
     #: The file and choices of the last dry run that an apply may follow.
     _checked_key: str = ""
 
@@ -215,6 +220,7 @@ class ImportFlow(rx.State, mixin=True):
             and self.busy == ""
             and self.applied_as == 0
             and (not self.counts.has_errors or self.skip_invalid)
+            and (not self.warnings or self.warnings_checked)
         )
 
     @rx.var
@@ -228,6 +234,8 @@ class ImportFlow(rx.State, mixin=True):
                 "All or nothing: while any row has an error nothing is applied. Fix the file "
                 "and upload it again, or skip the invalid rows."
             )
+        if self.warnings and not self.warnings_checked:
+            return "Read the warnings above, then tick “I have checked these warnings”."
         if self.counts.has_errors:
             return f"The {self.counts.invalid_rows} with errors are left out; the rest apply."
         return "Everything applies in one transaction, or nothing does."
@@ -253,6 +261,11 @@ class ImportFlow(rx.State, mixin=True):
     def set_skip_invalid(self, on: bool) -> None:
         """The switch only; the apply handler checks everything again."""
         self.skip_invalid = bool(on)
+
+    @rx.event
+    def set_warnings_checked(self, on: bool) -> None:
+        """The tick only; the apply passes it on and the importer checks again."""
+        self.warnings_checked = bool(on)
 
     @rx.event
     def upload_progress(self, progress: dict[str, Any]) -> None:
@@ -384,6 +397,8 @@ class ImportFlow(rx.State, mixin=True):
         self.error_total = 0
         self.error_rows = []
         self.error_offset = 0
+        self.warnings = []
+        self.warnings_checked = False
         self._checked_key = ""
 
     @rx.event
@@ -406,7 +421,9 @@ class ImportFlow(rx.State, mixin=True):
             (self._upload_path, self.brand_code, self.format_value, self.warehouse_code)
         )
 
-    def _options(self, user: SessionUser, *, skip_invalid: bool) -> ImportOptions:
+    def _options(
+        self, user: SessionUser, *, skip_invalid: bool, accept_warnings: bool = False
+    ) -> ImportOptions:
         fmt, mapping = self.format_value, None
         if fmt.startswith(MAPPED_PREFIX):
             fmt, mapping = Format.MAPPED.value, fmt.removeprefix(MAPPED_PREFIX)
@@ -418,6 +435,7 @@ class ImportFlow(rx.State, mixin=True):
             file_name=self.file_name,
             actor=user.email,
             skip_invalid=skip_invalid,
+            accept_warnings=accept_warnings,
             limits=LIMITS,
             reveal_owner=user.brand_scope is None,  # vendors never learn other brands
         )
@@ -506,7 +524,11 @@ class ImportFlow(rx.State, mixin=True):
                 )
             if self.applied_as:
                 return rx.toast.info(f"This file was applied as import #{self.applied_as}.")
-            options = self._options(user, skip_invalid=self.skip_invalid)
+            options = self._options(
+                user,
+                skip_invalid=self.skip_invalid,
+                accept_warnings=bool(self.warnings) and self.warnings_checked,
+            )
             path = self._upload_path
             params = dict(self.router.url.query_parameters)
             self._start("apply")
@@ -521,6 +543,8 @@ class ImportFlow(rx.State, mixin=True):
         async with self:
             self.busy = ""
             self._show_result(result)
+            if result.status == "refused":  # perhaps other warnings: they need a new tick
+                self.warnings_checked = False
             self.result_checked = result.status not in ("applied", "already_applied")
             applied = {"applied": result.import_id, "already_applied": result.already_applied_as}
             self.applied_as = applied.get(result.status) or 0
@@ -542,6 +566,7 @@ class ImportFlow(rx.State, mixin=True):
         self.error_total = len(result.errors)
         self.error_offset = 0
         self.error_rows = error_items(result.errors)
+        self.warnings = [WarningItem.of(warning) for warning in result.warnings]
 
     # --- the error list ------------------------------------------------------------------
 

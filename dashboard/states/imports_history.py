@@ -8,6 +8,7 @@ import's errors in a dialog (and as CSV).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 
@@ -21,7 +22,7 @@ from dashboard.states.downloads import download
 from dashboard.states.import_files import FORMAT_LABELS, history_page, run_with_errors
 from dashboard.states.imports_items import ErrorItem
 from dashboard.states.listing import PagedList, db_read, fetch_page, page_number, page_size
-from jobs.imports import ImportRunRow
+from jobs.imports import ImportRunRow, RevertResult, revert_import
 from models.admin import Page
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATUS_LABELS = {
     "refused": "Refused",
     "failed": "Failed",
     "dry_run": "Dry run",
+    "reverted": "Reverted",
 }
 NOT_YOURS = "That import is not in your history."
 
@@ -53,12 +55,18 @@ class HistoryItem:
     errors: str = ""
     has_errors: bool = False
     message: str = ""
+    #: Applied and not reverted yet: the row offers Revert (to those allowed it).
+    can_revert: bool = False
 
     @classmethod
     def of(cls, run: ImportRunRow) -> HistoryItem:
         fmt = FORMAT_LABELS.get(run.format, run.format)
         if run.mapping_name:
             fmt = f"Mapping “{run.mapping_name}”"
+        status, message = run.status, run.message
+        if run.reverted_at is not None:
+            status = "reverted"
+            message = f"Reverted by {run.reverted_by} on {run.reverted_at:%Y-%m-%d %H:%M} UTC."
         return cls(
             id=run.id,
             when=Moment.of(run.created_at),
@@ -66,14 +74,15 @@ class HistoryItem:
             file_name=run.file_name or "—",
             format_label=fmt,
             brand_code=run.brand_code,
-            status=run.status,
-            status_label=STATUS_LABELS.get(run.status, run.status),
+            status=status,
+            status_label=STATUS_LABELS.get(status, status),
             rows=units(run.rows),
             new_variants=units(run.new_variants),
             changed=units(run.changed_balances),
             errors=units(run.error_count),
             has_errors=run.error_count > 0,
-            message=run.message,
+            message=message,
+            can_revert=status == "applied",
         )
 
 
@@ -91,6 +100,8 @@ class ImportHistory(PagedList, mixin=True):
     run_message: str = ""
     run_errors: list[ErrorItem] = []
     run_errors_note: str = ""
+    revert_id: int = 0
+    revert_title: str = ""
 
     @rx.var
     def history_summary(self) -> str:
@@ -125,6 +136,40 @@ class ImportHistory(PagedList, mixin=True):
         self._show_paging(found, routes.IMPORTS, {})
         self.loaded = True
 
+    # --- reverting an applied import --------------------------------------------------------
+
+    @rx.event
+    @requires("imports.revert")
+    def open_revert(self, run_id: int):
+        """Ask first (the confirm dialog); the domain checks everything again."""
+        item = next((h for h in self.history if h.id == int(run_id)), None)
+        if item is None or not item.can_revert:
+            return rx.toast.error("That import cannot be reverted.")
+        self.revert_id = item.id
+        self.revert_title = f"Revert import #{item.id} ({item.file_name})?"
+        self._open_dialog("revert")
+        return None
+
+    @rx.event
+    @requires("imports.revert")
+    async def confirm_revert(self):
+        """Put back every balance the import set, or say (in the dialog) which moved."""
+        user = signed_in_user()
+        change = rx.run_in_thread(
+            functools.partial(
+                revert_import, self.revert_id, actor=user.email, brand_scope=user.brand_scope
+            )
+        )
+        toast = await self._attempt(
+            change,
+            done=lambda r: f"Reverted import #{r.import_id}",
+            description=_reverted,
+        )
+        if toast is not None:
+            params = dict(self.router.url.query_parameters)
+            self._show_history(await self._read_history(params, user.brand_scope))
+        return toast
+
     # --- a past import's errors -------------------------------------------------------------
 
     @rx.event
@@ -156,3 +201,7 @@ class ImportHistory(PagedList, mixin=True):
         if found is None:
             return rx.toast.error(NOT_YOURS)
         return download(routes.IMPORT_ERRORS_EXPORT.format(run_id=found[0].id))
+
+
+def _reverted(result: RevertResult) -> str:
+    return f"{plural(result.balances, 'balance')} put back as before the import."

@@ -10,7 +10,7 @@ import reflex as rx
 
 from dashboard.formatting import plural, units
 from dashboard.states.import_files import too_big_message
-from jobs.imports import BalanceDiff, ImportResult, RowError
+from jobs.imports import BalanceDiff, ImportResult, ImportWarning, RowError
 
 #: Rows of the error list per page.
 ERROR_PAGE = 20
@@ -54,7 +54,7 @@ class DiffItem:
         return cls(
             row=units(diff.row),
             sku=diff.sku,
-            product=diff.style,
+            product=diff.title or diff.style,
             variant=" / ".join(part for part in (diff.colour, diff.size) if part) or "—",
             warehouse=diff.warehouse,
             old=units(diff.old_on_hand),
@@ -62,6 +62,19 @@ class DiffItem:
             delta=f"+{delta:,}" if delta > 0 else f"−{-delta:,}",
             up=delta > 0,
         )
+
+
+@dataclasses.dataclass
+class WarningItem:
+    """One kind of warning of a dry run: its title, count and the first rows."""
+
+    kind: str = ""
+    title: str = ""
+    text: str = ""
+
+    @classmethod
+    def of(cls, warning: ImportWarning) -> WarningItem:
+        return cls(warning.kind, f"{warning.title} ({warning.count:,})", warning.describe())
 
 
 @dataclasses.dataclass

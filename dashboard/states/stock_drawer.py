@@ -44,6 +44,7 @@ LEDGER_REASON_LABELS: dict[str, str] = {
     "transfer_out": "Transfer out",
     "transfer_in": "Transfer in",
     "import": "Import",
+    "import_revert": "Import reverted",
     "sync": "Sync",
 }
 

@@ -22,9 +22,11 @@ from jobs.imports.results import (
     ImportRefused,
     ImportResult,
     ImportRunRow,
+    ImportWarning,
     Progress,
     RowError,
 )
+from jobs.imports.revert import MovedBalance, RevertResult, revert_import
 from jobs.imports.service import (
     ImportOptions,
     apply_import,
@@ -44,8 +46,11 @@ __all__ = [
     "ImportRefused",
     "ImportResult",
     "ImportRunRow",
+    "ImportWarning",
     "MappingSpec",
+    "MovedBalance",
     "Progress",
+    "RevertResult",
     "RowError",
     "apply_import",
     "detect_format",
@@ -57,6 +62,7 @@ __all__ = [
     "list_mappings",
     "load_file",
     "read_headers",
+    "revert_import",
     "save_mapping",
     "suggest_mapping",
 ]

@@ -37,6 +37,7 @@ from jobs.imports.results import (
     BalanceDiff,
     ImportCounts,
     ImportRefused,
+    ImportWarning,
     Progress,
     RowError,
 )
@@ -46,6 +47,8 @@ from models.stock import StockBalance
 #: An existing variant's id, or (style, colour, size) of one the import creates.
 VariantRef = int | tuple[str, str, str]
 SAMPLE_SIZE = 50
+#: Rows and examples a warning names (its count is exact).
+WARNING_ROWS = 10
 _IN_CHUNK = 5_000
 
 
@@ -59,6 +62,7 @@ class Target:
     default_warehouse_id: int | None = None
     sample_size: int = SAMPLE_SIZE
     reveal_owner: bool = True
+    brand_name: str = ""
 
 
 @dataclass(slots=True)
@@ -119,6 +123,7 @@ class Plan:
     sample: list[BalanceDiff] = field(default_factory=list)
     #: Spreadsheet row numbers that have at least one error.
     invalid_rows: set[int] = field(default_factory=set)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
 
 def _chunks(items: list[str], size: int = _IN_CHUNK) -> Iterable[list[str]]:
@@ -239,15 +244,16 @@ def make_plan(
     brand_id = target.brand_id
     db = session.connection()  # Core reads: no ORM row processing for 100k rows
     product_t, variant_t, alias_t = Product.__table__, Variant.__table__, SkuAlias.__table__
-    products: dict[str, int] = {
-        style: pid
-        for pid, style in _fetch_all(
-            db,
-            select(product_t.c.id, product_t.c.style_code).where(
-                product_t.c.brand_id == brand_id
-            ),
-        )
-    }
+    products: dict[str, int] = {}
+    titles: dict[str, str] = {}  # style → product name
+    for pid, style, name in _fetch_all(
+        db,
+        select(product_t.c.id, product_t.c.style_code, product_t.c.name).where(
+            product_t.c.brand_id == brand_id
+        ),
+    ):
+        products[style] = pid
+        titles[style] = name
     style_of = {pid: style for style, pid in products.items()}
     by_sku: dict[str, int] = {}
     by_key: dict[tuple[int, str, str], int] = {}
@@ -430,6 +436,9 @@ def make_plan(
     _assign_skus(session, target.brand_code, list(new_variants.values()), set(by_sku))
     plan.products = list(new_products.values())
     plan.variants = list(new_variants.values())
+    titles.update((p.style, p.name) for p in plan.products)
+    valid = [i for i in range(n) if refs[i] is not None and i not in errors.bad]
+    plan.warnings = _warnings(data, rows, refs, valid, target, titles, cols)
 
     # --- the report --------------------------------------------------------------------
     errors.items.sort(key=lambda e: e.row)
@@ -454,10 +463,76 @@ def make_plan(
             sku, style, colour, size = variant.sku, variant.style, variant.colour, variant.size
         plan.sample.append(
             BalanceDiff(change.row, sku, style, colour, size, codes[change.warehouse_id],
-                        change.old, change.new)
+                        change.old, change.new, titles.get(style, style))
         )
     report("planning", 1.0)
     return plan
+
+
+def _warnings(
+    data: dict[str, list],
+    rows: list[int],
+    refs: list[VariantRef | None],
+    valid: list[int],
+    target: Target,
+    titles: dict[str, str],
+    cols: dict[str, str],
+) -> list[ImportWarning]:
+    """What the valid rows do that a person should confirm: another brand's Vendor,
+    SKUs we generate, new variants without a colour or a size."""
+    warnings: list[ImportWarning] = []
+    ours = {_plain(target.brand_code), _plain(target.brand_name)} - {""}
+    foreign: dict[str, list[int]] = {}
+    for i in valid:
+        vendor = data["vendor"][i].strip()
+        if vendor and _plain(vendor) not in ours:
+            foreign.setdefault(vendor, []).append(rows[i])
+    if foreign:
+        count = sum(len(r) for r in foreign.values())
+        named = ", ".join(
+            f"{vendor!r} ({len(r):,} row{'s' if len(r) != 1 else ''})"
+            for vendor, r in foreign.items()
+        )
+        brand = target.brand_code + (f" ({target.brand_name})" if target.brand_name else "")
+        warnings.append(ImportWarning(
+            "vendor", count,
+            f"The Vendor column names another brand than {brand}: {named}. Is this "
+            "file for this brand?",
+            sorted(r for rs in foreign.values() for r in rs)[:WARNING_ROWS],
+            list(foreign)[:WARNING_ROWS],
+        ))
+    created: dict[tuple[str, str, str], int] = {}  # new variant → its first row
+    for i in valid:
+        ref = refs[i]
+        if isinstance(ref, tuple):
+            created.setdefault(ref, i)
+    checks = (
+        ("generated_skus", [k for k, i in created.items() if not data["sku"][i]],
+         "new variant(s) have no SKU in the file ({column} is blank): SKUs will be "
+         "generated for them, which the vendor's own system will not know"),
+        ("missing_colour", [k for k, i in created.items() if not data["colour"][i]],
+         "new variant(s) will be created without a colour"),
+        ("missing_size", [k for k, i in created.items() if not data["size"][i]],
+         "new variant(s) will be created without a size (as one size)"),
+    )
+    for kind, found, text in checks:
+        if not found:
+            continue
+        products = list(dict.fromkeys(titles.get(style, style) for style, _c, _s in found))
+        shown = ", ".join(products[:3])
+        if len(products) > 3:
+            shown += f" and {len(products) - 3:,} more"
+        message = f"{len(found):,} " + text.format(column=cols.get("sku", "SKU"))
+        warnings.append(ImportWarning(
+            kind, len(found), f"{message}; products: {shown}.",
+            sorted(rows[created[k]] for k in found)[:WARNING_ROWS], products[:WARNING_ROWS],
+        ))
+    return warnings
+
+
+def _plain(name: str) -> str:
+    """A brand or vendor name compared loosely: 'Nordlys A/S' ~ 'nordlys-a-s'."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 def _fetch_all(connection: Connection, query: Select) -> list[tuple]:

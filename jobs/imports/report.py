@@ -15,13 +15,17 @@ def report_lines(result: ImportResult, *, max_errors: int = 20, max_sample: int 
         lines += [f"  {error.describe()}" for error in result.errors[:max_errors]]
         if len(result.errors) > max_errors:
             lines.append(f"  … and {len(result.errors) - max_errors:,} more (--json for all)")
+    if result.warnings:
+        lines.append(f"warnings ({len(result.warnings)}):")
+        lines += [f"  {warning.describe()}" for warning in result.warnings]
     if result.sample and result.status in {"dry_run", "applied"}:
         verb = "changes" if result.status == "applied" else "would change"
         lines.append(f"{verb} (first {min(max_sample, len(result.sample))}):")
         for diff in result.sample[:max_sample]:
             variant = " / ".join(p for p in (diff.colour, diff.size) if p)
             lines.append(
-                f"  row {diff.row}: {diff.sku} ({variant}) @ {diff.warehouse}: "
+                f"  row {diff.row}: {diff.title or diff.style} — {diff.sku} ({variant}) "
+                f"@ {diff.warehouse}: "
                 f"{diff.old_on_hand} → {diff.new_on_hand}"
             )
     return lines

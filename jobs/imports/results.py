@@ -39,6 +39,45 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportWarning:
+    """Something in a valid file a person should check before applying it.
+
+    kind: "vendor" (the Vendor column names another brand), "generated_skus" (new
+    variants without a SKU in the file get one we make up), "missing_colour" or
+    "missing_size" (new variants created without one). `rows` are the first spreadsheet
+    rows concerned, `examples` the first values or product titles; `count` is exact.
+    """
+
+    kind: str
+    count: int
+    message: str
+    rows: list[int] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """A few words for a heading."""
+        return WARNING_TITLES.get(self.kind, self.kind)
+
+    def describe(self) -> str:
+        shown = f" (rows {_rows(self.rows, self.count)})" if self.rows else ""
+        return self.message + shown
+
+
+WARNING_TITLES = {
+    "vendor": "Another brand's file?",
+    "generated_skus": "SKUs will be generated",
+    "missing_colour": "No colour",
+    "missing_size": "No size",
+}
+
+
+def _rows(rows: list[int], count: int) -> str:
+    text = ", ".join(str(r) for r in rows)
+    return text + (f", … {count - len(rows):,} more" if count > len(rows) else "")
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceDiff:
     """One balance the import changes (or would change): old → new on hand."""
 
@@ -50,6 +89,8 @@ class BalanceDiff:
     warehouse: str
     old_on_hand: int
     new_on_hand: int
+    #: The product's name (the file's Title for a new product), not its handle.
+    title: str = ""
 
     @property
     def delta(self) -> int:
@@ -92,6 +133,8 @@ class ImportResult:
     sample: list[BalanceDiff] = field(default_factory=list)
     #: Every error found, in row order.
     errors: list[RowError] = field(default_factory=list)
+    #: What to check before applying (an apply needs `accept_warnings` while there are any).
+    warnings: list[ImportWarning] = field(default_factory=list)
     message: str = ""
     import_id: int | None = None
     already_applied_as: int | None = None
@@ -158,3 +201,5 @@ class ImportRunRow:
     message: str
     created_at: datetime
     finished_at: datetime | None
+    reverted_at: datetime | None = None
+    reverted_by: str | None = None

@@ -29,6 +29,7 @@ from jobs.imports.results import (
     ImportRefused,
     ImportResult,
     ImportRunRow,
+    ImportWarning,
     Progress,
     RowError,
 )
@@ -63,15 +64,20 @@ class ImportOptions:
     sample_size: int = SAMPLE_SIZE
     #: Name the brand that owns a refused SKU/barcode (staff); vendors get no name.
     reveal_owner: bool = True
+    #: The person has read the dry run's warnings and applies anyway.
+    accept_warnings: bool = False
 
 
 class _Refusal(Exception):
     """Raised inside the apply transaction to roll it back with a plan's errors."""
 
-    def __init__(self, plan: Plan, message: str) -> None:
+    def __init__(self, plan: Plan, message: str, *, record: bool = True) -> None:
         super().__init__(message)
         self.plan = plan
         self.message = message
+        #: Keep the attempt in the history (not for warnings nobody confirmed: like a
+        #: dry run, that writes nothing at all).
+        self.record = record
 
 
 def dry_run(
@@ -104,6 +110,11 @@ def dry_run(
             result.message = (
                 f"{plan.counts.errors:,} error(s) in {plan.counts.invalid_rows:,} row(s): fix "
                 "them, or apply with 'skip invalid rows' to import the other rows."
+            )
+        elif plan.warnings:
+            result.message = (
+                f"{len(plan.warnings)} warning(s) to check: applying needs an explicit "
+                "confirmation that you have checked them."
             )
     except DomainError as error:
         result.status, result.message = "refused", error.message
@@ -154,6 +165,8 @@ def apply_import(
                     f"{plan.counts.invalid_rows:,} row(s). Fix them, or apply with 'skip "
                     "invalid rows'.",
                 )
+            if plan.warnings and not options.accept_warnings:
+                raise _Refusal(plan, warnings_refusal(plan.warnings), record=False)
             run = _run_row(brand.id, options, result, ImportStatus.APPLIED, target)
             session.add(run)
             session.flush()
@@ -196,7 +209,8 @@ def apply_import(
             )
     except _Refusal as refusal:
         result.status, result.message = "refused", refusal.message
-        result.import_id = _record(engine, brand_id, options, result, ImportStatus.REFUSED)
+        if refusal.record:
+            result.import_id = _record(engine, brand_id, options, result, ImportStatus.REFUSED)
     except DomainError as error:
         result.status, result.message = "refused", error.message
         if brand_id is not None:
@@ -246,6 +260,8 @@ def list_imports(
             message=run.message,
             created_at=run.created_at,
             finished_at=run.finished_at,
+            reverted_at=run.reverted_at,
+            reverted_by=run.reverted_by,
         )
         for run, code in session.execute(query)
     ]
@@ -258,6 +274,16 @@ def import_errors(session: Session, import_id: int) -> list[RowError]:
 
 
 # --- the steps ---------------------------------------------------------------------------
+
+
+def warnings_refusal(warnings: list[ImportWarning]) -> str:
+    """Why an apply with unconfirmed warnings was refused, every warning named."""
+    listed = " ".join(f"({n}) {w.describe()}" for n, w in enumerate(warnings, 1))
+    return (
+        f"Nothing was applied: the file has {len(warnings)} warning(s) to check first. "
+        f"{listed} Apply again confirming that you have checked them "
+        "(--accept-warnings)."
+    )
 
 
 def _new_result(data: bytes, options: ImportOptions, status: str) -> ImportResult:
@@ -342,6 +368,7 @@ def _prepare(
         default_warehouse_id=default_id,
         sample_size=options.sample_size,
         reveal_owner=options.reveal_owner,
+        brand_name=brand.name,
     )
     return feed, target
 
@@ -350,6 +377,7 @@ def _fill(result: ImportResult, plan: Plan) -> None:
     result.counts = plan.counts
     result.errors = plan.errors
     result.sample = plan.sample
+    result.warnings = plan.warnings
 
 
 def _applied_run(session: Session, brand_id: int, sha256: str) -> int | None:
@@ -359,6 +387,7 @@ def _applied_run(session: Session, brand_id: int, sha256: str) -> int | None:
             ImportRun.brand_id == brand_id,
             ImportRun.sha256 == sha256,
             ImportRun.status == ImportStatus.APPLIED.value,
+            ImportRun.reverted_at.is_(None),  # a reverted file may be applied again
         )
         .order_by(ImportRun.id)
         .limit(1)

@@ -34,7 +34,7 @@ from jobs.imports import ImportLimits
 from models.catalog import Product, Variant, brand_by_code, create_brand, create_warehouse
 from models.db import read_session, set_default_engine, transaction
 from models.imports import ColumnMapping, ImportRun
-from models.stock import LedgerEntry, StockBalance, receive
+from models.stock import LedgerEntry, StockBalance, receive, set_count
 from models.users import Role, create_user, start_login_session
 from tests.import_support import (
     INVENTORY_HEADERS,
@@ -215,6 +215,7 @@ UI_ONLY = {
     "on_dialog_change",
     "set_map_column",
     "set_skip_invalid",
+    "set_warnings_checked",
     "upload_progress",
     "drop_rejected",
 }
@@ -237,6 +238,8 @@ def import_calls(world: World) -> dict[str, tuple[tuple, dict]]:
         "download_run_errors": ((), {"run_id": 1}),
         "open_mapping_editor": ((False,), {}),
         "save_mapping": (({"name": "evil", "sizes": ""},), {"dialog": "mapping"}),
+        "open_revert": ((1,), {}),
+        "confirm_revert": ((), {"revert_id": 1, "dialog": "revert"}),
     }
 
 
@@ -392,6 +395,12 @@ def test_a_vendor_checks_a_feed_skips_its_invalid_rows_and_reapplying_changes_no
     ]
 
     call(vendor, "set_skip_invalid", True)
+    # The new variant's row has no SKU: one is generated, and Apply waits for the tick.
+    assert [(w.kind, w.title) for w in vendor.warnings] == [
+        ("generated_skus", "SKUs will be generated (1)")
+    ]
+    assert vendor.can_apply is False
+    call(vendor, "set_warnings_checked", True)
     assert vendor.can_apply
     result = call(vendor, "apply")
     assert "Applied import #" in rendered(result)
@@ -431,6 +440,7 @@ def test_apply_needs_a_dry_run_of_the_same_file_and_choices(world):
 def test_history_and_past_errors_are_scoped_to_the_vendors_brand(world):
     admin = ready_state(world, "admin", brand_code="NORTH", skip_invalid=True)
     call(admin, "run_dry_run")
+    call(admin, "set_warnings_checked", True)
     call(admin, "apply")  # for NORTH, SOLS' SKU is a third error
     assert admin.result_kind == "applied", admin.result_message
     north_run = admin.applied_as
@@ -530,6 +540,15 @@ def test_the_real_sample_needs_a_warehouse_then_applies_whole(world):
     call(merch, "run_dry_run")
     c = merch.counts
     assert (c.new_products, c.new_variants, c.changed, c.errors) == ("20", "22", "22", "0")
+    # partners-demo's file into NORTH: four kinds of warning, and Apply waits for the tick.
+    assert [w.kind for w in merch.warnings] == [
+        "vendor", "generated_skus", "missing_colour", "missing_size"
+    ]
+    assert merch.warnings[0].title == "Another brand's file? (22)"
+    assert "'partners-demo'" in merch.warnings[0].text and "rows 2, 3" in merch.warnings[0].text
+    assert merch.sample[0].product == "Ocean Blue Shirt"
+    assert merch.can_apply is False and "I have checked these warnings" in merch.apply_hint
+    call(merch, "set_warnings_checked", True)
     assert merch.can_apply
     result = call(merch, "apply")
     assert "22 balances changed" in rendered(result)
@@ -661,3 +680,56 @@ def test_the_history_pages_in_the_url_with_first_last_and_rows_per_page(world):
     far = page_state(world.tokens["manager"], "/imports?page=99")
     call(far, "load")
     assert far.range_label == "51–61 of 61" and far.next_href == ""
+
+
+def test_a_revert_asks_first_puts_stock_back_and_is_scoped_to_the_vendors_brand(world):
+    admin = ready_state(world, "admin", brand_code="NORTH", skip_invalid=True)
+    call(admin, "run_dry_run")
+    call(admin, "set_warnings_checked", True)
+    call(admin, "apply")
+    north_run = admin.applied_as
+    vendor = ready_state(world, "vendor", skip_invalid=True)
+    call(vendor, "run_dry_run")
+    call(vendor, "set_warnings_checked", True)
+    call(vendor, "apply")
+    sols_run = vendor.applied_as
+    assert vendor.can_revert and [h.can_revert for h in vendor.history] == [True]
+
+    # A forged revert of NORTH's import from the SOLS vendor's page: refused, nothing changed.
+    before = snapshot(world.engine)
+    forged = page_state(world.tokens["vendor"], revert_id=north_run, dialog="revert")
+    assert call(forged, "confirm_revert") is None
+    assert forged.form_error == f"There is no import {north_run}." and forged.dialog == "revert"
+    assert call(vendor, "open_revert", north_run) is not None  # not in the vendor's history
+    assert vendor.dialog == ""
+    assert snapshot(world.engine) == before
+
+    # Stock moved since: refused in the dialog, naming the balance.
+    with transaction(world.engine) as session:
+        variant = session.scalar(select(Variant).where(Variant.sku == "SOLS-CREW-OAT-S"))
+        receive(session, variant.id, world.ids["LDN"], 1, actor="dock")
+    call(vendor, "open_revert", sols_run)
+    assert vendor.dialog == "revert" and f"#{sols_run}" in vendor.revert_title
+    assert call(vendor, "confirm_revert") is None
+    assert "SOLS-CREW-OAT-S @ LDN: the import set 520, now 521" in vendor.form_error
+    assert fields(vendor)["history"][0].can_revert
+
+    # Put back by hand to what the import set: now the revert goes through.
+    with transaction(world.engine) as session:
+        set_count(session, variant.id, world.ids["LDN"], 520, actor="ops", reason="correction")
+    result = call(vendor, "confirm_revert")
+    assert f"Reverted import #{sols_run}" in rendered(result)
+    assert "2 balances put back" in rendered(result)
+    assert vendor.dialog == "" and vendor.form_error == ""
+    assert [(h.status_label, h.can_revert) for h in vendor.history] == [("Reverted", False)]
+    with read_session(world.engine) as session:
+        assert session.scalar(
+            select(StockBalance.on_hand).where(StockBalance.variant_id == variant.id,
+                                               StockBalance.warehouse_id == world.ids["LDN"])
+        ) == 500
+    # Twice: the row offers no Revert, and a forged second revert is refused.
+    before = snapshot(world.engine)
+    again = page_state(world.tokens["vendor"], revert_id=sols_run, dialog="revert")
+    assert call(again, "confirm_revert") is None
+    assert "was already reverted by vendor@x.test" in again.form_error
+    assert snapshot(world.engine) == before

@@ -131,6 +131,18 @@ def pick(page: Page, label: str, option: str) -> None:
     page.get_by_role("option", name=option).click()
 
 
+def set_on_hand(db: Db, sku: str, warehouse: str, qty: int) -> None:
+    """A hand correction behind the page's back (stock that moved since an import)."""
+    from models.catalog import Variant, Warehouse
+    from models.db import transaction
+    from models.stock import set_count
+
+    with transaction(db.engine) as session:
+        variant_id = session.scalar(select(Variant.id).where(Variant.sku == sku))
+        warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse))
+        set_count(session, variant_id, warehouse_id, qty, actor="e2e", reason="correction")
+
+
 def brand_on_hand(db: Db, code: str) -> int:
     from models.catalog import Variant
     from models.db import read_session
@@ -316,12 +328,86 @@ def test_merchandiser_checks_the_real_shopify_sample_in_dark_mode(
     expect(result.get_by_test_id("count-errors")).to_have_text("0")
     expect(result.get_by_test_id("error-row")).to_have_count(0)
     expect(result.get_by_test_id("diff-row").nth(1)).to_contain_text("NORTH-CLASSIC-VARSITY-TOP-S")
-    expect(page.get_by_test_id("apply-button")).to_be_enabled()
+    # Another brand's file: Apply waits for "I have checked these warnings".
+    expect(result.get_by_test_id("import-warning")).to_have_count(4)
+    expect(page.get_by_test_id("apply-button")).to_be_disabled()
     expect(page.get_by_role("switch", name="Skip invalid rows")).to_have_count(0)
     shot(page, artifacts_dir / "imports-sample-dark.png", full_page=True)
     # Changing a choice drops the check: apply needs a new dry run.
     pick(page, "Warehouse", "Manchester Store (MCR)")
     expect(page.get_by_test_id("result-card")).to_have_count(0)
+
+
+def test_the_sample_into_another_brand_warns_and_applies_only_once_ticked(
+    page: Page, seeded: Seeded, db: Db, artifacts_dir: Path
+) -> None:
+    """partners-demo's export uploaded for NORTH: the warnings name the Vendor, the
+    generated SKUs and the missing colours and sizes; Apply is disabled until the tick
+    (set from the keyboard), which a new dry run clears again."""
+    before = brand_on_hand(db, "NORTH")
+    sign_in(page, seeded.merchandiser)
+    open_imports(page)
+    pick(page, "Brand", f"{seeded.other_brand} (NORTH)")
+    upload(page, SAMPLE)
+    expect(page.get_by_test_id("file-layout")).to_have_text("Looks like a Shopify product export.")
+    pick(page, "Warehouse", "London DC (LDN)")
+    page.get_by_role("button", name="Run dry run").click()
+    result = page.get_by_test_id("result-card")
+    warnings = result.get_by_test_id("import-warning")
+    expect(warnings).to_have_count(4)
+    expect(warnings.nth(0)).to_contain_text("Another brand's file? (22)")
+    expect(warnings.nth(0)).to_contain_text("'partners-demo'")
+    expect(warnings.nth(0)).to_contain_text("rows 2, 3, 4")
+    expect(warnings.nth(1)).to_contain_text("SKUs will be generated (22)")
+    expect(warnings.nth(1)).to_contain_text("Ocean Blue Shirt")
+    expect(warnings.nth(2)).to_contain_text("No colour (22)")
+    expect(warnings.nth(3)).to_contain_text("No size (19)")
+    expect(result.get_by_test_id("diff-row").nth(0)).to_contain_text("Ocean Blue Shirt")
+    apply = page.get_by_test_id("apply-button")
+    expect(apply).to_be_disabled()
+    expect(page.get_by_test_id("apply-hint")).to_contain_text("I have checked these warnings")
+    shot(page, artifacts_dir / "imports-warnings.png", full_page=True)
+
+    tick = page.get_by_role("checkbox", name="I have checked these warnings")
+    tick.focus()
+    page.keyboard.press("Space")
+    expect(tick).to_be_checked()
+    expect(apply).to_be_enabled()
+    # A new dry run clears the tick.
+    page.get_by_role("button", name="Run dry run").click()
+    expect(warnings).to_have_count(4)
+    expect(tick).not_to_be_checked()
+    expect(apply).to_be_disabled()
+    assert brand_on_hand(db, "NORTH") == before  # nothing written so far
+
+    tick.click()
+    expect(apply).to_be_enabled()
+    apply.click()
+    expect(result.get_by_test_id("result-message")).to_contain_text("Applied as import #")
+    assert brand_on_hand(db, "NORTH") == before + 22
+    import_id = int(
+        re.search(r"#(\d+)", result.get_by_test_id("result-message").inner_text()).group(1)
+    )
+
+    # Revert it from the history: stock moved since, so first refused (naming the balance,
+    # nothing changed); put back by hand, the revert then restores every balance.
+    set_on_hand(db, "NORTH-OCEAN-BLUE-SHIRT-OS", "LDN", 4)
+    row = page.get_by_test_id("history-row").filter(has_text="shopify-apparel-products.csv")
+    row.first.get_by_role("button", name=f"Revert import {import_id}").click()
+    dialog = page.get_by_test_id("revert-dialog")
+    expect(dialog).to_contain_text(f"Revert import #{import_id}")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name="Revert import").click()
+    expect(dialog).to_contain_text("NORTH-OCEAN-BLUE-SHIRT-OS @ LDN: the import set 1, now 4")
+    assert brand_on_hand(db, "NORTH") == before + 22 + 3
+    shot(page, artifacts_dir / "imports-revert-refused.png", full_page=False)
+    set_on_hand(db, "NORTH-OCEAN-BLUE-SHIRT-OS", "LDN", 1)
+    dialog.get_by_role("button", name="Revert import").click()
+    expect(page.get_by_text(f"Reverted import #{import_id}")).to_be_visible()
+    expect(dialog).to_have_count(0)
+    expect(row.first).to_contain_text("Reverted")
+    expect(row.first.get_by_role("button", name=f"Revert import {import_id}")).to_have_count(0)
+    assert brand_on_hand(db, "NORTH") == before
 
 
 def test_a_mapping_is_made_from_the_files_headers_and_checks_the_file(

@@ -49,6 +49,9 @@ def options(**kw) -> ImportOptions:
         "warehouse_code": "WH1",
         "file_name": "feed.csv",
         "actor": "vendor@nrd",
+        # Most files here create variants without a colour: their warnings are tested
+        # on their own (test_import_warnings.py).
+        "accept_warnings": True,
     }
     return ImportOptions(**(base | kw))
 

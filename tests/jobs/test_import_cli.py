@@ -52,9 +52,18 @@ def test_dry_run_apply_and_reapply_of_the_sample(database):
     assert "new products 20 · new variants 22 · new aliases 0 · changed balances 22" in (
         planned.stdout
     )
-    assert "row 3: DEMO-CLASSIC-VARSITY-TOP-S (S) @ WH1: 0 → 1" in planned.stdout
+    assert "row 3: Classic Varsity Top — DEMO-CLASSIC-VARSITY-TOP-S (S) @ WH1: 0 → 1" in (
+        planned.stdout
+    )
+    assert "The Vendor column names another brand than DEMO (Demo): 'partners-demo'" in (
+        planned.stdout
+    )
 
-    applied = rackroom(database, *args, "--actor", "ops@example")
+    refused = rackroom(database, *args, "--actor", "ops@example")
+    assert refused.returncode == 1 and "refused: nothing written" in refused.stdout
+    assert "--accept-warnings" in refused.stdout
+
+    applied = rackroom(database, *args, "--actor", "ops@example", "--accept-warnings")
     assert applied.returncode == 0 and "applied as import 1" in applied.stdout
 
     again = rackroom(database, *args, "--json")
@@ -93,7 +102,7 @@ def test_errors_exit_non_zero_unless_skipped(database, tmp_path):
         "reason": "unknown location: no warehouse has this code or name",
     }
 
-    skipped = rackroom(database, *args, "--skip-invalid")
+    skipped = rackroom(database, *args, "--skip-invalid", "--accept-warnings")
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "Skipped 2 invalid row(s)" in skipped.stdout and "changed balances 1" in skipped.stdout
 
@@ -127,3 +136,17 @@ def test_a_file_over_the_limit_is_refused_before_reading(database, tmp_path):
 def test_unknown_brand_is_refused(database):
     result = rackroom(database, "import", str(SAMPLE), "--brand", "NOPE", "--warehouse", "WH1")
     assert result.returncode == 1 and "No brand with code 'NOPE'" in result.stdout
+
+
+def test_revert_an_import_from_the_command_line(database):
+    args = ("import", str(SAMPLE), "--brand", "DEMO", "--warehouse", "WH1", "--accept-warnings")
+    assert rackroom(database, *args).returncode == 0
+    reverted = rackroom(database, "import", "revert", "1", "--actor", "ops@example")
+    assert reverted.returncode == 0, reverted.stderr
+    assert "Reverted import 1 (DEMO): 22 balance(s) put back" in reverted.stdout
+    again = rackroom(database, "import", "revert", "1")
+    assert again.returncode == 1
+    assert "error: Import 1 was already reverted by ops@example" in again.stderr
+    missing = rackroom(database, "import", "revert", "7")
+    assert missing.returncode == 1 and "There is no import 7." in missing.stderr
+    assert rackroom(database, "reconcile").returncode == 0

@@ -50,7 +50,8 @@ def big_feed(rows: int, *, bad_row: int | None = None, qty_offset: int = 0) -> b
 
 def options(**kw) -> ImportOptions:
     return ImportOptions(
-        **({"brand_code": "NRD", "warehouse_code": "WH1", "file_name": "big.csv"} | kw)
+        **({"brand_code": "NRD", "warehouse_code": "WH1", "file_name": "big.csv",
+            "accept_warnings": True} | kw)
     )
 
 
@@ -114,7 +115,9 @@ def stall(phase, fraction):
         time.sleep(120)
 
 data = open(sys.argv[2], "rb").read()
-options = ImportOptions(brand_code="NRD", warehouse_code="WH1", file_name="big.csv")
+options = ImportOptions(
+    brand_code="NRD", warehouse_code="WH1", file_name="big.csv", accept_warnings=True
+)
 apply_import(data, options, engine=create_db_engine(sys.argv[1], pool_size=1), progress=stall)
 print("NOT KILLED", flush=True)
 """

@@ -35,7 +35,7 @@ def brands(engine: Engine):
 
 def options(**kw) -> ImportOptions:
     base = {"brand_code": "NRD", "warehouse_code": "WH1", "file_name": "f.csv",
-            "actor": "val@nrd.test", "reveal_owner": False}
+            "actor": "val@nrd.test", "reveal_owner": False, "accept_warnings": True}
     return ImportOptions(**(base | kw))
 
 

@@ -166,7 +166,8 @@ def test_import_apply_creates_variants_with_their_totals(engine):
             product_row("tee", "", [("", "Medium"), ("", "navy")], qty=6),
         ]
         options = ImportOptions(
-            brand_code="NRD", warehouse_code="WH1", file_name="feed.csv", actor="vendor@nrd"
+            brand_code="NRD", warehouse_code="WH1", file_name="feed.csv", actor="vendor@nrd",
+            accept_warnings=True,
         )
         first = apply_import(csv_bytes(PRODUCT_HEADERS, rows), options)
         assert first.status == "applied", first.message

@@ -43,7 +43,7 @@ def test_an_import_stating_zero_creates_the_level_at_zero(engine):
             product_row("tee", "Tee", [("Size", "M")], sku="T-M", qty=3),
         ]
         options = ImportOptions(brand_code="NRD", warehouse_code="WH1", file_name="f.csv",
-                                actor="vendor")
+                                actor="vendor", accept_warnings=True)
         applied = apply_import(csv_bytes(PRODUCT_HEADERS, rows), options)
         assert applied.status == "applied", applied.message
         found = levels(engine)
@@ -54,7 +54,7 @@ def test_an_import_stating_zero_creates_the_level_at_zero(engine):
         # A second file stating 0 for the same level, and 0 elsewhere, lists both.
         again = [product_row("tee", "Tee", [("Size", "S")], sku="T-S", qty=0)]
         other = ImportOptions(brand_code="NRD", warehouse_code="ST1", file_name="g.csv",
-                              actor="vendor")
+                              actor="vendor", accept_warnings=True)
         assert apply_import(csv_bytes(PRODUCT_HEADERS, again), other).status == "applied"
         assert (small[0], "ST1") in levels(engine)
         with read_session(engine) as session:

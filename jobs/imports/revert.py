@@ -1,0 +1,189 @@
+"""Undo an applied import: compensating ledger rows that put back every balance it set.
+
+One transaction: the import's own ledger rows (reason "import", reference "import:<id>")
+say which balances it changed and by how much; the value it set is the ledger's running
+sum up to that row. Each balance must still hold that value (compare-and-swap) and keep
+its reservations covered once put back; otherwise the revert is refused, naming every
+balance that moved, and nothing changes. Products and variants the import created stay
+(with their stock put back): SKUs may already be in orders, labels or other systems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, select, text
+from sqlmodel import Session
+
+from jobs.imports.results import ImportRefused
+from models.audit import record as audit_record
+from models.base import utcnow
+from models.catalog import Brand, Variant, Warehouse
+from models.db import get_engine, transaction
+from models.errors import NotFound
+from models.imports import ImportRun, ImportStatus
+from models.stock import CountTarget, LedgerEntry, LedgerReason, StockBalance, set_counts
+
+#: Moved balances a refusal names in its message (`details["moved"]` has them all).
+SHOWN_MOVED = 20
+_LOCK_KEY = 0x494D50  # the apply's: a revert and an apply of one brand never interleave
+
+
+@dataclass(frozen=True, slots=True)
+class MovedBalance:
+    """A balance the import set that is no longer what it set (or cannot go back)."""
+
+    sku: str
+    warehouse: str
+    import_set: int
+    now: int
+    put_back: int
+    reserved: int
+
+    def describe(self) -> str:
+        if self.now != self.import_set:
+            where = f"{self.sku} @ {self.warehouse}"
+            return f"{where}: the import set {self.import_set}, now {self.now}"
+        return (
+            f"{self.sku} @ {self.warehouse}: putting back {self.put_back} would go below the "
+            f"{self.reserved} reserved"
+        )
+
+
+@dataclass(slots=True)
+class RevertResult:
+    import_id: int
+    brand_code: str
+    balances: int
+    message: str
+    moved: list[MovedBalance] = field(default_factory=list)
+
+
+def revert_import(
+    import_id: int,
+    *,
+    actor: str = "system",
+    brand_scope: int | None = None,
+    engine: Engine | None = None,
+) -> RevertResult:
+    """Revert applied import `import_id` in one transaction; raises ImportRefused (nothing
+    changed) when it is not an applied import, was reverted already, or stock moved.
+
+    `brand_scope` (a vendor's brand) refuses other brands' imports as unknown.
+    """
+    with transaction(engine or get_engine()) as session:
+        run = _locked_run(session, import_id, brand_scope)
+        brand = session.get(Brand, run.brand_id)
+        assert brand is not None
+        reference = f"import:{run.id}"
+        changed = _changed_balances(session, reference)
+        targets: list[CountTarget] = []
+        moved: list[MovedBalance] = []
+        for (variant_id, warehouse_id), (import_set, delta, now, reserved, sku, code) in (
+            changed.items()
+        ):
+            put_back = import_set - delta
+            if now != import_set or put_back < reserved:
+                moved.append(MovedBalance(sku, code, import_set, now, put_back, reserved))
+            else:
+                targets.append(CountTarget(variant_id, warehouse_id, import_set, put_back,
+                                           f"revert of import {run.id}"))
+        if moved:
+            shown = "; ".join(m.describe() for m in moved[:SHOWN_MOVED])
+            more = f"; and {len(moved) - SHOWN_MOVED:,} more" if len(moved) > SHOWN_MOVED else ""
+            raise ImportRefused(
+                f"Import {run.id} was not reverted: {len(moved):,} of the {len(changed):,} "
+                f"balances it set have moved since. {shown}{more}. Correct them by hand "
+                "(stock page) instead.",
+                moved=[m.describe() for m in moved],
+            )
+        written = set_counts(
+            session, targets, reason=LedgerReason.IMPORT_REVERT, actor=actor, reference=reference
+        )
+        run.reverted_at = utcnow()
+        run.reverted_by = actor[:200]
+        session.add(run)
+        audit_record(
+            session, actor, "import.revert", target_type="import", target_id=run.id,
+            label=run.file_name or f"import {run.id}",
+            changes={"brand": brand.code, "balances": written},
+        )
+        message = (
+            f"Reverted import {run.id} ({brand.code}): {written:,} balance(s) put back as they "
+            "were before it."
+        )
+        return RevertResult(run.id, brand.code, written, message)
+
+
+def _locked_run(session: Session, import_id: int, brand_scope: int | None) -> ImportRun:
+    query = select(ImportRun).where(ImportRun.id == import_id)
+    if session.get_bind().dialect.name == "postgresql":
+        brand_id = session.scalar(select(ImportRun.brand_id).where(ImportRun.id == import_id))
+        if brand_id is not None:
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _LOCK_KEY, "b": brand_id}
+            )
+        query = query.with_for_update()
+    run = session.scalars(query).first()
+    if run is None or (brand_scope is not None and run.brand_id != brand_scope):
+        raise NotFound(f"There is no import {import_id}.", import_id=import_id)
+    if run.reverted_at is not None:
+        raise ImportRefused(
+            f"Import {run.id} was already reverted by {run.reverted_by or 'someone'} on "
+            f"{run.reverted_at:%Y-%m-%d %H:%M} UTC; nothing changed.",
+            import_id=run.id,
+        )
+    if run.status != ImportStatus.APPLIED.value:
+        raise ImportRefused(
+            f"Import {run.id} was {run.status}, not applied: there is nothing to revert.",
+            import_id=run.id,
+        )
+    return run
+
+
+def _changed_balances(
+    session: Session, reference: str
+) -> dict[tuple[int, int], tuple[int, int, int, int, str, str]]:
+    """(variant, warehouse) → (value the import set, its delta, on hand now, reserved now,
+    SKU, warehouse code), in (variant, warehouse) order and, on PostgreSQL, locked."""
+    ledger, later = LedgerEntry.__table__.alias("l"), LedgerEntry.__table__.alias("x")
+    running = (
+        select(func.coalesce(func.sum(later.c.on_hand_delta), 0))
+        .where(
+            later.c.variant_id == ledger.c.variant_id,
+            later.c.warehouse_id == ledger.c.warehouse_id,
+            later.c.id <= ledger.c.id,
+        )
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(ledger.c.variant_id, ledger.c.warehouse_id, ledger.c.on_hand_delta, running)
+        .where(ledger.c.reference == reference, ledger.c.reason == LedgerReason.IMPORT.value)
+        .order_by(ledger.c.variant_id, ledger.c.warehouse_id)
+    ).all()
+    if not rows:
+        return {}
+    balance = StockBalance.__table__
+    pairs = {(v, w) for v, w, _d, _s in rows}
+    current: dict[tuple[int, int], tuple[int, int, str, str]] = {}
+    variant_ids = sorted({v for v, _w in pairs})
+    for start in range(0, len(variant_ids), 5_000):
+        chunk = variant_ids[start : start + 5_000]
+        query = (
+            select(balance.c.variant_id, balance.c.warehouse_id, balance.c.on_hand,
+                   balance.c.reserved, Variant.sku, Warehouse.code)
+            .join(Variant, Variant.id == balance.c.variant_id)
+            .join(Warehouse, Warehouse.id == balance.c.warehouse_id)
+            .where(balance.c.variant_id.in_(chunk))
+            .order_by(balance.c.variant_id, balance.c.warehouse_id)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=balance)
+        for v, w, on_hand, reserved, sku, code in session.execute(query):
+            if (v, w) in pairs:
+                current[(v, w)] = (on_hand, reserved, sku, code)
+    out = {}
+    for v, w, delta, import_set in rows:
+        on_hand, reserved, sku, code = current[(v, w)]
+        out[(v, w)] = (int(import_set), delta, on_hand, reserved, sku, code)
+    return out
