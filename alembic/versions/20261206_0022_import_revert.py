@@ -1,7 +1,7 @@
 """Import reverts: when an applied import was undone, and by whom.
 
-Revision ID: 0021_import_revert
-Revises: 0020_bi_views
+Revision ID: 0022_import_revert
+Revises: 0021_alert_archive
 Create Date: 2026-12-06 20:20:00
 """
 
@@ -13,8 +13,8 @@ import sqlmodel
 import models.base
 from alembic import op
 
-revision: str = "0021_import_revert"
-down_revision: str | None = "0020_bi_views"
+revision: str = "0022_import_revert"
+down_revision: str | None = "0021_alert_archive"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
