@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard.api.lookups import owned_reservation, variant_for, warehouse_for
 from dashboard.api.schemas import (
+    Allocation,
     ErrorBody,
     ReservationOut,
     ReserveRequest,
@@ -24,14 +26,16 @@ from models.api_keys import KEY_PREFIX, Scope, note_use
 from models.catalog import Variant, Warehouse
 from models.db import transaction
 from models.errors import DomainError
+from models.geo import place
 from models.reservations import (
     Reservation,
     ReservationStatus,
-    commit,
+    commit_hold,
     record_return,
-    release,
+    release_hold,
     reserve,
     reserve_by_key,
+    sibling_lines,
 )
 from models.stock import get_balance
 from models.users import hash_secret
@@ -41,16 +45,31 @@ ReservationId = Annotated[int, Path(ge=1, le=2**62)]
 CAN_RESERVE = Scope.RESERVATIONS_WRITE
 
 
-def _out(session: Session, reservation: Reservation, sku: str | None = None) -> ReservationOut:
+def _out(
+    session: Session,
+    reservation: Reservation,
+    sku: str | None = None,
+    lines: tuple[Reservation, ...] | list[Reservation] = (),
+) -> ReservationOut:
+    """The hold `reservation` belongs to (all its lines, when split), as the API shows it."""
     if sku is None:
         variant = session.get(Variant, reservation.variant_id)
         sku = variant.sku if variant else "?"
-    warehouse = session.get(Warehouse, reservation.warehouse_id)
+    lines = sorted(lines or sibling_lines(session, reservation), key=lambda r: r.line)
+    codes = dict(
+        session.execute(
+            select(Warehouse.id, Warehouse.code).where(
+                Warehouse.id.in_({r.warehouse_id for r in lines})
+            )
+        ).all()
+    )
+    allocations = [Allocation(warehouse=codes.get(r.warehouse_id, "?"), qty=r.qty) for r in lines]
     return ReservationOut(
         id=reservation.id,
         sku=sku,
-        warehouse=warehouse.code if warehouse else "?",
-        qty=reservation.qty,
+        warehouse=allocations[0].warehouse,
+        qty=sum(a.qty for a in allocations),
+        allocations=allocations,
         channel=reservation.channel,
         order_ref=reservation.order_ref,
         status=reservation.status,
@@ -72,7 +91,13 @@ def _out(session: Session, reservation: Reservation, sku: str | None = None) -> 
 def create_reservation(
     body: ReserveRequest, response: Response, secret: ApiSecret
 ) -> ReservationOut:
-    """Hold stock for an order. The same (channel, order_ref, sku) again returns the same hold."""
+    """Hold stock for an order. The same (channel, order_ref, sku) again returns the same hold.
+
+    A configured channel allocates by its strategy (towards `ship_to` for `nearest`) and,
+    if it allows splitting, over several warehouses: all of `allocations` or nothing."""
+    ship_to = (
+        place(body.ship_to.country, body.ship_to.lat, body.ship_to.lon) if body.ship_to else None
+    )
     with transaction() as session:
         held = _reserve_at_once(session, body, secret)
         if held is not None:
@@ -91,11 +116,12 @@ def create_reservation(
                 actor=holder.actor,
                 warehouse_id=warehouse_id,
                 ttl=timedelta(seconds=body.ttl_seconds),
+                ship_to=ship_to,
             )
         except DomainError as refusal:
             metrics.count_reservation("refused", refusal.code)
             raise
-        out = _out(session, result.reservation, variant.sku)
+        out = _out(session, result.reservation, variant.sku, result.lines)
     metrics.count_reservation("created" if result.created else "replayed")
     if not result.created:
         response.status_code = 200
@@ -129,6 +155,7 @@ def _reserve_at_once(session: Session, body: ReserveRequest, secret: str) -> Res
         sku=held.sku,
         warehouse=held.warehouse_code,
         qty=body.qty,
+        allocations=[Allocation(warehouse=held.warehouse_code, qty=body.qty)],
         channel=held.channel,
         order_ref=held.order_ref,
         status=ReservationStatus.ACTIVE.value,
@@ -150,7 +177,9 @@ def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Rese
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
         owned_reservation(session, holder, reservation_id)
-        out = _out(session, commit(session, reservation_id, actor=holder.actor))
+        out = _closed(
+            session, commit_hold(session, reservation_id, actor=holder.actor), reservation_id
+        )
     metrics.count_reservation("committed")
     return out
 
@@ -161,9 +190,16 @@ def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Res
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
         owned_reservation(session, holder, reservation_id)
-        out = _out(session, release(session, reservation_id, actor=holder.actor))
+        out = _closed(
+            session, release_hold(session, reservation_id, actor=holder.actor), reservation_id
+        )
     metrics.count_reservation("released")
     return out
+
+
+def _closed(session: Session, lines: list[Reservation], reservation_id: int) -> ReservationOut:
+    """A whole hold committed or released (every warehouse of a split), as this id's answer."""
+    return _out(session, next(r for r in lines if r.id == reservation_id), lines=lines)
 
 
 @router.post("/sales/returns", response_model=ReturnOut, status_code=201, tags=["sales"])
