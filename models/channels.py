@@ -17,8 +17,9 @@ from sqlmodel import Field, Session, SQLModel
 
 from models.audit import SYSTEM, diff, record
 from models.base import UTCDateTime, utcnow
-from models.catalog import Warehouse
+from models.catalog import Warehouse, warehouse_by_code
 from models.errors import Conflict, InvalidQuantity, NotFound
+from models.geo import Place, place
 
 
 class Strategy(StrEnum):
@@ -301,3 +302,78 @@ def channel_plan(session: Session, code: str) -> ChannelPlan | None:
     else:
         ids = [row.id for row in rows]
     return ChannelPlan(channel.code, Strategy(channel.strategy), channel.allow_split, tuple(ids))
+
+
+_WAREHOUSE_FIELDS = ("name", "priority", "is_active", "country", "latitude", "longitude")
+#: Passed as country to clear a warehouse's place (country and coordinates).
+CLEAR = "-"
+
+
+def change_warehouse(
+    session: Session,
+    code: str,
+    *,
+    name: str | None = None,
+    priority: int | None = None,
+    country: str | None = None,
+    latitude: object = None,
+    longitude: object = None,
+    active: bool | None = None,
+    actor: str = SYSTEM,
+) -> Warehouse:
+    """Change what is given of a warehouse, by code: name, priority, active, and its
+    place (country; coordinates both or neither; country `CLEAR` forgets the place).
+    Everything is checked before anything changes."""
+    warehouse = warehouse_by_code(session, code.strip().upper())
+    before = {name_: getattr(warehouse, name_) for name_ in _WAREHOUSE_FIELDS}
+    if country == CLEAR:
+        if latitude is not None or longitude is not None:
+            raise InvalidQuantity("Clearing the place clears the coordinates too.", field="lat")
+        where = Place()
+    elif country is not None or latitude is not None or longitude is not None:
+        where = place(country if country is not None else warehouse.country, latitude, longitude)
+        if where.country is None:
+            raise InvalidQuantity(
+                f"Warehouse {warehouse.code} has no country; give --country with coordinates.",
+                field="country",
+            )
+        if latitude is None:  # a new country alone keeps the point, if any
+            where = Place(where.country, warehouse.latitude, warehouse.longitude)
+    else:
+        where = Place(warehouse.country, warehouse.latitude, warehouse.longitude)
+    if priority is not None and not 0 <= priority <= 1_000_000:
+        raise InvalidQuantity("priority must be between 0 and 1,000,000.", field="priority")
+    if active is False:
+        users = session.scalars(
+            select(Channel.code)
+            .join(ChannelWarehouse, ChannelWarehouse.channel_id == Channel.id)
+            .where(ChannelWarehouse.warehouse_id == warehouse.id, Channel.is_active.is_(True))
+        ).all()
+        if users:
+            raise Conflict(
+                f"Warehouse {warehouse.code} is listed by channel(s) {', '.join(users)}; "
+                "take it off their lists first.",
+                field="active",
+                channels=list(users),
+            )
+    if name is not None:
+        warehouse.name = name.strip() or warehouse.code
+    if priority is not None:
+        warehouse.priority = priority
+    if active is not None:
+        warehouse.is_active = active
+    warehouse.country, warehouse.latitude, warehouse.longitude = where.country, where.lat, where.lon
+    session.add(warehouse)
+    session.flush()
+    changes = diff(before, {name_: getattr(warehouse, name_) for name_ in _WAREHOUSE_FIELDS})
+    if changes:
+        record(
+            session,
+            actor,
+            "warehouse.updated",
+            target_type="warehouse",
+            target_id=warehouse.id,
+            label=warehouse.code,
+            changes=changes,
+        )
+    return warehouse
