@@ -185,8 +185,9 @@ def reserve_by_key(
     (`models.reservations_pg`).
 
     None means nothing was written: SQLite, an invalid request, an unknown or revoked
-    key, a missing scope, an alias or barcode, another brand's SKU, a retry or too little
-    stock. The caller then takes the general path (authorize, look up, `reserve`), which
+    key, a missing scope, an alias or barcode, another brand's SKU, a retry, too little
+    stock, or a configured channel (its strategy runs in `models.reservations_channel`).
+    The caller then takes the general path (authorize, look up, `reserve`), which
     answers each of those as before.
     """
     if session.get_bind().dialect.name != "postgresql":

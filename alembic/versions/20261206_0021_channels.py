@@ -7,7 +7,8 @@ Revises: 0020_bi_views
 Create Date: 2026-12-06 19:50:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 import sqlmodel
@@ -24,15 +25,39 @@ _OLD_KEY = ["channel", "order_ref", "variant_id"]
 _NEW_KEY = [*_OLD_KEY, "line"]
 
 
-def _defer_foreign_keys() -> None:
-    """SQLite rebuilds a table to change its constraints: rows of other tables that point
-    at it are checked at commit, when the rebuilt table is back under its name."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
+@contextmanager
+def _foreign_keys_off() -> Iterator[None]:
+    """SQLite rebuilds a table to change its constraints, and dropping the old table with
+    foreign keys on would count every row pointing at it as a violation, even after the
+    new one takes its name. Foreign keys can only be switched off between transactions:
+    the work so far is committed (the version table says 0020), the rebuild runs with
+    them off, `foreign_key_check` proves nothing dangles, and they go back on."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    op.execute("COMMIT")
+    op.execute("PRAGMA foreign_keys = OFF")
+    op.execute("BEGIN IMMEDIATE")
+    yield
+    dangling = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError(f"0021_channels: rows point at nothing: {dangling[:5]}")
+    op.execute("COMMIT")
+    op.execute("PRAGMA foreign_keys = ON")
+    op.execute("BEGIN IMMEDIATE")
 
 
 def upgrade() -> None:
-    _defer_foreign_keys()
+    with _foreign_keys_off():
+        _upgrade()
+
+
+def downgrade() -> None:
+    with _foreign_keys_off():
+        _downgrade()
+
+
+def _upgrade() -> None:
     with op.batch_alter_table("warehouse") as batch:
         batch.add_column(sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2)))
         batch.add_column(sa.Column("latitude", sa.Float()))
@@ -78,8 +103,7 @@ def upgrade() -> None:
         batch.create_unique_constraint("uq_reservation_idempotency", _NEW_KEY)
 
 
-def downgrade() -> None:
-    _defer_foreign_keys()
+def _downgrade() -> None:
     # Split holds cannot live under the old key: all but their first row go.
     op.execute("DELETE FROM reservation WHERE line > 0")
     with op.batch_alter_table("reservation") as batch:
