@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -174,32 +175,29 @@ def get_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Reserva
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut)
 def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The order was paid: the held units are sold (on hand and reserved both go down)."""
-    with transaction() as session:
-        holder = authorize(session, secret, CAN_RESERVE)
-        owned_reservation(session, holder, reservation_id)
-        out = _closed(
-            session, commit_hold(session, reservation_id, actor=holder.actor), reservation_id
-        )
-    metrics.count_reservation("committed")
-    return out
+    return _close(reservation_id, secret, commit_hold, "committed")
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
 def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The checkout was abandoned: the held units are available again."""
+    return _close(reservation_id, secret, release_hold, "released")
+
+
+def _close(
+    reservation_id: int,
+    secret: str,
+    close: Callable[..., list[Reservation]],
+    outcome: str,
+) -> ReservationOut:
+    """Commit or release a whole hold (every warehouse of a split); answer for this id."""
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
         owned_reservation(session, holder, reservation_id)
-        out = _closed(
-            session, release_hold(session, reservation_id, actor=holder.actor), reservation_id
-        )
-    metrics.count_reservation("released")
+        lines = close(session, reservation_id, actor=holder.actor)
+        out = _out(session, next(r for r in lines if r.id == reservation_id), lines=lines)
+    metrics.count_reservation(outcome)
     return out
-
-
-def _closed(session: Session, lines: list[Reservation], reservation_id: int) -> ReservationOut:
-    """A whole hold committed or released (every warehouse of a split), as this id's answer."""
-    return _out(session, next(r for r in lines if r.id == reservation_id), lines=lines)
 
 
 @router.post("/sales/returns", response_model=ReturnOut, status_code=201, tags=["sales"])
