@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from models.catalog import Warehouse
 from models.db import read_session
@@ -74,7 +75,7 @@ def test_warehouses_with_places_and_channels_over_them(engine, url):
     ]
     assert "shop\tShop floor\tpriority\t(every active warehouse)" in ok(url, "channel", "list")
     with read_session(engine) as session:
-        cph = session.query(Warehouse).filter_by(code="CPH").one()
+        cph = session.scalars(select(Warehouse).where(Warehouse.code == "CPH")).one()
         assert (cph.country, cph.latitude) == (None, None)  # made without a place
 
 
