@@ -18,6 +18,7 @@ from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
 from models.audit import CLI, fields_of
 from models.audit import record as audit_record
 from models.catalog import Brand, WarehouseKind, create_brand, create_warehouse
+from models.channels import change_warehouse
 from models.db import database_url, read_session, transaction
 from models.rate_limits import format_rate
 from models.settings import ConfigError, settings
@@ -146,11 +147,31 @@ def warehouse() -> None:
     show_default=True,
     help="Allocation order: lower numbers are reserved from first.",
 )
+@click.option("--country", help="ISO 3166-1 alpha-2, e.g. GB.")
+@click.option("--lat", type=float, help="Latitude in degrees (with --lon).")
+@click.option("--lon", type=float, help="Longitude in degrees (with --lat).")
 @_refusals
-def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
+def warehouse_create(
+    code: str,
+    name: str,
+    kind: str,
+    priority: int,
+    country: str | None,
+    lat: float | None,
+    lon: float | None,
+) -> None:
     """Create a warehouse or store."""
     with transaction() as session:
-        created = create_warehouse(session, code, name, kind=kind, priority=priority)
+        created = create_warehouse(
+            session,
+            code,
+            name,
+            kind=kind,
+            priority=priority,
+            country=country,
+            latitude=lat,
+            longitude=lon,
+        )
         audit_record(
             session,
             CLI,
@@ -158,10 +179,72 @@ def warehouse_create(code: str, name: str, kind: str, priority: int) -> None:
             target_type="warehouse",
             target_id=created.id,
             label=created.code,
-            changes=fields_of(created, "code", "name", "kind", "priority", "is_active"),
+            changes=fields_of(created, *_WAREHOUSE_FIELDS),
         )
         click.echo(
-            f"created {created.kind} {created.code} ({created.name}), priority {created.priority}"
+            f"created {created.kind} {created.code} ({created.name}), priority "
+            f"{created.priority}{_place(created)}"
+        )
+
+
+_WAREHOUSE_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "priority",
+    "is_active",
+    "country",
+    "latitude",
+    "longitude",
+)
+
+
+def _place(warehouse) -> str:
+    if warehouse.country is None:
+        return ""
+    point = (
+        f" ({warehouse.latitude:g}, {warehouse.longitude:g})"
+        if warehouse.latitude is not None
+        else ""
+    )
+    return f", in {warehouse.country}{point}"
+
+
+@warehouse.command("update")
+@click.argument("code")
+@click.option("--name")
+@click.option("--priority", type=int)
+@click.option("--country", help="ISO 3166-1 alpha-2, e.g. GB; '-' forgets the place.")
+@click.option("--lat", type=float, help="Latitude in degrees (with --lon).")
+@click.option("--lon", type=float, help="Longitude in degrees (with --lat).")
+@click.option("--active/--inactive", default=None)
+@_refusals
+def warehouse_update(
+    code: str,
+    name: str | None,
+    priority: int | None,
+    country: str | None,
+    lat: float | None,
+    lon: float | None,
+    active: bool | None,
+) -> None:
+    """Change what is given of warehouse CODE; nothing changes if anything is refused."""
+    with transaction() as session:
+        changed = change_warehouse(
+            session,
+            code,
+            name=name,
+            priority=priority,
+            country=country,
+            latitude=lat,
+            longitude=lon,
+            active=active,
+            actor=CLI,
+        )
+        state = "" if changed.is_active else " [inactive]"
+        click.echo(
+            f"updated {changed.kind} {changed.code} ({changed.name}), priority "
+            f"{changed.priority}{_place(changed)}{state}"
         )
 
 
@@ -391,6 +474,11 @@ main.add_command(webhook)
 from jobs.secrets_cli import secrets_group  # noqa: E402
 
 main.add_command(secrets_group)
+
+# Channels: `rackroom channel …` (jobs/channel_cli.py).
+from jobs.channel_cli import channel  # noqa: E402
+
+main.add_command(channel)
 
 # Cycle counts: `rackroom cyclecount …` (jobs/cyclecount_cli.py).
 from jobs.cyclecount_cli import cyclecount  # noqa: E402

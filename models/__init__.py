@@ -8,6 +8,7 @@ from models.alerts import Alert, AlertRule
 from models.api_keys import ApiToken
 from models.audit import AuditEntry
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
+from models.channels import Channel, ChannelWarehouse
 from models.cycle_counts import CountItem, CountLine, CountPlan, CountSheet, VarianceDecision
 from models.events import Event, EventCursor
 from models.imports import ColumnMapping, ImportRun
@@ -32,6 +33,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Brand",
+    "Channel",
+    "ChannelWarehouse",
     "ColumnMapping",
     "Connector",
     "CountItem",

@@ -27,6 +27,7 @@ from models.catalog import (
     create_warehouse,
 )
 from models.errors import Conflict, InvalidQuantity, NotFound
+from models.geo import Place, place
 from models.signin import clear_account_throttle
 from models.users import ApiKey, LoginSession, Role, User, create_user, hash_password
 
@@ -419,6 +420,9 @@ class WarehouseRow:
     priority: int
     is_active: bool
     created_at: datetime
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def list_warehouses(
@@ -435,7 +439,18 @@ def list_warehouses(
     total = int(session.scalar(select(func.count()).select_from(Warehouse)) or 0)
     return Page(
         rows=[
-            WarehouseRow(w.id, w.code, w.name, w.kind, w.priority, w.is_active, w.created_at)
+            WarehouseRow(
+                w.id,
+                w.code,
+                w.name,
+                w.kind,
+                w.priority,
+                w.is_active,
+                w.created_at,
+                w.country,
+                w.latitude,
+                w.longitude,
+            )
             for w in rows
         ],
         total=total,
@@ -468,6 +483,14 @@ def _kind(kind: str) -> WarehouseKind:
         ) from None
 
 
+def form_place(country: str = "", lat: str = "", lon: str = "") -> Place:
+    """A place as typed into a form: blanks are "not known"; the rest is checked."""
+    country, lat, lon = (str(v or "").strip() for v in (country, lat, lon))
+    if (lat or lon) and not country:
+        raise InvalidQuantity("Give the country with the coordinates.", field="country")
+    return place(country or None, lat or None, lon or None)
+
+
 def add_warehouse(
     session: Session,
     code: str,
@@ -475,12 +498,23 @@ def add_warehouse(
     *,
     kind: str,
     priority: str | int,
+    country: str = "",
+    lat: str = "",
+    lon: str = "",
     actor: str = SYSTEM,
 ) -> Warehouse:
     """Create a warehouse or store from form input (validated, then `create_warehouse`)."""
     _code_and_name(code, name, "warehouse")
+    where = form_place(country, lat, lon)
     warehouse = create_warehouse(
-        session, code, name, kind=_kind(kind), priority=parse_priority(priority)
+        session,
+        code,
+        name,
+        kind=_kind(kind),
+        priority=parse_priority(priority),
+        country=where.country,
+        latitude=where.lat,
+        longitude=where.lon,
     )
     record(
         session,
@@ -494,7 +528,16 @@ def add_warehouse(
     return warehouse
 
 
-_WAREHOUSE_FIELDS = ("code", "name", "kind", "priority", "is_active")
+_WAREHOUSE_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "priority",
+    "is_active",
+    "country",
+    "latitude",
+    "longitude",
+)
 
 
 def update_warehouse(
@@ -504,15 +547,26 @@ def update_warehouse(
     name: str,
     kind: str,
     priority: str | int,
+    country: str | None = None,
+    lat: str = "",
+    lon: str = "",
     actor: str = SYSTEM,
 ) -> Warehouse:
-    """Rename a warehouse, change its kind or its allocation priority. The code stays."""
+    """Rename a warehouse, change its kind, allocation priority or place (country None
+    keeps it; blanks clear it). The code stays."""
     warehouse = _warehouse(session, warehouse_id)
     _code_and_name(warehouse.code, name, "warehouse")
+    kind_, priority_ = _kind(kind), parse_priority(priority)
+    where = (
+        Place(warehouse.country, warehouse.latitude, warehouse.longitude)
+        if country is None
+        else form_place(country, lat, lon)
+    )
     before = fields_of(warehouse, *_WAREHOUSE_FIELDS)
     warehouse.name = name.strip()
-    warehouse.kind = _kind(kind).value
-    warehouse.priority = parse_priority(priority)
+    warehouse.kind = kind_.value
+    warehouse.priority = priority_
+    warehouse.country, warehouse.latitude, warehouse.longitude = where.country, where.lat, where.lon
     session.add(warehouse)
     session.flush()
     _record_warehouse(session, actor, warehouse, before)

@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from models.base import UTCDateTime, utcnow
 from models.errors import Conflict, NotFound
+from models.geo import place
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -123,7 +124,14 @@ class Warehouse(SQLModel, table=True):
     """A place that holds stock. Lower `priority` is allocated from first."""
 
     __tablename__ = "warehouse"
-    __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store')", name="warehouse_kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('warehouse', 'store')", name="warehouse_kind"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="warehouse_latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="warehouse_longitude_range"),
+        CheckConstraint(
+            "(latitude IS NULL) = (longitude IS NULL)", name="warehouse_coordinates_paired"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
@@ -132,6 +140,10 @@ class Warehouse(SQLModel, table=True):
     priority: int = Field(default=100)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: ISO 3166-1 alpha-2; None for warehouses made before channels (migration 0021).
+    country: str | None = Field(default=None, max_length=2)
+    latitude: float | None = Field(default=None)
+    longitude: float | None = Field(default=None)
 
 
 # --- lookups and creation -------------------------------------------------------------
@@ -200,14 +212,27 @@ def create_warehouse(
     *,
     kind: WarehouseKind | str = WarehouseKind.WAREHOUSE,
     priority: int = 100,
+    country: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
 ) -> Warehouse:
+    """A new warehouse; country and coordinates (both or neither) are checked."""
+    where = place(country, latitude, longitude)
     code = code.strip().upper()
     if not code or not code.replace("-", "").isalnum():
         raise Conflict(f"Warehouse code {code!r} must be letters, digits or '-'.", code=code)
     kind = WarehouseKind(kind)
     if session.scalar(select(Warehouse).where(Warehouse.code == code)) is not None:
         raise Conflict(f"Warehouse {code!r} already exists.", code=code)
-    warehouse = Warehouse(code=code, name=name.strip() or code, kind=kind.value, priority=priority)
+    warehouse = Warehouse(
+        code=code,
+        name=name.strip() or code,
+        kind=kind.value,
+        priority=priority,
+        country=where.country,
+        latitude=where.lat,
+        longitude=where.lon,
+    )
     session.add(warehouse)
     session.flush()
     return warehouse

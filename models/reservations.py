@@ -8,18 +8,13 @@ UPDATE, so a reservation can never be committed twice or released after it expir
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    CheckConstraint,
-    Index,
     Integer,
     String,
-    UniqueConstraint,
     bindparam,
     cast,
     func,
@@ -29,81 +24,51 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from models.base import BigIntId, UTCDateTime, utcnow
+from models.base import UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
-from models.errors import Conflict, InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
+from models.channels import channel_plan
+from models.errors import InsufficientStock, InvalidQuantity, InvalidTransition, NotFound
 from models.events import EventType
-from models.reservations_pg import KeyedHold, hold, keyed_hold
+from models.geo import Place
+from models.reservation_rows import (
+    Reservation,
+    ReservationStatus,
+    ReserveResult,
+    SaleLine,
+    _event,
+    _event_of,
+    _lines,
+    _replay,
+    sibling_lines,
+)
+from models.reservations_channel import IDEMPOTENCY, reserve_for_channel
+from models.reservations_pg import KeyedHold, hold, keyed_hold, unconfigured_channel
 from models.stock import LedgerReason, _balance, change_balance, require_quantity
 
 DEFAULT_TTL = timedelta(minutes=15)
 MAX_TTL = timedelta(days=7)
-
-
-class ReservationStatus(StrEnum):
-    ACTIVE = "active"
-    COMMITTED = "committed"
-    RELEASED = "released"
-    EXPIRED = "expired"
-
-
-class Reservation(SQLModel, table=True):
-    __tablename__ = "reservation"
-    __table_args__ = (
-        UniqueConstraint("channel", "order_ref", "variant_id", name="uq_reservation_idempotency"),
-        CheckConstraint("qty > 0", name="reservation_qty_positive"),
-        CheckConstraint(
-            "status IN ('active', 'committed', 'released', 'expired')", name="reservation_status"
-        ),
-        Index("ix_reservation_status_expires", "status", "expires_at"),
-        Index("ix_reservation_variant", "variant_id", "warehouse_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    variant_id: int = Field(foreign_key="variant.id")
-    warehouse_id: int = Field(foreign_key="warehouse.id")
-    qty: int
-    channel: str = Field(max_length=64)
-    order_ref: str = Field(max_length=128)
-    status: str = Field(default=ReservationStatus.ACTIVE.value, max_length=16)
-    actor: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class SaleLine(SQLModel, table=True):
-    """A unit movement to or from a customer: qty > 0 sold, qty < 0 returned."""
-
-    __tablename__ = "sale_line"
-    __table_args__ = (
-        Index("ix_sale_line_sold_at", "sold_at"),
-        Index("ix_sale_line_variant_sold_at", "variant_id", "sold_at"),
-        Index("ix_sale_line_order", "order_ref", "variant_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    variant_id: int = Field(foreign_key="variant.id")
-    warehouse_id: int = Field(foreign_key="warehouse.id")
-    qty: int
-    unit_price_cents: int = Field(default=0)
-    channel: str = Field(max_length=64)
-    order_ref: str = Field(max_length=128)
-    reservation_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="reservation.id")
-    sold_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
 _reservation = Reservation.__table__
 _sale = SaleLine.__table__
-
-
-@dataclass(frozen=True, slots=True)
-class ReserveResult:
-    reservation: Reservation
-    #: False when this was a retry that returned an earlier reservation.
-    created: bool
+__all__ = [
+    "DEFAULT_TTL",
+    "MAX_TTL",
+    "KeyedHold",
+    "Reservation",
+    "ReservationStatus",
+    "ReserveResult",
+    "SaleLine",
+    "commit",
+    "commit_hold",
+    "expire_due",
+    "record_return",
+    "release",
+    "release_hold",
+    "reserve",
+    "reserve_by_key",
+    "sibling_lines",
+]
 
 
 def _require_text(value: object, field: str, max_length: int) -> str:
@@ -126,14 +91,17 @@ def reserve(
     warehouse_id: int | None = None,
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
+    ship_to: Place | None = None,
 ) -> ReserveResult:
     """Hold `qty` units for an order, from `warehouse_id` or by the allocation policy.
 
-    The policy tries active warehouses by priority (lower first), then by most
-    available. Raises InsufficientStock when no single warehouse can cover `qty`.
-    The common path is one statement on PostgreSQL (`models.reservations_pg`) and two
-    on SQLite: pick a warehouse and insert the idempotency row, then the guarded
-    balance update with its ledger row and events.
+    Without a configured channel (`models.channels`) the policy tries active warehouses
+    by priority (lower first), then by most available, and raises InsufficientStock
+    when no single warehouse can cover `qty`. That path is one statement on PostgreSQL
+    (`models.reservations_pg`) and two on SQLite: pick a warehouse and insert the
+    idempotency row, then the guarded balance update with its ledger row and events.
+    A configured channel allocates by its strategy (`models.allocation`, towards
+    `ship_to`), possibly split over several warehouses: see `_reserve_for_channel`.
     """
     params = _request(qty, channel, order_ref, ttl, now)
     channel, order_ref = params["r_channel"], params["r_order_ref"]
@@ -158,14 +126,17 @@ def reserve(
         )
         return ReserveResult(reservation, created=True)
 
+    plan = channel_plan(session, channel)
+    if plan is not None:
+        return reserve_for_channel(session, plan, params, ship_to)
     if warehouse_id is not None:
         warehouse = session.get(Warehouse, warehouse_id)
         if warehouse is None or not warehouse.is_active:
             raise NotFound(
                 f"No active warehouse with id {warehouse_id}.", warehouse_id=warehouse_id
             )
-    existing = _existing(session, channel, order_ref, variant_id)
-    if existing is not None:
+    existing = _lines(session, channel, order_ref, variant_id)
+    if existing:
         return _replay(existing, qty, warehouse_id)
     if session.get(Variant, variant_id) is None:
         raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
@@ -214,8 +185,9 @@ def reserve_by_key(
     (`models.reservations_pg`).
 
     None means nothing was written: SQLite, an invalid request, an unknown or revoked
-    key, a missing scope, an alias or barcode, another brand's SKU, a retry or too little
-    stock. The caller then takes the general path (authorize, look up, `reserve`), which
+    key, a missing scope, an alias or barcode, another brand's SKU, a retry, too little
+    stock, or a configured channel (its strategy runs in `models.reservations_channel`).
+    The caller then takes the general path (authorize, look up, `reserve`), which
     answers each of those as before.
     """
     if session.get_bind().dialect.name != "postgresql":
@@ -273,41 +245,6 @@ def _reserve_in_two_statements(
 _w = Warehouse.__table__
 
 
-def _event(
-    event_type: EventType,
-    reservation_id: int,
-    qty: int,
-    channel: str,
-    order_ref: str,
-    status: ReservationStatus | str,
-    expires_at: datetime,
-) -> tuple[str, dict[str, object]]:
-    """The reservation event written beside its balance change (`change_balance(event=…)`)."""
-    return (
-        event_type.value,
-        {
-            "reservation_id": reservation_id,
-            "qty": qty,
-            "channel": channel,
-            "order_ref": order_ref,
-            "status": str(status),
-            "expires_at": expires_at.isoformat(),
-        },
-    )
-
-
-def _event_of(reservation: Reservation, event_type: EventType) -> tuple[str, dict[str, object]]:
-    return _event(
-        event_type,
-        reservation.id,
-        reservation.qty,
-        reservation.channel,
-        reservation.order_ref,
-        reservation.status,
-        reservation.expires_at,
-    )
-
-
 @cache
 def _insert_reservation(dialect_name: str, *, explicit_warehouse: bool):
     """INSERT the reservation into the warehouse the allocation policy picks, if any.
@@ -326,6 +263,7 @@ def _insert_reservation(dialect_name: str, *, explicit_warehouse: bool):
             _balance.c.variant_id == bindparam("r_variant", type_=Integer),
             available >= bindparam("r_qty", type_=Integer),
             _w.c.is_active.is_(True),
+            unconfigured_channel(),
         )
         .order_by(_w.c.priority, available.desc(), _w.c.id)
         .limit(1)
@@ -343,6 +281,7 @@ def _insert_reservation(dialect_name: str, *, explicit_warehouse: bool):
         cast(bindparam("r_actor", type_=String), String),
         bindparam("r_created_at", type_=UTCDateTime),
         bindparam("r_expires_at", type_=UTCDateTime),
+        literal(0, Integer),
     ).where(picked.c.chosen.is_not(None))  # a WHERE also settles SQLite's upsert grammar
     return (
         dialect.insert(_reservation)
@@ -357,49 +296,13 @@ def _insert_reservation(dialect_name: str, *, explicit_warehouse: bool):
                 "actor",
                 "created_at",
                 "expires_at",
+                "line",
             ],
             values,
         )
-        .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
+        .on_conflict_do_nothing(index_elements=IDEMPOTENCY)
         .returning(_reservation.c.id, _reservation.c.warehouse_id)
     )
-
-
-def _replay_or_not_found(
-    session: Session,
-    channel: str,
-    order_ref: str,
-    variant_id: int,
-    qty: int,
-    warehouse_id: int | None,
-) -> ReserveResult:
-    existing = _existing(session, channel, order_ref, variant_id)
-    if existing is None:
-        raise NotFound(f"No variant with id {variant_id}.", variant_id=variant_id)
-    return _replay(existing, qty, warehouse_id)
-
-
-def _existing(
-    session: Session, channel: str, order_ref: str, variant_id: int
-) -> Reservation | None:
-    return session.scalar(
-        select(Reservation).where(
-            Reservation.channel == channel,
-            Reservation.order_ref == order_ref,
-            Reservation.variant_id == variant_id,
-        )
-    )
-
-
-def _replay(existing: Reservation, qty: int, warehouse_id: int | None) -> ReserveResult:
-    if existing.qty != qty or (warehouse_id is not None and existing.warehouse_id != warehouse_id):
-        raise Conflict(
-            f"Order {existing.order_ref!r} already holds reservation {existing.id} for "
-            f"{existing.qty} units; a retry must ask for the same quantity and warehouse.",
-            reservation_id=existing.id,
-            qty=existing.qty,
-        )
-    return ReserveResult(existing, created=False)
 
 
 def _available(session: Session, variant_id: int, warehouse_id: int | None) -> int:
@@ -503,6 +406,33 @@ def release(
     reservation = _close(session, reservation_id, ReservationStatus.RELEASED, now)
     _unreserve(session, reservation, LedgerReason.RELEASE, actor, EventType.RESERVATION_RELEASED)
     return reservation
+
+
+def commit_hold(
+    session: Session, reservation_id: int, *, actor: str, now: datetime | None = None
+) -> list[Reservation]:
+    """Commit a whole hold: the reservation and, when its allocation was split, the
+    other rows of the same hold (by warehouse, as balances are always taken)."""
+    return [
+        commit(session, line.id, actor=actor, now=now) for line in _hold_of(session, reservation_id)
+    ]
+
+
+def release_hold(
+    session: Session, reservation_id: int, *, actor: str, now: datetime | None = None
+) -> list[Reservation]:
+    """Release a whole hold (see `commit_hold`)."""
+    return [
+        release(session, line.id, actor=actor, now=now)
+        for line in _hold_of(session, reservation_id)
+    ]
+
+
+def _hold_of(session: Session, reservation_id: int) -> list[Reservation]:
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise NotFound(f"No reservation with id {reservation_id}.", reservation_id=reservation_id)
+    return sorted(sibling_lines(session, reservation), key=lambda r: (r.warehouse_id, r.id))
 
 
 def expire_due(

@@ -9,7 +9,8 @@ data-modifying CTE does all of it, so a reservation is BEGIN, this statement, CO
 1. (`keyed`) the API key by its hash, live and holding the scope, and the canonical SKU
    it may touch (its brand's, if the key is brand-bound);
 2. the warehouse the allocation policy picks (active, by priority, then most available,
-   whose available covers the request), or the named one;
+   whose available covers the request), or the named one; none when the request's
+   channel is configured (`models.channels`: its strategy is applied in Python);
 3. the reservation row (ON CONFLICT DO NOTHING on the idempotency key: a concurrent
    duplicate waits on the unique index and then inserts nothing);
 4. the guarded balance UPDATE (re-checked on the newest row version under concurrency),
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     cast,
+    exists,
     insert,
     literal,
     null,
@@ -50,6 +52,7 @@ from sqlmodel import Session
 
 from models.base import UTCDateTime, utcnow
 from models.catalog import Variant, Warehouse
+from models.channels import Channel
 from models.events import (
     EventType,
     extra_event_rows,
@@ -105,6 +108,15 @@ def _param(name: str, type_: Any) -> Any:
     return cast(bindparam(name, type_=type_), type_)
 
 
+def unconfigured_channel() -> Any:
+    """True when no channel row has the request's code: a configured channel allocates by
+    its own strategy (`models.allocation`), so these statements leave it alone."""
+    channel = Channel.__table__
+    return ~exists(
+        select(channel.c.id).where(channel.c.code == bindparam("r_channel", type_=String))
+    )
+
+
 @cache
 def reserve_statement(
     reservation: Table, *, keyed: bool, explicit_warehouse: bool, events: bool
@@ -154,7 +166,7 @@ def reserve_statement(
         actor = _param("r_actor", String)
     pick = (
         pick.join(_w, _w.c.id == _balance.c.warehouse_id)
-        .where(available >= qty, _w.c.is_active.is_(True))
+        .where(available >= qty, _w.c.is_active.is_(True), unconfigured_channel())
         .order_by(_w.c.priority, available.desc(), _w.c.id)
         .limit(1)
     )
@@ -178,6 +190,7 @@ def reserve_statement(
                 "actor",
                 "created_at",
                 "expires_at",
+                "line",
             ],
             select(
                 pick.c.variant_id,
@@ -189,9 +202,10 @@ def reserve_statement(
                 actor,
                 bindparam("r_created_at", type_=UTCDateTime),
                 bindparam("r_expires_at", type_=UTCDateTime),
+                literal(0, Integer),
             ).select_from(with_key(pick)),
         )
-        .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id"])
+        .on_conflict_do_nothing(index_elements=["channel", "order_ref", "variant_id", "line"])
         .returning(reservation.c.id, reservation.c.variant_id, reservation.c.warehouse_id)
         .cte("ins")
     )

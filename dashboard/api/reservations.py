@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard.api.lookups import owned_reservation, variant_for, warehouse_for
 from dashboard.api.schemas import (
+    Allocation,
     ErrorBody,
     ReservationOut,
     ReserveRequest,
@@ -25,14 +27,16 @@ from models.api_keys import KEY_PREFIX, Scope, note_use
 from models.catalog import Variant, Warehouse
 from models.db import transaction
 from models.errors import DomainError
+from models.geo import place
 from models.reservations import (
     Reservation,
     ReservationStatus,
-    commit,
+    commit_hold,
     record_return,
-    release,
+    release_hold,
     reserve,
     reserve_by_key,
+    sibling_lines,
 )
 from models.stock import get_balance
 from models.users import hash_secret
@@ -42,16 +46,31 @@ ReservationId = Annotated[int, Path(ge=1, le=2**62)]
 CAN_RESERVE = Scope.RESERVATIONS_WRITE
 
 
-def _out(session: Session, reservation: Reservation, sku: str | None = None) -> ReservationOut:
+def _out(
+    session: Session,
+    reservation: Reservation,
+    sku: str | None = None,
+    lines: tuple[Reservation, ...] | list[Reservation] = (),
+) -> ReservationOut:
+    """The hold `reservation` belongs to (all its lines, when split), as the API shows it."""
     if sku is None:
         variant = session.get(Variant, reservation.variant_id)
         sku = variant.sku if variant else "?"
-    warehouse = session.get(Warehouse, reservation.warehouse_id)
+    lines = sorted(lines or sibling_lines(session, reservation), key=lambda r: r.line)
+    codes = dict(
+        session.execute(
+            select(Warehouse.id, Warehouse.code).where(
+                Warehouse.id.in_({r.warehouse_id for r in lines})
+            )
+        ).all()
+    )
+    allocations = [Allocation(warehouse=codes.get(r.warehouse_id, "?"), qty=r.qty) for r in lines]
     return ReservationOut(
         id=reservation.id,
         sku=sku,
-        warehouse=warehouse.code if warehouse else "?",
-        qty=reservation.qty,
+        warehouse=allocations[0].warehouse,
+        qty=sum(a.qty for a in allocations),
+        allocations=allocations,
         channel=reservation.channel,
         order_ref=reservation.order_ref,
         status=reservation.status,
@@ -73,7 +92,13 @@ def _out(session: Session, reservation: Reservation, sku: str | None = None) -> 
 def create_reservation(
     body: ReserveRequest, response: Response, secret: ApiSecret
 ) -> ReservationOut:
-    """Hold stock for an order. The same (channel, order_ref, sku) again returns the same hold."""
+    """Hold stock for an order. The same (channel, order_ref, sku) again returns the same hold.
+
+    A configured channel allocates by its strategy (towards `ship_to` for `nearest`) and,
+    if it allows splitting, over several warehouses: all of `allocations` or nothing."""
+    ship_to = (
+        place(body.ship_to.country, body.ship_to.lat, body.ship_to.lon) if body.ship_to else None
+    )
     with transaction() as session:
         held = _reserve_at_once(session, body, secret)
         if held is not None:
@@ -92,11 +117,12 @@ def create_reservation(
                 actor=holder.actor,
                 warehouse_id=warehouse_id,
                 ttl=timedelta(seconds=body.ttl_seconds),
+                ship_to=ship_to,
             )
         except DomainError as refusal:
             metrics.count_reservation("refused", refusal.code)
             raise
-        out = _out(session, result.reservation, variant.sku)
+        out = _out(session, result.reservation, variant.sku, result.lines)
     metrics.count_reservation("created" if result.created else "replayed")
     if not result.created:
         response.status_code = 200
@@ -130,6 +156,7 @@ def _reserve_at_once(session: Session, body: ReserveRequest, secret: str) -> Res
         sku=held.sku,
         warehouse=held.warehouse_code,
         qty=body.qty,
+        allocations=[Allocation(warehouse=held.warehouse_code, qty=body.qty)],
         channel=held.channel,
         order_ref=held.order_ref,
         status=ReservationStatus.ACTIVE.value,
@@ -148,23 +175,27 @@ def get_reservation(reservation_id: ReservationId, secret: ApiSecret) -> Reserva
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut)
 def commit_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The order was paid: the held units are sold (on hand and reserved both go down)."""
-    return _settle(reservation_id, secret, commit, "committed")
+    return _close(reservation_id, secret, commit_hold, "committed")
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
 def release_reservation(reservation_id: ReservationId, secret: ApiSecret) -> ReservationOut:
     """The checkout was abandoned: the held units are available again."""
-    return _settle(reservation_id, secret, release, "released")
+    return _close(reservation_id, secret, release_hold, "released")
 
 
-def _settle(
-    reservation_id: int, secret: str, step: Callable[..., Reservation], outcome: str
+def _close(
+    reservation_id: int,
+    secret: str,
+    close: Callable[..., list[Reservation]],
+    outcome: str,
 ) -> ReservationOut:
-    """Commit or release one of the key's own reservations (`step`), counted as `outcome`."""
+    """Commit or release a whole hold (every warehouse of a split); answer for this id."""
     with transaction() as session:
         holder = authorize(session, secret, CAN_RESERVE)
         owned_reservation(session, holder, reservation_id)
-        out = _out(session, step(session, reservation_id, actor=holder.actor))
+        lines = close(session, reservation_id, actor=holder.actor)
+        out = _out(session, next(r for r in lines if r.id == reservation_id), lines=lines)
     metrics.count_reservation(outcome)
     return out
 

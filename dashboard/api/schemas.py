@@ -68,13 +68,27 @@ class Receipt(Strict):
     reference: Reference
 
 
+class ShipTo(Strict):
+    """Where the order goes: a `nearest` channel allocates towards it."""
+
+    country: Annotated[
+        StrictStr, Field(min_length=1, max_length=64, description="ISO 3166-1 alpha-2, e.g. GB")
+    ]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
+
+
 class ReserveRequest(Strict):
     sku: Code
     qty: Quantity
     order_ref: Reference
-    channel: Code
+    channel: Code = Field(
+        description="The sales channel. A configured channel (`rackroom channel create`) "
+        "allocates by its strategy and warehouses; any other code by warehouse priority."
+    )
     warehouse: Code | None = Field(None, description="Omit to let the allocation policy pick.")
     ttl_seconds: Annotated[StrictInt, Field(ge=1, le=7 * 24 * 3600)] = 900
+    ship_to: ShipTo | None = None
 
 
 class ReturnRequest(Strict):
@@ -121,11 +135,20 @@ class BalancePage(BaseModel):
     next_cursor: str | None = Field(description="Pass back as ?cursor= for the next page.")
 
 
+class Allocation(BaseModel):
+    warehouse: str
+    qty: int
+
+
 class ReservationOut(BaseModel):
     id: int
     sku: str
-    warehouse: str
-    qty: int
+    warehouse: str = Field(description="The first (or only) warehouse of `allocations`.")
+    qty: int = Field(description="The whole hold's units, over every allocation.")
+    allocations: list[Allocation] = Field(
+        description="Where the units are held: one entry, or several when a channel that "
+        "allows splitting found no single warehouse with enough."
+    )
     channel: str
     order_ref: str
     status: str

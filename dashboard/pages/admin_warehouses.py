@@ -94,7 +94,28 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
             ),
             columns="2", spacing="3", width="100%",
         ),
+        rx.grid(
+            _place_field("Country", prefix, "country", S.form_country, "GB", 2),
+            _place_field("Latitude", prefix, "lat", S.form_lat, "51.5074", 12),
+            _place_field("Longitude", prefix, "lon", S.form_lon, "-0.1278", 12),
+            columns="3",
+            spacing="3",
+            width="100%",
+        ),
     ]
+
+
+def _place_field(label: str, prefix: str, name: str, value, example: str, size: int):
+    """Where it is, for channels that allocate from the nearest warehouse (optional)."""
+    return ui.text_field(
+        label,
+        f"{prefix}-{name}",
+        name=name,
+        auto_complete="off",
+        default_value=value,
+        placeholder=example,
+        max_length=size,
+    )
 
 
 def _dialogs() -> rx.Component:
@@ -110,7 +131,7 @@ def _dialogs() -> rx.Component:
         ui.form_dialog(
             *_fields("edit-warehouse", with_code=False),
             title="Edit " + S.target_label,
-            description="Name, kind and allocation priority. The code stays.",
+            description="Name, kind, allocation priority and place. The code stays.",
             **ui.dialog_wiring(S, "edit"),
             on_submit=S.save_warehouse, submit_label="Save", test_id="edit-warehouse-dialog",
         ),

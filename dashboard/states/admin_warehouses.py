@@ -42,12 +42,18 @@ class WarehouseItem:
     priority: str = ""
     active: bool = True
     created: Moment = NO_MOMENT
+    country: str = ""
+    lat: str = ""
+    lon: str = ""
 
     @classmethod
     def of(cls, row: WarehouseRow) -> WarehouseItem:
         return item_of(
             cls,
             row,
+            country=row.country or "",
+            lat="" if row.latitude is None else f"{row.latitude:g}",
+            lon="" if row.longitude is None else f"{row.longitude:g}",
             kind_label=KIND_LABELS.get(row.kind, row.kind),
             priority=f"{row.priority:,}",
             active=row.is_active,
@@ -60,12 +66,20 @@ class WarehouseForm(TypedDict, total=False):
     name: str
     kind: str
     priority: str
+    country: str
+    lat: str
+    lon: str
 
 
 class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
-        "admin.warehouses", "warehouses", list_warehouses, routes.ADMIN_WAREHOUSES,
-        "warehouses", WarehouseItem.of, ("location",),
+        "admin.warehouses",
+        "warehouses",
+        list_warehouses,
+        routes.ADMIN_WAREHOUSES,
+        "warehouses",
+        WarehouseItem.of,
+        ("location",),
         gone="That warehouse is not on this page any more. Refresh.",
     )
     warehouses: list[WarehouseItem] = []
@@ -74,6 +88,9 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     form_name: str = ""
     form_kind: str = WarehouseKind.WAREHOUSE.value
     form_priority: str = "100"
+    form_country: str = ""
+    form_lat: str = ""
+    form_lon: str = ""
 
     # --- dialogs ------------------------------------------------------------------------
 
@@ -88,13 +105,20 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
     async def open_create(self):
         self.form_name, self.form_kind = "", WarehouseKind.WAREHOUSE.value
         self.form_priority = "100"
+        self.form_country, self.form_lat, self.form_lon = "", "", ""
         self._open_dialog("create")
         return None
 
     def _details(self, form: WarehouseForm) -> dict[str, str]:
-        """The dialog's kind and priority, and who sets them."""
-        priority = form.get("priority") or ""
-        return {"kind": self.form_kind, "priority": priority, "actor": signed_in_user().email}
+        """The dialog's kind, priority and place, and who sets them."""
+        return {
+            "kind": self.form_kind,
+            "priority": form.get("priority") or "",
+            "country": form.get("country") or "",
+            "lat": form.get("lat") or "",
+            "lon": form.get("lon") or "",
+            "actor": signed_in_user().email,
+        }
 
     @rx.event
     @requires("admin.warehouses")
@@ -115,6 +139,11 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
             target = self._listed(warehouse_id)
             self.form_name, self.form_kind = target.name, target.kind
             self.form_priority = target.priority.replace(",", "")
+            self.form_country, self.form_lat, self.form_lon = (
+                target.country,
+                target.lat,
+                target.lon,
+            )
         return refused
 
     @rx.event
@@ -145,7 +174,9 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
         log.info("%s sets warehouse %s active=%s", signed_in_user().email, self.target_id, active)
         return await self._attempt(
             db_write(set_warehouse_active, self.target_id, active, actor=signed_in_user().email),
-            done=lambda w: f"{w.name} is active again"
-            if active
-            else f"{w.name} is deactivated; nothing is allocated from it now",
+            done=lambda w: (
+                f"{w.name} is active again"
+                if active
+                else f"{w.name} is deactivated; nothing is allocated from it now"
+            ),
         )

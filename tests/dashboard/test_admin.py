@@ -229,3 +229,33 @@ def test_api_key_rows_show_prefix_brand_and_state_never_the_secret(engine, peopl
         assert revoke_key(session, rows[0].id).revoked_at == first  # idempotent
     with pytest.raises(NotFound), transaction(engine) as session:
         revoke_key(session, 9999)
+
+
+def test_a_warehouse_place_from_the_dialog_is_checked_kept_and_cleared(engine, people):
+    with transaction(engine) as session:
+        ldn = add_warehouse(
+            session, "LDN", "London", kind="warehouse", priority="10", country=" gb ",
+            lat="51.5074", lon="-0.1278",
+        )  # fmt: skip
+    for place_form, field in (
+        ({"country": "XX"}, "country"),
+        ({"country": "GB", "lat": "95", "lon": "0"}, "lat"),
+        ({"country": "GB", "lat": "51", "lon": "east"}, "lon"),
+        ({"country": "", "lat": "51", "lon": "0"}, "country"),
+    ):
+        with pytest.raises(InvalidQuantity) as raised, transaction(engine) as session:
+            update_warehouse(
+                session, ldn.id, name="Renamed", kind="warehouse", priority=10, **place_form
+            )
+        assert raised.value.details["field"] == field
+    with transaction(engine) as session:
+        update_warehouse(session, ldn.id, name="London Hub", kind="warehouse", priority=10)
+        (row,) = list_warehouses(session).rows
+        assert (row.name, row.country, row.latitude, row.longitude) == (
+            "London Hub", "GB", 51.5074, -0.1278,
+        )  # fmt: skip
+        update_warehouse(
+            session, ldn.id, name="London Hub", kind="warehouse", priority=10, country=""
+        )
+        (row,) = list_warehouses(session).rows
+        assert (row.country, row.latitude) == (None, None)

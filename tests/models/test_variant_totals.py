@@ -285,7 +285,17 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
     command.upgrade(_config(fresh_url), "0015_sec_limits")
     engine = create_db_engine(fresh_url, pool_size=2)
     try:
-        world = make_world(engine)
+        # Warehouses as that schema had them (the model has columns added since: 0021).
+        world = make_world(engine, warehouses=())
+        with engine.begin() as conn:
+            for code, priority in (("WH1", 10), ("WH2", 20), ("ST1", 30)):
+                world.warehouses[code] = conn.execute(
+                    text(
+                        "INSERT INTO warehouse (code, name, kind, priority, is_active, created_at)"
+                        " VALUES (:c, :c, 'warehouse', :p, true, CURRENT_TIMESTAMP) RETURNING id"
+                    ),
+                    {"c": code, "p": priority},
+                ).scalar_one()
         with engine.begin() as conn:
             for n, (vid, wid) in enumerate(
                 (v, w) for v in world.variants.values() for w in world.warehouses.values()

@@ -314,11 +314,11 @@ class Mutation:
 
     @strawberry.mutation(description="The order was paid: the held units are sold.")
     def commit_reservation(self, info: Info, id: strawberry.ID) -> ReservationResult:
-        return _close(info.context, id, domain.commit, "committed")
+        return _close(info.context, id, domain.commit_hold, "committed")
 
     @strawberry.mutation(description="The checkout was abandoned: the units are available again.")
     def release_reservation(self, info: Info, id: strawberry.ID) -> ReservationResult:
-        return _close(info.context, id, domain.release, "released")
+        return _close(info.context, id, domain.release_hold, "released")
 
     @strawberry.mutation(
         description="Set on hand to a counted value; with expectedOnHand a "
@@ -350,7 +350,9 @@ def _close(ctx: Context, reservation_id: strawberry.ID, close, outcome: str) -> 
 
     def work(session):
         owned_reservation(session, ctx.holder, number)
-        out = _reservation_out(session, close(session, number, actor=ctx.holder.actor))
+        # The whole hold closes (every warehouse of a split); the answer is this row.
+        closed = close(session, number, actor=ctx.holder.actor)
+        out = _reservation_out(session, next(r for r in closed if r.id == number))
         metrics.count_reservation(outcome)
         return out
 
@@ -380,10 +382,15 @@ class Gateway(SchemaExtension):
             d for d in run.graphql_document.definitions if isinstance(d, OperationDefinitionNode)
         ]
         if ctx.operation_name is None and len(operations) > 1:
-            run.result = GraphQLExecutionResult(data=None, errors=[coded(
-                "The document has several operations: name one with operationName.",
-                "BAD_USER_INPUT",
-            )])
+            run.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    coded(
+                        "The document has several operations: name one with operationName.",
+                        "BAD_USER_INPUT",
+                    )
+                ],
+            )
             _charge(ctx, 1)
             yield
             return
