@@ -13,6 +13,32 @@ pytestmark = pytest.mark.e2e
 
 
 def test_admin_gives_a_new_warehouse_its_place(page: Page, seeded: Seeded) -> None:
+    try:
+        _new_warehouse_with_its_place(page, seeded)
+    finally:
+        _deactivate(seeded, "MAD")
+
+
+def _deactivate(seeded: Seeded, code: str) -> None:
+    """The browser tests share one database: a warehouse left active would be one more
+    column in every later grid and drawer."""
+    from sqlmodel import select
+
+    from models.admin import set_warehouse_active
+    from models.catalog import Warehouse
+    from models.db import create_db_engine, transaction
+
+    engine = create_db_engine(seeded.database_url, pool_size=1)
+    try:
+        with transaction(engine) as session:
+            found = session.exec(select(Warehouse).where(Warehouse.code == code)).first()
+            if found is not None and found.id is not None:
+                set_warehouse_active(session, found.id, False, actor="e2e-cleanup")
+    finally:
+        engine.dispose()
+
+
+def _new_warehouse_with_its_place(page: Page, seeded: Seeded) -> None:
     sign_in(page, seeded.admin)
     page.goto("/admin/warehouses")
     page.get_by_role("button", name="New warehouse").click()
