@@ -34,13 +34,26 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
-from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, or_, select, tuple_
+from sqlalchemy import BigInteger, Engine, bindparam, cast, extract, func, select, tuple_
 from sqlalchemy.sql import Select
 
+from jobs.analytics.frame_shapes import (
+    BALANCE_SCHEMA,
+    BRAND_SCHEMA,
+    RECEIPT_SCHEMA,
+    SALES_SCHEMA,
+    UTC_US,
+    VARIANT_SCHEMA,
+    WAREHOUSE_SCHEMA,
+    Frames,
+    label_frames,
+)
+from jobs.analytics.id_tail import GAP_WINDOW
+from jobs.analytics.id_tail import IdTail as _IdTail
 from models.base import utcnow
 from models.catalog import Brand, Product, Variant, Warehouse
 from models.db import get_engine, read_session
@@ -56,9 +69,6 @@ Loader = Literal["auto", "adbc", "copy", "cursor"]
 
 #: Ledger reasons that bring stock into a warehouse (what "days since receipt" counts).
 RECEIPT_REASONS = (LedgerReason.RECEIPT.value, LedgerReason.TRANSFER_IN.value)
-#: Ids skipped within this many of the newest are re-asked for (late commits).
-GAP_WINDOW = 10_000
-GAP_TTL = timedelta(minutes=10)
 #: More changed balances than this in one refresh and they are all reloaded in bulk.
 MAX_BALANCE_KEYS = 20_000
 #: Keys per "(variant_id, warehouse_id) IN (…)" query.
@@ -67,84 +77,9 @@ DIMS_TTL = timedelta(minutes=10)
 #: More chunks than this after appends and a frame is made contiguous again.
 MAX_CHUNKS = 16
 
-UTC_US = pl.Datetime("us", "UTC")
-SALES_SCHEMA = {
-    "id": pl.Int64,
-    "variant_id": pl.Int32,
-    "warehouse_id": pl.Int32,
-    "qty": pl.Int32,
-    "sold_at": UTC_US,
-}
-BALANCE_SCHEMA = {
-    "variant_id": pl.Int32,
-    "warehouse_id": pl.Int32,
-    "on_hand": pl.Int32,
-    "reserved": pl.Int32,
-    "incoming": pl.Int32,
-    "updated_at": UTC_US,
-}
-RECEIPT_SCHEMA = {
-    "variant_id": pl.Int32,
-    "warehouse_id": pl.Int32,
-    "first_receipt_at": UTC_US,
-    "last_receipt_at": UTC_US,
-}
-VARIANT_SCHEMA = {
-    "variant_id": pl.Int32,
-    "product_id": pl.Int32,
-    "brand_id": pl.Int32,
-    "sku": pl.String,
-    "colour": pl.String,
-    "size": pl.String,
-    "size_system": pl.String,
-    "size_rank": pl.Int32,
-    "style_code": pl.String,
-    "product": pl.String,
-    "category": pl.String,
-}
-BRAND_SCHEMA = {"brand_id": pl.Int32, "brand": pl.String, "brand_name": pl.String}
-WAREHOUSE_SCHEMA = {"warehouse_id": pl.Int32, "warehouse": pl.String, "warehouse_name": pl.String}
 
 _s, _b, _l = SaleLine.__table__, StockBalance.__table__, LedgerEntry.__table__
 _v, _p = Variant.__table__, Product.__table__
-
-
-@dataclass(frozen=True, slots=True)
-class Frames:
-    """One consistent, immutable view of the analytics data.
-
-    sales: id, variant_id, warehouse_id, qty (net: returns negative), sold_at, brand_id,
-    product_id. stock: one row per balance with on_hand, reserved, incoming, brand_id,
-    product_id. receipts: first and last receipt per (variant, warehouse). variants, brands,
-    warehouses: the catalogue with display labels.
-    """
-
-    sales: pl.DataFrame
-    stock: pl.DataFrame
-    receipts: pl.DataFrame
-    variants: pl.DataFrame
-    brands: pl.DataFrame
-    warehouses: pl.DataFrame
-    refreshed_at: datetime
-    #: Display labels, joined once per catalogue change rather than on every chart.
-    variant_labels: pl.DataFrame
-    product_labels: pl.DataFrame
-    #: (size_system, size) → size_rank, for ordering size curves.
-    size_ranks: pl.DataFrame
-
-
-def label_frames(variants: pl.DataFrame, brands: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The label frames of `Frames` for this catalogue."""
-    with_brand = variants.join(brands.select("brand_id", "brand"), on="brand_id", how="left")
-    return {
-        "variant_labels": with_brand.select(
-            "variant_id", "sku", "brand", "style_code", "product", "colour", "size",
-        ),
-        "product_labels": with_brand.select(
-            "product_id", "brand", "style_code", "product", "category"
-        ).unique("product_id", keep="first").sort("product_id"),
-        "size_ranks": variants.group_by("size_system", "size").agg(pl.col("size_rank").min()),
-    }
 
 
 @dataclass
@@ -154,48 +89,6 @@ class LoadStats:
     sale_lines: int = 0
     phases: dict[str, float] = field(default_factory=dict)
 
-
-class _IdTail:
-    """An id watermark that remembers recently skipped ids (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self.mark = 0
-        self.gaps: dict[int, float] = {}
-
-    def where(self, column):
-        """The WHERE clause that asks for everything new and every open gap."""
-        condition = column > bindparam("mark", self.mark, type_=BigInteger)
-        if self.gaps:
-            condition = or_(condition, column.in_(sorted(self.gaps)))
-        return condition
-
-    def advance(self, seen: pl.Series, now: float) -> None:
-        if len(seen):
-            for found in set(self.gaps).intersection(seen.to_list()) if self.gaps else ():
-                del self.gaps[found]
-            newest = int(seen.max())
-            if newest > self.mark:
-                low = max(self.mark, newest - GAP_WINDOW)
-                recent = seen.filter(seen > low)
-                expected = pl.int_range(low + 1, newest + 1, eager=True, dtype=pl.Int64)
-                known = recent.cast(pl.Int64).implode()
-                for missing in expected.filter(~expected.is_in(known)).to_list():
-                    self.gaps[missing] = now
-                self.mark = newest
-        ttl = GAP_TTL.total_seconds()
-        self.gaps = {i: t for i, t in self.gaps.items() if now - t < ttl}
-
-    def export(self, now: float, wall: float) -> dict[str, Any]:
-        """The watermark and gaps for another process (gap times as wall-clock times)."""
-        return {"mark": self.mark, "gaps": {str(i): wall - (now - t) for i, t in self.gaps.items()}}
-
-    @classmethod
-    def restored(cls, data: dict[str, Any], now: float, wall: float) -> _IdTail:
-        """A tail as `export` wrote it, on this process's clock."""
-        tail = cls()
-        tail.mark = int(data["mark"])
-        tail.gaps = {int(i): now - (wall - t) for i, t in data["gaps"].items()}
-        return tail
 
 
 def _adbc_available() -> bool:
