@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from jobs.cli_support import refusals as _refusals
 from jobs.logs import configure_logging
+from models.admin import WAREHOUSE_FIELDS
 from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
 from models.audit import CLI, fields_of
 from models.audit import record as audit_record
@@ -179,7 +180,7 @@ def warehouse_create(
             target_type="warehouse",
             target_id=created.id,
             label=created.code,
-            changes=fields_of(created, *_WAREHOUSE_FIELDS),
+            changes=fields_of(created, *WAREHOUSE_FIELDS),
         )
         click.echo(
             f"created {created.kind} {created.code} ({created.name}), priority "
@@ -187,16 +188,6 @@ def warehouse_create(
         )
 
 
-_WAREHOUSE_FIELDS = (
-    "code",
-    "name",
-    "kind",
-    "priority",
-    "is_active",
-    "country",
-    "latitude",
-    "longitude",
-)
 
 
 def _place(warehouse) -> str:

@@ -523,12 +523,12 @@ def add_warehouse(
         target_type="warehouse",
         target_id=warehouse.id,
         label=warehouse.code,
-        changes=fields_of(warehouse, *_WAREHOUSE_FIELDS),
+        changes=fields_of(warehouse, *WAREHOUSE_FIELDS),
     )
     return warehouse
 
 
-_WAREHOUSE_FIELDS = (
+WAREHOUSE_FIELDS = (
     "code",
     "name",
     "kind",
@@ -562,14 +562,14 @@ def update_warehouse(
         if country is None
         else form_place(country, lat, lon)
     )
-    before = fields_of(warehouse, *_WAREHOUSE_FIELDS)
+    before = fields_of(warehouse, *WAREHOUSE_FIELDS)
     warehouse.name = name.strip()
     warehouse.kind = kind_.value
     warehouse.priority = priority_
     warehouse.country, warehouse.latitude, warehouse.longitude = where.country, where.lat, where.lon
     session.add(warehouse)
     session.flush()
-    _record_warehouse(session, actor, warehouse, before)
+    record_warehouse_change(session, actor, warehouse, before)
     return warehouse
 
 
@@ -578,18 +578,20 @@ def set_warehouse_active(
 ) -> Warehouse:
     """An inactive warehouse keeps its stock records but is no longer allocated from."""
     warehouse = _warehouse(session, warehouse_id)
-    before = fields_of(warehouse, *_WAREHOUSE_FIELDS)
+    before = fields_of(warehouse, *WAREHOUSE_FIELDS)
     warehouse.is_active = active
     session.add(warehouse)
     session.flush()
-    _record_warehouse(session, actor, warehouse, before)
+    record_warehouse_change(session, actor, warehouse, before)
     return warehouse
 
 
-def _record_warehouse(
+def record_warehouse_change(
     session: Session, actor: str, warehouse: Warehouse, before: dict[str, object]
 ) -> None:
-    changes = diff(before, fields_of(warehouse, *_WAREHOUSE_FIELDS))
+    """The audit row of a warehouse change: what differs from `before` (its
+    `fields_of(warehouse, *WAREHOUSE_FIELDS)` when the change began), if anything."""
+    changes = diff(before, fields_of(warehouse, *WAREHOUSE_FIELDS))
     if changes:
         record(
             session,

@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, UniqueConstraint, delete, select
 from sqlmodel import Field, Session, SQLModel
 
-from models.audit import SYSTEM, diff, record
+from models.admin import WAREHOUSE_FIELDS, record_warehouse_change
+from models.audit import SYSTEM, diff, fields_of, record
 from models.base import UTCDateTime, utcnow
 from models.catalog import Warehouse, warehouse_by_code
 from models.errors import Conflict, InvalidQuantity, NotFound
@@ -304,7 +305,6 @@ def channel_plan(session: Session, code: str) -> ChannelPlan | None:
     return ChannelPlan(channel.code, Strategy(channel.strategy), channel.allow_split, tuple(ids))
 
 
-_WAREHOUSE_FIELDS = ("name", "priority", "is_active", "country", "latitude", "longitude")
 #: Passed as country to clear a warehouse's place (country and coordinates).
 CLEAR = "-"
 
@@ -325,7 +325,7 @@ def change_warehouse(
     place (country; coordinates both or neither; country `CLEAR` forgets the place).
     Everything is checked before anything changes."""
     warehouse = warehouse_by_code(session, code.strip().upper())
-    before = {name_: getattr(warehouse, name_) for name_ in _WAREHOUSE_FIELDS}
+    before = fields_of(warehouse, *WAREHOUSE_FIELDS)
     if country == CLEAR:
         if latitude is not None or longitude is not None:
             raise InvalidQuantity("Clearing the place clears the coordinates too.", field="lat")
@@ -365,15 +365,5 @@ def change_warehouse(
     warehouse.country, warehouse.latitude, warehouse.longitude = where.country, where.lat, where.lon
     session.add(warehouse)
     session.flush()
-    changes = diff(before, {name_: getattr(warehouse, name_) for name_ in _WAREHOUSE_FIELDS})
-    if changes:
-        record(
-            session,
-            actor,
-            "warehouse.updated",
-            target_type="warehouse",
-            target_id=warehouse.id,
-            label=warehouse.code,
-            changes=changes,
-        )
+    record_warehouse_change(session, actor, warehouse, before)
     return warehouse

@@ -113,40 +113,27 @@ def _hold_lines(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     lines = []
     for line, (warehouse_id, qty) in enumerate(allocation):
+        row = {
+            "variant_id": params["r_variant"],
+            "warehouse_id": warehouse_id,
+            "qty": qty,
+            "channel": params["r_channel"],
+            "order_ref": params["r_order_ref"],
+            "status": ReservationStatus.ACTIVE.value,
+            "actor": params["r_actor"],
+            "created_at": params["r_created_at"],
+            "expires_at": params["r_expires_at"],
+            "line": line,
+        }
         reservation_id = session.execute(
             dialect.insert(_reservation)
-            .values(
-                variant_id=params["r_variant"],
-                warehouse_id=warehouse_id,
-                qty=qty,
-                channel=params["r_channel"],
-                order_ref=params["r_order_ref"],
-                status=ReservationStatus.ACTIVE.value,
-                actor=params["r_actor"],
-                created_at=params["r_created_at"],
-                expires_at=params["r_expires_at"],
-                line=line,
-            )
+            .values(**row)
             .on_conflict_do_nothing(index_elements=IDEMPOTENCY)
             .returning(_reservation.c.id)
         ).scalar_one_or_none()
         if reservation_id is None:
             return None
-        lines.append(
-            Reservation(
-                id=reservation_id,
-                variant_id=params["r_variant"],
-                warehouse_id=warehouse_id,
-                qty=qty,
-                channel=params["r_channel"],
-                order_ref=params["r_order_ref"],
-                status=ReservationStatus.ACTIVE.value,
-                actor=params["r_actor"],
-                created_at=params["r_created_at"],
-                expires_at=params["r_expires_at"],
-                line=line,
-            )
-        )
+        lines.append(Reservation(id=reservation_id, **row))
     # Balances in warehouse order, as every multi-row change takes them: no deadlocks.
     for reservation in sorted(lines, key=lambda r: r.warehouse_id):
         balance = change_balance(
