@@ -275,6 +275,14 @@ def row_menu(label: rx.Var | str, *items: rx.Component, title: str = "Actions"
     )
 
 
+def menu_action(icon: str, label: str | rx.Var, on_click: Any, *, danger: bool = False,
+                **props: Any) -> rx.Component:
+    """One item of a row's "…" menu: an icon and a label (red when it destroys)."""
+    if danger:
+        props["color"] = "red"
+    return rx.menu.item(rx.icon(icon, size=14), label, on_click=on_click, **props)
+
+
 def spinner_block() -> rx.Component:
     """What a list shows before its first load."""
     return rx.center(rx.spinner(size="3"), padding_y="48px", width="100%")
@@ -290,8 +298,8 @@ def active_toggle(
     in red), else `on`."""
     return rx.cond(
         active,
-        rx.menu.item(rx.icon(off[0], size=14), off[1], color="red", on_click=off[2]),
-        rx.menu.item(rx.icon(on[0], size=14), on[1], on_click=on[2]),
+        menu_action(*off, danger=True),
+        menu_action(*on),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import form_error, text_field
+from dashboard.components import admin as ui
 from dashboard.components.blocks import column
 from dashboard.registry import page
 from dashboard.states.account import AccountState as S
@@ -50,22 +50,22 @@ def _password_form() -> rx.Component:
                         data_testid="password-change-required",
                     ),
                 ),
-                text_field(
+                ui.text_field(
                     "Current password", "current-password", name="current_password",
                     type="password", required=True, auto_complete="current-password",
                     auto_focus=True,
                 ),
-                text_field(
+                ui.text_field(
                     "New password", "new-password", name="new_password", type="password",
                     required=True, min_length=MIN_PASSWORD_LENGTH, max_length=200,
                     auto_complete="new-password",
                     hint=f"At least {MIN_PASSWORD_LENGTH} characters; a few words make a good one.",
                 ),
-                text_field(
+                ui.text_field(
                     "Repeat the new password", "confirm-password", name="confirm_password",
                     type="password", required=True, auto_complete="new-password",
                 ),
-                form_error(S.form_error),
+                ui.form_error(S.form_error),
                 rx.hstack(
                     rx.button("Change password", type="submit", loading=S.saving),
                     justify="end", width="100%",

@@ -32,15 +32,9 @@ def _actions(item: UserItem) -> rx.Component:
         rx.cond(
             item.is_self,
             rx.menu.item("This is you", disabled=True),
-            rx.menu.item(
-                rx.icon("user-cog", size=14),
-                "Change role…", on_click=S.open_access(item.id),
-            ),
+            ui.menu_action("user-cog", "Change role…", S.open_access(item.id)),
         ),
-        rx.menu.item(
-            rx.icon("key-round", size=14),
-            "Reset password…", on_click=S.confirm_reset(item.id),
-        ),
+        ui.menu_action("key-round", "Reset password…", S.confirm_reset(item.id)),
         rx.cond(
             item.is_self,
             rx.fragment(),

@@ -19,7 +19,7 @@ COLUMNS = ("Code", "Name", "Kind", "Priority", "Status", "Added", "")
 def _actions(item: WarehouseItem) -> rx.Component:
     return ui.row_menu(
         "Actions for " + item.code,
-        rx.menu.item(rx.icon("pencil", size=14), "Edit…", on_click=S.open_edit(item.id)),
+        ui.menu_action("pencil", "Edit…", S.open_edit(item.id)),
         rx.menu.separator(),
         ui.active_toggle(
             item.active,

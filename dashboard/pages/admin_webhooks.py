@@ -41,24 +41,15 @@ def _last_delivery(item: WebhookItem) -> rx.Component:
 def _actions(item: WebhookItem) -> rx.Component:
     return ui.row_menu(
         "Actions for " + item.name,
-        rx.menu.item(
-            rx.icon("list", size=14),
-            "Deliveries", on_click=rx.redirect(item.deliveries_href),
-        ),
-        rx.menu.item(
-            rx.icon("refresh-cw", size=14),
-            "Rotate secret…", on_click=S.confirm_rotate(item.id),
-        ),
+        ui.menu_action("list", "Deliveries", rx.redirect(item.deliveries_href)),
+        ui.menu_action("refresh-cw", "Rotate secret…", S.confirm_rotate(item.id)),
         ui.active_toggle(
             item.enabled,
             off=("pause", "Disable", S.set_webhook_enabled(item.id, False)),
             on=("play", "Enable", S.set_webhook_enabled(item.id, True)),
         ),
         rx.menu.separator(),
-        rx.menu.item(
-            rx.icon("trash-2", size=14),
-            "Delete…", color="red", on_click=S.confirm_delete(item.id),
-        ),
+        ui.menu_action("trash-2", "Delete…", S.confirm_delete(item.id), danger=True),
     )
 
 

@@ -5,21 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    confirm_dialog,
-    dialog_wiring,
-    field,
-    form_dialog,
-    headers,
-    muted,
-    number_cell,
-    primary_action,
-    select_field,
-    table,
-    text_field,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.filters import search_form
@@ -129,16 +115,16 @@ def alerts_page() -> rx.Component:
 
 def _rule_row(item: RuleItem) -> rx.Component:
     return rx.table.row(
-        cell(rx.badge(item.level_label, variant="soft", color_scheme="gray", size="1")),
+        ui.cell(rx.badge(item.level_label, variant="soft", color_scheme="gray", size="1")),
         rx.table.row_header_cell(rx.text(item.subject, size="2", weight="medium")),
-        cell(item.brand),
-        cell(item.warehouse),
-        number_cell(item.threshold),
-        number_cell(item.reorder_qty),
-        number_cell(item.lead_time),
-        number_cell(item.cover),
-        cell(rx.vstack(muted(item.updated_by), moment(item.updated), spacing="0")),
-        cell(
+        ui.cell(item.brand),
+        ui.cell(item.warehouse),
+        ui.number_cell(item.threshold),
+        ui.number_cell(item.reorder_qty),
+        ui.number_cell(item.lead_time),
+        ui.number_cell(item.cover),
+        ui.cell(rx.vstack(ui.muted(item.updated_by), moment(item.updated), spacing="0")),
+        ui.cell(
             rx.icon_button(
                 rx.icon("trash-2", size=14),
                 on_click=R.confirm_delete(item.id), variant="ghost", color_scheme="red", size="1",
@@ -153,11 +139,11 @@ def _rule_row(item: RuleItem) -> rx.Component:
 def _inherit_row(item: InheritItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(item.warehouse, weight="medium")),
-        number_cell(item.threshold),
-        number_cell(item.reorder_qty),
-        number_cell(item.lead_time),
-        number_cell(item.cover),
-        cell(
+        ui.number_cell(item.threshold),
+        ui.number_cell(item.reorder_qty),
+        ui.number_cell(item.lead_time),
+        ui.number_cell(item.cover),
+        ui.cell(
             rx.text(
                 item.source, size="2",
                 color=rx.cond(item.watched, rx.color("gray", 12), rx.color("gray", 10)),
@@ -179,11 +165,11 @@ def _inherit_box() -> rx.Component:
             rx.cond(R.inherit_error != "", rx.text(R.inherit_error, color_scheme="red", size="2")),
             rx.cond(
                 R.inherited.length() > 0,
-                table(
-                    *headers("Warehouse", *INHERITED, "Comes from", right=INHERITED),
+                ui.table(
+                    *ui.headers("Warehouse", *INHERITED, "Comes from", right=INHERITED),
                     body=rx.foreach(R.inherited, _inherit_row), test_id="inherit-table",
                 ),
-                muted(
+                ui.muted(
                     "The most specific rule wins, whole: variant, then product, then brand; at "
                     "each level a warehouse's own rule before the all-warehouses one.",
                     size="2",
@@ -195,18 +181,18 @@ def _inherit_box() -> rx.Component:
 
 
 def _rule_dialog() -> rx.Component:
-    return form_dialog(
-        select_field(
+    return ui.form_dialog(
+        ui.select_field(
             "Level", "rule-level",
             list(LEVEL_LABELS.items()),
             name="level", value=R.form_level, on_change=R.set_form_level,
         ),
-        text_field(
+        ui.text_field(
             "Brand code, style code or SKU",
             "rule-subject", name="subject", default_value=R.form_subject, key=R.form_subject,
             required=True, auto_complete="off",
         ),
-        field(
+        ui.field(
             "Warehouse",
             rx.select.root(
                 rx.select.trigger(id="rule-warehouse", width="100%"),
@@ -220,19 +206,19 @@ def _rule_dialog() -> rx.Component:
             for_id="rule-warehouse",
         ),
         rx.grid(
-            text_field(
+            ui.text_field(
                 "Low at or below", "rule-threshold", name="threshold", type="number", min="0",
                 required=True,
             ),
-            text_field(
+            ui.text_field(
                 "Reorder qty (min)", "rule-reorder", name="reorder_qty", type="number", min="0",
                 placeholder="0",
             ),
-            text_field(
+            ui.text_field(
                 "Lead time (days)", "rule-lead", name="lead_time_days", type="number", min="0",
                 placeholder="14",
             ),
-            text_field(
+            ui.text_field(
                 "Target cover (days)", "rule-cover", name="target_cover_days", type="number",
                 min="0", placeholder="28",
             ),
@@ -240,14 +226,14 @@ def _rule_dialog() -> rx.Component:
         ),
         title="Set a rule",
         description="Replaces the rule for the same level, subject and warehouse if there is one.",
-        **dialog_wiring(R, "rule"),
+        **ui.dialog_wiring(R, "rule"),
         on_submit=R.save_rule, submit_label="Save rule", test_id="rule-dialog",
     )
 
 
 def _rules() -> rx.Component:
     return list_view(
-        columns=headers(
+        columns=ui.headers(
             "Level", "Subject", "Brand", "Warehouse",
             *RULE_FIGURES,
             "Changed", "", right=RULE_FIGURES,
@@ -266,7 +252,7 @@ def _rules() -> rx.Component:
     routes.ALERT_RULES, "Alert rules", perm="alerts.read", load=R.load, section=routes.ALERTS,
     description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
     "style or SKU level.",
-    action=lambda: primary_action("New rule", "plus", R.open_create),
+    action=lambda: ui.primary_action("New rule", "plus", R.open_create),
 )
 def rules_page() -> rx.Component:
     return _section(
@@ -278,12 +264,12 @@ def rules_page() -> rx.Component:
         ),
         _rules(),
         _rule_dialog(),
-        confirm_dialog(
+        ui.confirm_dialog(
             title="Delete this rule?",
             description="Its variants fall back to the next less specific rule, or are "
             "no longer watched.",
             confirm_label="Delete rule",
-            **dialog_wiring(R, "delete"),
+            **ui.dialog_wiring(R, "delete"),
             on_confirm=R.delete, test_id="delete-rule-dialog",
         ),
     )
@@ -295,18 +281,18 @@ def rules_page() -> rx.Component:
 def _replenish_row(item: ReplenishItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.vstack(rx.text(item.sku, style=MONO), muted(item.variant), spacing="0")
+            rx.vstack(rx.text(item.sku, style=ui.MONO), ui.muted(item.variant), spacing="0")
         ),
-        cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
-        cell(item.warehouse),
-        number_cell(item.available),
-        number_cell(item.incoming),
-        number_cell(item.velocity),
-        number_cell(item.cover),
-        number_cell(item.threshold),
-        number_cell(item.reorder_qty),
-        number_cell(item.lead),
-        number_cell(item.votes),
+        ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
+        ui.cell(item.warehouse),
+        ui.number_cell(item.available),
+        ui.number_cell(item.incoming),
+        ui.number_cell(item.velocity),
+        ui.number_cell(item.cover),
+        ui.number_cell(item.threshold),
+        ui.number_cell(item.reorder_qty),
+        ui.number_cell(item.lead),
+        ui.number_cell(item.votes),
         rx.table.cell(
             item.suggested, justify="end", style=NUMERIC, font_weight="700",
             vertical_align="middle",
@@ -352,11 +338,11 @@ def replenishment_page() -> rx.Component:
             ),
             _uplift_form(),
             rx.spacer(),
-            muted(Q.summary, size="2"),
+            ui.muted(Q.summary, size="2"),
             width="100%", gap="3", wrap="wrap",
         ),
         list_view(
-            columns=headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
+            columns=ui.headers("SKU", "Alert", "Warehouse", *ORDER_FIGURES, right=ORDER_FIGURES),
             rows=Q.lines, row=_replenish_row, loaded=Q.loaded, error=Q.load_error,
             empty=empty_state(
                 "shopping-cart", "Nothing to reorder",
@@ -364,7 +350,7 @@ def replenishment_page() -> rx.Component:
             ),
             test_id="replenish-table",
         ),
-        muted(
+        ui.muted(
             "Order = max(sales per day × (lead time + target cover) + votes × units per "
             "vote, threshold + 1) − (available + incoming), at least the minimum order; 28 "
             "days of sales and of customer-poll votes.",

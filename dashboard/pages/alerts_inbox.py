@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    muted,
-    number_cell,
-    text_field,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.filters import choice_items, clear_filters, filter_select, filtered_empty
@@ -79,7 +70,7 @@ def _alert_actions(item: AlertItem) -> rx.Component:
 def _group_header(item: AlertItem) -> rx.Component:
     """A group's header row: tick it to tick the group's alerts on this page."""
     return rx.table.row(
-        cell(
+        ui.cell(
             rx.checkbox(
                 checked=S.groups_selected[item.group_key],
                 on_change=lambda checked: S.select_group(item.group_key, checked),
@@ -103,7 +94,7 @@ def _alert_row(item: AlertItem) -> rx.Component:
 
 def _alert_line(item: AlertItem) -> rx.Component:
     return rx.table.row(
-        cell(
+        ui.cell(
             rx.cond(
                 item.resolved,
                 rx.fragment(),
@@ -114,22 +105,24 @@ def _alert_line(item: AlertItem) -> rx.Component:
                 ),
             )
         ),
-        cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
+        ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         rx.table.row_header_cell(
             rx.vstack(
-                rx.text(item.subject, size="2", weight="medium", style=MONO, white_space="nowrap"),
-                muted(item.detail),
+                rx.text(
+                    item.subject, size="2", weight="medium", style=ui.MONO, white_space="nowrap"
+                ),
+                ui.muted(item.detail),
                 spacing="0",
             ),
             vertical_align="middle",
         ),
-        cell(item.brand),
-        cell(rx.text(item.warehouse, weight="medium")),
-        number_cell(rx.cond(item.available != "", item.available, "—")),
-        number_cell(rx.cond(item.threshold != "", item.threshold, "—")),
-        cell(moment(item.since)),
-        cell(muted(item.state_note, size="1")),
-        cell(_alert_actions(item), justify="end"),
+        ui.cell(item.brand),
+        ui.cell(rx.text(item.warehouse, weight="medium")),
+        ui.number_cell(rx.cond(item.available != "", item.available, "—")),
+        ui.number_cell(rx.cond(item.threshold != "", item.threshold, "—")),
+        ui.cell(moment(item.since)),
+        ui.cell(ui.muted(item.state_note, size="1")),
+        ui.cell(_alert_actions(item), justify="end"),
         data_testid="alert-row", data_kind=item.kind, data_alert_id=item.id,
         data_selected=S.selected.contains(item.id).to_string(),
     )
@@ -161,7 +154,7 @@ def inbox_filters() -> rx.Component:
             ),
         ),
         rx.spacer(),
-        muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
+        ui.muted(S.summary, size="2", white_space="nowrap", data_testid="alerts-summary"),
         rx.cond(
             S.live_label != "",
             live_badge(S.live_label, "new alerts and changes show by themselves."),
@@ -189,7 +182,7 @@ def inbox_table() -> rx.Component:
                 ),
                 width="36px",
             ),
-            *headers(
+            *ui.headers(
                 "Kind", "Subject", "Brand", "Warehouse", "Available", "Threshold", "Since",
                 "State", "", right=("Available", "Threshold", ""),
             ),
@@ -211,15 +204,15 @@ def inbox_table() -> rx.Component:
 
 
 def snooze_dialog() -> rx.Component:
-    return form_dialog(
-        text_field(
+    return ui.form_dialog(
+        ui.text_field(
             "Until", "snooze-until", name="until", type="date", default_value=S.snooze_default,
             key=S.snooze_default, required=True,
             hint="It comes back as open on that date (midnight UTC) if the stock is still low.",
         ),
         title="Snooze " + S.target_label,
         description="Hide it from the open inbox for a while.",
-        **dialog_wiring(S, "snooze"),
+        **ui.dialog_wiring(S, "snooze"),
         on_submit=S.snooze, submit_label="Snooze", test_id="snooze-dialog",
     )
 

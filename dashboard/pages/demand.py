@@ -9,18 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    cell,
-    copy_box,
-    dialog_wiring,
-    field,
-    form_dialog,
-    headers,
-    muted,
-    row_menu,
-    table,
-    text_field,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.dialogs import close_button, dialog_footer, view_dialog
@@ -47,31 +36,18 @@ def _status_badge(item: PollItem) -> rx.Component:
 
 
 def _poll_actions(item: PollItem) -> rx.Component:
-    return row_menu(
+    return ui.row_menu(
         "Actions for " + item.question,
-        rx.menu.item(
-            rx.icon("chart-line", size=14),
-            "Show votes over time", on_click=S.select_poll(item.id),
-        ),
-        rx.menu.item(
-            rx.icon("code", size=14),
-            "Embed on a storefront…", on_click=S.open_embed(item.id),
-        ),
-        rx.menu.item(
-            rx.icon("file-up", size=14),
-            "Upload survey CSV…", on_click=S.open_upload(item.id), disabled=~item.is_open,
+        ui.menu_action("chart-line", "Show votes over time", S.select_poll(item.id)),
+        ui.menu_action("code", "Embed on a storefront…", S.open_embed(item.id)),
+        ui.menu_action(
+            "file-up", "Upload survey CSV…", S.open_upload(item.id), disabled=~item.is_open
         ),
         rx.menu.separator(),
         rx.cond(
             item.is_open,
-            rx.menu.item(
-                rx.icon("lock", size=14),
-                "Close poll", on_click=S.set_status(item.id, "closed"),
-            ),
-            rx.menu.item(
-                rx.icon("lock-open", size=14),
-                "Reopen poll", on_click=S.set_status(item.id, "open"),
-            ),
+            ui.menu_action("lock", "Close poll", S.set_status(item.id, "closed")),
+            ui.menu_action("lock-open", "Reopen poll", S.set_status(item.id, "open")),
         ),
     )
 
@@ -86,20 +62,20 @@ def _poll_row(item: PollItem) -> rx.Component:
                     color_scheme=rx.cond(item.selected, "indigo", "gray"),
                     high_contrast=~item.selected,
                 ),
-                muted(item.options),
+                ui.muted(item.options),
                 spacing="0",
             ),
             vertical_align="middle",
         ),
-        cell(rx.text(item.brand, size="2")),
-        cell(_status_badge(item)),
+        ui.cell(rx.text(item.brand, size="2")),
+        ui.cell(_status_badge(item)),
         rx.table.cell(
             item.votes, justify="end", vertical_align="middle",
             style={"font_variant_numeric": "tabular-nums"},
             data_testid="poll-votes",
         ),
-        cell(moment(item.created)),
-        cell(_poll_actions(item), justify="end", width="48px"),
+        ui.cell(moment(item.created)),
+        ui.cell(_poll_actions(item), justify="end", width="48px"),
         background=rx.cond(item.selected, rx.color("accent", 2), "transparent"),
         data_testid="poll-row",
     )
@@ -108,8 +84,8 @@ def _poll_row(item: PollItem) -> rx.Component:
 def _polls() -> rx.Component:
     return rx.cond(
         S.polls.length() > 0,
-        table(
-            *headers(
+        ui.table(
+            *ui.headers(
                 "Poll", "Brand", "Status", "Votes", "Created", "", right=("Votes",),
                 widths={"Poll": "46%", "": "48px"},
             ),
@@ -197,7 +173,7 @@ def _create_dialog() -> rx.Component:
     brand_field = rx.cond(
         S.is_vendor,
         rx.fragment(),
-        field(
+        ui.field(
             "Brand",
             rx.select.root(
                 rx.select.trigger(id="poll-brand", width="100%"),
@@ -213,8 +189,8 @@ def _create_dialog() -> rx.Component:
             hint="A poll about one brand is visible to that brand's vendors too.",
         ),
     )
-    return form_dialog(
-        text_field(
+    return ui.form_dialog(
+        ui.text_field(
             "Question", "poll-question", name="question", required=True, auto_focus=True,
             auto_complete="off", placeholder="Which size should we restock?",
         ),
@@ -234,7 +210,7 @@ def _create_dialog() -> rx.Component:
         title="New poll",
         description="Each answer can signal what choosing it asks for (a style code, a size, "
         "a colour, a category or a brand): that is how votes meet stock.",
-        **dialog_wiring(S, "create"),
+        **ui.dialog_wiring(S, "create"),
         on_submit=S.create_poll, submit_label="Create poll", test_id="new-poll-dialog",
         max_width="640px",
     )
@@ -245,9 +221,9 @@ def _embed_body() -> rx.Component:
         rx.text(
             "Paste this where the poll should appear, and list that site below:", size="2"
         ),
-        copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
+        ui.copy_box(S.embed_html, label="Embed snippet", test_id="embed-snippet"),
         inline(
-            muted("Public page:"),
+            ui.muted("Public page:"),
             rx.link(
                 S.embed_url, href=S.embed_url, is_external=True, size="1", data_testid="embed-url",
             ),
@@ -259,7 +235,7 @@ def _embed_body() -> rx.Component:
                 rx.text("Published: the link takes votes while the poll is open", size="2"),
             ),
         ),
-        muted("Unpublished or closed, the link shows “not available”. Anyone with it can "
+        ui.muted("Unpublished or closed, the link shows “not available”. Anyone with it can "
               "vote once; votes are capped per address per minute and per day."),
         _frame_origins_form(),
         gap="2",
@@ -278,7 +254,7 @@ def _frame_origins_form() -> rx.Component:
                 data_testid="embed-origins",
             ),
             rx.hstack(
-                muted("One site a line: https://host or http://host:port, no path, no *. "
+                ui.muted("One site a line: https://host or http://host:port, no path, no *. "
                       "None listed: no site may frame the poll."),
                 rx.button("Save sites", type="submit", size="1", variant="soft",
                           data_testid="embed-origins-save"),
@@ -314,7 +290,7 @@ def _created_dialog() -> rx.Component:
                 "webhook calls to /api/v1/polls/{id}/responses with it.",
                 icon="triangle-alert", color_scheme="amber", size="1",
             ),
-            copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
+            ui.copy_box(S.webhook_secret, label="Webhook secret", test_id="webhook-secret"),
             rx.separator(size="4", margin_y="8px"),
             rx.text("Embed on a storefront", size="2", weight="medium"),
             _embed_body(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import cell, headers, muted, number_cell
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.charts import panels_page
 from dashboard.components.figures import empty_state
@@ -31,18 +31,18 @@ DESCRIPTION = (
 def _row(row: MarkdownItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            column(rx.text(row.product, size="2", weight="medium"), muted(row.style), gap="0"),
+            column(rx.text(row.product, size="2", weight="medium"), ui.muted(row.style), gap="0"),
             vertical_align="middle",
         ),
-        cell(rx.text(row.colour, size="2")),
-        number_cell(row.on_hand),
-        number_cell(row.sold),
-        number_cell(row.cover),
-        number_cell(row.sell_through),
-        number_cell(row.age),
-        cell(rx.badge(row.tier, color_scheme=row.tier_colour, variant="soft", title=row.reason,
+        ui.cell(rx.text(row.colour, size="2")),
+        ui.number_cell(row.on_hand),
+        ui.number_cell(row.sold),
+        ui.number_cell(row.cover),
+        ui.number_cell(row.sell_through),
+        ui.number_cell(row.age),
+        ui.cell(rx.badge(row.tier, color_scheme=row.tier_colour, variant="soft", title=row.reason,
                       data_testid="tier")),
-        number_cell(row.projected),
+        ui.number_cell(row.projected),
         data_testid="markdown-row", data_key=row.key,
     )
 
@@ -57,7 +57,7 @@ def _list() -> rx.Component:
             width="100%",
         ),
         list_view(
-            columns=headers("Product", "Colour", *FIGURES[:-1], "Markdown", FIGURES[-1],
+            columns=ui.headers("Product", "Colour", *FIGURES[:-1], "Markdown", FIGURES[-1],
                             right=FIGURES),
             rows=S.rows, row=_row, loaded=S.loaded, error=S.load_error,
             empty=filtered_empty(

@@ -6,20 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    muted,
-    row_menu,
-    select_field,
-    spinner_block,
-    table,
-    text_field,
-    when,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
@@ -60,7 +47,7 @@ def _one_line(text: rx.Var, width: str, **props) -> rx.Component:
 
 def _two_lines(top: rx.Component, below: rx.Component, **props) -> rx.Component:
     """A cell of a badge or figure with a small grey line under it."""
-    return cell(rx.vstack(top, below, spacing="1"), **props)
+    return ui.cell(rx.vstack(top, below, spacing="1"), **props)
 
 
 # --- the connectors --------------------------------------------------------------------------
@@ -74,18 +61,18 @@ def _brand_cell(item: BrandItem) -> rx.Component:
                 rx.badge(item.style, variant="outline", color_scheme="gray", size="1"),
             ),
             inline(
-                muted(item.code),
-                muted("·"),
+                ui.muted(item.code),
+                ui.muted("·"),
                 rx.tooltip(
                     _one_line(
                         item.url, "260px", color_scheme="gray",
-                        style={**MONO, "font_size": "12px"},
+                        style={**ui.MONO, "font_size": "12px"},
                     ),
                     content=item.url,
                 ),
                 gap="1",
             ),
-            muted(
+            ui.muted(
                 rx.cond(item.token_set, "token set", "no token"),
                 data_testid="token-state",
             ),
@@ -102,7 +89,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
             _badge("Paused", tone="orange"),
             rx.text("Every " + item.every, size="2", white_space="nowrap"),
         ),
-        muted(item.policy_label, white_space="nowrap"),
+        ui.muted(item.policy_label, white_space="nowrap"),
         data_testid="schedule",
     )
 
@@ -110,12 +97,12 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
 def _freshness_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
         _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
-        muted(item.last_success.ago, title=item.last_success.exact, white_space="nowrap"),
+        ui.muted(item.last_success.ago, title=item.last_success.exact, white_space="nowrap"),
     )
 
 
 def _last_run_cell(item: BrandItem) -> rx.Component:
-    return cell(
+    return ui.cell(
         rx.vstack(
             inline(
                 rx.cond(
@@ -140,7 +127,7 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
                     item.last_counts, on_click=S.open_run(item.last_run_id), size="1",
                     color_scheme="gray", style=NUMERIC, title="Open this run",
                 ),
-                muted(item.last_counts),
+                ui.muted(item.last_counts),
             ),
             rx.cond(
                 (item.last_status == "failed") & (item.last_message != ""),
@@ -160,20 +147,17 @@ def _actions(item: BrandItem) -> rx.Component:
         loading=S.in_flight.contains(item.code) | item.running,
         variant="soft", size="1", aria_label="Run " + item.name + " now",
     )
-    menu = row_menu(
+    menu = ui.row_menu(
         "More for " + item.name,
-        rx.menu.item(
-            rx.icon("calendar-clock", size=14),
-            "Edit schedule…", on_click=S.open_schedule(item.code),
-        ),
+        ui.menu_action("calendar-clock", "Edit schedule…", S.open_schedule(item.code)),
         rx.cond(
             item.paused,
-            rx.menu.item(rx.icon("play", size=14), "Resume", on_click=S.resume(item.code)),
-            rx.menu.item(rx.icon("pause", size=14), "Pause", on_click=S.pause(item.code)),
+            ui.menu_action("play", "Resume", S.resume(item.code)),
+            ui.menu_action("pause", "Pause", S.pause(item.code)),
         ),
         title="More",
     )
-    return cell(
+    return ui.cell(
         inline(rx.cond(S.can_run, run_button), rx.cond(S.can_manage, menu), justify="end"),
         justify="end",
     )
@@ -184,7 +168,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
         _brand_cell(item),
         _schedule_cell(item),
         _freshness_cell(item),
-        cell(when(item.next_run, item.next_run_exact), data_testid="next-run"),
+        ui.cell(ui.when(item.next_run, item.next_run_exact), data_testid="next-run"),
         _last_run_cell(item),
         _actions(item),
         data_testid="sync-row", data_brand=item.code,
@@ -193,7 +177,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
 
 def _legend() -> rx.Component:
     def key(tone: str, label: str, meaning: str) -> rx.Component:
-        return inline(_badge(label, tone=tone), muted(meaning), gap="1")
+        return inline(_badge(label, tone=tone), ui.muted(meaning), gap="1")
 
     return rx.hstack(
         key("green", "Fresh", "synced within its interval"),
@@ -205,8 +189,8 @@ def _legend() -> rx.Component:
 
 def _connectors() -> rx.Component:
     return column(
-        table(
-            *headers(
+        ui.table(
+            *ui.headers(
                 "Brand and feed", "Schedule", "Freshness", "Next run", "Last run", "",
                 widths={"Brand and feed": "30%", "": "150px"},
             ),
@@ -233,28 +217,28 @@ def _empty() -> rx.Component:
 
 def _run_row(item: RunItem) -> rx.Component:
     return rx.table.row(
-        cell(
+        ui.cell(
             action_link(
                 "#" + item.id.to_string(),
                 on_click=S.open_run(item.id), size="2", style=NUMERIC,
             )
         ),
-        cell(rx.text(item.brand, size="2", weight="medium")),
-        cell(
+        ui.cell(rx.text(item.brand, size="2", weight="medium")),
+        ui.cell(
             inline(
                 _status_badge(item.status, item.tone),
                 rx.cond(
                     item.runs > 1,
-                    muted("× " + item.runs.to_string(), style=NUMERIC, data_testid="run-folded"),
+                    ui.muted("× " + item.runs.to_string(), style=NUMERIC, data_testid="run-folded"),
                 ),
                 gap="1",
             ),
             data_testid="run-status",
         ),
-        cell(moment(item.started)),
-        cell(muted(item.trigger, size="2")),
-        cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
-        cell(
+        ui.cell(moment(item.started)),
+        ui.cell(ui.muted(item.trigger, size="2")),
+        ui.cell(rx.text(item.took, size="2", style=NUMERIC, white_space="nowrap"), justify="end"),
+        ui.cell(
             rx.vstack(
                 rx.text(item.counts, size="2", style=NUMERIC),
                 rx.cond(
@@ -268,14 +252,14 @@ def _run_row(item: RunItem) -> rx.Component:
             ),
             data_testid="run-counts",
         ),
-        cell(
+        ui.cell(
             rx.cond(
                 item.error_count > 0,
                 rx.button(
                     item.error_count.to_string() + " errors",
                     on_click=S.open_run(item.id), color_scheme="red", variant="ghost", size="1",
                 ),
-                muted("—"),
+                ui.muted("—"),
             ),
             justify="end",
         ),
@@ -299,7 +283,7 @@ def _runs_pager() -> rx.Component:
     return rx.cond(
         (S.runs_page > 1) | S.runs_more,
         newer_older(
-            muted("Page " + S.runs_page.to_string(), style=NUMERIC),
+            ui.muted("Page " + S.runs_page.to_string(), style=NUMERIC),
             on_newer=S.newer_runs, newer_off=S.runs_page <= 1, on_older=S.older_runs,
             older_off=~S.runs_more, as_="nav", aria_label="Pages of runs",
         ),
@@ -316,7 +300,7 @@ def _runs() -> rx.Component:
         ),
         list_view(
             columns=[
-                *headers(
+                *ui.headers(
                     "Run", "Brand", "Status", "Started", "Trigger", "Took", "What happened",
                     "Errors", right=("Took", "Errors"),
                     widths={"Run": "64px", "What happened": "40%"},
@@ -342,10 +326,10 @@ def _runs() -> rx.Component:
 
 def _sample_row(item: SampleItem) -> rx.Component:
     return rx.table.row(
-        cell(muted(item.where, white_space="nowrap")),
-        cell(rx.text(item.sku, style=MONO)),
-        cell(rx.text(item.location, size="2")),
-        cell(rx.text(item.detail, size="2")),
+        ui.cell(ui.muted(item.where, white_space="nowrap")),
+        ui.cell(rx.text(item.sku, style=ui.MONO)),
+        ui.cell(rx.text(item.location, size="2")),
+        ui.cell(rx.text(item.detail, size="2")),
     )
 
 
@@ -360,16 +344,16 @@ def _run_dialog() -> rx.Component:
             S.run_samples.length() > 0,
             column(
                 scrolling(
-                    table(
-                        *headers("Where", "SKU", "Location", "Problem"),
+                    ui.table(
+                        *ui.headers("Where", "SKU", "Location", "Problem"),
                         body=rx.foreach(S.run_samples, _sample_row), test_id="run-samples",
                     ),
                     "360px",
                 ),
-                muted(S.run_more_errors),
+                ui.muted(S.run_more_errors),
                 gap="2",
             ),
-            muted("No errors or conflicts in this run."),
+            ui.muted("No errors or conflicts in this run."),
         ),
         title=rx.dialog.title(S.run_title, size="4", text_transform="none"),
         description=rx.dialog.description(
@@ -380,13 +364,13 @@ def _run_dialog() -> rx.Component:
 
 
 def _schedule_dialog() -> rx.Component:
-    return form_dialog(
-        text_field(
+    return ui.form_dialog(
+        ui.text_field(
             "Every", "sync-every", name="every", default_value=S.form_every, key=S.target_code,
             required=True, auto_focus=True, auto_complete="off", placeholder="15m",
             hint="Like 45s, 15m, 1h or 1h30m (from 5 s to 7 days).",
         ),
-        select_field(
+        ui.select_field(
             "When the brand and Rackroom disagree",
             "sync-policy", POLICY_CHOICES, name="policy", value=S.form_policy,
             on_change=S.set_form_policy,
@@ -396,7 +380,7 @@ def _schedule_dialog() -> rx.Component:
         ),
         title="Schedule of " + S.target_label,
         description="How often the brand's feed is read, and whose number wins a conflict.",
-        **dialog_wiring(S, "schedule"),
+        **ui.dialog_wiring(S, "schedule"),
         on_submit=S.save_schedule, submit_label="Save schedule", test_id="schedule-dialog",
     )
 
@@ -419,18 +403,18 @@ def _content() -> rx.Component:
         rx.hstack(
             rx.cond(
                 S.brands.length() > 0,
-                muted(S.summary, size="2", data_testid="syncs-summary"),
+                ui.muted(S.summary, size="2", data_testid="syncs-summary"),
             ),
             rx.spacer(),
             rx.cond(
                 S.scoped,
-                muted(
+                ui.muted(
                     "Your brand's feed, as Rackroom reads it. Staff run and schedule syncs.",
                     size="2",
                 ),
                 rx.cond(
                     ~S.can_run & S.loaded,
-                    muted("You can look; admins and merchandisers run syncs.", size="2"),
+                    ui.muted("You can look; admins and merchandisers run syncs.", size="2"),
                 ),
             ),
             width="100%",
@@ -441,7 +425,7 @@ def _content() -> rx.Component:
             rx.cond(
                 S.loaded,
                 rx.cond(S.scoped, _vendor_empty(), _empty()),
-                spinner_block(),
+                ui.spinner_block(),
             ),
         ),
         _schedule_dialog(),

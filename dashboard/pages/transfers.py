@@ -7,7 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import cell, headers, muted, number_cell
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC, empty_state, moment
 from dashboard.components.lists import list_view
@@ -56,14 +56,14 @@ def _row(item: TransferItem) -> rx.Component:
             rx.link("#" + item.id.to_string(), href=item.href, weight="medium", style=NUMERIC),
             vertical_align="middle",
         ),
-        cell(status_badge(item.status_label, item.color)),
-        cell(rx.text(item.route, size="2", weight="medium", white_space="nowrap")),
-        cell(rx.text(item.lines, size="2", white_space="nowrap")),
-        number_cell(item.units),
-        cell(muted(item.created_by, size="2")),
-        cell(moment(item.created)),
-        cell(moment(item.updated)),
-        cell(muted(item.note, size="2", max_width="220px", truncate=True, title=item.note)),
+        ui.cell(status_badge(item.status_label, item.color)),
+        ui.cell(rx.text(item.route, size="2", weight="medium", white_space="nowrap")),
+        ui.cell(rx.text(item.lines, size="2", white_space="nowrap")),
+        ui.number_cell(item.units),
+        ui.cell(ui.muted(item.created_by, size="2")),
+        ui.cell(moment(item.created)),
+        ui.cell(moment(item.updated)),
+        ui.cell(ui.muted(item.note, size="2", max_width="220px", truncate=True, title=item.note)),
         data_testid="transfer-row",
     )
 
@@ -71,7 +71,7 @@ def _row(item: TransferItem) -> rx.Component:
 def _list() -> rx.Component:
     return list_view(
         columns=[
-            *headers(
+            *ui.headers(
                 "Transfer", "Status", "Route", "Lines", "Units", "Drafted by", "Created",
                 "Last step", "Note", right=("Units",),
             ),
@@ -122,7 +122,7 @@ def transfers_page() -> rx.Component:
                 aria_label="Transfer status",
             ),
             rx.spacer(),
-            muted(S.summary, size="2", white_space="nowrap", data_testid="transfers-summary"),
+            ui.muted(S.summary, size="2", white_space="nowrap", data_testid="transfers-summary"),
             rx.cond(
                 S.loaded,
                 live_badge(S.live_label, "the list updates by itself when a transfer changes."),

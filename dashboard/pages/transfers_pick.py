@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import MONO
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import gate, shown_to
@@ -24,8 +24,8 @@ _HEAD = ("", "SKU", "Barcode", "Product", "Colour", "Size", "Pick", "On hand")
 def _pick_row(item: PickItem) -> rx.Component:
     return rx.el.tr(
         rx.el.td(rx.el.span("☐", font_size="18px"), style=_CELL),
-        rx.el.td(item.sku, style={**_CELL, **MONO}),
-        rx.el.td(item.barcode, style={**_CELL, **MONO}),
+        rx.el.td(item.sku, style={**_CELL, **ui.MONO}),
+        rx.el.td(item.barcode, style={**_CELL, **ui.MONO}),
         rx.el.td(item.product, style=_CELL),
         rx.el.td(item.colour, style=_CELL),
         rx.el.td(item.size, style=_CELL),

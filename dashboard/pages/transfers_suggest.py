@@ -6,14 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    headers,
-    muted,
-    number_cell,
-    table,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, empty_state
 from dashboard.pages.transfers_common import back_to_list
@@ -30,12 +23,12 @@ G = SuggestionsState
 
 def _move_row(move: MoveItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(move.sku, style=MONO), vertical_align="middle"),
-        cell(rx.text(move.variant, size="2")),
-        number_cell(move.qty),
-        number_cell(move.velocity),
-        number_cell(move.from_cover),
-        number_cell(move.to_cover),
+        rx.table.row_header_cell(rx.text(move.sku, style=ui.MONO), vertical_align="middle"),
+        ui.cell(rx.text(move.variant, size="2")),
+        ui.number_cell(move.qty),
+        ui.number_cell(move.velocity),
+        ui.number_cell(move.from_cover),
+        ui.number_cell(move.to_cover),
         data_testid="move-row",
     )
 
@@ -50,12 +43,12 @@ def _group(group: RouteGroup) -> rx.Component:
                     disabled=~G.can_create, aria_label="Draft " + group.route,
                 ),
                 rx.heading(group.route, as_="h2", size="3", style=NUMERIC),
-                muted(group.summary, size="2"),
+                ui.muted(group.summary, size="2"),
                 gap="3",
             ),
             rx.box(
-                table(
-                    *headers(
+                ui.table(
+                    *ui.headers(
                         "SKU", "Variant", "Units", "Sells / wk (from → to)", "Cover at source",
                         "Cover at destination",
                         right=(
@@ -84,7 +77,7 @@ def _toolbar() -> rx.Component:
             value=G.brand, on_change=G.pick_brand,
         ),
         inline(
-            muted("Moves of at least", size="2", white_space="nowrap"),
+            ui.muted("Moves of at least", size="2", white_space="nowrap"),
             rx.select.root(
                 rx.select.trigger(aria_label="Smallest move"),
                 rx.select.content(
@@ -97,7 +90,7 @@ def _toolbar() -> rx.Component:
             ),
         ),
         rx.spacer(),
-        muted(G.filter_note, size="2", data_testid="suggest-summary"),
+        ui.muted(G.filter_note, size="2", data_testid="suggest-summary"),
         rx.cond(
             G.can_create & (G.groups.length() > 0),
             button(

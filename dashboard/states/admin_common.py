@@ -23,7 +23,14 @@ from reflex.event import EventSpec
 from dashboard.formatting import plural
 from dashboard.states.auth import requires
 from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import PagedList, db_read, fetch_page, page_number, page_size
+from dashboard.states.listing import (
+    LoadStatus,
+    PagedList,
+    db_read,
+    fetch_page,
+    page_number,
+    page_size,
+)
 
 
 def checked(perm: str, name: str, step: Callable[..., Awaitable[Any]]) -> Callable:
@@ -62,12 +69,10 @@ class Listing:
         return self.gone or f"That {self.noun[0]} is not on this page any more. Refresh the list."
 
 
-class AdminList(PagedList, mixin=True):
+class AdminList(PagedList, LoadStatus, mixin=True):
     """A paged, possibly filtered admin list (see `Listing`)."""
 
     LISTING: ClassVar[Listing]
-    loaded: bool = False
-    load_error: str = ""
     #: "12 keys", "3 users match the filters"; empty until the first load.
     summary: str = ""
 

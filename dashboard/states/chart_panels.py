@@ -28,6 +28,7 @@ from dashboard.formatting import plural
 from dashboard.states.analytics_filters import Replies
 from dashboard.states.charting import ChartView
 from dashboard.states.downloads import download, export_href
+from dashboard.states.listing import LoadStatus
 from models.errors import DomainError, InvalidQuantity, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Job:
     run: Callable[[], Any]
 
 
-class ChartPanels(rx.State, mixin=True):
+class ChartPanels(LoadStatus, mixin=True):
     """Loading, paging and CSV export of a page's chart panels.
 
     The concrete state also mixes in `RoleGuard` and `FilterBar` (for `refusal`,
@@ -87,8 +88,6 @@ class ChartPanels(rx.State, mixin=True):
     UNEXPECTED: ClassVar[str] = "The figures could not be computed. Refresh to try again."
 
     loading: bool = True
-    loaded: bool = False
-    load_error: str = ""
     _pages: dict[str, int] = {}
     #: Per chart: the number of the newest computation asked of it.
     _asked: dict[str, int] = {}

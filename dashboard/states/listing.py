@@ -94,6 +94,14 @@ def fetch_page(
     return found
 
 
+class LoadStatus(rx.State, mixin=True):
+    """Whether a page's data has arrived: `loaded` after the first load (a list shows a
+    spinner until then), `load_error` when it could not be read (shown above it)."""
+
+    loaded: bool = False
+    load_error: str = ""
+
+
 class PagedList(rx.State, mixin=True):
     """Paging of a list page; the page and its size live in the URL (`?page=N&per=50`).
 

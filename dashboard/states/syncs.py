@@ -26,7 +26,7 @@ from reflex.event import EventSpec
 from dashboard.formatting import exact_time, plural
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
-from dashboard.states.listing import db_read, db_write, query_param
+from dashboard.states.listing import LoadStatus, db_read, db_write, query_param
 from dashboard.states.sync_history import (
     Cursor,
     RunPage,
@@ -122,12 +122,10 @@ def _as_cursor(saved: list) -> Cursor:
 NO_CONNECTOR = "That brand has no connector any more. Refresh the page."
 
 
-class SyncsState(RoleGuard, DialogState, rx.State):
+class SyncsState(RoleGuard, DialogState, LoadStatus, rx.State):
     brands: list[BrandItem] = []
     runs: list[RunItem] = []
     brand_filter: str = ALL_BRANDS
-    loaded: bool = False
-    load_error: str = ""
     #: What the page offers (a courtesy: every handler checks the role again).
     can_run: bool = False
     can_manage: bool = False

@@ -20,6 +20,7 @@ from dashboard.formatting import plural, units
 from dashboard.items import Moment
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
+    LoadStatus,
     PagedList,
     db_read,
     fetch_page,
@@ -115,14 +116,12 @@ class StatusTab:
     href: str = ""
 
 
-class TransfersState(RoleGuard, LiveFollow, PagedList, rx.State):
+class TransfersState(RoleGuard, LiveFollow, PagedList, LoadStatus, rx.State):
     """/transfers: the list, its status tabs and paging."""
 
     transfers: list[TransferItem] = []
     tabs: list[StatusTab] = []
     status_filter: str = ANY_STATUS
-    loaded: bool = False
-    load_error: str = ""
     can_create: bool = False
     # backend only: what the live refresh re-reads
     _page: int = 1

@@ -8,7 +8,7 @@ import reflex as rx
 
 from dashboard.formatting import exact_time, plural, units
 from dashboard.states.auth import RoleGuard, requires
-from dashboard.states.listing import db_read, query_param
+from dashboard.states.listing import LoadStatus, db_read, query_param
 from dashboard.states.transfers_common import status_label
 from models.base import utcnow
 from models.errors import NotFound
@@ -26,7 +26,7 @@ class PickItem:
     on_hand: str = ""
 
 
-class PickListState(RoleGuard, rx.State):
+class PickListState(RoleGuard, LoadStatus, rx.State):
     transfer_id: int = 0
     status_label: str = ""
     source: str = ""
@@ -34,8 +34,6 @@ class PickListState(RoleGuard, rx.State):
     total: str = ""
     items: list[PickItem] = []
     printed_at: str = ""
-    load_error: str = ""
-    loaded: bool = False
 
     @rx.event
     @requires("transfers.read")

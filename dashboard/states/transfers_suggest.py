@@ -19,7 +19,7 @@ from sqlmodel import Session
 from dashboard import routes
 from dashboard.formatting import plural, units
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
-from dashboard.states.listing import Choice, db_read, db_write, query_param
+from dashboard.states.listing import Choice, LoadStatus, db_read, db_write, query_param
 from dashboard.states.transfers_common import brand_options, list_href
 from models.catalog import brand_by_code
 from models.errors import DomainError, InvalidQuantity
@@ -129,7 +129,7 @@ def group_moves(moves: list[SuggestedMove], min_qty: int) -> list[RouteGroup]:
     return groups
 
 
-class SuggestionsState(RoleGuard, rx.State):
+class SuggestionsState(RoleGuard, LoadStatus, rx.State):
     brands: list[Choice] = []
     brand: str = ""
     brand_id: int = 0
@@ -138,8 +138,6 @@ class SuggestionsState(RoleGuard, rx.State):
     #: Suggested moves in all, and how many the minimum leaves out.
     all_moves: int = 0
     hidden_moves: int = 0
-    loaded: bool = False
-    load_error: str = ""
     can_create: bool = False
     saving: bool = False
 

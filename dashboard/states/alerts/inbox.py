@@ -34,6 +34,7 @@ from dashboard.states.alerts.common import (
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import (
+    LoadStatus,
     PagedList,
     db_read,
     db_write,
@@ -211,7 +212,9 @@ class SnoozeForm(TypedDict, total=False):
     until: str
 
 
-class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, rx.State):
+class AlertsState(
+    RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, LoadStatus, rx.State
+):
     """/alerts?view=&kind=&brand=&warehouse=&group=&page=: the inbox; it follows alert
     changes while open (a new alert shows without a reload)."""
 
@@ -221,8 +224,6 @@ class AlertsState(RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, rx
     warehouse: str = ANY
     group: str = ""
     counts: dict[str, str] = {}
-    loaded: bool = False
-    load_error: str = ""
 
     target_id: int = 0
     target_label: str = ""

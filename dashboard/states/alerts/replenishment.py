@@ -22,7 +22,7 @@ from dashboard.states.alerts.common import (
 )
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.downloads import download, export_href
-from dashboard.states.listing import db_read, query_param
+from dashboard.states.listing import LoadStatus, db_read, query_param
 from models.catalog import brand_by_code
 from models.errors import DomainError
 from models.replenishment import purchase_list_lines, replenishment, units_per_vote_of
@@ -64,14 +64,12 @@ def purchase_list_size(session: Session, brand: str, per_vote: str) -> int:
     return len(purchase_list_lines(session, found.id, units_per_vote=units_per_vote_of(per_vote)))
 
 
-class ReplenishmentState(RoleGuard, BrandPicker, rx.State):
+class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
     """/alerts/replenishment?brand=CODE: what to reorder for alerted variants."""
 
     lines: list[ReplenishItem] = []
     #: Units added to what is wanted per poll vote (`?per_vote=`; "" is none).
     per_vote: str = ""
-    loaded: bool = False
-    load_error: str = ""
     downloading: bool = False
 
     @rx.var

@@ -27,6 +27,7 @@ from dashboard.states.alerts.common import (
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import (
+    LoadStatus,
     PagedList,
     db_read,
     db_write,
@@ -193,12 +194,10 @@ def _rule_item(r) -> RuleItem:
     )
 
 
-class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, rx.State):
+class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, LoadStatus, rx.State):
     """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
 
     rules: list[RuleItem] = []
-    loaded: bool = False
-    load_error: str = ""
     sku: str = ""
     inherited_sku: str = ""
     inherited: list[InheritItem] = []
