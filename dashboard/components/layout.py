@@ -27,15 +27,22 @@ def allowed(perm: str | None) -> rx.Var:
     return rx.Var.create(list(roles_for(perm))).contains(AuthState.user_role)
 
 
-def no_access() -> rx.Component:
+def dead_end(icon: str, title: str, hint: str, back: str, test_id: str) -> rx.Component:
+    """A page the user cannot use (no access, no such page), with the way back."""
     return rx.box(
         empty_state(
-            "lock",
-            "You don't have access to this page",
-            "Your role doesn't include it. If you need it, ask an admin.",
-            rx.link("Back to the overview", href=routes.OVERVIEW, size="2", weight="medium"),
+            icon, title, hint,
+            rx.link(back, href=routes.OVERVIEW, size="2", weight="medium"),
         ),
-        data_testid="no-access", width="100%",
+        data_testid=test_id, width="100%",
+    )
+
+
+def no_access() -> rx.Component:
+    return dead_end(
+        "lock", "You don't have access to this page",
+        "Your role doesn't include it. If you need it, ask an admin.",
+        "Back to the overview", "no-access",
     )
 
 

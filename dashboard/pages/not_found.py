@@ -5,18 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.figures import empty_state
+from dashboard.components.layout import dead_end
 from dashboard.registry import page
 
 
 @page(routes.NOT_FOUND, "Page not found", description="")
 def not_found_page() -> rx.Component:
-    return rx.box(
-        empty_state(
-            "map-pin-off",
-            "There is no page at this address",
-            "The link may be old or mistyped. The sidebar lists every page you can open.",
-            rx.link("Go to the overview", href=routes.OVERVIEW, size="2", weight="medium"),
-        ),
-        data_testid="not-found", width="100%",
+    return dead_end(
+        "map-pin-off", "There is no page at this address",
+        "The link may be old or mistyped. The sidebar lists every page you can open.",
+        "Go to the overview", "not-found",
     )
