@@ -42,6 +42,7 @@ from models.errors import (
     StaleCount,
 )
 from models.policy import actor_may
+from models.scanning import ScanMatch, match_scan
 from models.stock import LedgerReason, get_balance, set_count
 from models.users import User
 
@@ -214,6 +215,42 @@ def record_count(
     session.flush()
     variant = session.get(Variant, line.variant_id)
     return BlindLine(line.id, variant.sku, variant.size, line.abc_class, value, line.status)
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedLine:
+    """A line a scan counted: which one, how the code named it, and its count now."""
+
+    line_id: int
+    match: ScanMatch
+    counted: int
+
+
+def scan_count(
+    session: Session,
+    sheet_id: object,
+    code: object,
+    *,
+    actor_id: int | None,
+    brand_id: int | None = None,
+) -> ScannedLine:
+    """One unit counted by scanning: the line `code` names (barcode, alias or SKU) on
+    this open sheet goes up by one. An unknown code, or one not on the sheet, is a
+    NotFound naming the code, and nothing changes."""
+    user = actor_may(session, actor_id, "cycle_counts.count")
+    sheet = _sheet(session, sheet_id, lock=True)  # serialises with submit and other scans
+    if sheet.status != SheetStatus.OPEN.value:
+        raise InvalidTransition("This sheet was submitted; its counts can no longer change.")
+    lines = dict(
+        session.execute(
+            select(CountLine.variant_id, CountLine.id).where(CountLine.sheet_id == sheet.id)
+        ).all()
+    )
+    match = match_scan(session, code, lines, brand_id=brand_id, where=f"count sheet #{sheet.id}")
+    line = _line(session, lines[match.variant_id], lock=True)
+    line.counted, line.counted_by_id = (line.counted or 0) + 1, user.id
+    session.flush()
+    return ScannedLine(line.id, match, line.counted)
 
 
 def _swap(session: Session, line: CountLine, warehouse_id: int, actor: str) -> bool:
