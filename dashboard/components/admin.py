@@ -159,8 +159,11 @@ def form_dialog(
     test_id: str,
     danger: bool = False,
     max_width: str = "460px",
+    before: rx.Component | None = None,
 ) -> rx.Component:
-    """A dialog around one form: Enter submits, Esc or Cancel closes, errors inline."""
+    """A dialog around one form: Enter submits, Esc or Cancel closes, errors inline.
+    `before` goes between the heading and the form, outside it (a form of its own, such
+    as a scan box, may not sit inside another)."""
     form = rx.form(
         column(
             *fields,
@@ -176,6 +179,7 @@ def form_dialog(
     return rx.dialog.root(
         rx.dialog.content(
             *_heading(rx.dialog, title, description, "16px"),
+            *([before] if before is not None else []),
             form, max_width=max_width, data_testid=test_id,
         ),
         open=open, on_open_change=on_open_change,

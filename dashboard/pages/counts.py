@@ -1,5 +1,6 @@
 """/counts: cycle counts. Today's list for a warehouse, the blind count sheet (a number
-per line; Enter moves to the next line), the plan, and for managers the variances above
+per line; Enter moves to the next line; a scanner's code + Enter counts one unit of the
+line it names), the plan, and for managers the variances above
 tolerance with Approve and Reject."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dashboard.components.admin import (
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import empty_state
 from dashboard.components.lists import list_view
+from dashboard.components.scanning import scan_box, scan_lit
 from dashboard.registry import Nav, page
 from dashboard.states.counts import CountsState, DueRow, LineRow, PlanItem, VarianceRow
 
@@ -76,7 +78,9 @@ def _line_row(line: LineRow) -> rx.Component:
         cell(
             rx.vstack(
                 rx.input(
-                    key=line.id, default_value=line.counted, input_mode="numeric",
+                    # Keyed by the count too: a scan's new number replaces what it shows.
+                    key=line.id.to_string() + ":" + line.counted,
+                    default_value=line.counted, input_mode="numeric",
                     placeholder="Count", aria_label="Counted units of " + line.sku,
                     on_blur=S.record(line.id), on_key_down=NEXT_ON_ENTER,
                     color_scheme=rx.cond(line.error != "", "red", "gray"),
@@ -86,6 +90,7 @@ def _line_row(line: LineRow) -> rx.Component:
                 spacing="1",
             )
         ),
+        **scan_lit(S, line.id.to_string()),
         data_testid="sheet-line",
     )
 
@@ -99,8 +104,13 @@ def _sheet() -> rx.Component:
             ),
             muted(
                 "Count what is on the shelf; the system's number is hidden on purpose. "
+                "Scan each unit (barcode, alias or SKU, then Enter) or type a line's count; "
                 "Enter moves to the next line.",
                 size="2",
+            ),
+            scan_box(
+                S, label="Scan a unit", test_id="count-scan",
+                hint="Scan a barcode, or type a SKU, then Enter",
             ),
             rx.box(
                 table(

@@ -23,6 +23,7 @@ from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import app_shell, gate
 from dashboard.components.live import live_badge
+from dashboard.components.scanning import scan_box, scan_lit
 from dashboard.pages.transfers_common import back_to_list, status_badge
 from dashboard.registry import page
 from dashboard.states.transfers_detail import EventItem, LineItem, TransferDetailState
@@ -107,13 +108,19 @@ def _actions() -> rx.Component:
 
 
 def _receive_line(line: LineItem) -> rx.Component:
-    def number(name: str, value: rx.Var | int, label: str) -> rx.Component:
+    vid = line.variant_id.to_string()
+
+    def number(name: str, value: rx.Var | int, label: str, **props: object) -> rx.Component:
         return rx.input(
-            name=name + "-" + line.variant_id.to_string(),
+            name=name + "-" + vid,
             default_value=value.to_string() if isinstance(value, rx.Var) else str(value),
             type="number", min="0", aria_label=label + " " + line.sku, width="72px", size="1",
-            style=NUMERIC,
+            style=NUMERIC, **props,
         )
+
+    # While scanning, Received shows the units scanned (keyed by it, so each scan redraws
+    # it); a number typed there is kept when the field is left, and scans count on.
+    received = rx.cond(D.scanning, D.receipt_scans[vid].to(int), line.outstanding)
 
     return rx.cond(
         line.outstanding > 0,
@@ -126,9 +133,15 @@ def _receive_line(line: LineItem) -> rx.Component:
                 ),
                 vertical_align="middle",
             ),
-            cell(number("received", line.outstanding, "Received")),
+            cell(
+                number(
+                    "received", received, "Received", key=vid + ":" + received.to_string(),
+                    on_blur=D.keep_received(line.variant_id),
+                )
+            ),
             cell(number("short", 0, "Short")),
             cell(number("damaged", 0, "Damaged")),
+            **scan_lit(D, vid),
             data_testid="receipt-line", data_sku=line.sku,
         ),
     )
@@ -153,6 +166,17 @@ def _receive_dialog() -> rx.Component:
             "Note", "receipt-note", name="note", auto_complete="off",
         ),
         title="Book the receipt",
+        before=rx.cond(
+            D.scanning,
+            scan_box(
+                D, label="Scan a received unit", test_id="receipt-scan",
+                hint="Scan a barcode, or type a SKU, then Enter",
+            ),
+            button(
+                "Count by scanning", "scan-barcode", on_click=D.start_scanning, variant="soft",
+                margin_bottom="12px", data_testid="start-scanning",
+            ),
+        ),
         description="Per line: good units go on hand, damaged ones are written off, short "
         "ones leave incoming. Unbooked units count as short unless you keep it in transit.",
         **dialog_wiring(D, "receive"),

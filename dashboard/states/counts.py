@@ -15,6 +15,7 @@ from dashboard.formatting import plural
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.listing import Choice, db_read, db_write, query_param
+from dashboard.states.scanning import ScanBox
 from dashboard.states.transfers_common import warehouse_choices
 from models import cycle_counts as cc
 from models.errors import DomainError
@@ -63,7 +64,7 @@ class VarianceRow:
     counted_by: str = ""
 
 
-class CountsState(RoleGuard, TargetDialog, rx.State):
+class CountsState(RoleGuard, TargetDialog, ScanBox, rx.State):
     warehouses: list[Choice] = []
     warehouse: str = ""
     due: list[DueRow] = []
@@ -89,6 +90,7 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
     @requires("cycle_counts.count")
     async def load(self):
         self._close_dialog()
+        self._scan_reset()
         self.sheet_id, self.sheet_lines = 0, []
         choices = await db_read(warehouse_choices)
         self.warehouses = [Choice(value, label) for value, label in choices]
@@ -175,6 +177,27 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
 
     @rx.event
     @requires("cycle_counts.count")
+    async def scan(self, form: dict[str, str]):
+        """A scanner's code + Enter: the line it names counts one more unit."""
+        if not self.sheet_id:
+            return None
+        return await self._scan(form, self._count_one)
+
+    async def _count_one(self, code: str) -> tuple[str, str]:
+        user = signed_in_user()
+        done = await db_write(
+            cc.scan_count, self.sheet_id, code, actor_id=user.id, brand_id=user.brand_scope
+        )
+        line = row_by_id(self.sheet_lines, done.line_id)
+        if line is None:  # the sheet changed under this page: show it as it is
+            await self._refetch()
+        else:
+            line.counted, line.error = str(done.counted), ""
+            self.sheet_lines = list(self.sheet_lines)
+        return str(done.line_id), f"Counted {done.match.label}: {done.counted} so far"
+
+    @rx.event
+    @requires("cycle_counts.count")
     async def submit_sheet(self):
         if not self.sheet_id:
             return None
@@ -184,6 +207,7 @@ class CountsState(RoleGuard, TargetDialog, rx.State):
             result = await db_write(cc.submit_sheet, self.sheet_id, actor_id=signed_in_user().id)
         except DomainError as error:
             return rx.toast.error(error.message)
+        self._scan_reset()
         await self._refetch()
         said = f"Applied {result.applied}; {result.pending} waiting for a manager"
         if result.conflicts:

@@ -23,10 +23,12 @@ from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_us
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import db_read, query_param
 from dashboard.states.live import LiveFollow, Watch, follow
+from dashboard.states.scanning import ScanBox
 from dashboard.states.sidebar import SidebarState
 from dashboard.states.transfers_common import status_color, status_label
 from models.errors import DomainError, InvalidQuantity, NotFound
 from models.policy import allows
+from models.scanning import match_scan
 from models.transfers import (
     CANCELLABLE,
     ReceiptLine,
@@ -141,7 +143,7 @@ def _form_int(form: dict, name: str) -> int:
         raise InvalidQuantity(f"{raw!r} is not a whole number.", field=name) from None
 
 
-class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
+class TransferDetailState(RoleGuard, LiveFollow, DialogState, ScanBox, rx.State):
     """One transfer: its facts, lines, timeline, and the dialogs of its steps."""
 
     transfer_id: int = 0
@@ -160,6 +162,10 @@ class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
     role: str = ""
     loaded: bool = False
     load_error: str = ""
+    #: The receipt is being counted by scanning: `receipt_scans` (variant id → units
+    #: scanned) fills the Received numbers instead of what was shipped.
+    scanning: bool = False
+    receipt_scans: dict[str, int] = {}
     _marker: int = 0
 
     @rx.var
@@ -213,6 +219,8 @@ class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
     async def load(self):
         self.role = signed_in_user().role
         self._close_dialog()
+        self.scanning, self.receipt_scans = False, {}
+        self._scan_reset()
         try:
             self.transfer_id = int(query_param(self.router.url.query_parameters, "id"))
         except ValueError:
@@ -334,6 +342,55 @@ class TransferDetailState(RoleGuard, LiveFollow, DialogState, rx.State):
     @requires("transfers.receive")
     def open_receive(self) -> None:
         self._open_dialog("receive")
+        self.scanning, self.receipt_scans = False, {}
+        self._scan_reset()
+
+    @rx.event
+    @requires("transfers.receive")
+    def start_scanning(self) -> None:
+        """Count the receipt by scanning: every Received number starts from 0."""
+        if self.dialog != "receive":
+            return
+        self.scanning = True
+        self.receipt_scans = {str(x.variant_id): 0 for x in self.lines if x.outstanding > 0}
+        self._scan_reset()
+
+    @rx.event
+    @requires("transfers.receive")
+    def keep_received(self, variant_id: int, value: str) -> None:
+        """A Received number typed while scanning: later scans count on from it."""
+        key = str(variant_id)
+        if self.scanning and key in self.receipt_scans and value.strip().isdigit():
+            self.receipt_scans = {**self.receipt_scans, key: int(value.strip())}
+
+    @rx.event
+    @requires("transfers.receive")
+    async def scan(self, form: dict[str, str]):
+        """A scanner's code + Enter: one more unit received on the line it names."""
+        if self.dialog != "receive" or not self.scanning:
+            return None
+        return await self._scan(form, self._receive_one)
+
+    async def _receive_one(self, code: str) -> tuple[str, str]:
+        user = signed_in_user()
+        match = await db_read(
+            match_scan,
+            code,
+            [x.variant_id for x in self.lines],
+            brand_id=user.brand_scope,
+            where=f"transfer #{self.transfer_id}",
+        )
+        key = str(match.variant_id)
+        line = next(x for x in self.lines if x.variant_id == match.variant_id)
+        so_far = self.receipt_scans.get(key, 0)
+        if key not in self.receipt_scans:
+            raise InvalidQuantity(f"{match.label}: nothing more is expected on this transfer.")
+        if so_far >= line.outstanding:
+            raise InvalidQuantity(
+                f"{match.label}: all {line.outstanding:,} expected units are already scanned."
+            )
+        self.receipt_scans = {**self.receipt_scans, key: so_far + 1}
+        return key, f"Received {match.label}: {so_far + 1} of {line.outstanding:,}"
 
     @rx.event
     @requires("transfers.receive")

@@ -25,6 +25,7 @@ from dashboard.states.transfers_new import NewTransferState, parse_lines
 from dashboard.states.transfers_pick import PickListState
 from dashboard.states.transfers_suggest import RouteGroup, SuggestionsState
 from models.alerts import Alert, set_rule
+from models.catalog import Variant
 from models.db import set_default_engine, transaction
 from models.errors import InvalidQuantity
 from models.stock import get_balance
@@ -154,6 +155,9 @@ DETAIL = {
     "ship": ("approved", {"merch", "admin"}),
     "open_receive": ("in_transit", {"merch", "admin"}),
     "receive": ("in_transit", {"merch", "admin"}),
+    "start_scanning": ("in_transit", {"merch", "admin"}),
+    "keep_received": ("in_transit", {"merch", "admin"}),
+    "scan": ("in_transit", {"merch", "admin"}),
     "confirm_cancel": ("draft", {"merch", "manager", "admin"}),
     "cancel": ("requested", {"merch", "manager", "admin"}),
 }
@@ -165,11 +169,19 @@ def _detail_args(world: World, handler: str) -> tuple[tuple, dict]:
         "transfer_id": world.ids[target],
         "lines": _lines(world),
         "status": target,
-        "dialog": {"receive": "receive", "cancel": "cancel", "ship": "ship"}.get(handler, ""),
+        "dialog": "receive"
+        if handler in ("receive", "start_scanning", "keep_received", "scan")
+        else {"cancel": "cancel", "ship": "ship"}.get(handler, ""),
+        "scanning": handler in ("keep_received", "scan"),
+        "receipt_scans": {str(world.ids["vM"]): 1} if handler in ("keep_received", "scan") else {},
     }
     args: tuple = ()
     if handler == "receive":
         args = ({f"received-{world.ids['vM']}": "4", f"short-{world.ids['vM']}": "1"},)
+    elif handler == "keep_received":
+        args = (world.ids["vM"], "3")
+    elif handler == "scan":
+        args = ({"code": "NRD-TEE1-BLK-M"},)
     return args, preset
 
 
@@ -392,6 +404,45 @@ def test_the_whole_life_through_the_handlers(world):
     call(sidebar, "refresh")
     assert sidebar.waiting_transfers == 1  # the fixture's "requested"
     assert sidebar.open_alerts >= 1
+
+
+def test_a_receipt_counted_by_scanning(world):
+    vm, wh2 = world.ids["vM"], world.ids["WH2"]
+    with transaction(world.engine) as session:
+        session.get(Variant, vm).barcode = "4000000000017"
+        session.get(Variant, world.ids["vS"]).barcode = "4000000000024"
+    detail = page_state(TransferDetailState, world.tokens["merch"])
+    detail.transfer_id = world.ids["in_transit"]
+    call(detail, "open_receive")
+    detail.lines = _lines(world)  # as load reads them: 5 of vM outstanding
+    assert call(detail, "scan", {"code": "4000000000017"}) is None
+    assert detail.receipt_scans == {} and detail.scan_said == ""  # not scanning yet: nothing
+    call(detail, "start_scanning")
+    assert detail.scanning and detail.receipt_scans == {str(vm): 0}
+    before = db_snapshot(world.engine)
+    for code in ("4000000000017", "NRD-TEE1-BLK-M", " 4000000000017 "):
+        call(detail, "scan", {"code": code})
+    assert detail.receipt_scans == {str(vm): 3}
+    assert detail.scan_ok and detail.scan_hit == str(vm)
+    assert detail.scan_said == "Received NRD-TEE1-BLK-M (M): 3 of 5"
+    call(detail, "scan", {"code": "999"})
+    assert not detail.scan_ok and detail.scan_said.startswith("Unknown code '999'")
+    call(detail, "scan", {"code": "4000000000024"})
+    assert detail.scan_said == (
+        f"'4000000000024' is NRD-TEE1-BLK-S, which is not on transfer #{world.ids['in_transit']}."
+    )
+    call(detail, "keep_received", vm, "4")  # typed: scans count on from it
+    call(detail, "keep_received", vm, "four")  # not a number: kept as it was
+    call(detail, "scan", {"code": "4000000000017"})
+    assert detail.receipt_scans == {str(vm): 5} and detail.scan_ok
+    call(detail, "scan", {"code": "4000000000017"})
+    assert detail.scan_said == "NRD-TEE1-BLK-M (M): all 5 expected units are already scanned."
+    assert detail.receipt_scans == {str(vm): 5}
+    assert db_snapshot(world.engine) == before  # scanning books nothing by itself
+    result = call(detail, "receive", {f"received-{vm}": "5"})
+    assert "Received: 5 received" in rendered(result)
+    with transaction(world.engine) as session:
+        assert get_balance(session, vm, wh2).on_hand == 20 + 5
 
 
 def test_alert_handlers_work_for_staff(world):

@@ -100,3 +100,37 @@ def test_the_plan_is_edited_by_a_manager_and_bad_numbers_are_named(setup: Setup)
     assert "interval_days must be" in boss.form_error and boss.dialog == "plan"
     call(boss, "save_plan", {"every": "7", "tolerance": "1"})
     assert boss.dialog == "" and (boss.plan[0].every, boss.plan[0].tolerance) == ("7 days", "1")
+
+
+def test_a_scanner_counts_the_line_its_code_names_and_says_so(setup: Setup):
+    from models.catalog import Variant
+
+    merch = page_state(CountsState, setup.tokens["merch"])
+    call(merch, "load")
+    call(merch, "start_sheet")
+    first = merch.sheet_lines[0]
+    with transaction(setup.engine) as session:
+        variant = session.scalar(select(Variant).where(Variant.sku == first.sku))
+        variant.barcode = "4000000000017"
+    for code in ("4000000000017", first.sku, "4000000000017\n"):
+        focus = call(merch, "scan", {"code": code})
+    assert "ref_scan_code" in rendered(focus)  # the box gets the focus back
+    assert merch.sheet_lines[0].counted == "3"
+    assert (merch.scan_ok, merch.scan_hit) == (True, str(first.id))
+    assert merch.scan_said == f"Counted {first.sku} ({first.label.split(' / ')[-1]}): 3 so far"
+    assert "20" not in merch.scan_said  # blind: the expected number is never said
+    call(merch, "scan", {"code": "NOPE-42"})
+    assert not merch.scan_ok and merch.scan_said.startswith("Unknown code 'NOPE-42'")
+    assert merch.sheet_lines[0].counted == "3"
+    with read_session(setup.engine) as session:
+        assert session.get(CountLine, first.id).counted == 3
+
+    vendor = page_state(CountsState, setup.tokens["vendor"], sheet_id=merch.sheet_id)
+    refused = call(vendor, "scan", {"code": "4000000000017"})
+    assert "count stock on cycle count sheets" in rendered(refused)
+    with read_session(setup.engine) as session:
+        assert session.get(CountLine, first.id).counted == 3
+    for line in merch.sheet_lines[1:]:
+        call(merch, "record", line.id, "20")
+    call(merch, "submit_sheet")
+    assert merch.scan_said == "" and merch.sheet_id == 0
