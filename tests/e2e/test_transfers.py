@@ -1,6 +1,7 @@
 """Transfers and alerts in the browser: a merchandiser drafts a transfer, a manager
-approves it, the merchandiser ships it and receives it short by one; every step shows on
-the page and in the ledger. A manager cannot ship; a vendor cannot open /transfers.
+approves it, the merchandiser ships it and receives it short by one (counted with a barcode
+scanner); every step shows on the page and in the ledger. A manager cannot ship; a vendor
+cannot open /transfers.
 
 The handlers' server-side checks are proven without a browser in
 tests/dashboard/test_transfer_alert_states.py.
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 OVERVIEW_URL = re.compile(r"://[^/]+/$")
 SKU = "NORTH-NW-STRAIGHT-30"
+BARCODE = "5000000000000"  # the seed's barcode of SKU
 MANAGER = Login("max@rackroom.test", "manager-password-1", "Max Manager")
 
 
@@ -206,12 +208,37 @@ def test_a_transfer_from_draft_to_received_short_by_one(
     assert after_ship["LDN"] == (before["LDN"][0] - 5, before["LDN"][1])
     assert after_ship["MCR"] == (before.get("MCR", (0, 0))[0], before.get("MCR", (0, 0))[1] + 5)
 
-    # Received short by one.
+    # Received short by one, counted with a scanner (its code typed, then Enter).
     page.get_by_role("button", name="Receive…").click()
     receipt = page.get_by_test_id("receive-dialog")
-    receipt.get_by_label(f"Received {SKU}").fill("4")
+    received = receipt.get_by_label(f"Received {SKU}")
+    expect(received).to_have_value("5")  # as shipped, until counted by scanning
+    receipt.get_by_test_id("start-scanning").click()
+    scan_box = receipt.get_by_label("Scan a received unit")
+    expect(scan_box).to_be_focused()
+    expect(received).to_have_value("0")
+    confirmation = receipt.get_by_test_id("scan-confirmation")
+    for n in range(1, 5):
+        page.keyboard.type(BARCODE)
+        page.keyboard.press("Enter")
+        expect(confirmation).to_have_text(f"Received {SKU} (30): {n} of 5")
+        expect(received).to_have_value(str(n))
+        expect(scan_box).to_have_value("")
+        expect(scan_box).to_be_focused()
+    page.keyboard.type("NOPE-1")
+    page.keyboard.press("Enter")
+    expect(receipt.get_by_test_id("scan-warning")).to_have_text(
+        "Unknown code 'NOPE-1': no barcode, alias or SKU matches it."
+    )
+    expect(received).to_have_value("4")
     receipt.get_by_label(f"Short {SKU}").fill("1")
     page.screenshot(path=artifacts_dir / "transfers-receive.png")
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.screenshot(path=artifacts_dir / "transfers-receive-scan-820.png")
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=artifacts_dir / "transfers-receive-scan-820-dark.png")
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 1360, "height": 860})
     receipt.get_by_role("button", name="Book receipt").click()
     expect(page.get_by_text("Received: 4 received, 1 short")).to_be_visible()
     expect(status).to_have_text("Received")
