@@ -1,7 +1,7 @@
 """/counts: cycle counts. Today's list for a warehouse, the blind count sheet (a number
 per line; Enter moves to the next line; a scanner's code + Enter counts one unit of the
-line it names), the plan, and for managers the variances above
-tolerance with Approve and Reject."""
+line it names), the plan, and for managers the variances above tolerance with Approve
+and Reject."""
 
 from __future__ import annotations
 

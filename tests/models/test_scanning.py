@@ -42,46 +42,37 @@ def catalogue(engine: Engine) -> Catalogue:
     with transaction(engine) as session:
         for size, variant_id in world.variants.items():
             session.get(Variant, variant_id).barcode = f"4000000000{size}"
-        session.add(
-            SkuAlias(
-                variant_id=world.variants["M"],
-                brand_id=world.brand_id,
-                kind="shopify",
-                code="SHOP-TEE-M",
-            )
+        aliases = (
+            (world.variants["M"], "shopify", "SHOP-TEE-M"),
+            (world.variants["L"], "barcode", "0012345678905"),
         )
-        session.add(
-            SkuAlias(
-                variant_id=world.variants["L"],
-                brand_id=world.brand_id,
-                kind="barcode",
-                code="0012345678905",
+        for variant_id, kind, code in aliases:
+            session.add(
+                SkuAlias(variant_id=variant_id, brand_id=world.brand_id, kind=kind, code=code)
             )
-        )
         other = create_brand(session, "OTH", "Other")
         knit = Product(brand_id=other.id, style_code="KNIT", name="Knit")
         session.add(knit)
         session.flush()
-        variant = Variant(
-            product_id=knit.id,
-            brand_id=other.id,
-            sku="OTH-KNIT-ONE",
-            colour="Grey",
-            size="One Size",
-            barcode="4000000000S",  # barcodes are unique per brand only
+        # The first shares the brand's S barcode: barcodes are unique per brand only.
+        knits = (
+            ("OTH-KNIT-ONE", "One Size", "4000000000S"),
+            ("OTH-KNIT-TWO", "XL", "7000000000001"),
         )
-        session.add(variant)
-        session.add(
+        variants = [
             Variant(
-                product_id=variant.product_id,
+                product_id=knit.id,
                 brand_id=other.id,
-                sku="OTH-KNIT-TWO",
+                sku=sku,
                 colour="Grey",
-                size="XL",
-                barcode="7000000000001",
+                size=size,
+                barcode=code,
             )
-        )
+            for sku, size, code in knits
+        ]
+        session.add_all(variants)
         session.flush()
+        variant = variants[0]
         other_id, other_brand = variant.id, other.id
     return Catalogue(
         world.brand_id, other_brand, world.variants, other_id, world.warehouses["WH1"], staff
