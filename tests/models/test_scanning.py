@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from models.catalog import Product, SkuAlias, Variant, create_brand
-from models.cycle_counts import CountLine, scan_count, start_sheet, submit_sheet
+from models.cycle_counts import CountLine, record_count, scan_count, start_sheet, submit_sheet
 from models.db import read_session, transaction
 from models.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
 from models.scanning import match_scan
@@ -34,6 +34,10 @@ class Catalogue:
 
 @pytest.fixture
 def catalogue(engine: Engine) -> Catalogue:
+    return _catalogue(engine)
+
+
+def _catalogue(engine: Engine) -> Catalogue:
     world = stocked_world(engine, units=5)
     staff = make_staff(engine, world.brand_id)
     sold_at = datetime.now(UTC) - timedelta(days=3)  # one size per class: all three due
@@ -202,3 +206,47 @@ def test_scanning_counts_a_sheets_line_up_by_one(engine: Engine, catalogue: Cata
     with pytest.raises(InvalidTransition), transaction(engine) as session:
         scan_count(session, sheet_id, "4000000000S", actor_id=staff.merch)
     assert _counted(engine, sheet_id) == dict.fromkeys(tees.values(), 5)
+
+
+@pytest.mark.postgres
+def test_sixteen_scanners_on_one_sheet_lose_no_unit(pg_engine: Engine):
+    from collections import Counter
+
+    from tests.models.test_concurrency_pg import THREADS, race
+
+    catalogue = _catalogue(pg_engine)
+    merch, scans = catalogue.staff.merch, THREADS * 5
+    with transaction(pg_engine) as session:
+        sheet_id = start_sheet(session, catalogue.warehouse, actor_id=merch, today=TODAY).id
+
+    def attempt(i: int) -> str:
+        code = ("4000000000M", "SHOP-TEE-M", "NRD-TEE1-BLK-M")[i % 3]
+        with transaction(pg_engine) as session:
+            scan_count(session, sheet_id, code, actor_id=merch)
+        return "counted"
+
+    assert Counter(race(THREADS, scans, attempt)) == {"counted": scans}
+    assert _counted(pg_engine, sheet_id)[catalogue.tees["M"]] == scans
+
+    # Scans racing the submit: each lands before it (and is in what was submitted) or is
+    # refused after it; none is lost or written to a submitted sheet.
+    with transaction(pg_engine) as session:
+        for line_id in session.scalars(
+            select(CountLine.id).where(CountLine.sheet_id == sheet_id, CountLine.counted.is_(None))
+        ):
+            record_count(session, line_id, 5, actor_id=merch)
+
+    def scan_or_submit(i: int) -> str:
+        try:
+            with transaction(pg_engine) as session:
+                if i == THREADS // 2:
+                    submit_sheet(session, sheet_id, actor_id=merch)
+                    return "submitted"
+                scan_count(session, sheet_id, "4000000000M", actor_id=merch)
+                return "counted"
+        except InvalidTransition:
+            return "refused"
+
+    outcomes = Counter(race(THREADS, THREADS, scan_or_submit))
+    assert outcomes["submitted"] == 1 and outcomes["counted"] + outcomes["refused"] == THREADS - 1
+    assert _counted(pg_engine, sheet_id)[catalogue.tees["M"]] == scans + outcomes["counted"]
