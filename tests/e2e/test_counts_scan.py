@@ -125,9 +125,7 @@ def test_a_count_sheet_counted_with_a_scanner_on_a_tablet(
         expect(line).to_have_attribute("data-scanned", "1")  # the counted row is lit
 
         _scan(page, "999000")
-        expect(warning).to_have_text(
-            "Unknown code '999000': no barcode, alias or SKU matches it."
-        )
+        expect(warning).to_have_text("Unknown code '999000': no barcode, alias or SKU matches it.")
         expect(confirmation).to_have_count(0)
         _scan(page, JEAN_32_BARCODE)
         expect(warning).to_contain_text(
