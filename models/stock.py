@@ -8,12 +8,14 @@ oversell, on PostgreSQL (row locks, re-checked WHERE) or SQLite (one writer).
 
 This module is the public face of stock; the code lives along its seams:
 `stock_ledger` (the tables, one balance at a time: receive, adjust, set_count),
-`stock_counts` (many counts at once: set_counts) and `stock_reconcile` (balances
+`stock_counts` (many counts at once: set_counts), `stock_bulk` (the grid's bulk edit:
+bulk_set_counts, partial, conflicts reported) and `stock_reconcile` (balances
 against their ledger). Import from here.
 """
 
 from __future__ import annotations
 
+from models.stock_bulk import BulkCell, BulkResult, CellConflict, bulk_set_counts
 from models.stock_counts import CountTarget, set_counts
 from models.stock_ledger import (
     ADJUSTMENT_REASONS,
@@ -37,6 +39,9 @@ __all__ = [
     "ADJUSTMENT_REASONS",
     "COUNT_REASONS",
     "Balance",
+    "BulkCell",
+    "BulkResult",
+    "CellConflict",
     "CountTarget",
     "Drift",
     "LedgerEntry",
@@ -45,6 +50,7 @@ __all__ = [
     "TotalsDrift",
     "_balance",
     "adjust",
+    "bulk_set_counts",
     "change_balance",
     "ensure_balances",
     "get_balance",
