@@ -1,10 +1,10 @@
 """Stock (`/stock`): the merchandiser's grid — balances or size runs of one filter,
-corrections with a reason, a variant's drawer, live refresh and CSV export.
+corrections with a reason, bulk edit, a variant's drawer, live refresh and CSV export.
 
 The page is put together here; its parts live beside it: the filter bar and legend
 (`stock_filters`), the two views (`stock_balances`, `stock_sizes`, sharing
-`stock_table`), the correction dialog (`stock_correction`) and the variant drawer
-(`stock_drawer`).
+`stock_table`), the correction dialog (`stock_correction`), bulk edit (`stock_bulk`) and
+the variant drawer (`stock_drawer`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.blocks import button, column, notice
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import filtered_empty
 from dashboard.components.layout import app_shell
 from dashboard.pages.stock_balances import balances_table
+from dashboard.pages.stock_bulk import bulk_bar, bulk_parts, bulk_toggle
 from dashboard.pages.stock_correction import correction_dialog
 from dashboard.pages.stock_drawer import variant_drawer
 from dashboard.pages.stock_filters import filter_bar, summary_bar
@@ -96,12 +97,14 @@ def stock_page() -> rx.Component:
             _notes(),
             filter_bar(),
             summary_bar(),
+            bulk_bar(),
             _grid(),
             correction_dialog(),
+            bulk_parts(),
             variant_drawer(),
             gap="4",
         ),
         title=TITLE, route=ROUTE,
         description=rx.text(S.scope_label, size="2", color_scheme="gray"),
-        action=_export_button(),
+        action=inline(bulk_toggle(), _export_button()),
     )

@@ -10,6 +10,7 @@ import reflex as rx
 
 from dashboard.components.admin import MONO, muted
 from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.pages.stock_bulk import bulk_cell
 from dashboard.pages.stock_table import (
     EDIT_BUTTON,
     LINK_BUTTON,
@@ -44,7 +45,7 @@ def _number(value: rx.Var) -> rx.Component:
     return rx.table.cell(value, justify="end", style=NUMERIC)
 
 
-def _balance_row(row: BalanceItem) -> rx.Component:
+def _balance_row(row: BalanceItem, index: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
             rx.el.button(
@@ -66,8 +67,8 @@ def _balance_row(row: BalanceItem) -> rx.Component:
         rx.table.cell(row.size, white_space="nowrap"),
         rx.foreach(
             row.cells,
-            lambda cell: rx.table.cell(
-                _stock_number(cell),
+            lambda cell, col: rx.table.cell(
+                rx.cond(S.bulk_on, bulk_cell(cell, index, col), _stock_number(cell)),
                 justify="end", style=NUMERIC, white_space="nowrap",
                 font_weight=rx.cond(cell.state == "ok", "400", "500"),
             ),
@@ -80,7 +81,7 @@ def _balance_row(row: BalanceItem) -> rx.Component:
     )
 
 
-def _group_header(label: str, **props: Any) -> rx.Component:
+def _group_header(label: str | rx.Var, **props: Any) -> rx.Component:
     return rx.table.column_header_cell(
         label,
         style={**HEADER, "font_size": "12px", "text_transform": "uppercase"},
@@ -90,7 +91,10 @@ def _group_header(label: str, **props: Any) -> rx.Component:
 
 def _warehouse_header(column: Column) -> rx.Component:
     return rx.table.column_header_cell(
-        rx.text(column.code, title=column.name + " — available units"),
+        rx.text(
+            column.code,
+            title=column.name + rx.cond(S.bulk_on, " — on hand", " — available units"),
+        ),
         justify="end", style=HEADER,
     )
 
@@ -101,7 +105,10 @@ def balances_table() -> rx.Component:
             rx.table.row(
                 rx.table.column_header_cell(" ", style={**HEADER, **sticky("start", head=True)}),
                 rx.table.column_header_cell(" ", col_span=3, style=HEADER),
-                _group_header("Available by warehouse", col_span=S.columns.length(), justify="end"),
+                _group_header(
+                    rx.cond(S.bulk_on, "On hand by warehouse", "Available by warehouse"),
+                    col_span=S.columns.length(), justify="end",
+                ),
                 _group_header("Total", col_span=4, justify="end", border_left=RULE),
             ),
             rx.table.row(

@@ -27,6 +27,7 @@ from dashboard.formatting import plural
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.stock_balances import BalanceItem, Column, StockCell, balance_items
+from dashboard.states.stock_bulk import BulkChange, BulkConflictItem, BulkEdit
 from dashboard.states.stock_correction import (
     REASON_CHOICES,
     REASON_LABELS,
@@ -83,6 +84,8 @@ __all__ = [
     "STOCK_CHOICES",
     "VIEWS",
     "BalanceItem",
+    "BulkChange",
+    "BulkConflictItem",
     "Column",
     "CorrectionForm",
     "DrawerBalance",
@@ -218,7 +221,7 @@ def read_export_size(f: GridFilter) -> int:
 
 
 class StockState(
-    RoleGuard, LiveFollow, StockFilters, CorrectionDialog, VariantDrawer, rx.State
+    RoleGuard, LiveFollow, StockFilters, CorrectionDialog, BulkEdit, VariantDrawer, rx.State
 ):
     """The stock grid of one browser tab: one page of rows, the filter it came from."""
 
@@ -261,6 +264,7 @@ class StockState(
             request = parse_request(self.router.url.query_parameters, user.brand_scope)
             generation = self._next_generation()
             self._close_edit()
+            self._close_bulk()
             self._close_drawer()
             self.loading = True
             self.load_error = ""
@@ -380,6 +384,7 @@ class StockState(
         self.loaded = self.loading = self.can_edit = False
         self.summary = self.range_label = ""
         self._close_edit()
+        self._close_bulk()
         self._close_drawer()
 
     # --- export -------------------------------------------------------------------------

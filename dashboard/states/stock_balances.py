@@ -15,11 +15,15 @@ class StockCell:
 
     variant_id: int = 0
     warehouse_id: int = 0
+    #: "variant:warehouse", the bulk edit's name for the cell.
+    key: str = ""
     on_hand: int = 0
     available: str = "0"
     state: str = "ok"
     hint: str = ""
     edit_label: str = ""
+    #: The cell's input in bulk edit: "On hand of SKU at LDN".
+    count_label: str = ""
 
 
 @dataclasses.dataclass
@@ -49,6 +53,11 @@ class Column:
     name: str = ""
 
 
+def cell_key(variant_id: int, warehouse_id: int) -> str:
+    """ "variant:warehouse": how the bulk edit names a cell."""
+    return f"{variant_id}:{warehouse_id}"
+
+
 def _hint(on_hand: int, reserved: int, incoming: int) -> str:
     text = f"On hand {units(on_hand)} · reserved {units(reserved)}"
     return text + (f" · incoming {units(incoming)}" if incoming else "")
@@ -63,11 +72,13 @@ def balance_items(page: BalanceGridPage) -> list[BalanceItem]:
             StockCell(
                 variant_id=row.variant_id,
                 warehouse_id=w.id,
+                key=cell_key(row.variant_id, w.id),
                 on_hand=held.on_hand,
                 available=units(held.available),
                 state=stock_state_of(held.available, threshold),
                 hint=f"{w.code}: " + _hint(held.on_hand, held.reserved, held.incoming),
                 edit_label=f"Correct {row.sku} at {w.code}",
+                count_label=f"On hand of {row.sku} at {w.code}",
             )
             for w, held in zip(page.warehouses, row.stock, strict=True)
         ]

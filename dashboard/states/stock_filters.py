@@ -230,6 +230,11 @@ class StockFilters(rx.State, mixin=True):
         nothing and answers with a toast: `invalid`, or else what was wrong."""
         if self._filter is None:
             return None
+        unsaved = self.bulk_count + self.bulk_invalid  # type: ignore[attr-defined]
+        if unsaved:
+            return rx.toast.warning(
+                f"Save or discard your {unsaved:,} bulk edit(s) first; the view did not change."
+            )
         vendor = signed_in_user().brand_scope is not None
         view = changes.pop("view", self.view)  # type: ignore[attr-defined]
         try:

@@ -23,6 +23,7 @@ from dashboard.states import live as live_module
 from dashboard.states import stock as stock_module
 from dashboard.states.auth import RoleGuard
 from dashboard.states.stock import (
+    BulkChange,
     GridRequest,
     StockState,
     grid_href,
@@ -159,6 +160,29 @@ def calls(world: World) -> dict[str, tuple[tuple, dict]]:
         "ledger_older": ((), armed),
         "ledger_newer": ((), armed),
         "on_drawer_change": ((False,), armed),
+        **{name: (args, {**armed, **bulk_primed(world)}) for name, args in (
+            ("toggle_bulk", ()),
+            ("discard_bulk", ()),
+            ("type_cell", (f"{vid}:{wid}", "5")),
+            ("open_review", ()),
+            ("on_bulk_dialog", (False,)),
+            ("save_bulk", ({"reason": "count"},)),
+        )},
+    }
+
+
+def bulk_primed(world: World) -> dict[str, Any]:
+    """Bulk edit on, with NORTH-NW-STRAIGHT-30 at LDN typed from 1,000 to 5 and reviewed."""
+    vid, wid = world.variants["NORTH-NW-STRAIGHT-30"], world.warehouses["LDN"]
+    key = f"{vid}:{wid}"
+    return {
+        "bulk_on": True,
+        "bulk_text": {key: "5"},
+        "bulk_marks": {key: "changed"},
+        "bulk_count": 1,
+        "bulk_changes": [BulkChange(key, "NORTH-NW-STRAIGHT-30", "LDN", "1,000", "5")],
+        "bulk_dialog": "review",
+        "_bulk_seen": {key: 1000},
     }
 
 
@@ -198,6 +222,75 @@ def test_readers_cannot_correct_counts_even_with_a_primed_dialog(world, role):
         assert fields(state) == state_before
     # And the page offers them no edit control.
     assert loaded(world, role).can_edit is False
+
+
+@pytest.mark.parametrize("role", ["manager", "vendor"])
+def test_readers_cannot_bulk_edit_even_with_a_primed_review(world, role):
+    before = db_snapshot(world.engine)
+    vid, wid = world.variants["NORTH-NW-STRAIGHT-30"], world.warehouses["LDN"]
+    for handler, args in (
+        ("toggle_bulk", ()),
+        ("type_cell", (f"{vid}:{wid}", "7")),
+        ("open_review", ()),
+        ("save_bulk", ({"reason": "count", "note": "x"},)),
+    ):
+        state = page_state(world.tokens[role], **primed(world), **bulk_primed(world))
+        state_before = fields(state)
+        result = call(state, handler, *args)
+        assert "You don't have permission to correct stock counts" in rendered(result), handler
+        assert db_snapshot(world.engine) == before
+        assert fields(state) == state_before
+
+
+def test_merchandiser_bulk_edit_saves_one_batch_and_marks_the_conflict(world):
+    crew, jean = world.variants["SOLS-SO-CREW-S"], world.variants["NORTH-NW-STRAIGHT-32"]
+    ldn = world.warehouses["LDN"]
+    state = loaded(world, "merchandiser")
+    call(state, "toggle_bulk")
+    assert state.bulk_on and state.bulk_summary == "No changes yet"
+    crew_key, jean_key = f"{crew}:{ldn}", f"{jean}:{ldn}"
+    call(state, "type_cell", crew_key, "480")
+    call(state, "type_cell", jean_key, "x")
+    assert state.bulk_marks == {crew_key: "changed", jean_key: "invalid"}
+    assert "is not a whole number" in state.bulk_tips[jean_key]
+    assert "hold no valid count" in rendered(call(state, "open_review"))
+    assert state.bulk_dialog == ""
+    call(state, "type_cell", jean_key, "190")
+    assert "Save or discard your 2 bulk edit(s) first" in rendered(
+        call(state, "set_filter", "stock", "low")
+    )
+    call(state, "open_review")
+    assert state.bulk_dialog == "review"
+    assert [(c.sku, c.warehouse, c.before, c.after) for c in state.bulk_changes] == [
+        ("NORTH-NW-STRAIGHT-32", "LDN", "200", "190"),
+        ("SOLS-SO-CREW-S", "LDN", "500", "480"),
+    ]
+    with transaction(world.engine) as session:  # someone else counts the jean meanwhile
+        set_count(session, jean, ldn, 195, actor="someone-else", expected_on_hand=200)
+    result = call(state, "save_bulk", {"reason": "found", "note": "aisle 4"})
+    assert "Saved 1 count" in rendered(result) and "1 conflict" in rendered(result)
+    assert state.bulk_marks == {crew_key: "saved", jean_key: "conflict"}
+    [conflict] = state.bulk_conflicts
+    assert conflict.sku == "NORTH-NW-STRAIGHT-32"
+    assert "now 195 on hand, not the 200 you saw (you entered 190)" in conflict.text
+    assert state.bulk_text == {jean_key: "190"}  # the conflict keeps what was typed
+    with transaction(world.engine) as session:
+        assert get_balance(session, crew, ldn).on_hand == 480
+        assert get_balance(session, jean, ldn).on_hand == 195
+        last = session.scalar(select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(1))
+        assert (last.reason, last.note, last.on_hand_delta) == ("found", "aisle 4", -20)
+    # Having seen the new figure, reviewing and saving again applies it from 195.
+    call(state, "open_review")
+    assert [(c.before, c.after) for c in state.bulk_changes] == [("195", "190")]
+    assert "Saved 1 count" in rendered(call(state, "save_bulk", {"reason": "count"}))
+    with transaction(world.engine) as session:
+        assert get_balance(session, jean, ldn).on_hand == 190
+    # Leaving with unsaved edits asks first; discarding leaves the mode.
+    call(state, "type_cell", crew_key, "1")
+    call(state, "toggle_bulk")
+    assert state.bulk_on and state.bulk_dialog == "leave"
+    call(state, "discard_bulk")
+    assert not state.bulk_on and state.bulk_marks == {} and state.bulk_count == 0
 
 
 def test_vendor_sees_only_their_brand_whatever_the_url_says(world):
