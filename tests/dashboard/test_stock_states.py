@@ -160,14 +160,17 @@ def calls(world: World) -> dict[str, tuple[tuple, dict]]:
         "ledger_older": ((), armed),
         "ledger_newer": ((), armed),
         "on_drawer_change": ((False,), armed),
-        **{name: (args, {**armed, **bulk_primed(world)}) for name, args in (
-            ("toggle_bulk", ()),
-            ("discard_bulk", ()),
-            ("type_cell", (f"{vid}:{wid}", "5")),
-            ("open_review", ()),
-            ("on_bulk_dialog", (False,)),
-            ("save_bulk", ({"reason": "count"},)),
-        )},
+        **{
+            name: (args, {**armed, **bulk_primed(world)})
+            for name, args in (
+                ("toggle_bulk", ()),
+                ("discard_bulk", ()),
+                ("type_cell", (f"{vid}:{wid}", "5")),
+                ("open_review", ()),
+                ("on_bulk_dialog", (False,)),
+                ("save_bulk", ({"reason": "count"},)),
+            )
+        },
     }
 
 
