@@ -3,7 +3,7 @@ balances view's numbers, the bar above the grid (what changed, conflicts after a
 the review dialog (before → after, one reason) and the leave confirmation.
 
 The keyboard (arrows, Enter), the pasted column and the leave warning are
-`assets/bulk_edit.js`, loaded with the page."""
+`states/stock_bulk.js`, sent by the state when bulk edit is turned on."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dashboard.components.admin import (
     MONO,
     cell,
     confirm_dialog,
+    dialog_wiring,
     form_dialog,
     headers,
     muted,
@@ -24,13 +25,7 @@ from dashboard.components.admin import (
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.dialogs import scrolling
 from dashboard.components.figures import NUMERIC
-from dashboard.states.stock import (
-    REASON_CHOICES,
-    BulkChange,
-    BulkConflictItem,
-    StockCell,
-    StockState,
-)
+from dashboard.states.stock import REASON_CHOICES, BulkLine, StockCell, StockState
 
 S = StockState
 
@@ -95,11 +90,10 @@ def bulk_cell(item: StockCell, row: rx.Var, col: rx.Var) -> rx.Component:
     )
 
 
-def _conflict_line(item: BulkConflictItem) -> rx.Component:
+def _conflict_line(item: BulkLine) -> rx.Component:
     return rx.list_item(
-        rx.text(item.sku, as_="span", style=MONO), " at ", rx.text(item.warehouse, as_="span",
-                                                                   weight="medium"),
-        ": ", item.text,
+        rx.text(item["sku"], as_="span", style=MONO), " at ",
+        rx.text(item["warehouse"], as_="span", weight="medium"), ": ", item["why"],
         data_testid="bulk-conflict",
     )
 
@@ -148,12 +142,12 @@ def bulk_bar() -> rx.Component:
     )
 
 
-def _change_row(change: BulkChange) -> rx.Component:
+def _change_row(change: BulkLine) -> rx.Component:
     return rx.table.row(
-        cell(rx.text(change.sku, style=MONO)),
-        cell(change.warehouse),
-        number_cell(change.before),
-        number_cell(change.after),
+        cell(rx.text(change["sku"], style=MONO)),
+        cell(change["warehouse"]),
+        number_cell(change["before"]),
+        number_cell(change["after"]),
         data_testid="bulk-change",
     )
 
@@ -178,9 +172,8 @@ def review_dialog() -> rx.Component:
         description="The on-hand counts below are saved as one batch with one reason. A "
         "count someone else changed since you saw it is not overwritten: it comes back as a "
         "conflict, and the rest are saved.",
-        open=S.bulk_dialog == "review", on_open_change=S.on_bulk_dialog,
-        on_submit=S.save_bulk, submit_label="Save counts", saving=S.bulk_saving,
-        error=S.bulk_error, test_id="bulk-review-dialog", max_width="560px",
+        on_submit=S.save_bulk, submit_label="Save counts", test_id="bulk-review-dialog",
+        max_width="560px", **dialog_wiring(S, "review"),
     )
 
 
@@ -190,12 +183,10 @@ def leave_dialog() -> rx.Component:
         description=f"Your edits are not saved ({S.bulk_summary}). Leaving bulk edit "
         "discards them.",
         confirm_label="Discard edits",
-        open=S.bulk_dialog == "leave", on_open_change=S.on_bulk_dialog,
-        on_confirm=S.discard_bulk, saving=S.bulk_saving, error=S.bulk_error,
-        test_id="bulk-leave-dialog",
+        on_confirm=S.discard_bulk, test_id="bulk-leave-dialog", **dialog_wiring(S, "leave"),
     )
 
 
 def bulk_parts() -> rx.Component:
-    """The dialogs and the keyboard script, once on the page."""
-    return rx.fragment(review_dialog(), leave_dialog(), rx.script(src="/bulk_edit.js"))
+    """The review and leave dialogs, once on the page."""
+    return rx.fragment(review_dialog(), leave_dialog())

@@ -27,7 +27,7 @@ from dashboard.formatting import plural
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.stock_balances import BalanceItem, Column, StockCell, balance_items
-from dashboard.states.stock_bulk import BulkChange, BulkConflictItem, BulkEdit
+from dashboard.states.stock_bulk import BulkEdit, BulkLine
 from dashboard.states.stock_correction import (
     REASON_CHOICES,
     REASON_LABELS,
@@ -84,8 +84,7 @@ __all__ = [
     "STOCK_CHOICES",
     "VIEWS",
     "BalanceItem",
-    "BulkChange",
-    "BulkConflictItem",
+    "BulkLine",
     "Column",
     "CorrectionForm",
     "DrawerBalance",
@@ -417,6 +416,10 @@ class StockState(
             download(stock_export_href(f)),
             rx.toast.success(f"Exporting {plural(rows, 'variant')} as CSV"),
         ]
+
+    async def _refetch(self) -> None:
+        """After a bulk edit's save (`DialogState._attempt`)."""
+        await self._refresh_after_change(signed_in_user())
 
     async def _refresh_after_change(self, user: SessionUser) -> None:
         """Re-read the page (and the open drawer) after a write from this tab."""

@@ -6,51 +6,37 @@ A cell's expected count is the on hand it showed when first typed into (or, afte
 conflict, the current figure the conflict showed), so a count changed by someone else
 meanwhile comes back as a conflict, marked on its cell and still holding what was
 typed; saving again sets it. The keyboard and paste handling are
-`assets/bulk_edit.js`; the browser only sends what a cell holds, the state judges it.
+`stock_bulk.js` beside this module (sent when bulk edit is turned on; it installs
+itself once per tab); the browser only sends what a cell holds, the state judges it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from pathlib import Path
 from typing import TypedDict
 
 import reflex as rx
 
 from dashboard.formatting import plural, units
 from dashboard.states.auth import requires, signed_in_user
-from dashboard.states.dialogs import UNEXPECTED
+from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import db_write
 from dashboard.states.stock_balances import cell_key
 from dashboard.states.stock_correction import REASON_LABELS, parse_count
 from dashboard.states.stock_filters import Events
-from models.errors import DomainError
 from models.stock import BulkCell, BulkResult, bulk_set_counts
 
 log = logging.getLogger(__name__)
 
+#: Keyboard, pasted columns and the leave warning, run in the browser.
+BULK_EDIT_JS = Path(__file__).with_name("stock_bulk.js").read_text(encoding="utf-8")
 CHANGED, INVALID, CONFLICT, SAVED = "changed", "invalid", "conflict", "saved"
 
 
-@dataclasses.dataclass
-class BulkChange:
-    """One line of the review: a cell's SKU and warehouse, before → after."""
-
-    key: str = ""
-    sku: str = ""
-    warehouse: str = ""
-    before: str = ""
-    after: str = ""
-
-
-@dataclasses.dataclass
-class BulkConflictItem:
-    """A cell not saved, and why: its figure now, what was seen and typed."""
-
-    key: str = ""
-    sku: str = ""
-    warehouse: str = ""
-    text: str = ""
+#: A line of the review ("key", "sku", "warehouse", "before", "after") or of the
+#: conflicts after a save ("key", "sku", "warehouse", "why").
+BulkLine = dict[str, str]
 
 
 class BulkForm(TypedDict, total=False):
@@ -58,8 +44,8 @@ class BulkForm(TypedDict, total=False):
     note: str
 
 
-class BulkEdit(rx.State, mixin=True):
-    """Which cells were edited, what they hold, and the review and leave dialogs."""
+class BulkEdit(DialogState, mixin=True):
+    """Which cells were edited, what they hold; its dialogs are "review" and "leave"."""
 
     bulk_on: bool = False
     #: What each edited cell holds (only edited cells), shown again if it remounts.
@@ -72,20 +58,17 @@ class BulkEdit(rx.State, mixin=True):
     #: "Review 3 changes", and the bar's "3 changed · 1 not a count".
     bulk_review_label: str = ""
     bulk_summary: str = ""
-    bulk_changes: list[BulkChange] = []
-    bulk_conflicts: list[BulkConflictItem] = []
-    bulk_dialog: str = ""
-    bulk_error: str = ""
-    bulk_saving: bool = False
+    bulk_changes: list[BulkLine] = []
+    bulk_conflicts: list[BulkLine] = []
 
     #: The count each edited cell is compared against when saved.
     _bulk_seen: dict[str, int] = {}
 
     def _close_bulk(self) -> None:
-        self.bulk_on = self.bulk_saving = False
+        self.bulk_on = False
         self.bulk_text, self.bulk_marks, self.bulk_tips, self._bulk_seen = {}, {}, {}, {}
         self.bulk_changes, self.bulk_conflicts = [], []
-        self.bulk_dialog = self.bulk_error = ""
+        self._close_dialog()
         self._recount()
 
     def _bulk_cells(self) -> dict[str, tuple[str, str, int]]:
@@ -119,9 +102,9 @@ class BulkEdit(rx.State, mixin=True):
             self._close_bulk()
             self.bulk_on = self.view == "balances"  # type: ignore[attr-defined]
             self._close_edit()  # type: ignore[attr-defined]
-            return None
+            return rx.call_script(BULK_EDIT_JS) if self.bulk_on else None
         if self.bulk_count or self.bulk_invalid:
-            self.bulk_dialog = "leave"
+            self._open_dialog("leave")
             return None
         self._close_bulk()
         return None
@@ -175,19 +158,19 @@ class BulkEdit(rx.State, mixin=True):
                 continue
             sku, code, _on_hand = cells[key]
             before = self._bulk_seen.get(key, _on_hand)
-            changes.append(BulkChange(key, sku, code, units(before), units(value)))
+            changes.append(
+                {
+                    "key": key,
+                    "sku": sku,
+                    "warehouse": code,
+                    "before": units(before),
+                    "after": units(value),
+                }
+            )
         if not changes:
             return rx.toast.info("No counts were changed; there is nothing to save.")
-        self.bulk_changes = sorted(changes, key=lambda c: (c.sku, c.warehouse))
-        self.bulk_dialog, self.bulk_error = "review", ""
-        return None
-
-    @rx.event
-    @requires("stock.read")
-    async def on_bulk_dialog(self, open_: bool) -> Events:
-        """Esc, Cancel or a click outside closes the review or leave dialog."""
-        if not open_ and not self.bulk_saving:
-            self.bulk_dialog, self.bulk_error = "", ""
+        self.bulk_changes = sorted(changes, key=lambda c: (c["sku"], c["warehouse"]))
+        self._open_dialog("review")
         return None
 
     @rx.event
@@ -196,34 +179,38 @@ class BulkEdit(rx.State, mixin=True):
         """Save the reviewed cells as one batch; conflicts stay marked and editable."""
         reason = str(form.get("reason") or "count")
         if reason not in REASON_LABELS:
-            self.bulk_error = "Pick a reason from the list."
+            self.form_error = "Pick a reason from the list."
             return None
         note = " ".join(str(form.get("note") or "").split())[:1000] or None
         cells = []
         for change in self.bulk_changes:
-            variant_id, warehouse_id = (int(part) for part in change.key.split(":"))
-            value, _ = parse_count(self.bulk_text.get(change.key, ""))
-            seen = self._bulk_seen.get(change.key)
+            key = change["key"]
+            variant_id, warehouse_id = (int(part) for part in key.split(":"))
+            value, _ = parse_count(self.bulk_text.get(key, ""))
+            seen = self._bulk_seen.get(key)
             if value is not None and seen is not None:
                 cells.append(BulkCell(variant_id, warehouse_id, seen, value))
+        return await self._attempt(
+            self._save(cells, reason, note),
+            done=lambda result: f"Saved {plural(len(result.saved), 'count')}",
+            description=lambda result: (
+                f"{plural(len(result.conflicts), 'conflict')}: changed meanwhile, not "
+                "saved (marked on the grid)."
+                if result.conflicts
+                else REASON_LABELS[reason]
+            ),
+        )
+
+    async def _save(self, cells: list[BulkCell], reason: str, note: str | None) -> BulkResult:
         user = signed_in_user()
-        self.bulk_saving = True
-        try:
-            result: BulkResult = await db_write(
-                bulk_set_counts,
-                cells,
-                reason=reason,
-                actor=user.email,
-                note=note,
-                brand_scope=user.brand_scope,
-            )
-        except DomainError as error:
-            self.bulk_saving, self.bulk_error = False, error.message
-            return None
-        except Exception:
-            log.exception("stock grid: saving a bulk edit failed")
-            self.bulk_saving, self.bulk_error = False, UNEXPECTED
-            return None
+        result = await db_write(
+            bulk_set_counts,
+            cells,
+            reason=reason,
+            actor=user.email,
+            note=note,
+            brand_scope=user.brand_scope,
+        )
         log.info(
             "%s bulk-set %d counts (%s), %d conflicts",
             user.email,
@@ -232,15 +219,7 @@ class BulkEdit(rx.State, mixin=True):
             len(result.conflicts),
         )
         self._show_result(result)
-        await self._refresh_after_change(user)  # type: ignore[attr-defined]
-        saved = f"Saved {plural(len(result.saved), 'count')}"
-        if result.conflicts:
-            return rx.toast.warning(
-                saved,
-                description=f"{plural(len(result.conflicts), 'conflict')}: "
-                "changed meanwhile, not saved (marked on the grid).",
-            )
-        return rx.toast.success(saved, description=REASON_LABELS[reason])
+        return result
 
     def _show_result(self, result: BulkResult) -> None:
         cells = self._bulk_cells()
@@ -266,9 +245,7 @@ class BulkEdit(rx.State, mixin=True):
                 )
             marks[key], tips[key] = CONFLICT, why
             self._bulk_seen[key] = c.current
-            conflicts.append(BulkConflictItem(key, sku, code, why))
+            conflicts.append({"key": key, "sku": sku, "warehouse": code, "why": why})
         self.bulk_marks, self.bulk_tips, self.bulk_text = marks, tips, text
-        self.bulk_conflicts = conflicts
-        self.bulk_changes, self.bulk_dialog, self.bulk_error = [], "", ""
-        self.bulk_saving = False
+        self.bulk_conflicts, self.bulk_changes = conflicts, []
         self._recount()

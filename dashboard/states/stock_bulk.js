@@ -1,4 +1,5 @@
-// The stock grid's bulk edit (dashboard/pages/stock_bulk.py): the on-hand inputs carry
+// The stock grid's bulk edit, run once per tab when it is first turned on
+// (dashboard/states/stock_bulk.py): the on-hand inputs carry
 // data-bulk-row / data-bulk-col. Arrows move between them (left and right once the caret
 // is at the edge), Enter moves down (Shift+Enter up), focus selects so typing replaces,
 // a pasted column (several lines, first column of each) fills downward from the cell,
@@ -27,7 +28,15 @@
     const step = steps[e.key];
     if (step) { e.preventDefault(); move(el, ...step); }
   });
-  document.addEventListener("focusin", (e) => { if (isCell(e.target)) e.target.select(); });
+  // Focus selects the figure; the click that focused must not then drop the selection.
+  let focused = null;
+  document.addEventListener("focusin", (e) => {
+    if (isCell(e.target)) { e.target.select(); focused = e.target; }
+  });
+  document.addEventListener("mouseup", (e) => {
+    if (e.target === focused) e.preventDefault();
+    focused = null;
+  });
   const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
   document.addEventListener("paste", (e) => {
     const el = e.target;

@@ -1,0 +1,199 @@
+"""The stock grid's bulk edit in the browser: typing with the keyboard (focus selects,
+Enter moves down, arrows move across), a pasted column filling downward, the review
+dialog, and a save where one of the two edited counts changed behind the page's back:
+one saved, one conflict shown and left editable; leaving asks first.
+
+The cells it edits are put back to the seed's counts when it ends (the other browser
+tests read the seeded figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import Engine, select
+
+from tests.e2e.conftest import RunningApp
+from tests.e2e.seed import Seeded
+from tests.e2e.test_stock import open_stock, sign_in
+
+pytestmark = pytest.mark.e2e
+
+JEAN, JEAN_34, CREW_S, CREW_L = (
+    "NORTH-NW-STRAIGHT-32",
+    "NORTH-NW-STRAIGHT-34",
+    "SOLS-SO-CREW-S",
+    "SOLS-SO-CREW-L",
+)
+
+
+@pytest.fixture
+def engine(app: RunningApp) -> Iterator[Engine]:
+    """The app's database; afterwards every balance is back at the count it had."""
+    from models.db import create_db_engine, transaction
+    from models.stock import StockBalance, set_count
+
+    engine = create_db_engine(app.seeded.database_url, pool_size=2)
+    with transaction(engine) as session:
+        counts = {
+            (b.variant_id, b.warehouse_id): b.on_hand for b in session.scalars(select(StockBalance))
+        }
+    try:
+        yield engine
+    finally:
+        with transaction(engine) as session:
+            for balance in session.scalars(select(StockBalance)).all():
+                seeded = counts.get((balance.variant_id, balance.warehouse_id), 0)
+                if balance.on_hand != seeded:
+                    set_count(
+                        session,
+                        balance.variant_id,
+                        balance.warehouse_id,
+                        seeded,
+                        actor="e2e-restore",
+                        reason="correction",
+                    )
+        engine.dispose()
+
+
+def ids(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
+    from models.catalog import Variant, Warehouse
+    from models.db import read_session
+
+    with read_session(engine) as session:
+        return (
+            {v.sku: v.id for v in session.scalars(select(Variant))},
+            {w.code: w.id for w in session.scalars(select(Warehouse))},
+        )
+
+
+def on_hand(engine: Engine, variant_id: int, warehouse_id: int) -> int:
+    from models.db import read_session
+    from models.stock import get_balance
+
+    with read_session(engine) as session:
+        return get_balance(session, variant_id, warehouse_id).on_hand
+
+
+def paste(page: Page, label: str, text: str) -> None:
+    """A paste of `text` into the cell, as from a spreadsheet's copied column."""
+    page.get_by_label(label).evaluate(
+        """(el, text) => {
+            el.focus();
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true,
+                                                          cancelable: true}));
+        }""",
+        text,
+    )
+
+
+def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
+    """The page at 1440 and 1024 px, light and dark."""
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.screenshot(path=artifacts_dir / f"{name}-{width}-{scheme}.png", full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def test_a_bulk_edit_with_one_conflicting_cell(
+    page: Page, seeded: Seeded, engine: Engine, artifacts_dir: Path
+) -> None:
+    from models.db import transaction
+    from models.stock import set_count
+
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    variants, warehouses = ids(engine)
+    ldn = warehouses["LDN"]
+    jean_seen = on_hand(engine, variants[JEAN], ldn)
+    crew_seen = on_hand(engine, variants[CREW_S], ldn)
+    cell = {sku: f"On hand of {sku} at LDN" for sku in (JEAN, JEAN_34, CREW_S, CREW_L)}
+
+    sign_in(page, seeded.merchandiser)
+    open_stock(page)
+    page.get_by_test_id("bulk-toggle").click()
+    bar = page.get_by_test_id("bulk-bar")
+    expect(bar.get_by_test_id("bulk-summary")).to_have_text("No changes yet")
+    jean = page.get_by_label(cell[JEAN])
+    expect(jean).to_have_value(str(jean_seen))  # on hand, not available
+
+    # Typing replaces (focus selects the figure); Enter moves down, arrows across.
+    jean.click()
+    page.keyboard.type(str(jean_seen - 5))
+    page.keyboard.press("Enter")
+    expect(page.get_by_label(cell[JEAN_34])).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_label(f"On hand of {JEAN_34} at MCR")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(page.get_by_label(f"On hand of {JEAN} at MCR")).to_be_focused()
+    crew = page.get_by_label(cell[CREW_S])
+    crew.click()
+    page.keyboard.type(str(crew_seen - 20))
+    expect(jean).to_have_attribute("data-mark", "changed")
+    expect(bar.get_by_test_id("bulk-summary")).to_have_text("2 changed")
+
+    # A pasted column fills downward from the cell (L, then M); pasting the seen figures
+    # back undoes those edits.
+    paste(page, cell[CREW_L], "3\r\n4\r\n")
+    expect(page.get_by_label(cell[CREW_L])).to_have_value("3")
+    expect(page.get_by_label("On hand of SOLS-SO-CREW-M at LDN")).to_have_value("4")
+    expect(bar.get_by_test_id("bulk-summary")).to_have_text("4 changed")
+    paste(page, cell[CREW_L], "0\n0")
+    expect(bar.get_by_test_id("bulk-summary")).to_have_text("2 changed")
+
+    # Someone else counts the jean while the page is open.
+    with transaction(engine) as session:
+        set_count(
+            session,
+            variants[JEAN],
+            ldn,
+            jean_seen - 2,
+            actor="another-user",
+            expected_on_hand=jean_seen,
+        )
+
+    bar.get_by_test_id("bulk-review").click()
+    dialog = page.get_by_test_id("bulk-review-dialog")
+    changes = dialog.get_by_test_id("bulk-change")
+    expect(changes).to_have_count(2)
+    expect(changes.filter(has_text=JEAN)).to_contain_text(f"{jean_seen}{jean_seen - 5}")
+    expect(changes.filter(has_text=CREW_S)).to_contain_text(f"{crew_seen}{crew_seen - 20}")
+    dialog.get_by_label("Note").fill("Bulk recount, aisle 4")
+    page.wait_for_timeout(300)  # the dialog's fade-in, for the picture
+    page.screenshot(path=artifacts_dir / "stock-bulk-review.png")
+    dialog.get_by_role("button", name="Save counts").click()
+
+    expect(dialog).to_have_count(0)
+    conflicts = page.get_by_test_id("bulk-conflict")
+    expect(conflicts).to_have_count(1)
+    expect(conflicts).to_contain_text(JEAN)
+    expect(conflicts).to_contain_text(
+        f"now {jean_seen - 2} on hand, not the {jean_seen} you saw (you entered {jean_seen - 5})"
+    )
+    expect(jean).to_have_attribute("data-mark", "conflict")
+    expect(jean).to_have_value(str(jean_seen - 5))  # still what was typed, still editable
+    expect(crew).to_have_attribute("data-mark", "saved")
+    expect(crew).to_have_value(str(crew_seen - 20))
+    assert on_hand(engine, variants[CREW_S], ldn) == crew_seen - 20
+    assert on_hand(engine, variants[JEAN], ldn) == jean_seen - 2
+    expect(bar.get_by_test_id("bulk-summary")).to_have_text("1 changed")
+    page.mouse.move(0, 0)
+    shoot(page, artifacts_dir, "stock-bulk")
+
+    # Leaving with the conflict unsaved asks first; discarding leaves the mode.
+    page.get_by_test_id("bulk-toggle").click()
+    leave = page.get_by_test_id("bulk-leave-dialog")
+    expect(leave).to_contain_text("1 changed")
+    leave.get_by_role("button", name="Discard edits").click()
+    expect(bar).to_have_count(0)
+    expect(page.get_by_role("button", name=f"Correct {CREW_S} at LDN")).to_be_visible()
+    assert on_hand(engine, variants[JEAN], ldn) == jean_seen - 2
+    assert errors == []
