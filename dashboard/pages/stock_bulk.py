@@ -94,7 +94,7 @@ def _conflict_line(item: BulkLine) -> rx.Component:
     return rx.list_item(
         rx.text(item["sku"], as_="span", style=MONO), " at ",
         rx.text(item["warehouse"], as_="span", weight="medium"), ": ", item["why"],
-        data_testid="bulk-conflict",
+        font_size="var(--font-size-2)", data_testid="bulk-conflict",
     )
 
 
@@ -120,19 +120,20 @@ def bulk_bar() -> rx.Component:
             inline(
                 rx.icon("square-pen", size=16, color=rx.color("accent", 11)),
                 rx.text("Bulk edit", size="2", weight="bold"),
-                muted(
-                    "Type on-hand counts. Arrows and Enter move between cells; paste a column "
-                    "from a spreadsheet to fill downward.",
-                    size="2",
-                ),
-                rx.spacer(),
+                muted("·", size="2"),
                 rx.text(S.bulk_summary, size="2", style=NUMERIC, data_testid="bulk-summary"),
+                rx.spacer(),
                 button(
                     S.bulk_review_label, "list-checks",
                     on_click=S.open_review, disabled=S.bulk_count == 0, size="2",
                     data_testid="bulk-review",
                 ),
-                width="100%", wrap="wrap", gap="3",
+                width="100%", gap="3",
+            ),
+            muted(
+                "Type on-hand counts. Arrows and Enter move between cells; paste a column "
+                "from a spreadsheet to fill downward.",
+                size="2", margin_top="-6px",
             ),
             rx.cond(S.bulk_conflicts.length() > 0, conflicts),
             padding="10px 12px", border_radius="var(--radius-3)",

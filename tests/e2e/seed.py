@@ -211,11 +211,20 @@ def _received_long_ago(
     from models.stock import LedgerEntry, LedgerReason, StockBalance
 
     then = datetime.now(UTC) - timedelta(days=RECEIVED_DAYS_AGO)
-    session.add(StockBalance(variant_id=variant_id, warehouse_id=warehouse_id, on_hand=qty,
-                             updated_at=then))
-    session.add(LedgerEntry(variant_id=variant_id, warehouse_id=warehouse_id,
-                            on_hand_delta=qty, reason=LedgerReason.RECEIPT.value,
-                            reference="PO-OPENING", actor=actor, created_at=then))
+    session.add(
+        StockBalance(variant_id=variant_id, warehouse_id=warehouse_id, on_hand=qty, updated_at=then)
+    )
+    session.add(
+        LedgerEntry(
+            variant_id=variant_id,
+            warehouse_id=warehouse_id,
+            on_hand_delta=qty,
+            reason=LedgerReason.RECEIPT.value,
+            reference="PO-OPENING",
+            actor=actor,
+            created_at=then,
+        )
+    )
     session.flush()
 
 
@@ -255,7 +264,30 @@ def _seed_analytics(
     ).poll
     for respondent in ("seed-1", "seed-2"):
         embed_vote(
-            session, poll.slug, "Oat crew in M", respondent=respondent,
+            session,
+            poll.slug,
+            "Oat crew in M",
+            respondent=respondent,
             now=now - timedelta(days=1),
         )
     return poll.id, poll.slug
+
+
+def on_hand_counts(session: Session) -> dict[tuple[int, int], int]:
+    """Every balance's on hand, by (variant, warehouse): what `put_counts_back` restores."""
+    from sqlalchemy import select
+
+    from models.stock import StockBalance
+
+    balances = session.scalars(select(StockBalance))
+    return {(b.variant_id, b.warehouse_id): b.on_hand for b in balances}
+
+
+def put_counts_back(session: Session, counts: dict[tuple[int, int], int]) -> None:
+    """Set every balance back to its count in `counts` (0 for one made since), so a module
+    that changed stock leaves the shared browser database as it found it."""
+    from models.stock import set_count
+
+    for key, now in on_hand_counts(session).items():
+        if now != counts.get(key, 0):
+            set_count(session, *key, counts.get(key, 0), actor="e2e-restore", reason="correction")

@@ -17,7 +17,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 
 from tests.e2e.conftest import RunningApp
-from tests.e2e.seed import Seeded
+from tests.e2e.seed import Seeded, on_hand_counts, put_counts_back
+from tests.e2e.test_admin_webhooks import shoot
 from tests.e2e.test_stock import open_stock, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -34,28 +35,15 @@ JEAN, JEAN_34, CREW_S, CREW_L = (
 def engine(app: RunningApp) -> Iterator[Engine]:
     """The app's database; afterwards every balance is back at the count it had."""
     from models.db import create_db_engine, transaction
-    from models.stock import StockBalance, set_count
 
     engine = create_db_engine(app.seeded.database_url, pool_size=2)
     with transaction(engine) as session:
-        counts = {
-            (b.variant_id, b.warehouse_id): b.on_hand for b in session.scalars(select(StockBalance))
-        }
+        counts = on_hand_counts(session)
     try:
         yield engine
     finally:
         with transaction(engine) as session:
-            for balance in session.scalars(select(StockBalance)).all():
-                seeded = counts.get((balance.variant_id, balance.warehouse_id), 0)
-                if balance.on_hand != seeded:
-                    set_count(
-                        session,
-                        balance.variant_id,
-                        balance.warehouse_id,
-                        seeded,
-                        actor="e2e-restore",
-                        reason="correction",
-                    )
+            put_counts_back(session, counts)
         engine.dispose()
 
 
@@ -90,17 +78,6 @@ def paste(page: Page, label: str, text: str) -> None:
         }""",
         text,
     )
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    """The page at 1440 and 1024 px, light and dark."""
-    for width in (1440, 1024):
-        page.set_viewport_size({"width": width, "height": 900})
-        for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            page.screenshot(path=artifacts_dir / f"{name}-{width}-{scheme}.png", full_page=True)
-    page.emulate_media(color_scheme="light")
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def test_a_bulk_edit_with_one_conflicting_cell(

@@ -9,43 +9,37 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, select
 
-from models.catalog import Product, Variant, create_brand
+from models import stock
 from models.db import read_session, transaction
 from models.errors import InvalidQuantity, PermissionDenied
 from models.events import Event
 from models.reservations import reserve
-from models.stock import (
-    BulkCell,
-    LedgerEntry,
-    bulk_set_counts,
-    get_balance,
-    receive,
-    reconcile,
-    set_count,
-)
+from models.stock import BulkCell, CountTarget, bulk_set_counts, set_count, set_counts
 from tests.factories import make_world
+
+Ledger = stock.LedgerEntry
 
 
 @pytest.fixture
 def world(engine: Engine):
+    """NRD's tee with 5 S, 8 M and 2 L on hand at WH1."""
     world = make_world(engine)
+    wh1, sizes = world.warehouses["WH1"], world.variants
+    start = [CountTarget(sizes[s], wh1, 0, qty) for s, qty in (("S", 5), ("M", 8), ("L", 2))]
     with transaction(engine) as session:
-        for size, qty in (("S", 5), ("M", 8), ("L", 2)):
-            receive(session, world.variants[size], world.warehouses["WH1"], qty, actor="t")
+        set_counts(session, start, reason="receipt", actor="t")
     return world
 
 
 def on_hand(engine: Engine, variant_id: int, warehouse_id: int) -> int:
     with read_session(engine) as session:
-        return get_balance(session, variant_id, warehouse_id).on_hand
+        return stock.get_balance(session, variant_id, warehouse_id).on_hand
 
 
-def bulk_rows(engine: Engine) -> list[LedgerEntry]:
+def bulk_rows(engine: Engine) -> list[stock.LedgerEntry]:
     with read_session(engine) as session:
         return list(
-            session.scalars(
-                select(LedgerEntry).where(LedgerEntry.reason == "count").order_by(LedgerEntry.id)
-            )
+            session.scalars(select(Ledger).where(Ledger.reason == "count").order_by(Ledger.id))
         )
 
 
@@ -78,7 +72,7 @@ def test_a_bulk_edit_saves_every_cell_with_one_reason_ledger_row_and_event(engin
     with read_session(engine) as session:
         stock_events = list(session.scalars(select(Event).where(Event.type == "stock.changed")))
         assert len(list(session.scalars(select(Event.id)))) - before == 3
-        assert reconcile(session) == []
+        assert stock.reconcile(session) == []
     assert len(stock_events) >= 3
 
 
@@ -101,7 +95,7 @@ def test_a_cell_changed_meanwhile_is_a_conflict_and_the_rest_are_saved(engine, w
     assert conflict.why == "changed"
     assert (on_hand(engine, s, wh1), on_hand(engine, m, wh1)) == (9, 6)
     with read_session(engine) as session:
-        found = list(session.scalars(select(LedgerEntry).where(LedgerEntry.reason == "found")))
+        found = list(session.scalars(select(Ledger).where(Ledger.reason == "found")))
     assert [(r.variant_id, r.on_hand_delta) for r in found] == [(s, 4)]
 
 
@@ -168,28 +162,11 @@ def test_an_unknown_reason_or_an_empty_batch_is_refused(engine, world):
 
 
 def test_a_vendor_may_not_bulk_edit_another_brands_variant(engine, world):
-    with transaction(engine) as session:
-        other = create_brand(session, "OTH", "Other")
-        product = Product(brand_id=other.id, style_code="X1", name="Other Tee", category="tops")
-        session.add(product)
-        session.flush()
-        variant = Variant(
-            product_id=product.id,
-            brand_id=other.id,
-            sku="OTH-X1-M",
-            colour="Red",
-            size="M",
-            size_system="alpha",
-            size_rank=3,
-            price_cents=100,
-        )
-        session.add(variant)
-        session.flush()
-        theirs = variant.id
+    theirs = make_world(engine, brand="OTH", warehouses=()).variants["M"]
     wh1, mine = world.warehouses["WH1"], world.variants["S"]
     cells = [BulkCell(mine, wh1, 5, 6), BulkCell(theirs, wh1, 0, 3)]
     with (
-        pytest.raises(PermissionDenied, match="OTH-X1-M is another brand's variant"),
+        pytest.raises(PermissionDenied, match="OTH-TEE1-BLK-M is another brand's variant"),
         transaction(engine) as session,
     ):
         bulk_set_counts(session, cells, reason="count", actor="v", brand_scope=world.brand_id)
