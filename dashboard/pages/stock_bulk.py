@@ -9,19 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.admin import (
-    MONO,
-    cell,
-    confirm_dialog,
-    dialog_wiring,
-    form_dialog,
-    headers,
-    muted,
-    number_cell,
-    select_field,
-    table,
-    text_field,
-)
+from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.dialogs import scrolling
 from dashboard.components.figures import NUMERIC
@@ -92,7 +80,7 @@ def bulk_cell(item: StockCell, row: rx.Var, col: rx.Var) -> rx.Component:
 
 def _conflict_line(item: BulkLine) -> rx.Component:
     return rx.list_item(
-        rx.text(item["sku"], as_="span", style=MONO), " at ",
+        rx.text(item["sku"], as_="span", style=ui.MONO), " at ",
         rx.text(item["warehouse"], as_="span", weight="medium"), ": ", item["why"],
         font_size="var(--font-size-2)", data_testid="bulk-conflict",
     )
@@ -120,7 +108,7 @@ def bulk_bar() -> rx.Component:
             inline(
                 rx.icon("square-pen", size=16, color=rx.color("accent", 11)),
                 rx.text("Bulk edit", size="2", weight="bold"),
-                muted("·", size="2"),
+                ui.muted("·", size="2"),
                 rx.text(S.bulk_summary, size="2", style=NUMERIC, data_testid="bulk-summary"),
                 rx.spacer(),
                 button(
@@ -130,7 +118,7 @@ def bulk_bar() -> rx.Component:
                 ),
                 width="100%", gap="3",
             ),
-            muted(
+            ui.muted(
                 "Type on-hand counts. Arrows and Enter move between cells; paste a column "
                 "from a spreadsheet to fill downward.",
                 size="2", margin_top="-6px",
@@ -145,27 +133,27 @@ def bulk_bar() -> rx.Component:
 
 def _change_row(change: BulkLine) -> rx.Component:
     return rx.table.row(
-        cell(rx.text(change["sku"], style=MONO)),
-        cell(change["warehouse"]),
-        number_cell(change["before"]),
-        number_cell(change["after"]),
+        ui.cell(rx.text(change["sku"], style=ui.MONO)),
+        ui.cell(change["warehouse"]),
+        ui.number_cell(change["before"]),
+        ui.number_cell(change["after"]),
         data_testid="bulk-change",
     )
 
 
 def review_dialog() -> rx.Component:
-    return form_dialog(
+    return ui.form_dialog(
         scrolling(
-            table(
-                *headers("SKU", "Warehouse", "Before", "After", right=("Before", "After")),
+            ui.table(
+                *ui.headers("SKU", "Warehouse", "Before", "After", right=("Before", "After")),
                 body=rx.foreach(S.bulk_changes, _change_row), test_id="bulk-changes",
             ),
             "280px",
         ),
-        select_field(
+        ui.select_field(
             "Reason", "bulk-reason", REASON_CHOICES, name="reason", default_value="count",
         ),
-        text_field(
+        ui.text_field(
             "Note", "bulk-note", name="note", placeholder="Optional: what you counted, where",
             auto_complete="off", hint="Saved on every changed count's ledger row.",
         ),
@@ -174,17 +162,17 @@ def review_dialog() -> rx.Component:
         "count someone else changed since you saw it is not overwritten: it comes back as a "
         "conflict, and the rest are saved.",
         on_submit=S.save_bulk, submit_label="Save counts", test_id="bulk-review-dialog",
-        max_width="560px", **dialog_wiring(S, "review"),
+        max_width="560px", **ui.dialog_wiring(S, "review"),
     )
 
 
 def leave_dialog() -> rx.Component:
-    return confirm_dialog(
+    return ui.confirm_dialog(
         title="Leave bulk edit?",
         description=f"Your edits are not saved ({S.bulk_summary}). Leaving bulk edit "
         "discards them.",
         confirm_label="Discard edits",
-        on_confirm=S.discard_bulk, test_id="bulk-leave-dialog", **dialog_wiring(S, "leave"),
+        on_confirm=S.discard_bulk, test_id="bulk-leave-dialog", **ui.dialog_wiring(S, "leave"),
     )
 
 
