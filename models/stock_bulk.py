@@ -103,12 +103,14 @@ def _check(session: Session, cells: list[object], brand_scope: int | None) -> li
             continue
         seen.add((variant_id, warehouse_id))
         checked.append(BulkCell(variant_id, warehouse_id, expected, on_hand))
+    foreign = 0
     if not problems:
-        problems = _unknown(session, checked, brand_scope)
+        problems, foreign = _unknown(session, checked, brand_scope)
     if problems:
         shown = "; ".join(problems[:SHOWN])
         more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
-        error = PermissionDenied if all("brand" in p for p in problems) else InvalidQuantity
+        # Only other brands' variants: a refusal of what the caller may touch.
+        error = PermissionDenied if foreign == len(problems) else InvalidQuantity
         raise error(
             f"Nothing was saved: {len(problems)} of the {len(cells)} cells cannot be "
             f"({shown}{more}).",
@@ -117,9 +119,11 @@ def _check(session: Session, cells: list[object], brand_scope: int | None) -> li
     return checked
 
 
-def _unknown(session: Session, cells: list[BulkCell], brand_scope: int | None) -> list[str]:
+def _unknown(
+    session: Session, cells: list[BulkCell], brand_scope: int | None
+) -> tuple[list[str], int]:
     """Cells naming a variant or warehouse that does not exist, an inactive warehouse, or
-    (for a brand-bound caller) another brand's variant."""
+    (for a brand-bound caller) another brand's variant; and how many are the last kind."""
     variants = {
         vid: (sku, brand_id)
         for vid, sku, brand_id in session.execute(
@@ -136,7 +140,7 @@ def _unknown(session: Session, cells: list[BulkCell], brand_scope: int | None) -
             )
         )
     }
-    problems = []
+    problems, foreign = [], 0
     for number, c in enumerate(cells, start=1):
         variant, warehouse = variants.get(c.variant_id), warehouses.get(c.warehouse_id)
         if variant is None:
@@ -145,9 +149,10 @@ def _unknown(session: Session, cells: list[BulkCell], brand_scope: int | None) -
             problems.append(f"cell {number}: no warehouse with id {c.warehouse_id}")
         elif brand_scope is not None and variant[1] != brand_scope:
             problems.append(f"cell {number}: {variant[0]} is another brand's variant")
+            foreign += 1
         elif not warehouse[1]:
             problems.append(f"cell {number}: warehouse {warehouse[0]} is inactive")
-    return problems
+    return problems, foreign
 
 
 def _current(session: Session, cells: list[BulkCell]) -> dict[tuple[int, int], tuple[int, int]]:

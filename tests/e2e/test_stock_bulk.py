@@ -165,7 +165,14 @@ def test_a_bulk_edit_with_one_conflicting_cell(
     page.mouse.move(0, 0)
     shoot(page, artifacts_dir, "stock-bulk")
 
-    # Leaving with the conflict unsaved asks first; discarding leaves the mode.
+    # Leaving with the conflict unsaved asks first: a link (the browser's confirm,
+    # dismissed here: the page stays) and the mode's toggle (discarding leaves the mode).
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("link", name="Transfers").click()
+    expect(page.get_by_test_id("bulk-bar")).to_be_visible()
+    assert asked == ["Leave bulk edit? 1 unsaved change(s) will be lost."]
+    assert page.url.endswith("/stock")
     page.get_by_test_id("bulk-toggle").click()
     leave = page.get_by_test_id("bulk-leave-dialog")
     expect(leave).to_contain_text("1 changed")

@@ -16,6 +16,7 @@ from models.events import Event
 from models.reservations import reserve
 from models.stock import BulkCell, CountTarget, bulk_set_counts, set_count, set_counts
 from tests.factories import make_world
+from tests.models.test_concurrency_pg import THREADS, race
 
 Ledger = stock.LedgerEntry
 
@@ -176,3 +177,35 @@ def test_a_vendor_may_not_bulk_edit_another_brands_variant(engine, world):
             session, cells[:1], reason="count", actor="v", brand_scope=world.brand_id
         )
     assert len(result.saved) == 1 and on_hand(engine, mine, wh1) == 6
+
+
+@pytest.mark.postgres
+def test_racing_bulk_edits_save_each_cell_once_and_the_rest_conflict(pg_engine):
+    """16 editors save the same two cells at once (one a balance not yet made): each
+    cell is saved by exactly one of them; every other editor gets it as a conflict."""
+    world = make_world(pg_engine)
+    s, m = world.variants["S"], world.variants["M"]
+    wh1, wh2 = world.warehouses["WH1"], world.warehouses["WH2"]
+    with transaction(pg_engine) as session:
+        set_counts(session, [CountTarget(s, wh1, 0, 5)], reason="receipt", actor="t")
+
+    def attempt(i: int) -> tuple[int, int]:
+        with transaction(pg_engine) as session:
+            result = bulk_set_counts(
+                session,
+                [BulkCell(s, wh1, 5, 100 + i), BulkCell(m, wh2, 0, 200 + i)],
+                reason="count",
+                actor=f"editor-{i}",
+            )
+        return len(result.saved), len(result.conflicts)
+
+    outcomes = race(THREADS, THREADS, attempt)
+
+    assert sum(saved for saved, _ in outcomes) == 2
+    assert sum(conflicts for _, conflicts in outcomes) == 2 * THREADS - 2
+    with read_session(pg_engine) as session:
+        assert 100 <= stock.get_balance(session, s, wh1).on_hand < 100 + THREADS
+        assert 200 <= stock.get_balance(session, m, wh2).on_hand < 200 + THREADS
+        assert stock.reconcile(session) == []
+        rows = session.scalars(select(Ledger).where(Ledger.reason == "count")).all()
+    assert len(rows) == 2
