@@ -211,20 +211,11 @@ def _received_long_ago(
     from models.stock import LedgerEntry, LedgerReason, StockBalance
 
     then = datetime.now(UTC) - timedelta(days=RECEIVED_DAYS_AGO)
-    session.add(
-        StockBalance(variant_id=variant_id, warehouse_id=warehouse_id, on_hand=qty, updated_at=then)
-    )
-    session.add(
-        LedgerEntry(
-            variant_id=variant_id,
-            warehouse_id=warehouse_id,
-            on_hand_delta=qty,
-            reason=LedgerReason.RECEIPT.value,
-            reference="PO-OPENING",
-            actor=actor,
-            created_at=then,
-        )
-    )
+    session.add(StockBalance(variant_id=variant_id, warehouse_id=warehouse_id, on_hand=qty,
+                             updated_at=then))
+    session.add(LedgerEntry(variant_id=variant_id, warehouse_id=warehouse_id,
+                            on_hand_delta=qty, reason=LedgerReason.RECEIPT.value,
+                            reference="PO-OPENING", actor=actor, created_at=then))
     session.flush()
 
 
@@ -264,10 +255,7 @@ def _seed_analytics(
     ).poll
     for respondent in ("seed-1", "seed-2"):
         embed_vote(
-            session,
-            poll.slug,
-            "Oat crew in M",
-            respondent=respondent,
+            session, poll.slug, "Oat crew in M", respondent=respondent,
             now=now - timedelta(days=1),
         )
     return poll.id, poll.slug
