@@ -27,7 +27,7 @@ from dashboard.formatting import plural
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.live import LiveFollow, Watch, follow
 from dashboard.states.stock_balances import BalanceItem, Column, StockCell, balance_items
-from dashboard.states.stock_bulk import BulkEdit, BulkLine
+from dashboard.states.stock_bulk import BULK_EDIT_JS, BulkEdit, BulkLine
 from dashboard.states.stock_correction import (
     REASON_CHOICES,
     REASON_LABELS,
@@ -253,7 +253,8 @@ class StockState(
         """on_load: read the URL, fetch one page off the event loop, then watch it.
 
         A load is a new grid (another address or filter, or coming back to the page):
-        the drawer and the dialog of the one before close."""
+        the drawer and the dialog of the one before close, and bulk edit's unsaved
+        edits are dropped (the mode itself stays on, its script sent again)."""
         async with self:
             access = await self.require("stock.read")
             if not access or access.user is None:
@@ -263,7 +264,10 @@ class StockState(
             request = parse_request(self.router.url.query_parameters, user.brand_scope)
             generation = self._next_generation()
             self._close_edit()
+            # Bulk edit stays on from page to page (its unsaved edits do not).
+            keep_bulk = self.bulk_on and request.view == "balances"
             self._close_bulk()
+            self.bulk_on = keep_bulk and allows(user.role, "stock.correct")
             self._close_drawer()
             self.loading = True
             self.load_error = ""
@@ -283,7 +287,8 @@ class StockState(
             if generation != self._generation:
                 return None
             self._show(user, result)
-        return StockState.watch(generation)
+            script = [rx.call_script(BULK_EDIT_JS)] if self.bulk_on else []
+        return [StockState.watch(generation), *script]
 
     @rx.event(background=True, supersedes=True)
     async def watch(self, generation: int) -> Events:

@@ -295,6 +295,11 @@ def test_merchandiser_bulk_edit_saves_one_batch_and_marks_the_conflict(world):
     assert "Saved 1 count" in rendered(call(state, "save_bulk", {"reason": "count"}))
     with transaction(world.engine) as session:
         assert get_balance(session, jean, ldn).on_hand == 190
+    # Another page of the grid keeps the mode on, without the unsaved edits.
+    call(state, "type_cell", crew_key, "2")
+    state.router = page_state(world.tokens["merchandiser"], "/stock?per=25&page=1").router
+    assert "rackroomBulkEdit" in rendered(call(state, "load"))  # the script, sent again
+    assert state.bulk_on and state.bulk_marks == {} and state.bulk_count == 0
     # Leaving with unsaved edits asks first; discarding leaves the mode.
     call(state, "type_cell", crew_key, "1")
     call(state, "toggle_bulk")
