@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -57,6 +58,7 @@ from dashboard.api.lookups import owned_reservation, variant_for, warehouse_for
 from dashboard.api.ratelimit import charge
 from dashboard.api.schemas import ReserveRequest, SetCount
 from jobs import metrics
+from models import geo
 from models import reservations as domain
 from models.api_keys import Scope
 from models.catalog import Variant as DomainVariant
@@ -233,8 +235,17 @@ class Query:
             found = owned_reservation(ctx.session, ctx.holder, number)
         except (NotFound, ApiError):
             return None
-        variant = ctx.session.get(DomainVariant, found.variant_id)
-        return Reservation.of(found, variant.sku if variant else "?")
+        return _reservation_out(ctx.session, found, domain.sibling_lines(ctx.session, found))
+
+
+def _plain(value: object) -> object:
+    """An input's value as the REST body has it: an enum's value, a nested input
+    (`shipTo`) as a dict of its fields."""
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 def _body(model: type[M], given: object) -> M | InvalidInput:
@@ -242,7 +253,7 @@ def _body(model: type[M], given: object) -> M | InvalidInput:
     so that both APIs validate alike; a refusal as `InvalidInput`."""
     values = {name: getattr(given, name) for name in model.model_fields if hasattr(given, name)}
     try:
-        return model(**{k: v.value if isinstance(v, Enum) else v for k, v in values.items()})
+        return model(**{k: _plain(v) for k, v in values.items()})
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "input"
@@ -276,16 +287,21 @@ def _mutate(
     return _write(ctx, scope, lambda session: work(session, body))
 
 
-def _reservation_out(session, reservation: domain.Reservation) -> Reservation:
+def _reservation_out(
+    session, reservation: domain.Reservation, lines: list[domain.Reservation]
+) -> Reservation:
+    """`reservation` as GraphQL shows it, with every row of its hold (`lines`)."""
     variant = session.get(DomainVariant, reservation.variant_id)
-    return Reservation.of(reservation, variant.sku if variant else "?")
+    return Reservation.of(reservation, variant.sku if variant else "?", lines)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
         description="Hold stock for an order; the same (channel, orderRef, "
-        "sku) again returns the same hold."
+        "sku) again returns the same hold. A configured channel allocates by its strategy "
+        "(towards `shipTo` for `nearest`) and, if it allows splitting, over several "
+        "warehouses: all of `allocations` or nothing."
     )
     def reserve(self, info: Info, input: ReserveInput) -> ReservationResult:
         ctx = info.context
@@ -293,6 +309,8 @@ class Mutation:
         def work(session, body: ReserveRequest):
             variant = variant_for(session, ctx.holder, body.sku)
             place = warehouse_for(session, body.warehouse).id if body.warehouse else None
+            to = body.ship_to
+            ship_to = geo.place(to.country, to.lat, to.lon) if to else None
             try:
                 result = domain.reserve(
                     session,
@@ -303,12 +321,13 @@ class Mutation:
                     actor=ctx.holder.actor,
                     warehouse_id=place,
                     ttl=timedelta(seconds=body.ttl_seconds),
+                    ship_to=ship_to,
                 )
             except DomainError as refusal:
                 metrics.count_reservation("refused", refusal.code)
                 raise
             metrics.count_reservation("created" if result.created else "replayed")
-            return Reservation.of(result.reservation, variant.sku)
+            return Reservation.of(result.reservation, variant.sku, result.lines)
 
         return _mutate(ctx, Scope.RESERVATIONS_WRITE, ReserveRequest, input, work)
 
@@ -352,7 +371,7 @@ def _close(ctx: Context, reservation_id: strawberry.ID, close, outcome: str) -> 
         owned_reservation(session, ctx.holder, number)
         # The whole hold closes (every warehouse of a split); the answer is this row.
         closed = close(session, number, actor=ctx.holder.actor)
-        out = _reservation_out(session, next(r for r in closed if r.id == number))
+        out = _reservation_out(session, next(r for r in closed if r.id == number), closed)
         metrics.count_reservation(outcome)
         return out
 

@@ -3,6 +3,7 @@ request's DataLoaders, and the typed errors mutations return (codes as in REST).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -137,25 +138,53 @@ class Variant:
         )
 
 
+@strawberry.type(description="Units of a hold reserved in one warehouse.")
+class Allocation:
+    qty: int
+    warehouse_id: strawberry.Private[int]
+
+    warehouse: Warehouse = strawberry.field(resolver=_warehouse)
+
+
 @strawberry.type(description="A time-boxed hold on stock for an order at checkout.")
 class Reservation:
     id: strawberry.ID = strawberry.field(description="The same id as in the REST API.")
     sku: str
-    qty: int
+    qty: int = strawberry.field(description="Units held, over every allocation.")
     channel: str
     order_ref: str
     status: str = strawberry.field(description="active, committed, released or expired")
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    allocations: list[Allocation] = strawberry.field(
+        description="Where the units are held, by line: one entry unless a channel that "
+        "allows splitting had to hold across several warehouses. A retry answers the same."
+    )
     variant_id: strawberry.Private[int]
     warehouse_id: strawberry.Private[int]
 
     @classmethod
-    def of(cls, reservation: domain_reservations.Reservation, sku: str) -> Reservation:
-        return item_of(cls, reservation, id=strawberry.ID(str(reservation.id)), sku=sku)
+    def of(
+        cls,
+        reservation: domain_reservations.Reservation,
+        sku: str,
+        lines: Sequence[domain_reservations.Reservation] = (),
+    ) -> Reservation:
+        """`reservation` (the hold's first row) with every row of its hold, `lines`."""
+        rows = sorted(lines or (reservation,), key=lambda r: r.line)
+        return item_of(
+            cls,
+            reservation,
+            id=strawberry.ID(str(reservation.id)),
+            sku=sku,
+            qty=sum(r.qty for r in rows),
+            allocations=[Allocation(qty=r.qty, warehouse_id=r.warehouse_id) for r in rows],
+        )
 
-    warehouse: Warehouse = strawberry.field(resolver=_warehouse)
+    warehouse: Warehouse = strawberry.field(
+        resolver=_warehouse, description="The first (or only) warehouse of `allocations`."
+    )
     variant: Variant | None = strawberry.field(resolver=_variant)
 
 
@@ -189,6 +218,13 @@ class InventoryLevelConnection:
 # --- mutation inputs ----------------------------------------------------------------------
 
 
+@strawberry.input(description="Where an order goes: a `nearest` channel allocates towards it.")
+class ShipToInput:
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. GB")
+    lat: float | None = strawberry.field(default=None, description="With lon, or neither.")
+    lon: float | None = None
+
+
 @strawberry.input
 class ReserveInput:
     sku: str = strawberry.field(description="Canonical SKU, alias or barcode.")
@@ -199,6 +235,9 @@ class ReserveInput:
         default=None, description="Omit to let the allocation policy pick."
     )
     ttl_seconds: int = 900
+    ship_to: ShipToInput | None = strawberry.field(
+        default=None, description="Where the order goes (for channels that allocate by place)."
+    )
 
 
 @strawberry.enum(description="Why a count is set.")

@@ -175,3 +175,85 @@ def test_a_brand_bound_key_splits_its_own_brand_only(engine, eu):
     )
     refused(theirs, 404, "not_found", "OTH-TEE1-BLK-M")
     assert reserved(engine) == 6
+
+
+# --- the same over GraphQL -------------------------------------------------------------------
+
+RESERVE = """mutation($input: ReserveInput!) { reserve(input: $input) { __typename
+    ... on Reservation { id qty status warehouse { code } allocations { warehouse { code } qty } }
+    ... on InsufficientStock { code available requested }
+    ... on Error { code message } ... on InvalidInput { field } } }"""
+
+
+def gql_reserve(api, qty=1, order="g1", channel="eu", **extra) -> dict:
+    from tests.dashboard.api.test_graphql import gql
+
+    given = {"sku": SKU, "qty": qty, "orderRef": order, "channel": channel, **extra}
+    return gql(api, RESERVE, {"input": given})["data"]["reserve"]
+
+
+def test_graphql_nearest_and_a_split_answer_allocations_like_rest(engine, eu):
+    _world, api = eu
+    barcelona = {"country": "ES", "lat": 41.3874, "lon": 2.1686}
+    near = gql_reserve(api["all"], 2, order="g-near", shipTo=barcelona)
+    assert near["__typename"] == "Reservation", near
+    assert near["allocations"] == [{"warehouse": {"code": "MAD"}, "qty": 2}]
+    # MAD has 2 left; 6 towards London fit in no pair: three warehouses, the nearest ones.
+    split = gql_reserve(
+        api["all"], 6, order="g-split", shipTo={"country": "GB", "lat": 51.5, "lon": -0.12}
+    )
+    assert split["__typename"] == "Reservation", split
+    assert (split["qty"], split["warehouse"]) == (6, {"code": "LON"})
+    assert split["allocations"] == [
+        {"warehouse": {"code": "LON"}, "qty": 3},
+        {"warehouse": {"code": "MAN"}, "qty": 2},
+        {"warehouse": {"code": "CPH"}, "qty": 1},
+    ]
+    rest = api["all"].get(f"/reservations/{split['id']}").json()["allocations"]
+    assert [
+        {"warehouse": a["warehouse"]["code"], "qty": a["qty"]} for a in split["allocations"]
+    ] == rest
+    # A retry (even towards another place) answers the same hold and allocations.
+    again = gql_reserve(api["all"], 6, order="g-split", shipTo={"country": "DK"})
+    assert again == split
+    assert reserved(engine) == 8
+    read = """query($id: ID!) { reservation(id: $id) { qty allocations { warehouse { code } qty }
+        } }"""
+    from tests.dashboard.api.test_graphql import gql
+
+    assert gql(api["all"], read, {"id": split["id"]})["data"]["reservation"] == {
+        "qty": 6,
+        "allocations": split["allocations"],
+    }
+    released = gql(
+        api["all"],
+        """mutation($id: ID!) { releaseReservation(id: $id) {
+        ... on Reservation { status allocations { qty } } } }""",
+        {"id": split["id"]},
+    )
+    assert released["data"]["releaseReservation"] == {
+        "status": "released",
+        "allocations": [{"qty": a["qty"]} for a in split["allocations"]],
+    }
+    assert reserved(engine) == 2
+    with read_session(engine) as session:
+        assert reconcile(session) == []
+
+
+def test_graphql_short_split_and_bad_addresses_hold_nothing(engine, eu):
+    _world, api = eu
+    short = gql_reserve(api["all"], 11, shipTo={"country": "GB"})
+    assert short == {
+        "__typename": "InsufficientStock",
+        "code": "insufficient_stock",
+        "message": short["message"],
+        "available": 10,
+        "requested": 11,
+    }
+    unknown = gql_reserve(api["all"], 1, order="g2", shipTo={"country": "XX"})
+    assert unknown["__typename"] == "InvalidInput" and "ISO 3166-1 alpha-2" in unknown["message"]
+    far = gql_reserve(api["all"], 1, order="g3", shipTo={"country": "GB", "lat": 91, "lon": 0})
+    assert (far["__typename"], far["field"]) == ("InvalidInput", "ship_to.lat")
+    half = gql_reserve(api["all"], 1, order="g4", shipTo={"country": "GB", "lat": 51.5})
+    assert half["__typename"] == "InvalidInput" and "lat and lon go together" in half["message"]
+    assert reserved(engine) == 0
