@@ -22,6 +22,7 @@ DEMAND = "/demand"
 ADMIN_USERS = "/admin/users"
 ADMIN_BRANDS = "/admin/brands"
 ADMIN_WAREHOUSES = "/admin/warehouses"
+ADMIN_CHANNELS = "/admin/channels"
 ADMIN_API_KEYS = "/admin/api-keys"
 ADMIN_WEBHOOKS = "/admin/webhooks"
 #: One webhook endpoint's deliveries (`?webhook=<id>&status=…&page=…`).

@@ -8,14 +8,15 @@ row is allocated as before channels existed (every active warehouse, by priority
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint, delete, select
+from sqlalchemy import CheckConstraint, UniqueConstraint, delete, func, select
 from sqlmodel import Field, Session, SQLModel
 
-from models.admin import WAREHOUSE_FIELDS, record_warehouse_change
+from models.admin import PAGE_SIZE, WAREHOUSE_FIELDS, Page, record_warehouse_change
 from models.audit import SYSTEM, diff, fields_of, record
 from models.base import UTCDateTime, utcnow
 from models.catalog import Warehouse, warehouse_by_code
@@ -250,8 +251,7 @@ def update_channel(
     return channel
 
 
-def list_channels(session: Session) -> list[ChannelRow]:
-    channels = session.scalars(select(Channel).order_by(Channel.code)).all()
+def _rows(session: Session, channels: Sequence[Channel]) -> list[ChannelRow]:
     return [
         ChannelRow(
             c.id,
@@ -264,6 +264,20 @@ def list_channels(session: Session) -> list[ChannelRow]:
         )
         for c in channels
     ]
+
+
+def list_channels(session: Session) -> list[ChannelRow]:
+    return _rows(session, session.scalars(select(Channel).order_by(Channel.code)).all())
+
+
+def channel_page(session: Session, *, offset: int = 0, limit: int = PAGE_SIZE) -> Page[ChannelRow]:
+    """A page of channels as the admin list shows them: active first, then by code."""
+    offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
+    channels = session.scalars(
+        select(Channel).order_by(Channel.is_active.desc(), Channel.code).offset(offset).limit(limit)
+    ).all()
+    total = int(session.scalar(select(func.count()).select_from(Channel)) or 0)
+    return Page(rows=_rows(session, channels), total=total, offset=offset, limit=limit)
 
 
 def channel_plan(session: Session, code: str) -> ChannelPlan | None:

@@ -78,6 +78,7 @@ PERMISSIONS: dict[str, Permission] = {
     "admin.users": Permission(ADMINS, "manage users"),
     "admin.brands": Permission(ADMINS, "manage brands"),
     "admin.warehouses": Permission(ADMINS, "manage warehouses"),
+    "admin.channels": Permission(ADMINS, "manage sales channels"),
     "admin.api_keys": Permission(ADMINS, "manage API keys"),
     "admin.webhooks": Permission(ADMINS, "manage webhooks"),
     "admin.audit": Permission(ADMINS, "see the audit log"),

@@ -4,11 +4,23 @@ note, the cells several lists show, the brand picker and the one-time secret's d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
 
-from dashboard.components.admin import muted, secret_dialog, select_field
+from dashboard.components.admin import (
+    active_toggle,
+    dialog_wiring,
+    form_dialog,
+    menu_action,
+    muted,
+    row_menu,
+    secret_dialog,
+    select_field,
+    target_confirm,
+    text_field,
+)
 from dashboard.components.blocks import column
 from dashboard.components.lists import list_view
 
@@ -79,3 +91,94 @@ def secret_reveal(
         open=state.dialog == dialog, on_open_change=state.on_dialog_change, done_label=done_label,
         test_id=test_id,
     )
+
+
+def edit_and_toggle(state: Any, item: Any) -> rx.Component:
+    """A row's menu of Edit… (`state.open_edit`) and Deactivate… / Activate…
+    (`state.confirm_active`), for lists of things that are switched off, never deleted."""
+    return row_menu(
+        "Actions for " + item.code,
+        menu_action("pencil", "Edit…", state.open_edit(item.id)),
+        rx.menu.separator(),
+        active_toggle(
+            item.active,
+            off=("circle-pause", "Deactivate…", state.confirm_active(item.id, False)),
+            on=("circle-play", "Activate…", state.confirm_active(item.id, True)),
+        ),
+    )
+
+
+def active_dialogs(state: Any, noun: str, *, off: str, on: str) -> rx.Component:
+    """The confirm dialogs behind `edit_and_toggle`'s Deactivate… (`off` says what that
+    does) and Activate… (`on`), both answered by `state.set_active`."""
+    return rx.fragment(
+        target_confirm(
+            state, "deactivate", "Deactivate",
+            description=off, on_confirm=state.set_active, test_id=f"deactivate-{noun}-dialog",
+        ),
+        target_confirm(
+            state, "activate", "Activate",
+            description=on, on_confirm=state.set_active, test_id=f"activate-{noun}-dialog",
+            danger=False,
+        ),
+    )
+
+
+def record_dialogs(
+    state: Any,
+    noun: str,
+    fields: Callable[..., list[rx.Component]],
+    *,
+    new: str,
+    edit: str,
+    handlers: tuple[Any, Any],
+    switch: tuple[str, str],
+    max_width: str = "460px",
+) -> rx.Component:
+    """Every dialog of a list of coded records (warehouses, channels): "New `noun`" with
+    `fields(prefix, with_code=True)`, "Edit <row>" without the code (it stays), each
+    described (`new`, `edit`) and answered by `handlers` (create, save); and the
+    confirms of `active_dialogs` (`switch`: what deactivating, activating does)."""
+    return rx.fragment(
+        form_dialog(
+            *fields(f"new-{noun}", with_code=True),
+            title=f"New {noun}", description=new, **dialog_wiring(state, "create"),
+            on_submit=handlers[0], submit_label=f"Create {noun}",
+            test_id=f"new-{noun}-dialog", max_width=max_width,
+        ),
+        form_dialog(
+            *fields(f"edit-{noun}", with_code=False),
+            title="Edit " + state.target_label, description=edit,
+            **dialog_wiring(state, "edit"),
+            on_submit=handlers[1], submit_label="Save", test_id=f"edit-{noun}-dialog",
+            max_width=max_width,
+        ),
+        active_dialogs(state, noun, off=switch[0], on=switch[1]),
+    )
+
+
+def code_and_name(
+    prefix: str,
+    with_code: bool,
+    name: rx.Var,
+    *,
+    examples: tuple[str, str],
+    code_hint: str,
+    **code_props: Any,
+) -> list[rx.Component]:
+    """A coded record's first fields: its code (only `with_code`: a code is set once,
+    with `code_hint`) and its name (`name`, the state's value), `examples` as their
+    placeholders; the first of them has the focus."""
+    code = text_field(
+        "Code",
+        f"{prefix}-code",
+        name="code", required=True, auto_focus=True, auto_complete="off",
+        placeholder=examples[0], hint=code_hint, **code_props,
+    )
+    named = text_field(
+        "Name",
+        f"{prefix}-name",
+        name="name", required=True, auto_focus=not with_code, auto_complete="off",
+        default_value=name, placeholder=examples[1], max_length=200,
+    )
+    return [code, named] if with_code else [named]

@@ -17,6 +17,7 @@ from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     admin_users,
     admin_brands,
     admin_warehouses,
+    admin_channels,
     admin_api_keys,
     admin_webhooks,
     admin_webhook_deliveries,

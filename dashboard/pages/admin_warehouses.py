@@ -6,7 +6,12 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import admin_table
+from dashboard.components.admin_lists import (
+    admin_table,
+    code_and_name,
+    edit_and_toggle,
+    record_dialogs,
+)
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState, WarehouseItem
@@ -14,19 +19,6 @@ from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState
 TITLE = "Warehouses"
 S = AdminWarehousesState
 COLUMNS = ("Code", "Name", "Kind", "Priority", "Status", "Added", "")
-
-
-def _actions(item: WarehouseItem) -> rx.Component:
-    return ui.row_menu(
-        "Actions for " + item.code,
-        ui.menu_action("pencil", "Edit…", S.open_edit(item.id)),
-        rx.menu.separator(),
-        ui.active_toggle(
-            item.active,
-            off=("circle-pause", "Deactivate…", S.confirm_active(item.id, False)),
-            on=("circle-play", "Activate…", S.confirm_active(item.id, True)),
-        ),
-    )
 
 
 def _row(item: WarehouseItem) -> rx.Component:
@@ -42,7 +34,7 @@ def _row(item: WarehouseItem) -> rx.Component:
         ui.number_cell(item.priority),
         ui.cell(ui.active_badge(item.active, off="Inactive")),
         ui.cell(ui.when(item.created)),
-        ui.cell(_actions(item), justify="end", width="48px"),
+        ui.cell(edit_and_toggle(S, item), justify="end", width="48px"),
         opacity=rx.cond(item.active, "1", "0.6"), data_testid="warehouse-row",
     )
 
@@ -63,22 +55,12 @@ def _list() -> rx.Component:
 
 
 def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
-    code = [
-        ui.text_field(
-            "Code",
-            f"{prefix}-code",
-            name="code", required=True, auto_focus=True, auto_complete="off", placeholder="LDN",
-            max_length=32, style={"text_transform": "uppercase"},
-            hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
-        )
-    ]
     return [
-        *(code if with_code else []),
-        ui.text_field(
-            "Name",
-            f"{prefix}-name",
-            name="name", required=True, auto_focus=not with_code, auto_complete="off",
-            default_value=S.form_name, placeholder="London DC", max_length=200,
+        *code_and_name(
+            prefix, with_code, S.form_name,
+            examples=("LDN", "London DC"),
+            code_hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
+            max_length=32, style={"text_transform": "uppercase"},
         ),
         rx.grid(
             ui.select_field(
@@ -119,32 +101,15 @@ def _place_field(label: str, prefix: str, name: str, value, example: str, size: 
 
 
 def _dialogs() -> rx.Component:
-    return rx.fragment(
-        ui.form_dialog(
-            *_fields("new-warehouse", with_code=True),
-            title="New warehouse",
-            description="A warehouse or store that holds stock.",
-            **ui.dialog_wiring(S, "create"),
-            on_submit=S.create_warehouse, submit_label="Create warehouse",
-            test_id="new-warehouse-dialog",
-        ),
-        ui.form_dialog(
-            *_fields("edit-warehouse", with_code=False),
-            title="Edit " + S.target_label,
-            description="Name, kind, allocation priority and place. The code stays.",
-            **ui.dialog_wiring(S, "edit"),
-            on_submit=S.save_warehouse, submit_label="Save", test_id="edit-warehouse-dialog",
-        ),
-        ui.target_confirm(
-            S, "deactivate", "Deactivate",
-            description="Reservations are no longer allocated from it and it drops out of "
-            "stock lookups. Its stock records and history stay; you can activate it again.",
-            on_confirm=S.set_active, test_id="deactivate-warehouse-dialog",
-        ),
-        ui.target_confirm(
-            S, "activate", "Activate",
-            description="Its stock can be reserved and allocated again.",
-            on_confirm=S.set_active, test_id="activate-warehouse-dialog", danger=False,
+    return record_dialogs(
+        S, "warehouse", _fields,
+        new="A warehouse or store that holds stock.",
+        edit="Name, kind, allocation priority and place. The code stays.",
+        handlers=(S.create_warehouse, S.save_warehouse),
+        switch=(
+            "Reservations are no longer allocated from it and it drops out of stock "
+            "lookups. Its stock records and history stay; you can activate it again.",
+            "Its stock can be reserved and allocated again.",
         ),
     )
 

@@ -14,6 +14,7 @@ a row shows), the paged read with its filters from the URL, the summary above th
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from dashboard.formatting import plural
-from dashboard.states.auth import requires
+from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.listing import (
     LoadStatus,
@@ -31,6 +32,8 @@ from dashboard.states.listing import (
     page_number,
     page_size,
 )
+
+log = logging.getLogger(__name__)
 
 
 def checked(perm: str, name: str, step: Callable[..., Awaitable[Any]]) -> Callable:
@@ -118,7 +121,6 @@ class AdminList(PagedList, LoadStatus, mixin=True):
         return row_by_id(getattr(self, self.LISTING.field), row_id)
 
 
-
 class AdminPage(AdminList, TargetDialog, mixin=True):
     """An admin list with dialogs on its rows."""
 
@@ -127,12 +129,57 @@ class AdminPage(AdminList, TargetDialog, mixin=True):
         self._close_dialog()
         await self._refetch()
 
-    def _open_row(
-        self, dialog: str, row_id: int, label: Callable[[Any], str]
-    ) -> EventSpec | None:
+    def _open_row(self, dialog: str, row_id: int, label: Callable[[Any], str]) -> EventSpec | None:
         """Open `dialog` on a listed row (named by `label(row)`), or say it is gone."""
         target = self._listed(row_id)
         if target is None:
             return rx.toast.error(self.LISTING.gone_message())
         self._open_target(dialog, target.id, label(target))
         return None
+
+
+class ActiveRows(AdminPage, mixin=True):
+    """An admin list of things switched off and on, never deleted (warehouses,
+    channels): the Deactivate… / Activate… confirm dialogs and their one handler, both
+    checked against `LISTING.perm`. A page says how a row is named (`_row_label`) and
+    switched (`_switch`: an awaitable of the changed thing, `_switched`: the toast)."""
+
+    def _row_label(self, row: Any) -> str:
+        return f"{row.name} ({row.code})"
+
+    def _switch(self, row: Any, active: bool) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    def _switched(self, changed: Any, active: bool) -> str:
+        raise NotImplementedError
+
+    @rx.event
+    async def confirm_active(self, row_id: int, active: bool):
+        """Open the Activate… (`active`) or Deactivate… dialog on a listed row."""
+        return await checked(self.LISTING.perm, "confirm_active", type(self)._confirm)(
+            self, row_id, active
+        )
+
+    async def _confirm(self, row_id: int, active: bool) -> EventSpec | None:
+        return self._open_row("activate" if active else "deactivate", row_id, self._row_label)
+
+    @rx.event
+    async def set_active(self):
+        """The open dialog's answer: the row (de)activated, in the domain's words."""
+        return await checked(self.LISTING.perm, "set_active", type(self)._set_active)(self)
+
+    async def _set_active(self) -> EventSpec | None:
+        target = self._listed(self.target_id)
+        if self.dialog not in ("activate", "deactivate") or target is None:
+            return None
+        active = self.dialog == "activate"
+        log.info(
+            "%s sets %s %s active=%s",
+            signed_in_user().email,
+            self.LISTING.noun[0],
+            target.code,
+            active,
+        )
+        return await self._attempt(
+            self._switch(target, active), done=lambda changed: self._switched(changed, active)
+        )

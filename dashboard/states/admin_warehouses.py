@@ -11,7 +11,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.items import NO_MOMENT, Moment, item_of
-from dashboard.states.admin_common import AdminPage, Listing
+from dashboard.states.admin_common import ActiveRows, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from models.admin import (
@@ -71,7 +71,7 @@ class WarehouseForm(TypedDict, total=False):
     lon: str
 
 
-class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
+class AdminWarehousesState(RoleGuard, ActiveRows, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "admin.warehouses",
         "warehouses",
@@ -159,24 +159,10 @@ class AdminWarehousesState(RoleGuard, AdminPage, rx.State):
             done=lambda w: f"Saved {w.name} ({w.code})",
         )
 
-    @rx.event
-    @requires("admin.warehouses")
-    async def confirm_active(self, warehouse_id: int, active: bool):
-        dialog = "activate" if active else "deactivate"
-        return self._open_row(dialog, warehouse_id, lambda w: f"{w.name} ({w.code})")
+    def _switch(self, row: WarehouseItem, active: bool):
+        return db_write(set_warehouse_active, row.id, active, actor=signed_in_user().email)
 
-    @rx.event
-    @requires("admin.warehouses")
-    async def set_active(self):
-        if self.dialog not in ("activate", "deactivate"):
-            return None
-        active = self.dialog == "activate"
-        log.info("%s sets warehouse %s active=%s", signed_in_user().email, self.target_id, active)
-        return await self._attempt(
-            db_write(set_warehouse_active, self.target_id, active, actor=signed_in_user().email),
-            done=lambda w: (
-                f"{w.name} is active again"
-                if active
-                else f"{w.name} is deactivated; nothing is allocated from it now"
-            ),
-        )
+    def _switched(self, warehouse, active: bool) -> str:
+        if active:
+            return f"{warehouse.name} is active again"
+        return f"{warehouse.name} is deactivated; nothing is allocated from it now"

@@ -22,18 +22,20 @@ from sqlalchemy import Engine, select, text
 
 from dashboard.states.admin_api_keys import AdminApiKeysState, ApiKeyItem
 from dashboard.states.admin_brands import AdminBrandsState
+from dashboard.states.admin_channels import AdminChannelsState, ChannelItem
 from dashboard.states.admin_users import AdminUsersState, UserItem
 from dashboard.states.admin_warehouses import AdminWarehousesState, WarehouseItem
 from dashboard.states.auth import Access, AuthState, RoleGuard, SessionUser, refusal_reason
 from dashboard.states.overview import OverviewState
 from models.api_keys import create_api_key
 from models.catalog import create_brand, create_warehouse
+from models.channels import create_channel
 from models.db import set_default_engine, transaction
 from models.users import ApiKey, Role, User, create_user, start_login_session
 from tests.signin import sign_in_state
 
 #: The tables an admin handler could change.
-TABLES = ("app_user", "login_session", "api_key", "brand", "warehouse")
+TABLES = ("app_user", "login_session", "api_key", "brand", "warehouse", "channel", "audit_log")
 
 
 @dataclasses.dataclass
@@ -53,6 +55,7 @@ def world(sqlite_engine: Engine) -> Iterator[World]:
     with transaction(sqlite_engine) as session:
         create_brand(session, "NORTH", "Northwind")
         ids["warehouse"] = create_warehouse(session, "LDN", "London", priority=10).id
+        ids["channel"] = create_channel(session, "web", "Web", warehouses="LDN").id
         for role in Role:
             user = create_user(
                 session,
@@ -152,6 +155,22 @@ def warehouse_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     }
 
 
+def channel_calls(world: World) -> dict[str, tuple[tuple, dict]]:
+    cid = world.ids["channel"]
+    listed = {"channels": [ChannelItem(id=cid, code="web", name="Web", warehouses=["LDN"])]}
+    armed = {**listed, "target_id": cid, "form_strategy": "nearest"}
+    form = {"code": "NEW", "name": "New", "warehouses": "LDN", "allow_split": "on"}
+    return {
+        "load": ((), {}),
+        "open_create": ((), {}),
+        "create_channel": ((form,), {**armed, "dialog": "create"}),
+        "open_edit": ((cid,), listed),
+        "save_channel": (({"name": "Hacked", "warehouses": ""},), {**armed, "dialog": "edit"}),
+        "confirm_active": ((cid, False), listed),
+        "set_active": ((), {**armed, "dialog": "deactivate"}),
+    }
+
+
 def key_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     kid = world.ids["key"]
     listed = {"keys": [ApiKeyItem(id=kid, name="shop")]}
@@ -170,12 +189,14 @@ UI_ONLY = {
     AdminUsersState: {"on_dialog_change", "set_form_role", "set_form_brand"},
     AdminBrandsState: {"on_dialog_change"},
     AdminWarehousesState: {"on_dialog_change", "set_form_kind"},
+    AdminChannelsState: {"on_dialog_change", "set_form_strategy"},
     AdminApiKeysState: {"on_dialog_change", "set_form_brand"},
 }
 CALLS = {
     AdminUsersState: user_calls,
     AdminBrandsState: brand_calls,
     AdminWarehousesState: warehouse_calls,
+    AdminChannelsState: channel_calls,
     AdminApiKeysState: key_calls,
 }
 STATES = list(CALLS)

@@ -1,0 +1,124 @@
+"""Admin › Channels: list, create, edit, activate and deactivate sales channels."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard import routes
+from dashboard.components import admin as ui
+from dashboard.components.admin_lists import (
+    admin_table,
+    code_and_name,
+    edit_and_toggle,
+    record_dialogs,
+)
+from dashboard.components.blocks import inline
+from dashboard.components.figures import empty_state
+from dashboard.registry import Nav, page
+from dashboard.states.admin_channels import STRATEGY_CHOICES, AdminChannelsState, ChannelItem
+
+TITLE = "Channels"
+S = AdminChannelsState
+COLUMNS = ("Code", "Name", "Strategy", "Warehouses, in order", "Split", "Status", "")
+
+
+def _warehouses(item: ChannelItem) -> rx.Component:
+    return rx.cond(
+        item.warehouses.length() > 0,
+        rx.text(item.warehouses.join(" → "), style=ui.MONO, data_testid="channel-warehouses"),
+        ui.muted("Every active warehouse, by priority", size="2"),
+    )
+
+
+def _row(item: ChannelItem) -> rx.Component:
+    return rx.table.row(
+        ui.cell(rx.text(item.code, style=ui.MONO)),
+        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        ui.cell(
+            rx.badge(
+                item.strategy_label,
+                variant="soft", color_scheme="gray", size="1", data_testid="channel-strategy",
+            )
+        ),
+        ui.cell(_warehouses(item)),
+        ui.cell(rx.cond(item.allow_split, rx.text("Allowed", size="2"), ui.muted("No", size="2"))),
+        ui.cell(ui.active_badge(item.active, off="Inactive")),
+        ui.cell(edit_and_toggle(S, item), justify="end", width="48px"),
+        opacity=rx.cond(item.active, "1", "0.6"), data_testid="channel-row",
+    )
+
+
+def _list() -> rx.Component:
+    empty = empty_state(
+        "network", "No channels yet",
+        "Every reservation is allocated by warehouse priority. Create a channel to give "
+        "a storefront its own warehouses, the nearest-first strategy or split holds.",
+    )
+    note = (
+        "A reservation naming a channel below is allocated from its warehouses by its "
+        "strategy; any other channel code by warehouse priority."
+    )
+    columns = ui.headers(*COLUMNS, widths={"Code": "140px", "": "48px"})
+    return admin_table(S, *columns, row=_row, test_id="channels-table", empty=empty, note=note)
+
+
+def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
+    return [
+        *code_and_name(
+            prefix, with_code, S.form_name,
+            examples=("web-eu", "Web shop, Europe"),
+            code_hint="The channel the API's reservations name. It cannot be changed later.",
+            max_length=64,
+        ),
+        ui.select_field(
+            "Strategy",
+            f"{prefix}-strategy",
+            STRATEGY_CHOICES, name="strategy", value=S.form_strategy,
+            on_change=S.set_form_strategy,
+        ),
+        ui.text_field(
+            "Warehouses",
+            f"{prefix}-warehouses",
+            name="warehouses", auto_complete="off", default_value=S.form_warehouses,
+            placeholder="LDN, MAN", max_length=400, style={"text_transform": "uppercase"},
+            hint=ui.muted(
+                "Codes in order, separated by commas; empty for every active warehouse. "
+                "Active now: " + S.known_warehouses
+            ),
+        ),
+        inline(
+            rx.switch(
+                id=f"{prefix}-split",
+                name="allow_split", default_checked=S.form_split, size="2",
+            ),
+            rx.el.label(
+                "Allow split: hold across several warehouses when none has enough",
+                html_for=f"{prefix}-split",
+                style={"font_size": "14px"},
+            ),
+            gap="2",
+        ),
+    ]
+
+
+def _dialogs() -> rx.Component:
+    return record_dialogs(
+        S, "channel", _fields,
+        new="A storefront, marketplace or store that reserves stock.",
+        edit="Name, strategy, warehouses and splitting. The code stays.",
+        handlers=(S.create_channel, S.save_channel),
+        switch=(
+            "Its reservations are refused until it is active again. Its holds stay.",
+            "Its reservations are allocated by its strategy again.",
+        ), max_width="520px",
+    )
+
+
+@page(
+    routes.ADMIN_CHANNELS, TITLE, perm="admin.channels", load=S.load,
+    nav=Nav("Channels", "network", group="admin"),
+    description="Sales channels: which warehouses each reserves from, and how.",
+    action=lambda: ui.primary_action("New channel", "plus", S.open_create),
+)
+def admin_channels_page() -> rx.Component:
+    return rx.fragment(_list(), _dialogs())
