@@ -26,6 +26,10 @@ from jobs.seed_catalog import Catalog, ScaleSpec
 
 SEED_ACTOR = "system:seed"
 OPENING_STOCK_REFERENCE = "seed:opening-stock"
+#: The share of style-colours, the slowest sellers, whose stock may be an old delivery.
+SLOW_SHARE = 0.06
+#: Deliveries are booked in at 10:00 UTC.
+RECEIPT_HOUR = 10
 
 #: Timestamp text per dialect: PostgreSQL reads ISO with an offset; SQLite stores the
 #: naive-UTC text SQLAlchemy's DateTime writes (so string comparisons stay correct).
@@ -273,24 +277,70 @@ class SeedData:
             .when(stockout < 0.06).then(0)
             .otherwise(on_hand)
         )
-        self._balances = frame.select(
-            variant_id=pl.col("v") + self.ids.variant_offset + 1,
-            warehouse_id=pl.col("warehouse_id"),
-            on_hand=on_hand,
-        ).sort("variant_id", "warehouse_id")
+        received = self.receipt_days().select(
+            "style_colour",
+            received_at=pl.lit(self.opening_at)
+            - pl.duration(days=pl.col("days_ago"))
+            + pl.duration(hours=RECEIPT_HOUR),
+        )
+        self._balances = (
+            frame.join(received, on="style_colour", how="left")
+            .select(
+                variant_id=pl.col("v") + self.ids.variant_offset + 1,
+                warehouse_id=pl.col("warehouse_id"),
+                on_hand=on_hand,
+                received_at=pl.col("received_at"),
+            )
+            .sort("variant_id", "warehouse_id")
+        )
         return self._balances
 
+    def receipt_days(self) -> pl.DataFrame:
+        """Days before `as_of` each style-colour's stock was received (columns
+        style_colour, days_ago), so that the markdown suggestions have ages to go on.
+
+        Most lines were delivered in the last few weeks (3–52 days ago: no markdown,
+        whatever they sell). The slowest `SLOW_SHARE` by expected sales (popularity and
+        colour, as the sales are drawn) mostly sit on an older delivery: a quarter of
+        them fresh too, the rest 60–89, 90–119 or 120–199 days old, the ages of the
+        20 / 30 / 50 % rules of `jobs.analytics.markdowns`.
+        """
+        c = self.catalog
+        runs = (
+            pl.DataFrame({
+                "style_colour": c.v_style_colour,
+                "product": c.v_product,
+                "colour_rank": c.v_colour_rank,
+            })
+            .unique("style_colour", keep="first")
+            .sort("style_colour")
+        )
+        popularity = pl.Series(c.p_popularity).gather(runs["product"])
+        runs = runs.with_columns(sells=popularity / (1.0 + 0.5 * pl.col("colour_rank")))
+        which, when = uniform_pair(pl.col("style_colour"), self.seed, 4)
+        slow = pl.col("sells").rank("ordinal") <= max(1, round(runs.height * SLOW_SHARE))
+        days = (
+            pl.when(slow & (which >= 0.8)).then(120 + when * 80)
+            .when(slow & (which >= 0.55)).then(90 + when * 30)
+            .when(slow & (which >= 0.25)).then(60 + when * 30)
+            .otherwise(3 + when * 50)
+        )
+        return runs.select("style_colour", days_ago=days.floor().cast(pl.Int64))
+
+    def _received_at(self) -> pl.Expr:
+        return pl.col("received_at").dt.strftime(self.ts_format)
+
     def _balance_chunks(self) -> Iterator[pl.DataFrame]:
-        stamp = self._timestamp(self.opening_at)
-        frame = self.balances().with_columns(
-            reserved=pl.lit(0), incoming=pl.lit(0), updated_at=pl.lit(stamp)
+        frame = self.balances().select(
+            "variant_id", "warehouse_id", "on_hand",
+            reserved=pl.lit(0), incoming=pl.lit(0), updated_at=self._received_at(),
         )
         for start in range(0, frame.height, self.spec.chunk_rows):
             yield frame.slice(start, self.spec.chunk_rows)
 
     def _ledger_chunks(self) -> Iterator[pl.DataFrame]:
-        """One "receipt" per stocked balance, so every balance equals its ledger."""
-        stamp = self._timestamp(self.opening_at)
+        """One "receipt" per stocked balance, so every balance equals its ledger; dated
+        when its style-colour was received (`receipt_days`)."""
         stocked = self.balances().filter(pl.col("on_hand") > 0)
         frame = stocked.select(
             id=pl.int_range(1, stocked.height + 1) + self.ids.ledger_offset,
@@ -302,7 +352,7 @@ class SeedData:
             reason=pl.lit("receipt"),
             reference=pl.lit(OPENING_STOCK_REFERENCE),
             actor=pl.lit(SEED_ACTOR),
-            created_at=pl.lit(stamp),
+            created_at=self._received_at(),
         )
         for start in range(0, frame.height, self.spec.chunk_rows):
             yield frame.slice(start, self.spec.chunk_rows)

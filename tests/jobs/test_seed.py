@@ -167,6 +167,32 @@ def test_demo_sales_cover_a_year_with_weekly_and_size_shape(demo):
     assert months["12"] > 1.5 * months["06"]  # December beats June
 
 
+def test_demo_receipts_are_dated_so_markdowns_show_a_spread_of_tiers(demo):
+    """Mostly fresh deliveries (0 %), and a few dozen slow style-colours old enough
+    for each of the 20 / 30 / 50 % rules; every receipt before the seed's day."""
+    import polars as pl
+
+    from jobs.analytics.frames import AnalyticsData
+    from jobs.analytics.markdowns import markdown_suggestions
+    from jobs.analytics.metrics import Filters
+
+    engine, _ = demo
+    with read_session(engine) as session:
+        first, last = session.execute(
+            select(func.min(LedgerEntry.created_at), func.max(LedgerEntry.created_at))
+            .where(LedgerEntry.reason == "receipt")
+        ).one()
+    assert AS_OF - timedelta(days=200) <= first.date() and last.date() < AS_OF
+    table = markdown_suggestions(
+        AnalyticsData(engine).frames(), Filters(end=AS_OF), brand_scope=None
+    )
+    tiers = dict(table.group_by("tier").len().iter_rows())
+    assert tiers[0] >= 0.9 * table.height, tiers
+    assert all(tiers.get(tier, 0) >= 5 for tier in (20, 30, 50)), tiers
+    marked = table.filter(pl.col("tier") > 0)
+    assert marked["age_days"].min() >= 60 and marked["weeks_of_cover"].drop_nulls().min() >= 10
+
+
 def test_demo_users_log_in_and_reservations_are_live(demo):
     engine, lines = demo
     logins = demo_logins(engine)
