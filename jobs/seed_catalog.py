@@ -328,7 +328,7 @@ def build_catalog(spec: ScaleSpec, seed: int) -> Catalog:
             "care": rng.choice(category.care),
             "tags": tags,
             "origin": rng.choice(_ORIGINS),
-            "season": {"winter": "AW", "summer": "SS"}.get(category.season, "core"),
+            "season": {"winter": "AW26", "summer": "SS26"}.get(category.season, "CORE"),
         }
         catalog.p_brand.append(b)
         catalog.p_style.append(style)

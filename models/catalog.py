@@ -47,6 +47,14 @@ class Product(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("brand_id", "style_code"),
         _trigram_index("ix_product_search_trgm", "name", "style_code"),
+        # The grid's tag and season filters (`attributes @> ...`), migration 0024. On
+        # SQLite a plain index of the same name (the filters scan with json_each there).
+        Index(
+            "ix_product_attributes",
+            "attributes",
+            postgresql_using="gin",
+            postgresql_ops={"attributes": "jsonb_path_ops"},
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

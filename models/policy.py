@@ -41,6 +41,9 @@ PERMISSIONS: dict[str, Permission] = {
     "stock.read": Permission(EVERYONE, "see stock"),
     "stock.export": Permission(EVERYONE, "export stock"),
     "stock.correct": Permission(MOVERS, "correct stock counts"),
+    "products.read": Permission(EVERYONE, "see products"),
+    #: Vendors edit their own brand's catalogue (as they import it): the brand scope.
+    "products.edit": Permission(EVERYONE, "edit product attributes"),
     "transfers.read": Permission(STAFF, "see transfers"),
     "transfers.create": Permission(MOVERS, "create transfers"),
     "transfers.edit": Permission(MOVERS, "edit transfers"),

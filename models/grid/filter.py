@@ -35,7 +35,9 @@ class GridFilter:
     1..MAX_PAGE_SIZE and a page past the end is simply empty. Empty `brand_ids` means
     every brand (a vendor's session passes its one brand); empty `warehouse_ids` means
     every active warehouse. Category, colour and size match exactly (the UI offers the
-    values that exist); `search` is a case-insensitive substring of SKU, alias code,
+    values that exist); `tag` is one of the product's tags (lower-cased, as tags are kept)
+    and `season` its season (upper-cased: "ss26" finds SS26), see models/attributes.py;
+    `search` is a case-insensitive substring of SKU, alias code,
     barcode, product name or style code. `stock_state` "out" is nothing available
     across the selected warehouses, "low" 1..`low_threshold` available.
     """
@@ -45,6 +47,8 @@ class GridFilter:
     category: str | None = None
     colour: str | None = None
     size: str | None = None
+    tag: str | None = None
+    season: str | None = None
     search: str = ""
     stock_state: str = "all"
     sort: str = "sku"
@@ -59,6 +63,10 @@ class GridFilter:
         set_(self, "warehouse_ids", _id_tuple(self.warehouse_ids, "warehouse_ids"))
         for name in ("category", "colour", "size"):
             set_(self, name, _optional_text(getattr(self, name), name))
+        tag = _optional_text(self.tag, "tag")
+        set_(self, "tag", " ".join(tag.split()).lower() if tag else None)
+        season = _optional_text(self.season, "season")
+        set_(self, "season", season.upper() if season else None)
         set_(self, "search", _search_text(self.search))
         set_(self, "stock_state", _choice(self.stock_state, STOCK_STATES, "stock_state"))
         set_(self, "sort", _choice(self.sort, SORT_COLUMNS, "sort"))
@@ -118,6 +126,8 @@ _PARAM_NAMES = {
     "category": "category",
     "colour": "colour",
     "size": "size",
+    "tag": "tag",
+    "season": "season",
     "q": "search",
     "stock": "stock_state",
     "sort": "sort",

@@ -26,6 +26,7 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
@@ -111,6 +112,8 @@ class _Shape:
     colour: bool = False
     size: bool = False
     category: bool = False
+    tag: bool = False
+    season: bool = False
     search: bool = False
     stock_state: str = "all"
     sort: str = "sku"
@@ -128,6 +131,8 @@ class _Shape:
             colour=f.colour is not None,
             size=f.size is not None,
             category=f.category is not None,
+            tag=f.tag is not None,
+            season=f.season is not None,
             search=bool(f.search),
             stock_state=f.stock_state,
             sort=f.sort,
@@ -155,6 +160,11 @@ def _params(f: GridFilter, scope: _Scope) -> dict[str, Any]:
     for name in ("colour", "size", "category"):
         if getattr(f, name) is not None:
             params[name] = getattr(f, name)
+    if scope.dialect == "postgresql" and (f.tag or f.season):
+        wanted: dict[str, Any] = {"tags": [f.tag]} if f.tag else {}
+        params["attributes"] = wanted | ({"season": f.season} if f.season else {})
+    else:
+        params |= {name: getattr(f, name) for name in ("tag", "season") if getattr(f, name)}
     if f.search:
         params["pattern"] = f"%{escape_like(f.search)}%"
     if f.stock_state == "low":
@@ -309,6 +319,29 @@ def _search_rows(dialect: str, name: str, columns: tuple[str, ...]) -> FromClaus
     ).subquery(name)
 
 
+@functools.lru_cache(maxsize=64)
+def _attribute_products(dialect: str, tag: bool, season: bool, name: str) -> Select:
+    """The products with the :tag among their tags and/or the :season.
+
+    PostgreSQL: one containment test, ``attributes @> :attributes``, which the GIN index
+    (jsonb_path_ops, migration 0024) answers. SQLite: the tags through json_each.
+    """
+    p = _alias(_p, f"{name}_attr_p")
+    if dialect == "postgresql":
+        wanted = bindparam("attributes", type_=JSONB)
+        return select(p.c.id).where(p.c.attributes.op("@>")(wanted))
+    conditions: list[ColumnElement[bool]] = []
+    if tag:
+        tags = func.json_each(p.c.attributes, "$.tags").table_valued("value").alias(f"{name}_tags")
+        tagged = select(1).select_from(tags).where(tags.c.value == bindparam("tag", String))
+        # json_each of a lone string yields the string: only a list of tags counts.
+        conditions += [func.json_type(p.c.attributes, "$.tags") == "array", exists(tagged)]
+    if season:
+        season_of = func.json_extract(p.c.attributes, "$.season")
+        conditions.append(season_of == bindparam("season", type_=String))
+    return select(p.c.id).where(*conditions)
+
+
 @dataclass(frozen=True)
 class _Source:
     """The variants a filter's catalogue fields select (brand, category, colour, size, search)."""
@@ -356,6 +389,12 @@ def _source(shape: _Shape, name: str | None = None) -> _Source:
         conditions.append(v.c.size == bindparam("size", type_=String))
     if shape.category:
         conditions.append(p.c.category == bindparam("category", type_=String))
+    if shape.tag or shape.season:
+        products = _attribute_products(shape.dialect, shape.tag, shape.season, name or "v")
+        if shape.dialect == "postgresql":  # the matching products' variants by index
+            conditions.append(v.c.product_id == any_(func.array(products.scalar_subquery())))
+        else:
+            conditions.append(v.c.product_id.in_(products))
     return _Source(v, p, br, tuple(conditions), need_product=shape.category)
 
 
