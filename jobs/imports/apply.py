@@ -20,6 +20,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
+from jobs.imports.attributes import write_attribute_changes
 from jobs.imports.plan import Plan
 from jobs.imports.results import Progress
 from models.base import utcnow
@@ -100,6 +101,7 @@ def write_plan(
         ]
         for batch in _batches(rows):
             connection.execute(insert(SkuAlias.__table__), batch)
+    write_attribute_changes(session, plan.attribute_changes)
     report("writing", 0.4)
 
     targets = [

@@ -2,8 +2,9 @@
 
 A feed is a polars frame of strings with one row per variant-row of the file:
 
-    __row, handle, title, category, vendor, tags, colour, size, sku, barcode, price,
-    location, quantity, colour_col, size_col, colour_expected, size_expected
+    __row, handle, title, category, vendor, tags, fabric, care, season, colour, size,
+    sku, barcode, price, location, quantity, colour_col, size_col, colour_expected,
+    size_expected
 
 `colour_col`/`size_col` name the column each value came from (a Shopify product may
 keep its size in Option1 and another in Option2), for error messages; `*_expected`
@@ -41,8 +42,8 @@ COLOUR_OPTION_NAMES = frozenset(
 INVENTORY_QUANTITY_COLUMNS = ("on hand (new)", "on hand", "on hand (current)", "available")
 
 FEED_COLUMNS = (
-    "handle", "title", "category", "vendor", "tags", "colour", "size", "sku", "barcode",
-    "price", "location", "quantity", "colour_col", "size_col",
+    "handle", "title", "category", "vendor", "tags", "fabric", "care", "season", "colour",
+    "size", "sku", "barcode", "price", "location", "quantity", "colour_col", "size_col",
 )
 
 
@@ -56,6 +57,9 @@ class Feed:
     mapping: MappingSpec | None = None
     #: False when the file has no quantity column at all (a catalogue-only import).
     has_quantity: bool = True
+    #: The product attributes the file carries (jobs/imports/attributes.py); others are
+    #: left as they are.
+    attribute_fields: tuple[str, ...] = ()
 
 
 class _Headers:
@@ -158,6 +162,7 @@ def _shopify_products(raw: RawTable) -> Feed:
         filled("type", "product category").alias("category"),
         filled("vendor").alias("vendor"),
         filled("tags").alias("tags"),
+        *_no_attributes("fabric", "care", "season"),
         *_options(h, over),
         h.expr("variant sku").alias("sku"),
         h.expr("variant barcode").alias("barcode"),
@@ -167,7 +172,10 @@ def _shopify_products(raw: RawTable) -> Feed:
     )
     columns = _columns(h, sku="variant sku", barcode="variant barcode", price="variant price",
                        quantity="variant inventory qty", handle="handle", title="title")
-    return Feed(Format.SHOPIFY_PRODUCTS, frame, columns, None, "quantity" in columns)
+    if found := h.find("tags"):
+        columns["tags"] = found[1]
+    fields = ("tags",) if "tags" in columns else ()
+    return Feed(Format.SHOPIFY_PRODUCTS, frame, columns, None, "quantity" in columns, fields)
 
 
 def _shopify_inventory(raw: RawTable) -> Feed:
@@ -193,7 +201,7 @@ def _shopify_inventory(raw: RawTable) -> Feed:
         title.alias("title"),
         pl.lit("").alias("category"),
         pl.lit("").alias("vendor"),
-        pl.lit("").alias("tags"),
+        *_no_attributes("tags", "fabric", "care", "season"),
         *_options(h, over),
         h.expr("sku", "variant sku").alias("sku"),
         h.expr("barcode", "variant barcode").alias("barcode"),
@@ -221,7 +229,7 @@ def _mapped(raw: RawTable, spec: MappingSpec) -> Feed:
     exprs: list[pl.Expr] = [pl.col(ROW), pl.col(EXTRA)]
     columns: dict[str, str] = {}
     for name in ("handle", "title", "category", "colour", "size", "sku", "barcode", "price",
-                 "location", "quantity"):
+                 "location", "quantity", *ATTRIBUTE_FIELDS):
         header = spec.columns.get(name)
         default = spec.defaults.get(name, "")
         if header:
@@ -235,9 +243,12 @@ def _mapped(raw: RawTable, spec: MappingSpec) -> Feed:
             expr = pl.lit(default)
         exprs.append(expr.alias(name))
     frame = raw.frame.select(exprs)
+    fields = tuple(f for f in ATTRIBUTE_FIELDS if spec.columns.get(f) or spec.defaults.get(f))
     if spec.columns.get("handle"):
+        # A product's title and attributes may be on its first row only.
         frame = frame.with_columns(
-            pl.col("title").replace("", None).forward_fill().over("handle").fill_null(""),
+            pl.col(name).replace("", None).forward_fill().over("handle").fill_null("")
+            for name in ("title", *fields)
         )
     # A product "has sizes" when any of its rows names one; a row of it without is an error.
     group = "handle" if spec.columns.get("handle") else None
@@ -245,14 +256,21 @@ def _mapped(raw: RawTable, spec: MappingSpec) -> Feed:
     colour_expected = (pl.col("colour") != "").any().over(group) if group else pl.lit(False)
     frame = frame.with_columns(
         pl.lit("").alias("vendor"),
-        pl.lit("").alias("tags"),
         pl.lit(columns.get("colour", "")).alias("colour_col"),
         pl.lit(columns.get("size", "")).alias("size_col"),
         size_expected.alias("size_expected"),
         colour_expected.alias("colour_expected"),
     )
     has_quantity = "quantity" in columns or bool(spec.defaults.get("quantity"))
-    return Feed(Format.MAPPED, frame, columns, spec, has_quantity)
+    return Feed(Format.MAPPED, frame, columns, spec, has_quantity, fields)
+
+
+#: Product attributes a mapped column can carry (models/attributes.py).
+ATTRIBUTE_FIELDS = ("fabric", "care", "season", "tags")
+
+
+def _no_attributes(*names: str) -> list[pl.Expr]:
+    return [pl.lit("").alias(name) for name in names]
 
 
 def _norm(header: str) -> str:

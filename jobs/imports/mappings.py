@@ -33,6 +33,10 @@ FIELDS: dict[str, str] = {
     "price": "Price",
     "location": "Location or warehouse",
     "quantity": "Quantity on hand",
+    "fabric": "Fabric or material (product attribute)",
+    "care": "Care instructions (product attribute)",
+    "season": "Season, e.g. SS26 (product attribute)",
+    "tags": "Tags, comma-separated (product attribute)",
 }
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -57,6 +61,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "on hand", "stock", "available", "inventory", "units",
                  "menge", "bestand", "stock level", "quantite", "soh", "free stock",
                  "variant inventory qty", "inventory quantity"),
+    "fabric": ("fabric", "material", "composition", "material composition", "stoff",
+               "matiere", "materiaal"),
+    "care": ("care", "care instructions", "washing instructions", "pflege", "entretien"),
+    "season": ("season", "saison", "seizoen", "collection season"),
+    "tags": ("tags", "tag", "keywords", "labels"),
 }
 
 

@@ -23,6 +23,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 from sqlmodel import Session
 
+from jobs.imports.attributes import (
+    AttributeChange,
+    attribute_changes,
+    new_product_attributes,
+    row_attributes,
+    stored_attributes,
+)
 from jobs.imports.formats import Feed, Format
 from jobs.imports.normalise import (
     canonical_sku,
@@ -124,6 +131,8 @@ class Plan:
     #: Spreadsheet row numbers that have at least one error.
     invalid_rows: set[int] = field(default_factory=set)
     warnings: list[ImportWarning] = field(default_factory=list)
+    #: Existing products whose attributes the file changes.
+    attribute_changes: list[AttributeChange] = field(default_factory=list)
 
 
 def _chunks(items: list[str], size: int = _IN_CHUNK) -> Iterable[list[str]]:
@@ -238,6 +247,8 @@ def make_plan(
                 errors.add(i, row, loc_col, "", "location is missing")
             continue
         quantity[i], warehouse[i] = qty, wid
+    fields = feed.attribute_fields
+    wanted = row_attributes(data, rows, fields, cols, errors.add)
     report("planning", 0.35)
 
     # --- the brand's catalogue, in bulk --------------------------------------------------
@@ -407,10 +418,14 @@ def make_plan(
     new_products: dict[str, NewProduct] = {}
     new_variants: dict[tuple[str, str, str], NewVariant] = {}
     alias_codes: set[str] = set()
+    firsts: dict[int, tuple[int, Any]] = {}  # existing product → its first row's attributes
     for i in range(n):
         ref = refs[i]
         if ref is None or i in errors.bad:
             continue
+        pid = products.get(ref[0] if isinstance(ref, tuple) else described[ref][1])
+        if pid is not None and wanted[i] is not None:
+            firsts.setdefault(pid, (rows[i], wanted[i]))
         if isinstance(ref, tuple):
             style = ref[0]
             if style not in products and style not in new_products:
@@ -418,7 +433,7 @@ def make_plan(
                     style=style,
                     name=(data["title"][i] or style)[:300],
                     category=data["category"][i][:100],
-                    attributes=_attributes(data["vendor"][i], data["tags"][i]),
+                    attributes=new_product_attributes(data["vendor"][i], wanted[i], fields),
                     row=rows[i],
                 )
             if ref not in new_variants:
@@ -435,6 +450,9 @@ def make_plan(
             plan.aliases.append(NewAlias(ref, sku, kind, rows[i]))
     _assign_skus(session, target.brand_code, list(new_variants.values()), set(by_sku))
     plan.products = list(new_products.values())
+    if firsts:
+        stored = stored_attributes(session, list(firsts))
+        plan.attribute_changes = attribute_changes(firsts, stored, fields)
     plan.variants = list(new_variants.values())
     titles.update((p.style, p.name) for p in plan.products)
     valid = [i for i in range(n) if refs[i] is not None and i not in errors.bad]
@@ -454,6 +472,7 @@ def make_plan(
         no_quantity=no_quantity,
         errors=len(errors.items),
         invalid_rows=len(errors.bad),
+        changed_products=len(plan.attribute_changes),
     )
     for change in changes[: target.sample_size]:
         if isinstance(change.variant, int):
@@ -547,15 +566,6 @@ def _fetch_all(connection: Connection, query: Select) -> list[tuple]:
 
 def _label(colour: str, size: str) -> str:
     return f"{colour} / {size}" if colour else size
-
-
-def _attributes(vendor: str, tags: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    if vendor:
-        attributes["vendor"] = vendor
-    if tags:
-        attributes["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
-    return attributes
 
 
 def _location_resolver(target: Target, mapped: dict[str, str]) -> Callable[[str], int | None]:

@@ -97,6 +97,17 @@ class BalanceDiff:
         return self.new_on_hand - self.old_on_hand
 
 
+@dataclass(frozen=True, slots=True)
+class AttributeDiff:
+    """One attribute of an existing product the import changes (text as shown)."""
+
+    row: int
+    product: str
+    field: str
+    old: str
+    new: str
+
+
 @dataclass(slots=True)
 class ImportCounts:
     #: Data rows in the file (blank lines and image-only rows not counted).
@@ -112,6 +123,8 @@ class ImportCounts:
     no_quantity: int = 0
     errors: int = 0
     invalid_rows: int = 0
+    #: Existing products whose attributes (tags, fabric, care, season) the file changes.
+    changed_products: int = 0
 
 
 @dataclass(slots=True)
@@ -133,6 +146,9 @@ class ImportResult:
     sample: list[BalanceDiff] = field(default_factory=list)
     #: Every error found, in row order.
     errors: list[RowError] = field(default_factory=list)
+    #: The first attribute changes: (row, product title, field, old, new), at most
+    #: `SAMPLE_SIZE` products' worth.
+    attribute_sample: list[AttributeDiff] = field(default_factory=list)
     #: What to check before applying (an apply needs `accept_warnings` while there are any).
     warnings: list[ImportWarning] = field(default_factory=list)
     message: str = ""
@@ -176,7 +192,8 @@ class ImportResult:
         lines.append(
             f"rows {c.rows:,} · new products {c.new_products:,} · new variants "
             f"{c.new_variants:,} · new aliases {c.new_aliases:,} · changed balances "
-            f"{c.changed_balances:,} · unchanged {c.unchanged:,} · errors {c.errors:,}"
+            f"{c.changed_balances:,} · unchanged {c.unchanged:,} · changed products "
+            f"{c.changed_products:,} · errors {c.errors:,}"
             + (f" in {c.invalid_rows:,} rows" if c.errors else "")
         )
         return "\n".join(lines)

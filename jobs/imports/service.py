@@ -26,6 +26,7 @@ from jobs.imports.mappings import get_mapping, suggest_mapping
 from jobs.imports.plan import SAMPLE_SIZE, Plan, Target, all_warehouses, make_plan
 from jobs.imports.reading import DEFAULT_LIMITS, ImportLimits, RawTable, read_table
 from jobs.imports.results import (
+    AttributeDiff,
     ImportRefused,
     ImportResult,
     ImportRunRow,
@@ -378,6 +379,11 @@ def _fill(result: ImportResult, plan: Plan) -> None:
     result.errors = plan.errors
     result.sample = plan.sample
     result.warnings = plan.warnings
+    result.attribute_sample = [
+        AttributeDiff(change.row, change.title or change.style, *fields)
+        for change in plan.attribute_changes[:SAMPLE_SIZE]
+        for fields in change.changed()
+    ]
 
 
 def _applied_run(session: Session, brand_id: int, sha256: str) -> int | None:
