@@ -70,6 +70,15 @@ class ProductAttributes:
             tags = split_tags(raw_tags)
         return cls(text("fabric"), text("care"), text("season").upper(), tuple(_dedupe(tags)))
 
+    def to_fields(self) -> dict[str, Any]:
+        """Every field, empty ones too (tags as a list): what the API answers."""
+        return {
+            "fabric": self.fabric,
+            "care": self.care,
+            "season": self.season,
+            "tags": list(self.tags),
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The keys this shape sets (empty ones left out)."""
         out: dict[str, Any] = {}

@@ -114,6 +114,15 @@ class Totals(BaseModel):
     incoming: int
 
 
+class ProductAttributes(BaseModel):
+    """The product's attributes (docs/api.md): empty text or list when not set."""
+
+    fabric: str
+    care: str
+    season: str = Field(description='Upper-case, e.g. "SS26" or "AW26".')
+    tags: list[str] = Field(description="Lower-case, without duplicates, in order.")
+
+
 class VariantStock(BaseModel):
     sku: str
     brand: str
@@ -122,6 +131,7 @@ class VariantStock(BaseModel):
     colour: str
     size: str
     barcode: str | None
+    attributes: ProductAttributes
     warehouses: list[Balance]
     totals: Totals
 

@@ -16,6 +16,7 @@ from dashboard.api.schemas import (
     Balance,
     BalancePage,
     BalanceRow,
+    ProductAttributes,
     Receipt,
     SetCount,
     Totals,
@@ -23,6 +24,7 @@ from dashboard.api.schemas import (
 )
 from dashboard.api.security import ApiSecret, authorize
 from models.api_keys import Scope
+from models.attributes import ProductAttributes as Attributes
 from models.catalog import brand_by_code
 from models.db import transaction
 from models.stock import Balance as DomainBalance
@@ -62,6 +64,7 @@ def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
         colour=variant.colour,
         size=variant.size,
         barcode=variant.barcode,
+        attributes=ProductAttributes(**Attributes.read(facts.product.attributes).to_fields()),
         warehouses=warehouses,
         totals=Totals(
             on_hand=sum(w.on_hand for w in warehouses),

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from dashboard.items import item_of
 from models import catalog, errors
+from models.attributes import ProductAttributes
 from models import reservations as domain_reservations
 from models.stock_queries import WarehouseStock
 
@@ -34,11 +35,17 @@ class Product:
     style_code: str
     name: str
     category: str
-    attributes: JSON = strawberry.field(description="Free-form: fabric, care, tags…")
+    attributes: JSON = strawberry.field(
+        description="Every stored attribute, also keys an import kept (vendor, origin…)."
+    )
+    fabric: str = strawberry.field(description="Empty when not set.")
+    care: str = strawberry.field(description="Empty when not set.")
+    season: str = strawberry.field(description='Upper-case, e.g. "SS26"; empty when not set.')
+    tags: list[str] = strawberry.field(description="Lower-case, without duplicates.")
 
     @classmethod
     def of(cls, product: catalog.Product) -> Product:
-        return item_of(cls, product)
+        return item_of(cls, product, **ProductAttributes.read(product.attributes).to_fields())
 
 
 @strawberry.type(description="A warehouse or store that holds stock.")
