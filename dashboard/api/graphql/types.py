@@ -13,8 +13,8 @@ from strawberry.scalars import JSON
 
 from dashboard.items import item_of
 from models import catalog, errors
-from models.attributes import ProductAttributes
 from models import reservations as domain_reservations
+from models.attributes import ProductAttributes
 from models.stock_queries import WarehouseStock
 
 Info = strawberry.Info
