@@ -4,6 +4,9 @@ LOGIN = "/login"
 ACCOUNT = "/account"
 OVERVIEW = "/"
 STOCK = "/stock"
+#: One product: its variants and attributes (`PRODUCT + "/<id>"`).
+PRODUCT = "/products"
+PRODUCT_PAGE = PRODUCT + "/[product_id]"
 TRANSFERS = "/transfers"
 TRANSFER_DETAIL = "/transfers/detail"
 PICK_LIST = "/transfers/pick"
@@ -50,3 +53,8 @@ AUTH_SESSION = "/auth/session"
 AUTH_LOGOUT = "/auth/logout"
 #: The errors stored with a past import (the history's dialog).
 IMPORT_ERRORS_EXPORT = "/exports/imports/{run_id}/errors.csv"
+
+
+def product_href(product_id: int) -> str:
+    """The address of one product's page."""
+    return f"{PRODUCT}/{product_id}"

@@ -51,6 +51,8 @@ class GridChoices:
     colours: tuple[str, ...]
     #: Size labels in size order (grouped by size system, then rank).
     sizes: tuple[str, ...]
+    #: Product seasons in use ("AW26", "SS26"…; models/attributes.py).
+    seasons: tuple[str, ...] = ()
 
 
 def grid_choices(session: Session, brand_ids: Sequence[int] = ()) -> GridChoices:
@@ -64,12 +66,15 @@ def grid_choices(session: Session, brand_ids: Sequence[int] = ()) -> GridChoices
     )
     colours_q = select(_v.c.colour).where(_v.c.colour != "").distinct().order_by(_v.c.colour)
     sizes_q = select(_v.c.size_system, _v.c.size_rank, _v.c.size).distinct()
+    season = _p.c.attributes["season"].as_string()
+    seasons_q = select(season).where(season != "").distinct().order_by(season)
     if brand_ids:
         ids = list(brand_ids)
         brands_q = brands_q.where(_br.c.id.in_(ids))
         categories_q = categories_q.where(_p.c.brand_id.in_(ids))
         colours_q = colours_q.where(_v.c.brand_id.in_(ids))
         sizes_q = sizes_q.where(_v.c.brand_id.in_(ids))
+        seasons_q = seasons_q.where(_p.c.brand_id.in_(ids))
     warehouses_q = select(_w.c.id, _w.c.code, _w.c.name, _w.c.is_active).order_by(
         _w.c.priority, _w.c.code
     )
@@ -86,6 +91,7 @@ def grid_choices(session: Session, brand_ids: Sequence[int] = ()) -> GridChoices
         categories=tuple(connection.scalars(categories_q.limit(MAX_CHOICES))),
         colours=tuple(connection.scalars(colours_q.limit(MAX_CHOICES))),
         sizes=tuple(sorted(order, key=order.__getitem__)[:MAX_CHOICES]),
+        seasons=tuple(connection.scalars(seasons_q.limit(MAX_CHOICES))),
     )
 
 
@@ -164,6 +170,7 @@ class VariantDetail:
     aliases: tuple[tuple[str, str], ...]
     balances: tuple[WarehouseStock, ...]
     reservations: tuple[OpenReservation, ...]
+    product_id: int = 0
 
 
 def variant_detail(
@@ -189,6 +196,7 @@ def variant_detail(
             _v.c.barcode,
             _v.c.price_cents,
             _p.c.attributes,
+            _v.c.product_id,
         )
         .select_from(_v.join(_p, _p.c.id == _v.c.product_id).join(_br, _br.c.id == _v.c.brand_id))
         .where(_v.c.id == variant_id)
@@ -226,6 +234,7 @@ def variant_detail(
         aliases=tuple((kind, code) for kind, code in aliases),
         balances=tuple(stock_by_warehouse(session, variant_id)),
         reservations=tuple(OpenReservation(*r) for r in reservations),
+        product_id=int(row[12]),
     )
 
 

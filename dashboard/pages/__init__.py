@@ -5,6 +5,7 @@ in the order the sidebar lists them."""
 from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     overview,
     stock,
+    product,
     transfers,
     counts,
     alerts,

@@ -233,6 +233,11 @@ def variant_drawer() -> rx.Component:
                     spacing="1",
                 ),
                 rx.spacer(),
+                rx.link(
+                    button("Product", "shirt", variant="soft", color_scheme="gray", size="2"),
+                    href=S.drawer_product_href, on_click=S.on_drawer_change(False),
+                    data_testid="open-product",
+                ),
                 # Transfers: start a draft holding this SKU. Leaving closes the drawer,
                 # so coming back shows the grid, not this variant over another grid.
                 shown_to(

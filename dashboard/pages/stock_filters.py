@@ -1,5 +1,5 @@
-"""The stock grid's filter bar (search, brand, warehouses, category, colour, size, stock
-state, view) and the summary line with the legend of the view shown."""
+"""The stock grid's filter bar (search, brand, warehouses, category, colour, size, season,
+tag, stock state, view) and the summary line with the legend of the view shown."""
 
 from __future__ import annotations
 
@@ -102,6 +102,15 @@ def filter_bar() -> rx.Component:
                 "120px",
             ),
             _picker("Size", "All sizes", S.size, "size", _text_items(S.size_choices), "100px"),
+            _picker(
+                "Season", "All seasons", S.season, "season",
+                _text_items(S.season_choices),
+                "110px",
+            ),
+            search_form(
+                S.apply_tag, name="tag", value=S.tag, key=S.view_key, icon="tag",
+                placeholder="Tag — Enter", aria_label="Filter by tag", width="150px",
+            ),
             wrap="wrap", width="100%",
         ),
         inline(

@@ -17,6 +17,7 @@ import reflex as rx
 
 from dashboard.formatting import exact_time, units
 from dashboard.items import Moment
+from dashboard.routes import product_href
 from dashboard.states.auth import SessionUser, requires, signed_in_user
 from dashboard.states.stock_correction import REASON_LABELS
 from dashboard.states.stock_filters import Events
@@ -182,6 +183,8 @@ class VariantDrawer(rx.State, mixin=True):
     drawer_error: str = ""
     drawer_sku: str = ""
     drawer_title: str = ""
+    #: The variant's product page.
+    drawer_product_href: str = ""
     drawer_facts: list[Fact] = []
     drawer_aliases: list[Fact] = []
     drawer_balances: list[DrawerBalance] = []
@@ -238,6 +241,7 @@ class VariantDrawer(rx.State, mixin=True):
         self.drawer_error = ""
         self.drawer_sku = detail.sku
         self.drawer_title = f"{detail.product_name} · {detail.colour} · {detail.size}"
+        self.drawer_product_href = product_href(detail.product_id)
         self.drawer_facts = facts_of(detail)
         self.drawer_aliases = [Fact(kind, code) for kind, code in detail.aliases]
         self.drawer_balances = [

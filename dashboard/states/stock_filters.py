@@ -33,7 +33,9 @@ ROUTE = routes.STOCK
 VIEWS = ("balances", "sizes")
 ANY = "all"
 #: The URL parameters of the filter, in the order links are written.
-FILTER_PARAMS = ("q", "brand", "warehouse", "category", "colour", "size", "stock")
+FILTER_PARAMS = (
+    "q", "brand", "warehouse", "category", "colour", "size", "tag", "season", "stock"
+)
 PAGE_SIZES = ("25", "50", "100", "200")
 STOCK_CHOICES = (("all", "All stock"), ("low", "Low"), ("out", "Out"))
 BAD_FILTER_VALUE = "That filter value is not valid; the view did not change."
@@ -122,6 +124,10 @@ class SearchForm(TypedDict, total=False):
     q: str
 
 
+class TagForm(TypedDict, total=False):
+    tag: str
+
+
 # --- the filter bar and the pager -----------------------------------------------------------
 
 
@@ -136,6 +142,8 @@ class StockFilters(rx.State, mixin=True):
     category: str = ANY
     colour: str = ANY
     size: str = ANY
+    tag: str = ""
+    season: str = ANY
     stock: str = "all"
     sort: str = "sku"
     direction: str = "asc"
@@ -149,6 +157,7 @@ class StockFilters(rx.State, mixin=True):
     category_choices: list[str] = []
     colour_choices: list[str] = []
     size_choices: list[str] = []
+    season_choices: list[str] = []
 
     # paging
     total: int = 0
@@ -171,6 +180,8 @@ class StockFilters(rx.State, mixin=True):
         self.category = f.category or ANY
         self.colour = f.colour or ANY
         self.size = f.size or ANY
+        self.tag = f.tag or ""
+        self.season = f.season or ANY
         self.stock = f.stock_state
         self.sort, self.direction = f.sort, f.direction
         self.per_page = str(f.page_size)
@@ -181,6 +192,8 @@ class StockFilters(rx.State, mixin=True):
             or f.category
             or f.colour
             or f.size
+            or f.tag
+            or f.season
             or f.stock_state != "all"
         )
         self.brand_choices = [Choice(str(i), name) for i, _code, name in choices.brands]
@@ -191,6 +204,7 @@ class StockFilters(rx.State, mixin=True):
         self.category_choices = list(choices.categories)
         self.colour_choices = list(choices.colours)
         self.size_choices = list(choices.sizes)
+        self.season_choices = list(choices.seasons)
         chosen = [c for c in choices.warehouses if c[0] in f.warehouse_ids]
         self.warehouse_label = (
             "All warehouses"
@@ -250,6 +264,12 @@ class StockFilters(rx.State, mixin=True):
 
     @rx.event
     @requires("stock.read")
+    async def apply_tag(self, form: TagForm) -> Events:
+        """Enter in the tag box (one tag; blank shows every tag)."""
+        return self._go(tag=clip(form.get("tag")) or None)
+
+    @rx.event
+    @requires("stock.read")
     async def set_filter(self, name: str, value: str) -> Events:
         """A picker changed (brand, category, colour, size, stock, view, page size)."""
         value = clip(value)
@@ -262,7 +282,7 @@ class StockFilters(rx.State, mixin=True):
                 if signed_in_user().brand_scope is not None:
                     return None
                 return go(brand_ids=() if blank else (int(value),))
-            if name in ("category", "colour", "size"):
+            if name in ("category", "colour", "size", "season"):
                 return go(**{name: None if blank else value})
             if name == "stock":
                 return go(stock_state=value or "all")

@@ -1,0 +1,189 @@
+"""/products/<id>: a product's figures, its variants with stock, and its attributes form."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard import routes
+from dashboard.components.admin import MONO, cell, form_error, headers, muted, table, text_field
+from dashboard.components.blocks import button, column, inline, notice
+from dashboard.components.figures import numeric_cell, stat_card, stat_grid
+from dashboard.components.layout import app_shell, gate
+from dashboard.pages.stock_table import state_color
+from dashboard.registry import page
+from dashboard.states.product import HINTS, ProductState, VariantItem
+
+S = ProductState
+
+
+def _variant_row(v: VariantItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.link(v.sku, href=v.href, style=MONO, white_space="nowrap"),
+            vertical_align="middle",
+        ),
+        cell(v.colour),
+        cell(v.size),
+        cell(rx.text(v.barcode, style=MONO, size="1")),
+        numeric_cell(v.price),
+        numeric_cell(v.on_hand),
+        numeric_cell(v.available, color=state_color(v.state), weight="medium"),
+        data_testid="product-variant",
+    )
+
+
+def _variants() -> rx.Component:
+    return column(
+        rx.heading("Variants", as_="h2", size="3"),
+        table(
+            *headers(
+                "SKU",
+                "Colour",
+                "Size",
+                "Barcode",
+                "Price",
+                "On hand",
+                "Available",
+                right=("Price", "On hand", "Available"),
+            ),
+            body=rx.foreach(S.variants, _variant_row),
+            test_id="product-variants",
+        ),
+        muted("Stock over every warehouse; a SKU opens it on the stock page."),
+        overflow_x="auto",
+        gap="2",
+    )
+
+
+def _tag_badges() -> rx.Component:
+    return rx.cond(
+        S.tags.length() > 0,
+        inline(
+            rx.foreach(S.tags, lambda t: rx.badge(t, variant="soft", size="1")),
+            wrap="wrap",
+            gap="1",
+            data_testid="product-tags",
+        ),
+        muted("No tags yet."),
+    )
+
+
+def _attributes_form() -> rx.Component:
+    """The four attributes; read-only text for roles that may not edit them."""
+    editable = rx.form(
+        column(
+            text_field(
+                "Fabric",
+                "attr-fabric",
+                name="fabric",
+                default_value=S.fabric,
+                hint=HINTS["fabric"],
+                auto_complete="off",
+            ),
+            text_field(
+                "Care",
+                "attr-care",
+                name="care",
+                default_value=S.care,
+                hint=HINTS["care"],
+                auto_complete="off",
+            ),
+            text_field(
+                "Season",
+                "attr-season",
+                name="season",
+                default_value=S.season,
+                hint=HINTS["season"],
+                auto_complete="off",
+            ),
+            text_field(
+                "Tags",
+                "attr-tags",
+                name="tags",
+                default_value=S.tags_text,
+                hint=HINTS["tags"],
+                auto_complete="off",
+            ),
+            form_error(S.form_error),
+            inline(
+                button("Save attributes", "save", type="submit", loading=S.saving),
+                justify="end",
+                width="100%",
+            ),
+            gap="3",
+        ),
+        key=S.form_key,
+        on_submit=S.save,
+        reset_on_submit=False,
+        data_testid="attributes-form",
+    )
+    shown = column(
+        *[
+            inline(muted(label, width="70px"), rx.text(value, size="2"), gap="2")
+            for label, value in (("Fabric", S.fabric), ("Care", S.care), ("Season", S.season))
+        ],
+        gap="2",
+    )
+    return rx.card(
+        column(
+            inline(rx.heading("Attributes", as_="h2", size="3"), rx.spacer(), width="100%"),
+            _tag_badges(),
+            rx.cond(S.may_edit, editable, shown),
+            rx.cond(
+                S.other_attributes != "",
+                muted("Also stored (from imports): " + S.other_attributes),
+            ),
+            gap="3",
+        ),
+        width="100%",
+    )
+
+
+def _detail() -> rx.Component:
+    return rx.cond(
+        S.name != "",
+        column(
+            stat_grid(
+                stat_card("Brand", S.brand, "The brand's style " + S.style_code),
+                stat_card("Category", S.category, "As the brand files it"),
+                stat_card("Variants", S.variant_count, "Colour × size"),
+                stat_card(
+                    "Available",
+                    S.units_available,
+                    "Units over every warehouse",
+                    test_id="product-available",
+                ),
+            ),
+            rx.grid(
+                _variants(),
+                _attributes_form(),
+                columns=rx.breakpoints(initial="1", lg="minmax(0, 3fr) minmax(300px, 2fr)"),
+                spacing="5",
+                width="100%",
+            ),
+            gap="5",
+        ),
+        rx.cond(S.loaded, rx.fragment(), rx.center(rx.spinner(size="3"), padding_y="48px")),
+    )
+
+
+@page(routes.PRODUCT_PAGE, "Product", perm="products.read", load=S.load, shell=False)
+def product_page() -> rx.Component:
+    """Its own frame: the title is the product's name."""
+    return app_shell(
+        gate(
+            "products.read",
+            column(
+                rx.link(
+                    inline(rx.icon("arrow-left", size=14), "Stock", gap="1"),
+                    href=routes.STOCK,
+                    size="2",
+                ),
+                notice(S.load_error),
+                _detail(),
+                gap="4",
+            ),
+        ),
+        title=S.title,  # type: ignore[arg-type]  # a Var renders like the text
+        route=routes.STOCK,
+    )
