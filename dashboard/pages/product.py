@@ -37,21 +37,13 @@ def _variants() -> rx.Component:
         rx.heading("Variants", as_="h2", size="3"),
         table(
             *headers(
-                "SKU",
-                "Colour",
-                "Size",
-                "Barcode",
-                "Price",
-                "On hand",
-                "Available",
+                "SKU", "Colour", "Size", "Barcode", "Price", "On hand", "Available",
                 right=("Price", "On hand", "Available"),
             ),
-            body=rx.foreach(S.variants, _variant_row),
-            test_id="product-variants",
+            body=rx.foreach(S.variants, _variant_row), test_id="product-variants",
         ),
         muted("Stock over every warehouse; a SKU opens it on the stock page."),
-        overflow_x="auto",
-        gap="2",
+        overflow_x="auto", gap="2",
     )
 
 
@@ -60,73 +52,46 @@ def _tag_badges() -> rx.Component:
         S.tags.length() > 0,
         inline(
             rx.foreach(S.tags, lambda t: rx.badge(t, variant="soft", size="1")),
-            wrap="wrap",
-            gap="1",
-            data_testid="product-tags",
+            wrap="wrap", gap="1", data_testid="product-tags",
         ),
         muted("No tags yet."),
     )
+
+
+_FIELDS = (("Fabric", "fabric", S.fabric), ("Care", "care", S.care),
+           ("Season", "season", S.season))
 
 
 def _attributes_form() -> rx.Component:
     """The four attributes; read-only text for roles that may not edit them."""
     editable = rx.form(
         column(
-            text_field(
-                "Fabric",
-                "attr-fabric",
-                name="fabric",
-                default_value=S.fabric,
-                hint=HINTS["fabric"],
-                auto_complete="off",
-            ),
-            text_field(
-                "Care",
-                "attr-care",
-                name="care",
-                default_value=S.care,
-                hint=HINTS["care"],
-                auto_complete="off",
-            ),
-            text_field(
-                "Season",
-                "attr-season",
-                name="season",
-                default_value=S.season,
-                hint=HINTS["season"],
-                auto_complete="off",
-            ),
-            text_field(
-                "Tags",
-                "attr-tags",
-                name="tags",
-                default_value=S.tags_text,
-                hint=HINTS["tags"],
-                auto_complete="off",
-            ),
+            *[
+                text_field(
+                    label, f"attr-{name}",
+                    name=name, default_value=value, hint=HINTS[name], auto_complete="off",
+                )
+                for label, name, value in (*_FIELDS, ("Tags", "tags", S.tags_text))
+            ],
             form_error(S.form_error),
             inline(
                 button("Save attributes", "save", type="submit", loading=S.saving),
-                justify="end",
-                width="100%",
+                justify="end", width="100%",
             ),
             gap="3",
         ),
-        key=S.form_key,
-        on_submit=S.save,
-        reset_on_submit=False,
-        data_testid="attributes-form",
+        key=S.form_key, on_submit=S.save, reset_on_submit=False, data_testid="attributes-form",
     )
     shown = column(
         *[
             inline(muted(label, width="70px"), rx.text(value, size="2"), gap="2")
-            for label, value in (("Fabric", S.fabric), ("Care", S.care), ("Season", S.season))
+            for label, _name, value in _FIELDS
         ],
         gap="2",
     )
     return rx.card(
         column(
-            inline(rx.heading("Attributes", as_="h2", size="3"), rx.spacer(), width="100%"),
+            rx.heading("Attributes", as_="h2", size="3"),
             _tag_badges(),
             rx.cond(S.may_edit, editable, shown),
             rx.cond(
@@ -148,9 +113,7 @@ def _detail() -> rx.Component:
                 stat_card("Category", S.category, "As the brand files it"),
                 stat_card("Variants", S.variant_count, "Colour × size"),
                 stat_card(
-                    "Available",
-                    S.units_available,
-                    "Units over every warehouse",
+                    "Available", S.units_available, "Units over every warehouse",
                     test_id="product-available",
                 ),
             ),
@@ -158,8 +121,7 @@ def _detail() -> rx.Component:
                 _variants(),
                 _attributes_form(),
                 columns=rx.breakpoints(initial="1", lg="minmax(0, 3fr) minmax(300px, 2fr)"),
-                spacing="5",
-                width="100%",
+                spacing="5", width="100%",
             ),
             gap="5",
         ),
@@ -176,8 +138,7 @@ def product_page() -> rx.Component:
             column(
                 rx.link(
                     inline(rx.icon("arrow-left", size=14), "Stock", gap="1"),
-                    href=routes.STOCK,
-                    size="2",
+                    href=routes.STOCK, size="2",
                 ),
                 notice(S.load_error),
                 _detail(),

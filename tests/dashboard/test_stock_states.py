@@ -148,6 +148,7 @@ def calls(world: World) -> dict[str, tuple[tuple, dict]]:
         "load": ((), {}),
         "watch": ((1,), {"_generation": 1}),
         "apply_search": (({"q": "jean"},), armed),
+        "apply_tag": (({"tag": "knit"},), armed),
         "set_filter": (("brand", "1"), armed),
         "toggle_warehouse": ((str(wid),), armed),
         "clear_filters": ((), armed),
