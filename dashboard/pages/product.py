@@ -108,12 +108,15 @@ def _detail() -> rx.Component:
     return rx.cond(
         S.name != "",
         column(
+            rx.text(
+                S.brand + " · style " + S.style_code + " · " + S.category,
+                size="2", color_scheme="gray", data_testid="product-facts",
+            ),
             stat_grid(
-                stat_card("Brand", S.brand, "The brand's style " + S.style_code),
-                stat_card("Category", S.category, "As the brand files it"),
                 stat_card("Variants", S.variant_count, "Colour × size"),
+                stat_card("On hand", S.units_on_hand, "Units over every warehouse"),
                 stat_card(
-                    "Available", S.units_available, "Units over every warehouse",
+                    "Available", S.units_available, "On hand less reserved",
                     test_id="product-available",
                 ),
             ),
@@ -142,7 +145,7 @@ def product_page() -> rx.Component:
                 ),
                 notice(S.load_error),
                 _detail(),
-                gap="4",
+                gap="3",
             ),
         ),
         title=S.title,  # type: ignore[arg-type]  # a Var renders like the text

@@ -68,6 +68,7 @@ class ProductState(RoleGuard, DialogState, rx.State):
     brand: str = ""
     category: str = ""
     variant_count: str = ""
+    units_on_hand: str = ""
     units_available: str = ""
     variants: list[VariantItem] = []
     fabric: str = ""
@@ -122,6 +123,7 @@ class ProductState(RoleGuard, DialogState, rx.State):
         self.name, self.style_code, self.category = p.name, p.style_code, p.category or "—"
         self.brand = f"{p.brand_name} ({p.brand_code})"
         self.variant_count = units(len(p.variants))
+        self.units_on_hand = units(sum(v.on_hand for v in p.variants))
         self.units_available = units(sum(v.available for v in p.variants))
         self.variants = [
             VariantItem(
