@@ -16,6 +16,7 @@ from models.stock_totals import VariantStock
 
 #: A product page lists at most this many variants (a style has tens, not thousands).
 MAX_VARIANTS = 500
+_VARIANT_COLUMNS = ("id", "sku", "colour", "size", "barcode", "price_cents")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +68,7 @@ def product_detail(
     stored = dict(row[6] or {})
     v, t = Variant.__table__, VariantStock.__table__
     variants = connection.execute(
-        select(
-            v.c.id,
-            v.c.sku,
-            v.c.colour,
-            v.c.size,
-            v.c.barcode,
-            v.c.price_cents,
-            t.c.on_hand,
-            t.c.available,
-        )
+        select(*(v.c[name] for name in _VARIANT_COLUMNS), t.c.on_hand, t.c.available)
         .outerjoin(t, t.c.variant_id == v.c.id)
         .where(v.c.product_id == product_id)
         .order_by(v.c.colour, *size_order(v), v.c.sku)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from dashboard import routes
-from dashboard.components.blocks import button, column, inline
+from dashboard.components.admin import spinner_block
+from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import empty_state
 from dashboard.registry import Page, nav_pages
 from dashboard.states.auth import AuthState
@@ -204,6 +207,20 @@ def page_header(
         ),
         rx.spacer(),
         action, align="end", width="100%", padding_bottom="20px",
+    )
+
+
+def detail_page(
+    perm: str, state: Any, body: rx.Component, *, shown: rx.Var, back: rx.Component, route: str
+) -> rx.Component:
+    """A page about one thing in its own frame: `state.title` heads it, then the way `back`,
+    `state.load_error`, and `body` once `shown` (a spinner until the first load). `route`
+    is the sidebar entry it belongs to."""
+    waiting = rx.cond(state.loaded, rx.fragment(), spinner_block())
+    return app_shell(
+        gate(perm, column(back, notice(state.load_error), rx.cond(shown, body, waiting), gap="4")),
+        title=state.title,
+        route=route,
     )
 
 

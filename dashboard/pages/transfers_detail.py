@@ -19,9 +19,9 @@ from dashboard.components.admin import (
     table,
     text_field,
 )
-from dashboard.components.blocks import button, column, inline, notice
+from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC
-from dashboard.components.layout import app_shell, gate
+from dashboard.components.layout import detail_page
 from dashboard.components.live import live_badge
 from dashboard.components.scanning import scan_box, scan_lit
 from dashboard.pages.transfers_common import back_to_list, status_badge
@@ -267,50 +267,42 @@ def _summary_card() -> rx.Component:
 
 
 def _detail() -> rx.Component:
-    return rx.cond(
-        D.status != "",
-        column(
-            _summary_card(),
-            rx.grid(
-                column(
-                    rx.heading("Lines", as_="h2", size="3"),
-                    table(
-                        *headers(
-                            "SKU", "Product", "Colour", "Size", "Qty", "Available at source",
-                            "Received", "Short", "Damaged",
-                            right=("Qty", "Available at source", "Received", "Short", "Damaged"),
-                        ),
-                        body=rx.foreach(D.lines, _line_row), test_id="lines-table",
+    return column(
+        _summary_card(),
+        rx.grid(
+            column(
+                rx.heading("Lines", as_="h2", size="3"),
+                table(
+                    *headers(
+                        "SKU", "Product", "Colour", "Size", "Qty", "Available at source",
+                        "Received", "Short", "Damaged",
+                        right=("Qty", "Available at source", "Received", "Short", "Damaged"),
                     ),
-                    overflow_x="auto", gap="2",
+                    body=rx.foreach(D.lines, _line_row), test_id="lines-table",
                 ),
-                column(
-                    rx.heading("Timeline", as_="h2", size="3"),
-                    rx.card(
-                        rx.vstack(rx.foreach(D.timeline, _event), spacing="3"),
-                        width="100%", data_testid="timeline",
-                    ),
-                    gap="2",
-                ),
-                columns="minmax(0, 3fr) minmax(220px, 1fr)", spacing="5", width="100%",
+                overflow_x="auto", gap="2",
             ),
-            _ship_dialog(),
-            _receive_dialog(),
-            _cancel_dialog(),
-            gap="5",
+            column(
+                rx.heading("Timeline", as_="h2", size="3"),
+                rx.card(
+                    rx.vstack(rx.foreach(D.timeline, _event), spacing="3"),
+                    width="100%", data_testid="timeline",
+                ),
+                gap="2",
+            ),
+            columns="minmax(0, 3fr) minmax(220px, 1fr)", spacing="5", width="100%",
         ),
-        rx.cond(D.loaded, rx.fragment(), rx.center(rx.spinner(size="3"), padding_y="48px")),
+        _ship_dialog(),
+        _receive_dialog(),
+        _cancel_dialog(),
+        gap="5",
     )
 
 
 @page(routes.TRANSFER_DETAIL, "Transfer", perm="transfers.read", load=D.load, shell=False)
 def transfer_detail_page() -> rx.Component:
     """Its own frame: the title is the transfer's number."""
-    return app_shell(
-        gate(
-            "transfers.read",
-            column(back_to_list(), notice(D.load_error), _detail(), gap="4"),
-        ),
-        title=D.title,  # type: ignore[arg-type]  # a Var renders like the text
-        route=routes.TRANSFERS,
+    return detail_page(
+        "transfers.read", D, _detail(),
+        shown=D.status != "", back=back_to_list(), route=routes.TRANSFERS,
     )

@@ -17,11 +17,11 @@ from dashboard import routes
 from dashboard.formatting import units
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
-from dashboard.states.listing import db_read, db_write
+from dashboard.states.listing import LoadStatus, db_read, db_write
 from models.attributes import MAX_CARE, MAX_FABRIC, MAX_SEASON, MAX_TAGS, update_attributes
 from models.grid import stock_state_of
 from models.policy import allows
-from models.products import ProductDetail, product_detail
+from models.products import ProductDetail, ProductVariant, product_detail
 
 log = logging.getLogger(__name__)
 #: What the form says about the values it takes (models/attributes.py checks them).
@@ -54,37 +54,74 @@ class VariantItem:
     href: str = ""
 
 
-async def product_detail_of(product_id: int, brand_ids: tuple[int, ...]) -> ProductDetail | None:
-    return await db_read(product_detail, product_id, brand_ids)
+@dataclasses.dataclass
+class ProductView:
+    """The product as the page shows it (text ready to draw)."""
 
-
-class ProductState(RoleGuard, DialogState, rx.State):
-    #: Not `product_id`: the route's argument is a var of that name on every state.
-    current_product: int = 0
-    loaded: bool = False
-    load_error: str = ""
     name: str = ""
-    style_code: str = ""
-    brand: str = ""
-    category: str = ""
+    #: "Solstice Knitwear (SOLS) · style SO-CREW · Knitwear"
+    facts: str = ""
     variant_count: str = ""
-    units_on_hand: str = ""
-    units_available: str = ""
-    variants: list[VariantItem] = []
+    on_hand: str = ""
+    available: str = ""
     fabric: str = ""
     care: str = ""
     season: str = ""
-    tags: list[str] = []
+    tags: list[str] = dataclasses.field(default_factory=list)
     tags_text: str = ""
     #: "vendor: partners-demo · origin: Portugal": stored keys the form does not edit.
     other_attributes: str = ""
-    may_edit: bool = False
     #: Changes with every save and load, so the form's inputs show the stored values.
     form_key: str = ""
 
+    @classmethod
+    def of(cls, p: ProductDetail) -> ProductView:
+        a = p.attributes
+        tags_text = ", ".join(a.tags)
+        return cls(
+            name=p.name,
+            facts=f"{p.brand_name} ({p.brand_code}) · style {p.style_code} · "
+            f"{p.category or 'no category'}",
+            variant_count=units(len(p.variants)),
+            on_hand=units(sum(v.on_hand for v in p.variants)),
+            available=units(sum(v.available for v in p.variants)),
+            fabric=a.fabric,
+            care=a.care,
+            season=a.season,
+            tags=list(a.tags),
+            tags_text=tags_text,
+            other_attributes=" · ".join(
+                f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in sorted(p.other_attributes.items())
+            ),
+            form_key=f"{p.id}:{a.fabric}:{a.care}:{a.season}:{tags_text}",
+        )
+
+
+def _variant_item(v: ProductVariant) -> VariantItem:
+    return VariantItem(
+        sku=v.sku,
+        colour=v.colour or "—",
+        size=v.size,
+        barcode=v.barcode or "—",
+        price=f"{v.price_cents / 100:,.2f}" if v.price_cents else "—",
+        on_hand=units(v.on_hand),
+        available=units(v.available),
+        state=stock_state_of(v.available),
+        href=f"{routes.STOCK}?q={v.sku}",
+    )
+
+
+class ProductState(RoleGuard, DialogState, LoadStatus, rx.State):
+    #: Not `product_id`: the route's argument is a var of that name on every state.
+    current_product: int = 0
+    product: ProductView = ProductView()
+    variants: list[VariantItem] = []
+    may_edit: bool = False
+
     @rx.var
     def title(self) -> str:
-        return self.name or "Product"
+        return self.product.name or "Product"
 
     def _product_id(self) -> int:
         raw = str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1]
@@ -103,50 +140,22 @@ class ProductState(RoleGuard, DialogState, rx.State):
         user = signed_in_user()
         scope = () if user.brand_scope is None else (user.brand_scope,)
         try:
-            found = await product_detail_of(self.current_product, scope)
+            found = await db_read(product_detail, self.current_product, scope)
         except Exception:
             log.exception("product: reading product %s failed", self.current_product)
             self.load_error = "The product could not be read. Refresh to try again."
             return
         self.loaded = True
-        if found is None:
-            self.load_error = (
+        self.load_error = (
+            ""
+            if found
+            else (
                 "There is no such product here (it may belong to a brand you can't see). "
                 "Find it on the stock page."
             )
-            self.name, self.variants = "", []
-            return
-        self.load_error = ""
-        self._show(found)
-
-    def _show(self, p: ProductDetail) -> None:
-        self.name, self.style_code, self.category = p.name, p.style_code, p.category or "—"
-        self.brand = f"{p.brand_name} ({p.brand_code})"
-        self.variant_count = units(len(p.variants))
-        self.units_on_hand = units(sum(v.on_hand for v in p.variants))
-        self.units_available = units(sum(v.available for v in p.variants))
-        self.variants = [
-            VariantItem(
-                sku=v.sku,
-                colour=v.colour or "—",
-                size=v.size,
-                barcode=v.barcode or "—",
-                price=f"{v.price_cents / 100:,.2f}" if v.price_cents else "—",
-                on_hand=units(v.on_hand),
-                available=units(v.available),
-                state=stock_state_of(v.available),
-                href=f"{routes.STOCK}?q={v.sku}",
-            )
-            for v in p.variants
-        ]
-        a = p.attributes
-        self.fabric, self.care, self.season = a.fabric, a.care, a.season
-        self.tags, self.tags_text = list(a.tags), ", ".join(a.tags)
-        self.other_attributes = " · ".join(
-            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in sorted(p.other_attributes.items())
         )
-        self.form_key = f"{p.id}:{a.fabric}:{a.care}:{a.season}:{self.tags_text}"
+        self.product = ProductView.of(found) if found else ProductView()
+        self.variants = [_variant_item(v) for v in found.variants] if found else []
 
     @rx.event
     @requires("products.edit")
@@ -156,6 +165,6 @@ class ProductState(RoleGuard, DialogState, rx.State):
         user = signed_in_user()
         return await self._attempt(
             db_write(update_attributes, self.current_product, values, actor_id=user.id),
-            done=f"Saved the attributes of {self.name}",
+            done=f"Saved the attributes of {self.product.name}",
             close=False,
         )

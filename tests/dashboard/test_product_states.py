@@ -48,12 +48,12 @@ def test_the_page_shows_the_product_and_saves_its_attributes(world: base.World) 
     state = product_state(world.tokens["merchandiser"], f"/products/{crew}")
     base.call(state, "load")
     assert state.loaded and state.load_error == "" and state.may_edit
-    assert (state.name, state.style_code) == ("Merino Crew", "SO-CREW")
+    assert state.product.name == "Merino Crew" and "style SO-CREW" in state.product.facts
     assert [v.sku for v in state.variants] == ["SOLS-SO-CREW-S", "SOLS-SO-CREW-M", "SOLS-SO-CREW-L"]
 
     result = base.call(state, "save", {"fabric": "Merino", "season": "aw26", "tags": "Knit"})
     assert "Saved the attributes of Merino Crew" in base.rendered(result)
-    assert (state.season, state.tags, state.form_error) == ("AW26", ["knit"], "")
+    assert (state.product.season, state.product.tags, state.form_error) == ("AW26", ["knit"], "")
     assert stored(world, crew) == {"fabric": "Merino", "season": "AW26", "tags": ["knit"]}
 
     assert base.call(state, "save", {"season": "Autumn 26"}) is None
@@ -66,7 +66,7 @@ def test_a_vendor_sees_and_edits_only_their_own_brand(world: base.World) -> None
     token = world.tokens["vendor"]
     other = product_state(token, f"/products/{ids['NW-STRAIGHT']}")
     base.call(other, "load")
-    assert other.name == "" and "no such product" in other.load_error
+    assert other.product.name == "" and "no such product" in other.load_error
     # A forged save for the other brand's product changes nothing.
     other.current_product = ids["NW-STRAIGHT"]
     assert base.call(other, "save", {"fabric": "Denim"}) is None
@@ -77,7 +77,7 @@ def test_a_vendor_sees_and_edits_only_their_own_brand(world: base.World) -> None
 
     own = product_state(token, f"/products/{ids['SO-CREW']}")
     base.call(own, "load")
-    assert own.name == "Merino Crew"
+    assert own.product.name == "Merino Crew"
     base.call(own, "save", {"fabric": "Wool"})
     assert stored(world, ids["SO-CREW"]) == {"fabric": "Wool"}
 

@@ -18,11 +18,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 
 from tests.e2e.conftest import RunningApp
-from tests.e2e.seed import Login, Seeded
+from tests.e2e.seed import Seeded
+from tests.e2e.test_stock import sign_in
 
 pytestmark = pytest.mark.e2e
-
-OVERVIEW_URL = re.compile(r"://[^/]+/$")
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ def products(app: RunningApp) -> Iterator[Products]:
             crew.attributes = before
             session.add(crew)
         engine.dispose()
-
-
-def sign_in(page: Page, login: Login) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_label("Password").press("Enter")
-    expect(page).to_have_url(OVERVIEW_URL)
 
 
 def stored(products: Products) -> dict:

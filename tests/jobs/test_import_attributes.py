@@ -6,32 +6,16 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from sqlalchemy import Engine, select
 
-from jobs.imports import ImportOptions, MappingSpec, apply_import, dry_run, save_mapping
+from jobs.imports import MappingSpec, apply_import, dry_run, save_mapping
 from jobs.imports.mappings import suggest_mapping
 from models.catalog import Product
-from models.db import read_session, set_default_engine, transaction
-from tests.import_support import SAMPLE, csv_bytes, setup_brand, snapshot
+from models.db import read_session, transaction
+from tests.import_support import SAMPLE, csv_bytes, snapshot
+from tests.jobs.test_import_apply import ids, options
 
-
-@pytest.fixture
-def ids(engine: Engine):
-    set_default_engine(engine)
-    yield setup_brand(engine)
-    set_default_engine(None)
-
-
-def options(**kw) -> ImportOptions:
-    base = {
-        "brand_code": "NRD",
-        "warehouse_code": "WH1",
-        "file_name": "feed.csv",
-        "actor": "vendor@nrd",
-        "accept_warnings": True,
-    }
-    return ImportOptions(**(base | kw))
+__all__ = ["ids"]  # the fixture, shared with the apply tests
 
 
 def attributes(engine: Engine) -> dict[str, dict]:
