@@ -3,6 +3,8 @@ dry run, 3 the check's result (counts, changes, errors) and the apply."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from dashboard.components.admin import MONO, cell, field, headers, muted, table
@@ -320,24 +322,53 @@ def _diff_row(item: DiffItem) -> rx.Component:
     )
 
 
-def _diff() -> rx.Component:
+def _changes(
+    title: str, note: rx.Var, items: rx.Var, row: Any, columns: tuple[str, ...], test_id: str,
+    *numeric: str,
+) -> rx.Component:
+    """A dry run's list of what changes: a heading with its note, then one row an item."""
     return rx.cond(
-        S.sample.length() > 0,
+        items.length() > 0,
         column(
             rx.hstack(
-                rx.heading("What changes", as_="h3", size="2", weight="bold"),
-                muted(S.sample_note),
+                rx.heading(title, as_="h3", size="2", weight="bold"),
+                muted(note),
                 align="baseline", spacing="3",
             ),
             table(
                 numeric_header("Row"),
-                *headers("SKU", "Product", "Colour / size", "Warehouse"),
-                numeric_header("On hand"),
-                numeric_header("Change"),
-                body=rx.foreach(S.sample, _diff_row), test_id="diff-table",
+                *headers(*columns),
+                *[numeric_header(label) for label in numeric],
+                body=rx.foreach(items, row), test_id=test_id,
             ),
             gap="2",
         ),
+    )
+
+
+def _diff() -> rx.Component:
+    return _changes(
+        "What changes", S.sample_note, S.sample, _diff_row,
+        ("SKU", "Product", "Colour / size", "Warehouse"), "diff-table", "On hand", "Change",
+    )
+
+
+def _attribute_row(item: rx.Var) -> rx.Component:
+    return rx.table.row(
+        numeric_cell(item["row"], color=rx.color("gray", 10)),
+        cell(rx.text(item["product"], size="2")),
+        cell(rx.text(item["field"], size="2")),
+        cell(rx.text(item["old"], size="2", color=rx.color("gray", 10))),
+        cell(rx.text(item["new"], size="2", weight="medium")),
+        data_testid="attribute-change",
+    )
+
+
+def _attribute_changes() -> rx.Component:
+    """Existing products whose tags, fabric, care or season the file changes."""
+    return _changes(
+        "Product attributes", S.counts.changed_products + " change", S.attribute_changes,
+        _attribute_row, ("Product", "Attribute", "Now", "From the file"), "attribute-table",
     )
 
 
@@ -468,6 +499,7 @@ def _result() -> rx.Component:
             ),
             _warnings(),
             _diff(),
+            _attribute_changes(),
             _errors(),
             _apply_bar(),
             _progress("apply"),

@@ -46,6 +46,7 @@ from dashboard.states.imports_items import (
     DiffItem,
     ErrorItem,
     WarningItem,
+    attribute_items,
     counts_view,
     drop_refusal,
     error_items,
@@ -178,6 +179,8 @@ class ImportFlow(rx.State, mixin=True):
     counts: CountsView = CountsView()
     sample: list[DiffItem] = []
     sample_note: str = ""
+    #: An existing product's attribute the file changes (row, product, field, old, new).
+    attribute_changes: list[dict[str, str]] = []
     error_total: int = 0
     error_rows: list[ErrorItem] = []
     error_offset: int = 0
@@ -394,6 +397,7 @@ class ImportFlow(rx.State, mixin=True):
         self.counts = CountsView()
         self.sample = []
         self.sample_note = ""
+        self.attribute_changes = []
         self.error_total = 0
         self.error_rows = []
         self.error_offset = 0
@@ -563,6 +567,7 @@ class ImportFlow(rx.State, mixin=True):
             if changed > len(result.sample)
             else ""
         )
+        self.attribute_changes = attribute_items(result.attribute_sample)
         self.error_total = len(result.errors)
         self.error_offset = 0
         self.error_rows = error_items(result.errors)

@@ -11,6 +11,7 @@ import reflex as rx
 from dashboard.formatting import plural, units
 from dashboard.states.import_files import too_big_message
 from jobs.imports import BalanceDiff, ImportResult, ImportWarning, RowError
+from jobs.imports.results import AttributeDiff
 
 #: Rows of the error list per page.
 ERROR_PAGE = 20
@@ -32,6 +33,16 @@ class CountsView:
     errors: str = "0"
     invalid_rows: str = ""
     has_errors: bool = False
+    #: "2 products" whose attributes (tags, fabric, care, season) the file changes.
+    changed_products: str = ""
+
+
+def attribute_items(diffs: list[AttributeDiff]) -> list[dict[str, str]]:
+    """An import's attribute changes as the page lists them (row, product, field, old, new)."""
+    return [
+        dataclasses.asdict(d) | {"row": units(d.row), "old": d.old or "—", "new": d.new or "—"}
+        for d in diffs
+    ]
 
 
 @dataclasses.dataclass
@@ -108,6 +119,7 @@ def counts_view(result: ImportResult) -> CountsView:
         errors=units(c.errors),
         invalid_rows=plural(c.invalid_rows, "row"),
         has_errors=c.errors > 0,
+        changed_products=plural(c.changed_products, "product"),
     )
 
 

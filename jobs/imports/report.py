@@ -28,4 +28,10 @@ def report_lines(result: ImportResult, *, max_errors: int = 20, max_sample: int 
                 f"@ {diff.warehouse}: "
                 f"{diff.old_on_hand} → {diff.new_on_hand}"
             )
+    if result.attribute_sample and result.status in {"dry_run", "applied"}:
+        lines.append(f"product attributes ({result.counts.changed_products:,} products):")
+        lines += [
+            f"  row {d.row}: {d.product} — {d.field}: {d.old or '(none)'} → {d.new or '(none)'}"
+            for d in result.attribute_sample[:max_sample]
+        ]
     return lines

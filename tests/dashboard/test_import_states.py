@@ -733,3 +733,14 @@ def test_a_revert_asks_first_puts_stock_back_and_is_scoped_to_the_vendors_brand(
     assert call(again, "confirm_revert") is None
     assert "was already reverted by vendor@x.test" in again.form_error
     assert snapshot(world.engine) == before
+
+
+def test_a_dry_runs_attribute_changes_read_as_the_page_lists_them() -> None:
+    from dashboard.states.imports_items import attribute_items
+    from jobs.imports.results import AttributeDiff
+
+    diffs = [AttributeDiff(1204, "Floral White Top", "tags", "", "women, summer")]
+    assert attribute_items(diffs) == [
+        {"row": "1,204", "product": "Floral White Top", "field": "tags", "old": "—",
+         "new": "women, summer"}
+    ]
