@@ -204,7 +204,8 @@ class StockFilters(rx.State, mixin=True):
         self.category_choices = list(choices.categories)
         self.colour_choices = list(choices.colours)
         self.size_choices = list(choices.sizes)
-        self.season_choices = list(choices.seasons)
+        # The URL's season shows even before the (cached) choices know it.
+        self.season_choices = sorted({*choices.seasons, *([f.season] if f.season else [])})
         chosen = [c for c in choices.warehouses if c[0] in f.warehouse_ids]
         self.warehouse_label = (
             "All warehouses"

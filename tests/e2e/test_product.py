@@ -118,6 +118,7 @@ def test_a_merchandiser_edits_attributes_and_filters_the_grid_by_them(
     page.goto("/stock?season=AW26&size=M")
     expect(page.get_by_role("button", name=re.compile(r"^Open "))).to_have_count(1)
     expect(page.get_by_role("button", name="Open SOLS-SO-CREW-M")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Season")).to_have_text("AW26")
     page.screenshot(path=artifacts_dir / "stock-season-filter.png")
 
 
