@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
+from models.attributes import SEASON_PATTERN
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.grid import SIZE_SYSTEM_ORDER
 from models.reservations import Reservation, ReservationStatus
@@ -91,7 +92,10 @@ def grid_choices(session: Session, brand_ids: Sequence[int] = ()) -> GridChoices
         categories=tuple(connection.scalars(categories_q.limit(MAX_CHOICES))),
         colours=tuple(connection.scalars(colours_q.limit(MAX_CHOICES))),
         sizes=tuple(sorted(order, key=order.__getitem__)[:MAX_CHOICES]),
-        seasons=tuple(connection.scalars(seasons_q.limit(MAX_CHOICES))),
+        # Only the shape models/attributes.py keeps (not a list someone stored there).
+        seasons=tuple(
+            s for s in connection.scalars(seasons_q.limit(MAX_CHOICES)) if SEASON_PATTERN.match(s)
+        ),
     )
 
 

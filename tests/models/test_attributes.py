@@ -20,6 +20,7 @@ from models.catalog import Product, Variant, create_brand
 from models.db import read_session, transaction
 from models.errors import NotFound, PermissionDenied
 from models.grid import GridFilter, balance_grid, size_run_grid
+from models.stock_view import grid_choices
 from models.users import create_user
 from tests.factories import make_world
 
@@ -207,6 +208,8 @@ def test_the_grid_filters_on_tag_and_season(engine: Engine):
     assert _styles_of(engine, tag="organic", stock_state="out") == ["TEE1", "TEE2"]
     assert _styles_of(engine, tag="cotton") == []  # a fabric's word is not a tag
     assert _styles_of(engine, tag="organic", season="AW26", sort="product") == ["TEE2"]
+    with read_session(engine) as session:  # what the season picker offers
+        assert grid_choices(session).seasons == ("AW26", "SS26")
 
 
 def test_tag_and_season_live_in_the_url():
