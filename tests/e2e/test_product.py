@@ -61,6 +61,8 @@ def stored(products: Products) -> dict:
 def test_a_merchandiser_edits_attributes_and_filters_the_grid_by_them(
     page: Page, seeded: Seeded, products: Products, artifacts_dir: Path
 ) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text[:300]) if m.type == "error" else None)
     sign_in(page, seeded.merchandiser)
     page.goto("/stock?q=SOLS-SO-CREW-M")
     page.get_by_role("button", name="Open SOLS-SO-CREW-M").click()
@@ -120,6 +122,7 @@ def test_a_merchandiser_edits_attributes_and_filters_the_grid_by_them(
     expect(page.get_by_role("button", name="Open SOLS-SO-CREW-M")).to_be_visible()
     expect(page.get_by_role("combobox", name="Season")).to_have_text("AW26")
     page.screenshot(path=artifacts_dir / "stock-season-filter.png")
+    assert problems == [], "\n".join(problems)  # no console errors on either page
 
 
 def test_a_vendor_sees_only_their_brands_products(
