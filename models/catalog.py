@@ -38,6 +38,9 @@ class Brand(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: How a bare size number of this brand reads ("42": EU shoes, not waist 42):
+    #: a `models.sizes.SizeSystem` value, or None to guess from the label.
+    size_system_hint: str | None = Field(default=None, max_length=20)
 
 
 class Product(SQLModel, table=True):

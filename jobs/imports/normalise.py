@@ -1,8 +1,9 @@
 """Sizes, colours, quantities, prices and SKUs as the catalogue spells them.
 
-Size labels go through `models.sizes.normalise_size`; the few spellings it does not
-know that vendors send (``32/34``, ``W32/L34``, ``EU38``, ``Size M``, ``XX-Large``)
-are rewritten first, here, so the catalogue has one spelling per size.
+Size labels go through `models.sizes.normalise_size` (waist/leg pairs, shoe regions,
+combined alpha sizes, the brand's size system hint); the few spellings vendors send that
+it does not know (``Size M``, ``XX-Large``, ``sml``) are rewritten first, here, so the
+catalogue has one spelling per size.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from decimal import Decimal, InvalidOperation
 
 from models.sizes import SizeSystem, normalise_size, size_rank
 
-_WAIST_LEG = re.compile(r"w?\s*(\d{2})\s*(?:/|x|×|-|\s)\s*l?\s*(\d{2})", re.IGNORECASE)
-_SHOE = re.compile(r"(eu|uk|us)\s*(\d{1,2}(?:[.,]5)?)|(\d{1,2}(?:[.,]5)?)\s*(eu|uk|us)", re.I)
 _EXTRA_ALPHA = {
     "xx-small": "XXS",
     "extra extra small": "XXS",
@@ -35,24 +34,19 @@ _SIZE_PREFIX = re.compile(
 )
 
 
-def normalise_size_label(label: str) -> tuple[SizeSystem, str, int]:
+def normalise_size_label(
+    label: str, hint: SizeSystem | None = None
+) -> tuple[SizeSystem, str, int]:
     """(size system, canonical label, rank) for a vendor's size label.
 
     "Medium", "med", "M" → M; "EU38", "38 EU" → EU 38; "32/34", "W32/L34" → W32 L34;
-    "" and "Default Title" → One Size.
+    "" and "Default Title" → One Size; "42" → EU 42 when `hint` (the brand's size
+    system) is `eu_shoe`.
     """
     raw = " ".join(label.split())
     raw = _SIZE_PREFIX.sub("", raw)
-    key = raw.lower()
-    if key in _EXTRA_ALPHA:
-        raw = _EXTRA_ALPHA[key]
-    elif m := _WAIST_LEG.fullmatch(key):
-        raw = f"W{m.group(1)} L{m.group(2)}"
-    elif m := _SHOE.fullmatch(key):
-        region = (m.group(1) or m.group(4)).upper()
-        number = (m.group(2) or m.group(3)).replace(",", ".")
-        raw = f"{region} {number}"
-    system, size = normalise_size(raw)
+    raw = _EXTRA_ALPHA.get(raw.lower(), raw)
+    system, size = normalise_size(raw, hint)
     return system, size, size_rank(system, size)
 
 

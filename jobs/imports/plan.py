@@ -49,6 +49,7 @@ from jobs.imports.results import (
     RowError,
 )
 from models.catalog import AliasKind, Brand, Product, SkuAlias, Variant, Warehouse
+from models.sizes import SizeSystem
 from models.stock import StockBalance
 
 #: An existing variant's id, or (style, colour, size) of one the import creates.
@@ -70,6 +71,8 @@ class Target:
     sample_size: int = SAMPLE_SIZE
     reveal_owner: bool = True
     brand_name: str = ""
+    #: The brand's size system hint (how a bare number like "42" reads), or None.
+    size_hint: SizeSystem | None = None
 
 
 @dataclass(slots=True)
@@ -176,7 +179,8 @@ def make_plan(
     size_map = {k.lower(): v for k, v in (mapping.sizes if mapping else {}).items()}
     colour_map = {k.lower(): v for k, v in (mapping.colours if mapping else {}).items()}
     sizes = {
-        raw: normalise_size_label(size_map.get(raw.lower(), raw)) for raw in set(data["size"])
+        raw: normalise_size_label(size_map.get(raw.lower(), raw), target.size_hint)
+        for raw in set(data["size"])
     }
     colours = {
         raw: normalise_colour(colour_map.get(raw.lower(), raw)) for raw in set(data["colour"])

@@ -41,6 +41,7 @@ from models.db import get_engine, read_session, transaction
 from models.errors import DomainError
 from models.events import EventType, emit
 from models.imports import ImportRun, ImportStatus
+from models.sizes import parse_size_hint
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +371,7 @@ def _prepare(
         sample_size=options.sample_size,
         reveal_owner=options.reveal_owner,
         brand_name=brand.name,
+        size_hint=parse_size_hint(brand.size_system_hint),
     )
     return feed, target
 
