@@ -118,7 +118,7 @@ def _alpha(label: str) -> str | None:
 
 
 def _combined(label: str) -> str | None:
-    """"S/M", "m/s", "Small/Medium" → "S/M" (smaller part first), or None."""
+    """ "S/M", "m/s", "Small/Medium" → "S/M" (smaller part first), or None."""
     if not (m := _COMBINED.fullmatch(label.strip().lower())):
         return None
     parts = [_alpha(m.group(1)), _alpha(m.group(2))]
@@ -178,9 +178,7 @@ def _bare_number(key: str, hint: SizeSystem | None) -> tuple[SizeSystem, str] | 
     return None
 
 
-def normalise_size(
-    label: str, hint: SizeSystem | str | None = None
-) -> tuple[SizeSystem, str]:
+def normalise_size(label: str, hint: SizeSystem | str | None = None) -> tuple[SizeSystem, str]:
     """Guess a size label's system and canonical spelling ("Medium" → alpha M).
 
     `hint` is the brand's size system: it decides what a bare number is ("42" → EU 42

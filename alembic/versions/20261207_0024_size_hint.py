@@ -33,9 +33,7 @@ _variant = sa.table(
 
 def upgrade() -> None:
     with op.batch_alter_table("brand") as batch:
-        batch.add_column(
-            sa.Column("size_system_hint", sqlmodel.sql.sqltypes.AutoString(length=20))
-        )
+        batch.add_column(sa.Column("size_system_hint", sqlmodel.sql.sqltypes.AutoString(length=20)))
     _rerank()
 
 

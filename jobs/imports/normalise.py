@@ -34,9 +34,7 @@ _SIZE_PREFIX = re.compile(
 )
 
 
-def normalise_size_label(
-    label: str, hint: SizeSystem | None = None
-) -> tuple[SizeSystem, str, int]:
+def normalise_size_label(label: str, hint: SizeSystem | None = None) -> tuple[SizeSystem, str, int]:
     """(size system, canonical label, rank) for a vendor's size label.
 
     "Medium", "med", "M" → M; "EU38", "38 EU" → EU 38; "32/34", "W32/L34" → W32 L34;

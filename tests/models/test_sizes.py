@@ -118,20 +118,28 @@ def _by_rank(system: str, labels: list[str]) -> list[str]:
 
 def test_big_alpha_sizes_sort_after_xxl():
     assert _by_rank("alpha", ["6XL", "XL", "4XL", "3XL", "XXL", "5XL"]) == [
-        "XL", "XXL", "3XL", "4XL", "5XL", "6XL"
+        "XL",
+        "XXL",
+        "3XL",
+        "4XL",
+        "5XL",
+        "6XL",
     ]
 
 
 def test_combined_sizes_sit_just_after_their_smaller_part():
     labels = ["L/XL", "M", "S/M", "XL", "XS", "S", "M/L", "XS/S", "L"]
-    assert _by_rank("alpha", labels) == [
-        "XS", "XS/S", "S", "S/M", "M", "M/L", "L", "L/XL", "XL"
-    ]
+    assert _by_rank("alpha", labels) == ["XS", "XS/S", "S", "S/M", "M", "M/L", "L", "L/XL", "XL"]
 
 
 def test_numbers_in_the_alpha_system_sort_by_number_after_letters_and_unknowns_last():
     assert _by_rank("alpha", ["12", "Petite", "8", "XL", "10", "6"]) == [
-        "XL", "6", "8", "10", "12", "Petite"
+        "XL",
+        "6",
+        "8",
+        "10",
+        "12",
+        "Petite",
     ]
 
 
@@ -143,5 +151,5 @@ def test_waist_leg_and_shoe_pairs_sort_in_size_order():
 
 
 def test_unknown_hint_is_refused_by_name():
-    with pytest.raises(ValueError, match="Unknown size system 'shoes'.*eu_shoe"):
+    with pytest.raises(ValueError, match=r"Unknown size system 'shoes'.*eu_shoe"):
         normalise_size("42", "shoes")
