@@ -13,16 +13,19 @@ import click
 from sqlalchemy import select
 
 from jobs.cli_support import refusals as _refusals
+from jobs.imports.reading import ENCODINGS
 from jobs.logs import configure_logging
-from models.admin import WAREHOUSE_FIELDS
+from models.admin import WAREHOUSE_FIELDS, add_brand
 from models.api_keys import Scope, create_api_key, list_api_keys, revoke_api_key
 from models.audit import CLI, fields_of
 from models.audit import record as audit_record
-from models.catalog import Brand, WarehouseKind, create_brand, create_warehouse
+from models.brands import update_brand
+from models.catalog import Brand, WarehouseKind, brand_by_code, create_warehouse
 from models.channels import change_warehouse
 from models.db import database_url, read_session, transaction
 from models.rate_limits import format_rate
 from models.settings import ConfigError, settings
+from models.sizes import HINT_NAMES
 from models.stock import reconcile, reconcile_totals
 from models.users import Role, create_user
 
@@ -107,24 +110,39 @@ def brand() -> None:
     """Manage brands."""
 
 
+_SIZE_HINT = click.Choice(HINT_NAMES)
+_SIZE_HINT_HELP = (
+    "How a bare size number reads: 42 is EU 42 for eu_shoe, W42 for waist; auto guesses."
+)
+
+
 @brand.command("create")
 @click.argument("code")
 @click.option("--name", required=True)
+@click.option("--size-hint", type=_SIZE_HINT, default="auto", help=_SIZE_HINT_HELP)
 @_refusals
-def brand_create(code: str, name: str) -> None:
+def brand_create(code: str, name: str, size_hint: str) -> None:
     """Create a brand; CODE prefixes its canonical SKUs."""
     with transaction() as session:
-        created = create_brand(session, code, name)
-        audit_record(
-            session,
-            CLI,
-            "brand.created",
-            target_type="brand",
-            target_id=created.id,
-            label=created.code,
-            changes=fields_of(created, "code", "name"),
-        )
-        click.echo(f"created brand {created.code} ({created.name})")
+        created = add_brand(session, code, name, size_hint=size_hint, actor=CLI)
+        click.echo(f"created brand {created.code} ({created.name}){_hint_note(created)}")
+
+
+@brand.command("update")
+@click.argument("code")
+@click.option("--name", help="A new name (the code stays).")
+@click.option("--size-hint", type=_SIZE_HINT, help=_SIZE_HINT_HELP)
+@_refusals
+def brand_update(code: str, name: str | None, size_hint: str | None) -> None:
+    """Rename brand CODE or change its size system hint (later imports read sizes by it)."""
+    with transaction() as session:
+        found = brand_by_code(session, code.strip().upper())
+        changed = update_brand(session, found.id, name=name, size_hint=size_hint, actor=CLI)
+        click.echo(f"brand {changed.code} ({changed.name}){_hint_note(changed)}")
+
+
+def _hint_note(brand: Brand) -> str:
+    return f", size system hint {brand.size_system_hint or 'auto'}"
 
 
 @main.group()
@@ -400,6 +418,13 @@ def import_revert(import_id: int, actor: str) -> None:
 )
 @click.option("--mapping", "mapping_name", help="The brand's saved column mapping (mapped).")
 @click.option("--warehouse", "warehouse_code", help="Where quantities without a location go.")
+@click.option(
+    "--encoding",
+    type=click.Choice(ENCODINGS),
+    default="auto",
+    show_default=True,
+    help="The file's text encoding; auto detects it (BOM, UTF-8, else cp1252).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Apply the valid rows, skip the others.")
 @click.option(
@@ -414,6 +439,7 @@ def import_command(
     file_format: str | None,
     mapping_name: str | None,
     warehouse_code: str | None,
+    encoding: str,
     dry_run: bool,
     skip_invalid: bool,
     accept_warnings: bool,
@@ -436,6 +462,7 @@ def import_command(
         actor=actor,
         skip_invalid=skip_invalid,
         accept_warnings=accept_warnings,
+        encoding=encoding,
     )
     try:
         data = load_file(file, options.limits)

@@ -29,6 +29,7 @@ from models.catalog import (
 from models.errors import Conflict, InvalidQuantity, NotFound
 from models.geo import Place, place
 from models.signin import clear_account_throttle
+from models.sizes import parse_size_hint
 from models.users import ApiKey, LoginSession, Role, User, create_user, hash_password
 
 T = TypeVar("T")
@@ -336,6 +337,7 @@ class BrandRow:
     products: int
     vendors: int
     created_at: datetime
+    size_system_hint: str | None = None
 
 
 def list_brands(session: Session, *, offset: int = 0, limit: int = PAGE_SIZE) -> Page[BrandRow]:
@@ -362,8 +364,8 @@ def list_brands(session: Session, *, offset: int = 0, limit: int = PAGE_SIZE) ->
     total = int(session.scalar(select(func.count()).select_from(Brand)) or 0)
     return Page(
         rows=[
-            BrandRow(brand.id, brand.code, brand.name, int(p), int(v), brand.created_at)
-            for brand, p, v in rows
+            BrandRow(b.id, b.code, b.name, int(p), int(v), b.created_at, b.size_system_hint)
+            for b, p, v in rows
         ],
         total=total,
         offset=offset,
@@ -371,10 +373,21 @@ def list_brands(session: Session, *, offset: int = 0, limit: int = PAGE_SIZE) ->
     )
 
 
-def add_brand(session: Session, code: str, name: str, *, actor: str = SYSTEM) -> Brand:
-    """Create a brand from form input (lengths checked, then `create_brand`)."""
+#: A brand's fields its audit rows name.
+BRAND_FIELDS = ("code", "name", "size_system_hint")
+
+
+def add_brand(
+    session: Session, code: str, name: str, *, size_hint: str = "", actor: str = SYSTEM
+) -> Brand:
+    """Create a brand from form input (lengths and size system hint checked, then
+    `create_brand`)."""
     _code_and_name(code, name, "brand")
+    hint = parse_size_hint(size_hint)
     brand = create_brand(session, code, name)
+    brand.size_system_hint = hint.value if hint else None
+    session.add(brand)
+    session.flush()
     record(
         session,
         actor,
@@ -382,7 +395,7 @@ def add_brand(session: Session, code: str, name: str, *, actor: str = SYSTEM) ->
         target_type="brand",
         target_id=brand.id,
         label=brand.code,
-        changes=fields_of(brand, "code", "name"),
+        changes=fields_of(brand, *BRAND_FIELDS),
     )
     return brand
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from models.errors import InvalidQuantity
+
 
 class SizeSystem(StrEnum):
     ALPHA = "alpha"
@@ -98,16 +100,23 @@ _WAIST_LEG = re.compile(r"(w)?\s*(\d{2})\s*(?:[/x×-]|\s|(?=l))\s*(l)?\s*(\d{2})
 _COMBINED = re.compile(r"([a-z0-9 -]+?)\s*/\s*([a-z0-9 -]+)")
 
 
+#: What `--size-hint` accepts: "auto" (no hint) and every size system.
+HINT_NAMES = ("auto", *(code for code, _ in SIZE_HINT_CHOICES if code))
+
+
 def parse_size_hint(value: str | None) -> SizeSystem | None:
-    """A hint from a form or the command line: "" or "auto" → None; unknown → ValueError."""
+    """A hint from a form or the command line: "" or "auto" → None; unknown → refused."""
     text = (value or "").strip().lower().replace("-", "_")
     if text in ("", "auto"):
         return None
     try:
         return SizeSystem(text)
     except ValueError:
-        choices = ", ".join(["auto", *(c for c, _ in SIZE_HINT_CHOICES if c)])
-        raise ValueError(f"Unknown size system {value!r}; choose one of {choices}.") from None
+        raise InvalidQuantity(
+            f"Unknown size system {value!r}; choose one of {', '.join(HINT_NAMES)}.",
+            field="size_hint",
+            value=value,
+        ) from None
 
 
 def _alpha(label: str) -> str | None:

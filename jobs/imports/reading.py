@@ -2,7 +2,8 @@
 
 Vendors' files come from Shopify (UTF-8, comma), Excel on Windows (Windows-1252,
 semicolon in much of Europe, sometimes a UTF-8 BOM) and "Unicode text" exports (UTF-16,
-tab). We decode to text once, sniff the delimiter from the first lines, and let polars
+tab). We decode to text once (detected, or in the encoding the person chose: see
+`ENCODINGS`), sniff the delimiter from the first lines, and let polars
 parse everything as strings (quoted fields with newlines, CRLF, a missing final newline).
 
 Rows keep their spreadsheet number: the header is row 1, so the first record is row 2,
@@ -32,6 +33,8 @@ class ImportLimits:
 
 
 DEFAULT_LIMITS = ImportLimits()
+#: The encodings a person may choose instead of detection ("auto").
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 #: Column name of the spreadsheet row number in a RawTable's frame.
@@ -84,13 +87,32 @@ def _check_size(size: int, limits: ImportLimits) -> None:
         )
 
 
-def decode(data: bytes) -> tuple[str, str]:
+def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     """The file's text and the encoding it was in.
 
-    BOMs win (UTF-8, UTF-16); then strict UTF-8; then Windows-1252, with Latin-1 for
-    the five bytes Windows-1252 leaves undefined. Bytes that look like a binary file
-    (NUL, or many control characters) are refused.
+    "auto" detects: BOMs win (UTF-8, UTF-16); then strict UTF-8; then Windows-1252, with
+    Latin-1 for the five bytes Windows-1252 leaves undefined. Any other of `ENCODINGS`
+    is used as chosen, strictly: a byte it cannot read refuses the file, naming the byte,
+    its offset and line. Bytes that look like a binary file (NUL, or many control
+    characters) are refused, except in UTF-16, where every other byte of ASCII is NUL.
     """
+    if encoding not in ENCODINGS:
+        raise ImportRefused(
+            f"Unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}.",
+            encoding=encoding,
+        )
+    if encoding == "auto":
+        return _detect(data)
+    if encoding != "utf-16":
+        _refuse_binary(data, f" It is not {encoding} text either: is it UTF-16? Try Auto.")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise _undecodable(data, encoding, error) from None
+    return text.removeprefix("\ufeff"), encoding
+
+
+def _detect(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
     for bom, name in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
@@ -99,12 +121,7 @@ def decode(data: bytes) -> tuple[str, str]:
                 return data[len(bom) :].decode(name), "utf-16"
             except UnicodeDecodeError:
                 break
-    head = data[:65536]
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
-    if b"\x00" in head or controls > max(8, len(head) // 100):
-        raise ImportRefused(
-            "This is not a CSV file (it looks binary). Export the sheet as CSV and upload that.",
-        )
+    _refuse_binary(data)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -113,6 +130,35 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _refuse_binary(data: bytes, advice: str = "") -> None:
+    head = data[:65536]
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    if b"\x00" in head or controls > max(8, len(head) // 100):
+        raise ImportRefused(
+            "This is not a CSV file (it looks binary). Export the sheet as CSV and upload that."
+            + advice,
+        )
+
+
+def _undecodable(data: bytes, encoding: str, error: UnicodeDecodeError) -> ImportRefused:
+    """Which byte the chosen encoding cannot read, where, and what to try instead."""
+    offset = error.start
+    before = data[:offset]
+    if encoding == "utf-16":
+        line = before.decode("utf-16", errors="replace").count("\n") + 1
+    else:
+        line = before.count(b"\n") + 1
+    bad = data[offset : max(error.end, offset + 1)][:4].hex(" ").upper()
+    return ImportRefused(
+        f"The file cannot be read as {encoding}: byte {bad} at offset {offset:,} (line "
+        f"{line:,}) is not valid {encoding} ({error.reason}). Choose the encoding the file "
+        "was saved in (Excel on Windows saves cp1252), or Auto to detect it.",
+        encoding=encoding,
+        offset=offset,
+        line=line,
+    )
 
 
 def sniff_delimiter(text: str) -> str:
@@ -138,19 +184,27 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_headers(data: bytes, limits: ImportLimits = DEFAULT_LIMITS) -> list[str]:
+def read_headers(
+    data: bytes, limits: ImportLimits = DEFAULT_LIMITS, *, encoding: str = "auto"
+) -> list[str]:
     """Just the header row (for building a column mapping from the file's own headers)."""
-    return read_table(data, limits, headers_only=True).headers
+    return read_table(data, limits, headers_only=True, encoding=encoding).headers
 
 
 def read_table(
-    data: bytes, limits: ImportLimits = DEFAULT_LIMITS, *, headers_only: bool = False
+    data: bytes,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    *,
+    headers_only: bool = False,
+    encoding: str = "auto",
 ) -> RawTable:
-    """Parse `data` into a RawTable, or raise ImportRefused saying what is wrong."""
+    """Parse `data` into a RawTable, or raise ImportRefused saying what is wrong.
+
+    `encoding` is one of `ENCODINGS`: "auto" detects, any other is used strictly."""
     _check_size(len(data), limits)
     if not data.strip():
         raise ImportRefused("The file is empty.")
-    text, encoding = decode(data)
+    text, encoding = decode(data, encoding)
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ImportRefused("The file is empty.")

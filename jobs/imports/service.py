@@ -68,6 +68,8 @@ class ImportOptions:
     reveal_owner: bool = True
     #: The person has read the dry run's warnings and applies anyway.
     accept_warnings: bool = False
+    #: One of `reading.ENCODINGS`: "auto" detects, any other is used as chosen.
+    encoding: str = "auto"
 
 
 class _Refusal(Exception):
@@ -311,7 +313,7 @@ def _scaled(report: Progress, phase: str) -> Progress:
 
 def _read(data: bytes, options: ImportOptions, result: ImportResult, report: Progress) -> RawTable:
     report("reading", 0.0)
-    raw = read_table(data, options.limits)
+    raw = read_table(data, options.limits, encoding=options.encoding)
     result.encoding, result.delimiter = raw.encoding, raw.delimiter_name
     fmt = _format(options, raw.headers)
     result.format = fmt.value

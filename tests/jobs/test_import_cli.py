@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,11 @@ import pytest
 
 from tests.import_support import (
     INVENTORY_HEADERS,
+    PRODUCT_HEADERS,
     SAMPLE,
     csv_bytes,
     inventory_row,
+    product_row,
 )
 
 RACKROOM = [sys.executable, "-m", "jobs.cli"]
@@ -150,3 +153,78 @@ def test_revert_an_import_from_the_command_line(database):
     missing = rackroom(database, "import", "revert", "7")
     assert missing.returncode == 1 and "There is no import 7." in missing.stderr
     assert rackroom(database, "reconcile").returncode == 0
+
+
+def _variants(database: str) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as db:
+        return db.execute(
+            "SELECT size, size_system, size_rank FROM variant ORDER BY size_rank"
+        ).fetchall()
+
+
+def test_encoding_option_reads_as_chosen_and_refuses_what_it_cannot_read(database, tmp_path):
+    feed = tmp_path / "excel.csv"
+    feed.write_bytes(
+        csv_bytes(
+            PRODUCT_HEADERS,
+            [product_row("tee", "Tee", [("Colour", "Café"), ("Size", "M")], sku="T-M", qty=2)],
+            encoding="cp1252",
+        )
+    )
+    args = ("import", str(feed), "--brand", "DEMO", "--warehouse", "WH1")
+    refused = rackroom(database, *args, "--encoding", "utf-8", "--json")
+    assert refused.returncode == 1
+    result = json.loads(refused.stdout)
+    assert result["status"] == "refused"
+    assert "cannot be read as utf-8: byte E9 at offset" in result["message"]
+    assert "(line 2)" in result["message"]
+
+    unknown = rackroom(database, *args, "--encoding", "ebcdic")
+    assert unknown.returncode == 2 and "'ebcdic' is not one of 'auto'" in unknown.stderr
+
+    applied = rackroom(database, *args, "--encoding", "cp1252", "--accept-warnings", "--json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert json.loads(applied.stdout)["encoding"] == "cp1252"
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT colour FROM variant").fetchall() == [("Café",)]
+
+
+def test_a_shoe_brand_reads_bare_numbers_as_eu_shoe_sizes(database, tmp_path):
+    made = rackroom(
+        database, "brand", "create", "kicks", "--name", "Kicks", "--size-hint", "eu_shoe"
+    )
+    assert made.returncode == 0, made.stderr
+    assert "created brand KICKS (Kicks), size system hint eu_shoe" in made.stdout
+    bad = rackroom(database, "brand", "update", "KICKS", "--size-hint", "shoes")
+    assert bad.returncode == 2 and "'shoes' is not one of" in bad.stderr
+    missing = rackroom(database, "brand", "update", "NOPE", "--size-hint", "waist")
+    assert missing.returncode == 1 and "No brand with code 'NOPE'" in missing.stderr
+
+    feed = tmp_path / "shoes.csv"
+    sizes = ["42", "41/42", "40.5", "W32/L34"]
+    feed.write_bytes(
+        csv_bytes(
+            PRODUCT_HEADERS,
+            [
+                product_row("runner", "Runner", [("Size", s)], sku=f"R-{i}", qty=1)
+                for i, s in enumerate(sizes)
+            ],
+        )
+    )
+    args = ("import", str(feed), "--brand", "kicks", "--warehouse", "WH1", "--accept-warnings")
+    assert rackroom(database, *args).returncode == 0
+    assert _variants(database) == [
+        ("W32 L34", "waist", 3234),  # W/L spelt out stays waist and leg
+        ("EU 40.5", "eu_shoe", 4050),
+        ("EU 41/42", "eu_shoe", 4150),
+        ("EU 42", "eu_shoe", 4200),
+    ]
+
+    # The hint is the brand's: cleared, a jeans-style "42" reads as waist again.
+    cleared = rackroom(database, "brand", "update", "kicks", "--size-hint", "auto")
+    assert cleared.returncode == 0 and "size system hint auto" in cleared.stdout
+    feed.write_bytes(
+        csv_bytes(PRODUCT_HEADERS, [product_row("jean", "Jean", [("Size", "42")], sku="J", qty=1)])
+    )
+    assert rackroom(database, *args).returncode == 0
+    assert ("W42", "waist", 4200) in _variants(database)

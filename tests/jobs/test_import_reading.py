@@ -59,6 +59,53 @@ def test_latin1_bytes_that_cp1252_leaves_undefined_still_read():
     assert cells(data)[0] == ["tee", "Café"]
 
 
+CAFE_CP1252 = "Handle,Colour\r\ntee,Black\r\ntee,Café\r\n".encode("cp1252")
+
+
+def test_a_chosen_encoding_that_cannot_read_the_file_names_the_byte_and_line():
+    """Excel's cp1252 "é" is byte E9; read as the UTF-8 the person chose it is refused,
+    naming the encoding, the byte, its offset and line, never guessed into mojibake."""
+    with pytest.raises(ImportRefused) as refused:
+        read_table(CAFE_CP1252, encoding="utf-8")
+    message = refused.value.message
+    assert "cannot be read as utf-8" in message
+    assert "byte E9 at offset 33 (line 3)" in message
+    assert refused.value.details == {"encoding": "utf-8", "offset": 33, "line": 3}
+
+
+@pytest.mark.parametrize("chosen", ["cp1252", "auto", "latin-1"])
+def test_the_chosen_encoding_reads_what_it_can(chosen):
+    table = read_table(CAFE_CP1252, encoding=chosen)
+    assert table.frame["c1"].to_list() == ["Black", "Café"]
+    assert table.encoding == ("cp1252" if chosen == "auto" else chosen)
+
+
+def test_a_chosen_encoding_is_used_even_where_detection_would_guess_otherwise():
+    """UTF-8 bytes of "é" (C3 A9) read as latin-1 when chosen: the choice wins."""
+    data = "Handle,Colour\ntee,Café\n".encode()
+    assert read_table(data, encoding="latin-1").frame["c1"].to_list() == ["CafÃ©"]
+    assert read_table(data, encoding="utf-8").frame["c1"].to_list() == ["Café"]
+
+
+def test_utf16_and_bom_choices():
+    data = "Handle\tColour\ntee\tCafé\n".encode("utf-16")
+    table = read_table(data, encoding="utf-16")
+    assert table.headers == ["Handle", "Colour"] and table.frame["c1"].to_list() == ["Café"]
+    with pytest.raises(ImportRefused, match="is it UTF-16"):
+        read_table(data, encoding="utf-8")
+    bom = "Handle,Colour\ntee,Café\n".encode("utf-8-sig")
+    assert read_table(bom, encoding="utf-8-sig").headers == ["Handle", "Colour"]
+    assert read_table(bom, encoding="utf-8").headers == ["Handle", "Colour"]
+
+
+def test_an_odd_utf16_file_and_an_unknown_encoding_are_refused():
+    broken = "Handle\tColour\ntee\tCafé\n".encode("utf-16") + b"\x00"
+    with pytest.raises(ImportRefused, match=r"as utf-16: byte 00 at offset 48 \(line 3\)"):
+        read_table(broken, encoding="utf-16")
+    with pytest.raises(ImportRefused, match="Unknown encoding 'ebcdic'; choose one of auto"):
+        read_table(CAFE_CP1252, encoding="ebcdic")
+
+
 @pytest.mark.parametrize(("delimiter", "name"), [(",", "comma"), (";", "semicolon"), ("\t", "tab")])
 def test_delimiters_are_detected(delimiter, name):
     rows = [["tee-1", "Tee; the best, really", "3"], ["tee-2", "Other", "4"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.errors import InvalidQuantity
 from models.sizes import SizeSystem, normalise_size, size_rank
 
 
@@ -151,5 +152,5 @@ def test_waist_leg_and_shoe_pairs_sort_in_size_order():
 
 
 def test_unknown_hint_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"Unknown size system 'shoes'.*eu_shoe"):
+    with pytest.raises(InvalidQuantity, match=r"Unknown size system 'shoes'.*eu_shoe"):
         normalise_size("42", "shoes")
