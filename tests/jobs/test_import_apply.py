@@ -517,3 +517,50 @@ def test_progress_is_reported_through_every_phase(engine, ids):
     with read_session(engine) as session:
         [run] = session.scalars(select(ImportRun)).all()
     assert run.status == "applied" and run.finished_at is not None
+
+
+def size_runs(engine: Engine) -> list[tuple[str, str, int]]:
+    """(size, size system, rank) of every variant, in size order."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(Variant.size, Variant.size_system, Variant.size_rank).order_by(
+                Variant.size_system, Variant.size_rank
+            )
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_a_shoe_brands_bare_numbers_import_as_eu_sizes_in_size_order(engine, ids):
+    from models.brands import update_brand
+
+    with transaction(engine) as session:
+        update_brand(session, ids["brand"], size_hint="eu_shoe")
+    sizes = ["42", "40", "41/42", "40.5", "M"]
+    rows = [
+        product_row("runner", "Runner", [("Size", s)], sku=f"R{i}", qty=1)
+        for i, s in enumerate(sizes)
+    ]
+    planned = dry_run(csv_bytes(PRODUCT_HEADERS, rows), options())
+    assert planned.ok and planned.counts.new_variants == 5
+    assert apply_import(csv_bytes(PRODUCT_HEADERS, rows), options()).status == "applied"
+    assert size_runs(engine) == [
+        ("M", "alpha", 30),
+        ("EU 40", "eu_shoe", 4000),
+        ("EU 40.5", "eu_shoe", 4050),
+        ("EU 41/42", "eu_shoe", 4150),
+        ("EU 42", "eu_shoe", 4200),
+    ]
+
+
+def test_a_cp1252_file_read_as_chosen_utf8_is_refused_and_writes_nothing(engine, ids):
+    rows = [product_row("tee", "Tee", [("Colour", "Crème"), ("Size", "S/M")], sku="T1", qty=2)]
+    data = csv_bytes(PRODUCT_HEADERS, rows, encoding="cp1252")
+    before = snapshot(engine, skip=("import_run",))
+    refused = apply_import(data, options(encoding="utf-8"))
+    assert refused.status == "refused" and "cannot be read as utf-8" in refused.message
+    assert "byte E8 at offset 190 (line 2)" in refused.message  # cp1252 "è"
+    assert snapshot(engine, skip=("import_run",)) == before
+    applied = apply_import(data, options(encoding="cp1252"))
+    assert applied.status == "applied" and applied.encoding == "cp1252"
+    assert list(variants(engine).values()) == [("tee", "Crème", "S/M")]
+    assert size_runs(engine) == [("S/M", "alpha", 25)]

@@ -34,6 +34,7 @@ from models.admin import (
 from models.alerts.rules import delete_rule, set_rule
 from models.api_keys import create_api_key
 from models.audit import AuditEntry, AuditFilter, list_audit, record
+from models.brands import update_brand
 from models.db import create_db_engine, transaction
 from models.errors import Conflict, InvalidQuantity
 from models.syncs.connectors import pause_sync, set_connector
@@ -129,6 +130,8 @@ def test_brand_and_warehouse_changes(admin_world):
             session, wh.id, name="Manchester Arndale", kind="store", priority=5, actor=me
         )
         set_warehouse_active(session, shop.warehouses["WH2"], False, actor=me)
+        update_brand(session, brand.id, size_hint="eu_shoe", actor=me)
+        update_brand(session, brand.id, name="Southwind", size_hint="eu-shoe", actor=me)
 
     rows = entries(engine)
     assert [(r.action, r.target_label) for r in rows] == [
@@ -136,9 +139,11 @@ def test_brand_and_warehouse_changes(admin_world):
         ("warehouse.created", "MAN"),
         ("warehouse.updated", "MAN"),
         ("warehouse.updated", "WH2"),
+        ("brand.updated", "STH"),  # the second update changed nothing: no row
     ]
     assert rows[0].target_id == str(brand.id)
-    assert rows[0].changes == {"code": "STH", "name": "Southwind"}
+    assert rows[0].changes == {"code": "STH", "name": "Southwind", "size_system_hint": None}
+    assert rows[4].changes == {"size_system_hint": {"old": None, "new": "eu_shoe"}}
     assert rows[2].changes == {
         "name": {"old": "Manchester", "new": "Manchester Arndale"},
         "priority": {"old": 40, "new": 5},
