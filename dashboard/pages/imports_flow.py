@@ -7,12 +7,12 @@ from typing import Any
 
 import reflex as rx
 
-from dashboard.components.admin import MONO, cell, field, headers, muted, table
+from dashboard.components.admin import MONO, cell, field, headers, muted, select, table
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
 from dashboard.components.uploads import drop_zone, error_table, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
-from dashboard.states.imports import ImportsState
+from dashboard.states.imports import ENCODING_CHOICES, ImportsState
 from dashboard.states.imports_flow import UPLOAD_ID
 from dashboard.states.imports_items import DiffItem, WarningItem
 from dashboard.states.imports_mapping import NO_WAREHOUSE
@@ -187,6 +187,20 @@ def _format_field() -> rx.Component:
     )
 
 
+def _encoding_field() -> rx.Component:
+    return field(
+        "Encoding",
+        select(
+            "import-encoding", ENCODING_CHOICES,
+            name="encoding", value=S.encoding, on_change=S.choose_encoding,
+            data_testid="import-encoding",
+        ),
+        for_id="import-encoding",
+        hint="How the file's text is stored. Detection reads almost every file; choose "
+        "one when accents come out wrong.",
+    )
+
+
 def _warehouse_field() -> rx.Component:
     default_items = rx.foreach(S.warehouses, lambda c: rx.select.item(c.label, value=c.value))
     return rx.cond(
@@ -232,6 +246,7 @@ def _choices_card() -> rx.Component:
         "2", "What it is",
         _brand_field(),
         _format_field(),
+        _encoding_field(),
         _warehouse_field(),
         inline(
             button(

@@ -34,9 +34,20 @@ from dashboard.states.imports_history import ImportHistory
 from dashboard.states.imports_mapping import NO_WAREHOUSE, MappingEditor
 from dashboard.states.listing import Choice, db_read
 from jobs.imports import Format
+from jobs.imports.reading import ENCODINGS
 from models.policy import allows
 
 log = logging.getLogger(__name__)
+
+#: The encoding picker: (value, label) for each of `jobs.imports.reading.ENCODINGS`.
+ENCODING_CHOICES: list[tuple[str, str]] = [
+    ("auto", "Detect automatically"),
+    ("utf-8", "UTF-8"),
+    ("utf-8-sig", "UTF-8 with BOM"),
+    ("cp1252", "Windows-1252 (Excel on Windows)"),
+    ("latin-1", "Latin-1 (ISO-8859-1)"),
+    ("utf-16", "UTF-16 (Excel's Unicode text)"),
+]
 
 
 class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportFlow, rx.State):
@@ -53,6 +64,8 @@ class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportF
     brand_code: str = ""
     format_value: str = ""
     warehouse_code: str = ""
+    #: How the file's bytes are read: "auto" detects, any other is used as chosen.
+    encoding: str = "auto"
 
     # --- computed -------------------------------------------------------------------------
 
@@ -158,7 +171,7 @@ class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportF
         """After a dialog saved a mapping: the brand's mappings again."""
         await self._load_mappings()
 
-    # --- choosing brand, format, warehouse ---------------------------------------------
+    # --- choosing brand, format, encoding, warehouse -----------------------------------
 
     @rx.event
     @requires("imports.run")
@@ -174,17 +187,31 @@ class ImportsState(RoleGuard, DialogState, ImportHistory, MappingEditor, ImportF
             await self._load_mappings()
         return None
 
-    @rx.event
-    async def choose_format(self, value: str):
+    async def _choose(self, name: str, value: str, allowed: set[str], refused: str):
+        """Set choice `name` to `value` (one of `allowed`), forgetting a result read
+        under the old one; only an importer may, and a vendor only for their brand."""
         access = await self._importer()
         if not access:
             return access.refusal
-        if value not in {choice.value for choice in self.format_choices}:
-            return rx.toast.error("Choose one of the listed formats or mappings.")
-        if value != self.format_value:
-            self.format_value = value
+        if value not in allowed:
+            return rx.toast.error(refused)
+        if value != getattr(self, name):
+            setattr(self, name, value)
             self._forget_result()
         return None
+
+    @rx.event
+    async def choose_format(self, value: str):
+        allowed = {choice.value for choice in self.format_choices}
+        return await self._choose(
+            "format_value", value, allowed, "Choose one of the listed formats or mappings."
+        )
+
+    @rx.event
+    async def choose_encoding(self, value: str):
+        return await self._choose(
+            "encoding", value, set(ENCODINGS), "Choose one of the listed encodings."
+        )
 
     @rx.event
     async def choose_warehouse(self, code: str):

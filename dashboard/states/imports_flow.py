@@ -1,8 +1,9 @@
 """Imports, the flow: upload a file, dry-run it (the preview), apply it.
 
 `ImportFlow` is a state mixin of `ImportsState` (states/imports.py), which holds the
-choices this flow reads (`brand_code`, `format_value`, `warehouse_code`), the permission
-check `_importer()` (the role, and a vendor's own brand) and `_show_history_page()`.
+choices this flow reads (`brand_code`, `format_value`, `warehouse_code`, `encoding`), the
+permission check `_importer()` (the role, and a vendor's own brand) and
+`_show_history_page()`.
 
 The long work never holds the tab's state lock while it runs: the upload streams to disk
 (`var/uploads/imports/`) in a background event that stops as soon as the file passes the
@@ -422,7 +423,13 @@ class ImportFlow(rx.State, mixin=True):
 
     def _key(self) -> str:
         return "|".join(
-            (self._upload_path, self.brand_code, self.format_value, self.warehouse_code)
+            (
+                self._upload_path,
+                self.brand_code,
+                self.format_value,
+                self.warehouse_code,
+                self.encoding,
+            )
         )
 
     def _options(
@@ -440,6 +447,7 @@ class ImportFlow(rx.State, mixin=True):
             actor=user.email,
             skip_invalid=skip_invalid,
             accept_warnings=accept_warnings,
+            encoding=self.encoding,
             limits=LIMITS,
             reveal_owner=user.brand_scope is None,  # vendors never learn other brands
         )

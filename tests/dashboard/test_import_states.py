@@ -227,6 +227,7 @@ def import_calls(world: World) -> dict[str, tuple[tuple, dict]]:
         "load": ((), {}),
         "choose_brand": (("NORTH",), {}),
         "choose_format": (("shopify-products",), {}),
+        "choose_encoding": (("cp1252",), {}),
         "choose_warehouse": (("MCR",), {}),
         "receive_upload": ((None,), {}),
         "clear_file": ((), {}),
@@ -345,6 +346,7 @@ def test_a_vendor_is_offered_only_their_brand_and_a_forged_brand_is_refused(worl
         "run_dry_run",
         "apply",
         "choose_format",
+        "choose_encoding",
         "choose_warehouse",
         "open_mapping_editor",
         "save_mapping",
@@ -744,3 +746,32 @@ def test_a_dry_runs_attribute_changes_read_as_the_page_lists_them() -> None:
         {"row": "1,204", "product": "Floral White Top", "field": "tags", "old": "—",
          "new": "women, summer"}
     ]
+
+
+def test_the_chosen_encoding_reads_the_file_and_a_wrong_one_is_refused_by_byte(world):
+    """Excel on Windows saves "Oat/Crème" as cp1252: read as the UTF-8 someone chose, the dry
+    run is refused naming the byte and line; as cp1252 it reads; a new choice forgets the
+    previous check, so Apply always follows a dry run of the same choices."""
+    rows = [inventory_row("crew", [("Size", "S"), ("Color", "Crème")], "SOLS-CREW-OAT-S", "LDN", 5)]
+    vendor = page_state(world.tokens["vendor"])
+    call(vendor, "load")
+    assert vendor.encoding == "auto"
+    upload(vendor, "excel.csv", csv_bytes(INVENTORY_HEADERS, rows, encoding="cp1252"))
+    assert "CP1252, comma-separated" in vendor.file_summary
+
+    call(vendor, "choose_encoding", "utf-8")
+    call(vendor, "run_dry_run")
+    assert vendor.result_kind == "refused"
+    assert "cannot be read as utf-8: byte E8 at offset" in vendor.result_message
+    assert "(line 2)" in vendor.result_message
+
+    state_before = fields(vendor)
+    assert "Choose one of the listed encodings." in rendered(
+        call(vendor, "choose_encoding", "ebcdic")
+    )
+    assert fields(vendor) == state_before
+
+    call(vendor, "choose_encoding", "cp1252")
+    assert vendor.result_kind == "" and not vendor.result_checked
+    call(vendor, "run_dry_run")
+    assert vendor.result_kind == "dry_run" and vendor.result_checked, vendor.result_message
