@@ -73,9 +73,9 @@ _ALPHA_SYNONYMS = {
 }
 _ONE_SIZE = {"one size", "onesize", "os", "o/s", "one-size", "default title", "n/a"}
 
-#: The hints a brand may carry, with the words a picker shows ("" is auto).
+#: The hints a brand may carry, with the words a picker shows ("auto": no hint).
 SIZE_HINT_CHOICES: tuple[tuple[str, str], ...] = (
-    ("", "Auto (guess from the label)"),
+    ("auto", "Auto (guess from the label)"),
     (SizeSystem.ALPHA.value, "Alpha (XS–6XL; numbers as written)"),
     (SizeSystem.WAIST.value, "Waist (32 → W32)"),
     (SizeSystem.EU_SHOE.value, "EU shoes (42 → EU 42)"),
@@ -101,7 +101,7 @@ _COMBINED = re.compile(r"([a-z0-9 -]+?)\s*/\s*([a-z0-9 -]+)")
 
 
 #: What `--size-hint` accepts: "auto" (no hint) and every size system.
-HINT_NAMES = ("auto", *(code for code, _ in SIZE_HINT_CHOICES if code))
+HINT_NAMES = tuple(code for code, _ in SIZE_HINT_CHOICES)
 
 
 def parse_size_hint(value: str | None) -> SizeSystem | None:

@@ -1,4 +1,4 @@
-"""Admin › Brands: list and create."""
+"""Admin › Brands: list, create and edit (name and size system hint)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,34 @@ from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
-from dashboard.states.admin_brands import AdminBrandsState, BrandItem
+from dashboard.states.admin_brands import HINT_CHOICES, AdminBrandsState, BrandItem
 
 TITLE = "Brands"
 S = AdminBrandsState
-COLUMNS = ("Code", "Name", "Products", "Vendor logins", "Added")
+COLUMNS = ("Code", "Name", "Size system", "Products", "Vendor logins", "Added", "")
 
 
 def _row(item: BrandItem) -> rx.Component:
     return rx.table.row(
         ui.cell(rx.text(item.code, style=ui.MONO)),
         rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        ui.cell(
+            rx.cond(
+                item.size_hint == "auto",
+                ui.muted("Auto"),
+                rx.badge(item.size_hint_label, variant="soft", color_scheme="gray", size="1"),
+            )
+        ),
         ui.number_cell(item.products),
         ui.number_cell(item.vendors),
         ui.cell(ui.when(item.created)),
+        ui.cell(
+            ui.row_menu(
+                "Actions for " + item.code,
+                rx.menu.item(rx.icon("pencil", size=14), "Edit…", on_click=S.open_edit(item.id)),
+            ),
+            justify="end", width="48px",
+        ),
         data_testid="brand-row",
     )
 
@@ -30,8 +44,12 @@ def _row(item: BrandItem) -> rx.Component:
 def _list() -> rx.Component:
     return admin_table(
         S,
-        *ui.headers(*COLUMNS, right=("Products", "Vendor logins"), widths={"Code": "140px"}),
+        *ui.headers(
+            *COLUMNS, right=("Products", "Vendor logins"), widths={"Code": "140px", "": "48px"}
+        ),
         row=_row, test_id="brands-table",
+        note="The size system says how a brand's files read a bare size number: "
+        "42 is EU 42 for a shoe brand, W42 for a jeans brand.",
         empty=empty_state(
             "tags", "No brands yet",
             "Create the first brand with New brand. Its products and stock then "
@@ -40,23 +58,48 @@ def _list() -> rx.Component:
     )
 
 
-def _create_dialog() -> rx.Component:
-    return ui.form_dialog(
-        ui.text_field(
-            "Code", "new-brand-code", name="code", required=True, auto_focus=True,
-            auto_complete="off", placeholder="NORTH", max_length=32,
-            style={"text_transform": "uppercase"},
-            hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
+def _hint_field(prefix: str) -> rx.Component:
+    return ui.select_field(
+        "Size system",
+        f"{prefix}-size-hint",
+        HINT_CHOICES, name="size_hint", value=S.form_hint, on_change=S.set_form_hint,
+        hint="How imports read a size that is only a number. Labels that say what "
+        "they are (M, W32 L34, EU 42) are read as written.",
+    )
+
+
+def _dialogs() -> rx.Component:
+    return rx.fragment(
+        ui.form_dialog(
+            ui.text_field(
+                "Code", "new-brand-code", name="code", required=True, auto_focus=True,
+                auto_complete="off", placeholder="NORTH", max_length=32,
+                style={"text_transform": "uppercase"},
+                hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
+            ),
+            ui.text_field(
+                "Name", "new-brand-name", name="name", required=True, auto_complete="off",
+                placeholder="Northwind Denim", max_length=200,
+            ),
+            _hint_field("new-brand"),
+            title="New brand",
+            description="A brand whose stock Rackroom holds. Vendors and API keys can then "
+            "be bound to it.",
+            **ui.dialog_wiring(S, "create"),
+            on_submit=S.create_brand, submit_label="Create brand", test_id="new-brand-dialog",
         ),
-        ui.text_field(
-            "Name", "new-brand-name", name="name", required=True, auto_complete="off",
-            placeholder="Northwind Denim", max_length=200,
+        ui.form_dialog(
+            ui.text_field(
+                "Name", "edit-brand-name", name="name", required=True, auto_focus=True,
+                auto_complete="off", default_value=S.form_name, max_length=200,
+            ),
+            _hint_field("edit-brand"),
+            title="Edit " + S.target_label,
+            description="Its name and size system. The code stays; sizes already imported "
+            "keep their reading.",
+            **ui.dialog_wiring(S, "edit"),
+            on_submit=S.save_brand, submit_label="Save", test_id="edit-brand-dialog",
         ),
-        title="New brand",
-        description="A brand whose stock Rackroom holds. Vendors and API keys can then be "
-        "bound to it.",
-        **ui.dialog_wiring(S, "create"),
-        on_submit=S.create_brand, submit_label="Create brand", test_id="new-brand-dialog",
     )
 
 
@@ -67,4 +110,4 @@ def _create_dialog() -> rx.Component:
     action=lambda: ui.primary_action("New brand", "plus", S.open_create),
 )
 def admin_brands_page() -> rx.Component:
-    return rx.fragment(_list(), _create_dialog())
+    return rx.fragment(_list(), _dialogs())

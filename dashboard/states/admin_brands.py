@@ -1,4 +1,6 @@
-"""Admin › Brands: the brands Rackroom holds stock for; list and create (`admin.brands`)."""
+"""Admin › Brands: the brands Rackroom holds stock for; list, create and edit
+(`admin.brands`). A brand's size system hint says how its imports read a bare size
+number ("42": EU shoes for a shoe brand, W42 for a jeans brand)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,15 @@ from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from models.admin import BrandRow, add_brand, list_brands
+from models.brands import update_brand
+from models.sizes import SIZE_HINT_CHOICES
 
 log = logging.getLogger(__name__)
+
+#: The size system picker's (value, label) pairs; "auto" is no hint.
+HINT_CHOICES: list[tuple[str, str]] = list(SIZE_HINT_CHOICES)
+#: A hint in the list: its label without the example ("EU shoes").
+_HINT_WORDS = {value: label.split(" (")[0] for value, label in SIZE_HINT_CHOICES}
 
 
 @dataclasses.dataclass
@@ -27,19 +36,25 @@ class BrandItem:
     products: str = "0"
     vendors: str = "0"
     created: Moment = NO_MOMENT
+    #: The brand's size system hint ("auto" when it has none) and its words.
+    size_hint: str = "auto"
+    size_hint_label: str = "Auto"
 
     @classmethod
     def of(cls, row: BrandRow) -> BrandItem:
+        hint = row.size_system_hint or "auto"
         return item_of(
             cls,
             row,
             products=units(row.products),
             vendors=units(row.vendors),
             created=Moment.of(row.created_at),
+            size_hint=hint,
+            size_hint_label=_HINT_WORDS.get(hint, hint),
         )
 
 
-class NewBrandForm(TypedDict, total=False):
+class BrandForm(TypedDict, total=False):
     code: str
     name: str
 
@@ -48,21 +63,56 @@ class AdminBrandsState(RoleGuard, AdminPage, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "admin.brands", "brands", list_brands, routes.ADMIN_BRANDS,
         "brands", BrandItem.of, ("brand",),
+        gone="That brand is not on this page any more. Refresh.",
     )
     brands: list[BrandItem] = []
 
+    #: The open dialog (`dialog`): "", "create", "edit". The edit dialog's name and the
+    #: size system picked in either dialog.
+    form_name: str = ""
+    form_hint: str = "auto"
+
+    @rx.event
+    def set_form_hint(self, hint: str) -> None:
+        """The size system picked in a dialog. Changes no data."""
+        if hint in _HINT_WORDS:
+            self.form_hint = hint
 
     @rx.event
     @requires("admin.brands")
     def open_create(self) -> None:
+        self.form_name, self.form_hint = "", "auto"
         self._open_dialog("create")
 
     @rx.event
     @requires("admin.brands")
-    async def create_brand(self, form: NewBrandForm):
+    async def create_brand(self, form: BrandForm):
         code, name = form.get("code") or "", form.get("name") or ""
         log.info("%s creates brand %s", signed_in_user().email, code)
         return await self._attempt(
-            db_write(add_brand, code, name, actor=signed_in_user().email),
+            db_write(add_brand, code, name, size_hint=self.form_hint, actor=signed_in_user().email),
             done=lambda brand: f"Created brand {brand.name} ({brand.code})",
+        )
+
+    @rx.event
+    @requires("admin.brands")
+    async def open_edit(self, brand_id: int):
+        refused = self._open_row("edit", brand_id, lambda b: f"{b.name} ({b.code})")
+        if refused is None:
+            target = self._listed(brand_id)
+            self.form_name, self.form_hint = target.name, target.size_hint
+        return refused
+
+    @rx.event
+    @requires("admin.brands")
+    async def save_brand(self, form: BrandForm):
+        if self.dialog != "edit":
+            return None
+        log.info("%s edits brand %s", signed_in_user().email, self.target_id)
+        return await self._attempt(
+            db_write(
+                update_brand, self.target_id, name=form.get("name") or "",
+                size_hint=self.form_hint, actor=signed_in_user().email,
+            ),
+            done=lambda brand: f"Saved {brand.name} ({brand.code})",
         )

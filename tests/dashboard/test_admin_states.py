@@ -21,14 +21,14 @@ import reflex as rx
 from sqlalchemy import Engine, select, text
 
 from dashboard.states.admin_api_keys import AdminApiKeysState, ApiKeyItem
-from dashboard.states.admin_brands import AdminBrandsState
+from dashboard.states.admin_brands import AdminBrandsState, BrandItem
 from dashboard.states.admin_channels import AdminChannelsState, ChannelItem
 from dashboard.states.admin_users import AdminUsersState, UserItem
 from dashboard.states.admin_warehouses import AdminWarehousesState, WarehouseItem
 from dashboard.states.auth import Access, AuthState, RoleGuard, SessionUser, refusal_reason
 from dashboard.states.overview import OverviewState
 from models.api_keys import create_api_key
-from models.catalog import create_brand, create_warehouse
+from models.catalog import Brand, create_brand, create_warehouse
 from models.channels import create_channel
 from models.db import set_default_engine, transaction
 from models.users import ApiKey, Role, User, create_user, start_login_session
@@ -53,7 +53,7 @@ def world(sqlite_engine: Engine) -> Iterator[World]:
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
     with transaction(sqlite_engine) as session:
-        create_brand(session, "NORTH", "Northwind")
+        ids["brand"] = create_brand(session, "NORTH", "Northwind").id
         ids["warehouse"] = create_warehouse(session, "LDN", "London", priority=10).id
         ids["channel"] = create_channel(session, "web", "Web", warehouses="LDN").id
         for role in Role:
@@ -133,10 +133,15 @@ def user_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 
 def brand_calls(world: World) -> dict[str, tuple[tuple, dict]]:
+    bid = world.ids["brand"]
+    listed = {"brands": [BrandItem(id=bid, code="NORTH", name="Northwind")]}
+    armed = {**listed, "target_id": bid, "form_hint": "eu_shoe"}
     return {
         "load": ((), {}),
         "open_create": ((), {}),
         "create_brand": (({"code": "NEW", "name": "New"},), {"dialog": "create"}),
+        "open_edit": ((bid,), listed),
+        "save_brand": (({"name": "Hacked"},), {**armed, "dialog": "edit"}),
     }
 
 
@@ -187,7 +192,7 @@ def key_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 #: written, so they need no check. Any other handler must be covered above.
 UI_ONLY = {
     AdminUsersState: {"on_dialog_change", "set_form_role", "set_form_brand"},
-    AdminBrandsState: {"on_dialog_change"},
+    AdminBrandsState: {"on_dialog_change", "set_form_hint"},
     AdminWarehousesState: {"on_dialog_change", "set_form_kind"},
     AdminChannelsState: {"on_dialog_change", "set_form_strategy"},
     AdminApiKeysState: {"on_dialog_change", "set_form_brand"},
@@ -298,6 +303,40 @@ def test_admins_handlers_do_change_things(world):
         assert revoked is not None
         vendor = session.scalar(select(User).where(User.email == "val@x.test"))
         assert vendor.role == "vendor" and vendor.brand_id is not None
+
+
+def test_an_admin_gives_a_brand_a_size_system_and_a_bad_one_is_refused(world):
+    brands = page_state(AdminBrandsState, world.tokens["admin"])
+    call(brands, "load")
+    north = brands.brands[0]
+    assert (north.size_hint, north.size_hint_label) == ("auto", "Auto")
+
+    call(brands, "open_edit", north.id)
+    assert (brands.dialog, brands.form_name, brands.form_hint) == ("edit", "Northwind", "auto")
+    call(brands, "set_form_hint", "shoes")  # not a choice: the picker keeps its value
+    assert brands.form_hint == "auto"
+    call(brands, "set_form_hint", "eu_shoe")
+    result = call(brands, "save_brand", {"name": "Northwind Shoes"})
+    assert "Saved Northwind Shoes (NORTH)" in rendered(result) and brands.dialog == ""
+    assert (brands.brands[0].size_hint_label, brands.brands[0].name) == (
+        "EU shoes",
+        "Northwind Shoes",
+    )
+
+    call(brands, "open_create")
+    assert brands.form_hint == "auto"
+    call(brands, "set_form_hint", "waist")
+    call(brands, "create_brand", {"code": "jeans", "name": "Jeans Co"})
+    with transaction(world.engine) as session:
+        hints = dict(session.execute(select(Brand.code, Brand.size_system_hint)).all())
+    assert hints == {"NORTH": "eu_shoe", "JEANS": "waist"}
+
+    call(brands, "open_edit", north.id)
+    brands.form_hint = "shoes"  # a tampered client: refused inline, nothing saved
+    call(brands, "save_brand", {"name": "Northwind"})
+    assert "Unknown size system 'shoes'" in brands.form_error and brands.dialog == "edit"
+    with transaction(world.engine) as session:
+        assert session.get(Brand, north.id).size_system_hint == "eu_shoe"
 
 
 def test_refusal_reasons_and_access_truthiness():
