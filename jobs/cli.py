@@ -137,7 +137,8 @@ def brand_update(code: str, name: str | None, size_hint: str | None) -> None:
     """Rename brand CODE or change its size system hint (later imports read sizes by it)."""
     with transaction() as session:
         found = brand_by_code(session, code.strip().upper())
-        changed = update_brand(session, found.id, name=name, size_hint=size_hint, actor=CLI)
+        changes = {"name": name, "size_hint": size_hint}
+        changed = update_brand(session, found.id, changes, actor=CLI)
         click.echo(f"brand {changed.code} ({changed.name}){_hint_note(changed)}")
 
 

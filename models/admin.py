@@ -17,7 +17,15 @@ from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
 from models.api_keys import revoke_api_key
-from models.audit import SECRET_REPLACED, SECRET_SET, SYSTEM, diff, fields_of, record
+from models.audit import (
+    SECRET_REPLACED,
+    SECRET_SET,
+    SYSTEM,
+    diff,
+    fields_of,
+    record,
+    record_update,
+)
 from models.catalog import (
     Brand,
     Product,
@@ -604,17 +612,7 @@ def record_warehouse_change(
 ) -> None:
     """The audit row of a warehouse change: what differs from `before` (its
     `fields_of(warehouse, *WAREHOUSE_FIELDS)` when the change began), if anything."""
-    changes = diff(before, fields_of(warehouse, *WAREHOUSE_FIELDS))
-    if changes:
-        record(
-            session,
-            actor,
-            "warehouse.updated",
-            target_type="warehouse",
-            target_id=warehouse.id,
-            label=warehouse.code,
-            changes=changes,
-        )
+    record_update(session, actor, warehouse, before, WAREHOUSE_FIELDS)
 
 
 def _warehouse(session: Session, warehouse_id: int) -> Warehouse:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -143,6 +143,18 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_update(
+    session: Session, actor: str, row: Any, before: Mapping[str, Any], fields: Sequence[str]
+) -> None:
+    """The `<table>.updated` entry of a change to `row` (labelled by its code): its
+    `fields` that differ from `before`, their values when the change began; no entry
+    when nothing differs."""
+    if changes := diff(before, fields_of(row, *fields)):
+        table = row.__tablename__
+        where = {"target_type": table, "target_id": row.id, "label": row.code}
+        record(session, actor, f"{table}.updated", **where, changes=changes)
 
 
 # --- reading ------------------------------------------------------------------------------

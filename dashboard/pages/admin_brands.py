@@ -33,7 +33,7 @@ def _row(item: BrandItem) -> rx.Component:
         ui.cell(
             ui.row_menu(
                 "Actions for " + item.code,
-                rx.menu.item(rx.icon("pencil", size=14), "Edit…", on_click=S.open_edit(item.id)),
+                ui.menu_action("pencil", "Edit…", S.open_edit(item.id)),
             ),
             justify="end", width="48px",
         ),
@@ -62,7 +62,7 @@ def _hint_field(prefix: str) -> rx.Component:
     return ui.select_field(
         "Size system",
         f"{prefix}-size-hint",
-        HINT_CHOICES, name="size_hint", value=S.form_hint, on_change=S.set_form_hint,
+        HINT_CHOICES, name="size_hint", default_value=S.form_hint,
         hint="How imports read a size that is only a number. Labels that say what "
         "they are (M, W32 L34, EU 42) are read as written.",
     )

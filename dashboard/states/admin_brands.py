@@ -57,6 +57,7 @@ class BrandItem:
 class BrandForm(TypedDict, total=False):
     code: str
     name: str
+    size_hint: str
 
 
 class AdminBrandsState(RoleGuard, AdminPage, rx.State):
@@ -67,16 +68,9 @@ class AdminBrandsState(RoleGuard, AdminPage, rx.State):
     )
     brands: list[BrandItem] = []
 
-    #: The open dialog (`dialog`): "", "create", "edit". The edit dialog's name and the
-    #: size system picked in either dialog.
+    #: The open dialog (`dialog`): "", "create", "edit"; what the edit dialog starts from.
     form_name: str = ""
     form_hint: str = "auto"
-
-    @rx.event
-    def set_form_hint(self, hint: str) -> None:
-        """The size system picked in a dialog. Changes no data."""
-        if hint in _HINT_WORDS:
-            self.form_hint = hint
 
     @rx.event
     @requires("admin.brands")
@@ -90,7 +84,10 @@ class AdminBrandsState(RoleGuard, AdminPage, rx.State):
         code, name = form.get("code") or "", form.get("name") or ""
         log.info("%s creates brand %s", signed_in_user().email, code)
         return await self._attempt(
-            db_write(add_brand, code, name, size_hint=self.form_hint, actor=signed_in_user().email),
+            db_write(
+                add_brand, code, name, size_hint=form.get("size_hint") or "auto",
+                actor=signed_in_user().email,
+            ),
             done=lambda brand: f"Created brand {brand.name} ({brand.code})",
         )
 
@@ -106,13 +103,7 @@ class AdminBrandsState(RoleGuard, AdminPage, rx.State):
     @rx.event
     @requires("admin.brands")
     async def save_brand(self, form: BrandForm):
-        if self.dialog != "edit":
-            return None
-        log.info("%s edits brand %s", signed_in_user().email, self.target_id)
-        return await self._attempt(
-            db_write(
-                update_brand, self.target_id, name=form.get("name") or "",
-                size_hint=self.form_hint, actor=signed_in_user().email,
-            ),
-            done=lambda brand: f"Saved {brand.name} ({brand.code})",
+        return await self._save_target(
+            "edit", update_brand, lambda b: f"Saved {b.name} ({b.code})",
+            changes={"name": form.get("name") or "", "size_hint": form.get("size_hint") or "auto"},
         )

@@ -145,6 +145,17 @@ class TargetDialog(DialogState, mixin=True):
         self.target_id, self.target_label = row_id, label
         self.dialog = name
 
+    async def _save_target(
+        self, dialog: str, fn: Callable[..., T], done: Callable[[T], str], /, **kwargs: Any
+    ) -> EventSpec | None:
+        """`fn(session, target_id, **kwargs, actor=<the signed-in email>)` from `dialog`
+        with `_attempt`'s ceremony; nothing when another dialog is open."""
+        if self.dialog != dialog:
+            return None
+        actor = signed_in_user().email
+        log.info("%s: %s on %s %s", actor, dialog, type(self).__name__, self.target_id)
+        return await self._attempt(db_write(fn, self.target_id, **kwargs, actor=actor), done=done)
+
 
 def row_by_id(rows: Iterable[R], row_id: int) -> R | None:
     """The row of this page with `id == row_id`, or None (it moved off the page)."""

@@ -534,7 +534,7 @@ def test_a_shoe_brands_bare_numbers_import_as_eu_sizes_in_size_order(engine, ids
     from models.brands import update_brand
 
     with transaction(engine) as session:
-        update_brand(session, ids["brand"], size_hint="eu_shoe")
+        update_brand(session, ids["brand"], {"size_hint": "eu_shoe"})
     sizes = ["42", "40", "41/42", "40.5", "M"]
     rows = [
         product_row("runner", "Runner", [("Size", s)], sku=f"R{i}", qty=1)

@@ -130,8 +130,8 @@ def test_brand_and_warehouse_changes(admin_world):
             session, wh.id, name="Manchester Arndale", kind="store", priority=5, actor=me
         )
         set_warehouse_active(session, shop.warehouses["WH2"], False, actor=me)
-        update_brand(session, brand.id, size_hint="eu_shoe", actor=me)
-        update_brand(session, brand.id, name="Southwind", size_hint="eu-shoe", actor=me)
+        update_brand(session, brand.id, {"size_hint": "eu_shoe"}, actor=me)
+        update_brand(session, brand.id, {"name": "Southwind", "size_hint": "eu-shoe"}, actor=me)
 
     rows = entries(engine)
     assert [(r.action, r.target_label) for r in rows] == [
