@@ -125,7 +125,8 @@ def brand_create(code: str, name: str, size_hint: str) -> None:
     """Create a brand; CODE prefixes its canonical SKUs."""
     with transaction() as session:
         created = add_brand(session, code, name, size_hint=size_hint, actor=CLI)
-        click.echo(f"created brand {created.code} ({created.name}){_hint_note(created)}")
+        note = _hint_note(created) if created.size_system_hint else ""
+        click.echo(f"created brand {created.code} ({created.name}){note}")
 
 
 @brand.command("update")
