@@ -189,6 +189,11 @@ def create_poll(
     if len(options) > MAX_OPTIONS:
         raise InvalidQuantity(f"A poll has at most {MAX_OPTIONS} options.", field="options")
     specs = [_option_spec(raw, i) for i, raw in enumerate(options)]
+    # A size reads by its brand's size system hint ("42": EU 42 for a shoe brand), the
+    # option's brand or else the poll's, as imports read that brand's files.
+    brands = session.execute(select(Brand.id, Brand.code, Brand.size_system_hint)).all()
+    hints = {code: hint for _, code, hint in brands}
+    poll_brand = next((code for id_, code, _ in brands if id_ == brand_id), None)
     rows, seen = [], set()
     for i, spec in enumerate(specs):
         label = _text(spec.label, f"options[{i}].label", 200)
@@ -209,7 +214,11 @@ def create_poll(
                 label_key=key,
                 signal_brand=brand.upper() if brand else None,
                 signal_style=style.upper() if style else None,
-                signal_size=normalise_size(size)[1] if size else None,
+                signal_size=(
+                    normalise_size(size, hints.get(brand.upper() if brand else poll_brand))[1]
+                    if size
+                    else None
+                ),
                 signal_colour=_text(spec.colour, f"options[{i}].colour", 60, required=False),
                 signal_category=_text(spec.category, f"options[{i}].category", 100, required=False),
             )

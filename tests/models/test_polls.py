@@ -119,6 +119,21 @@ def test_created_poll_has_options_with_normalised_signals_and_a_secret(demand):
     ]
 
 
+def test_a_poll_reads_a_bare_size_by_its_brands_size_system(demand):
+    """A shoe brand's "42" is EU 42 (matching its variants), a jeans brand's is W42."""
+    from models.brands import update_brand
+
+    with transaction(demand.engine) as session:
+        update_brand(session, demand.oth.brand_id, {"size_hint": "eu_shoe"})
+        options = [
+            {"label": "42", "size": "42"},
+            {"label": "42 at NRD", "size": "42", "brand": "nrd"},
+            {"label": "S/M", "size": "s/m"},
+        ]
+        poll = create_poll(session, "Q", options, actor="t", brand_code="OTH", brand_scope=None)
+    assert [o.size for o in poll.poll.options] == ["EU 42", "W42", "S/M"]
+
+
 def test_poll_creation_refuses_bad_input(demand):
     with transaction(demand.engine) as session:
         with pytest.raises(InvalidQuantity, match="used twice"):
