@@ -132,13 +132,14 @@ def record_dialogs(
     new: str,
     edit: str,
     handlers: tuple[Any, Any],
-    switch: tuple[str, str],
+    switch: tuple[str, str] | None = None,
     max_width: str = "460px",
 ) -> rx.Component:
-    """Every dialog of a list of coded records (warehouses, channels): "New `noun`" with
-    `fields(prefix, with_code=True)`, "Edit <row>" without the code (it stays), each
-    described (`new`, `edit`) and answered by `handlers` (create, save); and the
-    confirms of `active_dialogs` (`switch`: what deactivating, activating does)."""
+    """Every dialog of a list of coded records (warehouses, channels, brands): "New
+    `noun`" with `fields(prefix, with_code=True)`, "Edit <row>" without the code (it
+    stays), each described (`new`, `edit`) and answered by `handlers` (create, save);
+    and, for records switched off and on, the confirms of `active_dialogs` (`switch`:
+    what deactivating, activating does)."""
     return rx.fragment(
         form_dialog(
             *fields(f"new-{noun}", with_code=True),
@@ -153,8 +154,17 @@ def record_dialogs(
             on_submit=handlers[1], submit_label="Save", test_id=f"edit-{noun}-dialog",
             max_width=max_width,
         ),
-        active_dialogs(state, noun, off=switch[0], on=switch[1]),
+        active_dialogs(state, noun, off=switch[0], on=switch[1]) if switch else rx.fragment(),
     )
+
+
+#: `code_and_name`'s code for records whose code is short, upper-case and prefixes
+#: others' (brands, warehouses): `*code_and_name(..., **SHORT_CODE)`.
+SHORT_CODE: dict[str, Any] = {
+    "code_hint": "Short and unique: letters, digits or '-'. It cannot be changed later.",
+    "max_length": 32,
+    "style": {"text_transform": "uppercase"},
+}
 
 
 def code_and_name(

@@ -6,7 +6,12 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import admin_table
+from dashboard.components.admin_lists import (
+    SHORT_CODE,
+    admin_table,
+    code_and_name,
+    record_dialogs,
+)
 from dashboard.components.figures import empty_state
 from dashboard.registry import Nav, page
 from dashboard.states.admin_brands import HINT_CHOICES, AdminBrandsState, BrandItem
@@ -58,48 +63,30 @@ def _list() -> rx.Component:
     )
 
 
-def _hint_field(prefix: str) -> rx.Component:
-    return ui.select_field(
-        "Size system",
-        f"{prefix}-size-hint",
-        HINT_CHOICES, name="size_hint", default_value=S.form_hint,
-        hint="How imports read a size that is only a number. Labels that say what "
-        "they are (M, W32 L34, EU 42) are read as written.",
-    )
+def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
+    return [
+        *code_and_name(
+            prefix, with_code, S.form_name,
+            examples=("NORTH", "Northwind Denim"), **SHORT_CODE,
+        ),
+        ui.select_field(
+            "Size system",
+            f"{prefix}-size-hint",
+            HINT_CHOICES, name="size_hint", default_value=S.form_hint,
+            hint="How imports read a size that is only a number. Labels that say what "
+            "they are (M, W32 L34, EU 42) are read as written.",
+        ),
+    ]
 
 
 def _dialogs() -> rx.Component:
-    return rx.fragment(
-        ui.form_dialog(
-            ui.text_field(
-                "Code", "new-brand-code", name="code", required=True, auto_focus=True,
-                auto_complete="off", placeholder="NORTH", max_length=32,
-                style={"text_transform": "uppercase"},
-                hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
-            ),
-            ui.text_field(
-                "Name", "new-brand-name", name="name", required=True, auto_complete="off",
-                placeholder="Northwind Denim", max_length=200,
-            ),
-            _hint_field("new-brand"),
-            title="New brand",
-            description="A brand whose stock Rackroom holds. Vendors and API keys can then "
-            "be bound to it.",
-            **ui.dialog_wiring(S, "create"),
-            on_submit=S.create_brand, submit_label="Create brand", test_id="new-brand-dialog",
-        ),
-        ui.form_dialog(
-            ui.text_field(
-                "Name", "edit-brand-name", name="name", required=True, auto_focus=True,
-                auto_complete="off", default_value=S.form_name, max_length=200,
-            ),
-            _hint_field("edit-brand"),
-            title="Edit " + S.target_label,
-            description="Its name and size system. The code stays; sizes already imported "
-            "keep their reading.",
-            **ui.dialog_wiring(S, "edit"),
-            on_submit=S.save_brand, submit_label="Save", test_id="edit-brand-dialog",
-        ),
+    return record_dialogs(
+        S, "brand", _fields,
+        new="A brand whose stock Rackroom holds. Vendors and API keys can then be bound "
+        "to it.",
+        edit="Its name and size system. The code stays; sizes already imported keep "
+        "their reading.",
+        handlers=(S.create_brand, S.save_brand),
     )
 
 

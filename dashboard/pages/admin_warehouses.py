@@ -7,6 +7,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import (
+    SHORT_CODE,
     admin_table,
     code_and_name,
     edit_and_toggle,
@@ -58,9 +59,7 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
     return [
         *code_and_name(
             prefix, with_code, S.form_name,
-            examples=("LDN", "London DC"),
-            code_hint="Short and unique: letters, digits or '-'. It cannot be changed later.",
-            max_length=32, style={"text_transform": "uppercase"},
+            examples=("LDN", "London DC"), **SHORT_CODE,
         ),
         rx.grid(
             ui.select_field(
