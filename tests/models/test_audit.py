@@ -381,11 +381,14 @@ def test_an_admin_sees_the_entries_filters_them_and_gets_an_export_link(world): 
         ("cli", "brand.created"),
         ("admin@x.test", "user.role_changed"),
         ("system", "api_key.created"),  # the fixture's key
+        ("system", "channel.created"),  # and its channel
     ]
     assert state.entries[1].changes == "role: merchandiser → manager"
     assert state.entries[1].target == "user merchandiser@x.test"
-    assert state.summary == "3 entries"
-    assert state.actions == ["api_key.created", "brand.created", "user.role_changed"]
+    assert state.summary == "4 entries"
+    assert state.actions == [
+        "api_key.created", "brand.created", "channel.created", "user.role_changed"
+    ]
 
     result = call(state, "apply_filters", {"actor": "cli", "since": "", "until": ""})
     assert "/admin/audit?actor=cli" in rendered(result)
@@ -423,6 +426,7 @@ def test_the_export_streams_the_selection_as_csv_with_formulas_neutralised(serve
         ("cli", "api_key.created"),
         ("admin@x.test", "brand.created"),
         ("system", "api_key.created"),  # the fixture's key
+        ("system", "channel.created"),  # and its channel
     ]
     assert rows[2][6].startswith("code: EVL; name: =HYPERLINK")  # not a formula: starts "code"
     only = _export(url, w.tokens["admin"], "?action=brand.created")

@@ -43,10 +43,10 @@ def test_upgrade_head_matches_the_models_and_downgrade_removes_everything(fresh_
         engine.dispose()
 
 
-def test_0024_recomputes_ranks_of_sizes_the_new_ladder_knows(fresh_url):
-    """Variants stored before 0024 ranked 4XL, S/M and dress size 8 as unknown (999);
+def test_0025_recomputes_ranks_of_sizes_the_new_ladder_knows(fresh_url):
+    """Variants stored before 0025 ranked 4XL, S/M and dress size 8 as unknown (999);
     the migration gives them their place in the size order and leaves known ranks."""
-    command.upgrade(_config(fresh_url), "0023_channels")
+    command.upgrade(_config(fresh_url), "0024_attrs")
     engine = create_db_engine(fresh_url, pool_size=1)
     old = {"S": 20, "4XL": 999, "S/M": 999, "XXXXL": 999, "8": 999, "W32 L34": 3234}
     now = "2026-12-01 00:00:00+00:00"

@@ -5,8 +5,8 @@ and plain numbers in the alpha system (in number order, after the letter sizes).
 Only ranks are recomputed; labels stay as stored (renaming one could collide with a
 sibling variant's label, and SKUs were built from them).
 
-Revision ID: 0024_size_hint
-Revises: 0023_channels
+Revision ID: 0025_size_hint
+Revises: 0024_attrs
 Create Date: 2026-12-07 00:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0024_size_hint"
-down_revision: str | None = "0023_channels"
+revision: str = "0025_size_hint"
+down_revision: str | None = "0024_attrs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
