@@ -11,7 +11,7 @@ from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.channels import Channel, ChannelWarehouse
 from models.cycle_counts import CountItem, CountLine, CountPlan, CountSheet, VarianceDecision
 from models.events import Event, EventCursor
-from models.imports import ColumnMapping, ImportRun
+from models.imports import ColumnMapping, ImportAttributeChange, ImportRun
 from models.polls import Poll, PollOption, PollRateLimit, PollSignatureUse, PollVote
 from models.rate_limits import ApiRateBucket
 from models.reservations import Reservation, SaleLine
@@ -43,6 +43,7 @@ __all__ = [
     "CountSheet",
     "Event",
     "EventCursor",
+    "ImportAttributeChange",
     "ImportRun",
     "JobRun",
     "LedgerEntry",

@@ -1,6 +1,7 @@
 """Vendor feed imports: the history of every run, and saved per-brand column mappings.
 
-An `ImportRun` is written in the same transaction as the changes it applied, so a
+An `ImportRun` is written in the same transaction as the changes it applied (with an
+`ImportAttributeChange` per product whose attributes it changed), so a
 run that dies half-way leaves no row behind (and no changes). Refused and failed
 applies are recorded afterwards in a transaction of their own, so the history says
 who tried what and why it was refused.
@@ -67,6 +68,18 @@ class ImportRun(SQLModel, table=True):
     #: An applied import undone by compensating ledger rows (jobs.imports.revert).
     reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reverted_by: str | None = Field(default=None, max_length=200)
+
+
+class ImportAttributeChange(SQLModel, table=True):
+    """A product whose attributes an applied import changed: the whole JSON object before
+    and after, so its revert can put them back (compare-and-swap on `after`)."""
+
+    __tablename__ = "import_attribute_change"
+
+    import_id: int = Field(foreign_key="import_run.id", primary_key=True)
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
 class ColumnMapping(SQLModel, table=True):

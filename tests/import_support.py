@@ -54,6 +54,23 @@ INVENTORY_HEADERS = (
 )
 
 
+def sample_with(handle: str, *, tags: str | None = None, qty: int | None = None) -> bytes:
+    """The Shopify sample with one product's Tags cell and/or its variants' quantity
+    replaced (and so another file)."""
+    text = SAMPLE.read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    tags_at, qty_at = rows[0].index("Tags"), rows[0].index("Variant Inventory Qty")
+    for row in rows[1:]:
+        if row and row[0] == handle:
+            if tags is not None and row[tags_at]:
+                row[tags_at] = tags
+            if qty is not None and row[qty_at]:
+                row[qty_at] = str(qty)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
 def csv_bytes(
     headers: Sequence[str],
     rows: Sequence[Sequence[object]],

@@ -26,7 +26,7 @@ from jobs.imports.results import (
     Progress,
     RowError,
 )
-from jobs.imports.revert import MovedBalance, RevertResult, revert_import
+from jobs.imports.revert import EditedProduct, MovedBalance, RevertResult, revert_import
 from jobs.imports.service import (
     ImportOptions,
     apply_import,
@@ -39,6 +39,7 @@ from jobs.imports.validate import errors_csv
 __all__ = [
     "FIELDS",
     "BalanceDiff",
+    "EditedProduct",
     "Format",
     "ImportCounts",
     "ImportLimits",

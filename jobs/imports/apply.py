@@ -101,7 +101,7 @@ def write_plan(
         ]
         for batch in _batches(rows):
             connection.execute(insert(SkuAlias.__table__), batch)
-    write_attribute_changes(session, plan.attribute_changes)
+    write_attribute_changes(session, plan.attribute_changes, import_id)
     report("writing", 0.4)
 
     targets = [

@@ -6,7 +6,8 @@ are set; a file without them leaves a product's attributes alone. Values are che
 and normalised as on the product page (models/attributes.py); a bad one is a row error
 naming the column. A product's first valid row decides its attributes; an existing
 product whose attributes differ is an `AttributeChange` the dry run lists and the apply
-writes (other keys of the product's attributes are kept).
+writes (other keys of the product's attributes are kept), recording before and after so
+that the import's revert (jobs/imports/revert.py) can put them back.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from models.attributes import InvalidAttributes, ProductAttributes, clean_attributes
 from models.catalog import Product
+from models.imports import ImportAttributeChange
 
 AddError = Callable[[int, int, str, str, str], None]
 _CHUNK = 5_000
@@ -125,9 +127,9 @@ def stored_attributes(
     return found
 
 
-def write_attribute_changes(session: Session, changes: list[AttributeChange]) -> None:
-    """Set each changed product's attributes (in the apply's transaction)."""
-    if not changes:
+def set_attributes(session: Session, values: list[tuple[int, dict[str, Any]]]) -> None:
+    """Set products' whole attributes object: (product id, attributes), one executemany."""
+    if not values:
         return
     product = Product.__table__
     statement = (
@@ -136,5 +138,23 @@ def write_attribute_changes(session: Session, changes: list[AttributeChange]) ->
         .values(attributes=bindparam("attributes"))
     )
     session.connection().execute(
-        statement, [{"pid": c.product_id, "attributes": c.after} for c in changes]
+        statement, [{"pid": pid, "attributes": attributes} for pid, attributes in values]
     )
+
+
+def write_attribute_changes(
+    session: Session, changes: list[AttributeChange], import_id: int
+) -> None:
+    """Set each changed product's attributes and record before / after for the import's
+    revert (`import_attribute_change`), in the apply's transaction, in chunks."""
+    for start in range(0, len(changes), _CHUNK):
+        chunk = changes[start : start + _CHUNK]
+        set_attributes(session, [(c.product_id, c.after) for c in chunk])
+        session.connection().execute(
+            insert(ImportAttributeChange.__table__),
+            [
+                {"import_id": import_id, "product_id": c.product_id, "before": c.before,
+                 "after": c.after}
+                for c in chunk
+            ],
+        )

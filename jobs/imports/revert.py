@@ -1,30 +1,39 @@
-"""Undo an applied import: compensating ledger rows that put back every balance it set.
+"""Undo an applied import: compensating ledger rows that put back every balance it set,
+and the product attributes it changed put back as they were.
 
 One transaction: the import's own ledger rows (reason "import", reference "import:<id>")
 say which balances it changed and by how much; the value it set is the ledger's running
 sum up to that row. Each balance must still hold that value (compare-and-swap) and keep
-its reservations covered once put back; otherwise the revert is refused, naming every
-balance that moved, and nothing changes. Products and variants the import created stay
-(with their stock put back): SKUs may already be in orders, labels or other systems.
+its reservations covered once put back. Its `import_attribute_change` rows say which
+products' attributes it changed, from what to what: each product must still hold what
+the import wrote (not edited on the product page or by a later import since), and then
+gets back what it had. Otherwise the revert is refused, naming every balance that moved
+and every product edited since, and nothing changes. Imports applied before migration
+0026 recorded no attribute changes: their revert puts back stock only. Products and
+variants the import created stay (with their stock put back): SKUs may already be in
+orders, labels or other systems.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
+from jobs.imports.attributes import set_attributes
 from jobs.imports.results import ImportRefused
 from models.audit import record as audit_record
 from models.base import utcnow
-from models.catalog import Brand, Variant, Warehouse
+from models.catalog import Brand, Product, Variant, Warehouse
 from models.db import get_engine, transaction
 from models.errors import NotFound
-from models.imports import ImportRun, ImportStatus
+from models.imports import ImportAttributeChange, ImportRun, ImportStatus
 from models.stock import CountTarget, LedgerEntry, LedgerReason, StockBalance, set_counts
 
-#: Moved balances a refusal names in its message (`details["moved"]` has them all).
+#: Moved balances and edited products a refusal names in its message (`details["moved"]`
+#: and `details["edited"]` have them all).
 SHOWN_MOVED = 20
 _LOCK_KEY = 0x494D50  # the apply's: a revert and an apply of one brand never interleave
 
@@ -50,6 +59,37 @@ class MovedBalance:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class EditedProduct:
+    """A product whose attributes the import changed and that no longer holds what it set."""
+
+    style: str
+    title: str
+    fields: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (
+            f"{self.style} ({self.title}): {', '.join(self.fields)} changed since the import"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _AttributeChange:
+    product_id: int
+    style: str
+    title: str
+    now: dict[str, Any]
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def edited(self) -> EditedProduct | None:
+        if self.now == self.after:
+            return None
+        names = sorted(set(self.now) | set(self.after))
+        fields = tuple(n for n in names if self.now.get(n) != self.after.get(n))
+        return EditedProduct(self.style, self.title, fields)
+
+
 @dataclass(slots=True)
 class RevertResult:
     import_id: int
@@ -57,6 +97,8 @@ class RevertResult:
     balances: int
     message: str
     moved: list[MovedBalance] = field(default_factory=list)
+    #: Products whose attributes were put back as they were before the import.
+    products: int = 0
 
 
 def revert_import(
@@ -67,7 +109,8 @@ def revert_import(
     engine: Engine | None = None,
 ) -> RevertResult:
     """Revert applied import `import_id` in one transaction; raises ImportRefused (nothing
-    changed) when it is not an applied import, was reverted already, or stock moved.
+    changed) when it is not an applied import, was reverted already, stock moved, or a
+    product whose attributes it changed was edited since.
 
     `brand_scope` (a vendor's brand) refuses other brands' imports as unknown.
     """
@@ -88,31 +131,78 @@ def revert_import(
             else:
                 targets.append(CountTarget(variant_id, warehouse_id, import_set, put_back,
                                            f"revert of import {run.id}"))
-        if moved:
-            shown = "; ".join(m.describe() for m in moved[:SHOWN_MOVED])
-            more = f"; and {len(moved) - SHOWN_MOVED:,} more" if len(moved) > SHOWN_MOVED else ""
-            raise ImportRefused(
-                f"Import {run.id} was not reverted: {len(moved):,} of the {len(changed):,} "
-                f"balances it set have moved since. {shown}{more}. Correct them by hand "
-                "(stock page) instead.",
-                moved=[m.describe() for m in moved],
-            )
+        attributes = _attribute_changes(session, run.id)
+        edited = [e for e in (a.edited() for a in attributes) if e is not None]
+        if moved or edited:
+            raise _refusal(run.id, moved, len(changed), edited, len(attributes))
         written = set_counts(
             session, targets, reason=LedgerReason.IMPORT_REVERT, actor=actor, reference=reference
         )
+        set_attributes(session, [(a.product_id, a.before) for a in attributes])
         run.reverted_at = utcnow()
         run.reverted_by = actor[:200]
         session.add(run)
         audit_record(
             session, actor, "import.revert", target_type="import", target_id=run.id,
             label=run.file_name or f"import {run.id}",
-            changes={"brand": brand.code, "balances": written},
+            changes={"brand": brand.code, "balances": written, "products": len(attributes)},
         )
+        what = f"{written:,} balance(s)"
+        if attributes:
+            what += f" and the attributes of {len(attributes):,} product(s)"
         message = (
-            f"Reverted import {run.id} ({brand.code}): {written:,} balance(s) put back as they "
-            "were before it."
+            f"Reverted import {run.id} ({brand.code}): {what} put back as they were before it."
         )
-        return RevertResult(run.id, brand.code, written, message)
+        return RevertResult(run.id, brand.code, written, message, products=len(attributes))
+
+
+def _refusal(
+    import_id: int,
+    moved: list[MovedBalance],
+    balances: int,
+    edited: list[EditedProduct],
+    products: int,
+) -> ImportRefused:
+    """The refusal naming what moved: balances first, then products edited since."""
+    why = []
+    if moved:
+        why.append(f"{len(moved):,} of the {balances:,} balances it set have moved since")
+    if edited:
+        why.append(
+            f"{len(edited):,} of the {products:,} products whose attributes it changed were "
+            "edited since"
+        )
+    named = [m.describe() for m in moved] + [e.describe() for e in edited]
+    shown = "; ".join(named[:SHOWN_MOVED])
+    more = f"; and {len(named) - SHOWN_MOVED:,} more" if len(named) > SHOWN_MOVED else ""
+    pages = " and ".join(
+        page for page, any_ in (("stock page", moved), ("product page", edited)) if any_
+    )
+    return ImportRefused(
+        f"Import {import_id} was not reverted: {' and '.join(why)}. {shown}{more}. Correct "
+        f"them by hand ({pages}) instead.",
+        moved=[m.describe() for m in moved],
+        edited=[e.describe() for e in edited],
+    )
+
+
+def _attribute_changes(session: Session, import_id: int) -> list[_AttributeChange]:
+    """The import's recorded attribute changes with each product's attributes now, in
+    product order and, on PostgreSQL, the products locked."""
+    change, product = ImportAttributeChange.__table__, Product.__table__
+    query = (
+        select(product.c.id, product.c.style_code, product.c.name, product.c.attributes,
+               change.c.before, change.c.after)
+        .join(product, product.c.id == change.c.product_id)
+        .where(change.c.import_id == import_id)
+        .order_by(product.c.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=product)
+    return [
+        _AttributeChange(pid, style, title, dict(now or {}), dict(before), dict(after))
+        for pid, style, title, now, before, after in session.execute(query)
+    ]
 
 
 def _locked_run(session: Session, import_id: int, brand_scope: int | None) -> ImportRun:

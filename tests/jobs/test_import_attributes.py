@@ -3,16 +3,13 @@ care / season / tags columns, changes shown by the dry run and written by the ap
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import Engine, select
 
 from jobs.imports import MappingSpec, apply_import, dry_run, save_mapping
 from jobs.imports.mappings import suggest_mapping
 from models.catalog import Product
 from models.db import read_session, transaction
-from tests.import_support import SAMPLE, csv_bytes, snapshot
+from tests.import_support import SAMPLE, csv_bytes, sample_with, snapshot
 from tests.jobs.test_import_apply import ids, options
 
 __all__ = ["ids"]  # the fixture, shared with the apply tests
@@ -23,19 +20,6 @@ def attributes(engine: Engine) -> dict[str, dict]:
         return dict(session.execute(select(Product.style_code, Product.attributes)).all())
 
 
-def _retagged(handle: str, tags: str) -> bytes:
-    """The sample with one product's Tags cell replaced (and so another file)."""
-    text = SAMPLE.read_bytes().decode("utf-8")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    column = rows[0].index("Tags")
-    for row in rows[1:]:
-        if row and row[0] == handle and row[column]:
-            row[column] = tags
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
 def test_shopify_tags_become_tags_and_a_reimport_changes_them(engine, ids):
     applied = apply_import(SAMPLE.read_bytes(), options(file_name="apparel.csv"))
     assert applied.status == "applied", applied.message
@@ -44,7 +28,7 @@ def test_shopify_tags_become_tags_and_a_reimport_changes_them(engine, ids):
     assert stored["floral-white-top"] == {"vendor": "partners-demo", "tags": ["women"]}
     assert stored["zipped-jacket"]["tags"] == ["men"]
 
-    changed = _retagged("floral-white-top", "Women, Summer ,summer, Linen Blend")
+    changed = sample_with("floral-white-top", tags="Women, Summer ,summer, Linen Blend")
     before = snapshot(engine)
     planned = dry_run(changed, options(file_name="apparel-retagged.csv"))
     assert planned.status == "dry_run" and planned.ok, planned.message
