@@ -401,8 +401,9 @@ def import_group() -> None:
 @click.option("--actor", default="cli", show_default=True, help="Who the ledger names.")
 @_refusals
 def import_revert(import_id: int, actor: str) -> None:
-    """Undo applied import ID with compensating ledger rows; refused (naming the
-    balances) when stock has moved since, or when it was reverted already."""
+    """Undo applied import ID: compensating ledger rows, and the product attributes it
+    changed put back; refused (naming the balances and products) when stock has moved or
+    a product was edited since, or when it was reverted already."""
     from jobs.imports import revert_import
 
     result = revert_import(import_id, actor=actor)

@@ -147,14 +147,15 @@ def run_errors_dialog() -> rx.Component:
 
 
 def revert_dialog() -> rx.Component:
-    """Are you sure? Reverting puts back every balance the import set (or is refused,
-    naming the balances that moved since)."""
+    """Are you sure? Reverting puts back every balance the import set and the product
+    attributes it changed (or is refused, naming what moved since)."""
     return confirm_dialog(
         title=S.revert_title,
         description=(
             "Every on-hand count this import set goes back to what it was before, with "
-            "compensating ledger rows. If any of them has changed since, nothing is "
-            "reverted and the balances are listed. Products and variants it created stay."
+            "compensating ledger rows, and so do the product attributes (tags, fabric…) it "
+            "changed. If any of them has changed since, nothing is reverted and they are "
+            "listed. Products and variants it created stay."
         ),
         confirm_label="Revert import",
         open=S.dialog == "revert", on_open_change=S.on_dialog_change,

@@ -204,4 +204,9 @@ class ImportHistory(PagedList, mixin=True):
 
 
 def _reverted(result: RevertResult) -> str:
-    return f"{plural(result.balances, 'balance')} put back as before the import."
+    """The toast's line: "2 balances and the attributes of 1 product put back as before…"."""
+    products = f" and the attributes of {plural(result.products, 'product')}"
+    return (
+        f"{plural(result.balances, 'balance')}{products if result.products else ''} put back "
+        "as before the import."
+    )

@@ -748,6 +748,16 @@ def test_a_dry_runs_attribute_changes_read_as_the_page_lists_them() -> None:
     ]
 
 
+def test_the_revert_toast_names_the_product_attributes_it_put_back() -> None:
+    from dashboard.states.imports_history import _reverted
+    from jobs.imports import RevertResult
+
+    assert _reverted(RevertResult(3, "SOLS", 2, "")) == "2 balances put back as before the import."
+    assert _reverted(RevertResult(3, "SOLS", 1, "", products=12)) == (
+        "1 balance and the attributes of 12 products put back as before the import."
+    )
+
+
 def test_the_chosen_encoding_reads_the_file_and_a_wrong_one_is_refused_by_byte(world):
     """Excel on Windows saves "Oat/Crème" as cp1252: read as the UTF-8 someone chose, the dry
     run is refused naming the byte and line; as cp1252 it reads; a new choice forgets the

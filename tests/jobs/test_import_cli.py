@@ -18,6 +18,7 @@ from tests.import_support import (
     csv_bytes,
     inventory_row,
     product_row,
+    sample_with,
 )
 
 RACKROOM = [sys.executable, "-m", "jobs.cli"]
@@ -147,12 +148,33 @@ def test_revert_an_import_from_the_command_line(database):
     reverted = rackroom(database, "import", "revert", "1", "--actor", "ops@example")
     assert reverted.returncode == 0, reverted.stderr
     assert "Reverted import 1 (DEMO): 22 balance(s) put back" in reverted.stdout
+    assert "attributes" not in reverted.stdout  # every product was new
     again = rackroom(database, "import", "revert", "1")
     assert again.returncode == 1
     assert "error: Import 1 was already reverted by ops@example" in again.stderr
     missing = rackroom(database, "import", "revert", "7")
     assert missing.returncode == 1 and "There is no import 7." in missing.stderr
     assert rackroom(database, "reconcile").returncode == 0
+
+
+def test_the_revert_of_a_reimport_says_it_put_the_attributes_back(database, tmp_path):
+    args = ("--brand", "DEMO", "--warehouse", "WH1", "--accept-warnings")
+    assert rackroom(database, "import", str(SAMPLE), *args).returncode == 0
+    retagged = tmp_path / "retagged.csv"
+    retagged.write_bytes(sample_with("floral-white-top", tags="women, summer", qty=3))
+    assert rackroom(database, "import", str(retagged), *args).returncode == 0
+    reverted = rackroom(database, "import", "revert", "2")
+    assert reverted.returncode == 0, reverted.stderr
+    assert reverted.stdout.strip() == (
+        "Reverted import 2 (DEMO): 1 balance(s) and the attributes of 1 product(s) put back "
+        "as they were before it."
+    )
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as db:
+        [(tags,)] = db.execute(
+            "SELECT json_extract(attributes, '$.tags') FROM product "
+            "WHERE style_code = 'floral-white-top'"
+        ).fetchall()
+    assert json.loads(tags) == ["women"]
 
 
 def _variants(database: str) -> list[tuple[str, str, int]]:
