@@ -11,16 +11,14 @@ Create Date: 2026-12-07 00:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from models.catalog import JSONType  # JSON, JSONB on PostgreSQL, as product.attributes
 
 revision: str = "0026_import_attrs"
 down_revision: str | None = "0025_size_hint"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -28,8 +26,8 @@ def upgrade() -> None:
         "import_attribute_change",
         sa.Column("import_id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
-        sa.Column("before", _JSON, nullable=False),
-        sa.Column("after", _JSON, nullable=False),
+        sa.Column("before", JSONType, nullable=False),
+        sa.Column("after", JSONType, nullable=False),
         sa.ForeignKeyConstraint(["import_id"], ["import_run.id"]),
         sa.ForeignKeyConstraint(["product_id"], ["product.id"]),
         sa.PrimaryKeyConstraint("import_id", "product_id"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, Row, func, select, text
 from sqlmodel import Session
 
 from jobs.imports.attributes import set_attributes
@@ -73,23 +73,6 @@ class EditedProduct:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _AttributeChange:
-    product_id: int
-    style: str
-    title: str
-    now: dict[str, Any]
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-    def edited(self) -> EditedProduct | None:
-        if self.now == self.after:
-            return None
-        names = sorted(set(self.now) | set(self.after))
-        fields = tuple(n for n in names if self.now.get(n) != self.after.get(n))
-        return EditedProduct(self.style, self.title, fields)
-
-
 @dataclass(slots=True)
 class RevertResult:
     import_id: int
@@ -132,13 +115,13 @@ def revert_import(
                 targets.append(CountTarget(variant_id, warehouse_id, import_set, put_back,
                                            f"revert of import {run.id}"))
         attributes = _attribute_changes(session, run.id)
-        edited = [e for e in (a.edited() for a in attributes) if e is not None]
+        edited = [e for e in map(_edited, attributes) if e is not None]
         if moved or edited:
             raise _refusal(run.id, moved, len(changed), edited, len(attributes))
         written = set_counts(
             session, targets, reason=LedgerReason.IMPORT_REVERT, actor=actor, reference=reference
         )
-        set_attributes(session, [(a.product_id, a.before) for a in attributes])
+        set_attributes(session, [(a.id, a.before) for a in attributes])
         run.reverted_at = utcnow()
         run.reverted_by = actor[:200]
         session.add(run)
@@ -186,9 +169,9 @@ def _refusal(
     )
 
 
-def _attribute_changes(session: Session, import_id: int) -> list[_AttributeChange]:
-    """The import's recorded attribute changes with each product's attributes now, in
-    product order and, on PostgreSQL, the products locked."""
+def _attribute_changes(session: Session, import_id: int) -> list[Row]:
+    """The import's recorded changes (product `id`, `style_code`, `name`, `attributes`
+    now, `before`, `after`), in product order and, on PostgreSQL, the products locked."""
     change, product = ImportAttributeChange.__table__, Product.__table__
     query = (
         select(product.c.id, product.c.style_code, product.c.name, product.c.attributes,
@@ -199,10 +182,17 @@ def _attribute_changes(session: Session, import_id: int) -> list[_AttributeChang
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=product)
-    return [
-        _AttributeChange(pid, style, title, dict(now or {}), dict(before), dict(after))
-        for pid, style, title, now, before, after in session.execute(query)
-    ]
+    return list(session.execute(query))
+
+
+def _edited(change: Row) -> EditedProduct | None:
+    """The product when it no longer holds what the import wrote (compare-and-swap)."""
+    now: dict[str, Any] = dict(change.attributes or {})
+    if now == change.after:
+        return None
+    names = sorted(set(now) | set(change.after))
+    fields = tuple(n for n in names if now.get(n) != change.after.get(n))
+    return EditedProduct(change.style_code, change.name, fields)
 
 
 def _locked_run(session: Session, import_id: int, brand_scope: int | None) -> ImportRun:
