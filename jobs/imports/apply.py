@@ -3,6 +3,8 @@
 Runs inside the caller's transaction (the apply's one transaction), in bulk:
 
 * products and variants: one multi-row INSERT … RETURNING per batch; aliases likewise;
+* existing products' attributes the file changes: set, with their before and after
+  recorded in `import_attribute_change` for the import's revert (an executemany each);
 * balances: `models.stock.set_counts`, the bulk form of `change_balance` with
   `expected_on_hand` — the counts go into a temporary table (COPY on PostgreSQL,
   executemany on SQLite), one guarded UPDATE (``on_hand = expected AND new >= reserved``)
