@@ -31,6 +31,9 @@ DESCRIPTIONS = {
     "size_curve": "Each size's share of the units sold beside its share of the units on "
     "hand. Stock share above sales share: over-bought.",
     "history": "Units on hand per day, from the nightly stock snapshots.",
+    "accuracy": "Per warehouse and week (by count day): the share of submitted count lines "
+    "whose count equalled the expected (system) on hand when the sheet started. The table "
+    "adds the share within the class's tolerance (applied without a manager).",
 }
 
 
@@ -82,6 +85,7 @@ def _charts() -> rx.Component:
         _pair(_card("cover"), _card("sell_through")),
         _pair(_card("slow"), _card("ageing")),
         _pair(_card("size_curve"), _card("history", _history_controls())),
+        _card("accuracy"),
         gap="4",
     )
 
@@ -92,8 +96,8 @@ def analytics_page() -> rx.Component:
     return app_shell(
         panels_page(S, _charts(), route=ROUTE, test_prefix="analytics"),
         title=TITLE, route=ROUTE,
-        description="Sales velocity, cover, sell-through, slow movers, ageing, size curves "
-        "and stock history. Every chart has a table view and a CSV export.",
+        description="Sales velocity, cover, sell-through, slow movers, ageing, size curves, "
+        "stock history and count accuracy. Every chart has a table view and a CSV export.",
     )
 
 

@@ -34,6 +34,12 @@ from dashboard.states.chart_panels import ChartPanels
 from dashboard.states.charting import ChartView, chart_view
 from jobs.analytics import charts
 from jobs.analytics import metrics as m
+from jobs.analytics.accuracy import (
+    ACCURACY_COLUMNS,
+    count_accuracy,
+    count_lines,
+    first_count_day,
+)
 from jobs.analytics.frames import Frames, shared_analytics
 from models.db import read_session
 from models.errors import InvalidQuantity
@@ -55,6 +61,7 @@ CHARTS: tuple[str, ...] = (
     "ageing",
     "size_curve",
     "history",
+    "accuracy",
 )
 #: Shown as soon as they are computed, before the rest (they are at the top).
 FIRST_WAVE = ("trend", "velocity")
@@ -155,6 +162,12 @@ def compute_chart(
         return (charts.stock_history_chart(history, first_day=first),
                 history.sort(["day", "series"], descending=[True, False]),
                 ["day", "series", "on_hand", "reserved", "available", "incoming"])
+    if key == "accuracy":
+        with read_session() as session:
+            table = count_accuracy(count_lines(session, filters, **scope))
+            first = first_count_day(session, filters, **scope) if table.is_empty() else None
+        return (charts.count_accuracy_chart(table, first_day=first),
+                table.sort(["week", "warehouse"], descending=[True, False]), ACCURACY_COLUMNS)
     raise KeyError(key)
 
 

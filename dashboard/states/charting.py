@@ -77,6 +77,12 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "share": ("Share of votes", "pct"),
     "variants": ("Variants matched", "int"),
     "per_day": ("Units/day", "num2"),
+    "week": ("Week of", "date"),
+    "lines": ("Lines counted", "int"),
+    "exact": ("Exact", "int"),
+    "within_tolerance": ("Within tolerance", "int"),
+    "accuracy": ("Accuracy", "pct"),
+    "tolerance_accuracy": ("Within tolerance (%)", "pct"),
 }
 RIGHT = {"int", "num1", "num2", "pct"}
 DAY_MS = 86_400_000

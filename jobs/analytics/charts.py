@@ -19,6 +19,8 @@ NO_STOCK = "No stock matches these filters"
 NO_VOTES = "No votes in this period"
 NO_SNAPSHOTS = "No stock snapshots in this period"
 NO_SNAPSHOTS_YET = "No stock snapshots yet"
+NO_COUNTS_YET = "No counts yet — count sheets are on /counts"
+NO_COUNTS = "No counts in this period"
 SNAPSHOTS_HINT = ("The nightly snapshot (00:10 UTC) records the stock of each day; the "
                   "history starts with the first one.")
 TOP_N = 20
@@ -354,3 +356,32 @@ def demand_vs_stock_chart(table: pl.DataFrame) -> go.Figure:
         yaxis2={"title": {"text": "Units available"}, "overlaying": "y", "side": "right"},
     )
     return _layout(fig, title, "", "Votes")
+
+
+def count_accuracy_chart(table: pl.DataFrame, *, first_day: date | None = None) -> go.Figure:
+    """Count accuracy (%) per week, one line per warehouse; the within-tolerance share
+    and the lines counted on hover. `first_day` is the first submitted count these
+    filters cover (None: none yet), so an empty chart says which it is."""
+    title, x_title, y_title = "Count accuracy", "Week (Monday, UTC)", "Exact counts (%)"
+    if table.is_empty():
+        if first_day is None:
+            return empty_figure(title, NO_COUNTS_YET, x_title, y_title,
+                                hint="A sheet counts here once it is submitted.")
+        return empty_figure(
+            title, NO_COUNTS, x_title, y_title,
+            hint=f"The first count these filters cover was on {first_day:%-d %b %Y}; count "
+            "sheets are on /counts. Pick a longer period or fewer filters.",
+        )
+    fig = go.Figure()
+    for (_code,), rows in table.sort("week").group_by(["warehouse"], maintain_order=True):
+        extra = list(zip((rows["tolerance_accuracy"] * 100).to_list(), rows["exact"].to_list(),
+                         rows["lines"].to_list(), strict=True))
+        fig.add_trace(go.Scatter(
+            x=rows["week"].to_list(), y=(rows["accuracy"] * 100).to_list(),
+            name=names(rows.head(1))[0], mode="lines+markers", customdata=extra,
+            hovertemplate="Week of %{x}: %{y:.0f}% exact (%{customdata[1]} of "
+            "%{customdata[2]} lines), %{customdata[0]:.0f}% within tolerance<extra></extra>",
+        ))
+    _layout(fig, title, x_title, y_title)
+    fig.update_yaxes(range=[0, 105], ticksuffix="%")
+    return fig
