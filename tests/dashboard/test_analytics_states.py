@@ -31,6 +31,15 @@ from dashboard.states.demand import (
     option_specs,
 )
 from dashboard.states.embed import EmbedState
+from jobs.analytics.charts import NO_COUNTS, NO_COUNTS_YET
+from models.catalog import Brand, Variant, Warehouse
+from models.cycle_counts import (
+    CountLine,
+    record_count,
+    set_plan,
+    start_sheet,
+    submit_sheet,
+)
 from models.db import set_default_engine, transaction
 from models.polls import Poll, PollVote, is_respondent_token
 from models.users import User, start_login_session
@@ -242,6 +251,56 @@ def test_chart_options_and_paging(shop: Shop) -> None:
     assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
     call(state, "set_history_by", "warehouse")
     assert {row[1] for row in state.charts["history"].rows} == {"LDN", "MCR"}
+
+
+def test_count_accuracy_follows_submitted_counts_and_the_vendors_brand(shop: Shop) -> None:
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics")
+    call(state, "load")
+    assert state.charts["accuracy"].title == "Count accuracy"
+    assert state.charts["accuracy"].message == NO_COUNTS_YET and state.charts["accuracy"].empty
+
+    # A blind count of everything at London (every class due daily): every other line
+    # one over, then submitted (no manager needed: one unit is within the tolerance).
+    with transaction(shop.engine) as session:
+        manager = session.scalar(select(User.id).where(User.email == MANAGER.email))
+        london = session.scalar(select(Warehouse.id).where(Warehouse.code == "LDN"))
+        for abc in "ABC":
+            set_plan(session, london, abc, actor_id=manager, interval_days=1, tolerance=1)
+        sheet = start_sheet(session, london, actor_id=manager)
+        lines = session.execute(
+            select(CountLine.id, CountLine.expected, Brand.code)
+            .join(Variant, Variant.id == CountLine.variant_id)
+            .join(Brand, Brand.id == Variant.brand_id)
+            .where(CountLine.sheet_id == sheet.id).order_by(CountLine.position)
+        ).all()
+        for n, (line_id, expected, _brand) in enumerate(lines):
+            record_count(session, line_id, expected + n % 2, actor_id=manager)
+        submit_sheet(session, sheet.id, actor_id=manager)
+    ours = [n for n, (_, _, brand) in enumerate(lines) if brand == "SOLS"]
+    assert 0 < len(ours) < len(lines)
+
+    def figures(n: list[int]) -> list[str]:
+        exact = sum(1 for i in n if i % 2 == 0)
+        return [str(len(n)), str(exact), str(len(n)), f"{exact / len(n) * 100:.1f}%", "100.0%"]
+
+    call(state, "load")
+    view = state.charts["accuracy"]
+    assert not view.empty and [t["name"] for t in view.figure["data"]] == ["London DC"]
+    assert view.columns[:4] == ["Week of", "Warehouse", "Warehouse name", "Lines counted"]
+    assert [row[1:] for row in view.rows] == [["LDN", "London DC",
+                                               *figures(list(range(len(lines))))]]
+    assert "/exports/analytics/accuracy.csv" in rendered(call(state, "export_csv", "accuracy"))
+
+    vendor = page_state(AnalyticsState, shop.tokens["vendor"], "/analytics")
+    call(vendor, "load")
+    assert [row[1:] for row in vendor.charts["accuracy"].rows] == [["LDN", "London DC",
+                                                                   *figures(ours)]]
+    elsewhere = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", warehouse="MCR")
+    call(elsewhere, "load")
+    assert elsewhere.charts["accuracy"].message == NO_COUNTS_YET  # never counted there
+    earlier = page_state(AnalyticsState, shop.tokens["manager"], "/analytics", end="2001-01-31")
+    call(earlier, "load")
+    assert earlier.charts["accuracy"].message == NO_COUNTS
 
 
 def test_long_work_runs_in_background_events() -> None:
