@@ -15,6 +15,7 @@ from dashboard import routes
 from dashboard.api import exports
 from dashboard.states import chart_panels
 from dashboard.states.auth import SESSION_COOKIE
+from jobs.analytics.accuracy import ACCURACY_COLUMNS
 from models.alerts import scan_alerts, set_rule
 from models.catalog import Brand, Product, Variant, Warehouse, brand_by_code
 from models.db import set_default_engine, transaction
@@ -286,8 +287,12 @@ def test_a_vendor_gets_only_their_brand_of_any_chart(seeded):
         assert "NORTH" not in answer.text and "Northwind" not in answer.text, path
     velocity = _fetch(url, "/exports/analytics/velocity.csv", tokens["vendor"]).text
     assert "SOLS-SO-CREW-S" in velocity
+    accuracy = _fetch(url, "/exports/analytics/accuracy.csv", tokens["vendor"])
+    assert accuracy.status_code == 200
+    assert accuracy.text.lstrip("\ufeff").splitlines() == [",".join(ACCURACY_COLUMNS)]  # none yet
     # Naming another brand is refused outright, not answered with an empty file.
     for path in ("/exports/analytics/velocity.csv?brand=NORTH",
+                 "/exports/analytics/accuracy.csv?brand=NORTH",
                  "/exports/demand/demand.csv?brand=NORTH",
                  "/exports/analytics/velocity.csv?brand=GHOST"):
         refused = _fetch(url, path, tokens["vendor"])
