@@ -388,6 +388,74 @@ def snapshots_moved_aside(database_url: str) -> Iterator[None]:
         engine.dispose()
 
 
+def test_count_accuracy_says_where_to_count_then_draws_a_counted_week(
+    page: Page, seeded: Seeded, artifacts_dir: Path
+) -> None:
+    """Manchester is never counted by the e2e modules (tests/e2e/test_counts*.py count
+    London): empty, pointing at /counts; then with a hand-made submitted sheet there
+    (one line exact, one off by one; no stock or count plan touched, removed after)."""
+    open_analytics(page, seeded, "?warehouse=MCR")
+    accuracy = card(page, "accuracy")
+    expect(accuracy.get_by_role("heading", name="Count accuracy")).to_be_visible()
+    expect(accuracy.get_by_test_id("chart-empty-message")).to_have_text(
+        "No counts yet — count sheets are on /counts"
+    )
+    with counted_sheet(seeded.database_url, "MCR"):
+        page.goto("/analytics?warehouse=MCR")
+        settled(page)
+        expect(accuracy.locator(".js-plotly-plot")).to_be_visible()
+        expect(accuracy.locator(".ytick").last).to_contain_text("%")
+        accuracy.screenshot(path=artifacts_dir / "analytics-count-accuracy.png")
+        rows = show_table(page, "accuracy")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("MCR")
+        expect(rows.first).to_contain_text("50.0%")
+        expect(rows.first).to_contain_text("100.0%")
+        page.goto("/analytics?warehouse=MCR&end=2001-01-31")
+        settled(page)
+        expect(accuracy.get_by_test_id("chart-empty-message")).to_have_text(
+            "No counts in this period"
+        )
+
+
+@contextmanager
+def counted_sheet(database_url: str, warehouse: str) -> Iterator[None]:
+    """A sheet submitted today at `warehouse`: two of its variants, the first counted as
+    expected, the second one over (applied within tolerance). Deleted afterwards."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, select
+
+    from models.catalog import Variant, Warehouse
+    from models.cycle_counts import CountLine, CountSheet
+    from models.db import create_db_engine, transaction
+    from models.users import User
+
+    engine = create_db_engine(database_url, pool_size=1)
+    sheet_id = None
+    try:
+        with transaction(engine) as session:
+            warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse))
+            user_id = session.scalar(select(User.id).order_by(User.id).limit(1))
+            variants = session.scalars(select(Variant.id).order_by(Variant.id).limit(2)).all()
+            sheet = CountSheet(warehouse_id=warehouse_id, count_date=datetime.now(UTC).date(),
+                               status="submitted", created_by_id=user_id)
+            session.add(sheet)
+            session.flush()
+            sheet_id = sheet.id
+            for position, variant_id in enumerate(variants):
+                session.add(CountLine(sheet_id=sheet.id, variant_id=variant_id,
+                                      position=position, abc_class="A", expected=4,
+                                      counted=4 + position, status="applied"))
+        yield
+    finally:
+        if sheet_id is not None:
+            with transaction(engine) as session:
+                session.execute(delete(CountLine).where(CountLine.sheet_id == sheet_id))
+                session.execute(delete(CountSheet).where(CountSheet.id == sheet_id))
+        engine.dispose()
+
+
 @pytest.mark.parametrize("width", [1440, 1024])
 def test_analytics_fits_at_1440_and_1024_in_light_and_dark(
     page: Page, seeded: Seeded, artifacts_dir: Path, width: int
