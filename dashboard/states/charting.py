@@ -157,10 +157,12 @@ def figure_json(fig: go.Figure, *, height: int = 320) -> dict:
         layout.pop(key, None)
     traces = data.get("data", [])
     for name, settings in _axis_types(traces).items():
-        layout[name] = {**layout.get(name, {}), **settings}
+        own = layout.get(name, {})
+        layout[name] = {**own, **settings}
         if settings["type"] == "date":
             days = {str(v)[:10] for t in traces for v in (t.get(name[0]) or [])}
-            if len(days) <= 14:  # else plotly ticks every 12 hours, naming days twice
+            # Else plotly ticks every 12 hours, naming days twice (a weekly chart sets its own).
+            if len(days) <= 14 and "dtick" not in own:
                 layout[name]["dtick"] = DAY_MS
         elif all(t.get("type") == "bar" for t in traces):
             categories = {v for t in traces for v in (t.get(name[0]) or [])}

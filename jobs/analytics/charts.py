@@ -75,6 +75,8 @@ SIZE_SYSTEMS = {
 SALES_COLOUR, STOCK_COLOUR = "#3e63dd", "#f76b15"
 #: Height of a chart with one horizontal bar per row: enough for every row's name.
 BAR_ROW_PX = 26
+#: A week on a date axis (plotly counts in milliseconds).
+WEEK_MS = 7 * 86_400_000
 
 
 def names(frame: pl.DataFrame) -> list[str]:
@@ -383,5 +385,6 @@ def count_accuracy_chart(table: pl.DataFrame, *, first_day: date | None = None) 
             "%{customdata[2]} lines), %{customdata[0]:.0f}% within tolerance<extra></extra>",
         ))
     _layout(fig, title, x_title, y_title)
+    fig.update_xaxes(dtick=WEEK_MS, tick0=str(table["week"].min()))
     fig.update_yaxes(range=[0, 105], ticksuffix="%")
     return fig

@@ -31,7 +31,7 @@ from dashboard.states.demand import (
     option_specs,
 )
 from dashboard.states.embed import EmbedState
-from jobs.analytics.charts import NO_COUNTS, NO_COUNTS_YET
+from jobs.analytics.charts import NO_COUNTS, NO_COUNTS_YET, WEEK_MS
 from models.catalog import Brand, Variant, Warehouse
 from models.cycle_counts import (
     CountLine,
@@ -286,6 +286,7 @@ def test_count_accuracy_follows_submitted_counts_and_the_vendors_brand(shop: Sho
     call(state, "load")
     view = state.charts["accuracy"]
     assert not view.empty and [t["name"] for t in view.figure["data"]] == ["London DC"]
+    assert view.figure["layout"]["xaxis"]["dtick"] == WEEK_MS  # a tick a week, not a day
     assert view.columns[:4] == ["Week of", "Warehouse", "Warehouse name", "Lines counted"]
     assert [row[1:] for row in view.rows] == [["LDN", "London DC",
                                                *figures(list(range(len(lines))))]]
