@@ -386,5 +386,6 @@ def count_accuracy_chart(table: pl.DataFrame, *, first_day: date | None = None) 
         ))
     _layout(fig, title, x_title, y_title)
     fig.update_xaxes(dtick=WEEK_MS, tick0=str(table["week"].min()))
+    fig.update_layout(showlegend=True)  # name the warehouse even when it is the only one
     fig.update_yaxes(range=[0, 105], ticksuffix="%")
     return fig

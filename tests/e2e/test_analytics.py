@@ -400,17 +400,27 @@ def test_count_accuracy_says_where_to_count_then_draws_a_counted_week(
     expect(accuracy.get_by_test_id("chart-empty-message")).to_have_text(
         "No counts yet — count sheets are on /counts"
     )
-    with counted_sheet(seeded.database_url, "MCR"):
+    with counted_sheets(seeded.database_url, "MCR"):
         page.goto("/analytics?warehouse=MCR")
         settled(page)
         expect(accuracy.locator(".js-plotly-plot")).to_be_visible()
         expect(accuracy.locator(".ytick").last).to_contain_text("%")
-        accuracy.screenshot(path=artifacts_dir / "analytics-count-accuracy.png")
+        expect(accuracy.locator(".legendtext")).to_have_text("Manchester Store")
+        for width in (1440, 1024):
+            page.set_viewport_size({"width": width, "height": 900})
+            accuracy.screenshot(path=artifacts_dir / f"analytics-accuracy-{width}-light.png")
         rows = show_table(page, "accuracy")
-        expect(rows).to_have_count(1)
-        expect(rows.first).to_contain_text("MCR")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("MCR")  # this week first: 1 of 2 exact
         expect(rows.first).to_contain_text("50.0%")
-        expect(rows.first).to_contain_text("100.0%")
+        expect(rows.first).to_contain_text("100.0%")  # the other within tolerance
+        expect(rows.last).not_to_contain_text("50.0%")  # a week before: both exact
+        page.get_by_role("button", name="Switch between light and dark").click()
+        expect(page.locator("html.dark")).to_have_count(1)
+        accuracy.get_by_role("tab", name="Chart").click()
+        for width in (1024, 1440):
+            page.set_viewport_size({"width": width, "height": 900})
+            accuracy.screenshot(path=artifacts_dir / f"analytics-accuracy-{width}-dark.png")
         page.goto("/analytics?warehouse=MCR&end=2001-01-31")
         settled(page)
         expect(accuracy.get_by_test_id("chart-empty-message")).to_have_text(
@@ -419,10 +429,10 @@ def test_count_accuracy_says_where_to_count_then_draws_a_counted_week(
 
 
 @contextmanager
-def counted_sheet(database_url: str, warehouse: str) -> Iterator[None]:
-    """A sheet submitted today at `warehouse`: two of its variants, the first counted as
-    expected, the second one over (applied within tolerance). Deleted afterwards."""
-    from datetime import UTC, datetime
+def counted_sheets(database_url: str, warehouse: str) -> Iterator[None]:
+    """Two sheets submitted at `warehouse` of two variants: a week ago both counted as
+    expected, today the second one over (applied within tolerance). Deleted after."""
+    from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import delete, select
 
@@ -432,27 +442,28 @@ def counted_sheet(database_url: str, warehouse: str) -> Iterator[None]:
     from models.users import User
 
     engine = create_db_engine(database_url, pool_size=1)
-    sheet_id = None
+    sheet_ids: list[int] = []
+    today = datetime.now(UTC).date()
     try:
         with transaction(engine) as session:
             warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse))
             user_id = session.scalar(select(User.id).order_by(User.id).limit(1))
             variants = session.scalars(select(Variant.id).order_by(Variant.id).limit(2)).all()
-            sheet = CountSheet(warehouse_id=warehouse_id, count_date=datetime.now(UTC).date(),
-                               status="submitted", created_by_id=user_id)
-            session.add(sheet)
-            session.flush()
-            sheet_id = sheet.id
-            for position, variant_id in enumerate(variants):
-                session.add(CountLine(sheet_id=sheet.id, variant_id=variant_id,
-                                      position=position, abc_class="A", expected=4,
-                                      counted=4 + position, status="applied"))
+            for day, off in ((today - timedelta(days=7), 0), (today, 1)):
+                sheet = CountSheet(warehouse_id=warehouse_id, count_date=day,
+                                   status="submitted", created_by_id=user_id)
+                session.add(sheet)
+                session.flush()
+                sheet_ids.append(sheet.id)
+                for position, variant_id in enumerate(variants):
+                    session.add(CountLine(sheet_id=sheet.id, variant_id=variant_id,
+                                          position=position, abc_class="A", expected=4,
+                                          counted=4 + position * off, status="applied"))
         yield
     finally:
-        if sheet_id is not None:
-            with transaction(engine) as session:
-                session.execute(delete(CountLine).where(CountLine.sheet_id == sheet_id))
-                session.execute(delete(CountSheet).where(CountSheet.id == sheet_id))
+        with transaction(engine) as session:
+            session.execute(delete(CountLine).where(CountLine.sheet_id.in_(sheet_ids)))
+            session.execute(delete(CountSheet).where(CountSheet.id.in_(sheet_ids)))
         engine.dispose()
 
 
