@@ -61,5 +61,6 @@ def _rerank() -> None:
 
 def downgrade() -> None:
     # Ranks stay as recomputed: they only order sizes, and the older code reads them as is.
-    with op.batch_alter_table("brand") as batch:
-        batch.drop_column("size_system_hint")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop the brand table, which
+    # every product and variant points at, with foreign keys on.
+    op.drop_column("brand", "size_system_hint")

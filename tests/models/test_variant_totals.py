@@ -285,11 +285,35 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
     command.upgrade(_config(fresh_url), "0015_sec_limits")
     engine = create_db_engine(fresh_url, pool_size=2)
     try:
-        # Warehouses as that schema had them (the model has columns added since: 0021).
-        world = make_world(engine, warehouses=())
+        # The catalogue as that schema had it (the models have columns added since).
+        warehouses, variants = {}, {}
         with engine.begin() as conn:
+            brand = conn.execute(
+                text(
+                    "INSERT INTO brand (code, name, created_at)"
+                    " VALUES ('NRD', 'Nrd', CURRENT_TIMESTAMP) RETURNING id"
+                )
+            ).scalar_one()
+            product = conn.execute(
+                text(
+                    "INSERT INTO product (brand_id, style_code, name, category, attributes,"
+                    " created_at) VALUES (:b, 'TEE1', 'Organic Tee', 'tops', '{}',"
+                    " CURRENT_TIMESTAMP) RETURNING id"
+                ),
+                {"b": brand},
+            ).scalar_one()
+            for rank, size in enumerate(("S", "M", "L")):
+                variants[size] = conn.execute(
+                    text(
+                        "INSERT INTO variant (product_id, brand_id, sku, colour, size,"
+                        " size_system, size_rank, price_cents, created_at) VALUES (:p, :b,"
+                        " :sku, 'Black', :s, 'alpha', :r, 2500, CURRENT_TIMESTAMP) RETURNING id"
+                    ),
+                    {"p": product, "b": brand, "sku": f"NRD-TEE1-BLK-{size}", "s": size,
+                     "r": rank},
+                ).scalar_one()
             for code, priority in (("WH1", 10), ("WH2", 20), ("ST1", 30)):
-                world.warehouses[code] = conn.execute(
+                warehouses[code] = conn.execute(
                     text(
                         "INSERT INTO warehouse (code, name, kind, priority, is_active, created_at)"
                         " VALUES (:c, :c, 'warehouse', :p, true, CURRENT_TIMESTAMP) RETURNING id"
@@ -298,7 +322,7 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
                 ).scalar_one()
         with engine.begin() as conn:
             for n, (vid, wid) in enumerate(
-                (v, w) for v in world.variants.values() for w in world.warehouses.values()
+                (v, w) for v in variants.values() for w in warehouses.values()
             ):
                 conn.execute(
                     text(
@@ -310,7 +334,7 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
                 )
         migrate(fresh_url)
         assert held(engine) == summed(engine)
-        assert len(held(engine)) == len(world.variants)
+        assert len(held(engine)) == len(variants)
         with read_session(engine) as session:
             assert reconcile_totals(session) == []
     finally:
