@@ -3,12 +3,14 @@ secret reveal, status badges and relative times. The lists are `components.lists
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import reflex as rx
 
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.registry import Nav, Render, page
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
 _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("gray", 11)}
@@ -20,6 +22,32 @@ _LABEL = {"font_size": "13px", "font_weight": "500", "color": rx.color("gray", 1
 
 def primary_action(label: str, icon: str, on_click: rx.EventHandler) -> rx.Component:
     return rx.button(rx.icon(icon, size=15), label, on_click=on_click, size="2")
+
+
+def admin_page(
+    route: str,
+    title: str,
+    state: Any,
+    *,
+    perm: str,
+    nav: tuple[str, str],
+    description: str,
+    new: str,
+    parts: Sequence[Render],
+    new_icon: str = "plus",
+) -> Render:
+    """Register an admin list page: `parts` (filters, list, dialogs) one after another,
+    `state.load` on every visit, `nav` = (label, icon) under the sidebar's Admin heading,
+    and the header's `new` button opening `state.open_create`."""
+
+    def render() -> rx.Component:
+        return rx.fragment(*(part() for part in parts))
+
+    render.__name__ = f"{perm.replace('.', '_')}_page"
+    return page(
+        route, title, perm=perm, load=state.load, nav=Nav(*nav, group="admin"),
+        description=description, action=lambda: primary_action(new, new_icon, state.open_create),
+    )(render)
 
 
 # --- tables ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.components.figures import empty_state
-from dashboard.registry import Nav, page
 from dashboard.states.admin_api_keys import SCOPE_CHOICES, AdminApiKeysState, ApiKeyItem
 
 TITLE = "API keys"
@@ -148,11 +147,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_API_KEYS, TITLE, perm="admin.api_keys", load=S.load,
-    nav=Nav("API keys", "key-round", group="admin"),
+admin_api_keys_page = ui.admin_page(
+    routes.ADMIN_API_KEYS, TITLE, S, perm="admin.api_keys", nav=("API keys", "key-round"),
     description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
-    action=lambda: ui.primary_action("New API key", "plus", S.open_create),
+    new="New API key", parts=(_list, _dialogs),
 )
-def admin_api_keys_page() -> rx.Component:
-    return rx.fragment(_list(), _dialogs())

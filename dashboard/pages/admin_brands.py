@@ -13,7 +13,6 @@ from dashboard.components.admin_lists import (
     record_dialogs,
 )
 from dashboard.components.figures import empty_state
-from dashboard.registry import Nav, page
 from dashboard.states.admin_brands import HINT_CHOICES, AdminBrandsState, BrandItem
 
 TITLE = "Brands"
@@ -90,11 +89,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_BRANDS, TITLE, perm="admin.brands", load=S.load,
-    nav=Nav("Brands", "tags", group="admin"),
+admin_brands_page = ui.admin_page(
+    routes.ADMIN_BRANDS, TITLE, S, perm="admin.brands", nav=("Brands", "tags"),
     description="The brands Rackroom holds stock for.",
-    action=lambda: ui.primary_action("New brand", "plus", S.open_create),
+    new="New brand", parts=(_list, _dialogs),
 )
-def admin_brands_page() -> rx.Component:
-    return rx.fragment(_list(), _dialogs())

@@ -14,7 +14,6 @@ from dashboard.components.admin_lists import (
 )
 from dashboard.components.blocks import inline
 from dashboard.components.figures import empty_state
-from dashboard.registry import Nav, page
 from dashboard.states.admin_channels import STRATEGY_CHOICES, AdminChannelsState, ChannelItem
 
 TITLE = "Channels"
@@ -114,11 +113,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_CHANNELS, TITLE, perm="admin.channels", load=S.load,
-    nav=Nav("Channels", "network", group="admin"),
+admin_channels_page = ui.admin_page(
+    routes.ADMIN_CHANNELS, TITLE, S, perm="admin.channels", nav=("Channels", "network"),
     description="Sales channels: which warehouses each reserves from, and how.",
-    action=lambda: ui.primary_action("New channel", "plus", S.open_create),
+    new="New channel", parts=(_list, _dialogs),
 )
-def admin_channels_page() -> rx.Component:
-    return rx.fragment(_list(), _dialogs())

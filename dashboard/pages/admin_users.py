@@ -10,7 +10,6 @@ from dashboard.components.admin_lists import admin_table, brand_field, labelled,
 from dashboard.components.blocks import inline
 from dashboard.components.figures import empty_state
 from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
-from dashboard.registry import Nav, page
 from dashboard.states.admin_users import ANY_ROLE, ROLE_CHOICES, AdminUsersState, UserItem
 
 TITLE = "Users"
@@ -177,11 +176,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_USERS, TITLE, perm="admin.users", load=S.load,
-    nav=Nav("Users", "users", group="admin"),
+admin_users_page = ui.admin_page(
+    routes.ADMIN_USERS, TITLE, S, perm="admin.users", nav=("Users", "users"),
     description="Who can sign in, and what each person may see and do.",
-    action=lambda: ui.primary_action("New user", "user-plus", S.open_create),
+    new="New user", new_icon="user-plus", parts=(_filters, _list, _dialogs),
 )
-def admin_users_page() -> rx.Component:
-    return rx.fragment(_filters(), _list(), _dialogs())

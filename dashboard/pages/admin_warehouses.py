@@ -14,7 +14,6 @@ from dashboard.components.admin_lists import (
     record_dialogs,
 )
 from dashboard.components.figures import empty_state
-from dashboard.registry import Nav, page
 from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState, WarehouseItem
 
 TITLE = "Warehouses"
@@ -113,11 +112,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_WAREHOUSES, TITLE, perm="admin.warehouses", load=S.load,
-    nav=Nav("Warehouses", "warehouse", group="admin"),
+admin_warehouses_page = ui.admin_page(
+    routes.ADMIN_WAREHOUSES, TITLE, S, perm="admin.warehouses", nav=("Warehouses", "warehouse"),
     description="Warehouses and stores that hold stock, in allocation order.",
-    action=lambda: ui.primary_action("New warehouse", "plus", S.open_create),
+    new="New warehouse", parts=(_list, _dialogs),
 )
-def admin_warehouses_page() -> rx.Component:
-    return rx.fragment(_list(), _dialogs())

@@ -10,7 +10,6 @@ from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.components.blocks import inline
 from dashboard.components.figures import empty_state
-from dashboard.registry import Nav, page
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
 
 TITLE = "Webhooks"
@@ -172,11 +171,8 @@ def _dialogs() -> rx.Component:
     )
 
 
-@page(
-    routes.ADMIN_WEBHOOKS, TITLE, perm="admin.webhooks", load=S.load,
-    nav=Nav("Webhooks", "webhook", group="admin"),
+admin_webhooks_page = ui.admin_page(
+    routes.ADMIN_WEBHOOKS, TITLE, S, perm="admin.webhooks", nav=("Webhooks", "webhook"),
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
-    action=lambda: ui.primary_action("New webhook", "plus", S.open_create),
+    new="New webhook", parts=(_list, _dialogs),
 )
-def admin_webhooks_page() -> rx.Component:
-    return rx.fragment(_list(), _dialogs())
