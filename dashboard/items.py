@@ -1,5 +1,6 @@
 """Domain rows turned into what a list or the API shows: `item_of` copies the fields a
-row already has under the same name, and `Moment` is a time as a list shows it.
+row already has under the same name, `Moment` is a time as a list shows it, and
+`figures_of` formats the four stock figures.
 
 No Reflex here: the GraphQL types use `item_of` too.
 """
@@ -10,9 +11,13 @@ import dataclasses
 from datetime import datetime
 from typing import Any, TypeVar
 
-from dashboard.formatting import exact_time, relative_time
+from dashboard.formatting import exact_time, relative_time, units
 
 T = TypeVar("T")
+
+#: The stock figures a row shows (a variant's totals, a warehouse's balance, an overview
+#: line), each a count of units.
+FIGURES = ("on_hand", "reserved", "available", "incoming")
 
 
 def item_of(cls: type[T], row: object, **given: Any) -> T:
@@ -41,3 +46,9 @@ class Moment:
 
 #: No time yet: the default of an item's `Moment` field.
 NO_MOMENT = Moment()
+
+
+def figures_of(held: Any) -> dict[str, str]:
+    """The `FIGURES` of anything that counts them (a balance, a total), formatted
+    ("1,204"), as keyword arguments of an item with those fields: `Item(**figures_of(b))`."""
+    return {name: units(getattr(held, name)) for name in FIGURES}

@@ -16,6 +16,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.formatting import plural, units
+from dashboard.items import figures_of
 from dashboard.states.auth import RoleGuard, SessionUser
 from dashboard.states.charting import ChartView, chart_view
 from dashboard.states.live import LiveFollow, Watch, follow
@@ -47,10 +48,7 @@ class FigureRow:
     def of(cls, figures: StockFigures) -> FigureRow:
         return cls(
             label=figures.label,
-            on_hand=units(figures.on_hand),
-            reserved=units(figures.reserved),
-            available=units(figures.available),
-            incoming=units(figures.incoming),
+            **figures_of(figures),
             out_of_stock=units(figures.out_of_stock_variants),
             has_out_of_stock=figures.out_of_stock_variants > 0,
         )

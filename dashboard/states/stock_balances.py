@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from dashboard.formatting import units
+from dashboard.items import figures_of
 from models.grid import BalanceGridPage, stock_state_of
 
 
@@ -93,10 +94,7 @@ def balance_items(page: BalanceGridPage) -> list[BalanceItem]:
                 colour=row.colour,
                 size=row.size,
                 cells=cells,
-                available=units(total.available),
-                on_hand=units(total.on_hand),
-                reserved=units(total.reserved),
-                incoming=units(total.incoming),
+                **figures_of(total),
                 state=stock_state_of(total.available, threshold),
                 open_label=f"Open {row.sku}",
             )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import reflex as rx
 
 from dashboard.formatting import exact_time, units
-from dashboard.items import Moment
+from dashboard.items import Moment, figures_of
 from dashboard.routes import product_href
 from dashboard.states.auth import SessionUser, requires, signed_in_user
 from dashboard.states.stock_correction import REASON_LABELS
@@ -249,10 +249,7 @@ class VariantDrawer(rx.State, mixin=True):
                 warehouse_id=b.warehouse_id,
                 warehouse=b.warehouse,
                 on_hand_count=b.on_hand,
-                on_hand=units(b.on_hand),
-                reserved=units(b.reserved),
-                available=units(b.available),
-                incoming=units(b.incoming),
+                **figures_of(b),
                 state=stock_state_of(b.available),
                 updated=Moment.of(b.updated_at, never="—"),
                 edit_label=f"Correct {detail.sku} at {b.warehouse}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import NO_MOMENT, Moment, figures_of, item_of
 
 
 @dataclasses.dataclass
@@ -43,3 +43,19 @@ def test_a_moment_reads_how_long_ago_and_keeps_the_exact_time():
     assert Moment.of(now - timedelta(hours=3)).ago == "3 h ago"
     assert Moment.of(None) == Moment("Never", "")
     assert Moment.of(None, never="") == NO_MOMENT
+
+
+def test_figures_of_formats_the_four_stock_figures_and_nothing_else():
+    held = _Held(on_hand=1204, reserved=3, available=1201, incoming=0, label="total")
+    assert figures_of(held) == {
+        "on_hand": "1,204", "reserved": "3", "available": "1,201", "incoming": "0",
+    }
+
+
+@dataclasses.dataclass
+class _Held:
+    on_hand: int
+    reserved: int
+    available: int
+    incoming: int
+    label: str
