@@ -23,11 +23,12 @@ from dashboard.api.security import ApiSecret, authorize
 from dashboard.api.stock import _balance
 from jobs import metrics
 from jobs.logs import bind
-from models.api_keys import KEY_PREFIX, Scope, note_use
+from models.api_keys import KEY_PREFIX, KeyHolder, Scope, note_use
 from models.catalog import Variant, Warehouse
 from models.db import transaction
 from models.errors import DomainError
-from models.geo import place
+from models.geo import Place, place
+from models.reservation_rows import ReserveResult
 from models.reservations import (
     Reservation,
     ReservationStatus,
@@ -96,37 +97,50 @@ def create_reservation(
 
     A configured channel allocates by its strategy (towards `ship_to` for `nearest`) and,
     if it allows splitting, over several warehouses: all of `allocations` or nothing."""
-    ship_to = (
-        place(body.ship_to.country, body.ship_to.lat, body.ship_to.lon) if body.ship_to else None
-    )
+    ship_to = ship_to_of(body)
     with transaction() as session:
         held = _reserve_at_once(session, body, secret)
         if held is not None:
             metrics.count_reservation("created")
             return held
         holder = authorize(session, secret, CAN_RESERVE)
-        variant = variant_for(session, holder, body.sku)
-        warehouse_id = warehouse_for(session, body.warehouse).id if body.warehouse else None
-        try:
-            result = reserve(
-                session,
-                variant.id,
-                body.qty,
-                channel=body.channel,
-                order_ref=body.order_ref,
-                actor=holder.actor,
-                warehouse_id=warehouse_id,
-                ttl=timedelta(seconds=body.ttl_seconds),
-                ship_to=ship_to,
-            )
-        except DomainError as refusal:
-            metrics.count_reservation("refused", refusal.code)
-            raise
-        out = _out(session, result.reservation, variant.sku, result.lines)
-    metrics.count_reservation("created" if result.created else "replayed")
+        sku, result = reserve_for(session, holder, body, ship_to)
+        out = _out(session, result.reservation, sku, result.lines)
     if not result.created:
         response.status_code = 200
     return out
+
+
+def ship_to_of(body: ReserveRequest) -> Place | None:
+    """The request's checked destination (refused before anything is held)."""
+    to = body.ship_to
+    return place(to.country, to.lat, to.lon) if to else None
+
+
+def reserve_for(
+    session: Session, holder: KeyHolder, body: ReserveRequest, ship_to: Place | None
+) -> tuple[str, ReserveResult]:
+    """A reserve request (REST or GraphQL) as `holder` may make it: the SKU and warehouse
+    it names, the hold, and the outcome counted (created, replayed or refused). Returns
+    the variant's canonical SKU with the result."""
+    variant = variant_for(session, holder, body.sku)
+    try:
+        result = reserve(
+            session,
+            variant.id,
+            body.qty,
+            channel=body.channel,
+            order_ref=body.order_ref,
+            actor=holder.actor,
+            warehouse_id=warehouse_for(session, body.warehouse).id if body.warehouse else None,
+            ttl=timedelta(seconds=body.ttl_seconds),
+            ship_to=ship_to,
+        )
+    except DomainError as refusal:
+        metrics.count_reservation("refused", refusal.code)
+        raise
+    metrics.count_reservation("created" if result.created else "replayed")
+    return variant.sku, result
 
 
 def _reserve_at_once(session: Session, body: ReserveRequest, secret: str) -> ReservationOut | None:

@@ -13,7 +13,7 @@ import binascii
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -56,9 +56,9 @@ from dashboard.api.graphql.types import (
 )
 from dashboard.api.lookups import owned_reservation, variant_for, warehouse_for
 from dashboard.api.ratelimit import charge
+from dashboard.api.reservations import reserve_for, ship_to_of
 from dashboard.api.schemas import ReserveRequest, SetCount
 from jobs import metrics
-from models import geo
 from models import reservations as domain
 from models.api_keys import Scope
 from models.catalog import Variant as DomainVariant
@@ -307,27 +307,8 @@ class Mutation:
         ctx = info.context
 
         def work(session, body: ReserveRequest):
-            variant = variant_for(session, ctx.holder, body.sku)
-            place = warehouse_for(session, body.warehouse).id if body.warehouse else None
-            to = body.ship_to
-            ship_to = geo.place(to.country, to.lat, to.lon) if to else None
-            try:
-                result = domain.reserve(
-                    session,
-                    variant.id,
-                    body.qty,
-                    channel=body.channel,
-                    order_ref=body.order_ref,
-                    actor=ctx.holder.actor,
-                    warehouse_id=place,
-                    ttl=timedelta(seconds=body.ttl_seconds),
-                    ship_to=ship_to,
-                )
-            except DomainError as refusal:
-                metrics.count_reservation("refused", refusal.code)
-                raise
-            metrics.count_reservation("created" if result.created else "replayed")
-            return Reservation.of(result.reservation, variant.sku, result.lines)
+            sku, result = reserve_for(session, ctx.holder, body, ship_to_of(body))
+            return Reservation.of(result.reservation, sku, result.lines)
 
         return _mutate(ctx, Scope.RESERVATIONS_WRITE, ReserveRequest, input, work)
 
