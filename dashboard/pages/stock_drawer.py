@@ -4,12 +4,16 @@ and a link that starts a transfer with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from dashboard import routes
+from dashboard.components import admin as ui
 from dashboard.components.admin import MONO, muted
 from dashboard.components.blocks import button, column
-from dashboard.components.figures import HEADER, NUMERIC, moment
+from dashboard.components.figures import NUMERIC, moment
 from dashboard.components.layout import shown_to
 from dashboard.components.lists import newer_older
 from dashboard.pages.stock_table import state_color
@@ -40,26 +44,15 @@ def _section(title: str, *children: rx.Component, test_id: str = "") -> rx.Compo
     )
 
 
-def _mini_table(
-    *headers: tuple[str, bool],
-    body: rx.Component,
-    test_id: str,
-    extra: rx.Component | None = None,
+def _listed(
+    rows: rx.Var, row: Callable[[Any], rx.Component], *labels: str, right: tuple[str, ...] = (),
+    test_id: str, empty: str,
 ) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                *[
-                    rx.table.column_header_cell(
-                        label, justify="end" if numeric else "start", style=HEADER,
-                    )
-                    for label, numeric in headers
-                ],
-                extra,
-            )
-        ),
-        rx.table.body(body),
-        variant="surface", size="1", width="100%", data_testid=test_id,
+    """A small table of `rows`, or the `empty` note when there are none."""
+    return rx.cond(
+        rows.length() > 0,  # type: ignore[attr-defined]
+        ui.table(*ui.headers(*labels, right=right), body=rx.foreach(rows, row), test_id=test_id),
+        muted(empty, size="2"),
     )
 
 
@@ -141,49 +134,30 @@ def _drawer_body() -> rx.Component:
     return column(
         _section(
             "Balances",
-            _mini_table(
-                ("Warehouse", False),
-                ("Available", True),
-                ("On hand", True),
-                ("Reserved", True),
-                ("Incoming", True),
-                ("Updated", False),
-                body=rx.foreach(S.drawer_balances, _drawer_balance),
-                test_id="drawer-balances",
-                extra=rx.cond(S.can_edit, rx.table.column_header_cell("", style=HEADER)),
+            ui.table(
+                *ui.headers(
+                    "Warehouse", "Available", "On hand", "Reserved", "Incoming", "Updated",
+                    right=("Available", "On hand", "Reserved", "Incoming"),
+                ),
+                rx.cond(S.can_edit, ui.header("")),
+                body=rx.foreach(S.drawer_balances, _drawer_balance), test_id="drawer-balances",
             ),
         ),
         _section(
             "Open reservations",
-            rx.cond(
-                S.drawer_reservations.length() > 0,
-                _mini_table(
-                    ("Order", False),
-                    ("Channel", False),
-                    ("Warehouse", False),
-                    ("Units", True),
-                    ("Expires", False),
-                    body=rx.foreach(S.drawer_reservations, _reservation),
-                    test_id="drawer-reservations",
-                ),
-                muted("None: no checkout holds this variant right now.", size="2"),
+            _listed(
+                S.drawer_reservations, _reservation,
+                "Order", "Channel", "Warehouse", "Units", "Expires", right=("Units",),
+                test_id="drawer-reservations",
+                empty="None: no checkout holds this variant right now.",
             ),
         ),
         _section(
             "History",
-            rx.cond(
-                S.drawer_ledger.length() > 0,
-                _mini_table(
-                    ("When", False),
-                    ("Where", False),
-                    ("Change", False),
-                    ("Reason", False),
-                    ("Reference", False),
-                    ("By", False),
-                    body=rx.foreach(S.drawer_ledger, _ledger_row),
-                    test_id="drawer-ledger",
-                ),
-                muted("No changes recorded yet.", size="2"),
+            _listed(
+                S.drawer_ledger, _ledger_row,
+                "When", "Where", "Change", "Reason", "Reference", "By",
+                test_id="drawer-ledger", empty="No changes recorded yet.",
             ),
             newer_older(
                 muted(S.ledger_label),
