@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from dashboard.formatting import exact_time, plural
-from dashboard.items import Moment
+from dashboard.items import Moment, item_of
 from dashboard.states.sync_history import RunLine
 from models.syncs import BrandSyncHealth, ConflictPolicy, SyncRunView
 
@@ -133,16 +133,13 @@ class BrandItem:
     def of(cls, health: BrandSyncHealth, now: datetime) -> BrandItem:
         connector, last = health.connector, health.last_run
         freshness, tone = staleness(health)
-        return cls(
+        return item_of(
+            cls,
+            connector,
             code=connector.brand_code,
             name=connector.brand_name,
             style=connector.style.upper(),
-            url=connector.url,
-            token_set=connector.token_set,
-            every=connector.every,
-            policy=connector.policy,
             policy_label=POLICY_LABELS.get(connector.policy, connector.policy),
-            paused=connector.paused,
             running=connector.running_since is not None,
             last_success=Moment.of(health.last_success_at, now),
             freshness=freshness,
@@ -184,17 +181,15 @@ class RunItem:
         if isinstance(line, SyncRunView):
             line = RunLine(line, triggers=[line.trigger])
         run = line.run
-        item = cls(
-            id=run.id,
+        item = item_of(
+            cls,
+            run,
             brand=run.brand_code,
-            status=run.status,
             tone=STATUS_TONES.get(run.status, "gray"),
             trigger=", ".join(line.triggers) or run.trigger,
             started=Moment.of(run.started_at, now),
             took=duration(run.seconds),
             counts=run_counts(run),
-            message=run.message,
-            error_count=run.error_count,
             runs=line.count,
         )
         if line.folded and line.oldest_at is not None:
