@@ -2,7 +2,7 @@
 row already has under the same name, `Moment` is a time as a list shows it, and
 `figures_of` formats the four stock figures.
 
-No Reflex here: the GraphQL types use `item_of` too.
+No Reflex here: the GraphQL types and the REST answers use `item_of` too.
 """
 
 from __future__ import annotations
@@ -21,13 +21,17 @@ FIGURES = ("on_hand", "reserved", "available", "incoming")
 
 
 def item_of(cls: type[T], row: object, **given: Any) -> T:
-    """An instance of the dataclass `cls`: the fields in `given` as given, every other
-    field that `row` has an attribute of the same name for copied from it (the rest keep
-    their defaults)."""
+    """An instance of `cls` (a dataclass, or a pydantic model such as an API answer): the
+    fields in `given` as given, every other field that `row` has an attribute of the same
+    name for copied from it (the rest keep their defaults)."""
+    model_fields = getattr(cls, "model_fields", None)
+    names = (
+        list(model_fields)
+        if model_fields is not None
+        else [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    )
     copied = {
-        f.name: getattr(row, f.name)
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.init and f.name not in given and hasattr(row, f.name)
+        name: getattr(row, name) for name in names if name not in given and hasattr(row, name)
     }
     return cls(**copied, **given)
 

@@ -21,6 +21,7 @@ from dashboard.api.schemas import (
 )
 from dashboard.api.security import ApiSecret, authorize
 from dashboard.api.stock import _balance
+from dashboard.items import item_of
 from jobs import metrics
 from jobs.logs import bind
 from models.api_keys import KEY_PREFIX, KeyHolder, Scope, note_use
@@ -66,18 +67,13 @@ def _out(
         ).all()
     )
     allocations = [Allocation(warehouse=codes.get(r.warehouse_id, "?"), qty=r.qty) for r in lines]
-    return ReservationOut(
-        id=reservation.id,
+    return item_of(
+        ReservationOut,
+        reservation,
         sku=sku,
         warehouse=allocations[0].warehouse,
         qty=sum(a.qty for a in allocations),
         allocations=allocations,
-        channel=reservation.channel,
-        order_ref=reservation.order_ref,
-        status=reservation.status,
-        created_at=reservation.created_at,
-        expires_at=reservation.expires_at,
-        closed_at=reservation.closed_at,
     )
 
 
@@ -165,17 +161,14 @@ def _reserve_at_once(session: Session, body: ReserveRequest, secret: str) -> Res
         return None
     bind(api_key_name=held.key_name)
     note_use(session, held.key_id, held.key_last_used_at)
-    return ReservationOut(
+    return item_of(
+        ReservationOut,
+        held,
         id=held.reservation_id,
-        sku=held.sku,
         warehouse=held.warehouse_code,
         qty=body.qty,
         allocations=[Allocation(warehouse=held.warehouse_code, qty=body.qty)],
-        channel=held.channel,
-        order_ref=held.order_ref,
         status=ReservationStatus.ACTIVE.value,
-        created_at=held.created_at,
-        expires_at=held.expires_at,
     )
 
 

@@ -23,6 +23,7 @@ from dashboard.api.schemas import (
     VariantStock,
 )
 from dashboard.api.security import ApiSecret, authorize
+from dashboard.items import item_of
 from models.api_keys import Scope
 from models.attributes import ProductAttributes as Attributes
 from models.catalog import brand_by_code
@@ -38,13 +39,7 @@ MAX_PAGE = 1000
 
 
 def _balance(code: str, balance: DomainBalance) -> Balance:
-    return Balance(
-        warehouse=code,
-        on_hand=balance.on_hand,
-        reserved=balance.reserved,
-        available=balance.available,
-        incoming=balance.incoming,
-    )
+    return item_of(Balance, balance, warehouse=code)
 
 
 @router.get("/stock/{sku}", response_model=VariantStock)
@@ -56,14 +51,12 @@ def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
         facts = variant_facts(session, variant)
         rows = stock_by_warehouse(session, variant.id)
     warehouses = [Balance.model_validate(r, from_attributes=True) for r in rows]
-    return VariantStock(
-        sku=variant.sku,
+    return item_of(
+        VariantStock,
+        variant,
         brand=facts.brand.code,
         style_code=facts.product.style_code,
         product=facts.product.name,
-        colour=variant.colour,
-        size=variant.size,
-        barcode=variant.barcode,
         attributes=ProductAttributes(**Attributes.read(facts.product.attributes).to_fields()),
         warehouses=warehouses,
         totals=Totals(

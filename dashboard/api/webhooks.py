@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
 from dashboard.api.security import ApiSecret, authorize
+from dashboard.items import item_of
 from jobs.webhooks import create_webhook
 from models.api_keys import Scope
 from models.db import transaction
@@ -94,17 +95,7 @@ class DeliveryPage(BaseModel):
 
 
 def _out(view) -> WebhookOut:
-    return WebhookOut(
-        id=view.id,
-        name=view.name,
-        url=view.url,
-        events=view.event_types,
-        brand=view.brand,
-        enabled=view.enabled,
-        disabled_reason=view.disabled_reason,
-        created_at=view.created_at,
-        deliveries=view.counts,
-    )
+    return item_of(WebhookOut, view, events=view.event_types, deliveries=view.counts)
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201)
@@ -186,18 +177,9 @@ def deliveries(
         )
     return DeliveryPage(
         items=[
-            DeliveryOut(
-                id=d.id,
-                webhook_id=f"evt_{d.event_id}",
-                type=d.event_type,
-                status=d.status,
-                attempts=d.attempts,
+            item_of(
+                DeliveryOut, d, webhook_id=f"evt_{d.event_id}", type=d.event_type,
                 response_code=d.last_status_code,
-                last_error=d.last_error,
-                last_attempt_at=d.last_attempt_at,
-                next_attempt_at=d.next_attempt_at,
-                delivered_at=d.delivered_at,
-                created_at=d.created_at,
             )
             for d in page.rows
         ],

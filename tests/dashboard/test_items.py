@@ -59,3 +59,18 @@ class _Held:
     available: int
     incoming: int
     label: str
+
+
+def test_item_of_fills_a_pydantic_model_too_and_given_fields_win():
+    from pydantic import BaseModel
+
+    class Out(BaseModel):
+        id: int
+        name: str
+        label: str
+        note: str | None = None
+
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    out = item_of(Out, _Row(7, "North", at), label="NORTH")
+    assert out == Out(id=7, name="North", label="NORTH")
+    assert item_of(Out, _Row(7, "North", at), name="South", label="S").name == "South"
