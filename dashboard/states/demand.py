@@ -21,7 +21,7 @@ import polars as pl
 import reflex as rx
 
 from dashboard import routes
-from dashboard.items import Moment
+from dashboard.items import Moment, item_of
 from dashboard.states.analytics_filters import (
     FilterBar,
     FilterChoices,
@@ -106,13 +106,10 @@ class PollItem:
 
     @classmethod
     def of(cls, poll: PollSummary, selected: int) -> PollItem:
-        return cls(
-            id=poll.id,
-            slug=poll.slug,
-            published=poll.published,
-            question=poll.question,
+        return item_of(
+            cls,
+            poll,
             brand=poll.brand or "All brands",
-            status=poll.status,
             is_open=poll.status == PollStatus.OPEN.value,
             votes=f"{poll.total_votes:,}",
             options=" · ".join(o.label for o in poll.options),

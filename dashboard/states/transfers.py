@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from dashboard import routes
 from dashboard.formatting import plural, units
-from dashboard.items import Moment
+from dashboard.items import Moment, item_of
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
     LoadStatus,
@@ -71,18 +71,16 @@ class TransferItem:
 
     @classmethod
     def of(cls, row: TransferRow) -> TransferItem:
-        return cls(
-            id=row.id,
-            status=row.status,
+        return item_of(
+            cls,
+            row,
             status_label=status_label(row.status),
             color=status_color(row.status),
             route=f"{row.source_code} → {row.dest_code}",
             lines=plural(row.lines, "line"),
             units=units(row.units),
-            created_by=row.created_by,
             created=Moment.of(row.created_at),
             updated=Moment.of(row.updated_at),
-            note=row.note,
             href=detail_href(row.id),
         )
 

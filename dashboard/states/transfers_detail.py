@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from dashboard import routes
 from dashboard.formatting import exact_time, plural, relative_time, units
+from dashboard.items import item_of
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import db_read, query_param
@@ -84,17 +85,13 @@ class LineItem:
 
     @classmethod
     def of(cls, line: TransferLineRow, *, shipped: bool) -> LineItem:
-        return cls(
-            variant_id=line.variant_id,
-            sku=line.sku,
-            product=line.product,
-            colour=line.colour,
-            size=line.size,
+        return item_of(
+            cls,
+            line,
             qty=units(line.qty),
             received=units(line.received),
             damaged=units(line.damaged),
             short=units(line.short),
-            outstanding=line.outstanding,
             source_available=units(line.source_available),
             short_of_stock=not shipped and line.source_available < line.qty,
         )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard.formatting import units
-from dashboard.items import Moment
+from dashboard.items import Moment, item_of
 from dashboard.states.alerts.common import (
     ANY,
     LEVEL_LABELS,
@@ -178,18 +178,16 @@ def read_rules(session: Session, page: int, brand: str) -> Page:
 
 
 def _rule_item(r) -> RuleItem:
-    return RuleItem(
-        id=r.id,
-        level=r.level,
+    return item_of(
+        RuleItem,
+        r,
         level_label=LEVEL_LABELS.get(r.level, r.level),
-        subject=r.subject,
         brand=r.brand_code,
         warehouse=r.warehouse_code or "All warehouses",
         threshold=units(r.threshold),
         reorder_qty=units(r.reorder_qty),
         lead_time=f"{r.lead_time_days} d",
         cover=f"{r.target_cover_days} d",
-        updated_by=r.updated_by,
         updated=Moment.of(r.updated_at),
     )
 
