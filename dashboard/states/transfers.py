@@ -10,7 +10,6 @@ The other transfer screens have their own modules (`transfers_new`, `transfers_d
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 import reflex as rx
 from sqlmodel import Session
@@ -50,8 +49,6 @@ from models.transfers import (
 )
 
 __all__ = ["StatusTab", "TransferItem", "TransfersState", "brand_options"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -174,12 +171,9 @@ class TransfersState(RoleGuard, LiveFollow, PagedList, LoadStatus, rx.State):
         self._show_list(fresh)
 
     async def _fetch(self, page: int, per_page: int) -> None:
-        try:
-            found = await db_read(read_list, self._status(), page, per_page)
-        except Exception:
-            log.exception("transfers: reading the list failed")
-            self.load_error = "The transfers could not be read. Refresh to try again."
-            return
+        found = await self._read_list(
+            "transfers", db_read(read_list, self._status(), page, per_page)
+        )
         if found is not None:
             self._show_list(found)
 
