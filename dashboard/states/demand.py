@@ -35,6 +35,7 @@ from dashboard.states.analytics_filters import (
 from dashboard.states.auth import RoleGuard
 from dashboard.states.chart_panels import ChartPanels
 from dashboard.states.charting import ChartView, chart_view
+from dashboard.states.imports_items import ErrorItem
 from dashboard.states.listing import db_write
 from dashboard.states.one_time import OneTimeSecrets
 from dashboard.states.upload_stream import receive_bytes
@@ -117,14 +118,6 @@ class PollItem:
             selected=poll.id == selected,
             frame_origins="\n".join(poll.frame_origins),
         )
-
-
-@dataclasses.dataclass
-class RowErrorItem:
-    row: int = 0
-    column: str = ""
-    value: str = ""
-    reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -302,7 +295,7 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
     #: The embed dialog's sites that may frame the poll, one a line (as saved).
     embed_origins: str = ""
     upload_message: str = ""
-    upload_errors: list[RowErrorItem] = []
+    upload_errors: list[ErrorItem] = []
 
     @rx.var
     def can_add_option(self) -> bool:
@@ -589,10 +582,7 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         self.saving = False
         if result.errors:
             self.upload_message = result.message
-            self.upload_errors = [
-                RowErrorItem(e.row, e.column, e.value, e.reason)
-                for e in result.errors[:MAX_ROW_ERRORS_SHOWN]
-            ]
+            self.upload_errors = [ErrorItem.of(e) for e in result.errors[:MAX_ROW_ERRORS_SHOWN]]
             return None
         log.info("%s imported %s vote row(s) into poll %s", email, result.rows, poll_id)
         self._close()

@@ -12,6 +12,7 @@ from dashboard.formatting import plural, units
 from dashboard.states.import_files import too_big_message
 from jobs.imports import BalanceDiff, ImportResult, ImportWarning, RowError
 from jobs.imports.results import AttributeDiff
+from models.polls.csv_votes import VoteRowError
 
 #: Rows of the error list per page.
 ERROR_PAGE = 20
@@ -90,7 +91,8 @@ class WarningItem:
 
 @dataclasses.dataclass
 class ErrorItem:
-    """One bad cell: its row, column (field), value and why."""
+    """One bad cell of an uploaded file (an import's, a poll's survey export): its row,
+    column (field), value and why."""
 
     row: str = ""
     column: str = ""
@@ -98,7 +100,7 @@ class ErrorItem:
     reason: str = ""
 
     @classmethod
-    def of(cls, error: RowError) -> ErrorItem:
+    def of(cls, error: RowError | VoteRowError) -> ErrorItem:
         value = error.value if len(error.value) <= 80 else error.value[:79] + "…"
         return cls(units(error.row), error.column or "(row)", value, error.reason)
 

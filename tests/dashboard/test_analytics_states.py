@@ -430,7 +430,7 @@ def test_a_survey_csv_with_unknown_answers_records_nothing_and_lists_the_rows(
     upload(state, "s.csv", bad)
     assert vote_count(shop.engine) == before
     assert state.upload_message.startswith("Nothing imported: 2 problem(s) in 3 row(s)")
-    assert [(e.row, e.value) for e in state.upload_errors] == [(3, "Pink jeans"), (4, "Nope")]
+    assert [(e.row, e.value) for e in state.upload_errors] == [("3", "Pink jeans"), ("4", "Nope")]
 
     good = b"Respondent ID,Answer\nr1,Merino crew in XL\nr2,Black straight jean\n"
     events = upload(state, "s.csv", good)
