@@ -7,7 +7,7 @@ the server first.
 from __future__ import annotations
 
 import dataclasses
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import reflex as rx
 from sqlalchemy import select
@@ -146,15 +146,7 @@ def read_inherited(session: Session, sku: str) -> tuple[str, list[InheritItem]]:
             items.append(InheritItem(code, "—", "—", "—", "—", "no rule: not watched", False))
             continue
         items.append(
-            InheritItem(
-                code,
-                units(rule.threshold),
-                units(rule.reorder_qty),
-                f"{rule.lead_time_days} d",
-                f"{rule.target_cover_days} d",
-                f"from the {rule.source}",
-                True,
-            )
+            InheritItem(code, **_settings(rule), source=f"from the {rule.source}", watched=True)
         )
     return variant.sku, items
 
@@ -184,12 +176,19 @@ def _rule_item(r) -> RuleItem:
         level_label=LEVEL_LABELS.get(r.level, r.level),
         brand=r.brand_code,
         warehouse=r.warehouse_code or "All warehouses",
-        threshold=units(r.threshold),
-        reorder_qty=units(r.reorder_qty),
-        lead_time=f"{r.lead_time_days} d",
-        cover=f"{r.target_cover_days} d",
+        **_settings(r),
         updated=Moment.of(r.updated_at),
     )
+
+
+def _settings(rule: Any) -> dict[str, str]:
+    """A rule's figures as the lists show them: units, and days of lead time and cover."""
+    return {
+        "threshold": units(rule.threshold),
+        "reorder_qty": units(rule.reorder_qty),
+        "lead_time": f"{rule.lead_time_days} d",
+        "cover": f"{rule.target_cover_days} d",
+    }
 
 
 class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, LoadStatus, rx.State):
