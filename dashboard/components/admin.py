@@ -85,12 +85,13 @@ def when(moment: rx.Var, exact: rx.Var | None = None) -> rx.Component:
     return rx.text(moment, title=exact, size="2", white_space="nowrap")
 
 
+def badge(*label: rx.Component | rx.Var | str, color: rx.Var | str, **props: Any) -> rx.Component:
+    """A small soft badge in `color` (a Radix colour): a status, a state, a kind."""
+    return rx.badge(*label, color_scheme=color, variant="soft", **{"size": "1", **props})
+
+
 def active_badge(active: rx.Var, on: str = "Active", off: str = "Deactivated") -> rx.Component:
-    return rx.cond(
-        active,
-        rx.badge(on, color_scheme="green", variant="soft", size="1"),
-        rx.badge(off, color_scheme="gray", variant="soft", size="1"),
-    )
+    return rx.cond(active, badge(on, color="green"), badge(off, color="gray"))
 
 
 # --- forms ----------------------------------------------------------------------------------

@@ -27,14 +27,6 @@ _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("g
 # --- polls ------------------------------------------------------------------------------------
 
 
-def _status_badge(item: PollItem) -> rx.Component:
-    return rx.cond(
-        item.is_open,
-        rx.badge("Open", color_scheme="green", variant="soft", size="1"),
-        rx.badge("Closed", color_scheme="gray", variant="soft", size="1"),
-    )
-
-
 def _poll_actions(item: PollItem) -> rx.Component:
     return ui.row_menu(
         "Actions for " + item.question,
@@ -68,7 +60,7 @@ def _poll_row(item: PollItem) -> rx.Component:
             vertical_align="middle",
         ),
         ui.cell(rx.text(item.brand, size="2")),
-        ui.cell(_status_badge(item)),
+        ui.cell(ui.active_badge(item.is_open, "Open", "Closed")),
         rx.table.cell(
             item.votes, justify="end", vertical_align="middle",
             style={"font_variant_numeric": "tabular-nums"},

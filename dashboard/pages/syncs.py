@@ -28,12 +28,8 @@ CONNECTOR_COMMAND = (
 )
 
 
-def _badge(*label: rx.Component | rx.Var | str, tone: rx.Var | str, **props) -> rx.Component:
-    return rx.badge(*label, color_scheme=tone, variant="soft", size="1", **props)
-
-
 def _status_badge(status: rx.Var, tone: rx.Var) -> rx.Component:
-    return _badge(status, tone=tone, text_transform="capitalize")
+    return ui.badge(status, color=tone, text_transform="capitalize")
 
 
 def _one_line(text: rx.Var, width: str, **props) -> rx.Component:
@@ -86,7 +82,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
         rx.cond(
             item.paused,
-            _badge("Paused", tone="orange"),
+            ui.badge("Paused", color="orange"),
             rx.text("Every " + item.every, size="2", white_space="nowrap"),
         ),
         ui.muted(item.policy_label, white_space="nowrap"),
@@ -96,7 +92,7 @@ def _schedule_cell(item: BrandItem) -> rx.Component:
 
 def _freshness_cell(item: BrandItem) -> rx.Component:
     return _two_lines(
-        _badge(item.freshness, tone=item.freshness_tone, data_testid="freshness"),
+        ui.badge(item.freshness, color=item.freshness_tone, data_testid="freshness"),
         ui.muted(item.last_success.ago, title=item.last_success.exact, white_space="nowrap"),
     )
 
@@ -107,7 +103,7 @@ def _last_run_cell(item: BrandItem) -> rx.Component:
             inline(
                 rx.cond(
                     item.running,
-                    _badge(rx.spinner(size="1"), "Running", tone="blue"),
+                    ui.badge(rx.spinner(size="1"), "Running", color="blue"),
                     rx.cond(
                         item.last_status != "",
                         _status_badge(item.last_status, item.last_status_tone),
@@ -177,7 +173,7 @@ def _brand_row(item: BrandItem) -> rx.Component:
 
 def _legend() -> rx.Component:
     def key(tone: str, label: str, meaning: str) -> rx.Component:
-        return inline(_badge(label, tone=tone), ui.muted(meaning), gap="1")
+        return inline(ui.badge(label, color=tone), ui.muted(meaning), gap="1")
 
     return rx.hstack(
         key("green", "Fresh", "synced within its interval"),

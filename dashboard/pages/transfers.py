@@ -17,13 +17,13 @@ from dashboard.pages import (  # noqa: F401 (imported to register their pages)
     transfers_pick,
     transfers_suggest,
 )
-from dashboard.pages.transfers_common import back_to_list, staff_only, status_badge
+from dashboard.pages.transfers_common import back_to_list, staff_only
 from dashboard.pages.transfers_new import new_transfer_dialog
 from dashboard.registry import Nav, page
 from dashboard.states.transfers import StatusTab, TransferItem, TransfersState
 from dashboard.states.transfers_new import NewTransferState
 
-__all__ = ["back_to_list", "staff_only", "status_badge", "transfers_page"]
+__all__ = ["back_to_list", "staff_only", "transfers_page"]
 
 S = TransfersState
 
@@ -56,7 +56,7 @@ def _row(item: TransferItem) -> rx.Component:
             rx.link("#" + item.id.to_string(), href=item.href, weight="medium", style=NUMERIC),
             vertical_align="middle",
         ),
-        ui.cell(status_badge(item.status_label, item.color)),
+        ui.cell(ui.badge(item.status_label, color=item.color)),
         ui.cell(rx.text(item.route, size="2", weight="medium", white_space="nowrap")),
         ui.cell(rx.text(item.lines, size="2", white_space="nowrap")),
         ui.number_cell(item.units),

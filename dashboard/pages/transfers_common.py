@@ -29,10 +29,6 @@ def staff_only(*content: rx.Component) -> rx.Component:
     )
 
 
-def status_badge(label: rx.Var, color: rx.Var, **props) -> rx.Component:
-    return rx.badge(label, color_scheme=color, variant="soft", **{"size": "1", **props})
-
-
 def back_to_list() -> rx.Component:
     return rx.link(
         rx.hstack(rx.icon("arrow-left", size=14), "All transfers", spacing="1"),

@@ -8,6 +8,7 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components.admin import (
     MONO,
+    badge,
     cell,
     confirm_dialog,
     dialog_wiring,
@@ -24,7 +25,7 @@ from dashboard.components.figures import NUMERIC
 from dashboard.components.layout import detail_page
 from dashboard.components.live import live_badge
 from dashboard.components.scanning import scan_box, scan_lit
-from dashboard.pages.transfers_common import back_to_list, status_badge
+from dashboard.pages.transfers_common import back_to_list
 from dashboard.registry import page
 from dashboard.states.transfers_detail import EventItem, LineItem, TransferDetailState
 
@@ -243,7 +244,7 @@ def _summary_card() -> rx.Component:
     return rx.card(
         column(
             inline(
-                status_badge(D.status_label, D.color, size="2", data_testid="status"),
+                badge(D.status_label, color=D.color, size="2", data_testid="status"),
                 rx.text(D.next_step, size="2", color_scheme="gray"),
                 rx.spacer(),
                 live_badge(D.live_label, "steps taken elsewhere show here by themselves."),
