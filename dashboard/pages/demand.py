@@ -258,23 +258,26 @@ def _frame_origins_form() -> rx.Component:
     )
 
 
-def _poll_named() -> rx.Component:
-    """A poll dialog's description: the poll's name."""
-    return rx.dialog.description(S.target_label, style=_DESCRIPTION, margin_bottom="14px")
-
-
-def _embed_dialog() -> rx.Component:
+def _poll_dialog(name: str, title: str, body: rx.Component) -> rx.Component:
+    """A dialog about one poll: `title`, the poll's name under it, and `body`."""
     return view_dialog(
-        S, "embed",
-        _embed_body(),
-        title=rx.dialog.title("Embed the poll", size="4"),
-        description=_poll_named(), width="600px", test_id="embed-dialog",
+        S, name,
+        body,
+        title=rx.dialog.title(title, size="4"),
+        description=rx.dialog.description(
+            S.target_label, style=_DESCRIPTION, margin_bottom="14px"
+        ),
+        width="600px", test_id=f"{name}-dialog",
     )
 
 
+def _embed_dialog() -> rx.Component:
+    return _poll_dialog("embed", "Embed the poll", _embed_body())
+
+
 def _created_dialog() -> rx.Component:
-    return view_dialog(
-        S, "created",
+    return _poll_dialog(
+        "created", "Poll created",
         column(
             rx.text("Webhook secret", size="2", weight="medium"),
             rx.callout(
@@ -288,8 +291,6 @@ def _created_dialog() -> rx.Component:
             _embed_body(),
             gap="2",
         ),
-        title=rx.dialog.title("Poll created", size="4"),
-        description=_poll_named(), width="600px", test_id="created-dialog",
     )
 
 
