@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from dashboard.components.admin import MONO, cell, field, headers, muted, select, table
+from dashboard.components.admin import MONO, cell, field, headers, muted, select_field, table
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
 from dashboard.components.uploads import drop_zone, error_table, progress_bar
@@ -188,14 +188,10 @@ def _format_field() -> rx.Component:
 
 
 def _encoding_field() -> rx.Component:
-    return field(
-        "Encoding",
-        select(
-            "import-encoding", ENCODING_CHOICES,
-            name="encoding", value=S.encoding, on_change=S.choose_encoding,
-            data_testid="import-encoding",
-        ),
-        for_id="import-encoding",
+    return select_field(
+        "Encoding", "import-encoding", ENCODING_CHOICES,
+        name="encoding", value=S.encoding, on_change=S.choose_encoding,
+        data_testid="import-encoding",
         hint="How the file's text is stored. Detection reads almost every file; choose "
         "one when accents come out wrong.",
     )
