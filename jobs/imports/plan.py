@@ -16,11 +16,11 @@ describe what an apply would do with the valid rows; `errors` lists every invali
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from jobs.imports.attributes import (
@@ -30,7 +30,9 @@ from jobs.imports.attributes import (
     row_attributes,
     stored_attributes,
 )
+from jobs.imports.dry_run_warnings import dry_run_warnings
 from jobs.imports.formats import Feed, Format
+from jobs.imports.lookups import chunks, fetch_all, foreign_skus, taken_barcodes, touched_balances
 from jobs.imports.normalise import (
     canonical_sku,
     normalise_colour,
@@ -48,16 +50,12 @@ from jobs.imports.results import (
     Progress,
     RowError,
 )
-from models.catalog import AliasKind, Brand, Product, SkuAlias, Variant, Warehouse
+from models.catalog import AliasKind, Product, SkuAlias, Variant
 from models.sizes import SizeSystem
-from models.stock import StockBalance
 
 #: An existing variant's id, or (style, colour, size) of one the import creates.
 VariantRef = int | tuple[str, str, str]
 SAMPLE_SIZE = 50
-#: Rows and examples a warning names (its count is exact).
-WARNING_ROWS = 10
-_IN_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +134,6 @@ class Plan:
     warnings: list[ImportWarning] = field(default_factory=list)
     #: Existing products whose attributes the file changes.
     attribute_changes: list[AttributeChange] = field(default_factory=list)
-
-
-def _chunks(items: list[str], size: int = _IN_CHUNK) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class _Errors:
@@ -261,7 +254,7 @@ def make_plan(
     product_t, variant_t, alias_t = Product.__table__, Variant.__table__, SkuAlias.__table__
     products: dict[str, int] = {}
     titles: dict[str, str] = {}  # style → product name
-    for pid, style, name in _fetch_all(
+    for pid, style, name in fetch_all(
         db,
         select(product_t.c.id, product_t.c.style_code, product_t.c.name).where(
             product_t.c.brand_id == brand_id
@@ -275,7 +268,7 @@ def make_plan(
     described: dict[int, tuple[str, str, str, str]] = {}
     colours_seen: dict[str, str] = {}
     v = variant_t.c
-    for vid, pid, sku, colour, size in _fetch_all(
+    for vid, pid, sku, colour, size in fetch_all(
         db, select(v.id, v.product_id, v.sku, v.colour, v.size).where(v.brand_id == brand_id)
     ):
         by_sku[sku] = vid
@@ -285,12 +278,12 @@ def make_plan(
         by_key[(pid, colour, size)] = vid
         described[vid] = (sku, style_of.get(pid, ""), colour, size)
     aliases: dict[str, int] = dict(
-        _fetch_all(
+        fetch_all(
             db, select(alias_t.c.code, alias_t.c.variant_id).where(alias_t.c.brand_id == brand_id)
         )
     )
     file_skus = sorted({s for s in data["sku"] if s and s not in by_sku and s not in aliases})
-    foreign = _foreign_skus(session, brand_id, file_skus)
+    foreign = foreign_skus(session, brand_id, file_skus)
     report("planning", 0.5)
 
     # --- resolve each row to a variant ------------------------------------------------
@@ -331,7 +324,7 @@ def make_plan(
         data["barcode"][i] for i in range(n)
         if isinstance(refs[i], tuple) and data["barcode"][i]
     })
-    taken = _taken_barcodes(session, brand_id, new_barcodes) if new_barcodes else {}
+    taken = taken_barcodes(session, brand_id, new_barcodes) if new_barcodes else {}
     first_with_barcode: dict[str, int] = {}
     for i in range(n):
         barcode = data["barcode"][i]
@@ -396,7 +389,7 @@ def make_plan(
         for i, ref in enumerate(refs)
         if isinstance(ref, int) and quantity[i] is not None and warehouse[i] is not None
     }
-    balances = _balances(session, brand_id, wanted_pairs, lock=lock)
+    balances = touched_balances(session, brand_id, wanted_pairs, lock=lock)
     report("planning", 0.75)
     changes: list[Change] = []
     zeros: list[Change] = []
@@ -460,7 +453,7 @@ def make_plan(
     plan.variants = list(new_variants.values())
     titles.update((p.style, p.name) for p in plan.products)
     valid = [i for i in range(n) if refs[i] is not None and i not in errors.bad]
-    plan.warnings = _warnings(data, rows, refs, valid, target, titles, cols)
+    plan.warnings = dry_run_warnings(data, rows, refs, valid, target, titles, cols)
 
     # --- the report --------------------------------------------------------------------
     errors.items.sort(key=lambda e: e.row)
@@ -490,82 +483,6 @@ def make_plan(
         )
     report("planning", 1.0)
     return plan
-
-
-def _warnings(
-    data: dict[str, list],
-    rows: list[int],
-    refs: list[VariantRef | None],
-    valid: list[int],
-    target: Target,
-    titles: dict[str, str],
-    cols: dict[str, str],
-) -> list[ImportWarning]:
-    """What the valid rows do that a person should confirm: another brand's Vendor,
-    SKUs we generate, new variants without a colour or a size."""
-    warnings: list[ImportWarning] = []
-    ours = {_plain(target.brand_code), _plain(target.brand_name)} - {""}
-    foreign: dict[str, list[int]] = {}
-    for i in valid:
-        vendor = data["vendor"][i].strip()
-        if vendor and _plain(vendor) not in ours:
-            foreign.setdefault(vendor, []).append(rows[i])
-    if foreign:
-        count = sum(len(r) for r in foreign.values())
-        named = ", ".join(
-            f"{vendor!r} ({len(r):,} row{'s' if len(r) != 1 else ''})"
-            for vendor, r in foreign.items()
-        )
-        brand = target.brand_code + (f" ({target.brand_name})" if target.brand_name else "")
-        warnings.append(ImportWarning(
-            "vendor", count,
-            f"The Vendor column names another brand than {brand}: {named}. Is this "
-            "file for this brand?",
-            sorted(r for rs in foreign.values() for r in rs)[:WARNING_ROWS],
-            list(foreign)[:WARNING_ROWS],
-        ))
-    created: dict[tuple[str, str, str], int] = {}  # new variant → its first row
-    for i in valid:
-        ref = refs[i]
-        if isinstance(ref, tuple):
-            created.setdefault(ref, i)
-    checks = (
-        ("generated_skus", [k for k, i in created.items() if not data["sku"][i]],
-         "new variant(s) have no SKU in the file ({column} is blank): SKUs will be "
-         "generated for them, which the vendor's own system will not know"),
-        ("missing_colour", [k for k, i in created.items() if not data["colour"][i]],
-         "new variant(s) will be created without a colour"),
-        ("missing_size", [k for k, i in created.items() if not data["size"][i]],
-         "new variant(s) will be created without a size (as one size)"),
-    )
-    for kind, found, text in checks:
-        if not found:
-            continue
-        products = list(dict.fromkeys(titles.get(style, style) for style, _c, _s in found))
-        shown = ", ".join(products[:3])
-        if len(products) > 3:
-            shown += f" and {len(products) - 3:,} more"
-        message = f"{len(found):,} " + text.format(column=cols.get("sku", "SKU"))
-        warnings.append(ImportWarning(
-            kind, len(found), f"{message}; products: {shown}.",
-            sorted(rows[created[k]] for k in found)[:WARNING_ROWS], products[:WARNING_ROWS],
-        ))
-    return warnings
-
-
-def _plain(name: str) -> str:
-    """A brand or vendor name compared loosely: 'Nordlys A/S' ~ 'nordlys-a-s'."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
-def _fetch_all(connection: Connection, query: Select) -> list[tuple]:
-    """All rows as the driver's tuples: for 100k-row reads of plain ints and strings,
-    SQLAlchemy's per-row Result processing costs more than the query."""
-    result = connection.execute(query)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
 
 
 def _label(colour: str, size: str) -> str:
@@ -599,85 +516,6 @@ def _location_resolver(target: Target, mapped: dict[str, str]) -> Callable[[str]
     return resolve
 
 
-def _foreign_skus(session: Session, brand_id: int, skus: list[str]) -> dict[str, str]:
-    """Which of `skus` name another brand's variant — its canonical SKU, one of its
-    aliases or a barcode: sku → that brand's code. Such a code would become an alias
-    of ours and hijack the other brand's lookups (a 409 at its checkout)."""
-    found: dict[str, str] = {}
-    for chunk in _chunks(skus):
-        for column, brand_column, join in (
-            (Variant.sku, Variant.brand_id, Brand.id == Variant.brand_id),
-            (SkuAlias.code, SkuAlias.brand_id, Brand.id == SkuAlias.brand_id),
-            (Variant.barcode, Variant.brand_id, Brand.id == Variant.brand_id),
-        ):
-            for code, owner in session.execute(
-                select(column, Brand.code)
-                .join(Brand, join)
-                .where(column.in_(chunk), brand_column != brand_id)
-            ):
-                found.setdefault(code, owner)
-    return found
-
-
-def _taken_barcodes(session: Session, brand_id: int, codes: list[str]) -> dict[str, str]:
-    """Which of `codes` are already a barcode, SKU or alias (of any brand): code → the
-    owning brand's code. A new variant's barcode must name nothing else."""
-    found: dict[str, str] = {}
-    for chunk in _chunks(codes):
-        for column, join in (
-            (Variant.barcode, Brand.id == Variant.brand_id),
-            (Variant.sku, Brand.id == Variant.brand_id),
-            (SkuAlias.code, Brand.id == SkuAlias.brand_id),
-        ):
-            for code, owner in session.execute(
-                select(column, Brand.code).join(Brand, join).where(column.in_(chunk))
-            ):
-                found.setdefault(code, owner)
-    return found
-
-
-def _balances(
-    session: Session, brand_id: int, pairs: set[tuple[int, int]], *, lock: bool
-) -> dict[tuple[int, int], tuple[int, int]]:
-    """(on hand, reserved) of the touched balances.
-
-    With `lock` (PostgreSQL) only the touched variants' rows are read, FOR UPDATE, in
-    (variant, warehouse) order: chunks of ascending variant ids, each sorted. Without it,
-    a big file reads the brand's balances in one scan instead of many IN lists.
-    """
-    if not pairs:
-        return {}
-    balance = StockBalance.__table__
-    variant = Variant.__table__
-    warehouses = sorted({w for _v, w in pairs})
-    columns = (balance.c.variant_id, balance.c.warehouse_id, balance.c.on_hand, balance.c.reserved)
-    order = (balance.c.variant_id, balance.c.warehouse_id)
-    lock = lock and session.get_bind().dialect.name == "postgresql"
-    variant_ids = sorted({v for v, _w in pairs})
-    if lock or len(variant_ids) <= 4 * _IN_CHUNK:
-        queries = []
-        for start in range(0, len(variant_ids), _IN_CHUNK):
-            chunk = variant_ids[start : start + _IN_CHUNK]
-            query = (
-                select(*columns)
-                .where(balance.c.variant_id.in_(chunk), balance.c.warehouse_id.in_(warehouses))
-                .order_by(*order)
-            )
-            queries.append(query.with_for_update(of=balance) if lock else query)
-    else:
-        queries = [
-            select(*columns)
-            .join(variant, variant.c.id == balance.c.variant_id)
-            .where(variant.c.brand_id == brand_id, balance.c.warehouse_id.in_(warehouses))
-        ]
-    found: dict[tuple[int, int], tuple[int, int]] = {}
-    for query in queries:
-        for v, w, on_hand, reserved in _fetch_all(session.connection(), query):
-            if (v, w) in pairs:
-                found[(v, w)] = (on_hand, reserved)
-    return found
-
-
 def _assign_skus(
     session: Session, brand_code: str, variants: list[NewVariant], ours: set[str]
 ) -> None:
@@ -686,7 +524,7 @@ def _assign_skus(
         return
     proposed = [canonical_sku(brand_code, v.style, v.colour, v.size) for v in variants]
     taken = set(ours)
-    for chunk in _chunks(sorted(set(proposed) - taken)):
+    for chunk in chunks(sorted(set(proposed) - taken)):
         taken.update(session.scalars(select(Variant.sku).where(Variant.sku.in_(chunk))))
     for variant, sku in zip(variants, proposed, strict=True):
         salt = 0
@@ -695,12 +533,3 @@ def _assign_skus(
             sku = canonical_sku(brand_code, variant.style, variant.colour, variant.size, salt)
         taken.add(sku)
         variant.sku = sku
-
-
-def all_warehouses(session: Session) -> list[tuple[int, str, str]]:
-    return [
-        (wid, code, name)
-        for wid, code, name in session.execute(
-            select(Warehouse.id, Warehouse.code, Warehouse.name).order_by(Warehouse.id)
-        )
-    ]

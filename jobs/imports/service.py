@@ -22,8 +22,9 @@ from sqlmodel import Session
 
 from jobs.imports.apply import write_plan
 from jobs.imports.formats import Feed, Format, build_feed, detect_format
+from jobs.imports.lookups import all_warehouses
 from jobs.imports.mappings import get_mapping, suggest_mapping
-from jobs.imports.plan import SAMPLE_SIZE, Plan, Target, all_warehouses, make_plan
+from jobs.imports.plan import SAMPLE_SIZE, Plan, Target, make_plan
 from jobs.imports.reading import DEFAULT_LIMITS, ImportLimits, RawTable, read_table
 from jobs.imports.results import (
     AttributeDiff,
