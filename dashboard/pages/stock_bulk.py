@@ -2,7 +2,7 @@
 balances view's numbers, the bar above the grid (what changed, conflicts after a save),
 the review dialog (before → after, one reason) and the leave confirmation.
 
-The keyboard (arrows, Enter), the pasted column and the leave warning are
+The keyboard (arrows, Enter), the pasted block and the leave warning are
 `states/stock_bulk.js`, sent by the state when bulk edit is turned on."""
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def bulk_cell(item: StockCell, row: rx.Var, col: rx.Var) -> rx.Component:
         type="text", input_mode="numeric", auto_complete="off", spell_check=False,
         aria_label=item.count_label, aria_invalid=mark == "invalid",
         title=S.bulk_tips.get(item.key, item.hint),
-        data_bulk_row=row, data_bulk_col=col, data_mark=mark, data_testid="bulk-cell",
+        data_bulk_row=row, data_bulk_col=col, data_bulk_key=item.key, data_mark=mark,
+        data_testid="bulk-cell",
         style={
             **NUMERIC,
             "width": "64px",
@@ -83,6 +84,15 @@ def _conflict_line(item: BulkLine) -> rx.Component:
         rx.text(item["sku"], as_="span", style=ui.MONO), " at ",
         rx.text(item["warehouse"], as_="span", weight="medium"), ": ", item["why"],
         font_size="var(--font-size-2)", data_testid="bulk-conflict",
+    )
+
+
+def _paste_box() -> rx.Component:
+    """Where `stock_bulk.js` puts a pasted block (JSON) for the state: never shown."""
+    return rx.el.input(
+        on_change=S.paste_cells,
+        type="text", hidden=True, aria_hidden="true", tab_index=-1, auto_complete="off",
+        data_bulk_paste="",
     )
 
 
@@ -119,10 +129,11 @@ def bulk_bar() -> rx.Component:
                 width="100%", gap="3",
             ),
             ui.muted(
-                "Type on-hand counts. Arrows and Enter move between cells; paste a column "
-                "from a spreadsheet to fill downward.",
+                "Type on-hand counts. Arrows and Enter move between cells; paste cells "
+                "from a spreadsheet to fill right and down from the cell.",
                 size="2", margin_top="-6px",
             ),
+            _paste_box(),
             rx.cond(S.bulk_conflicts.length() > 0, conflicts),
             padding="10px 12px", border_radius="var(--radius-3)",
             border=f"1px solid {rx.color('accent', 6)}", background=rx.color("accent", 2),

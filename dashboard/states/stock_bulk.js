@@ -2,8 +2,10 @@
 // (dashboard/states/stock_bulk.py): the on-hand inputs carry
 // data-bulk-row / data-bulk-col. Arrows move between them (left and right once the caret
 // is at the edge), Enter moves down (Shift+Enter up), focus selects so typing replaces,
-// a pasted column (several lines, first column of each) fills downward from the cell,
-// and leaving with unsaved edits asks first (the bar's data-bulk-unsaved).
+// a pasted block (tab-separated lines, as a spreadsheet copies them) is sent whole to the
+// state through the bar's hidden data-bulk-paste input (the state judges it, then fills
+// the cells right and down from the focused one through rackroomBulkFill), and leaving
+// with unsaved edits asks first (the bar's data-bulk-unsaved).
 (() => {
   if (window.rackroomBulkEdit) return;
   window.rackroomBulkEdit = true;
@@ -38,21 +40,35 @@
     focused = null;
   });
   const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+  let pastes = 0;
   document.addEventListener("paste", (e) => {
     const el = e.target;
     if (!isCell(el)) return;
     const lines = (e.clipboardData?.getData("text") || "").replace(/\r/g, "")
-      .replace(/\n+$/, "").split("\n").map((line) => line.split("\t")[0].trim());
-    if (lines.length < 2) return; // one value: the input's own paste
+      .replace(/\n+$/, "").split("\n").map((line) => line.split("\t"));
+    if (lines.length < 2 && lines[0].length < 2) return; // one value: the input's own paste
     e.preventDefault();
-    let row = Number(el.dataset.bulkRow);
-    for (const value of lines) {
-      const cell = at(row++, el.dataset.bulkCol);
-      if (!cell) break;
-      setValue.call(cell, value); // as if typed: React's onChange sends it
-      cell.dispatchEvent(new Event("input", { bubbles: true }));
-    }
+    const top = Number(el.dataset.bulkRow), left = Number(el.dataset.bulkCol);
+    const cells = [];
+    let leftOut = 0; // beyond the grid's edge
+    lines.forEach((values, down) => values.forEach((value, right) => {
+      const cell = at(top + down, left + right);
+      if (cell) cells.push([cell.dataset.bulkKey, value.trim()]);
+      else leftOut += 1;
+    }));
+    const box = document.querySelector("input[data-bulk-paste]");
+    if (!box) return;
+    // As if typed, so React's onChange sends it; the count makes every paste a change.
+    setValue.call(box, JSON.stringify({ cells, left_out: leftOut, paste: ++pastes }));
+    box.dispatchEvent(new Event("input", { bubbles: true }));
   });
+  // The state's answer to an accepted paste: the cells show what it now holds for them.
+  window.rackroomBulkFill = (cells) => {
+    for (const [key, value] of cells) {
+      const cell = document.querySelector(`input[data-bulk-key="${key}"]`);
+      if (cell) cell.value = value; // React's own setter: its next onChange still fires
+    }
+  };
   const unsaved = () =>
     Number(document.querySelector("[data-bulk-unsaved]")?.dataset.bulkUnsaved || 0);
   window.addEventListener("beforeunload", (e) => {

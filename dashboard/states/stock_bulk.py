@@ -7,11 +7,14 @@ conflict, the current figure the conflict showed), so a count changed by someone
 meanwhile comes back as a conflict, marked on its cell and still holding what was
 typed; saving again sets it. The keyboard and paste handling are
 `stock_bulk.js` beside this module (sent when bulk edit is turned on; it installs
-itself once per tab); the browser only sends what a cell holds, the state judges it.
+itself once per tab); the browser only sends what a cell holds, or the cells a pasted
+block covers, and the state judges it: a paste with any value that is not a count is
+refused whole, naming the cells.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TypedDict
@@ -29,7 +32,7 @@ from models.stock import BulkCell, BulkResult, bulk_set_counts
 
 log = logging.getLogger(__name__)
 
-#: Keyboard, pasted columns and the leave warning, run in the browser.
+#: Keyboard, pasted blocks and the leave warning, run in the browser.
 BULK_EDIT_JS = Path(__file__).with_name("stock_bulk.js").read_text(encoding="utf-8")
 CHANGED, INVALID, CONFLICT, SAVED = "changed", "invalid", "conflict", "saved"
 
@@ -119,18 +122,67 @@ class BulkEdit(DialogState, mixin=True):
     @rx.event
     @requires("stock.correct")
     async def type_cell(self, key: str, raw: str) -> Events:
-        """A cell's input changed (typed, or filled by a pasted column)."""
-        found = self._bulk_cells().get(key) if self.bulk_on else None
-        if found is None:
+        """A cell's input changed (typed)."""
+        if self.bulk_on:
+            self._type_cells([(key, raw)], self._bulk_cells())
+        return None
+
+    @rx.event
+    @requires("stock.correct")
+    async def paste_cells(self, payload: str) -> Events:
+        """A block pasted from a spreadsheet, filled right and down from the focused cell
+        (`stock_bulk.js` sends `{"cells": [[key, text], ...], "left_out": n}`): every value
+        must be a count, or nothing of the paste is applied."""
+        if not self.bulk_on:
             return None
-        seen = self._bulk_seen.get(key, found[2])
-        value, problem = parse_count(raw)
+        try:
+            sent = json.loads(payload)
+            pasted = [(str(key), str(raw)) for key, raw in sent["cells"]]
+            left_out = max(0, int(sent.get("left_out", 0)))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return rx.toast.error("That paste could not be read. Copy the cells again.")
+        cells = self._bulk_cells()
+        on_page = [(key, raw) for key, raw in pasted if key in cells]
+        left_out += len(pasted) - len(on_page)  # cells no longer on the page shown
+        bad = [(key, raw) for key, raw in on_page if parse_count(raw)[0] is None]
+        if bad:
+            named = [f"{cells[key][0]} at {cells[key][1]}: {raw!r}" for key, raw in bad[:3]]
+            more = f" and {len(bad) - 3:,} more" if len(bad) > 3 else ""
+            return rx.toast.error(
+                f"Nothing was pasted: {plural(len(bad), 'value')} "
+                f"{'is' if len(bad) == 1 else 'are'} not a count",
+                description="; ".join(named) + more + ". A count is a whole number, 0 or more.",
+            )
+        self._type_cells(on_page, cells)
+        fill = rx.call_script(f"window.rackroomBulkFill({json.dumps(on_page)})")
+        done = f"Pasted {plural(len(on_page), 'value')}"
+        if not left_out:
+            return [fill, rx.toast.success(done)]
+        return [
+            fill,
+            rx.toast.warning(
+                f"{done}; {plural(left_out, 'value')} beyond the grid's edge "
+                f"{'was' if left_out == 1 else 'were'} left out."
+            ),
+        ]
+
+    def _type_cells(
+        self, typed: list[tuple[str, str]], cells: dict[str, tuple[str, str, int]]
+    ) -> None:
+        """Cells now hold `typed` (key, text): each is marked against the count it was
+        first seen at; one back at that count is no longer an edit."""
         marks, tips, text = dict(self.bulk_marks), dict(self.bulk_tips), dict(self.bulk_text)
-        if value == seen:  # back to what it showed: not an edit (a conflict seen to)
-            for d in (marks, tips, text):
-                d.pop(key, None)
-            self._bulk_seen.pop(key, None)
-        else:
+        for key, raw in typed:
+            found = cells.get(key)
+            if found is None:
+                continue
+            seen = self._bulk_seen.get(key, found[2])
+            value, problem = parse_count(raw)
+            if value == seen:  # back to what it showed: not an edit (a conflict seen to)
+                for d in (marks, tips, text):
+                    d.pop(key, None)
+                self._bulk_seen.pop(key, None)
+                continue
             self._bulk_seen[key] = seen
             text[key] = raw
             if value is None:
@@ -139,7 +191,6 @@ class BulkEdit(DialogState, mixin=True):
                 marks[key], tips[key] = CHANGED, f"{units(seen)} → {units(value)}"
         self.bulk_marks, self.bulk_tips, self.bulk_text = marks, tips, text
         self._recount()
-        return None
 
     @rx.event
     @requires("stock.correct")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -166,11 +167,17 @@ def calls(world: World) -> dict[str, tuple[tuple, dict]]:
                 ("toggle_bulk", ()),
                 ("discard_bulk", ()),
                 ("type_cell", (f"{vid}:{wid}", "5")),
+                ("paste_cells", (_paste([f"{vid}:{wid}", "5"]),)),
                 ("open_review", ()),
                 ("save_bulk", ({"reason": "count"},)),
             )
         },
     }
+
+
+def _paste(*cells: list[str], left_out: int = 0) -> str:
+    """What stock_bulk.js sends for a pasted block: the cells it covers, the rest."""
+    return json.dumps({"cells": list(cells), "left_out": left_out, "paste": 1})
 
 
 def bulk_primed(world: World) -> dict[str, Any]:
@@ -242,6 +249,7 @@ def test_readers_cannot_bulk_edit_even_with_a_primed_review(world, role):
     for handler, args in (
         ("toggle_bulk", ()),
         ("type_cell", (f"{vid}:{wid}", "7")),
+        ("paste_cells", (_paste([f"{vid}:{wid}", "7"]),)),
         ("open_review", ()),
         ("save_bulk", ({"reason": "count", "note": "x"},)),
     ):
@@ -307,6 +315,42 @@ def test_merchandiser_bulk_edit_saves_one_batch_and_marks_the_conflict(world):
     assert state.bulk_on and state.dialog == "leave"
     call(state, "discard_bulk")
     assert not state.bulk_on and state.bulk_marks == {} and state.bulk_count == 0
+
+
+def test_a_pasted_block_applies_whole_or_not_at_all(world):
+    v, w = world.variants, world.warehouses
+    crew_s, crew_m, crew_l = (f"{v['SOLS-SO-CREW-' + size]}:{w['LDN']}" for size in "SML")
+    crew_m_mcr = f"{v['SOLS-SO-CREW-M']}:{w['MCR']}"
+    state = loaded(world, "merchandiser")
+    call(state, "toggle_bulk")
+    before = fields(state)
+    # One value that is not a count refuses the whole paste, naming its cell and value.
+    refused = rendered(
+        call(state, "paste_cells", _paste([crew_s, "7"], [crew_m, "-3"], [crew_m_mcr, "x"]))
+    )
+    assert "Nothing was pasted: 2 values are not a count" in refused
+    assert "SOLS-SO-CREW-M at LDN: '-3'; SOLS-SO-CREW-M at MCR: 'x'" in refused
+    assert fields(state) == before
+    # A good block applies every cell at once and says what was left out at the edge.
+    answer = call(state, "paste_cells", _paste([crew_s, "7"], [crew_m_mcr, "1,200"], left_out=2))
+    assert "Pasted 2 values; 2 values beyond the grid's edge were left out." in rendered(answer)
+    fill = json.dumps([[crew_s, "7"], [crew_m_mcr, "1,200"]])  # the cells show it too
+    assert json.dumps(f"window.rackroomBulkFill({fill})") in rendered(answer)
+    assert state.bulk_marks == {crew_s: "changed", crew_m_mcr: "changed"}
+    assert state.bulk_text == {crew_s: "7", crew_m_mcr: "1,200"}
+    assert state.bulk_summary == "2 changed"
+    # Pasting the seen figures back undoes those edits; cells not on the page count as
+    # left out; a payload that is not a paste changes nothing.
+    seen = str(state._bulk_seen[crew_s])
+    answer = call(state, "paste_cells", _paste([crew_s, seen], [crew_l, "4"], ["999:1", "3"]))
+    assert "Pasted 2 values; 1 value beyond the grid's edge was left out." in rendered(answer)
+    assert state.bulk_marks == {crew_m_mcr: "changed", crew_l: "changed"}
+    held = fields(state)
+    for junk in ("not json", "[]", '{"cells": 5}', '{"cells": [["a"]]}'):
+        assert "could not be read" in rendered(call(state, "paste_cells", junk))
+        assert fields(state) == held
+    with transaction(world.engine) as session:  # nothing is saved before the review
+        assert get_balance(session, v["SOLS-SO-CREW-S"], w["LDN"]).on_hand == int(seen)
 
 
 def test_vendor_sees_only_their_brand_whatever_the_url_says(world):

@@ -1,7 +1,9 @@
 """The stock grid's bulk edit in the browser: typing with the keyboard (focus selects,
-Enter moves down, arrows move across), a pasted column filling downward, the review
-dialog, and a save where one of the two edited counts changed behind the page's back:
-one saved, one conflict shown and left editable; leaving asks first.
+Enter moves down, arrows move across), a pasted block filling right and down (what is
+beyond the grid's edge left out and said so; a block with a value that is not a count
+refused whole), the review dialog, and a save where one of the two edited counts changed
+behind the page's back: one saved, one conflict shown and left editable; leaving asks
+first.
 
 The cells it edits are put back to the seed's counts when it ends (the other browser
 tests read the seeded figures).
@@ -67,7 +69,7 @@ def on_hand(engine: Engine, variant_id: int, warehouse_id: int) -> int:
 
 
 def paste(page: Page, label: str, text: str) -> None:
-    """A paste of `text` into the cell, as from a spreadsheet's copied column."""
+    """A paste of `text` into the cell, as from a spreadsheet's copied cells."""
     page.get_by_label(label).evaluate(
         """(el, text) => {
             el.focus();
@@ -117,14 +119,55 @@ def test_a_bulk_edit_with_one_conflicting_cell(
     expect(jean).to_have_attribute("data-mark", "changed")
     expect(bar.get_by_test_id("bulk-summary")).to_have_text("2 changed")
 
-    # A pasted column fills downward from the cell (L, then M); pasting the seen figures
-    # back undoes those edits.
-    paste(page, cell[CREW_L], "3\r\n4\r\n")
-    expect(page.get_by_label(cell[CREW_L])).to_have_value("3")
-    expect(page.get_by_label("On hand of SOLS-SO-CREW-M at LDN")).to_have_value("4")
-    expect(bar.get_by_test_id("bulk-summary")).to_have_text("4 changed")
-    paste(page, cell[CREW_L], "0\n0")
-    expect(bar.get_by_test_id("bulk-summary")).to_have_text("2 changed")
+    # A pasted block fills right and down from the cell (L then M, LDN then MCR); its
+    # third column is beyond the grid's edge: left out, and the toast says so.
+    summary = bar.get_by_test_id("bulk-summary")
+    crew_m = "SOLS-SO-CREW-M"
+    block = {
+        (sku, code): page.get_by_label(f"On hand of {sku} at {code}")
+        for sku in (CREW_L, crew_m)
+        for code in ("LDN", "MCR")
+    }
+    seen = {at: on_hand(engine, variants[at[0]], warehouses[at[1]]) for at in block}
+    pasted = {at: str(count + 3) for at, count in seen.items()}
+    paste(
+        page,
+        cell[CREW_L],
+        "".join(
+            f"{pasted[sku, 'LDN']}\t{pasted[sku, 'MCR']}\t99\r\n" for sku in (CREW_L, crew_m)
+        ),
+    )
+    for at, box in block.items():
+        expect(box).to_have_value(pasted[at])
+        expect(box).to_have_attribute("data-mark", "changed")
+    expect(summary).to_have_text("6 changed")
+    expect(
+        page.get_by_text("Pasted 4 values; 2 values beyond the grid's edge were left out.")
+    ).to_be_visible()
+    page.mouse.move(0, 0)
+    shoot(page, artifacts_dir, "stock-bulk-paste")
+
+    # A block holding anything but counts is refused whole, naming the cells and values.
+    paste(page, cell[CREW_L], "8\t-1\nabc\t8")
+    expect(page.get_by_text("Nothing was pasted: 2 values are not a count")).to_be_visible()
+    expect(
+        page.get_by_text(f"{CREW_L} at MCR: '-1'; {crew_m} at LDN: 'abc'.", exact=False)
+    ).to_be_visible()
+    for at, box in block.items():
+        expect(box).to_have_value(pasted[at])
+    expect(summary).to_have_text("6 changed")
+
+    # Pasting the seen figures back undoes those edits.
+    paste(
+        page,
+        cell[CREW_L],
+        "\n".join(f"{seen[sku, 'LDN']}\t{seen[sku, 'MCR']}" for sku in (CREW_L, crew_m)),
+    )
+    expect(summary).to_have_text("2 changed")
+    expect(page.get_by_text("Pasted 4 values", exact=True)).to_be_visible()
+    for at, box in block.items():
+        expect(box).to_have_value(str(seen[at]))
+        expect(box).to_have_attribute("data-mark", "")
 
     # Someone else counts the jean while the page is open.
     with transaction(engine) as session:
