@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.attributes import ProductAttributes
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 
 
@@ -76,6 +77,21 @@ def products_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Product]:
     if not wanted:
         return {}
     return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))}
+
+
+def attributes_by_variant(
+    session: Session, variant_ids: Iterable[int]
+) -> dict[int, ProductAttributes]:
+    """Each variant's product attributes; one statement for a page of variants."""
+    wanted = sorted(set(variant_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Variant.id, Product.attributes)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(wanted))
+    )
+    return {vid: ProductAttributes.read(stored) for vid, stored in rows}
 
 
 def aliases_by_variant(session: Session, variant_ids: Iterable[int]) -> dict[int, list[str]]:

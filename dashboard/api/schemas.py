@@ -138,6 +138,7 @@ class VariantStock(BaseModel):
 
 class BalanceRow(Balance):
     sku: str
+    attributes: ProductAttributes = Field(description="The variant's product attributes.")
 
 
 class BalancePage(BaseModel):

@@ -27,6 +27,7 @@ from dashboard.items import item_of
 from models.api_keys import Scope
 from models.attributes import ProductAttributes as Attributes
 from models.catalog import brand_by_code
+from models.catalog_reads import attributes_by_variant
 from models.db import transaction
 from models.stock import Balance as DomainBalance
 from models.stock import receive, set_count
@@ -36,6 +37,10 @@ router = APIRouter(tags=["stock"])
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, description="Canonical SKU or alias")]
 WarehousePath = Annotated[str, Path(min_length=1, max_length=32)]
 MAX_PAGE = 1000
+
+
+def _attributes(read: Attributes) -> ProductAttributes:
+    return ProductAttributes(**read.to_fields())
 
 
 def _balance(code: str, balance: DomainBalance) -> Balance:
@@ -57,7 +62,7 @@ def get_variant_stock(sku: SkuPath, secret: ApiSecret) -> VariantStock:
         brand=facts.brand.code,
         style_code=facts.product.style_code,
         product=facts.product.name,
-        attributes=ProductAttributes(**Attributes.read(facts.product.attributes).to_fields()),
+        attributes=_attributes(Attributes.read(facts.product.attributes)),
         warehouses=warehouses,
         totals=Totals(
             on_hand=sum(w.on_hand for w in warehouses),
@@ -139,7 +144,8 @@ def list_balances(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
 ) -> BalancePage:
-    """Balances in a stable order, a page at a time; follow `next_cursor` until it is null."""
+    """Balances in a stable order, a page at a time; follow `next_cursor` until it is null.
+    Each row carries its product's attributes, read in one statement for the page."""
     since = _parse_since(updated_since) if updated_since is not None else None
     after = _decode_cursor(cursor) if cursor is not None else None
     with transaction() as session:
@@ -159,7 +165,8 @@ def list_balances(
             warehouse_id=warehouse_id,
             updated_since=since,
         )
-    items = [BalanceRow.model_validate(r, from_attributes=True) for r in rows]
+        attributes = attributes_by_variant(session, (r.variant_id for r in rows))
+    items = [item_of(BalanceRow, r, attributes=_attributes(attributes[r.variant_id])) for r in rows]
     last = rows[-1] if len(rows) == limit else None
     return BalancePage(
         items=items,

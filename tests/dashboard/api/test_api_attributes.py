@@ -1,13 +1,14 @@
-"""Product attributes in the API's answers (REST `GET /stock/{sku}` and GraphQL's
-`Product`), over real HTTP on SQLite and PostgreSQL."""
+"""Product attributes in the API's answers (REST `GET /stock/{sku}`, each row of
+`GET /stock`, and GraphQL's `Product`), over real HTTP on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from models.catalog import Product
+from models.catalog import Product, Variant
 from models.db import set_default_engine, transaction
+from models.stock import receive
 from tests.api_support import UNLIMITED, client, make_key, serve_api
 from tests.factories import make_world
 
@@ -16,6 +17,13 @@ STORED = {
     "season": "SS26",
     "tags": ["organic", "bestseller"],
     "vendor": "partners-demo",
+}
+#: What the API answers for STORED: every typed field, without the import's other keys.
+STORED_FIELDS = {
+    "fabric": "Organic cotton",
+    "care": "",
+    "season": "SS26",
+    "tags": ["organic", "bestseller"],
 }
 
 
@@ -34,6 +42,8 @@ def api(engine, api_url):
         product = session.scalar(select(Product).where(Product.brand_id == world.brand_id))
         product.attributes = STORED
         session.add(product)
+        for variant in session.scalars(select(Variant)):  # a balance each, to list
+            receive(session, variant.id, world.warehouses["WH1"], 5, actor="test")
     reader = client(api_url, make_key(engine, "reader", "stock:read", **UNLIMITED))
     yield reader
     reader.close()
@@ -43,12 +53,7 @@ def api(engine, api_url):
 def test_rest_and_graphql_return_the_attributes(api):
     rest = api.get("/stock/NRD-TEE1-BLK-M")
     assert rest.status_code == 200, rest.text
-    assert rest.json()["attributes"] == {
-        "fabric": "Organic cotton",
-        "care": "",
-        "season": "SS26",
-        "tags": ["organic", "bestseller"],
-    }
+    assert rest.json()["attributes"] == STORED_FIELDS
     assert api.get("/stock/OTH-TEE1-BLK-M").json()["attributes"] == {
         "fabric": "",
         "care": "",
@@ -61,13 +66,40 @@ def test_rest_and_graphql_return_the_attributes(api):
     body = api.post("/graphql", json={"query": query, "variables": {"s": "NRD-TEE1-BLK-S"}})
     assert body.status_code == 200, body.text
     product = body.json()["data"]["variant"]["product"]
-    assert product == {
-        "fabric": "Organic cotton",
-        "care": "",
-        "season": "SS26",
-        "tags": ["organic", "bestseller"],
-        "attributes": STORED,
+    assert product == {**STORED_FIELDS, "attributes": STORED}
+
+
+def test_the_balances_list_carries_each_rows_attributes_read_once_per_page(api, engine):
+    EMPTY = {"fabric": "", "care": "", "season": "", "tags": []}
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def listed(limit: int) -> list[dict]:
+        statements.clear()
+        page = api.get("/stock", params={"limit": limit})
+        assert page.status_code == 200, page.text
+        return page.json()["items"]
+
+    api.get("/stock", params={"limit": 1})  # the key's first use writes more than the next
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one = listed(1)
+        for_one = len(statements)
+        rows = listed(100)
+        assert len(statements) == for_one  # as many statements for 6 rows as for 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(one) == 1 and len(rows) == 6
+    by_sku = {row["sku"]: row["attributes"] for row in rows}
+    assert by_sku == {
+        **{f"NRD-TEE1-BLK-{size}": STORED_FIELDS for size in "SML"},
+        **{f"OTH-TEE1-BLK-{size}": EMPTY for size in "SML"},
     }
+    # A brand's listing carries only its own products' attributes.
+    oth = api.get("/stock", params={"brand": "OTH"}).json()["items"]
+    assert [row["attributes"] for row in oth] == [EMPTY] * 3
 
 
 def test_the_openapi_document_describes_the_attributes(api):
@@ -75,3 +107,6 @@ def test_the_openapi_document_describes_the_attributes(api):
     fields = schema["components"]["schemas"]["ProductAttributes"]["properties"]
     assert set(fields) == {"fabric", "care", "season", "tags"}
     assert "attributes" in schema["components"]["schemas"]["VariantStock"]["required"]
+    row = schema["components"]["schemas"]["BalanceRow"]
+    assert "attributes" in row["required"]
+    assert row["properties"]["attributes"]["$ref"].endswith("/ProductAttributes")
