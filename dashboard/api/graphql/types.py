@@ -15,6 +15,7 @@ from dashboard.items import item_of
 from models import catalog, errors
 from models import reservations as domain_reservations
 from models.attributes import ProductAttributes
+from models.sizes import SizeSystem
 from models.stock_queries import WarehouseStock
 
 Info = strawberry.Info
@@ -24,6 +25,11 @@ Info = strawberry.Info
 class Brand:
     code: str
     name: str
+    size_system_hint: str | None = strawberry.field(
+        description="How a bare size number of this brand reads, a size system ("
+        + ", ".join(SizeSystem)
+        + "); null when it is guessed from the label (auto)."
+    )
 
     @classmethod
     def of(cls, brand: catalog.Brand) -> Brand:

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import event, func, select
 
+from models.brands import update_brand
 from models.catalog import SkuAlias
 from models.db import read_session, set_default_engine, transaction
 from models.reservations import Reservation
@@ -101,7 +102,10 @@ def test_variant_fields_match_the_rest_answer(shop):
 
 def test_the_inventory_connection_pages_like_the_rest_listing(shop):
     _world, _other, api = shop
-    rest = api["read"].get("/stock", params={"limit": 1000}).json()["items"]
+    rest = [  # a level reaches its product's attributes through variant { product }
+        {k: v for k, v in row.items() if k != "attributes"}
+        for row in api["read"].get("/stock", params={"limit": 1000}).json()["items"]
+    ]
     query = """query($after: String) { inventoryLevels(first: 2, after: $after) {
         edges { cursor node { sku warehouse { code } onHand reserved available incoming
                               updatedAt } }
@@ -146,6 +150,19 @@ def test_brands_warehouses_and_reservation(shop):
     assert got["warehouse"]["code"] == rest["warehouse"] and got["closedAt"] is None
     denied = gql(api["read"], f'{{ reservation(id: "{held["id"]}") {{ id }} }}')
     assert codes(denied) == ["FORBIDDEN"] and denied["data"] == {"reservation": None}
+
+
+def test_a_brand_carries_its_size_system_hint_null_when_auto(shop):
+    world, _other, api = shop
+    with transaction() as session:
+        update_brand(session, world.brand_id, {"size_hint": "eu_shoe"})
+    data = gql(api["read"], """{ brands { code sizeSystemHint }
+        variant(sku: "NRD-TEE1-BLK-M") { brand { sizeSystemHint } } }""")["data"]
+    assert data["brands"] == [
+        {"code": "NRD", "sizeSystemHint": "eu_shoe"},
+        {"code": "OTH", "sizeSystemHint": None},
+    ]
+    assert data["variant"]["brand"] == {"sizeSystemHint": "eu_shoe"}
 
 
 def test_a_brand_bound_key_sees_nothing_of_other_brands(shop):
