@@ -10,7 +10,7 @@ from typing import ClassVar, TypedDict
 import reflex as rx
 
 from dashboard import routes
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
@@ -33,18 +33,18 @@ SCOPE_CHOICES: list[tuple[str, str]] = [
 
 @dataclasses.dataclass
 class ApiKeyItem:
-    id: int = 0
-    name: str = ""
-    prefix: str = ""
-    scopes: list[str] = dataclasses.field(default_factory=list)
-    brand: str = ""
-    created: Moment = NO_MOMENT
-    last_used: Moment = NO_MOMENT
-    live: bool = True
-    revoked: Moment = NO_MOMENT
-    limit: str = ""
-    rate: str = ""
-    burst: str = ""
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    brand: str
+    created: Moment
+    last_used: Moment
+    live: bool
+    revoked: Moment
+    limit: str
+    rate: str
+    burst: str
 
     @classmethod
     def of(cls, row: ApiKeyRow) -> ApiKeyItem:

@@ -16,7 +16,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.api.exports import audit_export_href, download
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import AdminList, Listing
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.listing import db_read, query_param
@@ -41,12 +41,12 @@ ANY_ACTION = "all"
 class AuditItem:
     """One entry, ready to show."""
 
-    id: int = 0
-    when: Moment = NO_MOMENT
-    actor: str = ""
-    action: str = ""
-    target: str = ""
-    changes: str = ""
+    id: int
+    when: Moment
+    actor: str
+    action: str
+    target: str
+    changes: str
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditItem:

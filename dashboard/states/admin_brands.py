@@ -12,7 +12,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.formatting import units
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
@@ -30,15 +30,15 @@ _HINT_WORDS = {value: label.split(" (")[0] for value, label in SIZE_HINT_CHOICES
 
 @dataclasses.dataclass
 class BrandItem:
-    id: int = 0
-    code: str = ""
-    name: str = ""
-    products: str = "0"
-    vendors: str = "0"
-    created: Moment = NO_MOMENT
+    id: int
+    code: str
+    name: str
+    products: str
+    vendors: str
+    created: Moment
     #: The brand's size system hint ("auto" when it has none) and its words.
-    size_hint: str = "auto"
-    size_hint_label: str = "Auto"
+    size_hint: str
+    size_hint_label: str
 
     @classmethod
     def of(cls, row: BrandRow) -> BrandItem:

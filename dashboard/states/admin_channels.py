@@ -35,15 +35,15 @@ STRATEGY_LABELS = {
 
 @dataclasses.dataclass
 class ChannelItem:
-    id: int = 0
-    code: str = ""
-    name: str = ""
-    strategy: str = ""
-    strategy_label: str = ""
+    id: int
+    code: str
+    name: str
+    strategy: str
+    strategy_label: str
     #: The warehouses' codes in the channel's order; empty: every active warehouse.
-    warehouses: list[str] = dataclasses.field(default_factory=list)
-    allow_split: bool = False
-    active: bool = True
+    warehouses: list[str]
+    allow_split: bool
+    active: bool
 
     @classmethod
     def of(cls, row: ChannelRow) -> ChannelItem:
@@ -91,9 +91,12 @@ class AdminChannelsState(RoleGuard, ActiveRows, rx.State):
 
     async def _fill_form(self, row: ChannelItem | None) -> None:
         """The dialog's fields: `row`'s (editing) or a new channel's."""
-        row = row or ChannelItem(strategy=Strategy.PRIORITY.value)
-        self.form_name, self.form_strategy = row.name, row.strategy
-        self.form_warehouses, self.form_split = ", ".join(row.warehouses), row.allow_split
+        if row is None:
+            self.form_name, self.form_strategy = "", Strategy.PRIORITY.value
+            self.form_warehouses, self.form_split = "", False
+        else:
+            self.form_name, self.form_strategy = row.name, row.strategy
+            self.form_warehouses, self.form_split = ", ".join(row.warehouses), row.allow_split
         try:
             self.known_warehouses = ", ".join(await db_read(_active_codes)) or "none"
         except Exception:  # only a hint: the dialog works without it

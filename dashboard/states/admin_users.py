@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from dashboard import routes
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write, query_param
@@ -37,16 +37,16 @@ ROLE_LABELS = dict(ROLE_CHOICES)
 class UserItem:
     """One row of the list, ready to show."""
 
-    id: int = 0
-    email: str = ""
-    name: str = ""
-    role: str = ""
-    role_label: str = ""
-    brand: str = ""
-    brand_code: str = ""
-    active: bool = True
-    last_login: Moment = NO_MOMENT
-    is_self: bool = False
+    id: int
+    email: str
+    name: str
+    role: str
+    role_label: str
+    brand: str
+    brand_code: str
+    active: bool
+    last_login: Moment
+    is_self: bool
 
     @classmethod
     def of(cls, row: admin.UserRow, self_id: int) -> UserItem:

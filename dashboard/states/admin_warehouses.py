@@ -10,7 +10,7 @@ from typing import ClassVar, TypedDict
 import reflex as rx
 
 from dashboard import routes
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import ActiveRows, Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
@@ -34,17 +34,17 @@ KIND_LABELS = dict(KIND_CHOICES)
 
 @dataclasses.dataclass
 class WarehouseItem:
-    id: int = 0
-    code: str = ""
-    name: str = ""
-    kind: str = ""
-    kind_label: str = ""
-    priority: str = ""
-    active: bool = True
-    created: Moment = NO_MOMENT
-    country: str = ""
-    lat: str = ""
-    lon: str = ""
+    id: int
+    code: str
+    name: str
+    kind: str
+    kind_label: str
+    priority: str
+    active: bool
+    created: Moment
+    country: str
+    lat: str
+    lon: str
 
     @classmethod
     def of(cls, row: WarehouseRow) -> WarehouseItem:

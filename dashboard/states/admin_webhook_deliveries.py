@@ -13,7 +13,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.formatting import exact_time
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import AdminPage, Listing
 from dashboard.states.admin_webhooks import STATUS_LOOK, delivery_look
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
@@ -40,18 +40,18 @@ STATUS_CHOICES: list[tuple[str, str]] = [
 
 @dataclasses.dataclass
 class DeliveryItem:
-    id: int = 0
-    event: str = ""
-    event_id: int = 0
-    status: str = ""
-    status_label: str = ""
-    status_color: str = "gray"
-    attempts: int = 0
-    code: str = ""
-    error: str = ""
-    when: Moment = NO_MOMENT
-    next_try: str = ""
-    resendable: bool = True
+    id: int
+    event: str
+    event_id: int
+    status: str
+    status_label: str
+    status_color: str
+    attempts: int
+    code: str
+    error: str
+    when: Moment
+    next_try: str
+    resendable: bool
 
     @classmethod
     def of(cls, row: DeliveryRow) -> DeliveryItem:
@@ -72,10 +72,10 @@ class DeliveryItem:
 
 @dataclasses.dataclass
 class AttemptItem:
-    when: str = ""
-    code: str = ""
-    error: str = ""
-    duration: str = ""
+    when: str
+    code: str
+    error: str
+    duration: str
 
     @classmethod
     def of(cls, attempt: dict[str, Any]) -> AttemptItem:

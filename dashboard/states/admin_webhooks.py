@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from dashboard import routes
-from dashboard.items import NO_MOMENT, Moment, item_of
+from dashboard.items import Moment, item_of
 from dashboard.states.admin_common import Listing
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
@@ -61,20 +61,20 @@ def deliveries_href(webhook_id: int, status: str = "") -> str:
 
 @dataclasses.dataclass
 class WebhookItem:
-    id: int = 0
-    name: str = ""
-    url: str = ""
-    events: list[str] = dataclasses.field(default_factory=list)
-    brand: str = ""
-    enabled: bool = True
-    disabled_reason: str = ""
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    brand: str
+    enabled: bool
+    disabled_reason: str
     #: The newest delivery: its status label and colour, code or error, and when.
-    last_status: str = ""
-    last_color: str = ""
-    last_detail: str = ""
-    last_at: Moment = NO_MOMENT
-    created: Moment = NO_MOMENT
-    deliveries_href: str = ""
+    last_status: str
+    last_color: str
+    last_detail: str
+    last_at: Moment
+    created: Moment
+    deliveries_href: str
 
     @classmethod
     def of(cls, row: EndpointRow) -> WebhookItem:

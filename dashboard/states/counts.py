@@ -29,39 +29,39 @@ GONE = "That variance was already decided. Refresh."
 
 @dataclasses.dataclass
 class DueRow:
-    sku: str = ""
-    abc_class: str = ""
-    last_counted: str = ""
+    sku: str
+    abc_class: str
+    last_counted: str
 
 
 @dataclasses.dataclass
 class LineRow:
-    id: int = 0
-    sku: str = ""
-    label: str = ""
-    abc_class: str = ""
-    counted: str = ""
-    status: str = ""
-    error: str = ""
+    id: int
+    sku: str
+    label: str
+    abc_class: str
+    counted: str
+    status: str
+    error: str
 
 
 @dataclasses.dataclass
 class PlanItem:
-    abc_class: str = ""
-    every: str = ""
-    tolerance: str = ""
-    skus: str = ""
+    abc_class: str
+    every: str
+    tolerance: str
+    skus: str
 
 
 @dataclasses.dataclass
 class VarianceRow:
-    id: int = 0
-    warehouse: str = ""
-    sku: str = ""
-    expected: str = ""
-    counted: str = ""
-    difference: str = ""
-    counted_by: str = ""
+    id: int
+    warehouse: str
+    sku: str
+    expected: str
+    counted: str
+    difference: str
+    counted_by: str
 
 
 class CountsState(RoleGuard, TargetDialog, ScanBox, rx.State):
@@ -135,6 +135,7 @@ class CountsState(RoleGuard, TargetDialog, ScanBox, rx.State):
                 line.abc_class,
                 "" if line.counted is None else str(line.counted),
                 line.status,
+                "",
             )
             for line in (sheet.lines if sheet else [])
         ]

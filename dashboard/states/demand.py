@@ -91,19 +91,19 @@ _WANTED_COLUMNS = ["label", "signal", "votes", "share", "variants", "on_hand", "
 class PollItem:
     """One row of the polls list, ready to show."""
 
-    id: int = 0
-    slug: str = ""
-    published: bool = False
-    question: str = ""
-    brand: str = ""
-    status: str = ""
-    is_open: bool = True
-    votes: str = "0"
-    options: str = ""
-    created: Moment = dataclasses.field(default_factory=Moment)
-    selected: bool = False
+    id: int
+    slug: str
+    published: bool
+    question: str
+    brand: str
+    status: str
+    is_open: bool
+    votes: str
+    options: str
+    created: Moment
+    selected: bool
     #: Sites that may frame its embed page, one a line.
-    frame_origins: str = ""
+    frame_origins: str
 
     @classmethod
     def of(cls, poll: PollSummary, selected: int) -> PollItem:

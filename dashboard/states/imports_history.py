@@ -41,22 +41,22 @@ NOT_YOURS = "That import is not in your history."
 
 @dataclasses.dataclass
 class HistoryItem:
-    id: int = 0
-    when: Moment = dataclasses.field(default_factory=Moment)
-    actor: str = ""
-    file_name: str = ""
-    format_label: str = ""
-    brand_code: str = ""
-    status: str = ""
-    status_label: str = ""
-    rows: str = ""
-    new_variants: str = ""
-    changed: str = ""
-    errors: str = ""
-    has_errors: bool = False
-    message: str = ""
+    id: int
+    when: Moment
+    actor: str
+    file_name: str
+    format_label: str
+    brand_code: str
+    status: str
+    status_label: str
+    rows: str
+    new_variants: str
+    changed: str
+    errors: str
+    has_errors: bool
+    message: str
     #: Applied and not reverted yet: the row offers Revert (to those allowed it).
-    can_revert: bool = False
+    can_revert: bool
 
     @classmethod
     def of(cls, run: ImportRunRow) -> HistoryItem:

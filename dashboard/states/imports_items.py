@@ -50,15 +50,15 @@ def attribute_items(diffs: list[AttributeDiff]) -> list[dict[str, str]]:
 class DiffItem:
     """One balance the import changes: old → new on hand at a warehouse."""
 
-    row: str = ""
-    sku: str = ""
-    product: str = ""
-    variant: str = ""
-    warehouse: str = ""
-    old: str = ""
-    new: str = ""
-    delta: str = ""
-    up: bool = True
+    row: str
+    sku: str
+    product: str
+    variant: str
+    warehouse: str
+    old: str
+    new: str
+    delta: str
+    up: bool
 
     @classmethod
     def of(cls, diff: BalanceDiff) -> DiffItem:
@@ -80,9 +80,9 @@ class DiffItem:
 class WarningItem:
     """One kind of warning of a dry run: its title, count and the first rows."""
 
-    kind: str = ""
-    title: str = ""
-    text: str = ""
+    kind: str
+    title: str
+    text: str
 
     @classmethod
     def of(cls, warning: ImportWarning) -> WarningItem:
@@ -94,10 +94,10 @@ class ErrorItem:
     """One bad cell of an uploaded file (an import's, a poll's survey export): its row,
     column (field), value and why."""
 
-    row: str = ""
-    column: str = ""
-    value: str = ""
-    reason: str = ""
+    row: str
+    column: str
+    value: str
+    reason: str
 
     @classmethod
     def of(cls, error: RowError | VoteRowError) -> ErrorItem:

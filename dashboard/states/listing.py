@@ -32,8 +32,8 @@ MAX_PAGE = 100_000
 class Choice:
     """One option of a picker."""
 
-    value: str = ""
-    label: str = ""
+    value: str
+    label: str
 
 
 def _read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -49,19 +49,19 @@ TIER_COLOURS = {50: "red", 30: "orange", 20: "amber", 0: "gray"}
 class MarkdownItem:
     """One style-colour as the list shows it (figures already formatted)."""
 
-    key: str = ""
-    product: str = ""
-    style: str = ""
-    colour: str = ""
-    on_hand: str = ""
-    sold: str = ""
-    cover: str = ""
-    sell_through: str = ""
-    age: str = ""
-    tier: str = ""
-    tier_colour: str = "gray"
-    reason: str = ""
-    projected: str = ""
+    key: str
+    product: str
+    style: str
+    colour: str
+    on_hand: str
+    sold: str
+    cover: str
+    sell_through: str
+    age: str
+    tier: str
+    tier_colour: str
+    reason: str
+    projected: str
 
 
 def markdown_item(row: Mapping[str, Any]) -> MarkdownItem:

@@ -84,12 +84,12 @@ TOP_GAPS = 5
 class GapItem:
     """An answer customers voted for that we have nothing available of."""
 
-    label: str = ""
-    signal: str = ""
+    label: str
+    signal: str
     #: "3 votes".
-    votes: str = ""
-    question: str = ""
-    carried: bool = False
+    votes: str
+    question: str
+    carried: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

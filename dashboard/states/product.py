@@ -42,16 +42,16 @@ class AttributesForm(TypedDict, total=False):
 
 @dataclasses.dataclass
 class VariantItem:
-    sku: str = ""
-    colour: str = ""
-    size: str = ""
-    barcode: str = ""
-    price: str = ""
-    on_hand: str = ""
-    available: str = ""
+    sku: str
+    colour: str
+    size: str
+    barcode: str
+    price: str
+    on_hand: str
+    available: str
     #: "out", "low" or "ok" (the grid's colours).
-    state: str = "ok"
-    href: str = ""
+    state: str
+    href: str
 
 
 @dataclasses.dataclass

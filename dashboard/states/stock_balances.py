@@ -14,44 +14,44 @@ from models.grid import BalanceGridPage, stock_state_of
 class StockCell:
     """Available units of one variant in one warehouse, with the rest on hover."""
 
-    variant_id: int = 0
-    warehouse_id: int = 0
+    variant_id: int
+    warehouse_id: int
     #: "variant:warehouse", the bulk edit's name for the cell.
-    key: str = ""
-    on_hand: int = 0
-    available: str = "0"
-    state: str = "ok"
-    hint: str = ""
-    edit_label: str = ""
+    key: str
+    on_hand: int
+    available: str
+    state: str
+    hint: str
+    edit_label: str
     #: The cell's input in bulk edit: "On hand of SKU at LDN".
-    count_label: str = ""
+    count_label: str
 
 
 @dataclasses.dataclass
 class BalanceItem:
-    variant_id: int = 0
-    sku: str = ""
-    brand: str = ""
-    product: str = ""
-    style_code: str = ""
-    colour: str = ""
-    size: str = ""
-    cells: list[StockCell] = dataclasses.field(default_factory=list)
-    available: str = "0"
-    on_hand: str = "0"
-    reserved: str = "0"
-    incoming: str = "0"
-    state: str = "ok"
-    open_label: str = ""
+    variant_id: int
+    sku: str
+    brand: str
+    product: str
+    style_code: str
+    colour: str
+    size: str
+    cells: list[StockCell]
+    available: str
+    on_hand: str
+    reserved: str
+    incoming: str
+    state: str
+    open_label: str
 
 
 @dataclasses.dataclass
 class Column:
     """A warehouse column of the grid."""
 
-    id: int = 0
-    code: str = ""
-    name: str = ""
+    id: int
+    code: str
+    name: str
 
 
 def cell_key(variant_id: int, warehouse_id: int) -> str:

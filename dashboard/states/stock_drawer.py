@@ -52,44 +52,44 @@ LEDGER_REASON_LABELS: dict[str, str] = {
 
 @dataclasses.dataclass
 class Fact:
-    label: str = ""
-    value: str = ""
+    label: str
+    value: str
 
 
 @dataclasses.dataclass
 class DrawerBalance:
-    warehouse_id: int = 0
-    warehouse: str = ""
-    on_hand_count: int = 0
-    on_hand: str = "0"
-    reserved: str = "0"
-    available: str = "0"
-    incoming: str = "0"
-    state: str = "ok"
-    updated: Moment = dataclasses.field(default_factory=Moment)
-    edit_label: str = ""
+    warehouse_id: int
+    warehouse: str
+    on_hand_count: int
+    on_hand: str
+    reserved: str
+    available: str
+    incoming: str
+    state: str
+    updated: Moment
+    edit_label: str
 
 
 @dataclasses.dataclass
 class ReservationItem:
-    warehouse: str = ""
-    qty: str = ""
-    channel: str = ""
-    order_ref: str = ""
-    expires: Moment = dataclasses.field(default_factory=Moment)
+    warehouse: str
+    qty: str
+    channel: str
+    order_ref: str
+    expires: Moment
 
 
 @dataclasses.dataclass
 class LedgerItem:
-    id: int = 0
-    when: Moment = dataclasses.field(default_factory=Moment)
-    warehouse: str = ""
-    change: str = ""
-    tone: str = "gray"
-    reason: str = ""
-    reference: str = ""
-    actor: str = ""
-    note: str = ""
+    id: int
+    when: Moment
+    warehouse: str
+    change: str
+    tone: str
+    reason: str
+    reference: str
+    actor: str
+    note: str
 
 
 def _signed(value: int) -> str:

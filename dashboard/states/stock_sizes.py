@@ -12,24 +12,24 @@ from models.grid import LOW_STOCK_THRESHOLD, SizeRunPage, stock_state_of
 
 @dataclasses.dataclass
 class SizeCell:
-    variant_id: int = 0
-    label: str = ""
+    variant_id: int
+    label: str
     #: "none" (size not made), "out", "low", "ok1" … "ok3" (the heat scale)
-    level: str = "none"
-    hint: str = ""
+    level: str
+    hint: str
 
 
 @dataclasses.dataclass
 class RunItem:
-    key: str = ""
-    brand: str = ""
-    product: str = ""
-    style_code: str = ""
-    colour: str = ""
-    cells: list[SizeCell] = dataclasses.field(default_factory=list)
-    total: str = "0"
-    state: str = "ok"
-    broken: bool = False
+    key: str
+    brand: str
+    product: str
+    style_code: str
+    colour: str
+    cells: list[SizeCell]
+    total: str
+    state: str
+    broken: bool
 
 
 def heat_level(available: int | None, threshold: int = LOW_STOCK_THRESHOLD) -> str:
@@ -51,7 +51,9 @@ def run_items(page: SizeRunPage, ids: Mapping[tuple[int, str, str], int]) -> lis
         cells = []
         for size, units_ in zip(page.sizes, row.cells, strict=True):
             if units_ is None:
-                cells.append(SizeCell(label="·", hint=f"{size}: not made in this colour"))
+                cells.append(
+                    SizeCell(0, "·", "none", hint=f"{size}: not made in this colour")
+                )
                 continue
             variant_id = ids.get((row.product_id, row.colour, size), 0)
             cells.append(

@@ -106,28 +106,28 @@ def run_counts(run: SyncRunView) -> str:
 class BrandItem:
     """One connector's line of the health table."""
 
-    code: str = ""
-    name: str = ""
-    style: str = ""
-    url: str = ""
-    token_set: bool = False
-    every: str = ""
-    policy: str = ""
-    policy_label: str = ""
-    paused: bool = False
-    running: bool = False
-    last_success: Moment = dataclasses.field(default_factory=Moment)
-    freshness: str = ""
-    freshness_tone: str = "gray"
+    code: str
+    name: str
+    style: str
+    url: str
+    token_set: bool
+    every: str
+    policy: str
+    policy_label: str
+    paused: bool
+    running: bool
+    last_success: Moment
+    freshness: str
+    freshness_tone: str
     #: When the scheduler runs it next ("in 12 min", "—" while paused); exact on hover.
-    next_run: str = ""
-    next_run_exact: str = ""
-    last_status: str = ""
-    last_status_tone: str = "gray"
-    last_counts: str = ""
-    last_message: str = ""
-    last_run_id: int = 0
-    recent_failures: int = 0
+    next_run: str
+    next_run_exact: str
+    last_status: str
+    last_status_tone: str
+    last_counts: str
+    last_message: str
+    last_run_id: int
+    recent_failures: int
 
     @classmethod
     def of(cls, health: BrandSyncHealth, now: datetime) -> BrandItem:
@@ -163,18 +163,18 @@ class BrandItem:
 class RunItem:
     """One line of the recent runs: a run, or a brand's unchanged runs of one hour."""
 
-    id: int = 0
-    brand: str = ""
-    status: str = ""
-    tone: str = "gray"
-    trigger: str = ""
-    started: Moment = dataclasses.field(default_factory=Moment)
-    took: str = ""
-    counts: str = ""
-    message: str = ""
-    error_count: int = 0
+    id: int
+    brand: str
+    status: str
+    tone: str
+    trigger: str
+    started: Moment
+    took: str
+    counts: str
+    message: str
+    error_count: int
     #: How many runs the line stands for (more than 1: unchanged runs folded).
-    runs: int = 1
+    runs: int
 
     @classmethod
     def of(cls, line: RunLine | SyncRunView, now: datetime) -> RunItem:
@@ -209,10 +209,10 @@ class RunItem:
 class SampleItem:
     """One error or conflict sample of a run, as text cells."""
 
-    where: str = ""
-    sku: str = ""
-    location: str = ""
-    detail: str = ""
+    where: str
+    sku: str
+    location: str
+    detail: str
 
 
 def error_sample(error: dict[str, Any]) -> SampleItem:

@@ -53,18 +53,18 @@ __all__ = ["StatusTab", "TransferItem", "TransfersState", "brand_options"]
 
 @dataclasses.dataclass
 class TransferItem:
-    id: int = 0
-    status: str = ""
-    status_label: str = ""
-    color: str = "gray"
-    route: str = ""
-    lines: str = ""
-    units: str = ""
-    created_by: str = ""
-    created: Moment = dataclasses.field(default_factory=Moment)
-    updated: Moment = dataclasses.field(default_factory=Moment)
-    note: str = ""
-    href: str = ""
+    id: int
+    status: str
+    status_label: str
+    color: str
+    route: str
+    lines: str
+    units: str
+    created_by: str
+    created: Moment
+    updated: Moment
+    note: str
+    href: str
 
     @classmethod
     def of(cls, row: TransferRow) -> TransferItem:
@@ -105,10 +105,10 @@ def read_list(
 
 @dataclasses.dataclass
 class StatusTab:
-    value: str = ""
-    label: str = ""
-    count: str = ""
-    href: str = ""
+    value: str
+    label: str
+    count: str
+    href: str
 
 
 class TransfersState(RoleGuard, LiveFollow, PagedList, LoadStatus, rx.State):

@@ -70,18 +70,18 @@ NEXT_STEP: dict[str, str] = {
 
 @dataclasses.dataclass
 class LineItem:
-    variant_id: int = 0
-    sku: str = ""
-    product: str = ""
-    colour: str = ""
-    size: str = ""
-    qty: str = ""
-    received: str = ""
-    damaged: str = ""
-    short: str = ""
-    outstanding: int = 0
-    source_available: str = ""
-    short_of_stock: bool = False
+    variant_id: int
+    sku: str
+    product: str
+    colour: str
+    size: str
+    qty: str
+    received: str
+    damaged: str
+    short: str
+    outstanding: int
+    source_available: str
+    short_of_stock: bool
 
     @classmethod
     def of(cls, line: TransferLineRow, *, shipped: bool) -> LineItem:
@@ -99,12 +99,12 @@ class LineItem:
 
 @dataclasses.dataclass
 class EventItem:
-    label: str = ""
-    actor: str = ""
-    when: str = ""
-    exact: str = ""
-    note: str = ""
-    color: str = "gray"
+    label: str
+    actor: str
+    when: str
+    exact: str
+    note: str
+    color: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -178,14 +178,14 @@ def create_from_form(
 class CheckItem:
     """One typed line as checked: "ok", "warning" or "problem", and why."""
 
-    row: str = ""
-    code: str = ""
-    product: str = ""
-    qty: str = ""
-    asked: int = 0
-    available: str = ""
-    status: str = "ok"
-    reason: str = ""
+    row: str
+    code: str
+    product: str
+    qty: str
+    asked: int
+    available: str
+    status: str
+    reason: str
 
     @classmethod
     def of(cls, check: LineCheck) -> CheckItem:
@@ -205,10 +205,10 @@ class CheckItem:
 class HitItem:
     """One variant the picker offers."""
 
-    sku: str = ""
-    label: str = ""
-    available: str = ""
-    short: bool = False
+    sku: str
+    label: str
+    available: str
+    short: bool
 
     @classmethod
     def of(cls, hit: VariantHit, source_code: str) -> HitItem:

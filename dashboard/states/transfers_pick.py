@@ -17,13 +17,13 @@ from models.transfers import pick_list
 
 @dataclasses.dataclass
 class PickItem:
-    sku: str = ""
-    barcode: str = ""
-    product: str = ""
-    colour: str = ""
-    size: str = ""
-    qty: str = ""
-    on_hand: str = ""
+    sku: str
+    barcode: str
+    product: str
+    colour: str
+    size: str
+    qty: str
+    on_hand: str
 
 
 class PickListState(RoleGuard, LoadStatus, rx.State):

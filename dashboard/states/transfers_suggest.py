@@ -74,12 +74,12 @@ def _cover(weeks: float | None) -> str:
 
 @dataclasses.dataclass
 class MoveItem:
-    sku: str = ""
-    variant: str = ""
-    qty: str = ""
-    velocity: str = ""
-    from_cover: str = ""
-    to_cover: str = ""
+    sku: str
+    variant: str
+    qty: str
+    velocity: str
+    from_cover: str
+    to_cover: str
 
     @classmethod
     def of(cls, m: SuggestedMove) -> MoveItem:
@@ -97,12 +97,12 @@ class MoveItem:
 class RouteGroup:
     """The moves of one route (from → to): one draft transfer when ticked."""
 
-    key: str = ""
-    route: str = ""
-    summary: str = ""
-    units: int = 0
-    moves: list[MoveItem] = dataclasses.field(default_factory=list)
-    selected: bool = False
+    key: str
+    route: str
+    summary: str
+    units: int
+    moves: list[MoveItem]
+    selected: bool
 
 
 def group_moves(moves: list[SuggestedMove], min_qty: int) -> list[RouteGroup]:
@@ -123,6 +123,7 @@ def group_moves(moves: list[SuggestedMove], min_qty: int) -> list[RouteGroup]:
                 summary=f"{plural(len(found), 'move')} · {plural(total, 'unit')}",
                 units=total,
                 moves=[MoveItem.of(m) for m in found],
+                selected=False,
             )
         )
     groups.sort(key=lambda g: (-g.units, g.route))

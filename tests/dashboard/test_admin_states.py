@@ -32,6 +32,7 @@ from models.catalog import Brand, create_brand, create_warehouse
 from models.channels import create_channel
 from models.db import set_default_engine, transaction
 from models.users import ApiKey, Role, User, create_user, start_login_session
+from tests.dashboard.items import item
 from tests.signin import sign_in_state
 
 #: The tables an admin handler could change.
@@ -109,7 +110,7 @@ def fields(state: rx.State) -> dict[str, Any]:
 # What a tampered client could send to each handler, and the state it could be in: the
 # dialogs primed so that, were the check missing, the handler would change data.
 def _user_item(world: World, role: str) -> UserItem:
-    return UserItem(id=world.ids[role], email=f"{role}@x.test", role=role, role_label=role)
+    return item(UserItem, id=world.ids[role], email=f"{role}@x.test", role=role, role_label=role)
 
 
 def user_calls(world: World) -> dict[str, tuple[tuple, dict]]:
@@ -134,7 +135,7 @@ def user_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 def brand_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     bid = world.ids["brand"]
-    listed = {"brands": [BrandItem(id=bid, code="NORTH", name="Northwind")]}
+    listed = {"brands": [item(BrandItem, id=bid, code="NORTH", name="Northwind")]}
     armed = {**listed, "target_id": bid}
     return {
         "load": ((), {}),
@@ -147,7 +148,8 @@ def brand_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 def warehouse_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     wid = world.ids["warehouse"]
-    listed = {"warehouses": [WarehouseItem(id=wid, code="LDN", name="London", kind="warehouse")]}
+    london = item(WarehouseItem, id=wid, code="LDN", name="London", kind="warehouse")
+    listed = {"warehouses": [london]}
     armed = {**listed, "target_id": wid, "form_kind": "store"}
     return {
         "load": ((), {}),
@@ -162,7 +164,7 @@ def warehouse_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 def channel_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     cid = world.ids["channel"]
-    listed = {"channels": [ChannelItem(id=cid, code="web", name="Web", warehouses=["LDN"])]}
+    listed = {"channels": [item(ChannelItem, id=cid, code="web", name="Web", warehouses=["LDN"])]}
     armed = {**listed, "target_id": cid, "form_strategy": "nearest"}
     form = {"code": "NEW", "name": "New", "warehouses": "LDN", "allow_split": "on"}
     return {
@@ -178,7 +180,7 @@ def channel_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 def key_calls(world: World) -> dict[str, tuple[tuple, dict]]:
     kid = world.ids["key"]
-    listed = {"keys": [ApiKeyItem(id=kid, name="shop")]}
+    listed = {"keys": [item(ApiKeyItem, id=kid, name="shop")]}
     return {
         "load": ((), {}),
         "open_create": ((), {}),

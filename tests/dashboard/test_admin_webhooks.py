@@ -34,6 +34,7 @@ from models.webhooks import (
     list_endpoint_page,
     set_enabled,
 )
+from tests.dashboard.items import item
 from tests.dashboard.test_admin_states import rendered
 from tests.dashboard.test_one_time_secrets import assert_never_pickled, assert_wraps_pickling
 from tests.events_support import receiver
@@ -130,7 +131,7 @@ def make_deliveries(shop: Shop, n: int) -> None:
 
 
 def list_calls(shop: Shop) -> dict[str, tuple[tuple, dict]]:
-    listed = {"webhooks": [WebhookItem(id=shop.hook, name="hook")]}
+    listed = {"webhooks": [item(WebhookItem, id=shop.hook, name="hook")]}
     armed = {**listed, "target_id": shop.hook, "target_label": "hook"}
     return {
         "load": ((), {}),
@@ -148,7 +149,7 @@ def list_calls(shop: Shop) -> dict[str, tuple[tuple, dict]]:
 
 
 def delivery_calls(shop: Shop) -> dict[str, tuple[tuple, dict]]:
-    listed = {"webhook_id": shop.hook, "deliveries": [DeliveryItem(id=1, status="failed")]}
+    listed = {"webhook_id": shop.hook, "deliveries": [item(DeliveryItem, id=1, status="failed")]}
     return {
         "load": ((), {}),
         "filter_status": (("failed",), listed),
@@ -465,7 +466,7 @@ def test_a_delivery_of_another_webhook_cannot_be_resent_from_this_page(shop):
     call(state, "load")
     assert state.deliveries == []
     # A tampered client names a delivery that is not on this page.
-    state.deliveries = [DeliveryItem(id=theirs, status="pending")]
+    state.deliveries = [item(DeliveryItem, id=theirs, status="pending")]
     before = db_snapshot(shop.engine)
     result = call(state, "resend", theirs)
     assert "No delivery with id" in rendered(result)

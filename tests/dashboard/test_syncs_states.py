@@ -30,6 +30,7 @@ from models.db import set_default_engine, transaction
 from models.stock import StockBalance, receive
 from models.syncs import Connector, set_connector
 from models.users import Role, create_user, start_login_session
+from tests.dashboard.items import item
 from tests.dashboard.test_admin_states import page_state
 from tests.dashboard.test_admin_states import rendered as _rendered
 from tests.sync_support import serve_demo
@@ -127,7 +128,8 @@ def call(state: rx.State, handler: str, *args: Any) -> Any:
 
 
 def listed() -> dict[str, Any]:
-    return {"brands": [BrandItem(code="NORTH", name="Northwind", every="15m", policy="newest")]}
+    north = item(BrandItem, code="NORTH", name="Northwind", every="15m", policy="newest")
+    return {"brands": [north]}
 
 
 def calls() -> dict[str, tuple[tuple, dict]]:
@@ -138,7 +140,7 @@ def calls() -> dict[str, tuple[tuple, dict]]:
         "watch": ((0,), {}),
         "refresh": ((), {}),
         "filter_brand": (("NORTH",), listed()),
-        "older_runs": ((), {**listed(), "runs": [RunItem(id=5)], "runs_more": True}),
+        "older_runs": ((), {**listed(), "runs": [item(RunItem, id=5)], "runs_more": True}),
         "newer_runs": ((), {**listed(), "runs_page": 2}),
         "open_run": ((1,), listed()),
         "run_now": (("NORTH",), listed()),
@@ -371,7 +373,7 @@ def test_a_vendor_sees_only_their_own_brands_feed(world):
 def test_a_vendors_forged_writes_for_another_brand_change_nothing(world):
     _south(world)
     before = db_snapshot(world.engine)
-    south = BrandItem(code="SOUTH", name="Southwind", every="1h", policy="newest")
+    south = item(BrandItem, code="SOUTH", name="Southwind", every="1h", policy="newest")
     primed = {
         "brands": [south],
         "dialog": "schedule",

@@ -31,6 +31,7 @@ from models.errors import InvalidQuantity
 from models.stock import get_balance
 from models.transfers import Transfer, create_transfer
 from models.users import User, start_login_session
+from tests.dashboard.items import item
 from tests.dashboard.test_admin_states import call as _call
 from tests.dashboard.test_admin_states import fields, page_state, rendered
 from tests.transfer_support import make_staff, stocked_world
@@ -113,7 +114,7 @@ def db_snapshot(engine: Engine) -> dict[str, list[tuple]]:
 
 
 def _lines(world: World) -> list[LineItem]:
-    return [LineItem(variant_id=world.ids["vM"], sku="NRD-TEE1-BLK-M", outstanding=5)]
+    return [item(LineItem, variant_id=world.ids["vM"], sku="NRD-TEE1-BLK-M", outstanding=5)]
 
 
 def call(state, handler: str, *args):
@@ -186,7 +187,7 @@ def _detail_args(world: World, handler: str) -> tuple[tuple, dict]:
 
 
 def alert_calls(world: World) -> dict[str, tuple[tuple, dict]]:
-    listed = {"alerts": [AlertItem(id=world.ids["alert"], subject="x", warehouse="WH1")]}
+    listed = {"alerts": [item(AlertItem, id=world.ids["alert"], subject="x", warehouse="WH1")]}
     return {
         "load": ((), {}),
         "watch": ((1,), {"_generation": 1}),
@@ -231,7 +232,7 @@ def replenish_calls(world: World) -> dict[str, tuple[tuple, dict]]:
 
 
 def suggestion_calls(world: World) -> dict[str, tuple[tuple, dict]]:
-    groups = [RouteGroup(key=f"{world.ids['WH1']}:{world.ids['WH2']}", selected=True)]
+    groups = [item(RouteGroup, key=f"{world.ids['WH1']}:{world.ids['WH2']}", selected=True)]
     return {
         "load": ((), {}),
         "pick_brand": (("NRD",), {}),
@@ -448,11 +449,11 @@ def test_a_receipt_counted_by_scanning(world):
 def test_alert_handlers_work_for_staff(world):
     merch = world.tokens["merch"]
     inbox = page_state(AlertsState, merch)
-    inbox.alerts = [AlertItem(id=world.ids["alert"], subject="x", warehouse="WH1")]
+    inbox.alerts = [item(AlertItem, id=world.ids["alert"], subject="x", warehouse="WH1")]
     result = call(inbox, "acknowledge", world.ids["alert"])
     assert "Acknowledged" in rendered(result)
     assert world.ids["alert"] not in [a.id for a in inbox.alerts]  # not open any more
-    inbox.alerts = [AlertItem(id=world.ids["alert"], subject="x", warehouse="WH1")]
+    inbox.alerts = [item(AlertItem, id=world.ids["alert"], subject="x", warehouse="WH1")]
     call(inbox, "open_snooze", world.ids["alert"])
     assert inbox.dialog == "snooze"
     call(inbox, "snooze", {"until": (date.today() - timedelta(days=1)).isoformat()})

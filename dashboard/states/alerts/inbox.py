@@ -70,22 +70,22 @@ BULK_SNOOZES = {1: "Snooze 1 day", 7: "Snooze 1 week"}
 
 @dataclasses.dataclass
 class AlertItem:
-    id: int = 0
-    kind: str = ""
-    kind_label: str = ""
-    color: str = "gray"
-    status: str = ""
-    subject: str = ""
-    detail: str = ""
-    brand: str = ""
-    warehouse: str = ""
-    available: str = ""
-    threshold: str = ""
-    since: Moment = dataclasses.field(default_factory=Moment)
-    state_note: str = ""
-    can_ack: bool = False
-    can_reopen: bool = False
-    resolved: bool = False
+    id: int
+    kind: str
+    kind_label: str
+    color: str
+    status: str
+    subject: str
+    detail: str
+    brand: str
+    warehouse: str
+    available: str
+    threshold: str
+    since: Moment
+    state_note: str
+    can_ack: bool
+    can_reopen: bool
+    resolved: bool
     #: Grouped: the group's key ("" ungrouped); the first row of a group on the page
     #: carries its header (label and how many alerts the group has in the whole view).
     group_key: str = ""

@@ -32,22 +32,22 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class ReplenishItem:
-    sku: str = ""
-    variant: str = ""
-    brand: str = ""
-    warehouse: str = ""
-    kind_label: str = ""
-    color: str = "gray"
-    available: str = ""
-    incoming: str = ""
-    velocity: str = ""
-    cover: str = ""
-    threshold: str = ""
-    reorder_qty: str = ""
-    lead: str = ""
-    suggested: str = ""
-    to_order: bool = False
-    votes: str = ""
+    sku: str
+    variant: str
+    brand: str
+    warehouse: str
+    kind_label: str
+    color: str
+    available: str
+    incoming: str
+    velocity: str
+    cover: str
+    threshold: str
+    reorder_qty: str
+    lead: str
+    suggested: str
+    to_order: bool
+    votes: str
 
 
 def read_replenishment(session: Session, brand: str, per_vote: str) -> list:

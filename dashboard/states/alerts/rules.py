@@ -43,29 +43,29 @@ from models.errors import DomainError, InvalidQuantity, NotFound
 
 @dataclasses.dataclass
 class RuleItem:
-    id: int = 0
-    level: str = ""
-    level_label: str = ""
-    subject: str = ""
-    brand: str = ""
-    warehouse: str = ""
-    threshold: str = ""
-    reorder_qty: str = ""
-    lead_time: str = ""
-    cover: str = ""
-    updated_by: str = ""
-    updated: Moment = dataclasses.field(default_factory=Moment)
+    id: int
+    level: str
+    level_label: str
+    subject: str
+    brand: str
+    warehouse: str
+    threshold: str
+    reorder_qty: str
+    lead_time: str
+    cover: str
+    updated_by: str
+    updated: Moment
 
 
 @dataclasses.dataclass
 class InheritItem:
-    warehouse: str = ""
-    threshold: str = ""
-    reorder_qty: str = ""
-    lead_time: str = ""
-    cover: str = ""
-    source: str = ""
-    watched: bool = False
+    warehouse: str
+    threshold: str
+    reorder_qty: str
+    lead_time: str
+    cover: str
+    source: str
+    watched: bool
 
 
 def _subject_id(session: Session, level: str, code: str) -> int:
