@@ -29,7 +29,7 @@ from models.stock import (
     set_count,
     set_counts,
 )
-from models.stock_totals import VariantStock
+from models.stock_totals import RunStock, VariantStock
 from models.transfers import (
     approve_transfer,
     create_transfer,
@@ -68,9 +68,32 @@ def held(engine: Engine) -> dict[int, tuple[int, int, int, int]]:
         }
 
 
+def runs_summed(engine: Engine) -> dict[tuple[int, str], tuple[str, int, int, int, int]]:
+    """Every style-colour's (first SKU, on hand, reserved, incoming, available), summed
+    from its variants' balances."""
+    per_variant = summed(engine)
+    runs: dict[tuple[int, str], list] = {}
+    with read_session(engine) as session:
+        for v in session.scalars(select(Variant)):
+            run = runs.setdefault((v.product_id, v.colour), [v.sku, 0, 0, 0, 0])
+            run[0] = min(run[0], v.sku)
+            for n, value in enumerate(per_variant[v.id]):
+                run[n + 1] += value
+    return {key: tuple(run) for key, run in runs.items()}
+
+
+def runs_held(engine: Engine) -> dict[tuple[int, str], tuple[str, int, int, int, int]]:
+    with read_session(engine) as session:
+        return {
+            (r.product_id, r.colour): (r.first_sku, r.on_hand, r.reserved, r.incoming, r.available)
+            for r in session.scalars(select(RunStock))
+        }
+
+
 def assert_totals_exact(engine: Engine) -> dict[int, tuple[int, int, int, int]]:
     expected = summed(engine)
     assert held(engine) == expected
+    assert runs_held(engine) == runs_summed(engine)
     with read_session(engine) as session:
         assert reconcile_totals(session) == []
         assert reconcile(session) == []
