@@ -357,6 +357,7 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
                 )
         migrate(fresh_url)
         assert held(engine) == summed(engine)
+        assert runs_held(engine) == runs_summed(engine)
         assert len(held(engine)) == len(variants)
         with read_session(engine) as session:
             assert reconcile_totals(session) == []
@@ -390,6 +391,12 @@ def test_whole_catalogue_stock_states_and_quantity_sorts_match_summing_balances(
         for direction in ("asc", "desc")
     ]
     filters.append(GridFilter(warehouse_ids=every, stock_state="low", brand_ids=(1,)))
+    # The size-run view's per-run totals: by colour, and a later page (ties by first SKU).
+    filters += [
+        GridFilter(warehouse_ids=every, sort=sort, direction=direction, page=2, page_size=2)
+        for sort in ("colour", "available")
+        for direction in ("asc", "desc")
+    ]
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args) -> None:
@@ -401,6 +408,7 @@ def test_whole_catalogue_stock_states_and_quantity_sorts_match_summing_balances(
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert any("variant_stock" in s for s in statements)
+    assert any("run_stock" in s for s in statements)
     monkeypatch.setattr(grid.sql, "USE_TOTALS", False)
     from_balances = [_pages(engine, f) for f in filters]
     assert from_totals == from_balances
