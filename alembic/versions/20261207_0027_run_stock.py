@@ -17,7 +17,7 @@ Revises: 0026_import_attrs
 Create Date: 2026-12-07 03:00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
@@ -28,10 +28,8 @@ down_revision: str | None = "0026_import_attrs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# 0017's apply, with the runs' deltas added first.
-APPLY_PG = """
-CREATE OR REPLACE FUNCTION variant_stock_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+# Put first into 0017's commit-time apply (`variant_stock_apply`): the runs' deltas.
+RUNS_FIRST = """
     INSERT INTO run_stock AS r (product_id, colour, first_sku, on_hand, reserved, incoming)
     SELECT v.product_id, v.colour, min(v.sku), sum(d.on_hand), sum(d.reserved),
            sum(d.incoming)
@@ -43,46 +41,19 @@ BEGIN
     ON CONFLICT (product_id, colour) DO UPDATE
        SET on_hand = r.on_hand + excluded.on_hand,
            reserved = r.reserved + excluded.reserved,
-           incoming = r.incoming + excluded.incoming;
-    WITH taken AS (
-        DELETE FROM variant_stock_delta WHERE tx = NEW.tx
-        RETURNING variant_id, on_hand, reserved, incoming
-    )
-    INSERT INTO variant_stock AS t (variant_id, on_hand, reserved, incoming)
-    SELECT variant_id, sum(on_hand), sum(reserved), sum(incoming)
-      FROM taken
-     GROUP BY variant_id
-    HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0
-     ORDER BY variant_id
-    ON CONFLICT (variant_id) DO UPDATE
-       SET on_hand = t.on_hand + excluded.on_hand,
-           reserved = t.reserved + excluded.reserved,
-           incoming = t.incoming + excluded.incoming;
-    RETURN NULL;
-END $$;
-"""
+           incoming = r.incoming + excluded.incoming;"""
 
-# 0017's apply as it was (for the downgrade).
-APPLY_PG_0017 = """
-CREATE OR REPLACE FUNCTION variant_stock_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    WITH taken AS (
-        DELETE FROM variant_stock_delta WHERE tx = NEW.tx
-        RETURNING variant_id, on_hand, reserved, incoming
+
+def _replace_apply(change: Callable[[str], str]) -> None:
+    """Redefine `variant_stock_apply` as `change` makes its body (PostgreSQL)."""
+    body = op.get_bind().exec_driver_sql(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'variant_stock_apply'"
+    ).scalar_one()
+    op.execute(
+        "CREATE OR REPLACE FUNCTION variant_stock_apply() RETURNS trigger"
+        f" LANGUAGE plpgsql AS $${change(body)}$$"
     )
-    INSERT INTO variant_stock AS t (variant_id, on_hand, reserved, incoming)
-    SELECT variant_id, sum(on_hand), sum(reserved), sum(incoming)
-      FROM taken
-     GROUP BY variant_id
-    HAVING sum(on_hand) <> 0 OR sum(reserved) <> 0 OR sum(incoming) <> 0
-     ORDER BY variant_id
-    ON CONFLICT (variant_id) DO UPDATE
-       SET on_hand = t.on_hand + excluded.on_hand,
-           reserved = t.reserved + excluded.reserved,
-           incoming = t.incoming + excluded.incoming;
-    RETURN NULL;
-END $$;
-"""
+
 
 NEW_RUNS_PG = """
 CREATE FUNCTION run_stock_new_variants() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -174,7 +145,7 @@ def upgrade() -> None:
     op.create_index("ix_run_stock_available", "run_stock", ["available", "first_sku"])
     op.create_index("ix_run_stock_short", "run_stock", ["short", "first_sku"])
     if dialect == "postgresql":
-        op.execute(APPLY_PG)
+        _replace_apply(lambda body: body.replace("BEGIN", "BEGIN" + RUNS_FIRST, 1))
         op.execute(NEW_RUNS_PG)
     else:
         for name, body in TRIGGERS_SQLITE.items():
@@ -184,7 +155,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(DROP_PG)
-        op.execute(APPLY_PG_0017)
+        _replace_apply(lambda body: body.replace(RUNS_FIRST, "", 1))
     else:
         for name in TRIGGERS_SQLITE:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
