@@ -41,7 +41,7 @@ from models.grid.filter import (
 )
 from models.grid.rows import WarehouseColumn
 from models.stock import StockBalance
-from models.stock_totals import VariantStock
+from models.stock_totals import RunStock, VariantStock
 
 _v = Variant.__table__
 _p = Product.__table__
@@ -50,6 +50,7 @@ _a = SkuAlias.__table__
 _b = StockBalance.__table__
 _w = Warehouse.__table__
 _t = VariantStock.__table__
+_rs = RunStock.__table__
 
 # --- shared query pieces --------------------------------------------------------------------
 #

@@ -51,6 +51,7 @@ from models.grid.sql import (
     _per_variant_sum,
     _read_page,
     _row_count,
+    _rs,
     _Scope,
     _scope,
     _Shape,
@@ -265,6 +266,42 @@ def balance_grid(session: Session, f: GridFilter) -> BalanceGridPage:
 # --- size-run view ---------------------------------------------------------------------------
 
 
+#: Size-run orders the per-run totals (`run_stock`) can give without a join.
+_RUN_TOTALS_SORTS = ("sku", "colour", *QUANTITY_COLUMNS)
+
+
+def _whole_catalogue(shape: _Shape) -> bool:
+    """No field narrows the runs: every style-colour is a row."""
+    return not (
+        shape.brands
+        or shape.colour
+        or shape.category
+        or shape.tag
+        or shape.season
+        or shape.picks_variants
+    )
+
+
+def _runs_from_totals(shape: _Shape, sort: bool) -> tuple[FromClause, Order]:
+    """Every style-colour from its totals row (`run_stock`): a quantity sort walks an
+    index (available descending: the index of `short`, −available, so that ties still
+    go by first SKU ascending) instead of summing every variant's totals."""
+    r = _rs
+    keys: list[ColumnElement] = []
+    descending = shape.descending
+    if sort and shape.sort == "colour":
+        keys = [r.c.colour]
+    elif sort and shape.sort == "available" and descending:
+        keys, descending = [r.c.short], False
+    elif sort and shape.sort in QUANTITY_COLUMNS:
+        keys = [r.c[shape.sort]]
+    columns = [r.c.product_id, r.c.colour, r.c.first_sku]
+    columns += [key.label(f"k{n}") for n, key in enumerate(keys)]
+    order = [(f"k{n}", descending) for n in range(len(keys))]
+    order.append(("first_sku", False if keys else shape.descending))
+    return select(*columns).subquery("runs"), tuple(order)
+
+
 @functools.lru_cache(maxsize=512)
 def _style_colours(
     shape: _Shape, members_per_variant: bool, sort: bool
@@ -275,7 +312,10 @@ def _style_colours(
     pick single variants, so they choose which style-colours appear (those with any
     matching variant) without cutting the run that is shown. Quantity sorts total the
     whole run; others use the run's first SKU (brand, style, colour order) to break ties.
+    The whole catalogue over every warehouse reads the per-run totals instead.
     """
+    if shape.totals and _whole_catalogue(shape) and (not sort or shape.sort in _RUN_TOTALS_SORTS):
+        return _runs_from_totals(shape, sort)
     src = _source(shape.whole_runs(), "run")
     v, dialect, restricts = src.v, shape.dialect, shape.restricts
     keys: list[ColumnElement] = []
@@ -394,21 +434,24 @@ def size_run_grid(session: Session, f: GridFilter, warehouse_id: int | None = No
     picks = plain.size or plain.search
     # Variant counts choose how stock is summed; a plain filter's run count is the total.
     counts: dict[str, Select] = {}
+    # The whole catalogue's variants are all of them: the catalogue's size stands in.
+    whole = not _whole_catalogue(plain)
     if f.sort in QUANTITY_COLUMNS or (f.stock_state != "all" and not picks):
-        counts["whole"] = _candidates(plain.whole_runs())
+        counts |= {"whole": _candidates(plain.whole_runs())} if whole else {}
+        counts["catalogue"] = _CATALOGUE
     if f.stock_state != "all" and picks:
         counts["members"] = _candidates(replace(plain, stock_state="all"))
+        counts["catalogue"] = _CATALOGUE
     if not plain.picks_variants:
         counts["runs"] = _row_count(_style_colours(plain, True, False)[0])
-    if "whole" in counts or "members" in counts:
-        counts["catalogue"] = _CATALOGUE
     params = _params(f, _Scope((), restricts=False, dialect=dialect))
     heavy = f.stock_state != "all" or f.sort in QUANTITY_COLUMNS
     scope, values = _scope(session, f.warehouse_ids, list(counts.values()), params, heavy=heavy)
     counted = dict(zip(counts, values, strict=True))
     catalogue = counted.get("catalogue", 0)
-    runs_scope = scope.summing(counted.get("whole", 0), catalogue)
-    members = counted.get("members", counted.get("whole", 0))
+    counted.setdefault("whole", catalogue)
+    runs_scope = scope.summing(counted["whole"], catalogue)
+    members = counted.get("members", counted["whole"])
     members_per_variant = _per_variant(members, catalogue)
     ordered, order = _style_colours(_Shape.of(f, runs_scope), members_per_variant, True)
     found, total = _page_keys(

@@ -29,7 +29,7 @@ from models.stock import (
     set_count,
     set_counts,
 )
-from models.stock_totals import VariantStock
+from models.stock_totals import RunStock, VariantStock
 from models.transfers import (
     approve_transfer,
     create_transfer,
@@ -68,9 +68,32 @@ def held(engine: Engine) -> dict[int, tuple[int, int, int, int]]:
         }
 
 
+def runs_summed(engine: Engine) -> dict[tuple[int, str], tuple[str, int, int, int, int]]:
+    """Every style-colour's (first SKU, on hand, reserved, incoming, available), summed
+    from its variants' balances."""
+    per_variant = summed(engine)
+    runs: dict[tuple[int, str], list] = {}
+    with read_session(engine) as session:
+        for v in session.scalars(select(Variant)):
+            run = runs.setdefault((v.product_id, v.colour), [v.sku, 0, 0, 0, 0])
+            run[0] = min(run[0], v.sku)
+            for n, value in enumerate(per_variant[v.id]):
+                run[n + 1] += value
+    return {key: tuple(run) for key, run in runs.items()}
+
+
+def runs_held(engine: Engine) -> dict[tuple[int, str], tuple[str, int, int, int, int]]:
+    with read_session(engine) as session:
+        return {
+            (r.product_id, r.colour): (r.first_sku, r.on_hand, r.reserved, r.incoming, r.available)
+            for r in session.scalars(select(RunStock))
+        }
+
+
 def assert_totals_exact(engine: Engine) -> dict[int, tuple[int, int, int, int]]:
     expected = summed(engine)
     assert held(engine) == expected
+    assert runs_held(engine) == runs_summed(engine)
     with read_session(engine) as session:
         assert reconcile_totals(session) == []
         assert reconcile(session) == []
@@ -334,6 +357,7 @@ def test_the_migration_backfills_the_totals_from_existing_balances(fresh_url):
                 )
         migrate(fresh_url)
         assert held(engine) == summed(engine)
+        assert runs_held(engine) == runs_summed(engine)
         assert len(held(engine)) == len(variants)
         with read_session(engine) as session:
             assert reconcile_totals(session) == []
@@ -367,6 +391,12 @@ def test_whole_catalogue_stock_states_and_quantity_sorts_match_summing_balances(
         for direction in ("asc", "desc")
     ]
     filters.append(GridFilter(warehouse_ids=every, stock_state="low", brand_ids=(1,)))
+    # The size-run view's per-run totals: by colour, and a later page (ties by first SKU).
+    filters += [
+        GridFilter(warehouse_ids=every, sort=sort, direction=direction, page=2, page_size=2)
+        for sort in ("colour", "available")
+        for direction in ("asc", "desc")
+    ]
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args) -> None:
@@ -378,6 +408,7 @@ def test_whole_catalogue_stock_states_and_quantity_sorts_match_summing_balances(
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert any("variant_stock" in s for s in statements)
+    assert any("run_stock" in s for s in statements)
     monkeypatch.setattr(grid.sql, "USE_TOTALS", False)
     from_balances = [_pages(engine, f) for f in filters]
     assert from_totals == from_balances
