@@ -346,8 +346,8 @@ def apikey_revoke(name: str) -> None:
 @main.command("reconcile")
 @click.option("--json", "as_json", is_flag=True, help="Print the drifts as JSON.")
 def reconcile_command(as_json: bool) -> None:
-    """Check that every balance equals the sum of its ledger, and every variant's totals
-    the sum of its balances; exit 1 on any drift."""
+    """Check that every balance equals the sum of its ledger, and every variant's and
+    style-colour's totals the sum of its balances; exit 1 on any drift."""
     with read_session() as session:
         drifts = reconcile(session)
         totals = reconcile_totals(session)
@@ -363,10 +363,7 @@ def reconcile_command(as_json: bool) -> None:
                     }
                     for d in drifts
                 ]
-                + [
-                    {"variant_id": t.variant_id, "totals": t.totals, "balances": t.balances}
-                    for t in totals
-                ]
+                + [t.detail() for t in totals]
             )
         )
     elif drifts or totals:

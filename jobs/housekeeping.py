@@ -88,7 +88,7 @@ def reconcile_stock() -> int:
         if drifts or totals:
             summary = (
                 f"{len(drifts):,} balance(s) differ from their ledger, "
-                f"{len(totals):,} variant total(s) from their balances"
+                f"{len(totals):,} variant or style-colour total(s) from their balances"
             )
             first = (drifts or totals)[0].describe()
             log.warning("nightly reconcile: %s; first: %s", summary, first)
@@ -114,12 +114,7 @@ def reconcile_stock() -> int:
                     for d in drifts[:DRIFT_SAMPLES]
                 ]
                 + [
-                    {
-                        "variant_id": t.variant_id,
-                        "totals": list(t.totals) if t.totals else None,
-                        "balances": list(t.balances),
-                        "describe": t.describe(),
-                    }
+                    {**t.detail(), "describe": t.describe()}
                     for t in totals[:DRIFT_SAMPLES]
                 ],
             },

@@ -33,7 +33,7 @@ from models.stock_ledger import (
     require_quantity,
     set_count,
 )
-from models.stock_reconcile import Drift, TotalsDrift, reconcile, reconcile_totals
+from models.stock_reconcile import Drift, RunDrift, TotalsDrift, reconcile, reconcile_totals
 
 __all__ = [
     "ADJUSTMENT_REASONS",
@@ -46,6 +46,7 @@ __all__ = [
     "Drift",
     "LedgerEntry",
     "LedgerReason",
+    "RunDrift",
     "StockBalance",
     "TotalsDrift",
     "_balance",

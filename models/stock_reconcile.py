@@ -1,5 +1,6 @@
-"""Reconciliation: every balance against the sum of its ledger rows, and every variant's
-totals (`variant_stock`) against the sum of its balances."""
+"""Reconciliation: every balance against the sum of its ledger rows, every variant's
+totals (`variant_stock`) against the sum of its balances, and every style-colour's
+(`run_stock`) against the sum of its variants' balances."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlmodel import Session
 
 from models.catalog import Variant
 from models.stock_ledger import _balance, _ledger
-from models.stock_totals import VariantStock
+from models.stock_totals import RunStock, VariantStock
 
 _totals = VariantStock.__table__
+_runs = RunStock.__table__
 _variant = Variant.__table__
 #: The stacked columns of `reconcile_totals`: whether a totals row exists, its values,
 #: and the balances' sums.
@@ -108,13 +110,56 @@ class TotalsDrift:
         ]
         return f"variant {self.variant_id} (all warehouses): " + ", ".join(parts)
 
+    def detail(self) -> dict[str, object]:
+        return {
+            "variant_id": self.variant_id,
+            "totals": list(self.totals) if self.totals else None,
+            "balances": list(self.balances),
+        }
 
-def reconcile_totals(session: Session) -> list[TotalsDrift]:
-    """Every variant whose totals disagree with its balances, in variant order.
+
+@dataclass(frozen=True, slots=True)
+class RunDrift:
+    """A style-colour whose totals row (`run_stock`) differs from the sum of its variants'
+    balances, or that has no totals row at all (`totals` is None)."""
+
+    product_id: int
+    colour: str
+    totals: tuple[int, int, int] | None
+    balances: tuple[int, int, int]
+
+    def describe(self) -> str:
+        run = f"product {self.product_id} colour {self.colour!r}"
+        if self.totals is None:
+            return f"{run}: no totals row (balances say {self.balances})"
+        names = ("on_hand", "reserved", "incoming")
+        parts = [
+            f"{name} total {held} but balances say {summed}"
+            for name, held, summed in zip(names, self.totals, self.balances, strict=True)
+            if held != summed
+        ]
+        return f"{run} (all sizes and warehouses): " + ", ".join(parts)
+
+    def detail(self) -> dict[str, object]:
+        return {
+            "product_id": self.product_id,
+            "colour": self.colour,
+            "totals": list(self.totals) if self.totals else None,
+            "balances": list(self.balances),
+        }
+
+
+def reconcile_totals(session: Session) -> list[TotalsDrift | RunDrift]:
+    """Every variant whose totals disagree with its balances, in variant order, then
+    every style-colour whose totals disagree with its variants' balances.
 
     Variants, totals and balances are stacked and summed per variant in one pass, as in
     `reconcile`; a variant without a totals row is a drift too (the grid joins on it).
     """
+    return [*_variant_drifts(session), *_run_drifts(session)]
+
+
+def _variant_drifts(session: Session) -> list[TotalsDrift]:
     t, v = _totals, _variant
     zero = literal(0)
     stacked = union_all(
@@ -147,4 +192,38 @@ def reconcile_totals(session: Session) -> list[TotalsDrift]:
             (int(r[5]), int(r[6]), int(r[7])),
         )
         for r in session.execute(query)
+    ]
+
+
+def _run_drifts(session: Session) -> list[RunDrift]:
+    """`reconcile_totals` per style-colour: runs (from the variants), their totals rows
+    and their variants' balances stacked and summed per (product, colour)."""
+    r, v = _runs, _variant
+    zero = literal(0)
+    stacked = union_all(
+        select(v.c.product_id, v.c.colour, *(zero.label(n) for n in _STACK_COLUMNS)),
+        select(
+            r.c.product_id, r.c.colour, literal(1), r.c.on_hand, r.c.reserved, r.c.incoming,
+            zero, zero, zero,
+        ),
+        select(
+            v.c.product_id, v.c.colour, zero, zero, zero, zero,
+            _balance.c.on_hand, _balance.c.reserved, _balance.c.incoming,
+        ).join_from(_balance, v, _balance.c.variant_id == v.c.id),
+    ).subquery()
+    sums = [func.sum(stacked.c[name]) for name in _STACK_COLUMNS]
+    query = (
+        select(stacked.c.product_id, stacked.c.colour, *sums)
+        .group_by(stacked.c.product_id, stacked.c.colour)
+        .having((sums[0] != 1) | (sums[1] != sums[4]) | (sums[2] != sums[5]) | (sums[3] != sums[6]))
+        .order_by(stacked.c.product_id, stacked.c.colour)
+    )
+    return [
+        RunDrift(
+            int(row[0]),
+            str(row[1]),
+            (int(row[3]), int(row[4]), int(row[5])) if row[2] else None,
+            (int(row[6]), int(row[7]), int(row[8])),
+        )
+        for row in session.execute(query)
     ]
