@@ -24,14 +24,7 @@ from reflex.event import EventSpec
 from dashboard.formatting import plural
 from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import (
-    LoadStatus,
-    PagedList,
-    db_read,
-    fetch_page,
-    page_number,
-    page_size,
-)
+from dashboard.states.listing import LoadStatus, PagedList
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +93,10 @@ class AdminList(PagedList, LoadStatus, mixin=True):
     async def _refetch(self) -> None:
         """Read this URL's page (`?page=`, `?per=`) of the list with its filters."""
         spec = self.LISTING
-        params = self.router.url.query_parameters  # type: ignore[attr-defined]
         query, url = self._list_filters()
-        read = db_read(fetch_page, spec.lister, page_number(params), page_size(params), **query)
-        found = await self._read_list(spec.what, read)
-        if found is None:
-            return
-        self._show_paging(found, spec.route, url)
-        self._show_items([self._item(row) for row in found.rows])
+        rows = await self._read_rows(spec.what, spec.lister, spec.route, url, **query)
+        if rows is not None:
+            self._show_items([self._item(row) for row in rows])
 
     def _show_items(self, items: list[Any]) -> None:
         spec = self.LISTING

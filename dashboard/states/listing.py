@@ -163,16 +163,20 @@ class PagedList(rx.State, mixin=True):
         return found
 
     async def _read_rows(
-        self, what: str, lister: Callable[..., Page[T]], route: str, *, sized: bool = False
+        self,
+        what: str,
+        lister: Callable[..., Page[T]],
+        route: str,
+        url: Mapping[str, str],
+        **filters: Any,
     ) -> list[T] | None:
-        """This URL's page of `lister` (`?page=`, and `?per=` when `sized`), its paging
-        shown; None when reading failed (see `_read_list`)."""
+        """This URL's page (`?page=`, `?per=`) of `lister(session, offset=, limit=,
+        **filters)`, its paging shown with links keeping `url` (the filters as URL
+        parameters); None when reading failed (see `_read_list`)."""
         params = self.router.url.query_parameters
-        size = page_size(params) if sized else PAGE_SIZE
-        found = await self._read_list(
-            what, db_read(fetch_page, lister, page_number(params), size)
-        )
+        read = db_read(fetch_page, lister, page_number(params), page_size(params), **filters)
+        found = await self._read_list(what, read)
         if found is None:
             return None
-        self._show_paging(found, route, {})
+        self._show_paging(found, route, url)
         return found.rows
