@@ -40,6 +40,24 @@ def checked(perm: str, name: str, step: Callable[..., Awaitable[Any]]) -> Callab
     return requires(perm)(handler)
 
 
+def confirm_row(dialog: str, label: Callable[[Any], str]) -> Callable:
+    """The handler `confirm_<dialog>(row_id)` of an `AdminPage`: open the confirm dialog
+    `dialog` on a listed row, named in it by `label(row)`, under `@requires(LISTING.perm)`.
+
+        confirm_revoke = confirm_row("revoke", lambda key: key.name)
+    """
+    name = f"confirm_{dialog}"
+
+    async def step(state: AdminPage, row_id: int) -> EventSpec | None:
+        return state._open_row(dialog, row_id, label)
+
+    async def handler(self: AdminPage, row_id: int) -> EventSpec | None:
+        return await checked(self.LISTING.perm, name, step)(self, row_id)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
 @dataclasses.dataclass(frozen=True)
 class Listing:
     """An admin list, declared: the page's permission `perm` (models.policy),
