@@ -24,7 +24,7 @@ from reflex.event import EventSpec
 from dashboard.formatting import plural
 from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import LoadStatus, PagedList
+from dashboard.states.listing import PagedList
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Listing:
         return self.gone or f"That {self.noun[0]} is not on this page any more. Refresh the list."
 
 
-class AdminList(PagedList, LoadStatus, mixin=True):
+class AdminList(PagedList, mixin=True):
     """A paged, possibly filtered admin list (see `Listing`)."""
 
     LISTING: ClassVar[Listing]

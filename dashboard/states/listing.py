@@ -102,11 +102,12 @@ class LoadStatus(rx.State, mixin=True):
     load_error: str = ""
 
 
-class PagedList(rx.State, mixin=True):
+class PagedList(LoadStatus, mixin=True):
     """Paging of a list page; the page and its size live in the URL (`?page=N&per=50`).
 
     `components.lists.pager(State)` draws it: first / previous / next / last and the
-    page size.
+    page size. A list says in `LoadStatus` whether it has arrived or why it could not
+    be read (`_read_list`).
     """
 
     total: int = 0

@@ -27,7 +27,6 @@ from dashboard.states.alerts.common import (
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import (
-    LoadStatus,
     PagedList,
     db_read,
     db_write,
@@ -189,7 +188,7 @@ def _settings(rule: Any) -> dict[str, str]:
     }
 
 
-class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, LoadStatus, rx.State):
+class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
 
     rules: list[RuleItem] = []
