@@ -11,7 +11,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.items import Moment, item_of
-from dashboard.states.admin_common import Listing
+from dashboard.states.admin_common import Listing, confirm_row
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from dashboard.states.one_time import SecretDialog
@@ -116,18 +116,13 @@ class AdminApiKeysState(SecretDialog, RoleGuard, rx.State):
         )
         return f"Created API key {key.name}"
 
-    @rx.event
-    @requires("admin.api_keys")
-    async def confirm_revoke(self, key_id: int):
-        return self._open_row("revoke", key_id, lambda key: key.name)
+    confirm_revoke = confirm_row("revoke", lambda key: key.name)
 
     @rx.event
     @requires("admin.api_keys")
     async def revoke_key(self):
-        if self.dialog != "revoke":
-            return None
-        log.info("%s revokes API key %s", signed_in_user().email, self.target_id)
-        return await self._attempt(
-            db_write(revoke_key, self.target_id, actor=signed_in_user().email),
-            done=lambda key: f"Revoked {key.name}: its requests are refused from now on",
+        return await self._save_target(
+            "revoke",
+            revoke_key,
+            lambda key: f"Revoked {key.name}: its requests are refused from now on",
         )

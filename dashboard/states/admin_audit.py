@@ -8,7 +8,6 @@ is a link to `GET /exports/audit.csv` with the same filters (dashboard/api/expor
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlencode
 
@@ -30,8 +29,6 @@ from models.audit import (
     list_audit,
 )
 from models.errors import DomainError
-
-log = logging.getLogger(__name__)
 
 ROUTE = routes.ADMIN_AUDIT
 ANY_ACTION = "all"

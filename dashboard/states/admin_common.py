@@ -24,14 +24,7 @@ from reflex.event import EventSpec
 from dashboard.formatting import plural
 from dashboard.states.auth import requires, signed_in_user
 from dashboard.states.dialogs import TargetDialog, row_by_id
-from dashboard.states.listing import (
-    LoadStatus,
-    PagedList,
-    db_read,
-    fetch_page,
-    page_number,
-    page_size,
-)
+from dashboard.states.listing import PagedList
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +38,24 @@ def checked(perm: str, name: str, step: Callable[..., Awaitable[Any]]) -> Callab
 
     handler.__name__ = handler.__qualname__ = name
     return requires(perm)(handler)
+
+
+def confirm_row(dialog: str, label: Callable[[Any], str]) -> Callable:
+    """The handler `confirm_<dialog>(row_id)` of an `AdminPage`: open the confirm dialog
+    `dialog` on a listed row, named in it by `label(row)`, under `@requires(LISTING.perm)`.
+
+        confirm_revoke = confirm_row("revoke", lambda key: key.name)
+    """
+    name = f"confirm_{dialog}"
+
+    async def step(state: AdminPage, row_id: int) -> EventSpec | None:
+        return state._open_row(dialog, row_id, label)
+
+    async def handler(self: AdminPage, row_id: int) -> EventSpec | None:
+        return await checked(self.LISTING.perm, name, step)(self, row_id)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +83,7 @@ class Listing:
         return self.gone or f"That {self.noun[0]} is not on this page any more. Refresh the list."
 
 
-class AdminList(PagedList, LoadStatus, mixin=True):
+class AdminList(PagedList, mixin=True):
     """A paged, possibly filtered admin list (see `Listing`)."""
 
     LISTING: ClassVar[Listing]
@@ -100,14 +111,10 @@ class AdminList(PagedList, LoadStatus, mixin=True):
     async def _refetch(self) -> None:
         """Read this URL's page (`?page=`, `?per=`) of the list with its filters."""
         spec = self.LISTING
-        params = self.router.url.query_parameters  # type: ignore[attr-defined]
         query, url = self._list_filters()
-        read = db_read(fetch_page, spec.lister, page_number(params), page_size(params), **query)
-        found = await self._read_list(spec.what, read)
-        if found is None:
-            return
-        self._show_paging(found, spec.route, url)
-        self._show_items([self._item(row) for row in found.rows])
+        rows = await self._read_rows(spec.what, spec.lister, spec.route, url, **query)
+        if rows is not None:
+            self._show_items([self._item(row) for row in rows])
 
     def _show_items(self, items: list[Any]) -> None:
         spec = self.LISTING

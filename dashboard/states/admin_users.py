@@ -13,7 +13,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.items import Moment, item_of
-from dashboard.states.admin_common import Listing
+from dashboard.states.admin_common import Listing, confirm_row
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write, query_param
 from dashboard.states.one_time import SecretDialog
@@ -77,6 +77,10 @@ class AccessForm(TypedDict, total=False):
 class FilterForm(TypedDict, total=False):
     q: str
     role: str
+
+
+def _email(item: UserItem) -> str:
+    return item.email
 
 
 class AdminUsersState(SecretDialog, RoleGuard, rx.State):
@@ -205,17 +209,13 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
     @requires("admin.users")
     async def save_access(self, form: AccessForm):
         role = self.form_role
-        log.info("%s gives user %s role %s", signed_in_user().email, self.target_id, role)
-        return await self._attempt(
-            db_write(
-                admin.set_role,
-                self.target_id,
-                role,
-                brand_code=self.form_brand if role == Role.VENDOR.value else "",
-                actor_id=signed_in_user().id,
-                actor=signed_in_user().email,
-            ),
-            done=lambda user: f"{user.email} is now {ROLE_LABELS[role].lower()}",
+        return await self._save_target(
+            "access",
+            admin.set_role,
+            lambda user: f"{user.email} is now {ROLE_LABELS[role].lower()}",
+            role=role,
+            brand_code=self.form_brand if role == Role.VENDOR.value else "",
+            actor_id=signed_in_user().id,
         )
 
     @rx.event
@@ -230,42 +230,24 @@ class AdminUsersState(SecretDialog, RoleGuard, rx.State):
         active = self.dialog == "reactivate"
         if self.dialog not in ("deactivate", "reactivate"):
             return None
-        log.info("%s sets user %s active=%s", signed_in_user().email, self.target_id, active)
-        return await self._attempt(
-            db_write(
-                admin.set_user_active,
-                self.target_id,
-                active,
-                actor_id=signed_in_user().id,
-                actor=signed_in_user().email,
-            ),
-            done=lambda user: f"{user.email} can sign in again"
+        return await self._save_target(
+            self.dialog,
+            admin.set_user_active,
+            lambda user: f"{user.email} can sign in again"
             if active
             else f"{user.email} is deactivated and signed out everywhere",
+            active=active,
+            actor_id=signed_in_user().id,
         )
 
-    @rx.event
-    @requires("admin.users")
-    async def confirm_reset(self, user_id: int):
-        return self._open_row("reset", user_id, _email)
+    confirm_reset = confirm_row("reset", _email)
 
     @rx.event
     @requires("admin.users")
     async def reset_password(self):
-        if self.dialog != "reset":
-            return None
-        log.info("%s resets the password of user %s", signed_in_user().email, self.target_id)
         done = self._shows_password(
             lambda user: f"{user.email}'s old password no longer works and their sessions "
             "have ended. Give them this temporary password over a channel you trust.",
             lambda user: f"Password reset for {user.email}",
         )
-
-        return await self._attempt(
-            db_write(admin.reset_password, self.target_id, actor=signed_in_user().email),
-            done=done,
-        )
-
-
-def _email(item: UserItem) -> str:
-    return item.email
+        return await self._save_target("reset", admin.reset_password, done)

@@ -110,14 +110,13 @@ class AdminWarehousesState(RoleGuard, ActiveRows, rx.State):
         return None
 
     def _details(self, form: WarehouseForm) -> dict[str, str]:
-        """The dialog's kind, priority and place, and who sets them."""
+        """The dialog's kind, priority and place."""
         return {
             "kind": self.form_kind,
             "priority": form.get("priority") or "",
             "country": form.get("country") or "",
             "lat": form.get("lat") or "",
             "lon": form.get("lon") or "",
-            "actor": signed_in_user().email,
         }
 
     @rx.event
@@ -126,7 +125,11 @@ class AdminWarehousesState(RoleGuard, ActiveRows, rx.State):
         log.info("%s creates warehouse %s", signed_in_user().email, form.get("code"))
         return await self._attempt(
             db_write(
-                add_warehouse, form.get("code") or "", form.get("name") or "", **self._details(form)
+                add_warehouse,
+                form.get("code") or "",
+                form.get("name") or "",
+                **self._details(form),
+                actor=signed_in_user().email,
             ),
             done=lambda w: f"Created {KIND_LABELS[w.kind].lower()} {w.name} ({w.code})",
         )
@@ -149,14 +152,12 @@ class AdminWarehousesState(RoleGuard, ActiveRows, rx.State):
     @rx.event
     @requires("admin.warehouses")
     async def save_warehouse(self, form: WarehouseForm):
-        if self.dialog != "edit":
-            return None
-        log.info("%s edits warehouse %s", signed_in_user().email, self.target_id)
-        return await self._attempt(
-            db_write(
-                update_warehouse, self.target_id, name=form.get("name") or "", **self._details(form)
-            ),
-            done=lambda w: f"Saved {w.name} ({w.code})",
+        return await self._save_target(
+            "edit",
+            update_warehouse,
+            lambda w: f"Saved {w.name} ({w.code})",
+            name=form.get("name") or "",
+            **self._details(form),
         )
 
     def _switch(self, row: WarehouseItem, active: bool):

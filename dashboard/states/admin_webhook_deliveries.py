@@ -180,14 +180,14 @@ class AdminWebhookDeliveriesState(RoleGuard, AdminPage, rx.State):
     @requires("admin.webhooks")
     async def open_attempts(self, delivery_id: int):
         """The dialog with one delivery's attempts (status codes, errors, durations)."""
-        target = self._listed(delivery_id)
-        if target is None:
-            return rx.toast.error(self.LISTING.gone_message())
+        gone = self._open_row("attempts", delivery_id, lambda d: f"{d.event} (delivery {d.id})")
+        if gone is not None:
+            return gone
         try:
-            found = await db_read(delivery_attempts, target.id)
+            found = await db_read(delivery_attempts, self.target_id)
         except DomainError as error:
+            self._close_dialog()
             return rx.toast.error(error.message)
-        self._open_target("attempts", target.id, f"{target.event} (delivery {target.id})")
         self.attempts = [AttemptItem.of(attempt) for attempt in found]
         return None
 

@@ -15,7 +15,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.items import Moment, item_of
-from dashboard.states.admin_common import Listing
+from dashboard.states.admin_common import Listing, confirm_row
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.listing import db_write
 from dashboard.states.one_time import SecretDialog
@@ -112,6 +112,10 @@ def _field_message(error: DomainError) -> str:
     return error.message[len(prefix) :] if error.message.startswith(prefix) else error.message
 
 
+def _name(item: WebhookItem) -> str:
+    return item.name
+
+
 class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
     LISTING: ClassVar[Listing] = Listing(
         "admin.webhooks", "webhooks", list_endpoint_page, routes.ADMIN_WEBHOOKS,
@@ -180,18 +184,12 @@ class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
             return rx.toast.success(f"Enabled {endpoint.name}: queued events go out again")
         return rx.toast.success(f"Disabled {endpoint.name}: nothing is sent to it for now")
 
-    @rx.event
-    @requires("admin.webhooks")
-    async def confirm_rotate(self, webhook_id: int):
-        return self._open_row("rotate", webhook_id, _name)
+    confirm_rotate = confirm_row("rotate", _name)
 
     @rx.event
     @requires("admin.webhooks")
     async def rotate_webhook_secret(self):
-        if self.dialog != "rotate":
-            return None
-        change = db_write(rotate_secret, self.target_id, actor=signed_in_user().email)
-        return await self._attempt(change, done=self._rotated)
+        return await self._save_target("rotate", rotate_secret, self._rotated)
 
     def _rotated(self, rotated: tuple[WebhookEndpoint, str]) -> str:
         endpoint, secret = rotated
@@ -204,26 +202,16 @@ class AdminWebhooksState(SecretDialog, RoleGuard, rx.State):
         )
         return f"Rotated the secret of {endpoint.name}"
 
-    @rx.event
-    @requires("admin.webhooks")
-    async def confirm_delete(self, webhook_id: int):
-        return self._open_row("delete", webhook_id, _name)
+    confirm_delete = confirm_row("delete", _name)
 
     @rx.event
     @requires("admin.webhooks")
     async def delete_webhook(self):
-        if self.dialog != "delete":
-            return None
         name = self.target_label
-        log.info("%s deletes webhook %s", signed_in_user().email, self.target_id)
-        return await self._attempt(
-            db_write(delete_endpoint, self.target_id, actor=signed_in_user().email),
-            done=f"Deleted {name} and its deliveries",
+        return await self._save_target(
+            "delete", delete_endpoint, lambda _: f"Deleted {name} and its deliveries"
         )
 
-
-def _name(item: WebhookItem) -> str:
-    return item.name
 
 
 async def _under_fields(state: AdminWebhooksState, change: Awaitable[T]) -> T:

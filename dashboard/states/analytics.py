@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,8 +42,6 @@ from jobs.analytics.accuracy import (
 from jobs.analytics.frames import Frames, shared_analytics
 from models.db import read_session
 from models.errors import InvalidQuantity
-
-log = logging.getLogger(__name__)
 
 ROUTE = "/analytics"
 #: Who may read analytics. A vendor sees only their own brand (the domain enforces it).

@@ -32,9 +32,10 @@ from dashboard.states.analytics_filters import (
     period_label,
     resolve,
 )
-from dashboard.states.auth import RoleGuard
+from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.chart_panels import ChartPanels
 from dashboard.states.charting import ChartView, chart_view
+from dashboard.states.dialogs import TargetDialog, row_by_id
 from dashboard.states.imports_items import ErrorItem
 from dashboard.states.listing import db_write
 from dashboard.states.one_time import OneTimeSecrets
@@ -264,7 +265,7 @@ async def _change_poll(
         return None, rx.toast.error(UNEXPECTED)
 
 
-class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
+class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, TargetDialog, rx.State):
     """What /demand shows. Every handler re-checks the session and the scope; the
     figures are computed in background events (`ChartPanels`)."""
 
@@ -280,13 +281,8 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
     bucket: str = "day"
     charts: dict[str, ChartView] = {key: ChartView(key=key) for key in CHARTS}
 
-    #: The open dialog: "", "create", "created", "embed", "upload".
-    dialog: str = ""
-    saving: bool = False
-    form_error: str = ""
+    #: The open dialog (`dialog`): "", "create", "created", "embed", "upload".
     option_slots: list[int] = list(range(FIRST_OPTION_ROWS))
-    target_id: int = 0
-    target_label: str = ""
     webhook_secret: str = ""
     ONE_TIME_SECRETS: ClassVar[tuple[str, ...]] = ("webhook_secret",)
     embed_url: str = ""
@@ -362,11 +358,9 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
             yield event
 
     @rx.event
+    @requires("demand.read")
     async def select_poll(self, poll_id: int) -> Reply:
         """Show this poll's votes over time (the poll goes into the URL)."""
-        access = await self.require("demand.read")
-        if not access:
-            return access.refusal
         return rx.redirect(self._href(poll=int(poll_id)))
 
     @rx.event(background=True)
@@ -377,55 +371,41 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
 
     # --- dialogs --------------------------------------------------------------------------
 
-    def _close(self) -> None:
-        self.dialog = ""
-        self.saving = False
-        self.form_error = ""
-        self.target_id = 0
-        self.target_label = ""
+    def _close_dialog(self) -> None:
+        """Closing a dialog also forgets the secret shown once and the upload's answer."""
+        super()._close_dialog()
         self.forget_secrets()
         self.upload_message = ""
         self.upload_errors = []
 
-    def _poll(self, poll_id: int) -> PollItem | None:
-        return next((p for p in self.polls if p.id == poll_id), None)
-
     @rx.event
     async def on_dialog_change(self, open_: bool) -> Reply:
-        """Esc, Cancel or a click outside closes the dialog (the secret is gone then)."""
+        """Esc, Cancel or a click outside closes the dialog (the secret is gone then); a
+        refused caller's dialog closes too."""
         access = await self.require("demand.read")
-        if not access:
-            self._close()
-            return access.refusal
-        if not open_:
-            self._close()
-        return None
+        if not access or not open_:
+            self._close_dialog()
+        return None if access else access.refusal
 
     @rx.event
+    @requires("demand.manage")
     async def open_create(self) -> Reply:
-        access = await self.require("demand.manage")
-        if not access:
-            return access.refusal
-        self._close()
+        self._close_dialog()
         self.option_slots = list(range(FIRST_OPTION_ROWS))
         self.dialog = "create"
         return None
 
     @rx.event
+    @requires("demand.manage")
     async def add_option_row(self) -> Reply:
-        access = await self.require("demand.manage")
-        if not access:
-            return access.refusal
         if len(self.option_slots) < MAX_OPTIONS:
             self.option_slots = [*self.option_slots, max(self.option_slots, default=-1) + 1]
         return None
 
     @rx.event
+    @requires("demand.manage")
     async def create_poll(self, form: dict[str, Any]) -> Reply:
-        access = await self.require("demand.manage")
-        if not access or access.user is None:
-            return access.refusal
-        user = access.user
+        user = signed_in_user()
         try:
             options = option_specs(form, self.option_slots)
         except ValueError as problem:
@@ -451,9 +431,7 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
             self.saving, self.form_error = False, UNEXPECTED
             return None
         log.info("%s created poll %s", user.email, created.poll.id)
-        self._close()
-        self.dialog = "created"
-        self.target_id, self.target_label = created.poll.id, created.poll.question
+        self._open_target("created", created.poll.id, created.poll.question)
         self.webhook_secret = created.webhook_secret
         self.embed_url, self.embed_html = embed_snippet(
             self.router.url.origin, created.poll.slug, created.poll.question
@@ -464,13 +442,11 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         return [rx.toast.success("Poll created: it is open for votes"), DemandState.refresh]
 
     @rx.event
+    @requires("demand.manage")
     async def set_status(self, poll_id: int, status: str) -> Reply:
         """Close a poll (no more votes from any source) or open it again."""
-        access = await self.require("demand.manage")
-        if not access or access.user is None:
-            return access.refusal
         poll, refused = await _change_poll(set_poll_status, int(poll_id), status,
-                                           access.user.brand_scope)
+                                           signed_in_user().brand_scope)
         if poll is None:
             return refused
         word = "open for votes again" if poll.status == PollStatus.OPEN.value else "closed"
@@ -478,18 +454,14 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
 
     def _target(self, poll_id: int, dialog: str) -> PollItem | None:
         """Open `dialog` for a poll on this page (None when it is not here any more)."""
-        poll = self._poll(int(poll_id))
+        poll = row_by_id(self.polls, int(poll_id))
         if poll is not None:
-            self._close()
-            self.target_id, self.target_label = poll.id, poll.question
-            self.dialog = dialog
+            self._open_target(dialog, poll.id, poll.question)
         return poll
 
     @rx.event
+    @requires("demand.read")
     async def open_embed(self, poll_id: int) -> Reply:
-        access = await self.require("demand.read")
-        if not access:
-            return access.refusal
         poll = self._target(poll_id, "embed")
         if poll is None:
             return rx.toast.error(GONE)
@@ -501,15 +473,13 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         return None
 
     @rx.event
+    @requires("demand.manage")
     async def set_published(self, published: bool) -> Reply:
         """The embed dialog's switch: the link answers (while open) or is "not available"."""
-        access = await self.require("demand.manage")
-        if not access or access.user is None:
-            return access.refusal
         if self.dialog not in ("embed", "created") or not self.target_id:
             return None
         poll, refused = await _change_poll(set_poll_published, self.target_id, bool(published),
-                                           access.user.brand_scope)
+                                           signed_in_user().brand_scope)
         if poll is None:
             return refused
         self.embed_published = poll.published
@@ -517,17 +487,15 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         return [rx.toast.success(f"“{poll.question}” is {word}"), DemandState.refresh]
 
     @rx.event
+    @requires("demand.manage")
     async def save_frame_origins(self, form: dict[str, Any]) -> Reply:
         """The embed dialog's list of sites that may show the poll in a frame (their pages'
         `frame-ancestors`); empty: no site may."""
-        access = await self.require("demand.manage")
-        if not access or access.user is None:
-            return access.refusal
         if self.dialog not in ("embed", "created") or not self.target_id:
             return None
         poll, refused = await _change_poll(
             set_poll_frame_origins, self.target_id, str(form.get("frame_origins", "") or ""),
-            access.user.brand_scope,
+            signed_in_user().brand_scope,
         )
         if poll is None:
             return refused
@@ -537,10 +505,8 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
         return [rx.toast.success(f"“{poll.question}”: {word}"), DemandState.refresh]
 
     @rx.event
+    @requires("demand.manage")
     async def open_upload(self, poll_id: int) -> Reply:
-        access = await self.require("demand.manage")
-        if not access:
-            return access.refusal
         if self._target(poll_id, "upload") is None:
             return rx.toast.error(GONE)
         return [rx.clear_selected_files("poll-csv")]
@@ -585,5 +551,5 @@ class DemandState(OneTimeSecrets, RoleGuard, FilterBar, ChartPanels, rx.State):
             self.upload_errors = [ErrorItem.of(e) for e in result.errors[:MAX_ROW_ERRORS_SHOWN]]
             return None
         log.info("%s imported %s vote row(s) into poll %s", email, result.rows, poll_id)
-        self._close()
+        self._close_dialog()
         return [rx.toast.success(result.message), DemandState.refresh]

@@ -102,11 +102,12 @@ class LoadStatus(rx.State, mixin=True):
     load_error: str = ""
 
 
-class PagedList(rx.State, mixin=True):
+class PagedList(LoadStatus, mixin=True):
     """Paging of a list page; the page and its size live in the URL (`?page=N&per=50`).
 
     `components.lists.pager(State)` draws it: first / previous / next / last and the
-    page size.
+    page size. A list says in `LoadStatus` whether it has arrived or why it could not
+    be read (`_read_list`).
     """
 
     total: int = 0
@@ -163,16 +164,20 @@ class PagedList(rx.State, mixin=True):
         return found
 
     async def _read_rows(
-        self, what: str, lister: Callable[..., Page[T]], route: str, *, sized: bool = False
+        self,
+        what: str,
+        lister: Callable[..., Page[T]],
+        route: str,
+        url: Mapping[str, str],
+        **filters: Any,
     ) -> list[T] | None:
-        """This URL's page of `lister` (`?page=`, and `?per=` when `sized`), its paging
-        shown; None when reading failed (see `_read_list`)."""
+        """This URL's page (`?page=`, `?per=`) of `lister(session, offset=, limit=,
+        **filters)`, its paging shown with links keeping `url` (the filters as URL
+        parameters); None when reading failed (see `_read_list`)."""
         params = self.router.url.query_parameters
-        size = page_size(params) if sized else PAGE_SIZE
-        found = await self._read_list(
-            what, db_read(fetch_page, lister, page_number(params), size)
-        )
+        read = db_read(fetch_page, lister, page_number(params), page_size(params), **filters)
+        found = await self._read_list(what, read)
         if found is None:
             return None
-        self._show_paging(found, route, {})
+        self._show_paging(found, route, url)
         return found.rows

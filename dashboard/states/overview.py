@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import reflex as rx
 
@@ -30,6 +32,7 @@ from models.reports import StockFigures, StockOverview, stock_overview
 from models.stock_view import newest_ledger_id
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -121,6 +124,18 @@ def read_key_charts(brand_scope: int | None) -> KeyCharts:
     )
 
 
+async def _in_thread(
+    what: str, read: Callable[[int | None], T | None], brand_scope: int | None
+) -> T | None:
+    """`read(brand_scope)` in a worker thread (the queries scan every balance); None when
+    it failed, the failure logged as `what`."""
+    try:
+        return await rx.run_in_thread(functools.partial(read, brand_scope))
+    except Exception:
+        log.exception("overview: %s failed", what)
+        return None
+
+
 class OverviewState(RoleGuard, LiveFollow, rx.State):
     """What the Overview page shows. Every load re-checks the session and scope."""
 
@@ -159,10 +174,8 @@ class OverviewState(RoleGuard, LiveFollow, rx.State):
             self.loading = True
             self.key_charts_loading = True
             self.load_error = ""
-        try:
-            figures = await rx.run_in_thread(functools.partial(read_figures, user.brand_scope))
-        except Exception:
-            log.exception("overview: reading stock figures failed")
+        figures = await _in_thread("reading stock figures", read_figures, user.brand_scope)
+        if figures is None:
             async with self:
                 self.loading = False
                 self.load_error = (
@@ -175,10 +188,8 @@ class OverviewState(RoleGuard, LiveFollow, rx.State):
                 return None
             self.loading = False
             self._live_show(figures, user)
-        try:
-            key = await rx.run_in_thread(functools.partial(read_key_charts, user.brand_scope))
-        except Exception:
-            log.exception("overview: computing the key charts failed")
+        key = await _in_thread("computing the key charts", read_key_charts, user.brand_scope)
+        if key is None:
             async with self:
                 self.key_charts_loading = False
                 self.key_charts_error = "The charts could not be computed. Refresh to try again."

@@ -19,7 +19,6 @@ from dashboard.formatting import plural, units
 from dashboard.items import Moment, item_of
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.listing import (
-    LoadStatus,
     PagedList,
     db_read,
     fetch_page,
@@ -111,7 +110,7 @@ class StatusTab:
     href: str
 
 
-class TransfersState(RoleGuard, LiveFollow, PagedList, LoadStatus, rx.State):
+class TransfersState(RoleGuard, LiveFollow, PagedList, rx.State):
     """/transfers: the list, its status tabs and paging."""
 
     transfers: list[TransferItem] = []

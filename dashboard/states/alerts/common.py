@@ -3,7 +3,6 @@ labels of kinds, views and levels, and the brand and warehouse pickers."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -16,8 +15,6 @@ from dashboard.states.listing import Choice, db_read, query_param
 from dashboard.states.transfers import brand_options
 from models.alerts import AlertKind
 from models.catalog import Brand, Warehouse
-
-log = logging.getLogger(__name__)
 
 ROUTE = routes.ALERTS
 RULES_ROUTE = routes.ALERT_RULES

@@ -34,7 +34,6 @@ from dashboard.states.alerts.common import (
 from dashboard.states.auth import RoleGuard, SessionUser, requires, signed_in_user
 from dashboard.states.dialogs import UNEXPECTED, DialogState
 from dashboard.states.listing import (
-    LoadStatus,
     PagedList,
     db_read,
     db_write,
@@ -213,7 +212,7 @@ class SnoozeForm(TypedDict, total=False):
 
 
 class AlertsState(
-    RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, LoadStatus, rx.State
+    RoleGuard, LiveFollow, DialogState, PagedList, BrandPicker, rx.State
 ):
     """/alerts?view=&kind=&brand=&warehouse=&group=&page=: the inbox; it follows alert
     changes while open (a new alert shows without a reload)."""

@@ -27,16 +27,13 @@ from dashboard.states.alerts.common import (
 from dashboard.states.auth import RoleGuard, requires, signed_in_user
 from dashboard.states.dialogs import DialogState
 from dashboard.states.listing import (
-    LoadStatus,
     PagedList,
     db_read,
     db_write,
-    fetch_page,
-    page_number,
     query_param,
 )
 from models.admin import Page
-from models.alerts import delete_rule, effective_rules, list_rules, set_rule
+from models.alerts import RuleRow, delete_rule, effective_rules, list_rules, set_rule
 from models.catalog import Product, Warehouse, brand_by_code, variant_by_sku
 from models.errors import DomainError, InvalidQuantity, NotFound
 
@@ -161,12 +158,12 @@ class RuleForm(TypedDict, total=False):
     target_cover_days: str
 
 
-def read_rules(session: Session, page: int, brand: str) -> Page:
-    """One page of rules, of one brand when `brand` is a code (none for an unknown code)."""
+def brand_rules(session: Session, *, brand: str, offset: int, limit: int) -> Page[RuleRow]:
+    """A page of rules, of one brand when `brand` is a code (none for an unknown code)."""
     brand_id = brand_id_of(session, brand) if brand else None
     if brand and brand_id is None:
         brand_id = -1
-    return fetch_page(session, list_rules, page, brand_id=brand_id)
+    return list_rules(session, brand_id=brand_id, offset=offset, limit=limit)
 
 
 def _rule_item(r) -> RuleItem:
@@ -191,7 +188,7 @@ def _settings(rule: Any) -> dict[str, str]:
     }
 
 
-class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, LoadStatus, rx.State):
+class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, rx.State):
     """/alerts/rules?brand=&sku=: rules, the rule editor, and what a SKU inherits."""
 
     rules: list[RuleItem] = []
@@ -218,12 +215,11 @@ class AlertRulesState(RoleGuard, DialogState, PagedList, BrandPicker, LoadStatus
     async def _refetch(self) -> None:
         """The page of rules and what the looked-up SKU inherits."""
         brand = "" if self.brand == ANY else self.brand
-        page = page_number(self.router.url.query_parameters)
-        found = await self._read_list("rules", db_read(read_rules, page, brand))
-        if found is None:
+        url = {"brand": brand, "sku": self.sku}
+        rows = await self._read_rows("rules", brand_rules, RULES_ROUTE, url, brand=brand)
+        if rows is None:
             return
-        self.rules = [_rule_item(r) for r in found.rows]
-        self._show_paging(found, RULES_ROUTE, {"brand": brand, "sku": self.sku})
+        self.rules = [_rule_item(r) for r in rows]
         self.loaded = True
         await self._inherit()
 
