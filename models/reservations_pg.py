@@ -26,6 +26,7 @@ caller to the general path, which answers exactly as before.
 from __future__ import annotations
 
 import json
+import re
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -348,34 +349,50 @@ class _Compiled:
     """A reserve statement compiled once to PostgreSQL's own `$n` placeholders."""
 
     sql: str
-    names: tuple[str, ...]  # the parameter behind each $n
-    fixed: dict[str, Any]  # the statement's own constants, by name
+    names: tuple[str, ...]  # the request's parameter behind each $n
     bind: dict[str, Callable[[Any], Any]]  # bind processors (UTCDateTime, JSONB), by name
     row: type  # a named tuple of the statement's columns
     results: tuple[Callable[[Any], Any] | None, ...]  # result processors, by column
 
 
 @cache
-def _compiled(reservation: Table, *, keyed: bool, explicit_warehouse: bool, events: bool):
+def _compiled(
+    reservation: Table, *, keyed: bool, explicit_warehouse: bool, events: bool
+) -> _Compiled:
     statement = reserve_statement(
         reservation, keyed=keyed, explicit_warehouse=explicit_warehouse, events=events
     )
     dialect = PGDialect_psycopg(paramstyle="numeric_dollar")
     compiled = statement.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ())
-    fixed: dict[str, Any] = {}
+    positions = tuple(compiled.positiontup or ())
+    constants: dict[str, str] = {}  # the statement's own values (JSON keys, reasons), as SQL
     bind: dict[str, Callable[[Any], Any]] = {}
     for parameter, name in compiled.bind_names.items():
-        if not parameter.required:
-            fixed[name] = parameter.value
+        if not parameter.required:  # a value of the statement's own, not the request's
+            render = parameter.type.dialect_impl(dialect).literal_processor(dialect)
+            if render is None:
+                raise TypeError(f"{name}: no SQL literal for {parameter.type!r}")
+            constants[name] = "NULL" if parameter.value is None else render(parameter.value)
         processor = parameter.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             bind[name] = processor
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        # Constants go into the text (fewer values to adapt and send per call); the
+        # request's values are renumbered in order.
+        name = positions[int(match.group(1)) - 1]
+        if name in constants:
+            return constants[name]
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    sql = re.sub(r"\$(\d+)", placeholder, str(compiled))
     columns = statement.selected_columns
     return _Compiled(
-        str(compiled),
-        names,
-        fixed,
+        sql,
+        tuple(names),
         bind,
         namedtuple("HoldRow", [column.key for column in columns]),
         tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
@@ -395,7 +412,7 @@ def _run(connection: Connection, compiled: _Compiled, params: dict[str, Any]) ->
     wrapped as SQLAlchemy's, as from `execute`."""
     values = []
     for name in compiled.names:
-        value = params[name] if name in params else compiled.fixed[name]
+        value = params[name]
         processor = compiled.bind.get(name)
         values.append(value if processor is None or value is None else processor(value))
     cursor = psycopg.RawCursor(connection.connection.driver_connection)
