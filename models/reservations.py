@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import class_mapper
 from sqlmodel import Session
 
 from models.base import UTCDateTime, utcnow
@@ -112,7 +113,7 @@ def reserve(
     else:
         reservation_id, chosen = _reserve_in_two_statements(session, params)
     if reservation_id is not None:
-        reservation = Reservation(
+        reservation = _held(
             id=reservation_id,
             variant_id=variant_id,
             warehouse_id=chosen,
@@ -123,6 +124,8 @@ def reserve(
             actor=actor,
             created_at=now,
             expires_at=expires_at,
+            closed_at=None,
+            line=0,
         )
         return ReserveResult(reservation, created=True)
 
@@ -147,6 +150,24 @@ def reserve(
         available=available,
         requested=qty,
     )
+
+
+def _held(**row: Any) -> Reservation:
+    """The Reservation of a row just written, as the ORM builds one it loads: no model
+    validation (about 0.2 ms of CPU, a third of the raw baseline's whole transaction);
+    the values are the checked request's and what the statement returned."""
+    reservation = _new_reservation()
+    reservation.__dict__.update(row)
+    return reservation
+
+
+@cache
+def _reservation_manager() -> Any:
+    return class_mapper(Reservation).class_manager
+
+
+def _new_reservation() -> Reservation:
+    return _reservation_manager().new_instance()
 
 
 def _request(

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import DataError
 
 from models.api_keys import create_api_key, revoke_api_key
 from models.catalog import SkuAlias, Warehouse
@@ -161,3 +162,20 @@ def test_revoking_a_key_refuses_its_next_reservation(pg_engine, world):
     with read_session(pg_engine) as session:
         key = session.scalars(select(ApiKey)).one()
         assert key.revoked_at is not None
+
+
+def test_the_returned_reservation_is_the_row_the_statement_wrote(pg_engine, world):
+    with transaction(pg_engine) as session:
+        held = reserve(
+            session, world.variants["M"], 2, channel="web", order_ref="o9", actor="shop"
+        ).reservation
+    with read_session(pg_engine) as session:
+        assert session.get(Reservation, held.id).model_dump() == held.model_dump()
+
+
+def test_a_database_error_in_the_one_statement_comes_as_sqlalchemys(pg_engine, world):
+    # The statement runs on psycopg directly; its errors must look as they did through
+    # SQLAlchemy (callers and the API's error handlers catch those), and write nothing.
+    with pytest.raises(DataError), transaction(pg_engine) as session:
+        reserve(session, world.variants["M"], 2, channel="web", order_ref="o1", actor="x" * 300)
+    assert _written(pg_engine)[0] == 0
