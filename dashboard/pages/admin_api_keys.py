@@ -7,7 +7,6 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
-from dashboard.components.figures import empty_state
 from dashboard.states.admin_api_keys import SCOPE_CHOICES, AdminApiKeysState, ApiKeyItem
 
 TITLE = "API keys"
@@ -67,12 +66,10 @@ def _row(item: ApiKeyItem) -> rx.Component:
 
 def _list() -> rx.Component:
     return lists.admin_table(
-        S,
-        *ui.headers(*COLUMNS, widths={"": "72px"}),
-        row=_row, test_id="keys-table",
+        S, COLUMNS, row=_row, test_id="keys-table", widths={"": "72px"},
         note="Only the first characters of each key are kept in the clear; "
         "a lost key cannot be shown again, only revoked and replaced.",
-        empty=empty_state(
+        empty=(
             "key-round", "No API keys yet",
             "Storefronts and brand systems call the REST API with a key. Create one "
             "with New API key and give it only the scopes it needs.",
