@@ -9,7 +9,6 @@ from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.states.admin_api_keys import SCOPE_CHOICES, AdminApiKeysState, ApiKeyItem
 
-TITLE = "API keys"
 S = AdminApiKeysState
 COLUMNS = ("Name", "Key", "Scopes", "Brand", "Rate limit", "Created", "Last used", "State", "")
 
@@ -145,7 +144,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_api_keys_page = ui.admin_page(
-    routes.ADMIN_API_KEYS, TITLE, S, perm="admin.api_keys", nav=("API keys", "key-round"),
+    routes.ADMIN_API_KEYS, "API keys", S, perm="admin.api_keys", icon="key-round",
     description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
     new="New API key", parts=(_list, _dialogs),
 )

@@ -9,7 +9,6 @@ from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.states.admin_brands import HINT_CHOICES, AdminBrandsState, BrandItem
 
-TITLE = "Brands"
 S = AdminBrandsState
 COLUMNS = ("Code", "Name", "Size system", "Products", "Vendor logins", "Added", "")
 
@@ -76,7 +75,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_brands_page = ui.admin_page(
-    routes.ADMIN_BRANDS, TITLE, S, perm="admin.brands", nav=("Brands", "tags"),
+    routes.ADMIN_BRANDS, "Brands", S, perm="admin.brands", icon="tags",
     description="The brands Rackroom holds stock for.",
     new="New brand", parts=(_list, _dialogs),
 )

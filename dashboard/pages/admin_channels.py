@@ -10,7 +10,6 @@ from dashboard.components import admin_lists as lists
 from dashboard.components.blocks import inline
 from dashboard.states.admin_channels import STRATEGY_CHOICES, AdminChannelsState, ChannelItem
 
-TITLE = "Channels"
 S = AdminChannelsState
 COLUMNS = ("Code", "Name", "Strategy", "Warehouses, in order", "Split", "Status", "")
 
@@ -105,7 +104,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_channels_page = ui.admin_page(
-    routes.ADMIN_CHANNELS, TITLE, S, perm="admin.channels", nav=("Channels", "network"),
+    routes.ADMIN_CHANNELS, "Channels", S, perm="admin.channels", icon="network",
     description="Sales channels: which warehouses each reserves from, and how.",
     new="New channel", parts=(_list, _dialogs),
 )

@@ -11,7 +11,6 @@ from dashboard.components.blocks import inline
 from dashboard.components.filters import clear_filters, filter_select, search_box
 from dashboard.states.admin_users import ANY_ROLE, ROLE_CHOICES, AdminUsersState, UserItem
 
-TITLE = "Users"
 S = AdminUsersState
 COLUMNS = ("User", "Role", "Brand", "Status", "Last login", "")
 
@@ -175,7 +174,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_users_page = ui.admin_page(
-    routes.ADMIN_USERS, TITLE, S, perm="admin.users", nav=("Users", "users"),
+    routes.ADMIN_USERS, "Users", S, perm="admin.users", icon="users",
     description="Who can sign in, and what each person may see and do.",
     new="New user", new_icon="user-plus", parts=(_filters, _list, _dialogs),
 )

@@ -9,7 +9,6 @@ from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState, WarehouseItem
 
-TITLE = "Warehouses"
 S = AdminWarehousesState
 COLUMNS = ("Code", "Name", "Kind", "Priority", "Status", "Added", "")
 
@@ -100,7 +99,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_warehouses_page = ui.admin_page(
-    routes.ADMIN_WAREHOUSES, TITLE, S, perm="admin.warehouses", nav=("Warehouses", "warehouse"),
+    routes.ADMIN_WAREHOUSES, "Warehouses", S, perm="admin.warehouses", icon="warehouse",
     description="Warehouses and stores that hold stock, in allocation order.",
     new="New warehouse", parts=(_list, _dialogs),
 )

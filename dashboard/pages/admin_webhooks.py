@@ -11,7 +11,6 @@ from dashboard.components import admin_lists as lists
 from dashboard.components.blocks import inline
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
 
-TITLE = "Webhooks"
 S = AdminWebhooksState
 COLUMNS = ("Endpoint", "Events", "Brand", "State", "Last delivery", "Created", "")
 
@@ -169,7 +168,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_webhooks_page = ui.admin_page(
-    routes.ADMIN_WEBHOOKS, TITLE, S, perm="admin.webhooks", nav=("Webhooks", "webhook"),
+    routes.ADMIN_WEBHOOKS, "Webhooks", S, perm="admin.webhooks", icon="webhook",
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
     new="New webhook", parts=(_list, _dialogs),
 )

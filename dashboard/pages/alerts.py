@@ -119,10 +119,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         rx.table.row_header_cell(rx.text(item.subject, size="2", weight="medium")),
         ui.cell(item.brand),
         ui.cell(item.warehouse),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead_time),
-        ui.number_cell(item.cover),
+        *ui.number_cells(item.threshold, item.reorder_qty, item.lead_time, item.cover),
         ui.cell(rx.vstack(ui.muted(item.updated_by), moment(item.updated), spacing="0")),
         ui.cell(
             rx.icon_button(
@@ -139,10 +136,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
 def _inherit_row(item: InheritItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(item.warehouse, weight="medium")),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead_time),
-        ui.number_cell(item.cover),
+        *ui.number_cells(item.threshold, item.reorder_qty, item.lead_time, item.cover),
         ui.cell(
             rx.text(
                 item.source, size="2",
@@ -285,14 +279,10 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
         ),
         ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         ui.cell(item.warehouse),
-        ui.number_cell(item.available),
-        ui.number_cell(item.incoming),
-        ui.number_cell(item.velocity),
-        ui.number_cell(item.cover),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead),
-        ui.number_cell(item.votes),
+        *ui.number_cells(
+            item.available, item.incoming, item.velocity, item.cover, item.threshold,
+            item.reorder_qty, item.lead, item.votes,
+        ),
         rx.table.cell(
             item.suggested, justify="end", style=NUMERIC, font_weight="700",
             vertical_align="middle",
