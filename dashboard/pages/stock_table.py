@@ -102,8 +102,11 @@ EDIT_BUTTON = {
 }
 
 
-def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) -> rx.Component:
-    """A column header that sorts by `key` (a link: the sort is in the URL)."""
+def sort_header(
+    label: str, key: str, *, numeric: bool = False, pin: str = "", **props: Any
+) -> rx.Component:
+    """A column header that sorts by `key` (a link: the sort is in the URL); `pin` ("start"
+    or "end") keeps it in view while the grid scrolls sideways."""
     active = S.sort == key
     return rx.table.column_header_cell(
         rx.link(
@@ -114,7 +117,7 @@ def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) ->
         ),
         justify="end" if numeric else "start",
         aria_sort=rx.cond(active, rx.cond(S.direction == "asc", "ascending", "descending"), "none"),
-        style={**HEADER, **props.pop("style", {})},
+        style={**HEADER, **(sticky(pin, head=True) if pin else {})},
         **props,
     )
 
