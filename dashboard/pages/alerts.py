@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from dashboard import routes
@@ -18,7 +21,7 @@ from dashboard.pages.alerts_inbox import (
     picker,
     snooze_dialog,
 )
-from dashboard.registry import Nav, page
+from dashboard.registry import Nav, Render, page
 from dashboard.states.alerts import (
     ANY,
     LEVEL_LABELS,
@@ -85,29 +88,40 @@ ORDER_FIGURES = (
 )
 
 
-def _section(active: str, *content: rx.Component) -> rx.Component:
-    """An alert page: the section tabs, then its content."""
-    return column(_section_tabs(active), *content, gap="4")
+def _alerts_tab(
+    route: str, title: str, **options: Any
+) -> Callable[[Callable[[], list[rx.Component]]], Render]:
+    """Register a page of the Alerts section (`page` with `options`): under the sidebar's
+    Alerts entry, the section tabs (this one current) above what the decorated function
+    returns."""
+
+    def register(content: Callable[[], list[rx.Component]]) -> Render:
+        def render() -> rx.Component:
+            return column(_section_tabs(route), *content(), gap="4")
+
+        render.__name__ = content.__name__
+        return page(route, title, section=routes.ALERTS, **options)(render)
+
+    return register
 
 
 # --- inbox (its pieces: dashboard/pages/alerts_inbox.py) -----------------------------------
 
 
-@page(
-    routes.ALERTS, TITLE, perm="alerts.read", load=S.load,
+@_alerts_tab(
+    ROUTE, TITLE, perm="alerts.read", load=S.load,
     nav=Nav("Alerts", "bell", count="alerts"),
     description="Low stock, out of stock and broken size runs, one per subject; they "
     "resolve themselves when the stock recovers.",
 )
-def alerts_page() -> rx.Component:
-    return _section(
-        ROUTE,
+def alerts_page() -> list[rx.Component]:
+    return [
         inbox_counts(),
         inbox_filters(),
         bulk_bar(),
         inbox_table(),
         snooze_dialog(),
-    )
+    ]
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -242,15 +256,14 @@ def _rules() -> rx.Component:
     )
 
 
-@page(
-    routes.ALERT_RULES, "Alert rules", perm="alerts.read", load=R.load, section=routes.ALERTS,
+@_alerts_tab(
+    RULES_ROUTE, "Alert rules", perm="alerts.read", load=R.load,
     description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
     "style or SKU level.",
     action=lambda: ui.primary_action("New rule", "plus", R.open_create),
 )
-def rules_page() -> rx.Component:
-    return _section(
-        RULES_ROUTE,
+def rules_page() -> list[rx.Component]:
+    return [
         _inherit_box(),
         rx.hstack(
             picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
@@ -266,7 +279,7 @@ def rules_page() -> rx.Component:
             **ui.dialog_wiring(R, "delete"),
             on_confirm=R.delete, test_id="delete-rule-dialog",
         ),
-    )
+    ]
 
 
 # --- replenishment ----------------------------------------------------------------------------
@@ -310,15 +323,13 @@ def _uplift_form() -> rx.Component:
     )
 
 
-@page(
-    routes.REPLENISHMENT, "Replenishment", perm="replenishment.read", load=Q.load,
-    section=routes.ALERTS,
+@_alerts_tab(
+    REPLENISH_ROUTE, "Replenishment", perm="replenishment.read", load=Q.load,
     description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
     "per brand.",
 )
-def replenishment_page() -> rx.Component:
-    return _section(
-        REPLENISH_ROUTE,
+def replenishment_page() -> list[rx.Component]:
+    return [
         inline(
             picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
             button(
@@ -346,4 +357,4 @@ def replenishment_page() -> rx.Component:
             "days of sales and of customer-poll votes.",
             size="1",
         ),
-    )
+    ]
