@@ -30,14 +30,14 @@ def admin_page(
     state: Any,
     *,
     perm: str,
-    nav: tuple[str, str],
+    icon: str,
     description: str,
     new: str,
     parts: Sequence[Render],
     new_icon: str = "plus",
 ) -> Render:
     """Register an admin list page: `parts` (filters, list, dialogs) one after another,
-    `state.load` on every visit, `nav` = (label, icon) under the sidebar's Admin heading,
+    `state.load` on every visit, its `title` with `icon` under the sidebar's Admin heading,
     and the header's `new` button opening `state.open_create`."""
 
     def render() -> rx.Component:
@@ -45,7 +45,7 @@ def admin_page(
 
     render.__name__ = f"{perm.replace('.', '_')}_page"
     return page(
-        route, title, perm=perm, load=state.load, nav=Nav(*nav, group="admin"),
+        route, title, perm=perm, load=state.load, nav=Nav(title, icon, group="admin"),
         description=description, action=lambda: primary_action(new, new_icon, state.open_create),
     )(render)
 
@@ -71,6 +71,11 @@ def cell(*children: rx.Component | rx.Var | str, **props) -> rx.Component:
 
 def number_cell(value: rx.Var | str | int) -> rx.Component:
     return rx.table.cell(value, justify="end", style=NUMERIC, vertical_align="middle")
+
+
+def number_cells(*values: rx.Var | str | int) -> list[rx.Component]:
+    """A `number_cell` for each of `values`, in order (a row's run of figures)."""
+    return [number_cell(value) for value in values]
 
 
 def muted(text: rx.Var | str, **props) -> rx.Component:

@@ -4,15 +4,18 @@ note, the cells several lists show, the brand picker and the one-time secret's d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
 
 from dashboard.components.admin import (
+    MONO,
     active_toggle,
+    cell,
     dialog_wiring,
     form_dialog,
+    headers,
     menu_action,
     muted,
     row_menu,
@@ -22,25 +25,36 @@ from dashboard.components.admin import (
     text_field,
 )
 from dashboard.components.blocks import column
+from dashboard.components.figures import empty_state
+from dashboard.components.filters import filtered_empty
 from dashboard.components.lists import list_view
 
 
 def admin_table(
     state: Any,
-    *columns: rx.Component,
+    columns: Sequence[str],
+    *,
     row: Any,
     test_id: str,
-    empty: rx.Component,
+    empty: tuple[str, str, str],
+    filtered: tuple[str, str] | None = None,
     note: str = "",
     summary: bool = True,
+    right: tuple[str, ...] = (),
+    widths: dict[str, str] | None = None,
 ) -> rx.Component:
-    """The state's list (`state.LISTING.field`) as a paged table: `note` above it while
-    it has rows, the summary (unless the page shows it elsewhere), the pager, and the
-    loading, empty and error states."""
+    """The state's list (`state.LISTING.field`) as a paged table under the `columns`'
+    headers (`right`, `widths` as `headers` takes them): `note` above it while it has
+    rows, the summary (unless the page shows it elsewhere), the pager, and the loading,
+    error and empty states. `empty` is (icon, title, what to do) when there is nothing;
+    a list with filters says `filtered` (title, hint) while they match nothing."""
     rows = getattr(state, state.LISTING.field)
+    nothing = empty_state(*empty)
     table = list_view(
-        columns=list(columns), rows=rows, row=row, loaded=state.loaded, error=state.load_error,
-        empty=empty, test_id=test_id, paging=state, summary=state.summary if summary else None,
+        columns=headers(*columns, right=right, widths=widths), rows=rows, row=row,
+        loaded=state.loaded, error=state.load_error,
+        empty=filtered_empty(state, *filtered, nothing) if filtered else nothing,
+        test_id=test_id, paging=state, summary=state.summary if summary else None,
     )
     if not note:
         return table
@@ -127,8 +141,9 @@ def active_dialogs(state: Any, noun: str, *, off: str, on: str) -> rx.Component:
 def record_dialogs(
     state: Any,
     noun: str,
-    fields: Callable[..., list[rx.Component]],
+    fields: Callable[[str], list[rx.Component]],
     *,
+    code: dict[str, Any],
     new: str,
     edit: str,
     handlers: tuple[Any, Any],
@@ -136,19 +151,22 @@ def record_dialogs(
     max_width: str = "460px",
 ) -> rx.Component:
     """Every dialog of a list of coded records (warehouses, channels, brands): "New
-    `noun`" with `fields(prefix, with_code=True)`, "Edit <row>" without the code (it
-    stays), each described (`new`, `edit`) and answered by `handlers` (create, save);
-    and, for records switched off and on, the confirms of `active_dialogs` (`switch`:
-    what deactivating, activating does)."""
+    `noun`" with its code and name (`code_and_name`'s `code` options) then
+    `fields(prefix)`, "Edit <row>" the same without the code (it stays), each described
+    (`new`, `edit`) and answered by `handlers` (create, save); and, for records switched
+    off and on, the confirms of `active_dialogs` (`switch`: what deactivating,
+    activating does)."""
     return rx.fragment(
         form_dialog(
-            *fields(f"new-{noun}", with_code=True),
+            *code_and_name(f"new-{noun}", True, state.form_name, **code),
+            *fields(f"new-{noun}"),
             title=f"New {noun}", description=new, **dialog_wiring(state, "create"),
             on_submit=handlers[0], submit_label=f"Create {noun}",
             test_id=f"new-{noun}-dialog", max_width=max_width,
         ),
         form_dialog(
-            *fields(f"edit-{noun}", with_code=False),
+            *code_and_name(f"edit-{noun}", False, state.form_name, **code),
+            *fields(f"edit-{noun}"),
             title="Edit " + state.target_label, description=edit,
             **dialog_wiring(state, "edit"),
             on_submit=handlers[1], submit_label="Save", test_id=f"edit-{noun}-dialog",
@@ -158,8 +176,16 @@ def record_dialogs(
     )
 
 
+def code_cells(item: Any) -> list[rx.Component]:
+    """A coded record's first cells: its code, then its name as the row's header."""
+    return [
+        cell(rx.text(item.code, style=MONO)),
+        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+    ]
+
+
 #: `code_and_name`'s code for records whose code is short, upper-case and prefixes
-#: others' (brands, warehouses): `*code_and_name(..., **SHORT_CODE)`.
+#: others' (brands, warehouses): `record_dialogs(..., code={..., **SHORT_CODE})`.
 SHORT_CODE: dict[str, Any] = {
     "code_hint": "Short and unique: letters, digits or '-'. It cannot be changed later.",
     "max_length": 32,

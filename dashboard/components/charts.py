@@ -15,7 +15,7 @@ import reflex as rx
 
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
-from dashboard.components.filters import clear_filters
+from dashboard.components.filters import choice_items, clear_filters, filter_select
 from dashboard.states.analytics_filters import PERIOD_CHOICES
 from dashboard.states.auth import AuthState
 from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE
@@ -244,15 +244,9 @@ def _picker(
     label: str,
     width: str = "190px",
 ) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, width=width),
-        rx.select.content(
-            rx.select.item(everything, value="all"),
-            rx.select.separator(),
-            rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value)),
-            position="popper",
-        ),
-        value=value, on_change=on_change, size="2",
+    return filter_select(
+        choice_items(choices), value=value, on_change=on_change, aria_label=label,
+        all_label=everything, popper=True, width=width,
     )
 
 
@@ -286,15 +280,9 @@ def filter_bar(
         _picker(s.warehouse, s.warehouse_choices, everything="All warehouses",
                 on_change=lambda v: s.set_filter("warehouse", v), label="Warehouse",
                 width="170px"),
-        rx.select.root(
-            rx.select.trigger(aria_label="Period", width="130px"),
-            rx.select.content(
-                *[rx.select.item(text, value=value) for value, text in periods],
-                position="popper",
-            ),
-            value=s.period,
-            on_change=lambda v: s.set_filter("period", v),
-            size="2",
+        filter_select(
+            periods, value=s.period, on_change=lambda v: s.set_filter("period", v),
+            aria_label="Period", popper=True, width="130px",
         ),
         rx.form(
             inline(

@@ -69,10 +69,13 @@ def filter_select(
     aria_label: str,
     all_label: str = "",
     all_value: str = "all",
+    size: str = "2",
+    popper: bool = False,
     **trigger: Any,
 ) -> rx.Component:
     """A filter's select: `options` are (value, label) pairs or ready items (a foreach),
-    after an "All …" choice when `all_label` is given. `trigger` styles the trigger."""
+    after an "All …" choice when `all_label` is given. `trigger` styles the trigger;
+    `popper` opens the list below it instead of over it."""
     items = (
         [rx.select.item(label, value=v) for v, label in options]
         if isinstance(options, list)
@@ -81,8 +84,11 @@ def filter_select(
     first = [rx.select.item(all_label, value=all_value), rx.select.separator()]
     return rx.select.root(
         rx.select.trigger(aria_label=aria_label, **trigger),
-        rx.select.content(*(first if all_label else []), *items),
-        value=value, on_change=on_change, size="2",
+        rx.select.content(
+            *(first if all_label else []), *items,
+            **({"position": "popper"} if popper else {}),
+        ),
+        value=value, on_change=on_change, size=size,
     )
 
 

@@ -7,10 +7,8 @@ import reflex as rx
 from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
-from dashboard.components.figures import empty_state
 from dashboard.states.admin_api_keys import SCOPE_CHOICES, AdminApiKeysState, ApiKeyItem
 
-TITLE = "API keys"
 S = AdminApiKeysState
 COLUMNS = ("Name", "Key", "Scopes", "Brand", "Rate limit", "Created", "Last used", "State", "")
 
@@ -67,12 +65,10 @@ def _row(item: ApiKeyItem) -> rx.Component:
 
 def _list() -> rx.Component:
     return lists.admin_table(
-        S,
-        *ui.headers(*COLUMNS, widths={"": "72px"}),
-        row=_row, test_id="keys-table",
+        S, COLUMNS, row=_row, test_id="keys-table", widths={"": "72px"},
         note="Only the first characters of each key are kept in the clear; "
         "a lost key cannot be shown again, only revoked and replaced.",
-        empty=empty_state(
+        empty=(
             "key-round", "No API keys yet",
             "Storefronts and brand systems call the REST API with a key. Create one "
             "with New API key and give it only the scopes it needs.",
@@ -148,7 +144,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_api_keys_page = ui.admin_page(
-    routes.ADMIN_API_KEYS, TITLE, S, perm="admin.api_keys", nav=("API keys", "key-round"),
+    routes.ADMIN_API_KEYS, "API keys", S, perm="admin.api_keys", icon="key-round",
     description="Keys for storefronts and brand systems calling the API (REST or GraphQL).",
     new="New API key", parts=(_list, _dialogs),
 )

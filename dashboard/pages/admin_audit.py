@@ -8,8 +8,7 @@ from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table
 from dashboard.components.blocks import column, inline, notice
-from dashboard.components.figures import empty_state
-from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
+from dashboard.components.filters import clear_filters, filter_select, search_box
 from dashboard.registry import Nav, page
 from dashboard.states.admin_audit import ANY_ACTION, AdminAuditState, AuditItem
 
@@ -71,18 +70,16 @@ def _filters() -> rx.Component:
 
 def _list() -> rx.Component:
     return admin_table(
-        S,
-        *ui.headers("When", "Who", "Action", "Target", "What changed", widths={"When": "120px"}),
-        row=_row, test_id="audit-table",
-        empty=filtered_empty(
-            S,
+        S, ("When", "Who", "Action", "Target", "What changed"), row=_row, test_id="audit-table",
+        widths={"When": "120px"},
+        empty=(
+            "scroll-text", "Nothing recorded yet",
+            "Changes to users, brands, warehouses, API keys, connectors, webhooks and "
+            "alert rules appear here as they are made.",
+        ),
+        filtered=(
             "No entries match these filters",
             "Try another action, person or date range, or clear the filters.",
-            empty_state(
-                "scroll-text", "Nothing recorded yet",
-                "Changes to users, brands, warehouses, API keys, connectors, webhooks and "
-                "alert rules appear here as they are made.",
-            ),
         ),
     )
 

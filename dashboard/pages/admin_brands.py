@@ -6,24 +6,16 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import (
-    SHORT_CODE,
-    admin_table,
-    code_and_name,
-    record_dialogs,
-)
-from dashboard.components.figures import empty_state
+from dashboard.components import admin_lists as lists
 from dashboard.states.admin_brands import HINT_CHOICES, AdminBrandsState, BrandItem
 
-TITLE = "Brands"
 S = AdminBrandsState
 COLUMNS = ("Code", "Name", "Size system", "Products", "Vendor logins", "Added", "")
 
 
 def _row(item: BrandItem) -> rx.Component:
     return rx.table.row(
-        ui.cell(rx.text(item.code, style=ui.MONO)),
-        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        *lists.code_cells(item),
         ui.cell(
             rx.cond(
                 item.size_hint == "auto",
@@ -46,15 +38,12 @@ def _row(item: BrandItem) -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return admin_table(
-        S,
-        *ui.headers(
-            *COLUMNS, right=("Products", "Vendor logins"), widths={"Code": "140px", "": "48px"}
-        ),
-        row=_row, test_id="brands-table",
+    return lists.admin_table(
+        S, COLUMNS, row=_row, test_id="brands-table",
+        right=("Products", "Vendor logins"), widths={"Code": "140px", "": "48px"},
         note="The size system says how a brand's files read a bare size number: "
         "42 is EU 42 for a shoe brand, W42 for a jeans brand.",
-        empty=empty_state(
+        empty=(
             "tags", "No brands yet",
             "Create the first brand with New brand. Its products and stock then "
             "arrive through CSV imports, brand syncs or the API.",
@@ -62,12 +51,8 @@ def _list() -> rx.Component:
     )
 
 
-def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
+def _fields(prefix: str) -> list[rx.Component]:
     return [
-        *code_and_name(
-            prefix, with_code, S.form_name,
-            examples=("NORTH", "Northwind Denim"), **SHORT_CODE,
-        ),
         ui.select_field(
             "Size system",
             f"{prefix}-size-hint",
@@ -79,8 +64,8 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
 
 
 def _dialogs() -> rx.Component:
-    return record_dialogs(
-        S, "brand", _fields,
+    return lists.record_dialogs(
+        S, "brand", _fields, code={"examples": ("NORTH", "Northwind Denim"), **lists.SHORT_CODE},
         new="A brand whose stock Rackroom holds. Vendors and API keys can then be bound "
         "to it.",
         edit="Its name and size system. The code stays; sizes already imported keep "
@@ -90,7 +75,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_brands_page = ui.admin_page(
-    routes.ADMIN_BRANDS, TITLE, S, perm="admin.brands", nav=("Brands", "tags"),
+    routes.ADMIN_BRANDS, "Brands", S, perm="admin.brands", icon="tags",
     description="The brands Rackroom holds stock for.",
     new="New brand", parts=(_list, _dialogs),
 )

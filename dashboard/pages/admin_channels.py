@@ -6,17 +6,10 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import (
-    admin_table,
-    code_and_name,
-    edit_and_toggle,
-    record_dialogs,
-)
+from dashboard.components import admin_lists as lists
 from dashboard.components.blocks import inline
-from dashboard.components.figures import empty_state
 from dashboard.states.admin_channels import STRATEGY_CHOICES, AdminChannelsState, ChannelItem
 
-TITLE = "Channels"
 S = AdminChannelsState
 COLUMNS = ("Code", "Name", "Strategy", "Warehouses, in order", "Split", "Status", "")
 
@@ -31,8 +24,7 @@ def _warehouses(item: ChannelItem) -> rx.Component:
 
 def _row(item: ChannelItem) -> rx.Component:
     return rx.table.row(
-        ui.cell(rx.text(item.code, style=ui.MONO)),
-        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        *lists.code_cells(item),
         ui.cell(
             rx.badge(
                 item.strategy_label,
@@ -42,33 +34,26 @@ def _row(item: ChannelItem) -> rx.Component:
         ui.cell(_warehouses(item)),
         ui.cell(rx.cond(item.allow_split, rx.text("Allowed", size="2"), ui.muted("No", size="2"))),
         ui.cell(ui.active_badge(item.active, off="Inactive")),
-        ui.cell(edit_and_toggle(S, item), justify="end", width="48px"),
+        ui.cell(lists.edit_and_toggle(S, item), justify="end", width="48px"),
         opacity=rx.cond(item.active, "1", "0.6"), data_testid="channel-row",
     )
 
 
 def _list() -> rx.Component:
-    empty = empty_state(
-        "network", "No channels yet",
-        "Every reservation is allocated by warehouse priority. Create a channel to give "
-        "a storefront its own warehouses, the nearest-first strategy or split holds.",
-    )
-    note = (
-        "A reservation naming a channel below is allocated from its warehouses by its "
-        "strategy; any other channel code by warehouse priority."
-    )
-    columns = ui.headers(*COLUMNS, widths={"Code": "140px", "": "48px"})
-    return admin_table(S, *columns, row=_row, test_id="channels-table", empty=empty, note=note)
-
-
-def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
-    return [
-        *code_and_name(
-            prefix, with_code, S.form_name,
-            examples=("web-eu", "Web shop, Europe"),
-            code_hint="The channel the API's reservations name. It cannot be changed later.",
-            max_length=64,
+    return lists.admin_table(
+        S, COLUMNS, row=_row, test_id="channels-table", widths={"Code": "140px", "": "48px"},
+        note="A reservation naming a channel below is allocated from its warehouses by its "
+        "strategy; any other channel code by warehouse priority.",
+        empty=(
+            "network", "No channels yet",
+            "Every reservation is allocated by warehouse priority. Create a channel to give "
+            "a storefront its own warehouses, the nearest-first strategy or split holds.",
         ),
+    )
+
+
+def _fields(prefix: str) -> list[rx.Component]:
+    return [
         ui.select_field(
             "Strategy",
             f"{prefix}-strategy",
@@ -101,8 +86,13 @@ def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
 
 
 def _dialogs() -> rx.Component:
-    return record_dialogs(
+    return lists.record_dialogs(
         S, "channel", _fields,
+        code={
+            "examples": ("web-eu", "Web shop, Europe"),
+            "code_hint": "The channel the API's reservations name. It cannot be changed later.",
+            "max_length": 64,
+        },
         new="A storefront, marketplace or store that reserves stock.",
         edit="Name, strategy, warehouses and splitting. The code stays.",
         handlers=(S.create_channel, S.save_channel),
@@ -114,7 +104,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_channels_page = ui.admin_page(
-    routes.ADMIN_CHANNELS, TITLE, S, perm="admin.channels", nav=("Channels", "network"),
+    routes.ADMIN_CHANNELS, "Channels", S, perm="admin.channels", icon="network",
     description="Sales channels: which warehouses each reserves from, and how.",
     new="New channel", parts=(_list, _dialogs),
 )

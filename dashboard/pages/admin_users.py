@@ -8,11 +8,9 @@ from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table, brand_field, labelled, secret_reveal
 from dashboard.components.blocks import inline
-from dashboard.components.figures import empty_state
-from dashboard.components.filters import clear_filters, filter_select, filtered_empty, search_box
+from dashboard.components.filters import clear_filters, filter_select, search_box
 from dashboard.states.admin_users import ANY_ROLE, ROLE_CHOICES, AdminUsersState, UserItem
 
-TITLE = "Users"
 S = AdminUsersState
 COLUMNS = ("User", "Role", "Brand", "Status", "Last login", "")
 
@@ -91,16 +89,15 @@ def _filters() -> rx.Component:
 
 def _list() -> rx.Component:
     return admin_table(
-        S,
-        *ui.headers(*COLUMNS, widths={"User": "32%", "": "48px"}),
-        row=_row, test_id="users-table", summary=False,
-        empty=filtered_empty(
-            S, "No users match these filters",
+        S, COLUMNS, row=_row, test_id="users-table", summary=False,
+        widths={"User": "32%", "": "48px"},
+        empty=(
+            "users", "No users yet",
+            "Create the first account with New user; they get a temporary password.",
+        ),
+        filtered=(
+            "No users match these filters",
             "Try another name or email, or clear the filters to see everyone.",
-            empty_state(
-                "users", "No users yet",
-                "Create the first account with New user; they get a temporary password.",
-            ),
         ),
     )
 
@@ -177,7 +174,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_users_page = ui.admin_page(
-    routes.ADMIN_USERS, TITLE, S, perm="admin.users", nav=("Users", "users"),
+    routes.ADMIN_USERS, "Users", S, perm="admin.users", icon="users",
     description="Who can sign in, and what each person may see and do.",
     new="New user", new_icon="user-plus", parts=(_filters, _list, _dialogs),
 )

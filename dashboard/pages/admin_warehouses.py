@@ -6,25 +6,16 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components import admin as ui
-from dashboard.components.admin_lists import (
-    SHORT_CODE,
-    admin_table,
-    code_and_name,
-    edit_and_toggle,
-    record_dialogs,
-)
-from dashboard.components.figures import empty_state
+from dashboard.components import admin_lists as lists
 from dashboard.states.admin_warehouses import KIND_CHOICES, AdminWarehousesState, WarehouseItem
 
-TITLE = "Warehouses"
 S = AdminWarehousesState
 COLUMNS = ("Code", "Name", "Kind", "Priority", "Status", "Added", "")
 
 
 def _row(item: WarehouseItem) -> rx.Component:
     return rx.table.row(
-        ui.cell(rx.text(item.code, style=ui.MONO)),
-        rx.table.row_header_cell(rx.text(item.name, weight="medium"), vertical_align="middle"),
+        *lists.code_cells(item),
         ui.cell(
             rx.badge(
                 rx.icon(rx.cond(item.kind == "store", "store", "warehouse"), size=12),
@@ -34,19 +25,18 @@ def _row(item: WarehouseItem) -> rx.Component:
         ui.number_cell(item.priority),
         ui.cell(ui.active_badge(item.active, off="Inactive")),
         ui.cell(ui.when(item.created)),
-        ui.cell(edit_and_toggle(S, item), justify="end", width="48px"),
+        ui.cell(lists.edit_and_toggle(S, item), justify="end", width="48px"),
         opacity=rx.cond(item.active, "1", "0.6"), data_testid="warehouse-row",
     )
 
 
 def _list() -> rx.Component:
-    return admin_table(
-        S,
-        *ui.headers(*COLUMNS, right=("Priority",), widths={"Code": "120px", "": "48px"}),
-        row=_row, test_id="warehouses-table",
+    return lists.admin_table(
+        S, COLUMNS, row=_row, test_id="warehouses-table",
+        right=("Priority",), widths={"Code": "120px", "": "48px"},
         note="Reservations without a warehouse are allocated from the lowest "
         "priority number first.",
-        empty=empty_state(
+        empty=(
             "warehouse", "No warehouses or stores yet",
             "Create one with New warehouse. Stock is always held somewhere, so "
             "receipts, imports and reservations need at least one.",
@@ -54,12 +44,8 @@ def _list() -> rx.Component:
     )
 
 
-def _fields(prefix: str, *, with_code: bool) -> list[rx.Component]:
+def _fields(prefix: str) -> list[rx.Component]:
     return [
-        *code_and_name(
-            prefix, with_code, S.form_name,
-            examples=("LDN", "London DC"), **SHORT_CODE,
-        ),
         rx.grid(
             ui.select_field(
                 "Kind",
@@ -99,8 +85,8 @@ def _place_field(label: str, prefix: str, name: str, value, example: str, size: 
 
 
 def _dialogs() -> rx.Component:
-    return record_dialogs(
-        S, "warehouse", _fields,
+    return lists.record_dialogs(
+        S, "warehouse", _fields, code={"examples": ("LDN", "London DC"), **lists.SHORT_CODE},
         new="A warehouse or store that holds stock.",
         edit="Name, kind, allocation priority and place. The code stays.",
         handlers=(S.create_warehouse, S.save_warehouse),
@@ -113,7 +99,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_warehouses_page = ui.admin_page(
-    routes.ADMIN_WAREHOUSES, TITLE, S, perm="admin.warehouses", nav=("Warehouses", "warehouse"),
+    routes.ADMIN_WAREHOUSES, "Warehouses", S, perm="admin.warehouses", icon="warehouse",
     description="Warehouses and stores that hold stock, in allocation order.",
     new="New warehouse", parts=(_list, _dialogs),
 )

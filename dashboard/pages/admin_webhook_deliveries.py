@@ -9,8 +9,7 @@ from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components.admin_lists import admin_table, labelled
 from dashboard.components.blocks import button, column, inline
-from dashboard.components.figures import empty_state
-from dashboard.components.filters import clear_filters, filter_select, filtered_empty
+from dashboard.components.filters import clear_filters, filter_select
 from dashboard.registry import page
 from dashboard.states.admin_webhook_deliveries import (
     ANY_STATUS,
@@ -115,19 +114,14 @@ def _toolbar() -> rx.Component:
 
 def _list() -> rx.Component:
     return admin_table(
-        S,
-        *ui.headers(*COLUMNS, right=("Attempts",), widths={"": "170px"}),
-        row=_row, test_id="deliveries-table",
-        empty=filtered_empty(
-            S,
-            "No deliveries with this status",
-            "Pick another status or clear the filter.",
-            empty_state(
-                "send", "Nothing sent yet",
-                "Each event this webhook subscribes to becomes a delivery here as soon as it "
-                "happens.",
-            ),
+        S, COLUMNS, row=_row, test_id="deliveries-table",
+        right=("Attempts",), widths={"": "170px"},
+        empty=(
+            "send", "Nothing sent yet",
+            "Each event this webhook subscribes to becomes a delivery here as soon as it "
+            "happens.",
         ),
+        filtered=("No deliveries with this status", "Pick another status or clear the filter."),
     )
 
 

@@ -9,10 +9,8 @@ from dashboard import routes
 from dashboard.components import admin as ui
 from dashboard.components import admin_lists as lists
 from dashboard.components.blocks import inline
-from dashboard.components.figures import empty_state
 from dashboard.states.admin_webhooks import KNOWN_EVENTS, AdminWebhooksState, WebhookItem
 
-TITLE = "Webhooks"
 S = AdminWebhooksState
 COLUMNS = ("Endpoint", "Events", "Brand", "State", "Last delivery", "Created", "")
 
@@ -86,12 +84,10 @@ def _row(item: WebhookItem) -> rx.Component:
 
 def _list() -> rx.Component:
     return lists.admin_table(
-        S,
-        *ui.headers(*COLUMNS, widths={"": "48px"}),
-        row=_row, test_id="webhooks-table",
+        S, COLUMNS, row=_row, test_id="webhooks-table", widths={"": "48px"},
         note="Deliveries are signed with the endpoint's secret; a lost secret cannot be "
         "shown again, only rotated.",
-        empty=empty_state(
+        empty=(
             "webhook", "No webhooks yet",
             "A webhook sends Rackroom's events (stock changes, reservations, transfers, "
             "alerts) to a URL as they happen. Create one with New webhook.",
@@ -172,7 +168,7 @@ def _dialogs() -> rx.Component:
 
 
 admin_webhooks_page = ui.admin_page(
-    routes.ADMIN_WEBHOOKS, TITLE, S, perm="admin.webhooks", nav=("Webhooks", "webhook"),
+    routes.ADMIN_WEBHOOKS, "Webhooks", S, perm="admin.webhooks", icon="webhook",
     description="Endpoints that receive Rackroom's events as they happen, and what was sent.",
     new="New webhook", parts=(_list, _dialogs),
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from dashboard import routes
@@ -18,7 +21,7 @@ from dashboard.pages.alerts_inbox import (
     picker,
     snooze_dialog,
 )
-from dashboard.registry import Nav, page
+from dashboard.registry import Nav, Render, page
 from dashboard.states.alerts import (
     ANY,
     LEVEL_LABELS,
@@ -85,29 +88,40 @@ ORDER_FIGURES = (
 )
 
 
-def _section(active: str, *content: rx.Component) -> rx.Component:
-    """An alert page: the section tabs, then its content."""
-    return column(_section_tabs(active), *content, gap="4")
+def _alerts_tab(
+    route: str, title: str, **options: Any
+) -> Callable[[Callable[[], list[rx.Component]]], Render]:
+    """Register a page of the Alerts section (`page` with `options`): under the sidebar's
+    Alerts entry, the section tabs (this one current) above what the decorated function
+    returns."""
+
+    def register(content: Callable[[], list[rx.Component]]) -> Render:
+        def render() -> rx.Component:
+            return column(_section_tabs(route), *content(), gap="4")
+
+        render.__name__ = content.__name__
+        return page(route, title, section=routes.ALERTS, **options)(render)
+
+    return register
 
 
 # --- inbox (its pieces: dashboard/pages/alerts_inbox.py) -----------------------------------
 
 
-@page(
-    routes.ALERTS, TITLE, perm="alerts.read", load=S.load,
+@_alerts_tab(
+    ROUTE, TITLE, perm="alerts.read", load=S.load,
     nav=Nav("Alerts", "bell", count="alerts"),
     description="Low stock, out of stock and broken size runs, one per subject; they "
     "resolve themselves when the stock recovers.",
 )
-def alerts_page() -> rx.Component:
-    return _section(
-        ROUTE,
+def alerts_page() -> list[rx.Component]:
+    return [
         inbox_counts(),
         inbox_filters(),
         bulk_bar(),
         inbox_table(),
         snooze_dialog(),
-    )
+    ]
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -119,10 +133,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
         rx.table.row_header_cell(rx.text(item.subject, size="2", weight="medium")),
         ui.cell(item.brand),
         ui.cell(item.warehouse),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead_time),
-        ui.number_cell(item.cover),
+        *ui.number_cells(item.threshold, item.reorder_qty, item.lead_time, item.cover),
         ui.cell(rx.vstack(ui.muted(item.updated_by), moment(item.updated), spacing="0")),
         ui.cell(
             rx.icon_button(
@@ -139,10 +150,7 @@ def _rule_row(item: RuleItem) -> rx.Component:
 def _inherit_row(item: InheritItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(item.warehouse, weight="medium")),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead_time),
-        ui.number_cell(item.cover),
+        *ui.number_cells(item.threshold, item.reorder_qty, item.lead_time, item.cover),
         ui.cell(
             rx.text(
                 item.source, size="2",
@@ -248,15 +256,14 @@ def _rules() -> rx.Component:
     )
 
 
-@page(
-    routes.ALERT_RULES, "Alert rules", perm="alerts.read", load=R.load, section=routes.ALERTS,
+@_alerts_tab(
+    RULES_ROUTE, "Alert rules", perm="alerts.read", load=R.load,
     description="Low-stock thresholds and reorder quantities per warehouse, set at brand, "
     "style or SKU level.",
     action=lambda: ui.primary_action("New rule", "plus", R.open_create),
 )
-def rules_page() -> rx.Component:
-    return _section(
-        RULES_ROUTE,
+def rules_page() -> list[rx.Component]:
+    return [
         _inherit_box(),
         rx.hstack(
             picker("Brand", R.brand, R.filter_brand, R.brands, "All brands"),
@@ -272,7 +279,7 @@ def rules_page() -> rx.Component:
             **ui.dialog_wiring(R, "delete"),
             on_confirm=R.delete, test_id="delete-rule-dialog",
         ),
-    )
+    ]
 
 
 # --- replenishment ----------------------------------------------------------------------------
@@ -285,14 +292,10 @@ def _replenish_row(item: ReplenishItem) -> rx.Component:
         ),
         ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         ui.cell(item.warehouse),
-        ui.number_cell(item.available),
-        ui.number_cell(item.incoming),
-        ui.number_cell(item.velocity),
-        ui.number_cell(item.cover),
-        ui.number_cell(item.threshold),
-        ui.number_cell(item.reorder_qty),
-        ui.number_cell(item.lead),
-        ui.number_cell(item.votes),
+        *ui.number_cells(
+            item.available, item.incoming, item.velocity, item.cover, item.threshold,
+            item.reorder_qty, item.lead, item.votes,
+        ),
         rx.table.cell(
             item.suggested, justify="end", style=NUMERIC, font_weight="700",
             vertical_align="middle",
@@ -320,15 +323,13 @@ def _uplift_form() -> rx.Component:
     )
 
 
-@page(
-    routes.REPLENISHMENT, "Replenishment", perm="replenishment.read", load=Q.load,
-    section=routes.ALERTS,
+@_alerts_tab(
+    REPLENISH_ROUTE, "Replenishment", perm="replenishment.read", load=Q.load,
     description="What to reorder for alerted variants, per warehouse; a CSV purchase list "
     "per brand.",
 )
-def replenishment_page() -> rx.Component:
-    return _section(
-        REPLENISH_ROUTE,
+def replenishment_page() -> list[rx.Component]:
+    return [
         inline(
             picker("Brand", Q.brand, Q.filter_brand, Q.brands, "All brands"),
             button(
@@ -356,4 +357,4 @@ def replenishment_page() -> rx.Component:
             "days of sales and of customer-poll votes.",
             size="1",
         ),
-    )
+    ]

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard.components import figures
 from dashboard.components.admin import cell, confirm_dialog, header, muted
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
-from dashboard.components.figures import (
-    action_link,
-    empty_state,
-    moment,
-    numeric_cell,
-    numeric_header,
-)
 from dashboard.components.lists import list_view
 from dashboard.components.uploads import error_table
 from dashboard.pages.imports_flow import SECTION
@@ -39,13 +33,13 @@ def _status_badge(item: HistoryItem) -> rx.Component:
 
 
 def _number(value: rx.Var | rx.Component) -> rx.Component:
-    return numeric_cell(value, vertical_align="middle")
+    return figures.numeric_cell(value, vertical_align="middle")
 
 
 def _errors_link(item: HistoryItem) -> rx.Component:
     return rx.cond(
         item.has_errors,
-        action_link(
+        figures.action_link(
             item.errors, on_click=S.open_run_errors(item.id), color_scheme="red",
             title="See the errors",
             aria_label="See the errors of import " + item.id.to_string(),
@@ -56,7 +50,7 @@ def _errors_link(item: HistoryItem) -> rx.Component:
 
 def _row(item: HistoryItem) -> rx.Component:
     return rx.table.row(
-        cell(moment(item.when)),
+        cell(figures.moment(item.when)),
         cell(
             rx.vstack(
                 rx.text(item.file_name, size="2", weight="medium", word_break="break-all"),
@@ -104,14 +98,14 @@ def history() -> rx.Component:
                 header("File", width="26%"),
                 rx.cond(~S.is_vendor, header("Brand")),
                 header("Who"),
-                numeric_header("Rows"),
-                numeric_header("New variants"),
-                numeric_header("Changed"),
-                numeric_header("Errors"),
+                figures.numeric_header("Rows"),
+                figures.numeric_header("New variants"),
+                figures.numeric_header("Changed"),
+                figures.numeric_header("Errors"),
                 header("Status", justify="end"),
             ],
             rows=S.history, row=_row, loaded=S.loaded, error=S.history_error,
-            empty=empty_state(
+            empty=figures.empty_state(
                 "history", "No imports yet",
                 rx.cond(
                     S.can_import,

@@ -10,24 +10,15 @@ import reflex as rx
 
 from dashboard.components.admin import MONO, muted
 from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.pages import stock_table as grid
 from dashboard.pages.stock_bulk import bulk_cell
-from dashboard.pages.stock_table import (
-    EDIT_BUTTON,
-    LINK_BUTTON,
-    RULE,
-    grid_table,
-    sort_header,
-    state_color,
-    sticky,
-    total_cell,
-)
 from dashboard.states.stock import BalanceItem, Column, StockCell, StockState
 
 S = StockState
 
 
 def _stock_number(cell: StockCell) -> rx.Component:
-    color = state_color(cell.state)
+    color = grid.state_color(cell.state)
     return rx.cond(
         S.can_edit,
         rx.el.button(
@@ -35,7 +26,7 @@ def _stock_number(cell: StockCell) -> rx.Component:
             on_click=S.open_correction(cell.variant_id, cell.warehouse_id, cell.on_hand),
             aria_label=cell.edit_label,
             title=cell.hint + " — click to correct the count",
-            style={**EDIT_BUTTON, "color": color},
+            style={**grid.EDIT_BUTTON, "color": color},
         ),
         rx.text(cell.available, title=cell.hint, color=color, as_="span"),
     )
@@ -52,9 +43,9 @@ def _balance_row(row: BalanceItem, index: rx.Var) -> rx.Component:
                 row.sku, type="button", on_click=S.open_variant(row.variant_id),
                 aria_label=row.open_label,
                 title="Open the variant: facts, balances, reservations and history",
-                style={**LINK_BUTTON, **MONO},
+                style={**grid.LINK_BUTTON, **MONO},
             ),
-            style=sticky("start"), white_space="nowrap",
+            style=grid.sticky("start"), white_space="nowrap",
         ),
         rx.table.cell(
             rx.vstack(
@@ -73,7 +64,7 @@ def _balance_row(row: BalanceItem, index: rx.Var) -> rx.Component:
                 font_weight=rx.cond(cell.state == "ok", "400", "500"),
             ),
         ),
-        total_cell(row.available, row.state),
+        grid.total_cell(row.available, row.state),
         _number(row.on_hand),
         _number(row.reserved),
         _number(row.incoming),
@@ -100,27 +91,30 @@ def _warehouse_header(column: Column) -> rx.Component:
 
 
 def balances_table() -> rx.Component:
-    return grid_table(
+    return grid.grid_table(
         header=rx.table.header(
             rx.table.row(
-                rx.table.column_header_cell(" ", style={**HEADER, **sticky("start", head=True)}),
+                rx.table.column_header_cell(
+                    " ",
+                    style={**HEADER, **grid.sticky("start", head=True)},
+                ),
                 rx.table.column_header_cell(" ", col_span=3, style=HEADER),
                 _group_header(
                     rx.cond(S.bulk_on, "On hand by warehouse", "Available by warehouse"),
                     col_span=S.columns.length(), justify="end",
                 ),
-                _group_header("Total", col_span=4, justify="end", border_left=RULE),
+                _group_header("Total", col_span=4, justify="end", border_left=grid.RULE),
             ),
             rx.table.row(
-                sort_header("SKU", "sku", style=sticky("start", head=True)),
-                sort_header("Product", "product"),
-                sort_header("Colour", "colour"),
-                sort_header("Size", "size"),
+                grid.sort_header("SKU", "sku", pin="start"),
+                grid.sort_header("Product", "product"),
+                grid.sort_header("Colour", "colour"),
+                grid.sort_header("Size", "size"),
                 rx.foreach(S.columns, _warehouse_header),
-                sort_header("Available", "available", numeric=True, style=sticky("end", head=True)),
-                sort_header("On hand", "on_hand", numeric=True),
-                sort_header("Reserved", "reserved", numeric=True),
-                sort_header("Incoming", "incoming", numeric=True),
+                grid.sort_header("Available", "available", numeric=True, pin="end"),
+                grid.sort_header("On hand", "on_hand", numeric=True),
+                grid.sort_header("Reserved", "reserved", numeric=True),
+                grid.sort_header("Incoming", "incoming", numeric=True),
             ),
         ),
         body=rx.foreach(S.rows, _balance_row), test_id="balances-table",

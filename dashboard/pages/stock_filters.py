@@ -8,7 +8,7 @@ import reflex as rx
 from dashboard.components.admin import muted
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import NUMERIC
-from dashboard.components.filters import clear_filters, search_form
+from dashboard.components.filters import clear_filters, filter_select, search_form
 from dashboard.components.live import live_badge
 from dashboard.pages.stock_table import HEAT
 from dashboard.states.stock import LOW_STOCK_THRESHOLD, STOCK_CHOICES, StockState
@@ -19,14 +19,9 @@ S = StockState
 def _picker(
     label: str, all_label: str, value: rx.Var, name: str, items: rx.Component, width: str
 ) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, title=label, min_width=width, max_width="220px"),
-        rx.select.content(
-            rx.select.item(all_label, value="all"),
-            rx.select.separator(),
-            items, position="popper",
-        ),
-        value=value, on_change=lambda v: S.set_filter(name, v), size="2",
+    return filter_select(
+        items, value=value, on_change=lambda v: S.set_filter(name, v), aria_label=label,
+        all_label=all_label, popper=True, title=label, min_width=width, max_width="220px",
     )
 
 

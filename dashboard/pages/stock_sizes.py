@@ -9,16 +9,7 @@ import reflex as rx
 from dashboard.components.admin import muted
 from dashboard.components.blocks import column
 from dashboard.components.figures import HEADER, NUMERIC
-from dashboard.pages.stock_table import (
-    EDIT_BUTTON,
-    HEAT,
-    HEAT_TEXT,
-    grid_table,
-    heat,
-    sort_header,
-    sticky,
-    total_cell,
-)
+from dashboard.pages import stock_table as grid
 from dashboard.states.stock import RunItem, SizeCell, StockState
 
 S = StockState
@@ -32,7 +23,9 @@ def _size_cell(cell: SizeCell) -> rx.Component:
         rx.el.button(
             cell.label, type="button", on_click=S.open_variant(cell.variant_id),
             title=cell.hint + " — click to open", aria_label=cell.hint,
-            style={**EDIT_BUTTON, "min_width": "36px", "margin_right": "0", "color": "inherit"},
+            style={
+                **grid.EDIT_BUTTON, "min_width": "36px", "margin_right": "0", "color": "inherit"
+            },
         ),
         rx.text(cell.label, title=cell.hint, as_="span"),
     )
@@ -40,8 +33,8 @@ def _size_cell(cell: SizeCell) -> rx.Component:
         content, justify="end",
         style={
             **NUMERIC,
-            "background": heat(cell.level, HEAT),
-            "color": heat(cell.level, HEAT_TEXT),
+            "background": grid.heat(cell.level, grid.HEAT),
+            "color": grid.heat(cell.level, grid.HEAT_TEXT),
             "border_left": f"1px solid {rx.color('gray', 3)}",
             "font_weight": rx.cond(cell.level == "out", "600", "500"),
         },
@@ -58,17 +51,17 @@ def _run_row(row: RunItem) -> rx.Component:
                 spacing="0",
             ),
             style={
-                **sticky("start"),
+                **grid.sticky("start"),
                 "box_shadow": rx.cond(
                     row.broken,
-                    sticky("start", mark=_BROKEN)["box_shadow"],
-                    sticky("start")["box_shadow"],
+                    grid.sticky("start", mark=_BROKEN)["box_shadow"],
+                    grid.sticky("start")["box_shadow"],
                 ),
             },
         ),
         rx.table.cell(row.brand, white_space="nowrap"),
         rx.foreach(row.cells, _size_cell),
-        total_cell(row.total, row.state),
+        grid.total_cell(row.total, row.state),
         rx.table.cell(
             rx.cond(
                 row.broken,
@@ -94,16 +87,16 @@ def sizes_table() -> rx.Component:
             + rx.cond(S.warehouses.length() > 0, "the chosen warehouses", "every active warehouse")
             + ". Pick one warehouse above to see its own run."
         ),
-        grid_table(
+        grid.grid_table(
             header=rx.table.header(
                 rx.table.row(
-                    sort_header("Style · colour", "product", style=sticky("start", head=True)),
-                    sort_header("Brand", "brand"),
+                    grid.sort_header("Style · colour", "product", pin="start"),
+                    grid.sort_header("Brand", "brand"),
                     rx.foreach(
                         S.sizes,
                         lambda size: rx.table.column_header_cell(size, justify="end", style=HEADER),
                     ),
-                    sort_header("Total", "available", numeric=True, style=sticky("end", head=True)),
+                    grid.sort_header("Total", "available", numeric=True, pin="end"),
                     rx.table.column_header_cell("Run", style=HEADER),
                 )
             ),

@@ -10,6 +10,7 @@ import reflex as rx
 from dashboard.components.admin import muted
 from dashboard.components.blocks import inline
 from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.components.filters import filter_select
 from dashboard.components.lists import _step
 from dashboard.states.stock import PAGE_SIZES, StockState
 
@@ -101,8 +102,11 @@ EDIT_BUTTON = {
 }
 
 
-def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) -> rx.Component:
-    """A column header that sorts by `key` (a link: the sort is in the URL)."""
+def sort_header(
+    label: str, key: str, *, numeric: bool = False, pin: str = "", **props: Any
+) -> rx.Component:
+    """A column header that sorts by `key` (a link: the sort is in the URL); `pin` ("start"
+    or "end") keeps it in view while the grid scrolls sideways."""
     active = S.sort == key
     return rx.table.column_header_cell(
         rx.link(
@@ -113,7 +117,7 @@ def sort_header(label: str, key: str, *, numeric: bool = False, **props: Any) ->
         ),
         justify="end" if numeric else "start",
         aria_sort=rx.cond(active, rx.cond(S.direction == "asc", "ascending", "descending"), "none"),
-        style={**HEADER, **props.pop("style", {})},
+        style={**HEADER, **(sticky(pin, head=True) if pin else {})},
         **props,
     )
 
@@ -142,15 +146,10 @@ def pager() -> rx.Component:
     """ "1–50 of 132", rows per page, and first / previous / "Page 1 of 3" / next / last."""
     return inline(
         muted(S.range_label, style=NUMERIC, size="2"),
-        rx.select.root(
-            rx.select.trigger(aria_label="Rows per page", variant="ghost"),
-            rx.select.content(
-                *[rx.select.item(f"{n} per page", value=n) for n in PAGE_SIZES],
-                position="popper",
-            ),
-            value=S.per_page,
-            on_change=lambda v: S.set_filter("per_page", v),
-            size="1",
+        filter_select(
+            [(n, f"{n} per page") for n in PAGE_SIZES], value=S.per_page,
+            on_change=lambda v: S.set_filter("per_page", v), aria_label="Rows per page",
+            size="1", popper=True, variant="ghost",
         ),
         rx.spacer(),
         _step("First", "chevrons-left", S.first_href, forward=False),

@@ -25,10 +25,7 @@ def _move_row(move: MoveItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(move.sku, style=ui.MONO), vertical_align="middle"),
         ui.cell(rx.text(move.variant, size="2")),
-        ui.number_cell(move.qty),
-        ui.number_cell(move.velocity),
-        ui.number_cell(move.from_cover),
-        ui.number_cell(move.to_cover),
+        *ui.number_cells(move.qty, move.velocity, move.from_cover, move.to_cover),
         data_testid="move-row",
     )
 
