@@ -235,7 +235,9 @@ def set_counts(
 
     The bulk form of `change_balance(..., expected_on_hand=...)`: the same guard, with
     the targets COPYed (PostgreSQL) or bulk-inserted (SQLite) into a temporary table
-    and applied by one UPDATE and one ledger INSERT. Missing balance rows are created
+    and applied set-based (PostgreSQL: one statement writes balances, ledger rows and
+    their `stock.changed` events; SQLite: an UPDATE, a ledger INSERT, then the events
+    by `emit_stock_changes`), never row by row. Missing balance rows are created
     (with their new count on PostgreSQL, at zero then updated on SQLite). If the guard
     refuses any target (its count is no longer `expected`, or the new count is below
     what is reserved), StaleCount is raised and the caller's
