@@ -10,7 +10,6 @@ from sqlalchemy import (
     Executable,
     Integer,
     String,
-    and_,
     bindparam,
     column,
     exists,
@@ -19,10 +18,12 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from models.base import UTCDateTime, utcnow
@@ -85,6 +86,11 @@ _target = table(
 )
 
 
+def _key(rows) -> ColumnElement:
+    """A balance's key in `rows` (a table or CTE), for joins on it."""
+    return tuple_(rows.c.variant_id, rows.c.warehouse_id)
+
+
 @functools.cache
 def _set_log_and_emit_pg(with_events: bool) -> Executable:
     """The PostgreSQL statement over `count_target`; returns the ledger ids it wrote."""
@@ -126,22 +132,10 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
         .cte("changed")
     )
     moved = union_all(select(created), select(changed)).cte("moved")
-    same = and_(t.c.variant_id == moved.c.variant_id, t.c.warehouse_id == moved.c.warehouse_id)
     written = (
         insert(ledger)
         .from_select(
-            [
-                "variant_id",
-                "warehouse_id",
-                "on_hand_delta",
-                "reserved_delta",
-                "incoming_delta",
-                "reason",
-                "reference",
-                "actor",
-                "note",
-                "created_at",
-            ],
+            [c.name for c in ledger.c if not c.primary_key],  # every column, in table order
             select(
                 moved.c.variant_id,
                 moved.c.warehouse_id,
@@ -154,7 +148,7 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
                 t.c.note,
                 now,
             )
-            .join(t, same)
+            .join(t, _key(t) == _key(moved))
             .order_by(moved.c.variant_id, moved.c.warehouse_id),
         )
         .returning(
@@ -185,13 +179,7 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
             written.c.reason,
             written.c.reference,
         )
-        .join(
-            moved,
-            and_(
-                moved.c.variant_id == written.c.variant_id,
-                moved.c.warehouse_id == written.c.warehouse_id,
-            ),
-        )
+        .join(moved, _key(moved) == _key(written))
         .subquery("src")
     )
     events = insert_events(stock_event_rows("postgresql", src, with_id=True), with_id=True)
