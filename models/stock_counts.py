@@ -267,8 +267,6 @@ def set_counts(
     ledger = {"now": now, "reason": str(reason), "reference": reference, "actor": actor}
     ledger_ids: list[int] = []
     if postgres:
-        # Planned from the targets' real size (a temporary table has no statistics).
-        connection.execute(text("ANALYZE count_target"))
         statement = _set_log_and_emit_pg(writing_enabled())
         params = {**ledger, **time_params(now)}
         ledger_ids = list(connection.execute(statement, params).scalars())
