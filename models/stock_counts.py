@@ -3,15 +3,46 @@ an expected count, for imports and brand syncs."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, text
+from sqlalchemy import (
+    Executable,
+    Integer,
+    String,
+    bindparam,
+    column,
+    exists,
+    insert,
+    literal,
+    select,
+    table,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from models.base import UTCDateTime, utcnow
 from models.errors import StaleCount
-from models.events import emit_stock_changes
-from models.stock_ledger import LedgerReason, ensure_balances, require_quantity
+from models.events import (
+    Event,
+    emit_stock_changes,
+    insert_events,
+    stock_event_rows,
+    time_params,
+    writing_enabled,
+)
+from models.stock_ledger import (
+    LedgerEntry,
+    LedgerReason,
+    StockBalance,
+    ensure_balances,
+    require_quantity,
+)
 
 _CREATE_TARGETS = {
     "postgresql": text(
@@ -39,29 +70,122 @@ _LEDGER_PARAMS = (
     bindparam("actor", type_=String),
 )
 # The guard is change_balance's with expected_on_hand: compare-and-swap on on hand,
-# never below what is reserved. On PostgreSQL one statement does it all: balances that do
-# not exist yet (expected 0) are inserted with their new count, existing ones updated
-# under the guard (the UPDATE does not see the rows inserted beside it), and both feed
-# the ledger INSERT.
-_SET_AND_LOG_PG = text(
-    "WITH created AS (INSERT INTO stock_balance (variant_id, warehouse_id, on_hand, reserved, "
-    "incoming, updated_at) SELECT t.variant_id, t.warehouse_id, t.new_on_hand, 0, 0, :now "
-    "FROM count_target t WHERE t.expected = 0 AND NOT EXISTS (SELECT 1 FROM stock_balance b "
-    "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
-    "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING "
-    "RETURNING variant_id, warehouse_id, on_hand AS delta), "
-    "changed AS (UPDATE stock_balance b SET on_hand = t.new_on_hand, updated_at = :now "
-    "FROM count_target t WHERE b.variant_id = t.variant_id "
-    "AND b.warehouse_id = t.warehouse_id AND b.on_hand = t.expected "
-    "AND t.new_on_hand >= b.reserved "
-    "RETURNING b.variant_id, b.warehouse_id, t.new_on_hand - t.expected AS delta), "
-    "moved AS (SELECT * FROM created UNION ALL SELECT * FROM changed) "
-    "INSERT INTO stock_ledger (variant_id, warehouse_id, on_hand_delta, reserved_delta, "
-    "incoming_delta, reason, reference, actor, note, created_at) "
-    "SELECT m.variant_id, m.warehouse_id, m.delta, 0, 0, :reason, :reference, :actor, t.note, "
-    ":now FROM moved m JOIN count_target t ON t.variant_id = m.variant_id "
-    "AND t.warehouse_id = m.warehouse_id ORDER BY m.variant_id, m.warehouse_id RETURNING id"
-).bindparams(*_LEDGER_PARAMS)
+# never below what is reserved. On PostgreSQL one statement does it all, as
+# `_set_log_and_emit_pg` builds it: balances that do not exist yet (expected 0) are
+# inserted with their new count, existing ones updated under the guard (the UPDATE does
+# not see the rows inserted beside it), both feed the ledger INSERT, and the ledger rows'
+# RETURNING feeds their `stock.changed` events (each taking its ledger row's id), so the
+# rows just written are never read back.
+_target = table(
+    "count_target",
+    column("variant_id", Integer),
+    column("warehouse_id", Integer),
+    column("expected", Integer),
+    column("new_on_hand", Integer),
+    column("note", String),
+)
+
+
+def _key(rows) -> ColumnElement:
+    """A balance's key in `rows` (a table or CTE), for joins on it."""
+    return tuple_(rows.c.variant_id, rows.c.warehouse_id)
+
+
+@functools.cache
+def _set_log_and_emit_pg(with_events: bool) -> Executable:
+    """The PostgreSQL statement over `count_target`; returns the ledger ids it wrote."""
+    t, b, ledger = _target, StockBalance.__table__, LedgerEntry.__table__
+    now = bindparam("now", type_=UTCDateTime)
+    zero = literal(0, Integer)
+    other = b.alias("other")
+    missing = (
+        select(t.c.variant_id, t.c.warehouse_id, t.c.new_on_hand, zero, zero, now)
+        .where(
+            t.c.expected == 0,
+            ~exists().where(
+                other.c.variant_id == t.c.variant_id, other.c.warehouse_id == t.c.warehouse_id
+            ),
+        )
+        .order_by(t.c.variant_id, t.c.warehouse_id)
+    )
+    after = (b.c.variant_id, b.c.warehouse_id, b.c.on_hand, b.c.reserved, b.c.incoming)
+    created = (
+        postgresql.insert(b)
+        .from_select(
+            ["variant_id", "warehouse_id", "on_hand", "reserved", "incoming", "updated_at"],
+            missing,
+        )
+        .on_conflict_do_nothing()
+        .returning(*after, b.c.on_hand.label("delta"))
+        .cte("created")
+    )
+    changed = (
+        update(b)
+        .where(
+            b.c.variant_id == t.c.variant_id,
+            b.c.warehouse_id == t.c.warehouse_id,
+            b.c.on_hand == t.c.expected,
+            t.c.new_on_hand >= b.c.reserved,
+        )
+        .values(on_hand=t.c.new_on_hand, updated_at=now)
+        .returning(*after, (t.c.new_on_hand - t.c.expected).label("delta"))
+        .cte("changed")
+    )
+    moved = union_all(select(created), select(changed)).cte("moved")
+    written = (
+        insert(ledger)
+        .from_select(
+            [c.name for c in ledger.c if not c.primary_key],  # every column, in table order
+            select(
+                moved.c.variant_id,
+                moved.c.warehouse_id,
+                moved.c.delta,
+                zero,
+                zero,
+                bindparam("reason", type_=String),
+                bindparam("reference", type_=String),
+                bindparam("actor", type_=String),
+                t.c.note,
+                now,
+            )
+            .join(t, _key(t) == _key(moved))
+            .order_by(moved.c.variant_id, moved.c.warehouse_id),
+        )
+        .returning(
+            ledger.c.id,
+            ledger.c.variant_id,
+            ledger.c.warehouse_id,
+            ledger.c.on_hand_delta,
+            ledger.c.reserved_delta,
+            ledger.c.incoming_delta,
+            ledger.c.reason,
+            ledger.c.reference,
+        )
+        .cte("written")
+    )
+    if not with_events:
+        return select(written.c.id)
+    src = (
+        select(
+            written.c.id.label("ledger_id"),
+            written.c.variant_id,
+            written.c.warehouse_id,
+            moved.c.on_hand,
+            moved.c.reserved,
+            moved.c.incoming,
+            written.c.on_hand_delta,
+            written.c.reserved_delta,
+            written.c.incoming_delta,
+            written.c.reason,
+            written.c.reference,
+        )
+        .join(moved, _key(moved) == _key(written))
+        .subquery("src")
+    )
+    events = insert_events(stock_event_rows("postgresql", src, with_id=True), with_id=True)
+    return events.returning(Event.__table__.c.id)
+
+
 _SET_SQLITE = text(
     "UPDATE stock_balance AS b SET on_hand = t.new_on_hand, updated_at = :now "
     "FROM temp.count_target AS t WHERE b.variant_id = t.variant_id "
@@ -99,7 +223,9 @@ def set_counts(
 
     The bulk form of `change_balance(..., expected_on_hand=...)`: the same guard, with
     the targets COPYed (PostgreSQL) or bulk-inserted (SQLite) into a temporary table
-    and applied by one UPDATE and one ledger INSERT. Missing balance rows are created
+    and applied set-based (PostgreSQL: one statement writes balances, ledger rows and
+    their `stock.changed` events; SQLite: an UPDATE, a ledger INSERT, then the events
+    by `emit_stock_changes`), never row by row. Missing balance rows are created
     (with their new count on PostgreSQL, at zero then updated on SQLite). If the guard
     refuses any target (its count is no longer `expected`, or the new count is below
     what is reserved), StaleCount is raised and the caller's
@@ -141,7 +267,9 @@ def set_counts(
     ledger = {"now": now, "reason": str(reason), "reference": reference, "actor": actor}
     ledger_ids: list[int] = []
     if postgres:
-        ledger_ids = list(connection.execute(_SET_AND_LOG_PG, ledger).scalars())
+        statement = _set_log_and_emit_pg(writing_enabled())
+        params = {**ledger, **time_params(now)}
+        ledger_ids = list(connection.execute(statement, params).scalars())
         written = len(ledger_ids)
         connection.execute(text("DROP TABLE count_target"))
     else:
@@ -155,5 +283,6 @@ def set_counts(
             f"{len(rows) - written} of {len(rows)} counts changed meanwhile; nothing was applied.",
             refused=len(rows) - written,
         )
-    emit_stock_changes(session, ledger_ids, now)
+    if not postgres:  # PostgreSQL wrote the events in the statement above
+        emit_stock_changes(session, ledger_ids, now)
     return written

@@ -64,9 +64,27 @@ class ApplyResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     skipped_samples: list[dict[str, Any]] = field(default_factory=list)
 
-    def sample(self, entry: dict[str, Any]) -> None:
+    def note(
+        self,
+        item: FeedItem,
+        platform: int,
+        source_at: datetime,
+        platform_at: datetime | None,
+        **more: Any,
+    ) -> None:
+        """Keep a conflict sample (built only while fewer than SAMPLES are kept)."""
         if len(self.conflicts) < SAMPLES:
-            self.conflicts.append(entry)
+            self.conflicts.append(
+                {
+                    "sku": item.sku,
+                    "location": item.location,
+                    "platform": platform,
+                    "source": item.quantity,
+                    "source_at": _iso(source_at),
+                    "platform_at": _iso(platform_at),
+                    **more,
+                }
+            )
 
 
 @dataclass(slots=True)
@@ -324,14 +342,6 @@ def apply_items(
             continue
         changed_at = platform.get(key)
         conflict = changed_at is not None and changed_at > (state[2] if state else ts)
-        entry = {
-            "sku": item.sku,
-            "location": item.location,
-            "platform": on_hand,
-            "source": item.quantity,
-            "source_at": _iso(ts),
-            "platform_at": _iso(changed_at),
-        }
         if newest:
             newer_than = [t for t in (changed_at, state[1] if state else None) if t is not None]
             if newer_than and ts <= max(newer_than):
@@ -341,23 +351,24 @@ def apply_items(
                     and (state is None or changed_at >= state[1])
                 ):
                     result.conflicts_platform += 1
-                    result.sample({**entry, "won": "platform"})
+                    result.note(item, on_hand, ts, changed_at, won="platform")
                 else:
                     result.stale += 1
-                    result.sample({**entry, "won": "stale", "last_source_at": _iso(state[1])})
+                    last = _iso(state[1])
+                    result.note(item, on_hand, ts, changed_at, won="stale", last_source_at=last)
                 continue
         elif conflict and changed_at > ts:
             result.conflicts_platform += 1
-            result.sample({**entry, "won": "platform"})
+            result.note(item, on_hand, ts, changed_at, won="platform")
             continue
         if conflict:
             result.conflicts_source += 1
-            result.sample({**entry, "won": "source"})
+            result.note(item, on_hand, ts, changed_at, won="source")
         new_on_hand = item.quantity
         if new_on_hand < reserved:
             new_on_hand = reserved
             result.clamped += 1
-            result.sample({**entry, "won": "reserved", "reserved": reserved})
+            result.note(item, on_hand, ts, changed_at, won="reserved", reserved=reserved)
         readings.append(reading)
         if new_on_hand == on_hand:
             result.unchanged += 1
