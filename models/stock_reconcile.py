@@ -90,6 +90,19 @@ def reconcile(session: Session) -> list[Drift]:
     ]
 
 
+def _totals_text(subject: str, scope: str, drift: TotalsDrift | RunDrift) -> str:
+    """A totals drift in words: the missing row, or each figure that differs."""
+    if drift.totals is None:
+        return f"{subject}: no totals row (balances say {drift.balances})"
+    names = ("on_hand", "reserved", "incoming")
+    parts = [
+        f"{name} total {held} but balances say {summed}"
+        for name, held, summed in zip(names, drift.totals, drift.balances, strict=True)
+        if held != summed
+    ]
+    return f"{subject} ({scope}): " + ", ".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class TotalsDrift:
     """A variant whose totals row (`variant_stock`) differs from the sum of its balances,
@@ -100,15 +113,7 @@ class TotalsDrift:
     balances: tuple[int, int, int]
 
     def describe(self) -> str:
-        if self.totals is None:
-            return f"variant {self.variant_id}: no totals row (balances say {self.balances})"
-        names = ("on_hand", "reserved", "incoming")
-        parts = [
-            f"{name} total {held} but balances say {summed}"
-            for name, held, summed in zip(names, self.totals, self.balances, strict=True)
-            if held != summed
-        ]
-        return f"variant {self.variant_id} (all warehouses): " + ", ".join(parts)
+        return _totals_text(f"variant {self.variant_id}", "all warehouses", self)
 
     def detail(self) -> dict[str, object]:
         return {
@@ -130,15 +135,7 @@ class RunDrift:
 
     def describe(self) -> str:
         run = f"product {self.product_id} colour {self.colour!r}"
-        if self.totals is None:
-            return f"{run}: no totals row (balances say {self.balances})"
-        names = ("on_hand", "reserved", "incoming")
-        parts = [
-            f"{name} total {held} but balances say {summed}"
-            for name, held, summed in zip(names, self.totals, self.balances, strict=True)
-            if held != summed
-        ]
-        return f"{run} (all sizes and warehouses): " + ", ".join(parts)
+        return _totals_text(run, "all sizes and warehouses", self)
 
     def detail(self) -> dict[str, object]:
         return {
