@@ -1,7 +1,9 @@
 """Per-key rate limits: a token bucket per API key, shared by every worker.
 
-With REDIS_URL set the bucket lives in Redis (one Lua script per request, timed by the
+With REDIS_URL set the bucket lives in Redis (one Lua script per take, timed by the
 Redis server's clock); without it, in the database (`models.rate_limits`, one UPSERT).
+Keys allowed thousands of requests a second are counted in leases (`Leases`): a worker
+takes a twentieth of a second's tokens at once and spends them locally.
 A REST request takes one token; a GraphQL query takes its cost in tokens
 (`dashboard.api.graphql.cost`). Over the limit: 429 with `Retry-After`. Every answer
 to a request made with a key carries the IETF `RateLimit-Limit`, `RateLimit-Remaining`
@@ -27,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dashboard.api.errors import ApiError
 from models.api_keys import Limits, limits_for
 from models.db import get_engine, is_sqlite, read_session
-from models.rate_limits import BucketState, state_of, take_tokens
+from models.rate_limits import BucketState, Leases, state_of, take_tokens
 from models.settings import settings
 from models.users import hash_secret
 
@@ -75,6 +77,7 @@ class _Backends:
         self.pid = os.getpid()
         self.lock = threading.Lock()
         self.limits: dict[str, tuple[float, Limits | None]] = {}
+        self.leases = Leases()
         url = settings().redis_url
         self.redis = (
             redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2) if url else None
@@ -98,11 +101,20 @@ def reset() -> None:
     _backends = None
 
 
+#: `_cached_limits` of a secret this process has not looked up lately.
+_NOT_CACHED = object()
+
+
+def _cached_limits(backends: _Backends, secret: str) -> Limits | object | None:
+    cached = backends.limits.get(hash_secret(secret))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else _NOT_CACHED
+
+
 def _limits(backends: _Backends, secret: str) -> Limits | None:
+    cached = _cached_limits(backends, secret)
+    if cached is not _NOT_CACHED:
+        return cached
     now, digest = time.monotonic(), hash_secret(secret)
-    cached = backends.limits.get(digest)
-    if cached is not None and cached[0] > now:
-        return cached[1]
     with read_session() as session:
         found = limits_for(session, secret)
     with backends.lock:
@@ -182,7 +194,37 @@ def charge(request: Request, secret: str, cost: int = 1) -> BucketState | None:
     limits = _limits(backends, secret)
     if limits is None:
         return None
-    state = _take(backends, limits, cost)
+    state = backends.leases.take(
+        limits.key_id,
+        rate=limits.rate_per_second,
+        burst=limits.burst,
+        cost=cost,
+        take_shared=lambda tokens: _take(backends, limits, tokens),
+    )
+    return _settle(request, state, cost)
+
+
+def charge_held(request: Request, secret: str, cost: int = 1) -> bool:
+    """`charge` from what this process holds already — the key's cached limits and a
+    lease on its bucket — without I/O, so on the event loop; False when `charge` must
+    ask the database or Redis."""
+    backends = _current()
+    limits = _cached_limits(backends, secret)
+    if limits is _NOT_CACHED:
+        return False
+    if limits is None:
+        return True  # an unknown secret: not counted
+    state = backends.leases.spend(
+        limits.key_id, rate=limits.rate_per_second, burst=limits.burst, cost=cost
+    )
+    if state is None:
+        return False
+    _settle(request, state, cost)
+    return True
+
+
+def _settle(request: Request, state: BucketState | None, cost: int) -> BucketState | None:
+    """Note a counted request's bucket for the headers; 429 if it was refused."""
     if state is None:
         return None
     request.scope.setdefault("state", {})[_STATE_KEY] = state

@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from dashboard.api.errors import ApiError
-from dashboard.api.ratelimit import charge
+from dashboard.api.ratelimit import charge, charge_held
 from jobs.logs import bind
 from models.api_keys import KeyHolder, Scope, key_holder
 from models.catalog import Variant
@@ -25,8 +26,11 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def bearer_secret(credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)) -> str:
-    """The bearer credential as sent (an API key or an OAuth2 access token); 401 if none."""
+async def bearer_secret(
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+) -> str:
+    """The bearer credential as sent (an API key or an OAuth2 access token); 401 if none.
+    Async: it does no I/O, so FastAPI runs it on the event loop, not in a worker thread."""
     if credentials is None or not credentials.credentials:
         raise ApiError(
             401,
@@ -36,8 +40,11 @@ def bearer_secret(credentials: HTTPAuthorizationCredentials | None = Depends(bea
     return credentials.credentials
 
 
-def _counted_secret(request: Request, secret: str = Depends(bearer_secret)) -> str:
-    charge(request, secret)
+async def _counted_secret(request: Request, secret: str = Depends(bearer_secret)) -> str:
+    # Most requests of a busy key are counted from this process's lease, on the event
+    # loop; only a lookup or a take from the shared bucket goes to a worker thread.
+    if not charge_held(request, secret):
+        await run_in_threadpool(charge, request, secret)
     return secret
 
 

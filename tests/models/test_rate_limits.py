@@ -11,7 +11,14 @@ import pytest
 from models.api_keys import create_api_key
 from models.db import set_default_engine, transaction
 from models.errors import InvalidQuantity
-from models.rate_limits import format_rate, parse_rate, take_tokens
+from models.rate_limits import (
+    LEASE_TTL,
+    Leases,
+    format_rate,
+    lease_size,
+    parse_rate,
+    take_tokens,
+)
 from models.stock import receive
 from tests.api_support import client, make_key, serve_api
 from tests.factories import make_world
@@ -95,6 +102,87 @@ def test_sixteen_threads_share_one_bucket_exactly(pg_engine):
     for thread in threads:
         thread.join()
     assert Counter(outcomes) == {True: 40, False: 120}
+
+
+def _shared_bucket(engine, key_id: int, *, rate: float, burst: int, takes: list[int]):
+    """A `take_shared` on the key's real bucket, its clock stopped (nothing refills)."""
+
+    def take_shared(tokens: int):
+        takes.append(tokens)
+        with transaction(engine) as session:
+            return take_tokens(session, key_id, rate=rate, burst=burst, cost=tokens, now=9e6)
+
+    return take_shared
+
+
+def test_workers_spend_a_fast_keys_bucket_in_leases_and_never_beyond_it(engine):
+    with transaction(engine) as session:
+        key, _ = create_api_key(session, "fast", ["stock:read"], rate="1000/s", burst=1000)
+    assert lease_size(1000.0, 1000) == 50
+    takes: list[int] = []
+    shared = _shared_bucket(engine, key.id, rate=1000.0, burst=1000, takes=takes)
+    workers = [Leases(clock=lambda: 0.0), Leases(clock=lambda: 0.0)]
+    states = [
+        workers[n % 2].take(key.id, rate=1000.0, burst=1000, cost=1, take_shared=shared)
+        for n in range(1_200)
+    ]
+    assert sum(s.granted for s in states) == 1000  # every token, and not one more
+    assert all(s.granted for s in states[:1000]) and not any(s.granted for s in states[1000:])
+    # Twenty leases, then each worker finds the bucket too low for one and counts exactly.
+    assert takes.count(50) == 22 and len(takes) == 22 + 200
+    assert states[-1].retry_after >= 1
+    # RateLimit-Remaining: what the bucket held after the lease, plus the lease left.
+    assert [s.remaining for s in states[0:6:2]] == [999, 998, 997]
+
+
+def test_small_keys_are_counted_exactly_and_an_unspent_lease_lapses(engine):
+    with transaction(engine) as session:
+        key, _ = create_api_key(session, "k", ["stock:read"], rate="1000/s", burst=1000)
+    assert lease_size(20.0, 40) == 1  # the default limits: no leases
+    takes: list[int] = []
+    small = Leases(clock=lambda: 0.0)
+    for _ in range(3):
+        small.take(7, rate=20.0, burst=40, cost=1, take_shared=lambda n: takes.append(n))
+    assert takes == [1, 1, 1]
+
+    clock = [0.0]
+    shared = _shared_bucket(engine, key.id, rate=1000.0, burst=1000, takes=takes)
+    leases = Leases(clock=lambda: clock[0])
+    takes.clear()
+    leases.take(key.id, rate=1000.0, burst=1000, cost=1, take_shared=shared)
+    leases.take(key.id, rate=1000.0, burst=1000, cost=60, take_shared=shared)  # > a lease
+    clock[0] = LEASE_TTL + 0.01
+    leases.take(key.id, rate=1000.0, burst=1000, cost=1, take_shared=shared)
+    assert takes == [50, 60, 50]  # the first lease's 49 tokens lapsed unspent
+
+
+@pytest.mark.postgres
+def test_concurrent_workers_leasing_one_bucket_never_exceed_it(pg_engine):
+    with transaction(pg_engine) as session:
+        key, _ = create_api_key(session, "busy", ["stock:read"], rate="1000/s", burst=1000)
+    takes: list[int] = []
+    shared = _shared_bucket(pg_engine, key.id, rate=1000.0, burst=1000, takes=takes)
+    start = threading.Barrier(8)
+    granted = Counter()
+
+    def worker(n: int) -> None:
+        leases = Leases(clock=lambda: 0.0)  # a process of its own
+        start.wait()
+        for _ in range(200):
+            state = leases.take(key.id, rate=1000.0, burst=1000, cost=1, take_shared=shared)
+            granted[n] += state.granted
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Never more than the bucket held; at most one lease per worker left unspent.
+    let_through = sum(granted.values())
+    assert 1000 - 8 * 50 <= let_through <= 1000
+    # At most twenty leases granted and one refused per worker; after that, exact takes.
+    assert takes.count(50) <= 20 + 8
+    assert len(takes) - takes.count(50) <= 8 * 200 - let_through
 
 
 @pytest.fixture(scope="module")

@@ -270,6 +270,6 @@ async def graphql_get(request: Request) -> Any:
         )
     if query is None:
         return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
-    secret = bearer_secret(await bearer_scheme(request))
+    secret = await bearer_secret(await bearer_scheme(request))
     asked = _Operation(query, variables, name, QUERIES_ONLY)
     return await run_in_threadpool(_run, request, secret, asked)
