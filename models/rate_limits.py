@@ -202,6 +202,7 @@ class Leases:
         self._held: dict[int, _Lease] = {}
         #: Keys whose bucket refused a lease, until when they are counted exactly.
         self._low: dict[int, float] = {}
+        self._fetching: dict[int, threading.Lock] = {}
 
     def take(
         self,
@@ -220,23 +221,29 @@ class Leases:
         held = self.spend(key_id, rate=rate, burst=burst, cost=cost)
         if held is not None:
             return held
-        now = self._clock()
-        if self._low.get(key_id, 0.0) > now:
-            return take_shared(cost)
-        shared = take_shared(size)
-        if shared is None or not shared.granted:
-            # Nearly out: spend what is left exactly, request by request, until the bucket
-            # has had time to refill a lease.
-            with self._lock:
-                self._low[key_id] = now + size / rate
-            return take_shared(cost)
-        lease = _Lease(tokens=size - cost, shared=shared.remaining, expires=now + LEASE_TTL)
         with self._lock:
             if len(self._held) > 10_000:
                 self._held.clear()
                 self._low.clear()
-            self._held[key_id] = lease
-        return self._state(lease, burst=burst, rate=rate, cost=cost)
+                self._fetching.clear()
+            fetching = self._fetching.setdefault(key_id, threading.Lock())
+        with fetching:  # one lease at a time per key: the others wait for it and share it
+            held = self.spend(key_id, rate=rate, burst=burst, cost=cost)
+            if held is not None:
+                return held
+            now = self._clock()
+            if self._low.get(key_id, 0.0) > now:
+                return take_shared(cost)
+            shared = take_shared(size)
+            if shared is None or not shared.granted:
+                # Nearly out: spend what is left exactly, request by request, until the
+                # bucket has had time to refill a lease.
+                self._low[key_id] = now + size / rate
+                return take_shared(cost)
+            lease = _Lease(tokens=size - cost, shared=shared.remaining, expires=now + LEASE_TTL)
+            with self._lock:
+                self._held[key_id] = lease
+            return self._state(lease, burst=burst, rate=rate, cost=cost)
 
     def spend(self, key_id: int, *, rate: float, burst: int, cost: int) -> BucketState | None:
         """Let `cost` tokens through from this process's lease on the key, if it holds

@@ -185,6 +185,25 @@ def test_concurrent_workers_leasing_one_bucket_never_exceed_it(pg_engine):
     assert len(takes) - takes.count(50) <= 8 * 200 - let_through
 
 
+def test_threads_of_one_worker_share_one_lease(engine):
+    with transaction(engine) as session:
+        key, _ = create_api_key(session, "busy", ["stock:read"], rate="1000/s", burst=1000)
+    takes: list[int] = []
+    shared = _shared_bucket(engine, key.id, rate=1000.0, burst=1000, takes=takes)
+    leases, start = Leases(clock=lambda: 0.0), threading.Barrier(8)
+
+    def request() -> None:
+        start.wait()  # eight requests find the process without a lease at once
+        leases.take(key.id, rate=1000.0, burst=1000, cost=1, take_shared=shared)
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert takes == [50]  # one lease taken for all eight, not one each
+
+
 @pytest.fixture(scope="module")
 def api_url():
     with serve_api() as url:
