@@ -79,19 +79,16 @@ def products_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Product]:
     return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))}
 
 
-def attributes_by_variant(
-    session: Session, variant_ids: Iterable[int]
+def attributes_by_product(
+    session: Session, product_ids: Iterable[int]
 ) -> dict[int, ProductAttributes]:
-    """Each variant's product attributes; one statement for a page of variants."""
-    wanted = sorted(set(variant_ids))
+    """Each product's attributes; one statement for the products of a page of rows (a
+    page of balances names far fewer products than variants)."""
+    wanted = sorted(set(product_ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Variant.id, Product.attributes)
-        .join(Product, Product.id == Variant.product_id)
-        .where(Variant.id.in_(wanted))
-    )
-    return {vid: ProductAttributes.read(stored) for vid, stored in rows}
+    rows = session.execute(select(Product.id, Product.attributes).where(Product.id.in_(wanted)))
+    return {pid: ProductAttributes.read(stored) for pid, stored in rows}
 
 
 def aliases_by_variant(session: Session, variant_ids: Iterable[int]) -> dict[int, list[str]]:

@@ -26,6 +26,7 @@ class WarehouseStock:
     reserved: int
     incoming: int
     updated_at: datetime | None
+    product_id: int
 
     @property
     def available(self) -> int:
@@ -40,9 +41,12 @@ class VariantFacts:
 
 
 def variant_facts(session: Session, variant: Variant) -> VariantFacts:
-    product = session.get(Product, variant.product_id)
-    brand = session.get(Brand, variant.brand_id)
-    assert product is not None and brand is not None
+    """The variant's product and brand, in one statement."""
+    product, brand = session.execute(
+        select(Product, Brand)
+        .join(Brand, Brand.id == variant.brand_id)
+        .where(Product.id == variant.product_id)
+    ).one()
     return VariantFacts(variant, product, brand)
 
 
@@ -68,6 +72,7 @@ def levels_by_variant(
             _b.c.incoming,
             _b.c.updated_at,
             _v.c.sku,
+            _v.c.product_id,
         )
         .select_from(_w)
         .join(_v, _v.c.id.in_(sorted(set(variant_ids))))
@@ -76,9 +81,11 @@ def levels_by_variant(
         .order_by(_v.c.id, _w.c.priority, _w.c.code)
     )
     out: dict[int, list[WarehouseStock]] = {}
-    for vid, wid, code, on_hand, reserved, incoming, at, sku in rows:
+    for vid, wid, code, on_hand, reserved, incoming, at, sku, pid in rows:
         out.setdefault(vid, []).append(
-            WarehouseStock(vid, wid, sku, code, on_hand or 0, reserved or 0, incoming or 0, at)
+            WarehouseStock(
+                vid, wid, sku, code, on_hand or 0, reserved or 0, incoming or 0, at, pid
+            )
         )
     return out
 
@@ -108,6 +115,7 @@ def page_of_balances(
             _b.c.reserved,
             _b.c.incoming,
             _b.c.updated_at,
+            _v.c.product_id,
         )
         .join(_v, _v.c.id == _b.c.variant_id)
         .join(_w, _w.c.id == _b.c.warehouse_id)
@@ -124,4 +132,4 @@ def page_of_balances(
         query = query.where(_b.c.updated_at >= updated_since)
     if variant_ids is not None:
         query = query.where(_b.c.variant_id.in_(sorted(set(variant_ids))))
-    return [WarehouseStock(*row) for row in session.execute(query)]
+    return [WarehouseStock(*row) for row in session.execute(query).all()]

@@ -102,6 +102,31 @@ def test_the_balances_list_carries_each_rows_attributes_read_once_per_page(api, 
     assert [row["attributes"] for row in oth] == [EMPTY] * 3
 
 
+def test_a_pages_attributes_are_read_by_product_not_by_row(api, engine):
+    """Three variants of one product list with as many bound parameters as one: the
+    attributes are looked up once per product on the page, not once per row."""
+    bound: list[int] = []
+
+    def count(conn, cursor, statement, parameters, *args):
+        bound.append(len(parameters or ()))
+
+    def listed(limit: int) -> tuple[int, int]:
+        bound.clear()
+        page = api.get("/stock", params={"brand": "NRD", "limit": limit})
+        assert page.status_code == 200, page.text
+        return len(page.json()["items"]), sum(bound)
+
+    api.get("/stock", params={"limit": 1})  # the key's first use writes more than the next
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one, for_one = listed(1)
+        three, for_three = listed(100)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (one, three) == (1, 3)
+    assert for_three == for_one
+
+
 def test_the_openapi_document_describes_the_attributes(api):
     schema = api.get("/openapi.json").json()
     fields = schema["components"]["schemas"]["ProductAttributes"]["properties"]
