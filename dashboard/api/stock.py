@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from dashboard.api.errors import ApiError
 from dashboard.api.lookups import variant_for, warehouse_for
@@ -121,6 +122,11 @@ def _parse_since(text: str) -> datetime:
 _ROW_FIELDS = tuple(name for name in BalanceRow.model_fields if name != "attributes")
 
 
+#: At most this many `sku` filters on one balances list.
+MAX_SKUS = 100
+SkuCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+
+
 def _encode_cursor(variant_id: int, warehouse_id: int) -> str:
     return f"{variant_id}.{warehouse_id}"
 
@@ -147,6 +153,14 @@ def list_balances(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
+    sku: Annotated[
+        list[SkuCode] | None,
+        Query(
+            max_length=MAX_SKUS,
+            description=f"Only these SKUs (or their aliases or barcodes): repeat the "
+            f"parameter for several, up to {MAX_SKUS}. An unknown one answers 404.",
+        ),
+    ] = None,
 ) -> BalancePage:
     """Balances in a stable order, a page at a time; follow `next_cursor` until it is null.
     Each row carries its product's attributes, read in one statement for the page."""
@@ -161,6 +175,7 @@ def list_balances(
                 raise ApiError(403, "forbidden", "This key may only read its own brand.")
             brand_id = wanted.id
         warehouse_id = warehouse_for(session, warehouse).id if warehouse else None
+        variant_ids = [variant_for(session, holder, code).id for code in sku] if sku else None
         rows = page_of_balances(
             session,
             limit=limit,
@@ -168,6 +183,7 @@ def list_balances(
             brand_id=brand_id,
             warehouse_id=warehouse_id,
             updated_since=since,
+            variant_ids=variant_ids,
         )
         attributes = attributes_by_product(session, (r.product_id for r in rows))
     shown = {pid: _attributes(read) for pid, read in attributes.items()}  # one per product

@@ -154,6 +154,28 @@ def test_stock_listing_pages_with_a_stable_cursor(shop):
     assert future["items"] == []
 
 
+def test_stock_listing_narrows_to_the_skus_asked_for(shop):
+    _world, _keys, api = shop
+    one = api["read"].get("/stock", params={"sku": "OTH-TEE1-BLK-M"}).json()["items"]
+    assert [i["sku"] for i in one] == ["OTH-TEE1-BLK-M"]
+    both = api["read"].get("/stock", params=[("sku", "NRD-TEE1-BLK-M"), ("sku", "OTH-TEE1-BLK-M")])
+    assert {(i["sku"], i["warehouse"]) for i in both.json()["items"]} == {
+        ("NRD-TEE1-BLK-M", "WH1"), ("NRD-TEE1-BLK-M", "WH2"), ("OTH-TEE1-BLK-M", "WH1")
+    }
+    alias = api["read"].get("/stock", params={"sku": "SHOP-123"}).json()["items"]
+    assert {i["sku"] for i in alias} == {"NRD-TEE1-BLK-M"} and len(alias) == 2
+    wh2 = api["read"].get("/stock", params={"sku": "NRD-TEE1-BLK-M", "warehouse": "WH2"})
+    assert [(i["sku"], i["on_hand"]) for i in wh2.json()["items"]] == [("NRD-TEE1-BLK-M", 3)]
+    body = error(api["read"].get("/stock", params={"sku": "NOPE-1"}), 404, "not_found")
+    assert "NOPE-1" in body["message"]
+    # A brand-bound key learns nothing of another brand's SKU: the same 404.
+    error(api["brand"].get("/stock", params={"sku": "OTH-TEE1-BLK-M"}), 404, "not_found")
+    too_many = [("sku", f"S{n}") for n in range(101)]
+    assert "sku" in error(api["read"].get("/stock", params=too_many), 422, "validation_error")[
+        "message"
+    ]
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -163,6 +185,8 @@ def test_stock_listing_pages_with_a_stable_cursor(shop):
         {"cursor": "%%%not-base64"},
         {"updated_since": "yesterday"},
         {"updated_since": "2024-01-01T00:00:00"},
+        {"sku": "   "},
+        {"sku": "X" * 65},
     ],
 )
 def test_bad_listing_parameters_are_422(shop, params):
