@@ -23,10 +23,11 @@ import statistics
 import time
 from urllib.parse import urlencode
 
-from _common import emit, parse_args
+from _common import parse_args
 from grid_browser import (
     bench_database,
     build_folder_lock,
+    emit_timings,
     log,
     prepare_database,
     require_browser,
@@ -123,22 +124,11 @@ def main() -> None:
         f"{url.split(':', 1)[0]})",
         flush=True,
     )
-    emit(
-        {
-            "bench": BENCH,
-            "median_ms": round(median, 1),
-            "aim_ms": AIM_MS,
-            "ratio": round(median / AIM_MS, 3),
-            "min_ms": round(min(timings), 1),
-            "max_ms": round(max(timings), 1),
-            "all_charts_median_ms": round(statistics.median(settled), 1),
-            "changes": len(timings),
-            "scale": args.scale,
-            "database": url.split(":", 1)[0].split("+", 1)[0],
-            "server": "reflex dev",
-        }
+    emit_timings(
+        BENCH, timings, scale=args.scale, url=url, aim_ms=AIM_MS,
+        ratio=round(median / AIM_MS, 3),
+        all_charts_median_ms=round(statistics.median(settled), 1),
     )
-
 
 if __name__ == "__main__":
     main()

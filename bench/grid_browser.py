@@ -283,14 +283,22 @@ def main() -> None:
         f"{url.split(':', 1)[0]})",
         flush=True,
     )
+    emit_timings("grid_browser", timings, scale=args.scale, url=url)
+
+
+def emit_timings(bench: str, timings: list[float], *, scale: str, url: str,
+                 **extra: object) -> None:
+    """The JSON line of a browser benchmark: median, min and max of `timings` (ms)."""
+    median = statistics.median(timings)
     emit(
         {
-            "bench": "grid_browser",
+            "bench": bench,
             "median_ms": round(median, 1),
+            **extra,
             "min_ms": round(min(timings), 1),
             "max_ms": round(max(timings), 1),
             "changes": len(timings),
-            "scale": args.scale,
+            "scale": scale,
             "database": url.split(":", 1)[0].split("+", 1)[0],
             "server": "reflex dev",
         }

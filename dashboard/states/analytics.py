@@ -266,7 +266,8 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
     def _show(self, result: AnalyticsResult, brand_scope: int | None,
               keys: tuple[str, ...]) -> None:
         self._show_choices(result.choices, brand_scope)
-        self.period_text = period_label(result.filters)
+        if (text := period_label(result.filters)) != self.period_text:
+            self.period_text = text
         self._put({key: result.views[key] for key in keys})
 
     def _table(self, key: str, brand_scope: int | None
