@@ -34,6 +34,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from _common import emit, parse_args
 
@@ -51,9 +52,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def skip(reason: str) -> None:
-    print(f"grid_browser skipped: {reason}", flush=True)
-    emit({"bench": "grid_browser", "skipped": reason})
+def skip(reason: str, bench: str = "grid_browser") -> None:
+    print(f"{bench} skipped: {reason}", flush=True)
+    emit({"bench": bench, "skipped": reason})
     sys.exit(0)
 
 
@@ -135,6 +136,8 @@ def prepare_database(url: str, scale: str, *, migrate: bool) -> list[str]:
 @contextlib.contextmanager
 def running_app(url: str) -> Iterator[str]:
     """`reflex run --env dev` on `url`, like tests/e2e/conftest.py; yields the frontend URL."""
+    from models.secrets import KEY_FILE, new_key
+
     frontend, backend = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="rackroom-bench-") as watch:
         env = os.environ | {
@@ -144,6 +147,9 @@ def running_app(url: str) -> Iterator[str]:
             "REFLEX_TELEMETRY_ENABLED": "false",
             "REFLEX_HOT_RELOAD_OVERRIDE_PATHS": watch,
         }
+        if not env.get("RACKROOM_SECRET_KEY") and not KEY_FILE.exists():
+            # A worktree without a local key: one for this run (sign-in encrypts with it).
+            env["RACKROOM_SECRET_KEY"] = new_key()
         log_path = Path(watch) / "app.log"
         with log_path.open("w") as out:
             process = subprocess.Popen(
@@ -186,6 +192,28 @@ def running_app(url: str) -> Iterator[str]:
             process.wait(timeout=10)
 
 
+def signed_in_page(playwright: Any, front: str) -> tuple[Any, Any]:
+    """(browser, page): Chromium at 1360×860, signed in as the bench user."""
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    )
+    page = browser.new_page(viewport={"width": 1360, "height": 860})
+    page.set_default_timeout(STARTUP_TIMEOUT_S * 1000)
+    page.goto(front + "/login")
+    page.get_by_label("Email").fill(USER[0])
+    page.get_by_label("Password").fill(USER[1])
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(front + "/")
+    return browser, page
+
+
 def measure(front: str, terms: list[str]) -> list[float]:
     """Milliseconds from Enter to the grid showing each search's rows."""
     from playwright.sync_api import sync_playwright
@@ -200,23 +228,7 @@ def measure(front: str, terms: list[str]) -> list[float]:
     }"""
     timings = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1360, "height": 860})
-        page.set_default_timeout(STARTUP_TIMEOUT_S * 1000)
-        page.goto(front + "/login")
-        page.get_by_label("Email").fill(USER[0])
-        page.get_by_label("Password").fill(USER[1])
-        page.get_by_label("Password").press("Enter")
-        page.wait_for_url(front + "/")
+        browser, page = signed_in_page(playwright, front)
         page.goto(front + "/stock")
         page.wait_for_selector('[data-testid="balance-row"]')
         page.wait_for_load_state("networkidle")
@@ -235,20 +247,31 @@ def measure(front: str, terms: list[str]) -> list[float]:
     return timings
 
 
-def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+def require_browser(bench: str) -> None:
+    """Skip (a JSON line, exit 0) without Playwright or Chromium."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        skip("Playwright is not installed (pip install pytest-playwright)")
+        skip("Playwright is not installed (pip install pytest-playwright)", bench)
     if not CHROMIUM.exists():
-        skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        skip(f"{CHROMIUM} is missing (apt-get install chromium)", bench)
+
+
+def bench_database(stack: contextlib.ExitStack) -> tuple[str, bool]:
+    """(url, migrate): DATABASE_URL, or a temporary SQLite file (removed with `stack`)
+    to migrate first."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url, False
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="rackroom-bench-db-"))
+    return f"sqlite:///{folder}/rackroom.db", True
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    require_browser("grid_browser")
     with contextlib.ExitStack() as stack:
-        url = os.environ.get("DATABASE_URL", "").strip()
-        migrate = not url
-        if not url:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="rackroom-bench-db-"))
-            url = f"sqlite:///{folder}/rackroom.db"
+        url, migrate = bench_database(stack)
         terms = prepare_database(url, args.scale, migrate=migrate)
         stack.enter_context(build_folder_lock())
         front = stack.enter_context(running_app(url))
@@ -260,14 +283,22 @@ def main() -> None:
         f"{url.split(':', 1)[0]})",
         flush=True,
     )
+    emit_timings("grid_browser", timings, scale=args.scale, url=url)
+
+
+def emit_timings(bench: str, timings: list[float], *, scale: str, url: str,
+                 **extra: object) -> None:
+    """The JSON line of a browser benchmark: median, min and max of `timings` (ms)."""
+    median = statistics.median(timings)
     emit(
         {
-            "bench": "grid_browser",
+            "bench": bench,
             "median_ms": round(median, 1),
+            **extra,
             "min_ms": round(min(timings), 1),
             "max_ms": round(max(timings), 1),
             "changes": len(timings),
-            "scale": args.scale,
+            "scale": scale,
             "database": url.split(":", 1)[0].split("+", 1)[0],
             "server": "reflex dev",
         }

@@ -18,7 +18,7 @@ from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.filters import choice_items, clear_filters, filter_select
 from dashboard.states.analytics_filters import PERIOD_CHOICES
 from dashboard.states.auth import AuthState
-from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE
+from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE, chart_var
 
 CHART_HEIGHT = "320px"
 #: The plotly toolbar, trimmed to what a manager uses.
@@ -29,14 +29,26 @@ PLOT_CONFIG = {
 }
 
 
+@rx.memo
+def chart_figure(figure: rx.Var[dict], height: rx.Var[str]) -> rx.Component:
+    """The figure (plotly's basic bundle: bars and lines), themed for the colour mode.
+
+    A memo (React.memo): it renders again only when its figure, height or the colour
+    mode changes. Inline, every state change re-rendered the page's every plot, and the
+    template merged into the figure is a new object each render, so plotly re-drew
+    all of them (a third of a second a change on /analytics, for each of its updates).
+    """
+    return rx.plotly.basic(
+        data=figure.to(go.Figure),
+        template=rx.color_mode_cond(light=LIGHT_TEMPLATE, dark=DARK_TEMPLATE),
+        config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=height,
+    )
+
+
 def plot(view: rx.Var, *, test_id: str) -> rx.Component:
-    """The figure (plotly's basic bundle: bars and lines), themed for the colour mode."""
+    """The chart's figure, drawn by `chart_figure`."""
     return rx.box(
-        rx.plotly.basic(
-            data=view.figure.to(go.Figure),
-            template=rx.color_mode_cond(light=LIGHT_TEMPLATE, dark=DARK_TEMPLATE),
-            config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=view.height,
-        ),
+        chart_figure(figure=view.figure, height=view.height),
         width="100%", min_height=CHART_HEIGHT, data_testid=f"{test_id}-figure",
     )
 
@@ -218,7 +230,7 @@ def chart_card(
         rx.skeleton(body, loading=view.title == ""),
         width="100%", min_width="0", opacity=rx.cond(loading, "0.6", "1"),
         transition="opacity 120ms", data_testid=test_id,
-        aria_busy=rx.cond(loading, "true", "false"),
+        aria_busy=rx.cond(loading, "true", "false"), data_filter_key=view.filter_key,
     )
 
 
@@ -326,9 +338,11 @@ def filter_status(state: type[rx.State]) -> rx.Component:
 
 def chart_panel(state: type[rx.State], key: str, *, test_id: str, description: str,
                 **props) -> rx.Component:
-    """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV."""
+    """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV:
+    its own var (`chart_var`) when the state has one per chart, else `charts[key]`."""
+    own = chart_var(key)
     return chart_card(
-        state.charts[key],
+        getattr(state, own) if own in state.vars else state.charts[key],
         test_id=test_id, description=description, loading=state.loading, on_page=state.table_page,
         on_export=state.export_csv,
         **props,

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import polars as pl
@@ -30,7 +31,7 @@ from dashboard.states.analytics_filters import (
 )
 from dashboard.states.auth import RoleGuard
 from dashboard.states.chart_panels import ChartPanels
-from dashboard.states.charting import ChartView, chart_view
+from dashboard.states.charting import ChartView, chart_var, chart_view
 from jobs.analytics import charts
 from jobs.analytics import metrics as m
 from jobs.analytics.accuracy import (
@@ -189,9 +190,11 @@ def compute_views(
     filters = resolve(frames, params, brand_scope)
     pages = pages or {}
     views = {}
+    stamp = urlencode(params.query())
     for key in keys:
         fig, frame, columns = compute_chart(key, frames, filters, brand_scope, options)
-        views[key] = chart_view(key, fig, frame, columns=columns, page=pages.get(key, 1))
+        view = chart_view(key, fig, frame, columns=columns, page=pages.get(key, 1))
+        views[key] = dataclasses.replace(view, filter_key=stamp)
     return AnalyticsResult(filters, filter_choices(frames, brand_scope), views)
 
 
@@ -217,11 +220,32 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
     CHARTS = CHARTS
     FIRST_WAVE = FIRST_WAVE
     UNEXPECTED = UNEXPECTED
+    ONE_AT_A_TIME = True
 
     level: str = "variant"
     window: str = "28"
     history_by: str = "total"
-    charts: dict[str, ChartView] = {key: ChartView(key=key) for key in CHARTS}
+    # One var per chart (`chart_var`): an answer re-sends, and re-draws, its chart alone.
+    chart_trend: ChartView = ChartView(key="trend")
+    chart_velocity: ChartView = ChartView(key="velocity")
+    chart_movers_top: ChartView = ChartView(key="movers_top")
+    chart_movers_bottom: ChartView = ChartView(key="movers_bottom")
+    chart_cover: ChartView = ChartView(key="cover")
+    chart_sell_through: ChartView = ChartView(key="sell_through")
+    chart_slow: ChartView = ChartView(key="slow")
+    chart_ageing: ChartView = ChartView(key="ageing")
+    chart_size_curve: ChartView = ChartView(key="size_curve")
+    chart_history: ChartView = ChartView(key="history")
+    chart_accuracy: ChartView = ChartView(key="accuracy")
+
+    @property
+    def charts(self) -> dict[str, ChartView]:
+        """Every chart's view by key (read-only: `_put` changes them)."""
+        return {key: getattr(self, chart_var(key)) for key in CHARTS}
+
+    def _put(self, views: Mapping[str, ChartView]) -> None:
+        for key, view in views.items():
+            setattr(self, chart_var(key), view)
 
     def _options(self) -> ChartOptions:
         return ChartOptions(
@@ -242,8 +266,9 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
     def _show(self, result: AnalyticsResult, brand_scope: int | None,
               keys: tuple[str, ...]) -> None:
         self._show_choices(result.choices, brand_scope)
-        self.period_text = period_label(result.filters)
-        self.charts = {**self.charts, **{key: result.views[key] for key in keys}}
+        if (text := period_label(result.filters)) != self.period_text:
+            self.period_text = text
+        self._put({key: result.views[key] for key in keys})
 
     def _table(self, key: str, brand_scope: int | None
                ) -> Callable[[], tuple[str, pl.DataFrame]]:

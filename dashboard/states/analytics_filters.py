@@ -272,7 +272,11 @@ class FilterBar(rx.State, mixin=True):
         self.end = params.end
 
     def _show_choices(self, choices: FilterChoices, brand_scope: int | None) -> None:
-        self.brand_choices = choices.brands
-        self.category_choices = choices.categories
-        self.warehouse_choices = choices.warehouses
-        self.is_vendor = brand_scope is not None
+        # Set only what changed: each chart's answer brings the choices again, and a
+        # var set is re-sent to the browser even when equal.
+        for name, value in (("brand_choices", choices.brands),
+                            ("category_choices", choices.categories),
+                            ("warehouse_choices", choices.warehouses),
+                            ("is_vendor", brand_scope is not None)):
+            if getattr(self, name) != value:
+                setattr(self, name, value)

@@ -384,11 +384,18 @@ class AuthState(rx.State):
 
     def _show_user(self, user: SessionUser | None) -> None:
         bind(user_id=user.id if user else None)  # this event's log lines say who
-        self.user_name = user.name if user else ""
-        self.user_email = user.email if user else ""
-        self.user_role = user.role if user else ""
-        self.brand_name = user.brand_name if user else ""
-        self.must_change_password = user.must_change_password if user else False
+        shown = {
+            "user_name": user.name if user else "",
+            "user_email": user.email if user else "",
+            "user_role": user.role if user else "",
+            "brand_name": user.brand_name if user else "",
+            "must_change_password": user.must_change_password if user else False,
+        }
+        # Set only what changed: a var set is re-sent even when equal, and every
+        # update re-renders the page in the browser (each handler checks the session).
+        for name, value in shown.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     async def _forget_pages(self) -> None:
         """Reset every page's state. State lives per browser tab, so without this the

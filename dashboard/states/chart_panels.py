@@ -5,8 +5,11 @@ permissions (`READ`, `EXPORT`) and says how to compute (`_work`) and show (`_sho
 them; the mixin runs that work in background events on the analytics thread pool,
 taking the tab's state lock only to read the filters and to write the answer, never
 while polars or the database works. The charts at the top (`FIRST_WAVE`) are computed
-and shown first, then the rest. (Not one chart at a time: the page reads one `charts`
-dict, so each answer re-sends, and the browser re-draws, every figure.) Each chart
+and shown first (in one update: they fill the first screen), then the rest. A state
+that keeps each chart in its own var (`ONE_AT_A_TIME`, Analytics) computes and shows
+the rest one chart at a time, in page order, each answer re-sending, and the browser
+re-drawing, that chart alone; with one `charts` dict (Demand) every answer would
+re-send every figure, so the rest come in one wave. Each chart
 remembers the newest computation asked of it: a slower, older answer (a filter changed
 meanwhile) is dropped, not shown, and a wave an overtaken computation had not reached
 yet is not computed at all.
@@ -86,6 +89,9 @@ class ChartPanels(LoadStatus, mixin=True):
     #: The export endpoint's route, `{chart}` standing for a key of CHARTS.
     EXPORT_ROUTE: ClassVar[str] = ""
     UNEXPECTED: ClassVar[str] = "The figures could not be computed. Refresh to try again."
+    #: After the first wave, compute and show each chart on its own (the state
+    #: overrides `_put` to keep each chart in its own var); else the rest together.
+    ONE_AT_A_TIME: ClassVar[bool] = False
 
     loading: bool = True
     _pages: dict[str, int] = {}
@@ -115,8 +121,12 @@ class ChartPanels(LoadStatus, mixin=True):
         own choices (parsed back by `dashboard/api/exports/charts.py`)."""
         raise NotImplementedError
 
+    def _put(self, views: Mapping[str, ChartView]) -> None:
+        """Show `views` (by chart key) in place of what the charts showed."""
+        self.charts = {**self.charts, **views}
+
     def _clear(self) -> None:
-        self.charts = {key: ChartView(key=key) for key in self.CHARTS}
+        self._put({key: ChartView(key=key) for key in self.CHARTS})
         self._pages = {}
         self.loaded = False
         self.period_text = ""
@@ -157,12 +167,18 @@ class ChartPanels(LoadStatus, mixin=True):
             self.loaded = True
         return current
 
-    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...]) -> Replies:
+    async def _compute(self, brand_scope: int | None, keys: tuple[str, ...],
+                       prepare: Callable[[], None] | None = None) -> Replies:
         """Compute `keys` off the loop and show them (or say why not), the first wave
-        first so the top of the page answers sooner."""
+        first so the top of the page answers sooner. `prepare` runs first under the
+        same lock (one state update to the browser, not two)."""
         first = tuple(key for key in keys if key in self.FIRST_WAVE)
-        waves = [wave for wave in (first, tuple(k for k in keys if k not in first)) if wave]
+        rest = tuple(k for k in keys if k not in first)
+        later = [(key,) for key in rest] if self.ONE_AT_A_TIME else [rest]
+        waves = [wave for wave in (first, *later) if wave]
         async with self:
+            if prepare is not None:
+                prepare()
             jobs, asked = self._plan(brand_scope, waves)
         for job in jobs:
             async with self:
@@ -206,12 +222,14 @@ class ChartPanels(LoadStatus, mixin=True):
                 self.loading = False
             yield access.page_refusal
             return
-        async with self:
+
+        def from_url() -> None:
             self._from_url(self.router.url.query_parameters)
             self._pages = {}
             # Whatever an earlier visit left running (or lost) is overtaken now.
             self._running = 0
-        async for event in self._compute(access.user.brand_scope, self.CHARTS):
+
+        async for event in self._compute(access.user.brand_scope, self.CHARTS, from_url):
             yield event
 
     def _from_url(self, query: Mapping[str, str]) -> None:

@@ -141,6 +141,15 @@ class ChartView:
     pages: int = 1
     total_rows: int = 0
     range_label: str = ""
+    #: The filters (their URL query, "" for none) the figures are for: the card's
+    #: `data-filter-key`, so a test or benchmark can tell an answer for the current
+    #: filters from the one it replaces.
+    filter_key: str = ""
+
+
+def chart_var(key: str) -> str:
+    """The state var holding chart `key` on a state with one var per chart."""
+    return f"chart_{key}"
 
 
 def figure_title(fig: go.Figure) -> str:
