@@ -90,6 +90,8 @@ AIMS = {
 #: Further ratios a benchmark's JSON line carries, each with its own aim (a line each).
 MORE_AIMS = {
     "alerts": {"ratio_first": ("<=", 3.0)},
+    # The whole catalogue's low-stock and sort-by-available pages over the one-brand page.
+    "grid": {"ratio_catalogue": ("<=", 10.0)},
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, bindparam, delete, select, update
+from sqlalchemy import JSON, Column, bindparam, delete, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from models.audit import SYSTEM, record
@@ -181,10 +181,26 @@ def key_holder(session: Session, secret: str, *, now: datetime | None = None) ->
 def note_use(
     session: Session, key_id: int, last_used_at: datetime | None, now: datetime | None = None
 ) -> None:
-    """Record that the key was used now, if its last use is older than the resolution."""
+    """Record that the key was used now, if its last use is older than the resolution.
+
+    Never waits: when another request is already stamping the key (its row is locked
+    until that request commits), this one leaves it to that one. Otherwise every
+    concurrent request of a busy key, all seeing the same stale stamp once a minute,
+    would queue on the key's row lock until the first of them committed."""
     now = now or utcnow()
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+        stale = (
+            select(ApiKey.id)
+            .where(ApiKey.id == key_id)
+            .where(
+                or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+                )
+            )
+            .with_for_update(skip_locked=True)  # SQLite: one writer at a time anyway
+        )
+        session.execute(update(ApiKey).where(ApiKey.id.in_(stale)).values(last_used_at=now))
 
 
 @dataclass(frozen=True, slots=True)
