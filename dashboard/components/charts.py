@@ -18,7 +18,7 @@ from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.filters import choice_items, clear_filters, filter_select
 from dashboard.states.analytics_filters import PERIOD_CHOICES
 from dashboard.states.auth import AuthState
-from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE, chart_var
+from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE
 
 CHART_HEIGHT = "320px"
 #: The plotly toolbar, trimmed to what a manager uses.
@@ -337,12 +337,12 @@ def filter_status(state: type[rx.State]) -> rx.Component:
 
 
 def chart_panel(state: type[rx.State], key: str, *, test_id: str, description: str,
-                **props) -> rx.Component:
+                view: rx.Var | None = None, **props) -> rx.Component:
     """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV:
-    its own var (`chart_var`) when the state has one per chart, else `charts[key]`."""
-    own = chart_var(key)
+    `view` when the chart's view lives elsewhere (Analytics: a state per chart), else
+    `charts[key]`."""
     return chart_card(
-        getattr(state, own) if own in state.vars else state.charts[key],
+        view if view is not None else state.charts[key],
         test_id=test_id, description=description, loading=state.loading, on_page=state.table_page,
         on_export=state.export_csv,
         **props,

@@ -147,11 +147,6 @@ class ChartView:
     filter_key: str = ""
 
 
-def chart_var(key: str) -> str:
-    """The state var holding chart `key` on a state with one var per chart."""
-    return f"chart_{key}"
-
-
 def figure_title(fig: go.Figure) -> str:
     title = fig.layout.title
     return (title.text or "") if title is not None else ""
