@@ -61,8 +61,9 @@ CHARTS: tuple[str, ...] = (
     "history",
     "accuracy",
 )
-#: Shown as soon as they are computed, before the rest (they are at the top).
-FIRST_WAVE = ("trend", "velocity")
+#: None computed together: each chart is computed and shown on its own, in page order
+#: (`ONE_AT_A_TIME`), so the browser draws the top chart while the next is computed.
+FIRST_WAVE: tuple[str, ...] = ()
 LEVELS = ("brand", "product", "variant", "warehouse")
 WINDOWS = ("7", "28", "90")
 HISTORY_BY = ("total", "brand", "warehouse")

@@ -101,6 +101,9 @@ def _template(text: str, muted: str, grid: str, zero: str) -> go.layout.Template
         "tickfont": {"color": muted},
         "title": {"font": {"color": muted, "size": 12}, "standoff": 10},
         "automargin": True,
+        # Plotly's default for number and date axes measures every tick label to hide
+        # one past the chart's edge (a tenth of its drawing time); the margins fit them.
+        "ticklabeloverflow": "allow",
     }
     return go.layout.Template(
         layout={
