@@ -42,8 +42,9 @@ MARGINS_JS = """const rackroomMargins = (figure) => {
   if (!layout?.margin || !Array.isArray(figure.data) || figure.data.length === 0) {
     return figure;
   }
-  rackroomMargins.canvas ??= document.createElement("canvas");
-  const context = rackroomMargins.canvas.getContext("2d");
+  // The function is declared in the component's body (a hook): keep one context.
+  globalThis.rackroomChartText ??= document.createElement("canvas").getContext("2d");
+  const context = globalThis.rackroomChartText;
   context.font = "12px " + __FONT__;
   const width = (text) => context.measureText(String(text)).width;
   const titled = (axis) => (axis?.title?.text ? 28 : 0);
