@@ -233,9 +233,9 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
         must be in the tree (`_fetch_charts` under the lock of a background event)."""
         return {key: self._get_state_from_cache(cls).view for key, cls in CHART_STATES.items()}
 
-    async def _fetch_charts(self) -> None:
-        for cls in CHART_STATES.values():
-            await self.get_state(cls)
+    async def _fetch_charts(self, keys: tuple[str, ...] | None = None) -> None:
+        for key in CHARTS if keys is None else keys:
+            await self.get_state(CHART_STATES[key])
 
     def _put(self, views: Mapping[str, ChartView]) -> None:
         for key, view in views.items():
@@ -299,8 +299,8 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
             yield event
 
 
-# One state per chart, each with its `view`: a chart's answer
-# re-sends that chart alone, and re-renders only the components showing it. With the
+# One state per chart, each with its `view`: a chart's answer re-sends that chart
+# alone, and re-renders only the components showing it. With the
 # views as vars of AnalyticsState, each of the eleven answers of a filter change
 # re-rendered every chart card on the page (whatever reads a state re-renders when any
 # of its vars changes), most of the browser's time before the first charts showed.

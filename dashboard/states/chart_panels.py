@@ -127,9 +127,10 @@ class ChartPanels(LoadStatus, mixin=True):
         """Show `views` (by chart key) in place of what the charts showed."""
         self.charts = {**self.charts, **views}
 
-    async def _fetch_charts(self) -> None:
-        """Under the lock, before `_put`: load the states holding the views, for a state
-        keeping them in states of their own (Analytics); nothing by default."""
+    async def _fetch_charts(self, keys: tuple[str, ...] | None = None) -> None:
+        """Under the lock, before `_put`: load the states holding the views of `keys`
+        (None: every chart), for a state keeping them in states of their own
+        (Analytics); nothing by default."""
 
     def _clear(self) -> None:
         self._put({key: ChartView(key=key) for key in self.CHARTS})
@@ -220,7 +221,7 @@ class ChartPanels(LoadStatus, mixin=True):
                     self.load_error = self.UNEXPECTED
                 return
             async with self:
-                await self._fetch_charts()
+                await self._fetch_charts(job.keys)
                 self._arrive(result, {key: asked[key] for key in job.keys}, brand_scope)
         async with self:
             self._finish()
