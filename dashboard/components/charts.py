@@ -8,17 +8,19 @@ an empty grid.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex.vars import VarData
 
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.filters import choice_items, clear_filters, filter_select
 from dashboard.states.analytics_filters import PERIOD_CHOICES
 from dashboard.states.auth import AuthState
-from dashboard.states.charting import DARK_TEMPLATE, LIGHT_TEMPLATE, chart_var
+from dashboard.states.charting import DARK_TEMPLATE, FONT, LIGHT_TEMPLATE
 
 CHART_HEIGHT = "320px"
 #: The plotly toolbar, trimmed to what a manager uses.
@@ -27,6 +29,52 @@ PLOT_CONFIG = {
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"],
 }
+
+
+#: Plotly's `automargin` grows a margin to fit the tick labels and axis title, then draws
+#: the figure again: two draws for every figure whose labels changed (the names beside a
+#: bar chart's bars). This sets the left and bottom margins the labels need, measured
+#: in the chart's font (a canvas: no layout), so the first draw fits and automargin,
+#: still on, only corrects a miss. The pads are plotly's (tick label gap, title and its
+#: standoff), as measured on its output.
+MARGINS_JS = """const rackroomMargins = (figure) => {
+  const layout = figure?.layout;
+  if (!layout?.margin || !Array.isArray(figure.data) || figure.data.length === 0) {
+    return figure;
+  }
+  // The function is declared in the component's body (a hook): keep one context.
+  globalThis.rackroomChartText ??= document.createElement("canvas").getContext("2d");
+  const context = globalThis.rackroomChartText;
+  context.font = "12px " + __FONT__;
+  const width = (text) => context.measureText(String(text)).width;
+  const titled = (axis) => (axis?.title?.text ? 28 : 0);
+  const values = (key) => figure.data.flatMap((trace) => trace[key] ?? []);
+  const number = (found) => {
+    const numbers = found.filter((v) => typeof v === "number" && Number.isFinite(v));
+    const top = Math.max(0, ...numbers.map(Math.abs));
+    const text = top >= 1e4 ? `${Math.round(top / 1e3)}k`
+      : top >= 10 ? `${Math.round(top)}` : top.toFixed(1);
+    return width((Math.min(0, ...numbers) < 0 ? "\u2212" : "") + text);
+  };
+  const y = layout.yaxis ?? {};
+  const left = y.type === "category"
+    ? Math.max(0, ...values("y").map(width)) + 33 + titled(y)
+    : number([...values("y"), ...(y.range ?? [])]) + 27;
+  const bottom = 18 + titled(layout.xaxis);
+  const margin = layout.margin;
+  return {...figure, layout: {...layout, margin: {...margin,
+    l: Math.max(margin.l ?? 0, Math.ceil(left)),
+    b: Math.max(margin.b ?? 0, Math.ceil(bottom))}}};
+};""".replace("__FONT__", json.dumps(FONT))
+
+
+def _with_margins(figure: rx.Var) -> rx.Var:
+    """`figure` with the margins its labels need (`MARGINS_JS`)."""
+    return rx.Var(
+        _js_expr=f"rackroomMargins({figure!s})",
+        _var_type=go.Figure,
+        _var_data=VarData.merge(figure._get_all_var_data(), VarData(hooks={MARGINS_JS: None})),
+    )
 
 
 @rx.memo
@@ -39,7 +87,7 @@ def chart_figure(figure: rx.Var[dict], height: rx.Var[str]) -> rx.Component:
     all of them (a third of a second a change on /analytics, for each of its updates).
     """
     return rx.plotly.basic(
-        data=figure.to(go.Figure),
+        data=_with_margins(figure),
         template=rx.color_mode_cond(light=LIGHT_TEMPLATE, dark=DARK_TEMPLATE),
         config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=height,
     )
@@ -337,12 +385,12 @@ def filter_status(state: type[rx.State]) -> rx.Component:
 
 
 def chart_panel(state: type[rx.State], key: str, *, test_id: str, description: str,
-                **props) -> rx.Component:
+                view: rx.Var | None = None, **props) -> rx.Component:
     """`chart_card` of chart `key` of a `ChartPanels` state, wired to its paging and CSV:
-    its own var (`chart_var`) when the state has one per chart, else `charts[key]`."""
-    own = chart_var(key)
+    `view` when the chart's view lives elsewhere (Analytics: a state per chart), else
+    `charts[key]`."""
     return chart_card(
-        getattr(state, own) if own in state.vars else state.charts[key],
+        view if view is not None else state.charts[key],
         test_id=test_id, description=description, loading=state.loading, on_page=state.table_page,
         on_export=state.export_csv,
         **props,

@@ -9,7 +9,7 @@ from dashboard.components.blocks import column
 from dashboard.components.charts import chart_panel, panels_page, segmented
 from dashboard.components.layout import app_shell
 from dashboard.registry import Nav, page
-from dashboard.states.analytics import ROUTE, SLOW_DAYS, AnalyticsState
+from dashboard.states.analytics import CHART_STATES, ROUTE, SLOW_DAYS, AnalyticsState
 
 TITLE = "Analytics"
 S = AnalyticsState
@@ -39,7 +39,8 @@ DESCRIPTIONS = {
 
 def _card(key: str, controls: rx.Component | None = None) -> rx.Component:
     return chart_panel(S, key, test_id=f"chart-{key.replace('_', '-')}",
-                       description=DESCRIPTIONS[key], controls=controls)
+                       description=DESCRIPTIONS[key], view=CHART_STATES[key].view,
+                       controls=controls)
 
 
 def _velocity_controls() -> rx.Component:

@@ -31,7 +31,7 @@ from dashboard.states.analytics_filters import (
 )
 from dashboard.states.auth import RoleGuard
 from dashboard.states.chart_panels import ChartPanels
-from dashboard.states.charting import ChartView, chart_var, chart_view
+from dashboard.states.charting import ChartView, chart_view
 from jobs.analytics import charts
 from jobs.analytics import metrics as m
 from jobs.analytics.accuracy import (
@@ -61,8 +61,9 @@ CHARTS: tuple[str, ...] = (
     "history",
     "accuracy",
 )
-#: Shown as soon as they are computed, before the rest (they are at the top).
-FIRST_WAVE = ("trend", "velocity")
+#: None computed together: each chart is computed and shown on its own, in page order
+#: (`ONE_AT_A_TIME`), so the browser draws the top chart while the next is computed.
+FIRST_WAVE: tuple[str, ...] = ()
 LEVELS = ("brand", "product", "variant", "warehouse")
 WINDOWS = ("7", "28", "90")
 HISTORY_BY = ("total", "brand", "warehouse")
@@ -225,27 +226,20 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
     level: str = "variant"
     window: str = "28"
     history_by: str = "total"
-    # One var per chart (`chart_var`): an answer re-sends, and re-draws, its chart alone.
-    chart_trend: ChartView = ChartView(key="trend")
-    chart_velocity: ChartView = ChartView(key="velocity")
-    chart_movers_top: ChartView = ChartView(key="movers_top")
-    chart_movers_bottom: ChartView = ChartView(key="movers_bottom")
-    chart_cover: ChartView = ChartView(key="cover")
-    chart_sell_through: ChartView = ChartView(key="sell_through")
-    chart_slow: ChartView = ChartView(key="slow")
-    chart_ageing: ChartView = ChartView(key="ageing")
-    chart_size_curve: ChartView = ChartView(key="size_curve")
-    chart_history: ChartView = ChartView(key="history")
-    chart_accuracy: ChartView = ChartView(key="accuracy")
 
     @property
     def charts(self) -> dict[str, ChartView]:
-        """Every chart's view by key (read-only: `_put` changes them)."""
-        return {key: getattr(self, chart_var(key)) for key in CHARTS}
+        """Every chart's view by key (read-only: `_put` changes them). The chart states
+        must be in the tree (`_fetch_charts` under the lock of a background event)."""
+        return {key: self._get_state_from_cache(cls).view for key, cls in CHART_STATES.items()}
+
+    async def _fetch_charts(self, keys: tuple[str, ...] | None = None) -> None:
+        for key in CHARTS if keys is None else keys:
+            await self.get_state(CHART_STATES[key])
 
     def _put(self, views: Mapping[str, ChartView]) -> None:
         for key, view in views.items():
-            setattr(self, chart_var(key), view)
+            self._get_state_from_cache(CHART_STATES[key]).view = view
 
     def _options(self) -> ChartOptions:
         return ChartOptions(
@@ -303,3 +297,71 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
         """Stock history in total, per brand or per warehouse."""
         async for event in self._pick("history_by", by, HISTORY_BY, "history"):
             yield event
+
+
+# One state per chart, each with its `view`: a chart's answer re-sends that chart
+# alone, and re-renders only the components showing it. With the
+# views as vars of AnalyticsState, each of the eleven answers of a filter change
+# re-rendered every chart card on the page (whatever reads a state re-renders when any
+# of its vars changes), most of the browser's time before the first charts showed.
+
+
+class TrendChart(rx.State):
+    view: ChartView = ChartView(key="trend")
+
+
+class VelocityChart(rx.State):
+    view: ChartView = ChartView(key="velocity")
+
+
+class MoversTopChart(rx.State):
+    view: ChartView = ChartView(key="movers_top")
+
+
+class MoversBottomChart(rx.State):
+    view: ChartView = ChartView(key="movers_bottom")
+
+
+class CoverChart(rx.State):
+    view: ChartView = ChartView(key="cover")
+
+
+class SellThroughChart(rx.State):
+    view: ChartView = ChartView(key="sell_through")
+
+
+class SlowChart(rx.State):
+    view: ChartView = ChartView(key="slow")
+
+
+class AgeingChart(rx.State):
+    view: ChartView = ChartView(key="ageing")
+
+
+class SizeCurveChart(rx.State):
+    view: ChartView = ChartView(key="size_curve")
+
+
+class HistoryChart(rx.State):
+    view: ChartView = ChartView(key="history")
+
+
+class AccuracyChart(rx.State):
+    view: ChartView = ChartView(key="accuracy")
+
+
+#: The state holding each chart's view.
+CHART_STATES: dict[str, type[rx.State]] = {
+    "trend": TrendChart,
+    "velocity": VelocityChart,
+    "movers_top": MoversTopChart,
+    "movers_bottom": MoversBottomChart,
+    "cover": CoverChart,
+    "sell_through": SellThroughChart,
+    "slow": SlowChart,
+    "ageing": AgeingChart,
+    "size_curve": SizeCurveChart,
+    "history": HistoryChart,
+    "accuracy": AccuracyChart,
+}
+assert tuple(CHART_STATES) == CHARTS

@@ -6,10 +6,11 @@ them; the mixin runs that work in background events on the analytics thread pool
 taking the tab's state lock only to read the filters and to write the answer, never
 while polars or the database works. The charts at the top (`FIRST_WAVE`) are computed
 and shown first (in one update: they fill the first screen), then the rest. A state
-that keeps each chart in its own var (`ONE_AT_A_TIME`, Analytics) computes and shows
-the rest one chart at a time, in page order, each answer re-sending, and the browser
-re-drawing, that chart alone; with one `charts` dict (Demand) every answer would
-re-send every figure, so the rest come in one wave. Each chart
+that keeps each chart in a state of its own (`ONE_AT_A_TIME`, Analytics: `_put` and
+`_fetch_charts`) computes and shows the rest one chart at a time, in page order, each
+answer re-sending, and the browser re-rendering, that chart alone (whatever reads a
+state re-renders when any of its vars changes); with one `charts` dict (Demand) every
+answer would re-send every figure, so the rest come in one wave. Each chart
 remembers the newest computation asked of it: a slower, older answer (a filter changed
 meanwhile) is dropped, not shown, and a wave an overtaken computation had not reached
 yet is not computed at all.
@@ -90,7 +91,8 @@ class ChartPanels(LoadStatus, mixin=True):
     EXPORT_ROUTE: ClassVar[str] = ""
     UNEXPECTED: ClassVar[str] = "The figures could not be computed. Refresh to try again."
     #: After the first wave, compute and show each chart on its own (the state
-    #: overrides `_put` to keep each chart in its own var); else the rest together.
+    #: overrides `_put` and `_fetch_charts` to keep each chart in a state of its own);
+    #: else the rest together.
     ONE_AT_A_TIME: ClassVar[bool] = False
 
     loading: bool = True
@@ -124,6 +126,11 @@ class ChartPanels(LoadStatus, mixin=True):
     def _put(self, views: Mapping[str, ChartView]) -> None:
         """Show `views` (by chart key) in place of what the charts showed."""
         self.charts = {**self.charts, **views}
+
+    async def _fetch_charts(self, keys: tuple[str, ...] | None = None) -> None:
+        """Under the lock, before `_put`: load the states holding the views of `keys`
+        (None: every chart), for a state keeping them in states of their own
+        (Analytics); nothing by default."""
 
     def _clear(self) -> None:
         self._put({key: ChartView(key=key) for key in self.CHARTS})
@@ -162,9 +169,12 @@ class ChartPanels(LoadStatus, mixin=True):
         (a filter or choice changed while it was computed); the keys shown."""
         current = tuple(k for k, number in asked.items() if self._asked.get(k) == number)
         if current:
-            self.refusal = self.filter_error = ""
+            # Set only what changes: a var set is re-sent (and re-renders what reads
+            # the state) even when equal.
+            for name, value in (("refusal", ""), ("filter_error", ""), ("loaded", True)):
+                if getattr(self, name) != value:
+                    setattr(self, name, value)
             self._show(result, brand_scope, current)
-            self.loaded = True
         return current
 
     async def _compute(self, brand_scope: int | None, keys: tuple[str, ...],
@@ -190,6 +200,7 @@ class ChartPanels(LoadStatus, mixin=True):
                 result = await off_loop(job.run)
             except PermissionDenied as refused:
                 async with self:
+                    await self._fetch_charts()
                     self._finish()
                     self._clear()
                     self.refusal, self.filter_error = refused.message, ""
@@ -197,6 +208,7 @@ class ChartPanels(LoadStatus, mixin=True):
                 return
             except DomainError as error:  # an unknown code or a bad date in the URL
                 async with self:
+                    await self._fetch_charts()
                     self._finish()
                     self._clear()
                     self.refusal, self.filter_error = "", error.message
@@ -209,6 +221,7 @@ class ChartPanels(LoadStatus, mixin=True):
                     self.load_error = self.UNEXPECTED
                 return
             async with self:
+                await self._fetch_charts(job.keys)
                 self._arrive(result, {key: asked[key] for key in job.keys}, brand_scope)
         async with self:
             self._finish()
@@ -218,6 +231,7 @@ class ChartPanels(LoadStatus, mixin=True):
         access = await self._access(self.READ)
         if not access or access.user is None:
             async with self:
+                await self._fetch_charts()
                 self._clear()
                 self.loading = False
             yield access.page_refusal

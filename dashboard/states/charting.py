@@ -101,6 +101,9 @@ def _template(text: str, muted: str, grid: str, zero: str) -> go.layout.Template
         "tickfont": {"color": muted},
         "title": {"font": {"color": muted, "size": 12}, "standoff": 10},
         "automargin": True,
+        # Plotly's default for number and date axes measures every tick label to hide
+        # one past the chart's edge (a tenth of its drawing time); the margins fit them.
+        "ticklabeloverflow": "allow",
     }
     return go.layout.Template(
         layout={
@@ -145,11 +148,6 @@ class ChartView:
     #: `data-filter-key`, so a test or benchmark can tell an answer for the current
     #: filters from the one it replaces.
     filter_key: str = ""
-
-
-def chart_var(key: str) -> str:
-    """The state var holding chart `key` on a state with one var per chart."""
-    return f"chart_{key}"
 
 
 def figure_title(fig: go.Figure) -> str:
