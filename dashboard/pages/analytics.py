@@ -85,8 +85,9 @@ def _charts() -> rx.Component:
         _pair(_card("movers_top"), _card("movers_bottom")),
         _pair(_card("cover"), _card("sell_through")),
         _pair(_card("slow"), _card("ageing")),
-        _pair(_card("size_curve"), _card("history", _history_controls())),
-        _card("accuracy"),
+        # Full width: every size system side by side needs it (waist sizes alone are 20).
+        _card("size_curve"),
+        _pair(_card("history", _history_controls()), _card("accuracy")),
         gap="4",
     )
 

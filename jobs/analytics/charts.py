@@ -258,6 +258,10 @@ def ageing_chart(summary: pl.DataFrame) -> go.Figure:
     return _every_tick(_layout(fig, title, "Days since last receipt", "Units on hand"))
 
 
+#: The fewest sizes a size-curve panel is given the width of.
+_MIN_PANEL_SIZES = 3
+
+
 def size_curve_chart(curve: pl.DataFrame) -> go.Figure:
     """Share of sales beside share of stock, per size, one panel per size system (letter
     and waist sizes never share an axis), each in size-run order."""
@@ -271,7 +275,9 @@ def size_curve_chart(curve: pl.DataFrame) -> go.Figure:
                      key=lambda s: (order.index(s) if s in order else len(order), s))
     counts = [curve.filter(pl.col("size_system") == s).height for s in systems]
     gap = 0.06 if len(systems) > 1 else 0.0
-    width = (1 - gap * (len(systems) - 1)) / sum(counts)
+    # A panel's width follows its sizes, but one or two sizes still get room for the
+    # system's name beneath them (else "One size" runs into its neighbour's name).
+    width = (1 - gap * (len(systems) - 1)) / sum(max(c, _MIN_PANEL_SIZES) for c in counts)
     fig = go.Figure()
     left = 0.0
     for n, (system, count) in enumerate(zip(systems, counts, strict=True)):
@@ -286,7 +292,7 @@ def size_curve_chart(curve: pl.DataFrame) -> go.Figure:
                 showlegend=n == 0, offsetgroup=column,
                 hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>",
             ))
-        right = left + width * count
+        right = left + width * max(count, _MIN_PANEL_SIZES)
         fig.update_layout({f"xaxis{'' if n == 0 else n + 1}": {
             "domain": [left, min(right, 1.0)], "anchor": "y", "type": "category",
             "tickmode": "linear", "dtick": 1, "tick0": 0,
