@@ -5,7 +5,8 @@ raises an alert for a large share of all balances at once, so on PostgreSQL the 
 are set-based end to end: one statement resolves what no longer holds and writes the
 `alert.resolved` events from its RETURNING, one inserts what is new and writes the
 `alert.raised` events from its RETURNING (nothing is read back), each in this
-transaction.
+transaction. With no unresolved alert (the first scan) there is nothing to diff: one
+statement computes the conditions, inserts them and writes their events.
 """
 
 from __future__ import annotations
@@ -91,14 +92,19 @@ def full_diff(session: Session, now: datetime) -> tuple[int, int]:
     refreshed) are compared with the unresolved alerts; what no longer holds is
     resolved and what is new is raised. On PostgreSQL the comparison is one read-only
     CREATE TABLE AS (FULL JOINs on integer keys, parallel-capable) and the writes two
-    statements with their events; SQLite keeps the conditions in a temporary table.
+    statements with their events, or, when no alert is unresolved, one INSERT … SELECT
+    of the conditions with their events; SQLite keeps the conditions in a temporary
+    table.
     """
     if session.get_bind().dialect.name == "postgresql":
         connection = session.connection()
         work_mem = connection.scalar(text("SELECT current_setting('work_mem')"))
         connection.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": _WORK_MEM})
         try:
-            raised, resolved = _sync_postgres(session, now)
+            if _inbox_empty(session):
+                raised, resolved = _raise_all(session, now), 0
+            else:
+                raised, resolved = _sync_postgres(session, now)
         finally:
             connection.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": work_mem})
         if raised + resolved > _REANALYZE_AFTER:
@@ -117,6 +123,42 @@ def _with_events(session: Session, changed, event_type: EventType, now: datetime
         events = insert_events(alert_event_rows("postgresql", event_type, changed)).cte("events")
         statement = statement.add_cte(events)
     return session.execute(statement, time_params(now)).scalar_one()
+
+
+def _inbox_empty(session: Session) -> bool:
+    """No unresolved alert (the first scan, or every alert resolved since)."""
+    unresolved = select(_alert.c.id).where(_alert.c.status != AlertStatus.RESOLVED.value)
+    return not session.execute(select(exists(unresolved))).scalar_one()
+
+
+def _raise_all(session: Session, now: datetime) -> int:
+    """With no unresolved alert there is nothing to resolve and nothing to diff against:
+    one statement computes the conditions and inserts them with their events (no
+    temporary table to write and analyse). A twin raised meanwhile by a stock
+    operation's check is ignored, as in `_sync_postgres`."""
+    a = _alert
+    facts = union_all(
+        _watched_balances(None), _broken_runs(None, "postgresql", persisted=True)
+    ).subquery("facts")
+    key = _subject_key(
+        facts.c.kind, facts.c.warehouse_id, facts.c.variant_id, facts.c.product_id, facts.c.colour
+    ).label("subject_key")
+    fresh = select(
+        key,
+        *(facts.c[c] for c in _FACTS),
+        cast(literal(AlertStatus.OPEN.value), String),
+        literal(now, UTCDateTime),
+    ).order_by(facts.c.kind, key)
+    raised = (
+        postgresql.insert(a)
+        .from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
+        .on_conflict_do_nothing(
+            index_elements=["kind", "subject_key"], index_where=a.c.status != "resolved"
+        )
+        .returning(*(a.c[name] for name in EVENT_SOURCE))
+        .cte("raised")
+    )
+    return _with_events(session, raised, EventType.ALERT_RAISED, now)
 
 
 def _sync_postgres(session: Session, now: datetime) -> tuple[int, int]:
