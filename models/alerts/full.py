@@ -167,15 +167,25 @@ def _raise_all_cte(now: datetime, *, twins: bool):
     facts = union_all(
         _watched_balances(None), _broken_runs(None, "postgresql", persisted=True)
     ).subquery("facts")
-    key = _subject_key(
-        facts.c.kind, facts.c.warehouse_id, facts.c.variant_id, facts.c.product_id, facts.c.colour
-    ).label("subject_key")
+    # Sorted byte-wise ("C"): a locale's comparison per pair was 2.4 s of the large
+    # first scan's sort of 500k keys (the ids come out in (kind, subject) order either way).
+    key = (
+        _subject_key(
+            facts.c.kind,
+            facts.c.warehouse_id,
+            facts.c.variant_id,
+            facts.c.product_id,
+            facts.c.colour,
+        )
+        .collate("C")
+        .label("subject_key")
+    )
     fresh = select(
         key,
         *(facts.c[c] for c in _FACTS),
         cast(literal(AlertStatus.OPEN.value), String),
         literal(now, UTCDateTime),
-    ).order_by(facts.c.kind, key)
+    ).order_by(facts.c.kind.collate("C"), key)
     raised = postgresql.insert(a).from_select([*_CONDITION_COLUMNS, "status", "raised_at"], fresh)
     if twins:
         raised = raised.on_conflict_do_nothing(
