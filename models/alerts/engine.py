@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Integer,
     String,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     tuple_,
     union_all,
     update,
@@ -302,25 +304,37 @@ EVENT_SOURCE = (
 def alert_event_rows(dialect: str, event_type: EventType, src):
     """SELECT the `event_type` event rows (`insert_events` columns) of the alerts in `src`,
     a selectable with the EVENT_SOURCE columns (the table, or an INSERT/UPDATE's
-    RETURNING), in alert id order. The time comes from `time_params`."""
-    data = json_object(
-        dialect,
-        [
-            ("alert_id", src.c.id),
-            ("kind", src.c.kind),
-            ("status", src.c.status),
-            ("brand", _brand.c.code),
-            ("style_code", _p.c.style_code),
-            ("colour", src.c.colour),
-            ("sku", _v.c.sku),
-            ("size", _v.c.size),
-            ("warehouse", _w.c.code),
-            ("available", src.c.available),
-            ("threshold", src.c.threshold),
-            ("at", cast(bindparam("e_at", type_=String), String)),
-        ],
-    )
-    return (
+    RETURNING), in alert id order. The time comes from `time_params`.
+
+    PostgreSQL builds the data with row_to_json of a LATERAL row (flattened into the
+    join: no subquery per row): json_build_object looks up each argument's type on
+    every row, which was a fifth of the first scan (45k events). Same keys and values;
+    the text is compact, as SQLite's json_object writes it."""
+    pairs = [
+        ("alert_id", src.c.id),
+        ("kind", src.c.kind),
+        ("status", src.c.status),
+        ("brand", _brand.c.code),
+        ("style_code", _p.c.style_code),
+        ("colour", src.c.colour),
+        ("sku", _v.c.sku),
+        ("size", _v.c.size),
+        ("warehouse", _w.c.code),
+        ("available", src.c.available),
+        ("threshold", src.c.threshold),
+        ("at", cast(bindparam("e_at", type_=String), String)),
+    ]
+    fields = None
+    if dialect == "postgresql":
+        fields = (
+            select(*(value.label(key) for key, value in pairs))
+            .correlate(src, _brand, _p, _w, _v)
+            .lateral("data")
+        )
+        data = func.row_to_json(fields.table_valued(), type_=JSON)
+    else:
+        data = json_object(dialect, pairs)
+    rows = (
         select(
             literal(event_type.value, String),
             bindparam("e_now", type_=UTCDateTime),
@@ -333,8 +347,10 @@ def alert_event_rows(dialect: str, event_type: EventType, src):
         .join(_p, _p.c.id == src.c.product_id)
         .join(_w, _w.c.id == src.c.warehouse_id)
         .outerjoin(_v, _v.c.id == src.c.variant_id)
-        .order_by(src.c.id)
     )
+    if fields is not None:
+        rows = rows.join(fields, true())
+    return rows.order_by(src.c.id)
 
 
 def emit_alert_events(

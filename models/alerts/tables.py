@@ -139,6 +139,13 @@ class Alert(AlertFields, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    # No foreign keys here (the archive keeps them): the scan copies these ids from the
+    # catalogue rows it joins, catalogue rows are never deleted, and four row-locking key
+    # checks per alert were half the first scan's cost (migration 0029).
+    brand_id: int
+    product_id: int
+    variant_id: int | None = Field(default=None)
+    warehouse_id: int
 
 
 class AlertArchive(AlertFields, table=True):

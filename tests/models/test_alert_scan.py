@@ -7,12 +7,14 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
+import models.alerts.full as full_module
 import models.alerts.scan as scan_module
 from models.alerts import Alert, AlertRule, delete_rule
 from models.catalog import Variant
 from models.db import read_session, transaction
+from models.events import Event
 from models.sizes import normalise_size, size_rank
 from models.stock import LedgerReason, StockBalance, adjust, ensure_balances, receive
 from tests.factories import make_world
@@ -183,3 +185,32 @@ def test_a_steady_scan_with_nothing_changed_reads_nothing(world, monkeypatch):
     monkeypatch.setattr(scan_module, "_check", lambda *a, **k: calls.append(a))
     assert _scan(engine).raised == 0
     assert calls == []
+
+
+def test_the_first_scan_leaves_out_a_twin_raised_meanwhile(world, monkeypatch):
+    """PostgreSQL's first scan inserts without ON CONFLICT; a twin raised by a stock
+    operation's check in the meantime makes it insert again ignoring twins, with an
+    `alert.raised` event for each alert it did raise."""
+    engine, _world, _staff = world
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement first scan is PostgreSQL's")
+    first = _scan(engine, full=True)
+    inbox = _inbox(engine)
+    assert first.raised == len(inbox) > 1
+    with transaction(engine) as session:
+        kept = session.scalar(select(func.min(Alert.id)))
+        session.execute(delete(Alert).where(Alert.id != kept))
+        events = session.scalar(select(func.count()).select_from(Event))
+    # As if the twin had been raised after the scan found the inbox empty.
+    monkeypatch.setattr(full_module, "_inbox_empty", lambda session: True)
+    again = _scan(engine, full=True)
+    assert (again.raised, again.resolved) == (first.raised - 1, 0)
+    assert _inbox(engine) == inbox
+    with read_session(engine) as session:
+        raised = session.scalars(
+            select(Event.order_key).where(Event.type == "alert.raised").order_by(Event.id)
+        ).all()
+        total = session.scalar(select(func.count()).select_from(Event))
+        ids = session.scalars(select(Alert.id).where(Alert.id != kept).order_by(Alert.id)).all()
+    assert total == events + len(ids)
+    assert raised[-len(ids) :] == [f"alert:{i}" for i in ids]
