@@ -63,6 +63,7 @@ _CREATE_MISSING = text(
     "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
     "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime))
+_TARGET_TYPES = ("int4", "int4", "int4", "int4", "text")
 _LEDGER_PARAMS = (
     bindparam("now", type_=UTCDateTime),
     bindparam("reason", type_=String),
@@ -249,8 +250,10 @@ def set_counts(
         connection.execute(_CREATE_TARGETS["postgresql"])
         cursor = driver.cursor()
         with cursor.copy(
-            "COPY count_target (variant_id, warehouse_id, expected, new_on_hand, note) FROM STDIN"
+            "COPY count_target (variant_id, warehouse_id, expected, new_on_hand, note) "
+            "FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(_TARGET_TYPES)  # binary: no text to format and parse per value
             for row in rows:
                 copy.write_row(row)
     else:
