@@ -234,15 +234,37 @@ def set_counts(
     Callers that read the balances FOR UPDATE in the same transaction see no refusals.
     A target from 0 to 0 creates its balance at 0 if there is none (`ensure_balances`).
     """
-    ensure_balances(
-        session, [(t.variant_id, t.warehouse_id) for t in targets if t.on_hand == t.expected == 0]
+    return set_count_rows(
+        session,
+        [(t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets],
+        reason=reason,
+        actor=actor,
+        reference=reference,
     )
-    targets = [t for t in targets if t.on_hand != t.expected]
-    if not targets:
+
+
+#: One target as `set_count_rows` takes it: variant id, warehouse id, expected on hand,
+#: new on hand, ledger note.
+CountRow = tuple[int, int, int, int, str | None]
+
+
+def set_count_rows(
+    session: Session,
+    targets: list[CountRow],
+    *,
+    reason: LedgerReason | str,
+    actor: str,
+    reference: str | None = None,
+) -> int:
+    """`set_counts` for plain tuples (`CountRow`), for callers with many targets: a
+    brand sync's tens of thousands then make no `CountTarget` object each (building
+    them, and the garbage collector walking them while they live, add up at that size)."""
+    ensure_balances(session, [(v, w) for v, w, old, new, _note in targets if new == old == 0])
+    rows = sorted(t for t in targets if t[3] != t[2])
+    if not rows:
         return 0
-    for t in targets:
-        require_quantity(t.on_hand, field="on_hand", allow_zero=True)
-    rows = sorted((t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets)
+    for row in rows:
+        require_quantity(row[3], field="on_hand", allow_zero=True)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     driver = connection.connection.driver_connection

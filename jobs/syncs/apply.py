@@ -19,9 +19,9 @@ Inside the caller's one transaction:
    *stale*); `platform` applies it unless a platform change came after its source
    time. Every conflict records which way it went. A quantity below what is reserved
    for orders sets on hand to the reserved units (never oversell) and is counted.
-4. Write all changes with `models.stock.set_counts` (one guarded compare-and-swap and
-   one ledger row per balance, reason "sync", reference "sync-run:<id>") and the new
-   readings.
+4. Write all changes with `models.stock_counts.set_count_rows` (one guarded
+   compare-and-swap and one ledger row per balance, reason "sync", reference
+   "sync-run:<id>") and the new readings.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from sqlmodel import Session
 from jobs.syncs.feed import FeedItem, Issue
 from models.base import UTCDateTime
 from models.catalog import Brand, SkuAlias, Variant, Warehouse
-from models.stock import CountTarget, LedgerEntry, LedgerReason, StockBalance, set_counts
+from models.stock import LedgerEntry, LedgerReason, StockBalance
+from models.stock_counts import CountRow, set_count_rows
 from models.syncs import ConflictPolicy, SyncItemState, brand_item_states, fast_rows
 
 SAMPLES = 20
@@ -328,11 +329,16 @@ def apply_items(
             bound = state[2] if state else ts
             bound = min(bound, ts)
             since = bound if since is None or bound < since else since
-    platform = _platform_changes(session, brand_id, candidates, since) if candidates else {}
+    # Only an existing balance can have a platform change: every ledger row comes with
+    # its balance, and balances are never deleted. (A first sync probes nothing.)
+    probed = [key for key in candidates if key in balances]
+    platform = _platform_changes(session, brand_id, probed, since) if probed else {}
     differing = set(candidates)
 
     newest = policy == ConflictPolicy.NEWEST.value
-    targets: list[CountTarget] = []
+    targets: list[CountRow] = []
+    #: Each source time's text for the ledger notes (a feed repeats its times a lot).
+    stamps: dict[datetime, str] = {}
     #: Rows in the order of _READING_COLUMNS.
     readings: list[tuple] = []
     for key, item in resolved.items.items():
@@ -343,7 +349,7 @@ def apply_items(
         if key not in differing:
             result.unchanged += 1
             if item.quantity == 0 and key not in balances:  # "0 here": the level exists
-                targets.append(CountTarget(key[0], key[1], 0, 0))
+                targets.append((key[0], key[1], 0, 0, None))
             if state is None or ts > state[1] or item.quantity != state[0]:
                 readings.append(reading)
             continue
@@ -381,16 +387,13 @@ def apply_items(
             result.unchanged += 1
             continue
         result.changed += 1
+        stamp = stamps.get(ts)
+        if stamp is None:
+            stamp = stamps[ts] = f"{ts:%Y-%m-%dT%H:%M:%SZ}"
         targets.append(
-            CountTarget(
-                key[0],
-                key[1],
-                on_hand,
-                new_on_hand,
-                f"{brand_code} feed: {item.quantity} at {ts:%Y-%m-%dT%H:%M:%SZ}",
-            )
+            (key[0], key[1], on_hand, new_on_hand, f"{brand_code} feed: {item.quantity} at {stamp}")
         )
-    set_counts(
+    set_count_rows(
         session,
         targets,
         reason=LedgerReason.SYNC,
