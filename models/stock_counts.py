@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     column,
     exists,
+    func,
     insert,
     literal,
     select,
@@ -94,7 +95,8 @@ def _key(rows) -> ColumnElement:
 
 @functools.cache
 def _set_log_and_emit_pg(with_events: bool) -> Executable:
-    """The PostgreSQL statement over `count_target`; returns the ledger ids it wrote."""
+    """The PostgreSQL statement over `count_target`; returns how many ledger rows it
+    wrote (a count, not their ids: a sync's 10,000 ids each came back only to be counted)."""
     t, b, ledger = _target, StockBalance.__table__, LedgerEntry.__table__
     now = bindparam("now", type_=UTCDateTime)
     zero = literal(0, Integer)
@@ -165,7 +167,7 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
         .cte("written")
     )
     if not with_events:
-        return select(written.c.id)
+        return select(func.count()).select_from(written)
     src = (
         select(
             written.c.id.label("ledger_id"),
@@ -184,7 +186,8 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
         .subquery("src")
     )
     events = insert_events(stock_event_rows("postgresql", src, with_id=True), with_id=True)
-    return events.returning(Event.__table__.c.id)
+    emitted = events.returning(Event.__table__.c.id).cte("emitted")
+    return select(func.count()).select_from(emitted)
 
 
 _SET_SQLITE = text(
@@ -264,7 +267,8 @@ def set_count_rows(
     if not rows:
         return 0
     for row in rows:
-        require_quantity(row[3], field="on_hand", allow_zero=True)
+        if type(row[3]) is not int or not 0 <= row[3] <= 1_000_000_000:  # else plainly valid
+            require_quantity(row[3], field="on_hand", allow_zero=True)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     driver = connection.connection.driver_connection
@@ -294,8 +298,7 @@ def set_count_rows(
     if postgres:
         statement = _set_log_and_emit_pg(writing_enabled())
         params = {**ledger, **time_params(now)}
-        ledger_ids = list(connection.execute(statement, params).scalars())
-        written = len(ledger_ids)
+        written = connection.execute(statement, params).scalar_one()
         connection.execute(text("DROP TABLE count_target"))
     else:
         connection.execute(_CREATE_MISSING, {"now": now})
