@@ -19,7 +19,7 @@ Inside the caller's one transaction:
    *stale*); `platform` applies it unless a platform change came after its source
    time. Every conflict records which way it went. A quantity below what is reserved
    for orders sets on hand to the reserved units (never oversell) and is counted.
-4. Write all changes with `models.stock_counts.set_count_rows` (one guarded
+4. Write all changes with `models.stock.set_count_rows` (one guarded
    compare-and-swap and one ledger row per balance, reason "sync", reference
    "sync-run:<id>") and the new readings.
 """
@@ -37,8 +37,7 @@ from sqlmodel import Session
 from jobs.syncs.feed import FeedItem, Issue
 from models.base import UTCDateTime
 from models.catalog import Brand, SkuAlias, Variant, Warehouse
-from models.stock import LedgerEntry, LedgerReason, StockBalance
-from models.stock_counts import CountRow, set_count_rows
+from models.stock import CountRow, LedgerEntry, LedgerReason, StockBalance, set_count_rows
 from models.syncs import ConflictPolicy, SyncItemState, brand_item_states, fast_rows
 
 SAMPLES = 20
