@@ -8,15 +8,15 @@ oversell, on PostgreSQL (row locks, re-checked WHERE) or SQLite (one writer).
 
 This module is the public face of stock; the code lives along its seams:
 `stock_ledger` (the tables, one balance at a time: receive, adjust, set_count),
-`stock_counts` (many counts at once: set_counts), `stock_bulk` (the grid's bulk edit:
-bulk_set_counts, partial, conflicts reported) and `stock_reconcile` (balances
-against their ledger). Import from here.
+`stock_counts` (many counts at once: set_counts, set_count_rows), `stock_bulk` (the
+grid's bulk edit: bulk_set_counts, partial, conflicts reported) and `stock_reconcile`
+(balances against their ledger). Import from here.
 """
 
 from __future__ import annotations
 
 from models.stock_bulk import BulkCell, BulkResult, CellConflict, bulk_set_counts
-from models.stock_counts import CountTarget, set_counts
+from models.stock_counts import CountRow, CountTarget, set_count_rows, set_counts
 from models.stock_ledger import (
     ADJUSTMENT_REASONS,
     COUNT_REASONS,
@@ -42,6 +42,7 @@ __all__ = [
     "BulkCell",
     "BulkResult",
     "CellConflict",
+    "CountRow",
     "CountTarget",
     "Drift",
     "LedgerEntry",
@@ -60,5 +61,6 @@ __all__ = [
     "reconcile_totals",
     "require_quantity",
     "set_count",
+    "set_count_rows",
     "set_counts",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     column,
     exists,
+    func,
     insert,
     literal,
     select,
@@ -63,6 +64,7 @@ _CREATE_MISSING = text(
     "WHERE b.variant_id = t.variant_id AND b.warehouse_id = t.warehouse_id) "
     "ORDER BY t.variant_id, t.warehouse_id ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime))
+_TARGET_TYPES = ("int4", "int4", "int4", "int4", "text")
 _LEDGER_PARAMS = (
     bindparam("now", type_=UTCDateTime),
     bindparam("reason", type_=String),
@@ -93,7 +95,8 @@ def _key(rows) -> ColumnElement:
 
 @functools.cache
 def _set_log_and_emit_pg(with_events: bool) -> Executable:
-    """The PostgreSQL statement over `count_target`; returns the ledger ids it wrote."""
+    """The PostgreSQL statement over `count_target`; returns how many ledger rows it
+    wrote (a count, not their ids: a sync's 10,000 ids each came back only to be counted)."""
     t, b, ledger = _target, StockBalance.__table__, LedgerEntry.__table__
     now = bindparam("now", type_=UTCDateTime)
     zero = literal(0, Integer)
@@ -164,7 +167,7 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
         .cte("written")
     )
     if not with_events:
-        return select(written.c.id)
+        return select(func.count()).select_from(written)
     src = (
         select(
             written.c.id.label("ledger_id"),
@@ -183,7 +186,8 @@ def _set_log_and_emit_pg(with_events: bool) -> Executable:
         .subquery("src")
     )
     events = insert_events(stock_event_rows("postgresql", src, with_id=True), with_id=True)
-    return events.returning(Event.__table__.c.id)
+    emitted = events.returning(Event.__table__.c.id).cte("emitted")
+    return select(func.count()).select_from(emitted)
 
 
 _SET_SQLITE = text(
@@ -233,15 +237,38 @@ def set_counts(
     Callers that read the balances FOR UPDATE in the same transaction see no refusals.
     A target from 0 to 0 creates its balance at 0 if there is none (`ensure_balances`).
     """
-    ensure_balances(
-        session, [(t.variant_id, t.warehouse_id) for t in targets if t.on_hand == t.expected == 0]
+    return set_count_rows(
+        session,
+        [(t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets],
+        reason=reason,
+        actor=actor,
+        reference=reference,
     )
-    targets = [t for t in targets if t.on_hand != t.expected]
-    if not targets:
+
+
+#: One target as `set_count_rows` takes it: variant id, warehouse id, expected on hand,
+#: new on hand, ledger note.
+CountRow = tuple[int, int, int, int, str | None]
+
+
+def set_count_rows(
+    session: Session,
+    targets: list[CountRow],
+    *,
+    reason: LedgerReason | str,
+    actor: str,
+    reference: str | None = None,
+) -> int:
+    """`set_counts` for plain tuples (`CountRow`), for callers with many targets: a
+    brand sync's tens of thousands then make no `CountTarget` object each (building
+    them, and the garbage collector walking them while they live, add up at that size)."""
+    ensure_balances(session, [(v, w) for v, w, old, new, _note in targets if new == old == 0])
+    rows = sorted(t for t in targets if t[3] != t[2])
+    if not rows:
         return 0
-    for t in targets:
-        require_quantity(t.on_hand, field="on_hand", allow_zero=True)
-    rows = sorted((t.variant_id, t.warehouse_id, t.expected, t.on_hand, t.note) for t in targets)
+    for row in rows:
+        if type(row[3]) is not int or not 0 <= row[3] <= 1_000_000_000:  # else plainly valid
+            require_quantity(row[3], field="on_hand", allow_zero=True)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     driver = connection.connection.driver_connection
@@ -249,8 +276,10 @@ def set_counts(
         connection.execute(_CREATE_TARGETS["postgresql"])
         cursor = driver.cursor()
         with cursor.copy(
-            "COPY count_target (variant_id, warehouse_id, expected, new_on_hand, note) FROM STDIN"
+            "COPY count_target (variant_id, warehouse_id, expected, new_on_hand, note) "
+            "FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(_TARGET_TYPES)  # binary: no text to format and parse per value
             for row in rows:
                 copy.write_row(row)
     else:
@@ -269,8 +298,7 @@ def set_counts(
     if postgres:
         statement = _set_log_and_emit_pg(writing_enabled())
         params = {**ledger, **time_params(now)}
-        ledger_ids = list(connection.execute(statement, params).scalars())
-        written = len(ledger_ids)
+        written = connection.execute(statement, params).scalar_one()
         connection.execute(text("DROP TABLE count_target"))
     else:
         connection.execute(_CREATE_MISSING, {"now": now})

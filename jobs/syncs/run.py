@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -193,9 +194,18 @@ def run_sync(
             client.close()
 
 
-@functools.cache
+_SSL_LOCK = threading.Lock()
+
+
 def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every run (loading the CA bundle costs ~20 ms each time)."""
+    """One TLS context for every run (loading the CA bundle costs 20-60 ms each time).
+    Locked: `run_syncs` starts its runs at once, and each would load it otherwise."""
+    with _SSL_LOCK:
+        return _load_ssl_context()
+
+
+@functools.cache
+def _load_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
