@@ -11,7 +11,10 @@ DATABASE_URL, then for random sets of 100 SKUs times:
 
 "ratio" = GraphQL time / REST time (8 connections); below 1 GraphQL is faster.
 
-    DATABASE_URL=postgresql+psycopg://…/empty_db python bench/graphql.py [--scale small]
+(Not bench/graphql.py: the folder of the running benchmark comes first on sys.path, and
+a module of that name hid the graphql package from every benchmark importing the API.)
+
+    DATABASE_URL=postgresql+psycopg://…/empty_db python bench/api_graphql.py [--scale small]
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def main() -> None:
     print(f"  GraphQL, one query:                {g:8.1f} ms")
     print(f"  REST, 100 calls on {CONNECTIONS} connections:  {r:8.1f} ms")
     print(f"  REST, 100 calls one after another: {s:8.1f} ms")
-    emit({"bench": "graphql", "ratio": round(g / r, 3), "graphql_ms": round(g, 1),
+    emit({"bench": "api_graphql", "ratio": round(g / r, 3), "graphql_ms": round(g, 1),
           "rest_ms": round(r, 1), "rest_serial_ms": round(s, 1), "variants": len(skus),
           "rounds": rounds})
 
