@@ -42,6 +42,13 @@ def _step(label: str, icon: str, href: rx.Var, *, forward: bool, icon_only: bool
     )
 
 
+def page_nav(row: rx.Component, label: str) -> rx.Component:
+    """`row` (a pager) as a navigation landmark named `label`, which screen readers list
+    among the page's landmarks. Its own element: a stack's `as_="nav"` is dropped (Radix
+    Flex renders a div), which left the pagers as unnamed divs with an aria-label."""
+    return rx.el.nav(row, aria_label=label, width="100%")
+
+
 def pager(state: type[PagedList]) -> rx.Component:
     """ "26–50 of 132", rows per page, and first / previous / next / last links.
 
@@ -50,7 +57,7 @@ def pager(state: type[PagedList]) -> rx.Component:
     """
     return rx.cond(
         state.total > 0,
-        inline(
+        page_nav(inline(
             muted(state.range_label, style=NUMERIC, data_testid="pager-range"),
             rx.spacer(),
             inline(
@@ -65,9 +72,8 @@ def pager(state: type[PagedList]) -> rx.Component:
             _step("Previous", "chevron-left", state.previous_href, forward=False),
             _step("Next", "chevron-right", state.next_href, forward=True),
             _step("Last", "chevrons-right", state.last_href, forward=True, icon_only=True),
-            width="100%", as_="nav", aria_label="Pages", data_testid="pager",
-            style={"& .pager-label": {"display": "none"}},
-        ),
+            width="100%", data_testid="pager", style={"& .pager-label": {"display": "none"}},
+        ), "Pages"),
     )
 
 
@@ -124,7 +130,8 @@ def newer_older(
     **props,
 ) -> rx.Component:
     """`label`, then "Newer" and "Older" buttons for a list paged in the state (not the
-    URL); `*_off` disable them at either end. `props` go on the row (e.g. `as_="nav"`)."""
+    URL); `*_off` disable them at either end. `props` go on the row; wrap it in
+    `page_nav` to name it as a pager."""
 
     def step(word: str, icon: str, on_click: rx.EventHandler, off: rx.Var, first: bool):
         glyph = rx.icon(icon, size=icon_size)

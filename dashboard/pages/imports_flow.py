@@ -10,6 +10,7 @@ import reflex as rx
 from dashboard.components.admin import MONO, cell, field, headers, muted, select_field, table
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.figures import NUMERIC, numeric_cell, numeric_header, stat_card, stat_grid
+from dashboard.components.lists import page_nav
 from dashboard.components.uploads import drop_zone, error_table, progress_bar
 from dashboard.states.import_files import LIMITS, size_label
 from dashboard.states.imports import ENCODING_CHOICES, ImportsState
@@ -427,7 +428,7 @@ def _errors() -> rx.Component:
             error_table(S.error_rows, "error-table"),
             rx.cond(
                 S.has_previous_errors | S.has_next_errors,
-                rx.hstack(
+                page_nav(rx.hstack(
                     rx.spacer(),
                     button(
                         "Previous", "chevron-left", on_click=S.page_errors(-1),
@@ -440,8 +441,8 @@ def _errors() -> rx.Component:
                         on_click=S.page_errors(1), disabled=~S.has_next_errors, variant="soft",
                         color_scheme="gray", size="1",
                     ),
-                    spacing="2", width="100%", as_="nav", aria_label="Error pages",
-                ),
+                    spacing="2", width="100%",
+                ), "Error pages"),
             ),
             gap="2",
         ),

@@ -11,7 +11,7 @@ from dashboard.components.admin import muted
 from dashboard.components.blocks import inline
 from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.components.filters import filter_select
-from dashboard.components.lists import _step
+from dashboard.components.lists import _step, page_nav
 from dashboard.states.stock import PAGE_SIZES, StockState
 
 S = StockState
@@ -144,7 +144,7 @@ def grid_table(*, header: rx.Component, body: rx.Component, test_id: str) -> rx.
 
 def pager() -> rx.Component:
     """ "1–50 of 132", rows per page, and first / previous / "Page 1 of 3" / next / last."""
-    return inline(
+    return page_nav(inline(
         muted(S.range_label, style=NUMERIC, size="2"),
         filter_select(
             [(n, f"{n} per page") for n in PAGE_SIZES], value=S.per_page,
@@ -157,5 +157,5 @@ def pager() -> rx.Component:
         rx.text(S.page_label, size="2", style=NUMERIC, padding_x="6px", data_testid="page-label"),
         _step("Next", "chevron-right", S.next_href, forward=True),
         _step("Last", "chevrons-right", S.last_href, forward=True),
-        width="100%", as_="nav", aria_label="Pages",
-    )
+        width="100%",
+    ), "Pages")

@@ -10,7 +10,7 @@ from dashboard.components import admin as ui
 from dashboard.components.blocks import button, column, inline, notice
 from dashboard.components.dialogs import close_button, dialog_footer, scrolling, view_dialog
 from dashboard.components.figures import NUMERIC, action_link, empty_state, moment
-from dashboard.components.lists import list_view, newer_older
+from dashboard.components.lists import list_view, newer_older, page_nav
 from dashboard.registry import Nav, page
 from dashboard.states.syncs import (
     ALL_BRANDS,
@@ -278,11 +278,11 @@ def _runs_filter() -> rx.Component:
 def _runs_pager() -> rx.Component:
     return rx.cond(
         (S.runs_page > 1) | S.runs_more,
-        newer_older(
+        page_nav(newer_older(
             ui.muted("Page " + S.runs_page.to_string(), style=NUMERIC),
             on_newer=S.newer_runs, newer_off=S.runs_page <= 1, on_older=S.older_runs,
-            older_off=~S.runs_more, as_="nav", aria_label="Pages of runs",
-        ),
+            older_off=~S.runs_more,
+        ), "Pages of runs"),
     )
 
 
