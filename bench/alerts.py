@@ -46,13 +46,9 @@ from models.stock import LedgerReason, StockBalance, adjust
 SEED = 7
 RUNS = 3
 
-#: The hand-written baseline: one statement, the rule slots as LEFT JOINs, COALESCE in
-#: order of specificity, and the obvious prefilter (nothing above the highest threshold).
-BASELINE = text(
-    """
-    SELECT b.variant_id, b.warehouse_id
-    FROM stock_balance b
-    JOIN variant v ON v.id = b.variant_id
+#: The rule slots of a balance `b` of variant `v`, most specific first: the LEFT JOINs
+#: both hand-written baselines take its threshold from (COALESCE in this order).
+RULE_SLOTS = """
     LEFT JOIN alert_rule vw ON vw.level = 'variant' AND vw.subject_id = v.id
                            AND vw.warehouse_id = b.warehouse_id
     LEFT JOIN alert_rule va ON va.level = 'variant' AND va.subject_id = v.id
@@ -65,6 +61,15 @@ BASELINE = text(
                            AND bw.warehouse_id = b.warehouse_id
     LEFT JOIN alert_rule ba ON ba.level = 'brand' AND ba.subject_id = v.brand_id
                            AND ba.warehouse_id IS NULL
+"""
+#: The hand-written baseline: one statement, the rule slots as LEFT JOINs, COALESCE in
+#: order of specificity, and the obvious prefilter (nothing above the highest threshold).
+BASELINE = text(
+    f"""
+    SELECT b.variant_id, b.warehouse_id
+    FROM stock_balance b
+    JOIN variant v ON v.id = b.variant_id
+    {RULE_SLOTS}
     WHERE b.on_hand - b.reserved > 0
       AND b.on_hand - b.reserved <= (SELECT max(threshold) FROM alert_rule)
       AND b.on_hand - b.reserved <= COALESCE(vw.threshold, va.threshold, pw.threshold,
@@ -90,7 +95,7 @@ WRITE_TABLES = (
     "CREATE TABLE bench_event (LIKE event INCLUDING ALL)",
 )
 BASELINE_WRITE = text(
-    """
+    f"""
     WITH cond AS (
         SELECT CASE WHEN b.on_hand - b.reserved <= 0 THEN 'out_of_stock' ELSE 'low_stock' END
                  AS kind,
@@ -101,18 +106,7 @@ BASELINE_WRITE = text(
                         bw.threshold, ba.threshold) AS threshold
         FROM stock_balance b
         JOIN variant v ON v.id = b.variant_id
-        LEFT JOIN alert_rule vw ON vw.level = 'variant' AND vw.subject_id = v.id
-                               AND vw.warehouse_id = b.warehouse_id
-        LEFT JOIN alert_rule va ON va.level = 'variant' AND va.subject_id = v.id
-                               AND va.warehouse_id IS NULL
-        LEFT JOIN alert_rule pw ON pw.level = 'product' AND pw.subject_id = v.product_id
-                               AND pw.warehouse_id = b.warehouse_id
-        LEFT JOIN alert_rule pa ON pa.level = 'product' AND pa.subject_id = v.product_id
-                               AND pa.warehouse_id IS NULL
-        LEFT JOIN alert_rule bw ON bw.level = 'brand' AND bw.subject_id = v.brand_id
-                               AND bw.warehouse_id = b.warehouse_id
-        LEFT JOIN alert_rule ba ON ba.level = 'brand' AND ba.subject_id = v.brand_id
-                               AND ba.warehouse_id IS NULL
+        {RULE_SLOTS}
         WHERE b.on_hand - b.reserved <= (SELECT max(threshold) FROM alert_rule)
           AND b.on_hand - b.reserved <= COALESCE(vw.threshold, va.threshold, pw.threshold,
                                                  pa.threshold, bw.threshold, ba.threshold)
