@@ -71,6 +71,17 @@ def serve_api(
 #: For tests and benchmarks that load the API on purpose: a limit they never reach.
 UNLIMITED = {"rate": "10000/s", "burst": 100_000}
 
+#: What the gateway writes around a request at times of its own choosing (the key's
+#: use stamp, a new lease on its rate-limit bucket once the last one is a second old)
+#: and the transaction brackets: not the route's work.
+_GATEWAY_WORDS = ("api_key", "api_rate_bucket", "BEGIN", "COMMIT", "ROLLBACK")
+
+
+def is_gateway_bookkeeping(statement: str) -> bool:
+    """Whether `statement` is the gateway's bookkeeping rather than the route's own
+    reads, for tests that count a route's statements."""
+    return any(word in statement for word in _GATEWAY_WORDS)
+
 
 @contextmanager
 def serve_granian(

@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from models.catalog import Product, Variant
 from models.db import set_default_engine, transaction
 from models.stock import receive
-from tests.api_support import UNLIMITED, client, make_key, serve_api
+from tests.api_support import UNLIMITED, client, is_gateway_bookkeeping, make_key, serve_api
 from tests.factories import make_world
 
 STORED = {
@@ -74,7 +74,8 @@ def test_the_balances_list_carries_each_rows_attributes_read_once_per_page(api, 
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        if not is_gateway_bookkeeping(statement):
+            statements.append(statement)
 
     def listed(limit: int) -> list[dict]:
         statements.clear()
@@ -82,7 +83,7 @@ def test_the_balances_list_carries_each_rows_attributes_read_once_per_page(api, 
         assert page.status_code == 200, page.text
         return page.json()["items"]
 
-    api.get("/stock", params={"limit": 1})  # the key's first use writes more than the next
+    api.get("/stock", params={"limit": 1})  # the key's first use fills the gateway's caches
     event.listen(engine, "before_cursor_execute", count)
     try:
         one = listed(1)
@@ -108,7 +109,8 @@ def test_a_pages_attributes_are_read_by_product_not_by_row(api, engine):
     bound: list[int] = []
 
     def count(conn, cursor, statement, parameters, *args):
-        bound.append(len(parameters or ()))
+        if not is_gateway_bookkeeping(statement):
+            bound.append(len(parameters or ()))
 
     def listed(limit: int) -> tuple[int, int]:
         bound.clear()
@@ -116,7 +118,7 @@ def test_a_pages_attributes_are_read_by_product_not_by_row(api, engine):
         assert page.status_code == 200, page.text
         return len(page.json()["items"]), sum(bound)
 
-    api.get("/stock", params={"limit": 1})  # the key's first use writes more than the next
+    api.get("/stock", params={"limit": 1})  # the key's first use fills the gateway's caches
     event.listen(engine, "before_cursor_execute", count)
     try:
         one, for_one = listed(1)
