@@ -38,10 +38,9 @@ class VariantStock(SQLModel, table=True):
 
     __tablename__ = "variant_stock"
     __table_args__ = (
+        # Reserved and incoming are not indexed: no sort could use it (migration 0030).
         Index("ix_variant_stock_available", "available", "variant_id"),
         Index("ix_variant_stock_on_hand", "on_hand", "variant_id"),
-        Index("ix_variant_stock_reserved", "reserved", "variant_id"),
-        Index("ix_variant_stock_incoming", "incoming", "variant_id"),
     )
 
     variant_id: int = Field(
