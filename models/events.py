@@ -39,6 +39,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    Select,
     String,
     and_,
     any_,
@@ -48,6 +49,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
@@ -173,6 +175,22 @@ def json_object(dialect: str, pairs: Sequence[tuple[str, ColumnElement]]) -> Col
     return func.json_object(*args, type_=JSON)
 
 
+def with_json_row(
+    dialect: str, rows: Select, pairs: Sequence[tuple[str, ColumnElement]], *, of: Sequence[Any]
+) -> tuple[Select, ColumnElement]:
+    """`rows` ready to select the JSON object of (key, expression) pairs over `of` (the
+    FROM items the expressions read), and that object.
+
+    PostgreSQL builds it with row_to_json of a LATERAL row joined to `rows` (flattened
+    into the join: no subquery per row): json_build_object looks up each argument's
+    type on every row, a fifth of the first alert scan (45k events). SQLite uses
+    json_object. Same keys, order and values; compact text on both."""
+    if dialect != "postgresql":
+        return rows, json_object(dialect, pairs)
+    fields = select(*(value.label(key) for key, value in pairs)).correlate(*of).lateral("data")
+    return rows.join(fields, true()), func.row_to_json(fields.table_valued(), type_=JSON)
+
+
 def _text_param(name: str) -> ColumnElement:
     return cast(bindparam(name, type_=String), String)
 
@@ -184,25 +202,30 @@ def stock_event_rows(dialect: str, src, *, with_id: bool) -> Any:
     parameters `e_now` (datetime) and `e_at` (its ISO text). With `with_id` the event
     takes its ledger row's id (PostgreSQL: both come from one sequence)."""
     v, b, w = _variant, _brand, _warehouse
-    data = json_object(
-        dialect,
-        [
-            ("sku", v.c.sku),
-            ("brand", b.c.code),
-            ("warehouse", w.c.code),
-            ("on_hand", src.c.on_hand),
-            ("reserved", src.c.reserved),
-            ("available", src.c.on_hand - src.c.reserved),
-            ("incoming", src.c.incoming),
-            ("on_hand_delta", src.c.on_hand_delta),
-            ("reserved_delta", src.c.reserved_delta),
-            ("incoming_delta", src.c.incoming_delta),
-            ("reason", src.c.reason),
-            ("reference", src.c.reference),
-            ("ledger_id", src.c.ledger_id),
-            ("at", _text_param("e_at")),
-        ],
+    pairs = [
+        ("sku", v.c.sku),
+        ("brand", b.c.code),
+        ("warehouse", w.c.code),
+        ("on_hand", src.c.on_hand),
+        ("reserved", src.c.reserved),
+        ("available", src.c.on_hand - src.c.reserved),
+        ("incoming", src.c.incoming),
+        ("on_hand_delta", src.c.on_hand_delta),
+        ("reserved_delta", src.c.reserved_delta),
+        ("incoming_delta", src.c.incoming_delta),
+        ("reason", src.c.reason),
+        ("reference", src.c.reference),
+        ("ledger_id", src.c.ledger_id),
+        ("at", _text_param("e_at")),
+    ]
+    joined = (
+        select()
+        .select_from(src)
+        .join(v, v.c.id == src.c.variant_id)
+        .join(b, b.c.id == v.c.brand_id)
+        .join(w, w.c.id == src.c.warehouse_id)
     )
+    rows, data = with_json_row(dialect, joined, pairs, of=(src, v, b, w))
     columns = [
         literal(EventType.STOCK_CHANGED.value, String),
         bindparam("e_now", type_=UTCDateTime),
@@ -212,13 +235,7 @@ def stock_event_rows(dialect: str, src, *, with_id: bool) -> Any:
     ]
     if with_id:
         columns.insert(0, src.c.ledger_id)
-    return (
-        select(*columns)
-        .select_from(src)
-        .join(v, v.c.id == src.c.variant_id)
-        .join(b, b.c.id == v.c.brand_id)
-        .join(w, w.c.id == src.c.warehouse_id)
-    )
+    return rows.with_only_columns(*columns, maintain_column_froms=False)
 
 
 def extra_event_rows(dialect: str, src, more: Sequence[tuple[str, ColumnElement]] = ()) -> Any:

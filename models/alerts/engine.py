@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Integer,
     String,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     tuple_,
     union_all,
     update,
@@ -50,7 +48,13 @@ from models.alerts.tables import (
     _w,
 )
 from models.base import UTCDateTime, utcnow
-from models.events import EventType, insert_events, json_object, time_params, writing_enabled
+from models.events import (
+    EventType,
+    insert_events,
+    time_params,
+    with_json_row,
+    writing_enabled,
+)
 from models.sizes import CORE_ALPHA, SizeSystem
 
 log = logging.getLogger("rackroom.alerts")
@@ -304,12 +308,7 @@ EVENT_SOURCE = (
 def alert_event_rows(dialect: str, event_type: EventType, src):
     """SELECT the `event_type` event rows (`insert_events` columns) of the alerts in `src`,
     a selectable with the EVENT_SOURCE columns (the table, or an INSERT/UPDATE's
-    RETURNING), in alert id order. The time comes from `time_params`.
-
-    PostgreSQL builds the data with row_to_json of a LATERAL row (flattened into the
-    join: no subquery per row): json_build_object looks up each argument's type on
-    every row, which was a fifth of the first scan (45k events). Same keys and values;
-    the text is compact, as SQLite's json_object writes it."""
+    RETURNING), in alert id order. The time comes from `time_params`."""
     pairs = [
         ("alert_id", src.c.id),
         ("kind", src.c.kind),
@@ -324,33 +323,23 @@ def alert_event_rows(dialect: str, event_type: EventType, src):
         ("threshold", src.c.threshold),
         ("at", cast(bindparam("e_at", type_=String), String)),
     ]
-    fields = None
-    if dialect == "postgresql":
-        fields = (
-            select(*(value.label(key) for key, value in pairs))
-            .correlate(src, _brand, _p, _w, _v)
-            .lateral("data")
-        )
-        data = func.row_to_json(fields.table_valued(), type_=JSON)
-    else:
-        data = json_object(dialect, pairs)
-    rows = (
-        select(
-            literal(event_type.value, String),
-            bindparam("e_now", type_=UTCDateTime),
-            src.c.brand_id,
-            literal("alert:", String) + cast(src.c.id, String),
-            data,
-        )
+    joined = (
+        select()
         .select_from(src)
         .join(_brand, _brand.c.id == src.c.brand_id)
         .join(_p, _p.c.id == src.c.product_id)
         .join(_w, _w.c.id == src.c.warehouse_id)
         .outerjoin(_v, _v.c.id == src.c.variant_id)
     )
-    if fields is not None:
-        rows = rows.join(fields, true())
-    return rows.order_by(src.c.id)
+    rows, data = with_json_row(dialect, joined, pairs, of=(src, _brand, _p, _w, _v))
+    return rows.with_only_columns(
+        literal(event_type.value, String),
+        bindparam("e_now", type_=UTCDateTime),
+        src.c.brand_id,
+        literal("alert:", String) + cast(src.c.id, String),
+        data,
+        maintain_column_froms=False,
+    ).order_by(src.c.id)
 
 
 def emit_alert_events(
