@@ -306,62 +306,26 @@ class AnalyticsState(RoleGuard, FilterBar, ChartPanels, rx.State):
 # of its vars changes), most of the browser's time before the first charts showed.
 
 
-class TrendChart(rx.State):
-    view: ChartView = ChartView(key="trend")
-
-
-class VelocityChart(rx.State):
-    view: ChartView = ChartView(key="velocity")
-
-
-class MoversTopChart(rx.State):
-    view: ChartView = ChartView(key="movers_top")
-
-
-class MoversBottomChart(rx.State):
-    view: ChartView = ChartView(key="movers_bottom")
-
-
-class CoverChart(rx.State):
-    view: ChartView = ChartView(key="cover")
-
-
-class SellThroughChart(rx.State):
-    view: ChartView = ChartView(key="sell_through")
-
-
-class SlowChart(rx.State):
-    view: ChartView = ChartView(key="slow")
-
-
-class AgeingChart(rx.State):
-    view: ChartView = ChartView(key="ageing")
-
-
-class SizeCurveChart(rx.State):
-    view: ChartView = ChartView(key="size_curve")
-
-
-class HistoryChart(rx.State):
-    view: ChartView = ChartView(key="history")
-
-
-class AccuracyChart(rx.State):
-    view: ChartView = ChartView(key="accuracy")
+def _chart_state(key: str) -> type[rx.State]:
+    """The state holding chart `key`'s view, a module-level class named for the chart
+    ("size_curve": SizeCurveChart), as Reflex names and pickles states by module and
+    class name."""
+    name = "".join(part.title() for part in key.split("_")) + "Chart"
+    state = type(
+        name,
+        (rx.State,),
+        {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": f"The {key} chart's view.",
+            "__annotations__": {"view": ChartView},
+            "view": ChartView(key=key),
+        },
+    )
+    globals()[name] = state
+    return state
 
 
 #: The state holding each chart's view.
-CHART_STATES: dict[str, type[rx.State]] = {
-    "trend": TrendChart,
-    "velocity": VelocityChart,
-    "movers_top": MoversTopChart,
-    "movers_bottom": MoversBottomChart,
-    "cover": CoverChart,
-    "sell_through": SellThroughChart,
-    "slow": SlowChart,
-    "ageing": AgeingChart,
-    "size_curve": SizeCurveChart,
-    "history": HistoryChart,
-    "accuracy": AccuracyChart,
-}
+CHART_STATES: dict[str, type[rx.State]] = {key: _chart_state(key) for key in CHARTS}
 assert tuple(CHART_STATES) == CHARTS
