@@ -310,6 +310,11 @@ def _picker(
     )
 
 
+def _navigates(state: type[rx.State], name: str) -> Callable[[rx.Var], rx.EventSpec]:
+    """A picker's change: straight to the page's URL for the value (`filter_hrefs`)."""
+    return lambda value: rx.redirect(state.filter_hrefs[name][value])
+
+
 def filter_bar(
     state: type[rx.State],
     *,
@@ -327,21 +332,21 @@ def filter_bar(
         rx.badge(rx.icon("tag", size=12), vendor_brand, variant="soft", size="2",
                  color_scheme="gray", data_testid="vendor-brand"),
         _picker(s.brand, s.brand_choices, everything="All brands",
-                on_change=lambda v: s.set_filter("brand", v), label="Brand", width="180px"),
+                on_change=_navigates(s, "brand"), label="Brand", width="180px"),
     )
     parts = [brand]
     if with_category:
         parts.append(
             _picker(s.category, s.category_choices, everything="All categories",
-                    on_change=lambda v: s.set_filter("category", v), label="Category",
+                    on_change=_navigates(s, "category"), label="Category",
                     width="150px")
         )
     parts += [clear_filters(s)] if not with_period else [
         _picker(s.warehouse, s.warehouse_choices, everything="All warehouses",
-                on_change=lambda v: s.set_filter("warehouse", v), label="Warehouse",
+                on_change=_navigates(s, "warehouse"), label="Warehouse",
                 width="170px"),
         filter_select(
-            periods, value=s.period, on_change=lambda v: s.set_filter("period", v),
+            periods, value=s.period, on_change=_navigates(s, "period"),
             aria_label="Period", popper=True, width="130px",
         ),
         rx.form(

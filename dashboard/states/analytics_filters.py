@@ -1,8 +1,9 @@
 """The filter bar shared by Analytics and Demand: brand, category, warehouse, period.
 
 Filters live in the URL (`?brand=NORTH&category=Denim&warehouse=LDN&period=90&end=…`):
-a change redirects to the new URL and the page's on_load computes from it, so a view
-can be bookmarked and shared. The URL is only a wish: `resolve` turns it into the
+a change navigates to the new URL (a picker straight from the browser, through
+`filter_hrefs`) and the page's on_load computes from it, so a view can be bookmarked
+and shared. The URL is only a wish: `resolve` turns it into the
 domain's `Filters` through `jobs.analytics.metrics.scoped` with the viewer's brand
 scope from the database, so a vendor who types another brand's code is refused
 (PermissionDenied) before anything is read, and without learning whether it exists.
@@ -198,19 +199,27 @@ class FilterBar(rx.State, mixin=True):
     def filtered(self) -> bool:
         return self._params().filtered
 
-    # --- handlers: each change goes into the URL, whose on_load recomputes ----------------
+    @rx.var
+    def filter_hrefs(self) -> dict[str, dict[str, str]]:
+        """Where each picker's choices lead: this page's URL with that filter changed.
+        A pick navigates there in the browser at once (the on_load checks and computes),
+        without first asking the server where to go: a round trip less per change."""
+        offered = {
+            "brand": [c.value for c in self.brand_choices],
+            "category": [c.value for c in self.category_choices],
+            "warehouse": [c.value for c in self.warehouse_choices],
+            "period": [str(p) for p in PERIODS],
+        }
+        params = self._params()
+        return {
+            name: {
+                value: params.href(self.ROUTE, **{name: "" if value == ALL else value})
+                for value in (ALL, *values)
+            }
+            for name, values in offered.items()
+        }
 
-    @rx.event
-    async def set_filter(self, name: str, value: str) -> Reply:
-        """A picker changed: brand, category, warehouse or period."""
-        access = await self.require(self.READ)
-        if not access:
-            return access.refusal
-        if name not in ("brand", "category", "warehouse", "period"):
-            return None
-        if name == "period" and value not in {str(p) for p in PERIODS}:
-            return None
-        return rx.redirect(self._href(**{name: "" if value == ALL else value}))
+    # --- handlers: each change goes into the URL, whose on_load recomputes ----------------
 
     @rx.event
     async def apply_end(self, form: dict[str, str]) -> Reply:

@@ -213,7 +213,7 @@ def test_a_vendor_sees_only_their_brand_and_a_tampered_state_is_refused(shop: Sh
 
 def test_signed_out_callers_get_nothing_from_any_handler(shop: Shop) -> None:
     calls = {
-        "load": (), "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
+        "load": (), "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (), "set_level": ("brand",),
         "set_window": ("7",), "set_history_by": ("brand",), "table_page": ("velocity", 2),
         "export_csv": ("velocity",),
@@ -325,6 +325,25 @@ def test_an_answer_overtaken_by_a_newer_question_is_dropped(shop: Shop) -> None:
     assert state._arrive(slow.run(), asked, None) == ()  # the late answer is not shown
     assert {row[0] for row in state.charts["velocity"].rows} == {"NORTH", "SOLS"}
     assert state.level == "brand"
+
+
+def test_each_pick_leads_to_the_pages_url_with_that_filter_changed(shop: Shop) -> None:
+    """The pickers navigate from the browser to `filter_hrefs`: every choice offered has
+    its URL, which keeps the other filters; "all" and the default period drop theirs."""
+    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics",
+                       brand="NORTH", period="90")
+    call(state, "load")
+    hrefs = state.filter_hrefs
+    assert hrefs["brand"]["SOLS"] == "/analytics?brand=SOLS&period=90"
+    assert hrefs["brand"]["all"] == "/analytics?period=90"
+    assert hrefs["period"]["28"] == "/analytics?brand=NORTH"
+    assert hrefs["period"]["7"] == "/analytics?brand=NORTH&period=7"
+    assert set(hrefs["warehouse"]) == {"all", *(c.value for c in state.warehouse_choices)}
+    assert set(hrefs["category"]) == {"all", *(c.value for c in state.category_choices)}
+    vendor = page_state(AnalyticsState, shop.tokens["vendor"], "/analytics")
+    call(vendor, "load")
+    assert set(vendor.filter_hrefs["brand"]) == {"all", *(c.value for c in vendor.brand_choices)}
+    assert len(vendor.brand_choices) == 1  # only their own brand is offered
 
 
 def test_filter_params_round_trip() -> None:
@@ -482,7 +501,7 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
         "set_status": (poll_id, "closed"), "open_embed": (poll_id,),
         "set_published": (False,), "open_upload": (poll_id,), "upload_csv": (csv,),
         "save_frame_origins": ({"frame_origins": "https://evil.example"},),
-        "set_filter": ("brand", "NORTH"), "apply_end": ({"end": "2026-01-01"},),
+        "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (),
     }
     assert set(DemandState.event_handlers) - {"setvar"} == set(calls)
