@@ -29,13 +29,17 @@ def parse_args(description: str) -> argparse.Namespace:
 def bench_engine(pool_size: int = 24) -> Engine:
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL to a migrated, empty database (see README: Benchmarks).")
+    ensure_secret_key()
+    return create_db_engine(database_url(), pool_size=pool_size)
+
+
+def ensure_secret_key() -> None:
+    """Set RACKROOM_SECRET_KEY for the servers a benchmark starts: production requires
+    the variable and will not read the local key file. The checkout's local key when it
+    has one, else one for this run (the data is thrown away with its database)."""
     if not os.environ.get("RACKROOM_SECRET_KEY"):
-        # Set for the servers a benchmark starts too: production requires the variable
-        # and will not read the local key file. The checkout's local key when it has
-        # one, else one for this run (the data is thrown away with its database).
         local = KEY_FILE.read_text().strip() if KEY_FILE.exists() else ""
         os.environ["RACKROOM_SECRET_KEY"] = local or new_key()
-    return create_db_engine(database_url(), pool_size=pool_size)
 
 
 def run_clients(clients: int, seconds: float, work: Callable[[int, int], None]) -> float:
