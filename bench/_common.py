@@ -9,13 +9,16 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
+from sqlmodel import Session
 
+from models.catalog import Variant
 from models.db import create_db_engine, database_url
 from models.secrets import KEY_FILE, new_key
 
@@ -40,6 +43,33 @@ def ensure_secret_key() -> None:
     if not os.environ.get("RACKROOM_SECRET_KEY"):
         local = KEY_FILE.read_text().strip() if KEY_FILE.exists() else ""
         os.environ["RACKROOM_SECRET_KEY"] = local or new_key()
+
+
+def insert_variants(
+    session: Session,
+    brand_id: int,
+    skus: Sequence[str],
+    product_of: Callable[[int], int],
+    created_at: datetime,
+) -> None:
+    """A plain variant (size M, a colour of its own) for each of `skus`, the n-th in
+    product `product_of(n)`, inserted in batches without the ORM."""
+    rows = [
+        {
+            "product_id": product_of(n),
+            "brand_id": brand_id,
+            "sku": sku,
+            "colour": f"c{n}",
+            "size": "M",
+            "size_system": "alpha",
+            "size_rank": 30,
+            "price_cents": 1000,
+            "created_at": created_at,
+        }
+        for n, sku in enumerate(skus)
+    ]
+    for start in range(0, len(rows), 5_000):
+        session.execute(insert(Variant.__table__), rows[start : start + 5_000])
 
 
 def run_clients(clients: int, seconds: float, work: Callable[[int, int], None]) -> float:

@@ -30,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _common import bench_engine, emit, parse_args
+from _common import bench_engine, emit, insert_variants, parse_args
 from sqlalchemy import insert, text
 
 from models.api_keys import create_api_key
-from models.catalog import Product, Variant, create_brand, create_warehouse
+from models.catalog import Product, create_brand, create_warehouse
 from models.db import transaction
 from models.stock import StockBalance
 
@@ -58,23 +58,8 @@ def build(engine, variants: int) -> list[str]:
             session.add(product)
             products.append(product)
         session.flush()
-        session.execute(
-            insert(Variant.__table__),
-            [
-                {
-                    "product_id": products[i // 10].id,
-                    "brand_id": brand.id,
-                    "sku": f"GQL-{i:06d}",
-                    "colour": f"c{i}",
-                    "size": "M",
-                    "size_system": "alpha",
-                    "size_rank": 30,
-                    "price_cents": 1000,
-                    "created_at": brand.created_at,
-                }
-                for i in range(variants)
-            ],
-        )
+        insert_variants(session, brand.id, [f"GQL-{i:06d}" for i in range(variants)],
+                        lambda n: products[n // 10].id, brand.created_at)
         ids = list(session.scalars(text("SELECT id FROM variant ORDER BY id")))
         session.execute(
             insert(StockBalance.__table__),

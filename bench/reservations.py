@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import random
 
-from _common import bench_engine, best_of, emit, parse_args, run_clients
+from _common import bench_engine, best_of, emit, insert_variants, parse_args, run_clients
 from sqlalchemy import insert, text
 
-from models.catalog import Product, Variant, create_brand, create_warehouse
+from models.catalog import Product, create_brand, create_warehouse
 from models.db import transaction
 from models.reservations import reserve
 from models.stock import LedgerEntry, StockBalance
@@ -31,23 +31,8 @@ def build(engine, variants: int) -> tuple[list[int], int]:
         product = Product(brand_id=brand.id, style_code="B1", name="Bench tee")
         session.add(product)
         session.flush()
-        session.execute(
-            insert(Variant.__table__),
-            [
-                {
-                    "product_id": product.id,
-                    "brand_id": brand.id,
-                    "sku": f"BENCH-{i:06d}",
-                    "colour": f"c{i}",
-                    "size": "M",
-                    "size_system": "alpha",
-                    "size_rank": 30,
-                    "price_cents": 1000,
-                    "created_at": brand.created_at,
-                }
-                for i in range(variants)
-            ],
-        )
+        insert_variants(session, brand.id, [f"BENCH-{i:06d}" for i in range(variants)],
+                        lambda _n: product.id, brand.created_at)
         ids = list(session.scalars(text("SELECT id FROM variant ORDER BY id")))
         now = brand.created_at
         session.execute(

@@ -41,12 +41,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _common import bench_engine, emit, parse_args
-from sqlalchemy import Engine, insert, text
+from _common import bench_engine, emit, insert_variants, parse_args
+from sqlalchemy import Engine, text
 
 from jobs.syncs.run import run_syncs
 from models.base import utcnow
-from models.catalog import Product, Variant, create_brand, create_warehouse
+from models.catalog import Product, create_brand, create_warehouse
 from models.db import read_session, transaction
 from models.stock import reconcile
 from models.syncs import set_connector
@@ -70,22 +70,8 @@ def build(engine: Engine, brands: int, skus: int) -> list[str]:
             product = Product(brand_id=brand.id, style_code="S1", name="Bench style")
             session.add(product)
             session.flush()
-            rows = [
-                {
-                    "product_id": product.id,
-                    "brand_id": brand.id,
-                    "sku": f"{code}-{i:06d}",
-                    "colour": f"c{i}",
-                    "size": "M",
-                    "size_system": "alpha",
-                    "size_rank": 30,
-                    "price_cents": 1000,
-                    "created_at": now,
-                }
-                for i in range(skus)
-            ]
-            for start in range(0, len(rows), 5_000):
-                session.execute(insert(Variant.__table__), rows[start : start + 5_000])
+            insert_variants(session, brand.id, [f"{code}-{i:06d}" for i in range(skus)],
+                            lambda _n, product_id=product.id: product_id, now)
     return codes
 
 
