@@ -14,6 +14,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.vars import VarData
+from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
 
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
@@ -277,7 +278,14 @@ def chart_card(
     return rx.card(
         rx.skeleton(body, loading=view.title == ""),
         width="100%", min_width="0", opacity=rx.cond(loading, "0.6", "1"),
-        transition="opacity 120ms", data_testid=test_id,
+        transition="opacity 120ms",
+        # A card out of view is neither laid out nor painted (its last size is kept):
+        # plotly measures every tick label with a forced layout, and on a page of eleven
+        # charts laying out those out of view cost more than drawing the two in view.
+        # Printed, every card is drawn.
+        content_visibility="auto", contain_intrinsic_size="auto 480px",
+        style={"@media print": {"content_visibility": "visible"}},
+        data_testid=test_id,
         aria_busy=rx.cond(loading, "true", "false"), data_filter_key=view.filter_key,
     )
 
@@ -310,9 +318,22 @@ def _picker(
     )
 
 
-def _navigates(state: type[rx.State], name: str) -> Callable[[rx.Var], rx.EventSpec]:
-    """A picker's change: straight to the page's URL for the value (`filter_hrefs`)."""
-    return lambda value: rx.redirect(state.filter_hrefs[name][value])
+#: Puts a URL in the address bar without a route change (nothing for an unknown choice).
+_PUSH_URL = FunctionStringVar.create("((href) => href && window.history.pushState(null, '', href))")
+
+
+def _navigates(state: type[rx.State], name: str) -> Callable[[rx.Var], list[rx.EventSpec]]:
+    """A picker's change: the page's URL for the value (`filter_hrefs`) goes into the
+    address bar, then to the server to compute (`apply_href`). In that order: every event
+    sent from then on carries the new URL, and one sent before it (a reconnection's
+    on_load) is handled before it."""
+
+    def change(value: rx.Var) -> list[rx.EventSpec]:
+        href = state.filter_hrefs[name][value]
+        return [rx.call_function(ArgsFunctionOperation.create((), _PUSH_URL.call(href))),
+                state.apply_href(href)]
+
+    return change
 
 
 def filter_bar(

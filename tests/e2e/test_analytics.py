@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import RunningApp
+from tests.e2e.screenshots import whole_page
 from tests.e2e.seed import Login, Seeded
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +118,7 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     expect(page.get_by_test_id("overview-trend").locator(".js-plotly-plot")).to_be_visible()
     expect(page.get_by_test_id("stat-open-alerts")).to_have_text(re.compile(r"^\d+$"))
     expect(page.get_by_test_id("overview-gaps")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "analytics-overview.png", full_page=True)
+    whole_page(page, artifacts_dir / "analytics-overview.png")
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()
     settled(page)
@@ -129,7 +130,7 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     expect(velocity_figure).to_contain_text(CREW_S)
     for key in ("trend", "velocity", "movers-top", "size-curve", "history"):
         expect(card(page, key).locator(".js-plotly-plot")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "analytics-light.png", full_page=True)
+    whole_page(page, artifacts_dir / "analytics-light.png")
 
     show_table(page, "trend")
     expect(page.get_by_test_id("chart-trend-range")).to_have_text("1–10 of 28")
@@ -188,11 +189,21 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     page.get_by_role("button", name="Clear filters").click()
     expect(page).to_have_url(re.compile(r"/analytics$"))
     settled(page)
+    # A pick puts its URL in the address bar without a navigation; Back still returns
+    # to the previous filters, and their figures.
+    pick(page, "Brand", "Solstice Knitwear (SOLS)")
+    expect(page).to_have_url(re.compile(r"/analytics\?brand=SOLS$"))
+    settled(page)
+    expect(velocity_figure.locator(".ytick")).to_have_count(2)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/analytics$"))
+    expect(page.get_by_role("combobox", name="Brand")).to_have_text("All brands")
+    settled(page)
 
     page.get_by_role("button", name="Switch between light and dark").click()
     expect(page.locator("html.dark")).to_have_count(1)
     expect(velocity_figure.locator(".ytick")).to_have_count(4)
-    page.screenshot(path=artifacts_dir / "analytics-dark.png", full_page=True)
+    whole_page(page, artifacts_dir / "analytics-dark.png")
 
 
 def test_a_vote_on_the_embed_page_appears_in_the_demand_view(
@@ -207,7 +218,7 @@ def test_a_vote_on_the_embed_page_appears_in_the_demand_view(
     wanted = page.get_by_test_id("demand-wanted")
     expect(wanted).to_contain_text("Nothing customers voted for is missing from stock.")
     expect(page.get_by_test_id("demand-votes").locator(".js-plotly-plot")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "demand-light.png", full_page=True)
+    whole_page(page, artifacts_dir / "demand-light.png")
 
     poll.get_by_role("button", name=re.compile("Actions for")).click()
     page.get_by_role("menuitem", name="Embed on a storefront…").click()
@@ -492,10 +503,10 @@ def test_analytics_fits_at_1440_and_1024_in_light_and_dark(
                    ).to_be_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
-        page.screenshot(path=artifacts_dir / f"analytics-{width}-{mode}.png", full_page=True)
+        whole_page(page, artifacts_dir / f"analytics-{width}-{mode}.png")
         page.goto("/demand")
         expect(page.get_by_test_id("demand-votes").locator(".js-plotly-plot")).to_be_visible()
-        page.screenshot(path=artifacts_dir / f"demand-{width}-{mode}.png", full_page=True)
+        whole_page(page, artifacts_dir / f"demand-{width}-{mode}.png")
         page.goto("/analytics")
         settled(page)
     assert errors == [], errors
