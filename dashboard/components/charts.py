@@ -14,7 +14,6 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.vars import VarData
-from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
 
 from dashboard.components.blocks import button, column, inline
 from dashboard.components.figures import HEADER, NUMERIC
@@ -318,22 +317,9 @@ def _picker(
     )
 
 
-#: Puts a URL in the address bar without a route change (nothing for an unknown choice).
-_PUSH_URL = FunctionStringVar.create("((href) => href && window.history.pushState(null, '', href))")
-
-
-def _navigates(state: type[rx.State], name: str) -> Callable[[rx.Var], list[rx.EventSpec]]:
-    """A picker's change: the page's URL for the value (`filter_hrefs`) goes into the
-    address bar, then to the server to compute (`apply_href`). In that order: every event
-    sent from then on carries the new URL, and one sent before it (a reconnection's
-    on_load) is handled before it."""
-
-    def change(value: rx.Var) -> list[rx.EventSpec]:
-        href = state.filter_hrefs[name][value]
-        return [rx.call_function(ArgsFunctionOperation.create((), _PUSH_URL.call(href))),
-                state.apply_href(href)]
-
-    return change
+def _navigates(state: type[rx.State], name: str) -> Callable[[rx.Var], rx.EventSpec]:
+    """A picker's change: straight to the page's URL for the value (`filter_hrefs`)."""
+    return lambda value: rx.redirect(state.filter_hrefs[name][value])
 
 
 def filter_bar(

@@ -24,7 +24,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 import polars as pl
 import reflex as rx
@@ -238,18 +237,14 @@ class ChartPanels(LoadStatus, mixin=True):
             yield access.page_refusal
             return
 
-        async for event in self._compute(
-            access.user.brand_scope, self.CHARTS,
-            lambda: self._enter(self.router.url.query_parameters),
-        ):
-            yield event
+        def from_url() -> None:
+            self._from_url(self.router.url.query_parameters)
+            self._pages = {}
+            # Whatever an earlier visit left running (or lost) is overtaken now.
+            self._running = 0
 
-    def _enter(self, query: Mapping[str, str]) -> None:
-        """Under the lock: the filters of the URL the page shows."""
-        self._from_url(query)
-        self._pages = {}
-        # Whatever an earlier visit left running (or lost) is overtaken now.
-        self._running = 0
+        async for event in self._compute(access.user.brand_scope, self.CHARTS, from_url):
+            yield event
 
     def _from_url(self, query: Mapping[str, str]) -> None:
         """Under the lock: the filters (and page choices) from the URL's query."""
@@ -278,26 +273,6 @@ class ChartPanels(LoadStatus, mixin=True):
             yield event
 
     # --- handlers -------------------------------------------------------------------------
-
-    @rx.event(background=True)
-    async def apply_href(self, href: str) -> Replies:
-        """A filter picked: `href` is this page's URL with it (`filter_hrefs`), which the
-        picker has just put in the address bar (history.pushState: Back and a bookmark
-        work as after a navigation, and Back's navigation recomputes through the
-        on_load). Its figures are computed at once: a React Router navigation would
-        first re-render the whole page and flip its hydration, and only then send its
-        on_load, 0.1–0.2 s later. Anything but a URL of this page is ignored."""
-        url = urlsplit(str(href or ""))
-        if not href or url.scheme or url.netloc or url.path != self.ROUTE:
-            return
-        query = dict(parse_qsl(url.query))
-        access = await self._access(self.READ)
-        if not access or access.user is None:
-            yield access.refusal
-            return
-        async for event in self._compute(access.user.brand_scope, self.CHARTS,
-                                         lambda: self._enter(query)):
-            yield event
 
     @rx.event(background=True)
     async def table_page(self, key: str, page: int) -> Replies:

@@ -74,18 +74,13 @@ def page_state(state_cls: type[rx.State], token: str, path: str, **query: str) -
     root = rx.State(_reflex_internal_init=True)
     sign_in_state(root, token)
     state = root._get_state_from_cache(state_cls)
-    navigate(state, path, **query)
-    state.dirty_vars.clear()
-    return state
-
-
-def navigate(state: Any, path: str, **query: str) -> None:
-    """The tab's URL is now `path?query` (the events that follow carry it)."""
     as_path = f"{path}?{urlencode(query)}" if query else path
     state.router = RouterData.from_router_data({
         "pathname": path, "asPath": as_path, "query": query,
         "headers": {"origin": ORIGIN}, "ip": "203.0.113.7",
     })
+    state.dirty_vars.clear()
+    return state
 
 
 def call(state: Any, handler: str, *args: Any) -> list[Any]:
@@ -221,7 +216,7 @@ def test_signed_out_callers_get_nothing_from_any_handler(shop: Shop) -> None:
         "load": (), "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (), "set_level": ("brand",),
         "set_window": ("7",), "set_history_by": ("brand",), "table_page": ("velocity", 2),
-        "export_csv": ("velocity",), "apply_href": ("/analytics?brand=NORTH",),
+        "export_csv": ("velocity",),
     }
     assert set(AnalyticsState.event_handlers) - {"setvar"} == set(calls)
     for token in ("", "forged"):
@@ -313,10 +308,9 @@ def test_long_work_runs_in_background_events() -> None:
     """The figures are computed in background events (the tab's state lock is taken only
     to read the filters and write the answer), on analytics' own thread pool."""
     for state, handlers in ((AnalyticsState, ("load", "set_level", "set_window",
-                                              "set_history_by", "table_page", "export_csv",
-                                              "apply_href")),
+                                              "set_history_by", "table_page", "export_csv")),
                             (DemandState, ("load", "refresh", "set_bucket", "table_page",
-                                           "export_csv", "apply_href"))):
+                                           "export_csv"))):
         for handler in handlers:
             assert state.event_handlers[handler].is_background, (state.__name__, handler)
 
@@ -350,42 +344,6 @@ def test_each_pick_leads_to_the_pages_url_with_that_filter_changed(shop: Shop) -
     call(vendor, "load")
     assert set(vendor.filter_hrefs["brand"]) == {"all", *(c.value for c in vendor.brand_choices)}
     assert len(vendor.brand_choices) == 1  # only their own brand is offered
-
-
-def test_a_pick_applies_its_url_in_place_and_computes_it(shop: Shop) -> None:
-    """A picker puts its choice's URL (`filter_hrefs`) in the address bar and sends it
-    to `apply_href`, which computes its figures (no navigation, no on_load)."""
-    state = page_state(AnalyticsState, shop.tokens["manager"], "/analytics")
-    call(state, "load")
-    href = state.filter_hrefs["brand"]["SOLS"]
-    assert call(state, "apply_href", href) == []
-    assert state.brand == "SOLS" and state.loaded and state.refusal == ""
-    velocity = table_text(state, "velocity")
-    assert "SOLS-SO-CREW-S" in velocity and "NORTH" not in velocity
-    assert state.charts["trend"].filter_key == "brand=SOLS"
-    call(state, "apply_href", state.filter_hrefs["period"]["90"])
-    assert (state.brand, state.period) == ("SOLS", "90")
-    assert state.charts["trend"].range_label == "1–10 of 90"
-
-    # Back is a navigation: its on_load computes the URL it returns to.
-    navigate(state, "/analytics")
-    call(state, "load")
-    assert (state.brand, state.period) == ("all", "28")
-    assert "NORTH" in table_text(state, "velocity")
-
-    # Another page's or site's URL, or none (a choice not offered), does nothing.
-    for href in ("/grid?brand=SOLS", "https://elsewhere.test/analytics?brand=SOLS",
-                 "//elsewhere.test/analytics?brand=SOLS", "", None):
-        assert call(state, "apply_href", href) == [], href
-        assert state.brand == "all" and "NORTH" in table_text(state, "velocity")
-
-
-def test_a_vendors_pick_of_another_brand_is_refused(shop: Shop) -> None:
-    state = page_state(AnalyticsState, shop.tokens["vendor"], "/analytics")
-    call(state, "load")
-    events = call(state, "apply_href", "/analytics?brand=NORTH")
-    assert NOT_YOURS in rendered(events) and state.refusal == NOT_YOURS
-    assert all(state.charts[key].rows == [] for key in CHARTS)
 
 
 def test_filter_params_round_trip() -> None:
@@ -545,7 +503,6 @@ def test_signed_out_callers_change_nothing_on_the_demand_page(shop: Shop) -> Non
         "save_frame_origins": ({"frame_origins": "https://evil.example"},),
         "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (),
-        "apply_href": ("/demand?brand=SOLS",),
     }
     assert set(DemandState.event_handlers) - {"setvar"} == set(calls)
     before = vote_count(shop.engine)

@@ -119,7 +119,7 @@ def test_signed_out_callers_get_nothing(shop: Shop) -> None:  # noqa: F811
     calls = {
         "load": (), "apply_end": ({"end": "2026-01-01"},),
         "set_end": ("2026-01-01",), "clear_filters": (), "table_page": (TABLE, 2),
-        "export_csv": (TABLE,), "apply_href": (f"{ROUTE}?brand=SOLS",),
+        "export_csv": (TABLE,),
     }
     # set_per_page changes no data: it only redirects to the same list with ?per=.
     assert set(MarkdownsState.event_handlers) - {"setvar", "set_per_page"} == set(calls)
@@ -132,5 +132,5 @@ def test_signed_out_callers_get_nothing(shop: Shop) -> None:  # noqa: F811
 
 
 def test_long_work_runs_in_background_events() -> None:
-    for handler in ("load", "table_page", "export_csv", "apply_href"):
+    for handler in ("load", "table_page", "export_csv"):
         assert MarkdownsState.event_handlers[handler].is_background, handler

@@ -189,8 +189,7 @@ def test_a_manager_changes_brand_and_period_and_the_charts_follow(
     page.get_by_role("button", name="Clear filters").click()
     expect(page).to_have_url(re.compile(r"/analytics$"))
     settled(page)
-    # A pick puts its URL in the address bar without a navigation; Back still returns
-    # to the previous filters, and their figures.
+    # After a pick, Back returns to the previous filters and their figures.
     pick(page, "Brand", "Solstice Knitwear (SOLS)")
     expect(page).to_have_url(re.compile(r"/analytics\?brand=SOLS$"))
     settled(page)
