@@ -8,7 +8,7 @@ brand connector (`sync_connector_jobs`, kept in step with the `sync_connector` t
 | expire_reservations  | every 5 s                  | overdue reservations back to available |
 | nightly_snapshot     | 00:10 UTC                  | stock per day × brand × warehouse × category |
 | nightly_reconcile    | 01:00 UTC                  | balances vs ledger; drift recorded     |
-| scan_alerts          | RACKROOM_ALERT_SCAN_INTERVAL (5m) | low stock, out of stock, size runs |
+| scan_alerts          | at start + RACKROOM_ALERT_SCAN_INTERVAL | low/out of stock, size runs |
 | archive_alerts       | 02:00 UTC                  | resolved alerts past their time: archive |
 | refresh_analytics    | every 1 s                  | analytics frames, files for the workers |
 | purge_events         | hourly                     | events past RACKROOM_EVENT_RETENTION   |
@@ -165,6 +165,9 @@ def build_scheduler(
         IntervalTrigger(seconds=settings().alert_scan_interval.total_seconds(), timezone=UTC),
         "scan_alerts",
         "Alert scan (low stock, out of stock, broken size runs)",
+        # At start too: a new install (or one that was down) shows its alerts at once,
+        # not an interval later; a scan after a recent one only re-checks what changed.
+        next_run_time=utcnow(),
     )
     add(
         run_alert_archive,

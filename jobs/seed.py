@@ -3,7 +3,8 @@
 The whole seed is one transaction, so it lands complete or not at all. Balances are
 written with one "receipt" ledger row each (bulk-inserted side by side, from the same
 frame), so `rackroom reconcile` holds afterwards; the few reservations go through
-`models.reservations.reserve` like any checkout.
+`models.reservations.reserve` like any checkout. The demo scale also gets alert rules
+and customer polls with answers (`jobs/seed_signals.py`), through the domain as well.
 
 Bulk tables are loaded without their foreign keys and secondary indexes, which are put
 back afterwards from the definitions the database itself reports (`pg_get_indexdef`,
@@ -30,6 +31,7 @@ from sqlmodel import Session
 from jobs.demo_logins import DEMO_PASSWORD, STAFF, vendor_email
 from jobs.seed_catalog import DEMO_BRANDS, SCALES, Catalog, ScaleSpec, build_catalog
 from jobs.seed_data import SEED_ACTOR, TIMESTAMP_FORMATS, Ids, SeedData, TableLoad
+from jobs.seed_signals import seed_signals
 from models.base import utcnow
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.db import get_engine
@@ -100,6 +102,8 @@ def run_seed(
         f"{c['brands']} brands, {c['product']:,} styles, {c['variant']:,} variants, "
         f"{c['warehouses']} warehouses, {c['stock_balance']:,} balances, "
         f"{c['sale_line']:,} sale lines, {c['users']} users, {c['reservations']} reservations"
+        + (f", {c['alert_rules']} alert rules, {c['polls']} polls with {c['votes']:,} votes"
+           if c["polls"] else "")
     )
     if report:
         for line in report_lines(result):
@@ -182,6 +186,8 @@ def seed_database(
         with Session(bind=conn) as session:
             users = _create_users(session, catalog)
             reservations = _create_reservations(session, spec, seed, ids.warehouses[0])
+            # Rules and polls for the demo only: benchmarks set up their own.
+            signals = seed_signals(session, seed=seed, as_of=as_of) if scale == "demo" else {}
             session.flush()
         result.phases["users+holds"] = time.perf_counter() - accounts_started
         commit_started = time.perf_counter()
@@ -198,6 +204,9 @@ def seed_database(
         "warehouses": len(spec.warehouses),
         "users": users,
         "reservations": reservations,
+        "alert_rules": signals.get("alert_rules", 0),
+        "polls": signals.get("polls", 0),
+        "votes": signals.get("votes", 0),
     }
     return result
 

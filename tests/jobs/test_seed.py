@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import SQLModel
 
+from jobs.analytics.demand import demand_vs_stock
+from jobs.analytics.frames import AnalyticsData
+from jobs.analytics.metrics import Filters
 from jobs.demo_logins import DEMO_PASSWORD, demo_logins
 from jobs.seed import run_seed, seed_database
 from jobs.seed_catalog import ean13
+from models.alerts import Alert, AlertRule, effective_rule, scan_alerts
 from models.catalog import Brand, Product, Variant, Warehouse
 from models.db import create_db_engine, read_session, transaction
 from models.errors import Conflict
+from models.polls import PollVote
 from models.reservations import Reservation, SaleLine
 from models.stock import LedgerEntry, StockBalance, receive, reconcile
 from models.users import authenticate
@@ -209,6 +216,55 @@ def test_demo_users_log_in_and_reservations_are_live(demo):
     assert active >= 1
     assert lines[0].startswith("seeded demo data")
     assert any(line.startswith("overall") for line in lines)
+
+
+def test_demo_watches_stock_and_asks_customers(demo, tmp_path):
+    """A first `make run` has alerts to work and demand to read: the demo's rules raise
+    every kind of alert at the watched centre on the first scan, each rule level shows
+    in what a SKU inherits, and the polls' answers show sizes wanted and colours wanted
+    but not stocked."""
+    engine, lines = demo
+    said = re.search(r", (\d+) alert rules, 2 polls with ([\d,]+) votes$", lines[0])
+    with read_session(engine) as session:
+        rules = session.scalar(select(func.count()).select_from(AlertRule))
+        votes = session.scalar(select(func.count()).select_from(PollVote))
+    assert said and (int(said[1]), int(said[2].replace(",", ""))) == (rules, votes)
+    # A copy, so the scan's alerts stay out of the module's database.
+    copy = create_db_engine(f"sqlite:///{tmp_path / 'scanned.db'}")
+    with engine.connect() as source, copy.connect() as target:
+        source.connection.driver_connection.backup(target.connection.driver_connection)
+    with transaction(copy) as session:
+        changes = scan_alerts(session)
+        kinds = dict(session.execute(
+            select(Alert.kind, func.count()).group_by(Alert.kind)).all())
+        places = set(session.scalars(
+            select(Warehouse.code).join(Alert, Alert.warehouse_id == Warehouse.id)))
+        style = session.scalar(select(Product).where(Product.id == session.scalar(
+            select(AlertRule.subject_id).where(AlertRule.level == "product"))))
+        first, *_ = session.scalars(
+            select(Variant.id).where(Variant.product_id == style.id).order_by(Variant.id))
+        store, centre = (session.scalar(select(Warehouse.id).where(Warehouse.code == code))
+                         for code in ("ST-LDN", "WH-MAD"))
+        at_store = effective_rule(session, first, store)
+        at_centre = effective_rule(session, first, centre)
+    copy.dispose()
+    assert changes.raised == sum(kinds.values()) > 100
+    assert set(kinds) == {"low_stock", "out_of_stock", "broken_size_run"}
+    assert "WH-AMS" in places
+    assert (at_store.level, at_store.threshold) == ("variant", 0)
+    assert (at_centre.level, at_centre.threshold) == ("product", 3)
+
+    frames = AnalyticsData(engine).frames()
+    period = Filters(start=AS_OF - timedelta(days=27), end=AS_OF)
+    with read_session(engine) as session:
+        table = demand_vs_stock(session, frames, period, brand_scope=None)
+    sizes = table.filter(pl.col("question").str.starts_with("Which size"))
+    assert sizes.height >= 5 and sizes["votes"].sum() >= 150
+    assert (sizes["variants"] > 0).all()
+    colours = table.filter(pl.col("question").str.starts_with("Which colour"))
+    missing = colours.filter(pl.col("wanted_not_stocked") & (pl.col("variants") == 0))
+    assert set(missing["label"]) == {"Forest", "Burgundy"}
+    assert (missing["votes"] > 0).all()
 
 
 def test_demo_leaves_the_schema_as_migrated(demo):

@@ -3,7 +3,7 @@ acknowledge, snooze, broken size runs on hand-made runs, and alerts raised by tr
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -524,6 +524,9 @@ def test_the_scan_job_is_registered_and_runs(engine, setup):
     scheduler = build_scheduler(engine)
     job = scheduler.get_job("scan_alerts")
     assert job is not None and job.func is run_alert_scan
+    # It runs as the scheduler starts, not an interval later: a new install's first
+    # minutes show its alerts.
+    assert job.next_run_time <= datetime.now(UTC)
 
 
 def test_check_alerts_for_in_chunks_agrees_with_the_full_scan(setup, monkeypatch):
