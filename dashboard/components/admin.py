@@ -13,6 +13,8 @@ from dashboard.components.figures import HEADER, NUMERIC
 from dashboard.registry import Nav, Render, page
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
+#: A SKU (or another code with hyphens): monospaced, never broken across lines.
+SKU = {**MONO, "white_space": "nowrap"}
 _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("gray", 11)}
 _LABEL = {"font_size": "13px", "font_weight": "500", "color": rx.color("gray", 12)}
 

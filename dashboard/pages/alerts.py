@@ -288,7 +288,7 @@ def rules_page() -> list[rx.Component]:
 def _replenish_row(item: ReplenishItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.vstack(rx.text(item.sku, style=ui.MONO), ui.muted(item.variant), spacing="0")
+            rx.vstack(rx.text(item.sku, style=ui.SKU), ui.muted(item.variant), spacing="0")
         ),
         ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         ui.cell(item.warehouse),

@@ -109,7 +109,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
         rx.table.row_header_cell(
             rx.vstack(
                 rx.text(
-                    item.subject, size="2", weight="medium", style=ui.MONO, white_space="nowrap"
+                    item.subject, size="2", weight="medium", style=ui.SKU
                 ),
                 ui.muted(item.detail),
                 spacing="0",

@@ -19,7 +19,7 @@ S = ProductState
 def _variant_row(v: VariantItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.link(v.sku, href=v.href, style=ui.MONO, white_space="nowrap"),
+            rx.link(v.sku, href=v.href, style=ui.SKU),
             vertical_align="middle",
         ),
         ui.cell(v.colour),

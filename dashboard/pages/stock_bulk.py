@@ -81,7 +81,7 @@ def bulk_cell(item: StockCell, row: rx.Var, col: rx.Var) -> rx.Component:
 
 def _conflict_line(item: BulkLine) -> rx.Component:
     return rx.list_item(
-        rx.text(item["sku"], as_="span", style=ui.MONO), " at ",
+        rx.text(item["sku"], as_="span", style=ui.SKU), " at ",
         rx.text(item["warehouse"], as_="span", weight="medium"), ": ", item["why"],
         font_size="var(--font-size-2)", data_testid="bulk-conflict",
     )
@@ -144,7 +144,7 @@ def bulk_bar() -> rx.Component:
 
 def _change_row(change: BulkLine) -> rx.Component:
     return rx.table.row(
-        ui.cell(rx.text(change["sku"], style=ui.MONO)),
+        ui.cell(rx.text(change["sku"], style=ui.SKU)),
         ui.cell(change["warehouse"]),
         ui.number_cell(change["before"]),
         ui.number_cell(change["after"]),

@@ -323,7 +323,7 @@ def _runs() -> rx.Component:
 def _sample_row(item: SampleItem) -> rx.Component:
     return rx.table.row(
         ui.cell(ui.muted(item.where, white_space="nowrap")),
-        ui.cell(rx.text(item.sku, style=ui.MONO)),
+        ui.cell(rx.text(item.sku, style=ui.SKU)),
         ui.cell(rx.text(item.location, size="2")),
         ui.cell(rx.text(item.detail, size="2")),
     )

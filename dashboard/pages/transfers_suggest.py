@@ -23,7 +23,7 @@ G = SuggestionsState
 
 def _move_row(move: MoveItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(move.sku, style=ui.MONO), vertical_align="middle"),
+        rx.table.row_header_cell(rx.text(move.sku, style=ui.SKU), vertical_align="middle"),
         ui.cell(rx.text(move.variant, size="2")),
         *ui.number_cells(move.qty, move.velocity, move.from_cover, move.to_cover),
         data_testid="move-row",
