@@ -349,7 +349,7 @@ def replenishment_page() -> list[rx.Component]:
                 "shopping-cart", "Nothing to reorder",
                 "Suggestions appear for variants with an open low- or out-of-stock alert.",
             ),
-            test_id="replenish-table",
+            test_id="replenish-table", paging=Q,
         ),
         ui.muted(
             "Order = max(sales per day × (lead time + target cover) + votes × units per "

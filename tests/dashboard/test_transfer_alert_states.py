@@ -13,8 +13,10 @@ import asyncio
 import dataclasses
 from collections.abc import Iterator
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pytest
+from reflex.istate.data import RouterData
 from sqlalchemy import Engine, select, text
 
 from dashboard.states.alerts import AlertItem, AlertRulesState, AlertsState, ReplenishmentState
@@ -24,17 +26,17 @@ from dashboard.states.transfers_detail import LineItem, TransferDetailState
 from dashboard.states.transfers_new import NewTransferState, parse_lines
 from dashboard.states.transfers_pick import PickListState
 from dashboard.states.transfers_suggest import RouteGroup, SuggestionsState
-from models.alerts import Alert, set_rule
+from models.alerts import Alert, scan_alerts, set_rule
 from models.catalog import Variant
 from models.db import set_default_engine, transaction
 from models.errors import InvalidQuantity
-from models.stock import get_balance
+from models.stock import get_balance, receive
 from models.transfers import Transfer, create_transfer
 from models.users import User, start_login_session
 from tests.dashboard.items import item
 from tests.dashboard.test_admin_states import call as _call
 from tests.dashboard.test_admin_states import fields, page_state, rendered
-from tests.transfer_support import make_staff, stocked_world
+from tests.transfer_support import add_style, make_staff, stocked_world
 
 TABLES = (
     "transfer",
@@ -96,7 +98,6 @@ def world(sqlite_engine: Engine) -> Iterator[World]:
             actor_id=staff.merch,
         )
         ids["rule"] = rule.id
-        from models.alerts import scan_alerts
 
         scan_alerts(session)
         ids["alert"] = session.scalar(select(Alert.id).order_by(Alert.id))
@@ -479,6 +480,45 @@ def test_alert_handlers_work_for_staff(world):
     assert "per_vote=1.5" in rendered(call(with_uplift, "download"))
     refused = page_state(ReplenishmentState, merch, brand="NRD", per_vote="lots")
     assert "Units per vote must be a number" in rendered(call(refused, "download"))
+
+
+def test_replenishment_pages_every_alerted_balance(world):
+    """More alerted balances than a page: each page shows its share, the summary and the
+    range count them all (the list used to stop at 500 lines without saying so)."""
+    engine = world.engine
+    for colour in ("Black", "Stone"):
+        sizes = add_style(engine, world.ids["brand"], "PG1", colour, ("XS", "S", "M", "L", "XL"))
+        with transaction(engine) as session:
+            for variant in sizes.values():
+                for warehouse in ("WH1", "WH2", "ST1"):
+                    receive(session, variant, world.ids[warehouse], 1, actor="setup")
+    with transaction(engine) as session:
+        scan_alerts(session)
+
+    def at(query: dict[str, str]) -> ReplenishmentState:
+        state = page_state(ReplenishmentState, world.tokens["merch"])
+        path = "/alerts/replenishment"
+        state.router = RouterData.from_router_data({
+            "pathname": path, "asPath": f"{path}?{urlencode(query)}", "query": query,
+            "headers": {}, "ip": "203.0.113.7",
+        })
+        assert call(state, "load") is None
+        return state
+
+    first = at({"brand": "NRD"})
+    total = first.total
+    assert total > 25 and len(first.lines) == 25
+    assert first.summary.startswith(f"{total} alerted balances · ")
+    assert first.range_label == f"1–25 of {total}"
+    assert first.next_href == "/alerts/replenishment?brand=NRD&page=2"
+    second = at({"brand": "NRD", "page": "2", "per_vote": "1"})
+    assert len(second.lines) == total - 25
+    assert len({(x.sku, x.warehouse) for x in first.lines + second.lines}) == total
+    assert second.range_label == f"26–{total} of {total}"
+    assert second.previous_href == "/alerts/replenishment?brand=NRD&per_vote=1"
+    assert second.summary == first.summary  # every page counts every line
+    # A page past the end is the last page.
+    assert at({"brand": "NRD", "page": "9"}).range_label == second.range_label
 
 
 def test_parse_lines_refusals():

@@ -1,6 +1,7 @@
 """/alerts/replenishment?brand=CODE&per_vote=N: what to reorder for alerted variants,
-with the customer-poll votes for each and, when asked, N units more per vote; and a CSV
-purchase list per brand (`replenishment.read`, `replenishment.export`)."""
+with the customer-poll votes for each and, when asked, N units more per vote, a page at
+a time (`?page=`, `?per=`); and a CSV purchase list per brand (`replenishment.read`,
+`replenishment.export`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from dashboard.states.alerts.common import (
 )
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.downloads import download, export_href
-from dashboard.states.listing import LoadStatus, db_read, query_param
+from dashboard.states.listing import PagedList, db_read, page_number, page_size, query_param
+from models.admin import Page
 from models.catalog import brand_by_code
 from models.errors import DomainError
 from models.replenishment import purchase_list_lines, replenishment, units_per_vote_of
@@ -64,10 +66,13 @@ def purchase_list_size(session: Session, brand: str, per_vote: str) -> int:
     return len(purchase_list_lines(session, found.id, units_per_vote=units_per_vote_of(per_vote)))
 
 
-class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
+class ReplenishmentState(RoleGuard, BrandPicker, PagedList, rx.State):
     """/alerts/replenishment?brand=CODE: what to reorder for alerted variants."""
 
+    #: This page's lines (`total` counts every line).
     lines: list[ReplenishItem] = []
+    #: Lines with something to order, over every page.
+    to_order: int = 0
     #: Units added to what is wanted per poll vote (`?per_vote=`; "" is none).
     per_vote: str = ""
     downloading: bool = False
@@ -76,8 +81,7 @@ class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
     def summary(self) -> str:
         if not self.loaded:
             return ""
-        to_order = sum(1 for x in self.lines if x.to_order)
-        return f"{plural(len(self.lines), 'alerted balance')} · {to_order:,} to order"
+        return f"{plural(self.total, 'alerted balance')} · {self.to_order:,} to order"
 
     @rx.event
     @requires("replenishment.read")
@@ -92,12 +96,19 @@ class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
             )
         except DomainError as error:
             self.load_error, self.lines, self.loaded = error.message, [], True
+            self.total = self.to_order = 0
             return None
         except Exception:
             log.exception("alerts: reading replenishment failed")
             self.load_error = "Replenishment could not be computed. Refresh to try again."
             return None
         self.load_error = ""
+        page = _page_of(found, page_number(params), page_size(params))
+        self._show_paging(
+            page, REPLENISH_ROUTE,
+            {"brand": "" if self.brand == ANY else self.brand, "per_vote": self.per_vote},
+        )
+        self.to_order = sum(1 for x in found if x.suggested_qty > 0)
         self.lines = [
             ReplenishItem(
                 sku=x.sku,
@@ -117,7 +128,7 @@ class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
                 to_order=x.suggested_qty > 0,
                 votes=units(x.demand_votes) if x.demand_votes else "–",
             )
-            for x in found[:500]
+            for x in page.rows
         ]
         self.loaded = True
         return None
@@ -150,3 +161,11 @@ class ReplenishmentState(RoleGuard, BrandPicker, LoadStatus, rx.State):
             download(export_href(routes.REPLENISHMENT_EXPORT, query)),
             rx.toast.success(f"Purchase list for {self.brand}: {plural(rows, 'line')}"),
         ]
+
+
+def _page_of(lines: list, number: int, size: int) -> Page:
+    """Page `number` of `lines` (computed whole: the summary counts them all); a page
+    past the end is the last page."""
+    last = max(0, (len(lines) - 1) // size)
+    offset = min(number - 1, last) * size
+    return Page(rows=lines[offset : offset + size], total=len(lines), offset=offset, limit=size)
