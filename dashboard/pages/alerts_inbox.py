@@ -108,9 +108,7 @@ def _alert_line(item: AlertItem) -> rx.Component:
         ui.cell(rx.badge(item.kind_label, color_scheme=item.color, variant="soft", size="1")),
         rx.table.row_header_cell(
             rx.vstack(
-                rx.text(
-                    item.subject, size="2", weight="medium", style=ui.SKU
-                ),
+                rx.text(item.subject, size="2", weight="medium", style=ui.SKU),
                 ui.muted(item.detail),
                 spacing="0",
             ),

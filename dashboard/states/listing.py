@@ -79,6 +79,12 @@ def page_size(params: Mapping[str, str]) -> int:
     return int(value) if value in {str(size) for size in PAGE_SIZES} else PAGE_SIZE
 
 
+def page_offset(total: int, page: int, per_page: int) -> int:
+    """The first row of page `page` (from 1) of a list of `total` rows held whole; a page
+    past the end is the last page."""
+    return min(page - 1, max(0, (total - 1) // per_page)) * per_page
+
+
 def fetch_page(
     session: Session,
     lister: Callable[..., Page[T]],

@@ -32,7 +32,7 @@ from dashboard.states.analytics_filters import (
 )
 from dashboard.states.auth import RoleGuard
 from dashboard.states.chart_panels import ChartPanels
-from dashboard.states.listing import PagedList, page_number, page_size
+from dashboard.states.listing import PagedList, page_number, page_offset, page_size
 from jobs.analytics import markdowns as md
 from jobs.analytics.frames import shared_analytics
 from models.admin import Page
@@ -100,8 +100,7 @@ def read_page(params: FilterParams, brand_scope: int | None, page: int, per_page
     frames = shared_analytics().frames()
     filters = resolve(frames, params, brand_scope)
     table = md.markdown_suggestions(frames, filters, brand_scope=brand_scope)
-    pages = max(1, -(-table.height // per_page))
-    offset = (min(page, pages) - 1) * per_page
+    offset = page_offset(table.height, page, per_page)
     rows = [markdown_item(r) for r in table.slice(offset, per_page).iter_rows(named=True)]
     return MarkdownResult(
         filter_choices(frames, brand_scope),

@@ -23,7 +23,14 @@ from dashboard.states.alerts.common import (
 )
 from dashboard.states.auth import RoleGuard, requires
 from dashboard.states.downloads import download, export_href
-from dashboard.states.listing import PagedList, db_read, page_number, page_size, query_param
+from dashboard.states.listing import (
+    PagedList,
+    db_read,
+    page_number,
+    page_offset,
+    page_size,
+    query_param,
+)
 from models.admin import Page
 from models.catalog import brand_by_code
 from models.errors import DomainError
@@ -103,7 +110,10 @@ class ReplenishmentState(RoleGuard, BrandPicker, PagedList, rx.State):
             self.load_error = "Replenishment could not be computed. Refresh to try again."
             return None
         self.load_error = ""
-        page = _page_of(found, page_number(params), page_size(params))
+        size = page_size(params)
+        offset = page_offset(len(found), page_number(params), size)
+        page = Page(rows=found[offset : offset + size], total=len(found), offset=offset,
+                    limit=size)
         self._show_paging(
             page, REPLENISH_ROUTE,
             {"brand": "" if self.brand == ANY else self.brand, "per_vote": self.per_vote},
@@ -161,11 +171,3 @@ class ReplenishmentState(RoleGuard, BrandPicker, PagedList, rx.State):
             download(export_href(routes.REPLENISHMENT_EXPORT, query)),
             rx.toast.success(f"Purchase list for {self.brand}: {plural(rows, 'line')}"),
         ]
-
-
-def _page_of(lines: list, number: int, size: int) -> Page:
-    """Page `number` of `lines` (computed whole: the summary counts them all); a page
-    past the end is the last page."""
-    last = max(0, (len(lines) - 1) // size)
-    offset = min(number - 1, last) * size
-    return Page(rows=lines[offset : offset + size], total=len(lines), offset=offset, limit=size)
