@@ -4,7 +4,8 @@ The whole seed is one transaction, so it lands complete or not at all. Balances 
 written with one "receipt" ledger row each (bulk-inserted side by side, from the same
 frame), so `rackroom reconcile` holds afterwards; the few reservations go through
 `models.reservations.reserve` like any checkout. The demo scale also gets alert rules
-and customer polls with answers (`jobs/seed_signals.py`), through the domain as well.
+and customer polls with answers (`jobs/seed_signals.py`), and transfers and cycle counts
+at each step (`jobs/seed_workflows.py`), through the domain as well.
 
 Bulk tables are loaded without their foreign keys and secondary indexes, which are put
 back afterwards from the definitions the database itself reports (`pg_get_indexdef`,
@@ -32,6 +33,7 @@ from jobs.demo_logins import DEMO_PASSWORD, STAFF, vendor_email
 from jobs.seed_catalog import DEMO_BRANDS, SCALES, Catalog, ScaleSpec, build_catalog
 from jobs.seed_data import SEED_ACTOR, TIMESTAMP_FORMATS, Ids, SeedData, TableLoad
 from jobs.seed_signals import seed_signals
+from jobs.seed_workflows import seed_workflows
 from models.base import utcnow
 from models.catalog import Brand, Product, SkuAlias, Variant, Warehouse
 from models.db import get_engine
@@ -104,6 +106,9 @@ def run_seed(
         f"{c['sale_line']:,} sale lines, {c['users']} users, {c['reservations']} reservations"
         + (f", {c['alert_rules']} alert rules, {c['polls']} polls with {c['votes']:,} votes"
            if c["polls"] else "")
+        + (f", {c['transfers']} transfers, {c['count_items']:,} SKUs classed for cycle "
+           f"counts, {c['variances']} count variance{'' if c['variances'] == 1 else 's'} to approve"
+           if c["transfers"] else "")
     )
     if report:
         for line in report_lines(result):
@@ -186,8 +191,10 @@ def seed_database(
         with Session(bind=conn) as session:
             users = _create_users(session, catalog)
             reservations = _create_reservations(session, spec, seed, ids.warehouses[0])
-            # Rules and polls for the demo only: benchmarks set up their own.
+            # Rules, polls, transfers and counts for the demo only: benchmarks set up
+            # their own.
             signals = seed_signals(session, seed=seed, as_of=as_of) if scale == "demo" else {}
+            work = seed_workflows(session, as_of=as_of) if scale == "demo" else {}
             session.flush()
         result.phases["users+holds"] = time.perf_counter() - accounts_started
         commit_started = time.perf_counter()
@@ -207,6 +214,9 @@ def seed_database(
         "alert_rules": signals.get("alert_rules", 0),
         "polls": signals.get("polls", 0),
         "votes": signals.get("votes", 0),
+        "transfers": work.get("transfers", 0),
+        "count_items": work.get("count_items", 0),
+        "variances": work.get("variances", 0),
     }
     return result
 

@@ -292,8 +292,9 @@ def counts_page() -> rx.Component:
     return column(
         notice(S.load_error),
         _warehouse_picker(),
-        _today(),
+        # A manager's decisions first: today's list runs to a hundred lines.
         _variances(),
+        _today(),
         _plan(),
         gap="4",
     )

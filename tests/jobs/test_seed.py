@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -22,12 +22,14 @@ from jobs.seed import run_seed, seed_database
 from jobs.seed_catalog import ean13
 from models.alerts import Alert, AlertRule, effective_rule, scan_alerts
 from models.catalog import Brand, Product, Variant, Warehouse
+from models.cycle_counts import CountItem, due_today, pending_variances
 from models.db import create_db_engine, read_session, transaction
 from models.errors import Conflict
 from models.polls import PollVote
 from models.reservations import Reservation, SaleLine
-from models.stock import LedgerEntry, StockBalance, receive, reconcile
-from models.users import authenticate
+from models.stock import LedgerEntry, StockBalance, get_balance, receive, reconcile
+from models.transfers import Transfer, TransferLine, transfer_timeline
+from models.users import User, authenticate
 from tests.conftest import PostgresDatabases, migrate
 
 AS_OF = date(2026, 6, 30)
@@ -126,7 +128,13 @@ def test_demo_stock_reconciles_has_size_curves_stock_outs_and_broken_runs(demo):
         stocked = session.scalar(
             select(func.count()).select_from(StockBalance).where(StockBalance.on_hand > 0)
         )
-        assert receipts == stocked > 0
+        # Each balance the seed stocked came in with one receipt; the stores' sold-out
+        # sizes restocked by the demo's received transfer came in by that transfer.
+        restocked = session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(
+                LedgerEntry.reference.like("transfer:%"), LedgerEntry.on_hand_delta > 0)
+        )
+        assert receipts == stocked - restocked > 0 and restocked > 0
         assert session.scalar(
             select(func.count()).select_from(StockBalance).where(StockBalance.on_hand == 0)
         ) > 0
@@ -224,7 +232,7 @@ def test_demo_watches_stock_and_asks_customers(demo, tmp_path):
     in what a SKU inherits, and the polls' answers show sizes wanted and colours wanted
     but not stocked."""
     engine, lines = demo
-    said = re.search(r", (\d+) alert rules, 2 polls with ([\d,]+) votes$", lines[0])
+    said = re.search(r", (\d+) alert rules, 2 polls with ([\d,]+) votes,", lines[0])
     with read_session(engine) as session:
         rules = session.scalar(select(func.count()).select_from(AlertRule))
         votes = session.scalar(select(func.count()).select_from(PollVote))
@@ -248,7 +256,9 @@ def test_demo_watches_stock_and_asks_customers(demo, tmp_path):
         at_store = effective_rule(session, first, store)
         at_centre = effective_rule(session, first, centre)
     copy.dispose()
-    assert changes.raised == sum(kinds.values()) > 100
+    # The demo's shipped transfers checked their SKUs' alerts as they moved them; the scan
+    # raises the rest.
+    assert sum(kinds.values()) >= changes.raised > 100
     assert set(kinds) == {"low_stock", "out_of_stock", "broken_size_run"}
     assert "WH-AMS" in places
     assert (at_store.level, at_store.threshold) == ("variant", 0)
@@ -265,6 +275,51 @@ def test_demo_watches_stock_and_asks_customers(demo, tmp_path):
     missing = colours.filter(pl.col("wanted_not_stocked") & (pl.col("variants") == 0))
     assert set(missing["label"]) == {"Forest", "Burgundy"}
     assert (missing["votes"] > 0).all()
+
+
+def test_demo_has_transfers_and_counts_at_every_step(demo):
+    """A first `make run` shows the transfer workflow and cycle counts in use: a restock
+    at each step, done by the merchandiser and approved by the manager before the seed's
+    day, its stock where that step puts it; today's count lists, and a variance waiting
+    for the manager."""
+    engine, lines = demo
+    said = re.search(r", (\d+) transfers, ([\d,]+) SKUs classed for cycle counts, "
+                     r"(\d+) count variances? to approve$", lines[0])
+    with read_session(engine) as session:
+        places = dict(session.execute(select(Warehouse.id, Warehouse.code)).all())
+        staff = dict(session.execute(select(User.email, User.id)).all())
+        transfers = session.scalars(select(Transfer).order_by(Transfer.id)).all()
+        classed = session.scalar(select(func.count()).select_from(CountItem))
+        variances = pending_variances(session, actor_id=staff["manager@rackroom.test"])
+        assert said and [int(n.replace(",", "")) for n in said.groups()] == [
+            len(transfers), classed, len(variances)]
+        assert {t.status for t in transfers} == {"received", "in_transit", "requested",
+                                                 "draft"}
+        midnight = datetime(AS_OF.year, AS_OF.month, AS_OF.day, tzinfo=UTC)
+        for transfer in transfers:
+            assert places[transfer.source_warehouse_id].startswith("WH-")
+            assert places[transfer.dest_warehouse_id].startswith("ST-")
+            assert transfer.created_by_id == staff["merch@rackroom.test"]
+            steps = transfer_timeline(session, transfer.id)
+            assert all(step.at < midnight for step in steps), steps
+            moved = session.execute(
+                select(TransferLine.variant_id, TransferLine.qty, Variant.brand_id)
+                .join(Variant, Variant.id == TransferLine.variant_id)
+                .where(TransferLine.transfer_id == transfer.id)
+            ).all()
+            assert moved and len({brand for _v, _q, brand in moved}) == 1
+            at_dest = [get_balance(session, v, transfer.dest_warehouse_id) for v, _q, _b in moved]
+            if transfer.status == "in_transit":
+                assert [b.incoming for b in at_dest] == [q for _v, q, _b in moved]
+            if transfer.status == "received":
+                assert all(b.on_hand >= q for b, (_v, q, _b) in zip(at_dest, moved, strict=True))
+            if transfer.status in ("received", "in_transit"):
+                assert transfer.approved_by_id == staff["manager@rackroom.test"]
+        assert reconcile(session) == []
+        # Each warehouse has a list due today; London's was counted (not due again).
+        due = {code: len(due_today(session, place, AS_OF)) for place, code in places.items()}
+        assert all(due[code] > 0 for code in due if code != "ST-LDN"), due
+    assert [(v.warehouse, v.expected - v.counted) for v in variances] == [("ST-LDN", 5)]
 
 
 def test_demo_leaves_the_schema_as_migrated(demo):
