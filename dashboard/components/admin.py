@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from dashboard.components.blocks import button, column, inline, notice
-from dashboard.components.figures import HEADER, NUMERIC
+from dashboard.components.figures import HEADER, numeric_cell
 from dashboard.registry import Nav, Render, page
 
 MONO = {"font_family": "var(--code-font-family)", "font_size": "13px"}
@@ -72,7 +72,8 @@ def cell(*children: rx.Component | rx.Var | str, **props) -> rx.Component:
 
 
 def number_cell(value: rx.Var | str | int) -> rx.Component:
-    return rx.table.cell(value, justify="end", style=NUMERIC, vertical_align="middle")
+    """A figure in a row: right-aligned, never broken over two lines ("0.0 wk")."""
+    return numeric_cell(value, vertical_align="middle")
 
 
 def number_cells(*values: rx.Var | str | int) -> list[rx.Component]:
