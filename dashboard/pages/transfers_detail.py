@@ -7,7 +7,7 @@ import reflex as rx
 
 from dashboard import routes
 from dashboard.components.admin import (
-    MONO,
+    SKU,
     badge,
     cell,
     confirm_dialog,
@@ -21,7 +21,7 @@ from dashboard.components.admin import (
     text_field,
 )
 from dashboard.components.blocks import button, column, inline
-from dashboard.components.figures import NUMERIC
+from dashboard.components.figures import NUMERIC, numeric_cell
 from dashboard.components.layout import detail_page
 from dashboard.components.live import live_badge
 from dashboard.components.scanning import scan_box, scan_lit
@@ -34,8 +34,8 @@ _DESCRIPTION = {"font_size": "14px", "line_height": "20px", "color": rx.color("g
 
 
 def _available(line: LineItem) -> rx.Component:
-    return rx.table.cell(
-        line.source_available, justify="end", style=NUMERIC,
+    return numeric_cell(
+        line.source_available, vertical_align="middle",
         color=rx.cond(line.short_of_stock, rx.color("red", 11), None),
         title=rx.cond(line.short_of_stock, "Less available than the line needs", ""),
     )
@@ -44,11 +44,11 @@ def _available(line: LineItem) -> rx.Component:
 def _line_row(line: LineItem) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.text(line.sku, style=MONO, white_space="nowrap"), vertical_align="middle"
+            rx.text(line.sku, style=SKU), vertical_align="middle"
         ),
         cell(rx.text(line.product, size="2")),
         cell(line.colour),
-        cell(line.size),
+        cell(line.size, white_space="nowrap"),
         number_cell(line.qty),
         _available(line),
         number_cell(line.received),
@@ -128,7 +128,7 @@ def _receive_line(line: LineItem) -> rx.Component:
         rx.table.row(
             rx.table.row_header_cell(
                 rx.vstack(
-                    rx.text(line.sku, style={**MONO, "font_size": "12px"}, white_space="nowrap"),
+                    rx.text(line.sku, style={**SKU, "font_size": "12px"}),
                     muted(line.outstanding.to_string() + " expected"),
                     spacing="0",
                 ),
@@ -187,9 +187,9 @@ def _receive_dialog() -> rx.Component:
 
 def _ship_line(line: LineItem) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(line.sku, style={**MONO, "font_size": "12px"})),
+        rx.table.row_header_cell(rx.text(line.sku, style={**SKU, "font_size": "12px"})),
         rx.table.cell(rx.text(line.product + " · " + line.size, size="1")),
-        rx.table.cell(line.qty, justify="end", style=NUMERIC),
+        numeric_cell(line.qty),
         _available(line),
         data_testid="ship-line",
     )
