@@ -140,16 +140,26 @@ def _today() -> rx.Component:
                 "Due today",
                 button(
                     "Start count", "clipboard-list", on_click=S.start_sheet,
+                    disabled=S.classified & (S.due.length() == 0),
                     data_testid="start-count", icon_size=15,
                 ),
             ),
             list_view(
                 columns=headers("Class", "SKU", "Last counted", widths={"Class": "80px"}),
                 rows=S.due, row=_due_row, loaded=S.loaded, error=S.load_error,
-                empty=empty_state(
-                    "circle-check", "Nothing listed for today",
-                    "Start count classes a warehouse's SKUs from units sold the first time; "
-                    "after that a SKU is listed when its class's interval has passed.",
+                empty=rx.cond(
+                    S.classified,
+                    empty_state(
+                        "circle-check", "Nothing is due today",
+                        "Today's share of each class is counted, or nothing is overdue; the "
+                        "next SKUs are listed as their class's interval passes.",
+                    ),
+                    empty_state(
+                        "circle-check", "Nothing listed for today",
+                        "Start count classes a warehouse's SKUs from units sold the first "
+                        "time; after that a SKU is listed when its class's interval has "
+                        "passed.",
+                    ),
                 ),
                 test_id="due-table",
             ),

@@ -71,6 +71,8 @@ class CountsState(RoleGuard, TargetDialog, ScanBox, rx.State):
     plan: list[PlanItem] = []
     sheet_id: int = 0
     sheet_lines: list[LineRow] = []
+    #: The warehouse's SKUs have been classed A/B/C (its first count did that).
+    classified: bool = False
     variances: list[VarianceRow] = []
     can_approve: bool = False
     can_plan: bool = False
@@ -125,6 +127,7 @@ class CountsState(RoleGuard, TargetDialog, ScanBox, rx.State):
             PlanItem(p.abc_class, f"{p.interval_days} days", str(p.tolerance), f"{p.items:,}")
             for p in board.plan
         ]
+        self.classified = any(p.items for p in board.plan)
         sheet = board.sheet
         self.sheet_id = sheet.id if sheet else 0
         self.sheet_lines = [

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from dashboard.states.counts import CountsState
-from models.cycle_counts import CountLine, CountSheet, classify_abc
+from models.cycle_counts import CountItem, CountLine, CountSheet, classify_abc
 from models.db import read_session, set_default_engine, transaction
 from models.users import User, start_login_session
 from tests.dashboard.test_admin_states import call, page_state, rendered
@@ -63,6 +63,9 @@ def test_a_counter_counts_blind_and_a_manager_sees_the_variance(setup: Setup):
     assert merch.counted_summary.startswith(f"{len(merch.sheet_lines)} of")
     call(merch, "submit_sheet")
     assert merch.sheet_id == 0 and merch.variances == []  # a counter reads no variances
+    # Today's share is counted: the list is empty because the warehouse is done for the
+    # day (the page says so and Start count is off), not because it was never classed.
+    assert merch.due == [] and merch.classified
     # A counter may not open or decide a variance, whatever the client sends.
     refused = call(merch, "confirm_decision", 1, "approve")
     assert "approve count variances" in rendered(refused) and merch.dialog == ""
@@ -75,6 +78,18 @@ def test_a_counter_counts_blind_and_a_manager_sees_the_variance(setup: Setup):
     call(boss, "confirm_decision", target.id, "reject")
     call(boss, "decide")
     assert len(boss.variances) == lines - 1
+
+
+def test_a_warehouse_never_classed_says_start_count_will(setup: Setup):
+    merch = page_state(CountsState, setup.tokens["merch"])
+    call(merch, "load")
+    assert merch.classified and merch.due
+    with transaction(setup.engine) as session:
+        session.execute(delete(CountItem))
+    call(merch, "load")
+    assert not merch.classified and merch.due == []
+    call(merch, "start_sheet")  # classes the warehouse, then lists today's share
+    assert merch.classified and merch.sheet_id and merch.sheet_lines
 
 
 def test_a_vendor_is_refused_and_nothing_changes(setup: Setup):
