@@ -22,11 +22,12 @@ import io
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from jobs.analytics.metrics import day_start
 from jobs.demo_logins import STAFF
 from models.alerts import set_rule
 from models.catalog import Brand, Product, Variant, Warehouse
@@ -52,7 +53,7 @@ def seed_signals(session: Session, *, seed: int, as_of: date) -> dict[str, int]:
         return {"alert_rules": 0, "polls": 0, "votes": 0}
     rules = _rules(session, admin.id, style)
     rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
-    until = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    until = day_start(as_of)
     polls = votes = 0
     for question, options, weights, trend in _polls(style):
         created = create_poll(

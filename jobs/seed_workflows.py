@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from jobs.analytics.metrics import day_start
 from jobs.demo_logins import STAFF
 from models.catalog import Brand, Variant, Warehouse
 from models.cycle_counts import CountLine, classify_abc, record_count, start_sheet, submit_sheet
@@ -71,15 +72,14 @@ PLANS = (
 def seed_workflows(session: Session, *, as_of: date) -> dict[str, int]:
     """Add the demo transfers and cycle counts (see the module); the counts of what was
     added: transfers, SKUs classed for counting, and variances waiting for approval."""
-    staff = {
-        role: session.scalar(select(User.id).where(User.email == email))
-        for email, role, _name in STAFF
-    }
+    staff = dict(session.execute(
+        select(User.role, User.id).where(User.email.in_([email for email, _r, _n in STAFF]))
+    ).all())
     merch, manager = staff.get(Role.MERCHANDISER), staff.get(Role.MANAGER)
     places = dict(session.execute(select(Warehouse.code, Warehouse.id)).all())
     if merch is None or manager is None:
         return {"transfers": 0, "count_items": 0, "variances": 0}
-    midnight = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    midnight = day_start(as_of)
     brands = list(session.scalars(select(Brand.id).order_by(Brand.id)))
     transfers, taken = 0, set()
     for n, plan in enumerate(PLANS):
